@@ -1,0 +1,1 @@
+//! The Rust client SDK: producer, consumers, rebalance and admin API. Not built yet.
