@@ -94,11 +94,7 @@ impl RemotingCommand {
     }
 
     /// A response to `request`: same opaque, response flag set, oneway bit dropped (as Java does).
-    pub fn response_to(
-        request: &RemotingCommand,
-        code: ResponseCode,
-        remark: Option<String>,
-    ) -> RemotingCommand {
+    pub fn response_to(request: &RemotingCommand, code: ResponseCode, remark: Option<String>) -> RemotingCommand {
         RemotingCommand {
             code: code.0,
             language: LanguageCode::JAVA,
@@ -177,9 +173,7 @@ impl RemotingCommand {
     pub fn effective_serialize_type(&self) -> SerializeType {
         let fits_short = |v: i32| i16::try_from(v).is_ok();
         match self.serialize_type {
-            SerializeType::RocketMq if fits_short(self.code) && fits_short(self.version) => {
-                SerializeType::RocketMq
-            }
+            SerializeType::RocketMq if fits_short(self.code) && fits_short(self.version) => SerializeType::RocketMq,
             _ => SerializeType::Json,
         }
     }
@@ -245,8 +239,7 @@ mod tests {
     fn route_request(serialize_type: SerializeType) -> RemotingCommand {
         let mut fields = ExtFields::new();
         fields.insert("topic", "T");
-        let mut command =
-            RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC).with_ext_fields(fields);
+        let mut command = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC).with_ext_fields(fields);
         command.opaque = 1;
         command.serialize_type = serialize_type;
         command
@@ -254,23 +247,20 @@ mod tests {
 
     fn encoded(command: &RemotingCommand) -> Vec<u8> {
         let mut buf = BytesMut::new();
-        command
-            .encode(&mut buf)
-            .unwrap_or_else(|e| panic!("encode: {e}"));
+        command.encode(&mut buf).unwrap_or_else(|e| panic!("encode: {e}"));
         buf.to_vec()
     }
 
     #[test]
     fn binary_worked_example_from_remoting_md() {
         let expected: &[u8] = &[
-            0x00, 0x00, 0x00, 0x25, 0x01, 0x00, 0x00, 0x21, 0x00, 0x69, 0x00, 0x01, 0xDB, 0x00,
-            0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-            0x0C, 0x00, 0x05, b't', b'o', b'p', b'i', b'c', 0x00, 0x00, 0x00, 0x01, b'T',
+            0x00, 0x00, 0x00, 0x25, 0x01, 0x00, 0x00, 0x21, 0x00, 0x69, 0x00, 0x01, 0xDB, 0x00, 0x00, 0x00, 0x01, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x00, 0x05, b't', b'o', b'p', b'i', b'c',
+            0x00, 0x00, 0x00, 0x01, b'T',
         ];
         let command = route_request(SerializeType::RocketMq);
         assert_eq!(encoded(&command), expected);
-        let (decoded, used) =
-            RemotingCommand::decode(expected).unwrap_or_else(|e| panic!("decode: {e}"));
+        let (decoded, used) = RemotingCommand::decode(expected).unwrap_or_else(|e| panic!("decode: {e}"));
         assert_eq!(used, expected.len());
         assert_eq!(decoded, command);
     }
@@ -282,8 +272,7 @@ mod tests {
         let json = br#"{"code":105,"extFields":{"topic":"T"},"flag":0,"language":"JAVA","opaque":1,"serializeTypeCurrentRPC":"JSON","version":475}"#;
         assert_eq!(&bytes[..8], &[0, 0, 0, 0x7F, 0, 0, 0, 0x7B]);
         assert_eq!(&bytes[8..], json);
-        let (decoded, _) =
-            RemotingCommand::decode(&bytes).unwrap_or_else(|e| panic!("decode: {e}"));
+        let (decoded, _) = RemotingCommand::decode(&bytes).unwrap_or_else(|e| panic!("decode: {e}"));
         assert_eq!(decoded, command);
     }
 
@@ -291,15 +280,11 @@ mod tests {
     fn round_trips_body_and_flags_in_both_encodings() {
         for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
             let request = route_request(serialize_type);
-            let mut response = RemotingCommand::response_to(
-                &request,
-                ResponseCode::TOPIC_NOT_EXIST,
-                Some("no\nroute é".into()),
-            )
-            .with_body(Bytes::from_static(b"{\"x\":1}"));
+            let mut response =
+                RemotingCommand::response_to(&request, ResponseCode::TOPIC_NOT_EXIST, Some("no\nroute é".into()))
+                    .with_body(Bytes::from_static(b"{\"x\":1}"));
             response.opaque = -7;
-            let (decoded, _) =
-                RemotingCommand::decode(&encoded(&response)).unwrap_or_else(|e| panic!("{e}"));
+            let (decoded, _) = RemotingCommand::decode(&encoded(&response)).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(decoded, response);
             assert!(decoded.is_response());
         }
@@ -310,21 +295,16 @@ mod tests {
         let mut command = RemotingCommand::request(RequestCode::POP_MESSAGE);
         command.serialize_type = SerializeType::RocketMq;
         assert_eq!(command.effective_serialize_type(), SerializeType::Json);
-        let (decoded, _) =
-            RemotingCommand::decode(&encoded(&command)).unwrap_or_else(|e| panic!("{e}"));
+        let (decoded, _) = RemotingCommand::decode(&encoded(&command)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(decoded.code, 200050);
     }
 
     #[test]
     fn every_truncation_is_an_error() {
         for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
-            let bytes =
-                encoded(&route_request(serialize_type).with_body(Bytes::from_static(b"body")));
+            let bytes = encoded(&route_request(serialize_type).with_body(Bytes::from_static(b"body")));
             for cut in 0..bytes.len() {
-                assert!(
-                    RemotingCommand::decode(&bytes[..cut]).is_err(),
-                    "cut at {cut}"
-                );
+                assert!(RemotingCommand::decode(&bytes[..cut]).is_err(), "cut at {cut}");
             }
         }
     }

@@ -9,11 +9,7 @@ use thiserror::Error;
 pub enum WireError {
     /// The input ended before a field was complete. For a stream this means "read more".
     #[error("truncated at byte {offset}: need {need} bytes, have {have}")]
-    Truncated {
-        offset: usize,
-        need: usize,
-        have: usize,
-    },
+    Truncated { offset: usize, need: usize, have: usize },
 
     /// A declared length is negative, beyond its enclosing structure, or over a limit.
     #[error("bad length for {what} at byte {offset}: {length} (limit {limit})")]

@@ -90,11 +90,7 @@ fn decode_ext(bytes: &[u8]) -> WireResult<ExtFields> {
     Ok(fields)
 }
 
-fn read_string_i32(
-    r: &mut Reader<'_>,
-    what: &'static str,
-    limit: usize,
-) -> WireResult<Option<String>> {
+fn read_string_i32(r: &mut Reader<'_>, what: &'static str, limit: usize) -> WireResult<Option<String>> {
     let declared = r.i32()? as i64;
     let len = r.length(what, declared, limit)?;
     if len == 0 {

@@ -29,10 +29,7 @@ pub fn encode(command: &RemotingCommand) -> Vec<u8> {
     if let Some(remark) = &command.remark {
         object.insert("remark".into(), remark.as_str().into());
     }
-    object.insert(
-        "serializeTypeCurrentRPC".into(),
-        SerializeType::Json.java_name().into(),
-    );
+    object.insert("serializeTypeCurrentRPC".into(), SerializeType::Json.java_name().into());
     object.insert("version".into(), command.version.into());
     // Serializing a map of strings and integers cannot fail.
     serde_json::to_vec(&Value::Object(object)).unwrap_or_default()
@@ -104,10 +101,7 @@ fn int_field(object: &Map<String, Value>, name: &'static str) -> WireResult<i32>
 }
 
 fn bad(reason: String) -> WireError {
-    WireError::BadJson {
-        what: "header",
-        reason,
-    }
+    WireError::BadJson { what: "header", reason }
 }
 
 #[cfg(test)]
@@ -135,11 +129,7 @@ mod tests {
             b"{\"extFields\":[1]}",
             b"{",
         ] {
-            assert!(
-                decode(header).is_err(),
-                "{}",
-                String::from_utf8_lossy(header)
-            );
+            assert!(decode(header).is_err(), "{}", String::from_utf8_lossy(header));
         }
     }
 

@@ -123,18 +123,9 @@ mod tests {
     #[test]
     fn length_rejects_negative_and_over_limit() {
         let mut r = Reader::new(&[0; 8]);
-        assert!(matches!(
-            r.length("x", -1, 100),
-            Err(WireError::BadLength { .. })
-        ));
-        assert!(matches!(
-            r.length("x", 101, 100),
-            Err(WireError::BadLength { .. })
-        ));
-        assert!(matches!(
-            r.length("x", 9, 100),
-            Err(WireError::Truncated { .. })
-        ));
+        assert!(matches!(r.length("x", -1, 100), Err(WireError::BadLength { .. })));
+        assert!(matches!(r.length("x", 101, 100), Err(WireError::BadLength { .. })));
+        assert!(matches!(r.length("x", 9, 100), Err(WireError::Truncated { .. })));
         assert_eq!(r.length("x", 8, 100), Ok(8));
     }
 }
