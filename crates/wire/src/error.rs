@@ -52,6 +52,10 @@ pub enum WireError {
     /// Decompression failed or exceeded its output limit.
     #[error("bad compressed data: {0}")]
     BadCompression(String),
+
+    /// A sysFlag compression type (bits 8-10) we cannot handle: 1 LZ4 and 2 ZSTD for now, 4-7 unknown.
+    #[error("unsupported compression type {type_value}")]
+    UnsupportedCompression { type_value: i32 },
 }
 
 pub type WireResult<T> = Result<T, WireError>;

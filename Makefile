@@ -1,0 +1,31 @@
+# The two commands of README.md: `make run` and `make test`. CI runs `make test` (.ci/run).
+# Each step is a script in scripts/ so it can also be run on its own.
+
+.PHONY: run test test-rust test-golden test-fuzz lint fuzz-long bench
+
+run:
+	cargo run --release -p ferrocket -- standalone
+
+test: lint test-rust test-golden test-fuzz
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	cargo test --workspace
+
+# The Java classes regenerate the goldens (must not drift) and parse back our re-encodings.
+test-golden:
+	scripts/golden-test.sh
+
+# A short run of every fuzz target, seeded with the goldens.
+test-fuzz:
+	scripts/fuzz.sh 10
+
+# A longer fuzz run, outside the test command.
+fuzz-long:
+	scripts/fuzz.sh 300
+
+bench:
+	cargo run --release -p ferrocket -- bench net

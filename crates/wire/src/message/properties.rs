@@ -1,0 +1,366 @@
+//! The message properties string (`MessageDecoder.messageProperties2String` / `string2messageProperties`).
+//!
+//! ```text
+//! name 0x01 value 0x02 name 0x01 value 0x02 ...
+//! ```
+//! Every pair, the last included, ends with 0x02; there is no escaping. Parsing follows Java
+//! exactly: split on 0x02, skip segments shorter than 3 characters, the first 0x01 splits name from
+//! value (so a value may contain 0x01), skip the segment if name or value is empty, a later
+//! duplicate overwrites an earlier one, a missing final 0x02 is tolerated. Parsing never fails on
+//! content. Java iterates a `HashMap`; we keep insertion order so a decoded string re-encodes to the
+//! same bytes. In a stored record the string's length is a signed short, so it is at most
+//! [`PROPERTIES_BYTES_MAX`] bytes.
+
+use crate::error::{WireError, WireResult};
+
+/// The record stores the length as a signed short; the broker rejects longer strings
+/// (`PROPERTIES_SIZE_EXCEEDED`).
+pub const PROPERTIES_BYTES_MAX: usize = i16::MAX as usize;
+
+/// Separates a name from its value.
+pub const NAME_VALUE_SEPARATOR: u8 = 0x01;
+/// Terminates every pair.
+pub const PROPERTY_SEPARATOR: u8 = 0x02;
+
+/// Well-known property names (`MessageConst`), as Java spells them.
+pub mod keys {
+    pub const KEYS: &str = "KEYS";
+    pub const TAGS: &str = "TAGS";
+    pub const WAIT: &str = "WAIT";
+    pub const DELAY: &str = "DELAY";
+    pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
+    pub const REAL_TOPIC: &str = "REAL_TOPIC";
+    pub const REAL_QID: &str = "REAL_QID";
+    pub const TRAN_MSG: &str = "TRAN_MSG";
+    pub const PGROUP: &str = "PGROUP";
+    pub const MIN_OFFSET: &str = "MIN_OFFSET";
+    pub const MAX_OFFSET: &str = "MAX_OFFSET";
+    pub const BUYER_ID: &str = "BUYER_ID";
+    pub const ORIGIN_MESSAGE_ID: &str = "ORIGIN_MESSAGE_ID";
+    pub const TRANSFER_FLAG: &str = "TRANSFER_FLAG";
+    pub const CORRECTION_FLAG: &str = "CORRECTION_FLAG";
+    pub const MQ2_FLAG: &str = "MQ2_FLAG";
+    pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
+    pub const MSG_REGION: &str = "MSG_REGION";
+    pub const TRACE_ON: &str = "TRACE_ON";
+    pub const UNIQ_KEY: &str = "UNIQ_KEY";
+    pub const EXTEND_UNIQ_INFO: &str = "EXTEND_UNIQ_INFO";
+    pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
+    pub const CONSUME_START_TIME: &str = "CONSUME_START_TIME";
+    pub const INNER_NUM: &str = "INNER_NUM";
+    pub const INNER_BASE: &str = "INNER_BASE";
+    pub const DUP_INFO: &str = "DUP_INFO";
+    pub const CHECK_IMMUNITY_TIME_IN_SECONDS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
+    pub const TRAN_PREPARED_QUEUE_OFFSET: &str = "TRAN_PREPARED_QUEUE_OFFSET";
+    pub const TRANSACTION_ID: &str = "__transactionId__";
+    pub const TRANSACTION_CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
+    pub const INSTANCE_ID: &str = "INSTANCE_ID";
+    pub const CORRELATION_ID: &str = "CORRELATION_ID";
+    pub const REPLY_TO_CLIENT: &str = "REPLY_TO_CLIENT";
+    pub const TTL: &str = "TTL";
+    pub const ARRIVE_TIME: &str = "ARRIVE_TIME";
+    pub const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";
+    pub const CLUSTER: &str = "CLUSTER";
+    pub const MSG_TYPE: &str = "MSG_TYPE";
+    pub const POP_CK: &str = "POP_CK";
+    pub const POP_CK_OFFSET: &str = "POP_CK_OFFSET";
+    pub const FIRST_POP_TIME: &str = "1ST_POP_TIME";
+    pub const SHARDING_KEY: &str = "__SHARDINGKEY";
+    pub const FORWARD_QUEUE_ID: &str = "PROPERTY_FORWARD_QUEUE_ID";
+    pub const REDIRECT: &str = "REDIRECT";
+    pub const INNER_MULTI_DISPATCH: &str = "INNER_MULTI_DISPATCH";
+    pub const INNER_MULTI_QUEUE_OFFSET: &str = "INNER_MULTI_QUEUE_OFFSET";
+    pub const TRACE_CONTEXT: &str = "TRACE_CONTEXT";
+    pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
+    pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
+    pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+    pub const TIMER_ENQUEUE_MS: &str = "TIMER_ENQUEUE_MS";
+    pub const TIMER_DEQUEUE_MS: &str = "TIMER_DEQUEUE_MS";
+    pub const TIMER_ROLL_TIMES: &str = "TIMER_ROLL_TIMES";
+    pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+    pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
+    pub const TIMER_DELAY_LEVEL: &str = "TIMER_DELAY_LEVEL";
+    pub const BORN_HOST: &str = "__BORNHOST";
+    pub const BORN_TIMESTAMP: &str = "BORN_TIMESTAMP";
+    pub const CRC32: &str = "__CRC32#";
+    pub const DLQ_ORIGIN_TOPIC: &str = "DLQ_ORIGIN_TOPIC";
+    pub const DLQ_ORIGIN_MESSAGE_ID: &str = "DLQ_ORIGIN_MESSAGE_ID";
+
+    /// Names starting with this are client-local and never stored by the broker.
+    pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
+    /// `KEYS` holds several business keys separated by this.
+    pub const KEY_SEPARATOR: &str = " ";
+
+    /// `MessageConst.STRING_HASH_SET`: names the Java client refuses as user properties.
+    pub const RESERVED: &[&str] = &[
+        TRACE_ON,
+        MSG_REGION,
+        KEYS,
+        TAGS,
+        WAIT,
+        DELAY,
+        RETRY_TOPIC,
+        REAL_TOPIC,
+        REAL_QID,
+        TRAN_MSG,
+        PGROUP,
+        MIN_OFFSET,
+        MAX_OFFSET,
+        BUYER_ID,
+        ORIGIN_MESSAGE_ID,
+        TRANSFER_FLAG,
+        CORRECTION_FLAG,
+        MQ2_FLAG,
+        RECONSUME_TIME,
+        UNIQ_KEY,
+        MAX_RECONSUME_TIMES,
+        CONSUME_START_TIME,
+        POP_CK,
+        POP_CK_OFFSET,
+        FIRST_POP_TIME,
+        TRAN_PREPARED_QUEUE_OFFSET,
+        DUP_INFO,
+        EXTEND_UNIQ_INFO,
+        INSTANCE_ID,
+        CORRELATION_ID,
+        REPLY_TO_CLIENT,
+        TTL,
+        ARRIVE_TIME,
+        PUSH_REPLY_TIME,
+        CLUSTER,
+        MSG_TYPE,
+        INNER_MULTI_QUEUE_OFFSET,
+        TIMER_DELAY_MS,
+        TIMER_DELAY_SEC,
+        TIMER_DELIVER_MS,
+        TIMER_ENQUEUE_MS,
+        TIMER_DEQUEUE_MS,
+        TIMER_ROLL_TIMES,
+        TIMER_OUT_MS,
+        TIMER_DEL_UNIQKEY,
+        TIMER_DELAY_LEVEL,
+        BORN_HOST,
+        BORN_TIMESTAMP,
+        DLQ_ORIGIN_TOPIC,
+        DLQ_ORIGIN_MESSAGE_ID,
+        CRC32,
+    ];
+
+    /// Whether the Java client would refuse `name` as a user property.
+    pub fn is_reserved(name: &str) -> bool {
+        RESERVED.contains(&name)
+    }
+}
+
+/// A message's properties, in insertion order. Names are unique.
+///
+/// The string is bounded by [`PROPERTIES_BYTES_MAX`] wherever it is stored, so no separate cap on
+/// the number of entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageProperties {
+    entries: Vec<(String, String)>,
+}
+
+impl MessageProperties {
+    pub fn new() -> MessageProperties {
+        MessageProperties::default()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.entries.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `name`, keeping its position if present (as a map would), else appending.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let name = name.into();
+        let value = value.into();
+        match self.entries.iter_mut().find(|(k, _)| *k == name) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((name, value)),
+        }
+    }
+
+    /// Removes `name` and returns its value.
+    pub fn remove(&mut self, name: &str) -> Option<String> {
+        let index = self.entries.iter().position(|(k, _)| k == name)?;
+        Some(self.entries.remove(index).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Parses a properties string with Java's rules. Never fails: malformed segments are skipped.
+    pub fn parse(text: &str) -> MessageProperties {
+        let mut properties = MessageProperties::new();
+        for segment in text.split(PROPERTY_SEPARATOR as char) {
+            // Both separators are ASCII, so byte and char positions agree on where they are, and a
+            // non-empty name and value already imply Java's "at least 3 characters".
+            let Some((name, value)) = segment.split_once(NAME_VALUE_SEPARATOR as char) else {
+                continue;
+            };
+            if !name.is_empty() && !value.is_empty() {
+                properties.insert(name, value);
+            }
+        }
+        properties
+    }
+
+    /// Decodes the UTF-8 bytes of a properties string (as stored in a record or batch entry).
+    pub fn decode(bytes: &[u8]) -> WireResult<MessageProperties> {
+        if bytes.len() > PROPERTIES_BYTES_MAX {
+            return Err(WireError::BadLength {
+                what: "properties",
+                offset: 0,
+                length: bytes.len() as i64,
+                limit: PROPERTIES_BYTES_MAX as i64,
+            });
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| WireError::BadUtf8 {
+            what: "properties",
+            offset: e.valid_up_to(),
+        })?;
+        Ok(MessageProperties::parse(text))
+    }
+
+    /// The properties string, `name 0x01 value 0x02` per entry.
+    ///
+    /// Fails if an entry would not parse back to itself (empty name or value, a 0x01 or 0x02 in the
+    /// name, a 0x02 in the value) or the string exceeds [`PROPERTIES_BYTES_MAX`] bytes.
+    pub fn encode(&self) -> WireResult<String> {
+        let mut out = String::with_capacity(self.encoded_len());
+        for (name, value) in self.iter() {
+            check_entry(name, value)?;
+            out.push_str(name);
+            out.push(NAME_VALUE_SEPARATOR as char);
+            out.push_str(value);
+            out.push(PROPERTY_SEPARATOR as char);
+        }
+        if out.len() > PROPERTIES_BYTES_MAX {
+            return Err(WireError::Unencodable {
+                what: "properties",
+                reason: format!("{} bytes, limit {PROPERTIES_BYTES_MAX}", out.len()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Byte length of [`MessageProperties::encode`]'s output, limits aside.
+    pub fn encoded_len(&self) -> usize {
+        self.entries.iter().map(|(k, v)| k.len() + v.len() + 2).sum()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for MessageProperties {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> MessageProperties {
+        let mut properties = MessageProperties::new();
+        for (name, value) in iter {
+            properties.insert(name, value);
+        }
+        properties
+    }
+}
+
+fn check_entry(name: &str, value: &str) -> WireResult<()> {
+    let is_separator = |c: char| c == NAME_VALUE_SEPARATOR as char || c == PROPERTY_SEPARATOR as char;
+    let reason = if name.is_empty() {
+        "empty name"
+    } else if value.is_empty() {
+        "empty value"
+    } else if name.contains(is_separator) {
+        "separator byte in name"
+    } else if value.contains(PROPERTY_SEPARATOR as char) {
+        "0x02 in value"
+    } else {
+        return Ok(());
+    };
+    Err(WireError::Unencodable {
+        what: "property",
+        reason: format!("{reason} (name {name:?})"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_order() {
+        let properties: MessageProperties = [("UNIQ_KEY", "AB"), ("TAGS", "TagA"), ("WAIT", "true"), ("é", "ü\u{1}x")]
+            .into_iter()
+            .collect();
+        let text = properties.encode().unwrap();
+        assert_eq!(MessageProperties::parse(&text), properties);
+        assert_eq!(MessageProperties::decode(text.as_bytes()).unwrap(), properties);
+        assert_eq!(text.len(), properties.encoded_len());
+    }
+
+    #[test]
+    fn exact_bytes() {
+        let properties: MessageProperties = [("TAGS", "TagA"), ("KEYS", "k1 k2")].into_iter().collect();
+        assert_eq!(properties.encode().unwrap().as_bytes(), b"TAGS\x01TagA\x02KEYS\x01k1 k2\x02");
+        assert_eq!(MessageProperties::new().encode().unwrap(), "");
+    }
+
+    #[test]
+    fn parses_with_java_rules() {
+        let text = "a\x01\x02\x01b\x02ab\x02x\x011\x02x\x012\x02\x02y\x01v\x01w\x02zz\x01last";
+        let parsed = MessageProperties::parse(text);
+        assert_eq!(parsed.iter().collect::<Vec<_>>(), vec![("x", "2"), ("y", "v\u{1}w"), ("zz", "last")]);
+        assert!(MessageProperties::parse("").is_empty());
+        assert!(MessageProperties::parse("\x02\x02\x01\x02").is_empty());
+    }
+
+    #[test]
+    fn encode_refuses_what_would_not_parse_back() {
+        for (name, value) in [("", "v"), ("n", ""), ("a\x01", "v"), ("a\x02", "v"), ("n", "v\x02")] {
+            let properties: MessageProperties = [(name, value)].into_iter().collect();
+            assert!(properties.encode().is_err(), "{name:?}={value:?}");
+        }
+        let long: MessageProperties = [("n", "v".repeat(PROPERTIES_BYTES_MAX))].into_iter().collect();
+        assert!(long.encode().is_err());
+    }
+
+    #[test]
+    fn decode_checks_utf8_and_length() {
+        assert!(matches!(
+            MessageProperties::decode(b"a\x01\xFF\x02"),
+            Err(WireError::BadUtf8 { offset: 2, .. })
+        ));
+        assert!(MessageProperties::decode(&vec![b'a'; PROPERTIES_BYTES_MAX + 1]).is_err());
+    }
+
+    #[test]
+    fn every_prefix_decodes_to_a_prefix_of_the_entries() {
+        let properties: MessageProperties = [("TAGS", "TagA"), ("KEYS", "k é"), ("WAIT", "true")].into_iter().collect();
+        let text = properties.encode().unwrap();
+        for cut in 0..text.len() {
+            // A missing final separator is tolerated, so a cut is not detectable; a cut inside a
+            // multi-byte character is, and must be an error rather than a panic.
+            match MessageProperties::decode(&text.as_bytes()[..cut]) {
+                Ok(parsed) => {
+                    for (name, value) in parsed.iter() {
+                        let full = properties.get(name).unwrap();
+                        assert!(full.starts_with(value), "cut {cut}: {name}={value}");
+                    }
+                }
+                Err(e) => assert!(matches!(e, WireError::BadUtf8 { .. }), "cut {cut}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn reserved_names() {
+        assert!(keys::is_reserved("UNIQ_KEY"));
+        assert!(!keys::is_reserved("myKey"));
+        assert_eq!(keys::RESERVED.len(), 51);
+    }
+}
