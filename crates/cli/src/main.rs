@@ -1,1 +1,152 @@
-fn main() {}
+//! `ferrocket`: the one binary. `standalone` (name server and broker in one process), `namesrv`,
+//! `broker -c broker.conf`, and `bench net`.
+//!
+//! The name server and broker are not built yet: for now each listener runs the transport with no
+//! handlers, so every request is answered with REQUEST_CODE_NOT_SUPPORTED, as a Java server does
+//! for codes it does not handle. Each listener prints `listening <role> <addr>` on stdout once bound,
+//! which scripts and tests read to find ports chosen by the OS (port 0).
+
+mod bench_net;
+mod broker_conf;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use ferrocket_net::{Router, Server, ServerConfig};
+use ferrocket_wire::SerializeType;
+
+/// RocketMQ's default ports (remoting.md §1.1).
+const NAMESRV_PORT: u16 = 9876;
+const BROKER_PORT: u16 = 10911;
+
+#[derive(Parser)]
+#[command(name = "ferrocket", version, about = "A RocketMQ-compatible name server and broker")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Name server and broker in one process, data in a local folder.
+    Standalone {
+        #[arg(long, default_value = "0.0.0.0")]
+        host: String,
+        #[arg(long, default_value_t = NAMESRV_PORT)]
+        namesrv_port: u16,
+        #[arg(long, default_value_t = BROKER_PORT)]
+        broker_port: u16,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// The name server alone.
+    Namesrv {
+        #[arg(long, default_value = "0.0.0.0")]
+        host: String,
+        #[arg(long, default_value_t = NAMESRV_PORT)]
+        port: u16,
+    },
+    /// The broker alone, configured by a Java broker.conf.
+    Broker {
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
+    /// Side-by-side benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Loopback round trips per second: our transport beside a bare tokio echo.
+    Net {
+        #[arg(long, default_value_t = bench_net::DURATION.as_secs())]
+        seconds: u64,
+        #[arg(long, default_value_t = bench_net::IN_FLIGHT)]
+        in_flight: usize,
+        #[arg(long, default_value_t = bench_net::BODY_BYTES)]
+        body_bytes: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FERROCKET_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let serialize_type = configured_serialize_type()?;
+    match command {
+        Command::Standalone { host, namesrv_port, broker_port, data_dir } => {
+            std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+            let namesrv = listen("namesrv", &host, namesrv_port, serialize_type).await?;
+            let broker = listen("broker", &host, broker_port, serialize_type).await?;
+            wait_for_stop_signal().await?;
+            tokio::join!(namesrv.shutdown(), broker.shutdown());
+        }
+        Command::Namesrv { host, port } => {
+            let namesrv = listen("namesrv", &host, port, serialize_type).await?;
+            wait_for_stop_signal().await?;
+            namesrv.shutdown().await;
+        }
+        Command::Broker { config } => {
+            let conf = broker_conf::load(&config)?;
+            let broker = listen("broker", &conf.host, conf.listen_port, serialize_type).await?;
+            wait_for_stop_signal().await?;
+            broker.shutdown().await;
+        }
+        Command::Bench { what: BenchCommand::Net { seconds, in_flight, body_bytes } } => {
+            let options = bench_net::BenchNetOptions {
+                duration: Duration::from_secs(seconds),
+                in_flight,
+                body_bytes,
+                ..Default::default()
+            };
+            let report = bench_net::run(options).await?;
+            println!("{report}");
+        }
+    }
+    Ok(())
+}
+
+/// Java picks the header encoding of everything a process writes from `ROCKETMQ_SERIALIZE_TYPE`
+/// (default JSON) and answers in it whatever the request used; we read the same variable.
+fn configured_serialize_type() -> anyhow::Result<SerializeType> {
+    match std::env::var("ROCKETMQ_SERIALIZE_TYPE").as_deref() {
+        Err(_) | Ok("JSON") => Ok(SerializeType::Json),
+        Ok("ROCKETMQ") => Ok(SerializeType::RocketMq),
+        Ok(other) => bail!("ROCKETMQ_SERIALIZE_TYPE must be JSON or ROCKETMQ, not {other:?}"),
+    }
+}
+
+async fn listen(role: &str, host: &str, port: u16, serialize_type: SerializeType) -> anyhow::Result<Server> {
+    let addr: SocketAddr = format!("{host}:{port}").parse().with_context(|| format!("bad {role} address {host}:{port}"))?;
+    let router = Router::new().response_serialize_type(serialize_type);
+    let server = Server::bind(addr, router, ServerConfig::default()).await?;
+    println!("listening {role} {}", server.local_addr());
+    tracing::info!(role, addr = %server.local_addr(), "listening");
+    Ok(server)
+}
+
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("stopping");
+    Ok(())
+}

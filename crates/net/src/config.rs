@@ -38,6 +38,15 @@ pub const OUTBOUND_FRAMES_PER_CONNECTION_MAX: usize = 4_096;
 /// How long a graceful shutdown lets running handlers finish before aborting them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Waits longer than this (a timeout of `Duration::MAX`, say) are cut to it, so that deadline
+/// arithmetic cannot overflow; a decade is "never" for a connection.
+pub const WAIT_MAX: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// The instant `wait` from now, with `wait` cut to [`WAIT_MAX`].
+pub(crate) fn deadline_after(wait: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + wait.min(WAIT_MAX)
+}
+
 /// Limits applied to every connection, accepted or opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionLimits {

@@ -30,7 +30,9 @@ pub(crate) enum ReadError {
     Wire(WireError),
     Io(io::Error),
     /// The peer closed its side in the middle of a frame.
-    EofMidFrame { have: usize },
+    EofMidFrame {
+        have: usize,
+    },
 }
 
 impl fmt::Display for ReadError {
@@ -45,7 +47,10 @@ impl fmt::Display for ReadError {
 
 /// The content of the next whole frame (everything after the length prefix), or `None` on a
 /// clean end of stream between frames.
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(src: &mut R, buf: &mut BytesMut) -> Result<Option<Bytes>, ReadError> {
+pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
+    src: &mut R,
+    buf: &mut BytesMut,
+) -> Result<Option<Bytes>, ReadError> {
     loop {
         if let Some(prefix) = buf.first_chunk::<4>() {
             let content_len = frame_content_length(*prefix).map_err(ReadError::Wire)?;
@@ -88,7 +93,10 @@ mod tests {
         let input = [0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 9];
         let (frames, error) = frames_of(&input).await;
         assert!(error.is_none());
-        assert_eq!(frames, vec![Bytes::from_static(&[1, 0, 0, 0]), Bytes::from_static(&[0, 0, 0, 0, 9])]);
+        assert_eq!(
+            frames,
+            vec![Bytes::from_static(&[1, 0, 0, 0]), Bytes::from_static(&[0, 0, 0, 0, 9])]
+        );
     }
 
     #[tokio::test]

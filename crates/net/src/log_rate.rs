@@ -33,7 +33,12 @@ impl LogRate {
     fn allow_at(&self, now_ms: u64) -> Option<u64> {
         let last = self.last_ms.load(Ordering::Relaxed);
         let due = last == NEVER || now_ms >= last.saturating_add(WARN_INTERVAL_MS);
-        if due && self.last_ms.compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        if due
+            && self
+                .last_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
             return Some(self.suppressed.swap(0, Ordering::Relaxed));
         }
         self.suppressed.fetch_add(1, Ordering::Relaxed);

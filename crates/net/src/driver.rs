@@ -1,0 +1,415 @@
+//! Runs one connection until it ends: a read loop and a write loop on the same task.
+//!
+//! The read loop cuts frames, hands responses to their waiters and runs each request's handler
+//! up to its first wait; a handler that waits continues in a task of its own. The loop stops
+//! reading while `requests_in_flight_max` such tasks run, or while the writer queue is full
+//! (backpressure: nothing is dropped). The write loop drains the bounded writer queue, gathering
+//! small frames into one system call. Invariants:
+//! * a frame that fails to decode closes its connection without a response, as Java does;
+//! * a oneway request is never answered; every other request is answered exactly once, unless
+//!   the connection closes first;
+//! * the connection closes after `idle_timeout` with neither reads nor writes;
+//! * on shutdown the read loop stops, running handlers get `grace` to finish, their responses are
+//!   flushed, then the socket closes; handler tasks never outlive the connection.
+
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use ferrocket_wire::command::{FLAG_ONEWAY, FLAG_RESPONSE};
+use ferrocket_wire::{RemotingCommand, SerializeType, WireError};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, watch};
+use tokio::task::{self, JoinError, JoinSet};
+use tokio::time::Instant;
+use tracing::{Instrument, debug, info, trace, warn};
+
+use crate::config::{ConnectionLimits, WAIT_MAX, deadline_after};
+use crate::connection::{ConnectionHandle, encode_frame};
+use crate::framing::{ReadError, read_frame};
+use crate::log_rate::LogRate;
+use crate::router::{RequestSummary, Router, not_supported, system_error};
+
+/// Bytes gathered into one socket write: many small responses per system call under load.
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
+
+/// Once a connection closes, frames already queued (responses to finished requests) get this
+/// long to reach the peer before the socket is dropped.
+pub(crate) const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
+
+static BAD_FRAME_WARNINGS: LogRate = LogRate::new();
+
+/// What a connection needs besides its socket.
+pub(crate) struct Drive {
+    pub(crate) connection: ConnectionHandle,
+    pub(crate) outbound: mpsc::Receiver<Bytes>,
+    pub(crate) router: Arc<Router>,
+    pub(crate) limits: ConnectionLimits,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) grace: Duration,
+}
+
+/// The span every log line of a connection carries.
+pub(crate) fn connection_span(side: &'static str, connection: &ConnectionHandle) -> tracing::Span {
+    tracing::info_span!("connection", id = connection.id(), peer = %connection.peer_addr(), side)
+}
+
+/// Serves `stream` until the peer leaves, a frame is bad, the connection idles, is closed by a
+/// handle, or shutdown is signalled. Returns once the socket is closed.
+pub(crate) async fn drive(mut stream: TcpStream, drive: Drive) {
+    let Drive {
+        connection,
+        outbound,
+        router,
+        limits,
+        shutdown,
+        grace,
+    } = drive;
+    let activity = Activity::new();
+    let (reader, writer) = stream.split();
+    let reading = read_loop(reader, &connection, &router, &limits, shutdown, grace, &activity);
+    let writing = write_loop(writer, outbound, &connection, limits.idle_timeout, &activity);
+    tokio::join!(reading, writing);
+}
+
+/// Resolves once `flag` is true, or once its sender is gone (its owner stopped: same meaning).
+pub(crate) async fn until_set(flag: &mut watch::Receiver<bool>) {
+    let _ = flag.wait_for(|set| *set).await;
+}
+
+/// Why the read loop stopped.
+enum End {
+    PeerClosed,
+    Shutdown,
+    ClosedByHandle,
+    Idle,
+    Failed(ReadError),
+}
+
+async fn read_loop(
+    mut reader: ReadHalf<'_>,
+    connection: &ConnectionHandle,
+    router: &Arc<Router>,
+    limits: &ConnectionLimits,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+    activity: &Activity,
+) {
+    let mut buf = BytesMut::new();
+    let mut requests = Requests::new(connection.clone(), Arc::clone(router));
+    let mut closed = connection.subscribe_closed();
+    let in_flight_max = limits.requests_in_flight_max.max(1);
+    let idle_timeout = limits.idle_timeout.min(WAIT_MAX);
+    let idle = tokio::time::sleep(idle_timeout);
+    tokio::pin!(idle);
+    // Built once, not per frame: each wait on a signal registers a waiter under a lock.
+    let stopped = async {
+        tokio::select! {
+            () = until_set(&mut shutdown) => End::Shutdown,
+            () = until_set(&mut closed) => End::ClosedByHandle,
+        }
+    };
+    tokio::pin!(stopped);
+    let end = loop {
+        tokio::select! {
+            biased;
+            end = &mut stopped => break end,
+            Some(joined) = requests.tasks.join_next_with_id(), if !requests.tasks.is_empty() => {
+                requests.reap(joined).await;
+            }
+            () = &mut idle => {
+                let quiet_until = activity.last() + idle_timeout;
+                if Instant::now() >= quiet_until {
+                    break End::Idle;
+                }
+                idle.as_mut().reset(quiet_until);
+            }
+            read = read_frame(&mut reader, &mut buf), if requests.tasks.len() < in_flight_max => match read {
+                Ok(Some(content)) => {
+                    activity.touch();
+                    if let Err(error) = dispatch(content, connection, &mut requests).await {
+                        break End::Failed(ReadError::Wire(error));
+                    }
+                }
+                Ok(None) => break End::PeerClosed,
+                Err(error) => break End::Failed(error),
+            },
+        }
+    };
+    log_end(&end, limits.idle_timeout);
+    if matches!(end, End::Shutdown) {
+        requests.finish(grace).await;
+    }
+    requests.tasks.abort_all();
+    connection.close();
+}
+
+async fn dispatch(content: Bytes, connection: &ConnectionHandle, requests: &mut Requests) -> Result<(), WireError> {
+    let command = RemotingCommand::decode_content(content)?;
+    if command.is_response() {
+        let opaque = command.opaque;
+        if !connection.complete(command) {
+            // Java logs these too: usually a response that arrived after its caller timed out.
+            debug!(opaque, "response matches no waiting request; dropped");
+        }
+    } else {
+        requests.start(command).await;
+    }
+    Ok(())
+}
+
+fn log_end(end: &End, idle_timeout: Duration) {
+    match end {
+        End::Failed(ReadError::Wire(error)) => match BAD_FRAME_WARNINGS.allow() {
+            Some(left_out) => warn!(%error, left_out, "closing connection after a bad frame"),
+            None => debug!(%error, "closing connection after a bad frame"),
+        },
+        End::Failed(error) => debug!(%error, "closing connection"),
+        End::Idle => info!(idle_s = idle_timeout.as_secs(), "closing idle connection"),
+        End::PeerClosed => debug!("peer closed the connection"),
+        End::Shutdown => debug!("closing connection for shutdown"),
+        End::ClosedByHandle => debug!("connection closed locally"),
+    }
+}
+
+/// The handler tasks of one connection, and what each is answering.
+struct Requests {
+    tasks: JoinSet<()>,
+    running: HashMap<task::Id, RequestSummary>,
+    connection: ConnectionHandle,
+    router: Arc<Router>,
+}
+
+impl Requests {
+    fn new(connection: ConnectionHandle, router: Arc<Router>) -> Requests {
+        Requests {
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            connection,
+            router,
+        }
+    }
+
+    /// Runs the handler for `request` up to its first wait, here on the connection's task: most
+    /// handlers answer without waiting, and answering here saves a task spawn and a cross-thread
+    /// wake-up. A handler that does wait continues in a task of its own.
+    async fn start(&mut self, request: RemotingCommand) {
+        let summary = RequestSummary::of(&request);
+        let forced = self.router.forced_serialize_type();
+        let span = tracing::debug_span!("request", code = summary.code, opaque = summary.opaque);
+        let Some(handler) = self.router.handler(request.code) else {
+            debug!(parent: &span, "no handler for this code");
+            respond(&self.connection, summary, Some(not_supported(&request)), forced).await;
+            return;
+        };
+        let connection = self.connection.clone();
+        // A panicking handler is our bug; its caller still gets an answer, and the connection
+        // and its other requests carry on.
+        let Ok(mut work) = panic::catch_unwind(AssertUnwindSafe(|| handler.handle(request, connection))) else {
+            return self.answer_panic(summary).await;
+        };
+        let first_poll = poll_fn(|cx| {
+            let _entered = span.enter();
+            Poll::Ready(panic::catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))))
+        });
+        match first_poll.await {
+            Ok(Poll::Ready(response)) => respond(&self.connection, summary, response, forced).await,
+            Ok(Poll::Pending) => {
+                let connection = self.connection.clone();
+                let rest = async move {
+                    let response = work.await;
+                    respond(&connection, summary, response, forced).await;
+                };
+                let id = self.tasks.spawn(rest.instrument(span)).id();
+                self.running.insert(id, summary);
+            }
+            Err(_) => self.answer_panic(summary).await,
+        }
+    }
+
+    async fn reap(&mut self, joined: Result<(task::Id, ()), JoinError>) {
+        let error = match joined {
+            Ok((id, ())) => {
+                self.running.remove(&id);
+                return;
+            }
+            Err(error) => error,
+        };
+        if let Some(summary) = self.running.remove(&error.id())
+            && error.is_panic()
+        {
+            self.answer_panic(summary).await;
+        }
+    }
+
+    async fn answer_panic(&self, summary: RequestSummary) {
+        warn!(code = summary.code, opaque = summary.opaque, "request handler panicked");
+        let remark = format!("handler for request code {} failed", summary.code);
+        let response = system_error(&summary, remark);
+        respond(
+            &self.connection,
+            summary,
+            Some(response),
+            self.router.forced_serialize_type(),
+        )
+        .await;
+    }
+
+    /// Lets running handlers finish and queue their responses, for at most `grace`.
+    async fn finish(&mut self, grace: Duration) {
+        let deadline = deadline_after(grace);
+        while !self.tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, self.tasks.join_next_with_id()).await {
+                Ok(Some(joined)) => self.reap(joined).await,
+                Ok(None) => break,
+                Err(_) => {
+                    warn!(
+                        left = self.tasks.len(),
+                        "request handlers still running at shutdown; aborted"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Fills in and queues `response` to `request`, or drops it if the request was oneway.
+async fn respond(
+    connection: &ConnectionHandle,
+    request: RequestSummary,
+    response: Option<RemotingCommand>,
+    forced: Option<SerializeType>,
+) {
+    if request.oneway {
+        if response.is_some() {
+            trace!("response to a oneway request dropped");
+        }
+        return;
+    }
+    let Some(mut response) = response else {
+        debug!("handler sent no response");
+        return;
+    };
+    response.opaque = request.opaque;
+    response.flag = (response.flag | FLAG_RESPONSE) & !FLAG_ONEWAY;
+    if let Some(serialize_type) = forced {
+        response.serialize_type = serialize_type;
+    }
+    let frame = match encode_frame(&response) {
+        Ok(frame) => frame,
+        Err(error) => {
+            warn!(%error, "response cannot be encoded; answering SYSTEM_ERROR");
+            let mut fallback = system_error(&request, format!("response cannot be encoded: {error}"));
+            fallback.serialize_type = forced.unwrap_or(request.serialize_type);
+            match encode_frame(&fallback) {
+                Ok(frame) => frame,
+                Err(_) => return,
+            }
+        }
+    };
+    if connection.send_frame(frame).await.is_err() {
+        debug!("connection closed before the response was queued");
+    }
+}
+
+async fn write_loop(
+    mut writer: WriteHalf<'_>,
+    mut outbound: mpsc::Receiver<Bytes>,
+    connection: &ConnectionHandle,
+    stall_timeout: Duration,
+    activity: &Activity,
+) {
+    let mut closed = connection.subscribe_closed();
+    let stopped = until_set(&mut closed);
+    tokio::pin!(stopped);
+    let mut batch = BytesMut::new();
+    loop {
+        let first = tokio::select! {
+            biased;
+            () = &mut stopped => break,
+            frame = outbound.recv() => frame,
+        };
+        // The handle keeps a sender while the connection lives, so `None` is only a formality.
+        let Some(first) = first else { break };
+        let write = write_batch(&mut writer, &mut batch, first, &mut outbound);
+        match tokio::time::timeout(stall_timeout, write).await {
+            Ok(Ok(())) => activity.touch(),
+            Ok(Err(error)) => {
+                debug!(%error, "write failed; closing");
+                connection.close();
+                return;
+            }
+            Err(_) => {
+                info!(stall_s = stall_timeout.as_secs(), "peer accepted no bytes; closing");
+                connection.close();
+                return;
+            }
+        }
+    }
+    outbound.close();
+    let flush = async {
+        while let Ok(first) = outbound.try_recv() {
+            write_batch(&mut writer, &mut batch, first, &mut outbound).await?;
+        }
+        writer.shutdown().await
+    };
+    match tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, flush).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => debug!(%error, "final flush failed"),
+        Err(_) => debug!("final flush timed out"),
+    }
+}
+
+/// Writes `first` and whatever else is queued, up to about [`WRITE_BATCH_BYTES`], in one go.
+async fn write_batch(
+    writer: &mut WriteHalf<'_>,
+    batch: &mut BytesMut,
+    first: Bytes,
+    outbound: &mut mpsc::Receiver<Bytes>,
+) -> io::Result<()> {
+    if first.len() >= WRITE_BATCH_BYTES {
+        return writer.write_all(&first).await;
+    }
+    batch.clear();
+    batch.extend_from_slice(&first);
+    while batch.len() < WRITE_BATCH_BYTES {
+        match outbound.try_recv() {
+            Ok(frame) => batch.extend_from_slice(&frame),
+            Err(_) => break,
+        }
+    }
+    writer.write_all(batch).await
+}
+
+/// When the connection last read or wrote a frame, shared by both loops.
+struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let since_start = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(since_start, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+}
