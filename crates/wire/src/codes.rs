@@ -261,13 +261,16 @@ impl LanguageCode {
     }
 }
 
-/// `MQVersion.Version` ordinals that change behaviour on the wire (remoting.md §1.7).
+/// `MQVersion.Version` ordinals that change behaviour on the wire.
+///
+/// Read from the 5.3.3 and 4.9.8 jars (`MQVersion.Version.X.ordinal()`); remoting.md §1.7
+/// lists every ordinal 4 too low (see docs/protocol-notes.md).
 pub mod version {
-    pub const V4_9_4: i32 = 397;
-    pub const V4_9_8: i32 = 405;
-    pub const V5_0_0: i32 = 409;
-    pub const V5_3_1: i32 = 471;
-    pub const V5_3_3: i32 = 475;
+    pub const V4_9_4: i32 = 401;
+    pub const V4_9_8: i32 = 409;
+    pub const V5_0_0: i32 = 413;
+    pub const V5_3_1: i32 = 475;
+    pub const V5_3_3: i32 = 479;
     /// What our servers and client send: the release whose behaviour we implement.
     pub const CURRENT: i32 = V5_3_3;
 }

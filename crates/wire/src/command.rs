@@ -241,6 +241,8 @@ mod tests {
         fields.insert("topic", "T");
         let mut command = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC).with_ext_fields(fields);
         command.opaque = 1;
+        // remoting.md's worked examples carry version 475.
+        command.version = 475;
         command.serialize_type = serialize_type;
         command
     }
