@@ -1,7 +1,7 @@
 //! `ferrocket`: the one binary. `standalone` (name server and broker in one process), `namesrv`,
 //! `broker -c broker.conf`, and `bench net`.
 //!
-//! The name server and broker are not built yet: for now each listener runs the transport with no
+//! The name server is real. The broker is not built yet: its listener runs the transport with no
 //! handlers, so every request is answered with REQUEST_CODE_NOT_SUPPORTED, as a Java server does
 //! for codes it does not handle. Each listener prints `listening <role> <addr>` on stdout once bound,
 //! which scripts and tests read to find ports chosen by the OS (port 0).
@@ -10,11 +10,12 @@ mod bench_net;
 mod broker_conf;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
 use ferrocket_net::{Router, Server, ServerConfig};
 use ferrocket_wire::SerializeType;
 
@@ -48,6 +49,11 @@ enum Command {
         host: String,
         #[arg(long, default_value_t = NAMESRV_PORT)]
         port: u16,
+        /// A Java namesrv.properties / namesrv.conf.
+        #[arg(short = 'c', long = "config")]
+        config: Option<PathBuf>,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
     },
     /// The broker alone, configured by a Java broker.conf.
     Broker {
@@ -91,14 +97,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
     let serialize_type = configured_serialize_type()?;
     match command {
         Command::Standalone { host, namesrv_port, broker_port, data_dir } => {
-            std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-            let namesrv = listen("namesrv", &host, namesrv_port, serialize_type).await?;
+            let namesrv = start_namesrv(NamesrvConfig::default(), &host, namesrv_port, &data_dir, serialize_type).await?;
             let broker = listen("broker", &host, broker_port, serialize_type).await?;
             wait_for_stop_signal().await?;
             tokio::join!(namesrv.shutdown(), broker.shutdown());
         }
-        Command::Namesrv { host, port } => {
-            let namesrv = listen("namesrv", &host, port, serialize_type).await?;
+        Command::Namesrv { host, port, config, data_dir } => {
+            let config = match config {
+                Some(path) => load_namesrv_config(&path)?,
+                None => NamesrvConfig::default(),
+            };
+            let namesrv = start_namesrv(config, &host, port, &data_dir, serialize_type).await?;
             wait_for_stop_signal().await?;
             namesrv.shutdown().await;
         }
@@ -132,8 +141,39 @@ fn configured_serialize_type() -> anyhow::Result<SerializeType> {
     }
 }
 
+async fn start_namesrv(
+    config: NamesrvConfig,
+    host: &str,
+    port: u16,
+    data_dir: &Path,
+    serialize_type: SerializeType,
+) -> anyhow::Result<NamesrvHandle> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let addr = socket_addr("namesrv", host, port)?;
+    let handle = ferrocket_namesrv::start(config, addr, data_dir, Some(serialize_type)).await?;
+    println!("listening namesrv {}", handle.local_addr());
+    tracing::info!(addr = %handle.local_addr(), "name server listening");
+    Ok(handle)
+}
+
+fn load_namesrv_config(path: &Path) -> anyhow::Result<NamesrvConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = NamesrvConfig::from_properties(&text).with_context(|| format!("in {}", path.display()))?;
+    for key in &file.keys_without_effect {
+        tracing::warn!(key, "name server setting has no effect in ferrocket; ignored");
+    }
+    for key in &file.unknown_keys {
+        tracing::warn!(key, "unknown name server setting; ignored");
+    }
+    Ok(file.config)
+}
+
+fn socket_addr(role: &str, host: &str, port: u16) -> anyhow::Result<SocketAddr> {
+    format!("{host}:{port}").parse().with_context(|| format!("bad {role} address {host}:{port}"))
+}
+
 async fn listen(role: &str, host: &str, port: u16, serialize_type: SerializeType) -> anyhow::Result<Server> {
-    let addr: SocketAddr = format!("{host}:{port}").parse().with_context(|| format!("bad {role} address {host}:{port}"))?;
+    let addr = socket_addr(role, host, port)?;
     let router = Router::new().response_serialize_type(serialize_type);
     let server = Server::bind(addr, router, ServerConfig::default()).await?;
     println!("listening {role} {}", server.local_addr());

@@ -58,21 +58,30 @@ fn call(addr: SocketAddr, request: &RemotingCommand) -> RemotingCommand {
     RemotingCommand::decode(&frame).unwrap().0
 }
 
+fn route_request(serialize_type: SerializeType) -> RemotingCommand {
+    let mut request = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC)
+        .with_ext_fields([("topic", "TopicTest")].into_iter().collect::<ExtFields>());
+    request.opaque = 42;
+    request.serialize_type = serialize_type;
+    request
+}
+
 #[test]
-fn standalone_answers_on_both_ports_and_stops_cleanly() {
+fn standalone_serves_the_name_server_and_a_broker_port_and_stops_cleanly() {
     let server = Standalone::start();
-    for (addr, serialize_type) in [(server.namesrv, SerializeType::Json), (server.broker, SerializeType::RocketMq)] {
-        let mut request = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC)
-            .with_ext_fields([("topic", "TopicTest")].into_iter().collect::<ExtFields>());
-        request.opaque = 42;
-        request.serialize_type = serialize_type;
-        let response = call(addr, &request);
+    for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
+        let response = call(server.namesrv, &route_request(serialize_type));
         assert!(response.is_response());
         assert_eq!(response.opaque, 42);
-        assert_eq!(response.response_code(), ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
-        assert_eq!(response.remark.as_deref(), Some(" request type 105 not supported"));
+        assert_eq!(response.response_code(), ResponseCode::TOPIC_NOT_EXIST);
+        let remark = response.remark.unwrap();
+        assert!(remark.starts_with("No topic route info in name server for the topic: TopicTest"), "{remark}");
         // The server answers in its own configured encoding (JSON by default), as Java does.
         assert_eq!(response.serialize_type, SerializeType::Json);
+
+        let response = call(server.broker, &route_request(serialize_type));
+        assert_eq!(response.response_code(), ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
+        assert_eq!(response.remark.as_deref(), Some(" request type 105 not supported"));
     }
     assert!(server.terminate().success());
 }

@@ -3,12 +3,13 @@
 //! ```text
 //! name 0x01 value 0x02 name 0x01 value 0x02 ...
 //! ```
-//! Every pair, the last included, ends with 0x02; there is no escaping. Parsing follows Java
-//! exactly: split on 0x02, skip segments shorter than 3 characters, the first 0x01 splits name from
-//! value (so a value may contain 0x01), skip the segment if name or value is empty, a later
-//! duplicate overwrites an earlier one, a missing final 0x02 is tolerated. Parsing never fails on
-//! content. Java iterates a `HashMap`; we keep insertion order so a decoded string re-encodes to the
-//! same bytes. In a stored record the string's length is a signed short, so it is at most
+//! 5.x ends every pair, the last included, with 0x02; 4.9.x omits the 0x02 after the last pair
+//! (see [`FinalSeparator`]). There is no escaping. Parsing follows Java exactly: split on 0x02, skip
+//! segments shorter than 3 characters, the first 0x01 splits name from value (so a value may contain
+//! 0x01), skip the segment if name or value is empty, a later duplicate overwrites an earlier one, a
+//! missing final 0x02 is tolerated. Parsing never fails on content. Java iterates a `HashMap`; we
+//! keep insertion order and the final-separator form, so a decoded string re-encodes to the same
+//! bytes. In a stored record the string's length is a signed short, so it is at most
 //! [`PROPERTIES_BYTES_MAX`] bytes.
 
 use crate::error::{WireError, WireResult};
@@ -152,13 +153,25 @@ pub mod keys {
     }
 }
 
+/// Whether the last pair is followed by 0x02. Both forms parse the same everywhere; the form is
+/// kept only so that what a peer wrote re-encodes to the same bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FinalSeparator {
+    /// 5.x `messageProperties2String`: every pair ends with 0x02. What we write by default.
+    #[default]
+    Present,
+    /// 4.9.x `messageProperties2String` deletes the 0x02 after the last pair.
+    Omitted,
+}
+
 /// A message's properties, in insertion order. Names are unique.
 ///
 /// The string is bounded by [`PROPERTIES_BYTES_MAX`] wherever it is stored, so no separate cap on
-/// the number of entries.
+/// the number of entries. Equality includes the [`FinalSeparator`] form.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessageProperties {
     entries: Vec<(String, String)>,
+    final_separator: FinalSeparator,
 }
 
 impl MessageProperties {
@@ -198,9 +211,22 @@ impl MessageProperties {
         self.entries.is_empty()
     }
 
+    pub fn final_separator(&self) -> FinalSeparator {
+        self.final_separator
+    }
+
+    /// Chooses how [`MessageProperties::encode`] ends the string.
+    pub fn set_final_separator(&mut self, final_separator: FinalSeparator) {
+        self.final_separator = final_separator;
+    }
+
     /// Parses a properties string with Java's rules. Never fails: malformed segments are skipped.
+    /// A non-empty string that does not end with 0x02 records [`FinalSeparator::Omitted`].
     pub fn parse(text: &str) -> MessageProperties {
         let mut properties = MessageProperties::new();
+        if !text.is_empty() && !text.ends_with(PROPERTY_SEPARATOR as char) {
+            properties.final_separator = FinalSeparator::Omitted;
+        }
         for segment in text.split(PROPERTY_SEPARATOR as char) {
             // Both separators are ASCII, so byte and char positions agree on where they are, and a
             // non-empty name and value already imply Java's "at least 3 characters".
@@ -244,6 +270,9 @@ impl MessageProperties {
             out.push_str(value);
             out.push(PROPERTY_SEPARATOR as char);
         }
+        if self.final_separator == FinalSeparator::Omitted {
+            out.pop();
+        }
         if out.len() > PROPERTIES_BYTES_MAX {
             return Err(WireError::Unencodable {
                 what: "properties",
@@ -255,7 +284,11 @@ impl MessageProperties {
 
     /// Byte length of [`MessageProperties::encode`]'s output, limits aside.
     pub fn encoded_len(&self) -> usize {
-        self.entries.iter().map(|(k, v)| k.len() + v.len() + 2).sum()
+        let terminated: usize = self.entries.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        match self.final_separator {
+            FinalSeparator::Omitted => terminated.saturating_sub(1),
+            FinalSeparator::Present => terminated,
+        }
     }
 }
 
@@ -306,15 +339,40 @@ mod tests {
     #[test]
     fn exact_bytes() {
         let properties: MessageProperties = [("TAGS", "TagA"), ("KEYS", "k1 k2")].into_iter().collect();
-        assert_eq!(properties.encode().unwrap().as_bytes(), b"TAGS\x01TagA\x02KEYS\x01k1 k2\x02");
+        assert_eq!(
+            properties.encode().unwrap().as_bytes(),
+            b"TAGS\x01TagA\x02KEYS\x01k1 k2\x02"
+        );
         assert_eq!(MessageProperties::new().encode().unwrap(), "");
+    }
+
+    #[test]
+    fn keeps_the_4_9_form_without_final_separator() {
+        let mut properties: MessageProperties = [("TAGS", "TagA"), ("WAIT", "true")].into_iter().collect();
+        properties.set_final_separator(FinalSeparator::Omitted);
+        let text = properties.encode().unwrap();
+        assert_eq!(text, "TAGS\x01TagA\x02WAIT\x01true");
+        assert_eq!(text.len(), properties.encoded_len());
+        let parsed = MessageProperties::parse(&text);
+        assert_eq!(parsed.final_separator(), FinalSeparator::Omitted);
+        assert_eq!(parsed, properties);
+        assert_eq!(
+            MessageProperties::parse("TAGS\x01TagA\x02").final_separator(),
+            FinalSeparator::Present
+        );
+        let mut empty = MessageProperties::new();
+        empty.set_final_separator(FinalSeparator::Omitted);
+        assert_eq!((empty.encode().unwrap().as_str(), empty.encoded_len()), ("", 0));
     }
 
     #[test]
     fn parses_with_java_rules() {
         let text = "a\x01\x02\x01b\x02ab\x02x\x011\x02x\x012\x02\x02y\x01v\x01w\x02zz\x01last";
         let parsed = MessageProperties::parse(text);
-        assert_eq!(parsed.iter().collect::<Vec<_>>(), vec![("x", "2"), ("y", "v\u{1}w"), ("zz", "last")]);
+        assert_eq!(
+            parsed.iter().collect::<Vec<_>>(),
+            vec![("x", "2"), ("y", "v\u{1}w"), ("zz", "last")]
+        );
         assert!(MessageProperties::parse("").is_empty());
         assert!(MessageProperties::parse("\x02\x02\x01\x02").is_empty());
     }
@@ -340,7 +398,9 @@ mod tests {
 
     #[test]
     fn every_prefix_decodes_to_a_prefix_of_the_entries() {
-        let properties: MessageProperties = [("TAGS", "TagA"), ("KEYS", "k é"), ("WAIT", "true")].into_iter().collect();
+        let properties: MessageProperties = [("TAGS", "TagA"), ("KEYS", "k é"), ("WAIT", "true")]
+            .into_iter()
+            .collect();
         let text = properties.encode().unwrap();
         for cut in 0..text.len() {
             // A missing final separator is tolerated, so a cut is not detectable; a cut inside a

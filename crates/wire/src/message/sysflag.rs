@@ -145,7 +145,10 @@ mod tests {
     #[test]
     fn compression_type_values() {
         assert_eq!(CompressionType::from_sys_flag(COMPRESSED), Ok(CompressionType::Zlib));
-        assert_eq!(CompressionType::from_sys_flag(COMPRESSED | 0x300), Ok(CompressionType::Zlib));
+        assert_eq!(
+            CompressionType::from_sys_flag(COMPRESSED | 0x300),
+            Ok(CompressionType::Zlib)
+        );
         assert_eq!(CompressionType::from_sys_flag(0x101), Ok(CompressionType::Lz4));
         assert_eq!(CompressionType::from_sys_flag(0x201), Ok(CompressionType::Zstd));
         assert_eq!(

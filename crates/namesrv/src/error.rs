@@ -1,0 +1,201 @@
+//! The name server's error: every way a request can fail, and the one function that turns a
+//! failure into the response code and remark a Java peer expects.
+//!
+//! Java's name server mostly fails by throwing (a missing `@CFNotNull` header field surfaces as a
+//! `NullPointerException`), which its transport answers with `SYSTEM_ERROR`. We name the cause in
+//! the remark instead. Where Java answers with a specific code and text (`TOPIC_NOT_EXIST`,
+//! `QUERY_NOT_FOUND`, "crc32 not match", "disable", ...), the variant reproduces it exactly.
+
+use ferrocket_wire::{RemotingCommand, ResponseCode, WireError};
+use thiserror::Error;
+
+/// Java's FAQ hint, appended to "no route" remarks (`FAQUrl.suggestTodo(APPLY_TOPIC_URL)`).
+const FAQ_SUGGESTION: &str = "\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details.";
+
+/// A topic longer than this is cut in a remark: the remark of a 16 MiB topic name would not fit
+/// in a response frame, and the prefix identifies it well enough.
+const REMARK_TOPIC_CHARS_MAX: usize = 255;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NamesrvError {
+    /// A header field is missing or malformed, or a body does not decode.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+
+    /// REGISTER_BROKER's `bodyCrc32` differs from the body's CRC.
+    #[error("crc32 not match")]
+    CrcMismatch { declared: i32, actual: i32 },
+
+    /// A one-topic REGISTER_BROKER from a broker id not yet registered: Java insists that
+    /// single-topic registrations follow a full one.
+    #[error("register broker failed")]
+    RegisterBeforeFullRegistration { broker_name: String, broker_id: i64 },
+
+    #[error("No topic route info in name server for the topic: {topic}")]
+    TopicNotExist { topic: String },
+
+    #[error("No config item, Namespace: {namespace} Key: {key}")]
+    KvNotFound { namespace: String, key: String },
+
+    #[error("No config item, Namespace: {namespace}")]
+    KvNamespaceNotFound { namespace: String },
+
+    /// PUT_KV_CONFIG without a namespace or key.
+    #[error("namespace or key is null")]
+    KvNamespaceOrKeyMissing,
+
+    /// A topic-list request while `enableAllTopicList` / `enableTopicList` is off.
+    #[error("disable")]
+    Disabled,
+
+    /// GET_ROUTEINFO_BY_TOPIC during the start-up grace period of `needWaitForService`.
+    #[error("name server not ready")]
+    NotReady,
+
+    /// UPDATE_NAMESRV_CONFIG naming a key outside the runtime allowlist.
+    #[error("Can not update config in black list.")]
+    ConfigKeyDenied { key: String },
+
+    /// A config value that does not parse as its setting's type or range.
+    #[error("bad value for config {key}: {value:?} ({expected})")]
+    ConfigBadValue {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+
+    /// Properties text Java's `Properties.load` would reject.
+    #[error("string2Properties error: {reason}")]
+    PropertiesMalformed { reason: String },
+
+    /// A name or address longer than the table accepts.
+    #[error("{what} is {length} long; the limit is {limit}")]
+    TooLong {
+        what: &'static str,
+        length: usize,
+        limit: usize,
+    },
+
+    /// A bounded table is full.
+    #[error("too many {what}: the limit is {limit}")]
+    TableFull { what: &'static str, limit: usize },
+
+    /// A code the name server does not serve; the text is Java's, leading space included.
+    #[error(" request type {code} not supported")]
+    RequestCodeNotSupported { code: i32 },
+
+    /// The request queue of the name server is full.
+    #[error("[OVERLOAD]system busy, start flow control for a while")]
+    Overloaded,
+
+    /// The name server is stopping and no longer takes requests.
+    #[error("name server is shutting down")]
+    ShuttingDown,
+}
+
+pub type NamesrvResult<T> = Result<T, NamesrvError>;
+
+impl NamesrvError {
+    /// The response code Java would send for this failure.
+    pub fn response_code(&self) -> ResponseCode {
+        match self {
+            NamesrvError::TopicNotExist { .. } => ResponseCode::TOPIC_NOT_EXIST,
+            NamesrvError::KvNotFound { .. } | NamesrvError::KvNamespaceNotFound { .. } => ResponseCode::QUERY_NOT_FOUND,
+            NamesrvError::ConfigKeyDenied { .. } => ResponseCode::NO_PERMISSION,
+            NamesrvError::Overloaded => ResponseCode::SYSTEM_BUSY,
+            NamesrvError::RequestCodeNotSupported { .. } => ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+            NamesrvError::Wire(_)
+            | NamesrvError::CrcMismatch { .. }
+            | NamesrvError::RegisterBeforeFullRegistration { .. }
+            | NamesrvError::KvNamespaceOrKeyMissing
+            | NamesrvError::Disabled
+            | NamesrvError::NotReady
+            | NamesrvError::ConfigBadValue { .. }
+            | NamesrvError::PropertiesMalformed { .. }
+            | NamesrvError::TooLong { .. }
+            | NamesrvError::TableFull { .. }
+            | NamesrvError::ShuttingDown => ResponseCode::SYSTEM_ERROR,
+        }
+    }
+
+    /// The remark Java would send, or our description where Java would only have thrown.
+    pub fn remark(&self) -> String {
+        match self {
+            NamesrvError::TopicNotExist { topic } => {
+                format!(
+                    "No topic route info in name server for the topic: {}{FAQ_SUGGESTION}",
+                    cut_for_remark(topic)
+                )
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The response to `request` for `error`: the one place failures become codes and remarks.
+pub fn error_response(request: &RemotingCommand, error: &NamesrvError) -> RemotingCommand {
+    RemotingCommand::response_to(request, error.response_code(), Some(error.remark()))
+}
+
+fn cut_for_remark(topic: &str) -> String {
+    match topic.char_indices().nth(REMARK_TOPIC_CHARS_MAX) {
+        Some((cut, _)) => format!("{}...", topic.get(..cut).unwrap_or_default()),
+        None => topic.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrocket_wire::RequestCode;
+
+    fn response_for(error: NamesrvError) -> RemotingCommand {
+        let mut request = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC);
+        request.opaque = 9;
+        error_response(&request, &error)
+    }
+
+    #[test]
+    fn javas_codes_and_remarks() {
+        let route = response_for(NamesrvError::TopicNotExist { topic: "T".into() });
+        assert_eq!((route.code, route.opaque), (17, 9));
+        assert_eq!(
+            route.remark.as_deref(),
+            Some(
+                "No topic route info in name server for the topic: T\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details."
+            )
+        );
+        let kv = response_for(NamesrvError::KvNotFound {
+            namespace: "ns".into(),
+            key: "k".into(),
+        });
+        assert_eq!(
+            (kv.code, kv.remark.as_deref()),
+            (22, Some("No config item, Namespace: ns Key: k"))
+        );
+        let denied = response_for(NamesrvError::ConfigKeyDenied {
+            key: "kvConfigPath".into(),
+        });
+        assert_eq!(
+            (denied.code, denied.remark.as_deref()),
+            (16, Some("Can not update config in black list."))
+        );
+        let crc = response_for(NamesrvError::CrcMismatch { declared: 1, actual: 2 });
+        assert_eq!((crc.code, crc.remark.as_deref()), (1, Some("crc32 not match")));
+        let busy = response_for(NamesrvError::Overloaded);
+        assert_eq!(busy.code, 2);
+        let missing = response_for(NamesrvError::Wire(WireError::MissingField { field: "topic" }));
+        assert_eq!(
+            (missing.code, missing.remark.as_deref()),
+            (1, Some("missing required header field `topic`"))
+        );
+    }
+
+    #[test]
+    fn huge_topics_are_cut_in_remarks() {
+        let topic = "é".repeat(10_000);
+        let remark = NamesrvError::TopicNotExist { topic }.remark();
+        assert!(remark.contains(&format!("{}...\n", "é".repeat(REMARK_TOPIC_CHARS_MAX))));
+        assert!(remark.chars().count() < 500);
+    }
+}
