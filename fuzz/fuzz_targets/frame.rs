@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
         if command.encode(&mut out).is_ok() {
             let (again, _) = RemotingCommand::decode(&out).expect("re-decode of our own encoding");
             assert_eq!(again.code, command.code);
-            assert_eq!(again.ext_fields.as_ref().map(|f| f.len()), command.ext_fields.as_ref().map(|f| f.len()));
+            assert_eq!(
+                again.ext_fields.as_ref().map(|f| f.len()),
+                command.ext_fields.as_ref().map(|f| f.len())
+            );
         }
     }
 });

@@ -8,7 +8,11 @@ pub fn json_body<T: JsonBody>(data: &[u8]) {
     if let Ok(body) = T::decode(data) {
         let encoded = body.encode();
         if let Err(e) = T::decode(&encoded) {
-            panic!("{} re-decode failed: {e}\n{}", T::JAVA_NAME, String::from_utf8_lossy(&encoded));
+            panic!(
+                "{} re-decode failed: {e}\n{}",
+                T::JAVA_NAME,
+                String::from_utf8_lossy(&encoded)
+            );
         }
     }
 }

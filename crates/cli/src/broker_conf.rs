@@ -17,16 +17,24 @@ pub struct BrokerConf {
 }
 
 pub fn load(path: &Path) -> anyhow::Result<BrokerConf> {
-    let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
     if size > CONF_BYTES_MAX {
-        bail!("{} is {size} bytes; a broker.conf is at most {CONF_BYTES_MAX}", path.display());
+        bail!(
+            "{} is {size} bytes; a broker.conf is at most {CONF_BYTES_MAX}",
+            path.display()
+        );
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse(&text).with_context(|| format!("in {}", path.display()))
 }
 
 pub fn parse(text: &str) -> anyhow::Result<BrokerConf> {
-    let mut conf = BrokerConf { host: "0.0.0.0".into(), listen_port: super::BROKER_PORT };
+    let mut conf = BrokerConf {
+        host: "0.0.0.0".into(),
+        listen_port: super::BROKER_PORT,
+    };
     for (number, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {

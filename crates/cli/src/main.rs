@@ -96,13 +96,24 @@ fn main() -> anyhow::Result<()> {
 async fn run(command: Command) -> anyhow::Result<()> {
     let serialize_type = configured_serialize_type()?;
     match command {
-        Command::Standalone { host, namesrv_port, broker_port, data_dir } => {
-            let namesrv = start_namesrv(NamesrvConfig::default(), &host, namesrv_port, &data_dir, serialize_type).await?;
+        Command::Standalone {
+            host,
+            namesrv_port,
+            broker_port,
+            data_dir,
+        } => {
+            let namesrv =
+                start_namesrv(NamesrvConfig::default(), &host, namesrv_port, &data_dir, serialize_type).await?;
             let broker = listen("broker", &host, broker_port, serialize_type).await?;
             wait_for_stop_signal().await?;
             tokio::join!(namesrv.shutdown(), broker.shutdown());
         }
-        Command::Namesrv { host, port, config, data_dir } => {
+        Command::Namesrv {
+            host,
+            port,
+            config,
+            data_dir,
+        } => {
             let config = match config {
                 Some(path) => load_namesrv_config(&path)?,
                 None => NamesrvConfig::default(),
@@ -117,7 +128,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             wait_for_stop_signal().await?;
             broker.shutdown().await;
         }
-        Command::Bench { what: BenchCommand::Net { seconds, in_flight, body_bytes } } => {
+        Command::Bench {
+            what:
+                BenchCommand::Net {
+                    seconds,
+                    in_flight,
+                    body_bytes,
+                },
+        } => {
             let options = bench_net::BenchNetOptions {
                 duration: Duration::from_secs(seconds),
                 in_flight,
@@ -169,7 +187,9 @@ fn load_namesrv_config(path: &Path) -> anyhow::Result<NamesrvConfig> {
 }
 
 fn socket_addr(role: &str, host: &str, port: u16) -> anyhow::Result<SocketAddr> {
-    format!("{host}:{port}").parse().with_context(|| format!("bad {role} address {host}:{port}"))
+    format!("{host}:{port}")
+        .parse()
+        .with_context(|| format!("bad {role} address {host}:{port}"))
 }
 
 async fn listen(role: &str, host: &str, port: u16, serialize_type: SerializeType) -> anyhow::Result<Server> {

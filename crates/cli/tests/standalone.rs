@@ -1,4 +1,5 @@
 //! End to end: the real `ferrocket standalone` binary on loopback, spoken to with raw frames.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)] // test helpers, where a panic is the failure report
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -19,7 +20,15 @@ impl Standalone {
     fn start() -> Standalone {
         let data = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocket"))
-            .args(["standalone", "--host", "127.0.0.1", "--namesrv-port", "0", "--broker-port", "0"])
+            .args([
+                "standalone",
+                "--host",
+                "127.0.0.1",
+                "--namesrv-port",
+                "0",
+                "--broker-port",
+                "0",
+            ])
             .arg("--data-dir")
             .arg(data.path())
             .stdout(Stdio::piped())
@@ -29,12 +38,19 @@ impl Standalone {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut addr_of = |role: &str| -> SocketAddr {
             let line = lines.next().unwrap().unwrap();
-            let rest = line.strip_prefix(&format!("listening {role} ")).unwrap_or_else(|| panic!("{line}"));
+            let rest = line
+                .strip_prefix(&format!("listening {role} "))
+                .unwrap_or_else(|| panic!("{line}"));
             rest.parse().unwrap()
         };
         let namesrv = addr_of("namesrv");
         let broker = addr_of("broker");
-        Standalone { child, namesrv, broker, _data: data }
+        Standalone {
+            child,
+            namesrv,
+            broker,
+            _data: data,
+        }
     }
 
     fn terminate(mut self) -> std::process::ExitStatus {
@@ -75,7 +91,10 @@ fn standalone_serves_the_name_server_and_a_broker_port_and_stops_cleanly() {
         assert_eq!(response.opaque, 42);
         assert_eq!(response.response_code(), ResponseCode::TOPIC_NOT_EXIST);
         let remark = response.remark.unwrap();
-        assert!(remark.starts_with("No topic route info in name server for the topic: TopicTest"), "{remark}");
+        assert!(
+            remark.starts_with("No topic route info in name server for the topic: TopicTest"),
+            "{remark}"
+        );
         // The server answers in its own configured encoding (JSON by default), as Java does.
         assert_eq!(response.serialize_type, SerializeType::Json);
 

@@ -5,12 +5,16 @@
 //! Java defines the bytes (`../shared/protocol/remoting.md`); golden vectors written by the
 //! official Java classes live in `tests/golden/` and are decoded and re-encoded by the tests.
 
+pub mod body;
 pub mod codes;
 pub mod command;
 pub mod error;
 pub mod ext_fields;
+pub mod header;
 mod header_binary;
 mod header_json;
+pub mod json;
+pub mod message;
 pub mod reader;
 
 pub use codes::{LanguageCode, RequestCode, ResponseCode};

@@ -22,7 +22,7 @@ impl<'a> Reader<'a> {
     }
 
     pub fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+        self.buf.len().saturating_sub(self.pos)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -31,16 +31,16 @@ impl<'a> Reader<'a> {
 
     pub fn bytes(&mut self, count: usize) -> WireResult<&'a [u8]> {
         let have = self.remaining();
-        if count > have {
+        let slice = self.pos.checked_add(count).and_then(|end| self.buf.get(self.pos..end));
+        let Some(slice) = slice else {
             return Err(WireError::Truncated {
                 offset: self.pos,
                 need: count,
                 have,
             });
-        }
-        let start = self.pos;
+        };
         self.pos += count;
-        Ok(&self.buf[start..self.pos])
+        Ok(slice)
     }
 
     pub fn array<const N: usize>(&mut self) -> WireResult<[u8; N]> {
@@ -50,7 +50,8 @@ impl<'a> Reader<'a> {
     }
 
     pub fn u8(&mut self) -> WireResult<u8> {
-        Ok(self.array::<1>()?[0])
+        let [byte] = self.array::<1>()?;
+        Ok(byte)
     }
 
     pub fn i16(&mut self) -> WireResult<i16> {

@@ -10,6 +10,7 @@
 //!
 //! With `FERROCKET_GOLDEN_OUT=<dir>` set, our encodings are written to `<dir>` under the golden's
 //! relative path, for `interop/java/golden.sh verify tests/golden <dir>` (Java-side equality).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a panic is the failure report
 
 use std::fmt::Debug;
 use std::fs;

@@ -4,6 +4,7 @@
 //!
 //! With `FERROCKET_GOLDEN_OUT=<dir>` set, our encodings are written to `<dir>` under the golden's
 //! relative path, for `golden.sh verify`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a panic is the failure report
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,10 @@ fn golden_root() -> PathBuf {
 fn golden_frames() -> Vec<(String, Vec<u8>)> {
     let mut frames = Vec::new();
     for dir in FRAME_DIRS {
-        let mut paths: Vec<_> = fs::read_dir(golden_root().join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut paths: Vec<_> = fs::read_dir(golden_root().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         paths.sort();
         for path in paths {
             let rel = format!("{dir}/{}", path.file_name().unwrap().to_string_lossy());
@@ -44,13 +48,25 @@ fn every_golden_frame_decodes_and_reencodes() {
     for (rel, golden) in golden_frames() {
         let (command, used) = RemotingCommand::decode(&golden).unwrap_or_else(|e| panic!("{rel}: {e}"));
         assert_eq!(used, golden.len(), "{rel}: trailing bytes");
-        let expected_type = if rel.ends_with(".rmq.bin") { SerializeType::RocketMq } else { SerializeType::Json };
+        let expected_type = if rel.ends_with(".rmq.bin") {
+            SerializeType::RocketMq
+        } else {
+            SerializeType::Json
+        };
         assert_eq!(command.serialize_type, expected_type, "{rel}");
         assert_eq!(command.language, LanguageCode::JAVA, "{rel}");
-        let java_version = if rel.starts_with("v49/") { version::V4_9_8 } else { version::V5_3_3 };
+        let java_version = if rel.starts_with("v49/") {
+            version::V4_9_8
+        } else {
+            version::V5_3_3
+        };
         assert_eq!(command.version, java_version, "{rel}");
         assert_eq!(command.is_response(), rel.contains(".response"), "{rel}");
-        assert_eq!(command.is_oneway(), rel.contains("oneway") || rel.contains("notify_consumer_ids"), "{rel}");
+        assert_eq!(
+            command.is_oneway(),
+            rel.contains("oneway") || rel.contains("notify_consumer_ids"),
+            "{rel}"
+        );
 
         let ours = encode(&command);
         if expected_type == SerializeType::RocketMq {
@@ -71,7 +87,10 @@ fn every_golden_frame_decodes_and_reencodes() {
 fn json_headers_match_java_byte_for_byte_when_ext_order_is_kept() {
     // fastjson writes bean properties alphabetically and we do too; extFields keep their decoded
     // order. So our JSON header is Java's, byte for byte, for every golden.
-    for (rel, golden) in golden_frames().into_iter().filter(|(rel, _)| rel.ends_with(".json.bin")) {
+    for (rel, golden) in golden_frames()
+        .into_iter()
+        .filter(|(rel, _)| rel.ends_with(".json.bin"))
+    {
         let (command, _) = RemotingCommand::decode(&golden).unwrap();
         assert_eq!(encode(&command), golden, "{rel}");
     }

@@ -5,6 +5,7 @@
 //! their input.
 //!
 //! A missing or empty golden directory fails the tests: an absent vector must never pass silently.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a panic is the failure report
 
 use std::fs;
 use std::net::SocketAddr;
