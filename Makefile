@@ -1,12 +1,12 @@
 # The two commands of README.md: `make run` and `make test`. CI runs `make test` (.ci/run).
 # Each step is a script in scripts/ so it can also be run on its own.
 
-.PHONY: run test test-rust test-golden test-fuzz lint fuzz-long bench
+.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long bench
 
 run:
 	cargo run --release -p ferrocket -- standalone
 
-test: lint test-rust test-golden test-fuzz
+test: lint test-rust test-golden test-interop test-fuzz
 
 lint:
 	cargo fmt --all -- --check
@@ -19,6 +19,12 @@ test-rust:
 test-golden:
 	scripts/golden-test.sh
 
+# Official peers against our real binaries on loopback: the Java broker, Java clients 5.3.3 and
+# 4.9.8 and mqadmin against our name server; the Go client resolving routes from it.
+test-interop:
+	interop/java/namesrv-interop.sh
+	interop/go/run.sh
+
 # A short run of every fuzz target, seeded with the goldens.
 test-fuzz:
 	scripts/fuzz.sh 10
@@ -29,3 +35,5 @@ fuzz-long:
 
 bench:
 	cargo run --release -p ferrocket -- bench net
+	mvn -q -B -f interop/java/namesrv-bench/pom.xml dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+	cargo run --release -p ferrocket -- bench namesrv --java-classpath "$$(cat interop/java/namesrv-bench/target/classpath.txt)"

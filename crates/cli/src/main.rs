@@ -6,6 +6,7 @@
 //! for codes it does not handle. Each listener prints `listening <role> <addr>` on stdout once bound,
 //! which scripts and tests read to find ports chosen by the OS (port 0).
 
+mod bench_namesrv;
 mod bench_net;
 mod broker_conf;
 
@@ -69,6 +70,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Route lookups per second and memory at scale: ours beside the Java name server.
+    Namesrv(bench_namesrv::BenchNamesrvArgs),
     /// Loopback round trips per second: our transport beside a bare tokio echo.
     Net {
         #[arg(long, default_value_t = bench_net::DURATION.as_secs())]
@@ -127,6 +130,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let broker = listen("broker", &conf.host, conf.listen_port, serialize_type).await?;
             wait_for_stop_signal().await?;
             broker.shutdown().await;
+        }
+        Command::Bench {
+            what: BenchCommand::Namesrv(args),
+        } => {
+            let report = bench_namesrv::run(args.into()).await?;
+            println!("{report}");
         }
         Command::Bench {
             what:

@@ -2,7 +2,7 @@
 //! `QueueData` and `BrokerData`, and `ClusterInfo` (GET_BROKER_CLUSTER_INFO, §4.1.4).
 //!
 //! `TopicRouteData` has two renderings, chosen by the caller from the request: the "standard"
-//! one for clients of version ≥ 397 or with `acceptStandardJsonOnly` (fastjson's
+//! one for clients of version ≥ 401 (V4_9_4) or with `acceptStandardJsonOnly` (fastjson's
 //! `BrowserCompatible` output: quoted numeric keys, sorted keys, `\uXXXX` escapes, wide longs as
 //! strings), and fastjson's default "legacy" one with bare integer keys in `brokerAddrs`. Every
 //! other body writes numeric keys quoted, which every Java version reads.

@@ -10,7 +10,7 @@
 //!   for the legacy `TopicRouteData` of §4.1.1.
 //!
 //! [`browser_compatible`] renders a value the way fastjson does with `BrowserCompatible`
-//! (the "standard" `TopicRouteData` for clients of version ≥ 397).
+//! (the "standard" `TopicRouteData` for clients of version ≥ 401 (V4_9_4)).
 
 use std::fmt::Display;
 
