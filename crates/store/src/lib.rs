@@ -1,2 +1,21 @@
-//! The broker's store: commit log, consume queues, index, checkpoint, recovery, flush and
-//! clean-up, in Java's on-disk format. Not built yet: see the Store issue.
+//! The broker's store: commit log, consume queues and their recovery, in Java's on-disk format
+//! (store-and-ha.md §1, §2, §4.3). Plain positioned file I/O and `fsync`, no memory maps.
+//!
+//! One writer owns each structure (`&mut self` appends, no locks); callers pass `now_ms`.
+//! The checkpoint file and SYNC_FLUSH group commit are here as pure pieces; index files, the
+//! flush/dispatch tasks and clean-up are not built yet.
+
+pub mod checkpoint;
+pub mod commit_log;
+pub mod consume_queue;
+pub mod consume_queues;
+pub mod error;
+pub mod group_commit;
+mod segments;
+
+pub use checkpoint::Checkpoint;
+pub use commit_log::{AppendResult, CommitLog, CommitLogConfig, ScannedRecord};
+pub use consume_queue::{ConsumeQueue, ConsumeQueueEntry, PutOutcome};
+pub use consume_queues::ConsumeQueues;
+pub use error::{StoreError, StoreResult};
+pub use group_commit::{FlushOutcome, GroupCommit};

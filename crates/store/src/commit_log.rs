@@ -1,0 +1,383 @@
+//! The commit log: every message of every topic appended to one logical byte log, split into
+//! fixed-size segment files (store-and-ha.md §1). Records are Java's exactly (the wire crate's
+//! [`StoredMessage`]); the store sets BODYCRC, PHYSICALOFFSET and STORETIMESTAMP on append.
+//!
+//! ```text
+//! segment [start, start+S):  record record ... record | BLANK filler
+//! filler: TOTALSIZE = S - pos (i32) | MAGIC 0xCBD43194 (u32) | rest of the segment left as zeros
+//! ```
+//! Invariants: a record never spans two segments; every record leaves at least 8 bytes after it
+//! in its segment, so a filler always fits; bytes in `[min_offset, write_offset)` are whole valid
+//! records or fillers; bytes past `write_offset` are zeros. One writer: `append` takes `&mut self`.
+//!
+//! Recovery on open (§4.3): scan from the start of the third-to-last segment, record by record
+//! (TOTALSIZE, magic, lengths, body CRC, no zeroed tail), jump over fillers, stop at the first
+//! invalid or partial record, and make its start the end of the log (later segments deleted, the
+//! tail zeroed).
+
+use std::path::PathBuf;
+
+use bytes::BytesMut;
+use ferrocket_wire::message::StoredMessage;
+use ferrocket_wire::message::record::{
+    BLANK_MAGIC_CODE, MessageVersion, RECORD_BYTES_MAX, RECORD_BYTES_MIN, body_crc, store_timestamp_position,
+};
+use ferrocket_wire::message::sysflag;
+
+use crate::error::{StoreError, StoreResult};
+use crate::segments::SegmentSet;
+
+/// Java's `mappedFileSizeCommitLog`.
+pub const SEGMENT_BYTES_DEFAULT: u64 = 1 << 30;
+/// The filler stores the rest of the segment in an i32 TOTALSIZE.
+pub const SEGMENT_BYTES_MAX: u64 = i32::MAX as u64;
+/// Java's `maxMessageSize`: the largest body accepted.
+pub const BODY_BYTES_MAX_DEFAULT: usize = 4 * 1024 * 1024;
+/// Java allows a whole record up to `maxMessageSize` plus this much for headers, topic and
+/// properties (`MessageExtEncoder`).
+pub const RECORD_OVERHEAD_MAX: usize = 64 * 1024;
+/// Java's normal recovery starts this many segments from the end (4.x `recoverNormally`).
+const RECOVERY_SEGMENTS: usize = 3;
+/// The filler: TOTALSIZE and MAGICCODE. Every record leaves room for it.
+const BLANK_BYTES: u64 = 8;
+/// BODYCRC's position in every record.
+const BODY_CRC_POSITION: usize = 8;
+
+/// Where the commit log lives and its limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitLogConfig {
+    /// `<root>/commitlog`.
+    pub dir: PathBuf,
+    pub segment_bytes: u64,
+    pub body_bytes_max: usize,
+}
+
+impl CommitLogConfig {
+    /// Java's defaults in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> CommitLogConfig {
+        CommitLogConfig {
+            dir: dir.into(),
+            segment_bytes: SEGMENT_BYTES_DEFAULT,
+            body_bytes_max: BODY_BYTES_MAX_DEFAULT,
+        }
+    }
+}
+
+/// What one append wrote (Java's `AppendMessageResult`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    /// `wroteOffset`: the record's first byte in the log.
+    pub physical_offset: u64,
+    /// `wroteBytes`: the record's TOTALSIZE.
+    pub size: u32,
+    pub store_timestamp_ms: i64,
+    /// As encoded in the record (assigned by the caller).
+    pub queue_offset: i64,
+}
+
+impl AppendResult {
+    /// One past the record: what a SYNC_FLUSH put waits for the flushed offset to reach.
+    pub fn end_offset(&self) -> u64 {
+        self.physical_offset + u64::from(self.size)
+    }
+}
+
+/// A record read back from the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedRecord {
+    pub physical_offset: u64,
+    pub size: u32,
+    pub message: StoredMessage,
+}
+
+pub struct CommitLog {
+    segments: SegmentSet,
+    body_bytes_max: usize,
+    /// One past the last valid record: where the next append goes.
+    write_offset: u64,
+    /// Everything below is on disk.
+    flushed_offset: u64,
+    /// Where recovery began checking records; everything before was trusted.
+    recovery_start: u64,
+    /// Reused encode buffer, so appends do not allocate.
+    scratch: BytesMut,
+}
+
+/// The outcome of checking the bytes at one offset (`checkMessageAndReturnSize`).
+enum RecordCheck {
+    Message(Box<ScannedRecord>),
+    /// A filler: the rest of this segment holds nothing.
+    EndOfSegment,
+    Invalid(String),
+}
+
+impl CommitLog {
+    /// Opens the log in `config.dir` and recovers its valid end.
+    pub fn open(config: &CommitLogConfig) -> StoreResult<CommitLog> {
+        let smallest = RECORD_BYTES_MIN as u64 + BLANK_BYTES;
+        if !(smallest..=SEGMENT_BYTES_MAX).contains(&config.segment_bytes) {
+            return Err(StoreError::BadConfig {
+                reason: format!(
+                    "commit-log segment size {} outside {smallest}..={SEGMENT_BYTES_MAX}",
+                    config.segment_bytes
+                ),
+            });
+        }
+        let segments = SegmentSet::open(&config.dir, config.segment_bytes)?;
+        let mut log = CommitLog {
+            segments,
+            body_bytes_max: config.body_bytes_max,
+            write_offset: 0,
+            flushed_offset: 0,
+            recovery_start: 0,
+            scratch: BytesMut::new(),
+        };
+        let starts = log.segments.starts();
+        log.recovery_start = starts
+            .get(starts.len().saturating_sub(RECOVERY_SEGMENTS))
+            .copied()
+            .unwrap_or(0);
+        let end = log.recover_end()?;
+        log.segments.truncate(end)?;
+        log.write_offset = end;
+        log.flushed_offset = end;
+        Ok(log)
+    }
+
+    /// Appends `message` as one record at the end of the log, stamped with `now_ms`, its body CRC
+    /// and its physical offset. Moves to a new segment (after a filler) if it does not fit.
+    pub fn append(&mut self, message: &StoredMessage, now_ms: i64) -> StoreResult<AppendResult> {
+        if message.body.len() > self.body_bytes_max {
+            return Err(StoreError::MessageTooLarge {
+                bytes: message.body.len(),
+                limit: self.body_bytes_max,
+            });
+        }
+        self.scratch.clear();
+        let layout = message.encode(&mut self.scratch)?;
+        let size = layout.len;
+        let record_max = self.record_bytes_max();
+        if size > record_max {
+            return Err(StoreError::MessageTooLarge {
+                bytes: size,
+                limit: record_max,
+            });
+        }
+        let segment_bytes = self.segments.segment_bytes();
+        let room = segment_bytes - self.write_offset % segment_bytes;
+        if size as u64 + BLANK_BYTES > room {
+            self.write_filler(room)?;
+        }
+        let physical_offset = self.write_offset;
+        // `scratch` was cleared before encoding, so it holds exactly this record.
+        let record: &mut [u8] = self.scratch.as_mut();
+        assert_eq!(record.len(), size, "encoder layout disagrees with its output");
+        let (_, after_size_and_magic) = record.split_at_mut(BODY_CRC_POSITION);
+        let (body_crc_field, _) = after_size_and_magic.split_at_mut(4);
+        body_crc_field.copy_from_slice(&body_crc(&message.body).to_be_bytes());
+        let offset_field = i64::try_from(physical_offset).unwrap_or(i64::MAX);
+        layout.set_physical_offset(record, offset_field)?;
+        layout.set_store_timestamp(record, now_ms)?;
+        self.segments.write_at(physical_offset, record)?;
+        self.write_offset = physical_offset + size as u64;
+        Ok(AppendResult {
+            physical_offset,
+            // At most `record_bytes_max`, well inside u32.
+            size: size as u32,
+            store_timestamp_ms: now_ms,
+            queue_offset: message.queue_offset,
+        })
+    }
+
+    /// `fsync`s every segment written since the last flush; returns the flushed offset.
+    pub fn flush(&mut self) -> StoreResult<u64> {
+        self.segments.sync()?;
+        self.flushed_offset = self.write_offset;
+        Ok(self.flushed_offset)
+    }
+
+    /// Reads and decodes the record starting at `physical_offset`.
+    pub fn read(&self, physical_offset: u64) -> StoreResult<ScannedRecord> {
+        self.check_range(physical_offset, 1)?;
+        match self.check_record_at(physical_offset, self.write_offset, false)? {
+            RecordCheck::Message(record) => Ok(*record),
+            RecordCheck::EndOfSegment => Err(self.corrupt(physical_offset, "filler, not a message".to_owned())),
+            RecordCheck::Invalid(reason) => Err(self.corrupt(physical_offset, reason)),
+        }
+    }
+
+    /// The raw bytes `[physical_offset, physical_offset + len)`, which must lie in one segment
+    /// below the write offset (a pull reads whole records this way).
+    pub fn read_bytes(&self, physical_offset: u64, len: u32) -> StoreResult<Vec<u8>> {
+        self.check_range(physical_offset, u64::from(len))?;
+        let mut buf = vec![0u8; len as usize];
+        self.segments.read_at(physical_offset, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Calls `visit` for every record from `from` (a record start; clamped up to the min offset)
+    /// to the write offset, jumping over fillers. Used to rebuild consume queues.
+    pub fn scan(&self, from: u64, mut visit: impl FnMut(ScannedRecord) -> StoreResult<()>) -> StoreResult<u64> {
+        let segment_bytes = self.segments.segment_bytes();
+        let mut offset = from.max(self.min_offset());
+        while offset < self.write_offset {
+            match self.check_record_at(offset, self.write_offset, false)? {
+                RecordCheck::Message(record) => {
+                    offset += u64::from(record.size);
+                    visit(*record)?;
+                }
+                RecordCheck::EndOfSegment => offset = self.segments.segment_start(offset) + segment_bytes,
+                RecordCheck::Invalid(reason) => return Err(self.corrupt(offset, reason)),
+            }
+        }
+        Ok(offset)
+    }
+
+    /// The first byte still stored.
+    pub fn min_offset(&self) -> u64 {
+        self.segments.first_start().unwrap_or(0).min(self.write_offset)
+    }
+
+    /// One past the last record: the next append's offset.
+    pub fn max_offset(&self) -> u64 {
+        self.write_offset
+    }
+
+    /// Everything below this offset survives a crash.
+    pub fn flushed_offset(&self) -> u64 {
+        self.flushed_offset
+    }
+
+    /// Where recovery at open began checking records (the start of the third-to-last segment).
+    pub fn recovery_start(&self) -> u64 {
+        self.recovery_start
+    }
+
+    pub fn segment_bytes(&self) -> u64 {
+        self.segments.segment_bytes()
+    }
+
+    fn record_bytes_max(&self) -> usize {
+        let segment_room = (self.segments.segment_bytes() - BLANK_BYTES) as usize;
+        self.body_bytes_max
+            .saturating_add(RECORD_OVERHEAD_MAX)
+            .min(segment_room)
+            .min(RECORD_BYTES_MAX)
+    }
+
+    /// Fills the rest of the current segment (`room` bytes, at least 8) and moves to the next.
+    fn write_filler(&mut self, room: u64) -> StoreResult<()> {
+        assert!(room >= BLANK_BYTES, "segment tail of {room} bytes cannot hold a filler");
+        let mut filler = [0u8; BLANK_BYTES as usize];
+        let (size_field, magic_field) = filler.split_at_mut(4);
+        size_field.copy_from_slice(&(room as i32).to_be_bytes());
+        magic_field.copy_from_slice(&BLANK_MAGIC_CODE.to_be_bytes());
+        self.segments.write_at(self.write_offset, &filler)?;
+        self.write_offset += room;
+        Ok(())
+    }
+
+    /// The valid end of the log, scanning from `recovery_start`.
+    fn recover_end(&self) -> StoreResult<u64> {
+        let end = self.segments.end();
+        let segment_bytes = self.segments.segment_bytes();
+        let mut offset = self.recovery_start;
+        while offset < end {
+            match self.check_record_at(offset, end, true)? {
+                RecordCheck::Message(record) => offset += u64::from(record.size),
+                RecordCheck::EndOfSegment => offset = self.segments.segment_start(offset) + segment_bytes,
+                RecordCheck::Invalid(_) => break,
+            }
+        }
+        Ok(offset)
+    }
+
+    /// Checks the record at `offset`, reading nothing at or past `limit` or the segment's end.
+    fn check_record_at(&self, offset: u64, limit: u64, check_crc: bool) -> StoreResult<RecordCheck> {
+        let segment_end = self.segments.segment_start(offset) + self.segments.segment_bytes();
+        let available = limit.min(segment_end).saturating_sub(offset);
+        if available < BLANK_BYTES {
+            return Ok(RecordCheck::Invalid(format!("only {available} bytes left")));
+        }
+        let mut header = [0u8; BLANK_BYTES as usize];
+        self.segments.read_at(offset, &mut header)?;
+        let [s0, s1, s2, s3, m0, m1, m2, m3] = header;
+        let declared = i32::from_be_bytes([s0, s1, s2, s3]);
+        let magic = u32::from_be_bytes([m0, m1, m2, m3]);
+        if magic == BLANK_MAGIC_CODE {
+            return Ok(RecordCheck::EndOfSegment);
+        }
+        if MessageVersion::from_magic(magic).is_none() {
+            return Ok(RecordCheck::Invalid(format!("bad magic {magic:#010x}")));
+        }
+        let size = match u32::try_from(declared) {
+            Ok(size) if (RECORD_BYTES_MIN..=RECORD_BYTES_MAX).contains(&(size as usize)) => size,
+            _ => return Ok(RecordCheck::Invalid(format!("bad total size {declared}"))),
+        };
+        if u64::from(size) > available {
+            return Ok(RecordCheck::Invalid(format!(
+                "record of {size} bytes, {available} available"
+            )));
+        }
+        let mut bytes = vec![0u8; size as usize];
+        self.segments.read_at(offset, &mut bytes)?;
+        let message = match StoredMessage::decode(&bytes) {
+            Ok((message, _)) => message,
+            Err(error) => return Ok(RecordCheck::Invalid(error.to_string())),
+        };
+        // Java skips the check for an empty body.
+        if check_crc && !message.body.is_empty() && !message.body_crc_matches() {
+            return Ok(RecordCheck::Invalid("body crc mismatch".to_owned()));
+        }
+        if check_crc && looks_torn(&message, &bytes) {
+            return Ok(RecordCheck::Invalid("zeroed tail".to_owned()));
+        }
+        Ok(RecordCheck::Message(Box::new(ScannedRecord {
+            physical_offset: offset,
+            size,
+            message,
+        })))
+    }
+
+    fn check_range(&self, offset: u64, len: u64) -> StoreResult<()> {
+        let (min, max) = (self.min_offset(), self.write_offset);
+        if offset < min || offset.saturating_add(len) > max {
+            return Err(StoreError::OffsetOutOfRange { offset, min, max });
+        }
+        Ok(())
+    }
+
+    fn corrupt(&self, offset: u64, reason: String) -> StoreError {
+        StoreError::Corrupt {
+            file: self
+                .segments
+                .dir()
+                .join(crate::segments::file_name(self.segments.segment_start(offset))),
+            offset: offset % self.segments.segment_bytes(),
+            reason,
+        }
+    }
+}
+
+/// Whether the record's tail reads as zeros where a written record cannot have them: a topic with
+/// NUL, or a non-empty properties string ending in NUL. The body CRC does not cover topic and
+/// properties, so a crash that lost only the record's last page would otherwise pass Java's checks
+/// (stricter than Java; only a property value ending in NUL, which no client writes, trips it).
+fn looks_torn(message: &StoredMessage, record: &[u8]) -> bool {
+    if message.topic.contains('\0') {
+        return true;
+    }
+    let store_host_bytes = if sysflag::is_store_host_v6(message.sys_flag) {
+        20
+    } else {
+        8
+    };
+    // STORETIMESTAMP, STOREHOST, RECONSUMETIMES, PREPARED TX OFFSET, BODYLENGTH.
+    let before_body = store_timestamp_position(message.sys_flag) + 8 + store_host_bytes + 4 + 8 + 4;
+    let topic_length_bytes = match message.version {
+        MessageVersion::V1 => 1,
+        MessageVersion::V2 => 2,
+    };
+    let before_properties = before_body + message.body.len() + topic_length_bytes + message.topic.len() + 2;
+    record.len() > before_properties && record.last() == Some(&0)
+}

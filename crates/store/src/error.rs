@@ -1,0 +1,69 @@
+//! The store layer's error: every way a file operation or a stored byte can fail, with the path
+//! and offset needed to find it. The broker maps these to RocketMQ response codes at its boundary.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use ferrocket_wire::WireError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// An operating-system call on `path` failed.
+    #[error("i/o error on {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+
+    /// The device holding `path` is full; puts must be refused (`SERVICE_NOT_AVAILABLE`).
+    #[error("disk full writing {path}")]
+    DiskFull { path: PathBuf },
+
+    /// Bytes on disk do not form what they should (bad file name or length, bad record).
+    #[error("corrupt {file} at byte {offset}: {reason}")]
+    Corrupt { file: PathBuf, offset: u64, reason: String },
+
+    /// A message over the configured limit (`MESSAGE_ILLEGAL`, response code 13).
+    #[error("message of {bytes} bytes exceeds the limit of {limit}")]
+    MessageTooLarge { bytes: usize, limit: usize },
+
+    /// The message cannot be encoded as a record (topic or properties too long, host flags).
+    #[error("cannot encode message: {0}")]
+    Encode(#[from] WireError),
+
+    /// A read asked for an offset outside `[min, max)`.
+    #[error("offset {offset} outside [{min}, {max})")]
+    OffsetOutOfRange { offset: u64, min: u64, max: u64 },
+
+    /// A consume-queue entry arrived for a position beyond the queue's end, which would leave a
+    /// hole (Java logs a bug and writes anyway; we refuse).
+    #[error("consume queue {topic}/{queue_id}: entry for offset {queue_offset}, expected {expected}")]
+    QueueOffsetGap {
+        topic: String,
+        queue_id: i32,
+        queue_offset: u64,
+        expected: u64,
+    },
+
+    /// A topic that cannot name a directory safely (empty, `.`, `..`, or containing `/` or NUL).
+    #[error("topic {topic:?} cannot be stored")]
+    InvalidTopic { topic: String },
+
+    /// A configuration value the store cannot work with.
+    #[error("bad store configuration: {reason}")]
+    BadConfig { reason: String },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Wraps an `io::Error` on `path`, telling a full disk apart.
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| {
+        if source.kind() == io::ErrorKind::StorageFull {
+            StoreError::DiskFull { path: path.to_owned() }
+        } else {
+            StoreError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    }
+}
