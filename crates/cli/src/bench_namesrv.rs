@@ -31,6 +31,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::bench_net::percentile;
+
 use anyhow::{Context, bail, ensure};
 use ferrocket_namesrv::NamesrvConfig;
 use ferrocket_namesrv::server::REQUESTS_QUEUED_MAX;
@@ -676,11 +678,6 @@ impl Samples {
         self.elapsed += more.elapsed;
         self.latencies_us.extend(more.latencies_us);
     }
-}
-
-fn percentile(sorted_us: &[u32], pct: usize) -> Duration {
-    let index = (sorted_us.len() * pct / 100).min(sorted_us.len().saturating_sub(1));
-    Duration::from_micros(sorted_us.get(index).copied().map_or(0, u64::from))
 }
 
 /// 2^64 / φ: spreads consecutive seeds over the whole state space.

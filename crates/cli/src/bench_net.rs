@@ -263,7 +263,8 @@ async fn load(
     Ok(total)
 }
 
-fn percentile(sorted_us: &[u32], pct: usize) -> Duration {
+/// The `pct`th percentile of latencies sorted ascending, in microseconds; zero when empty.
+pub(crate) fn percentile(sorted_us: &[u32], pct: usize) -> Duration {
     let index = (sorted_us.len() * pct / 100).min(sorted_us.len().saturating_sub(1));
     Duration::from_micros(sorted_us.get(index).copied().map_or(0, u64::from))
 }
