@@ -1,7 +1,7 @@
 # The two commands of README.md: `make run` and `make test`. CI runs `make test` (.ci/run).
 # Each step is a script in scripts/ so it can also be run on its own.
 
-.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long bench
+.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long bench
 
 run:
 	cargo run --release -p ferrocket -- standalone
@@ -32,6 +32,10 @@ test-fuzz:
 # A longer fuzz run, outside the test command.
 fuzz-long:
 	scripts/fuzz.sh 300
+
+# The SIGKILL crash loop of the store, longer than the 50 cycles of the test command.
+crash-long:
+	FERROCKET_CRASH_CYCLES=400 cargo test -p ferrocket-store --test crash -- --nocapture
 
 bench:
 	cargo run --release -p ferrocket -- bench net

@@ -2,8 +2,8 @@
 //! (store-and-ha.md §1, §2, §4.3). Plain positioned file I/O and `fsync`, no memory maps.
 //!
 //! One writer owns each structure (`&mut self` appends, no locks); callers pass `now_ms`.
-//! The checkpoint file and SYNC_FLUSH group commit are here as pure pieces; index files, the
-//! flush/dispatch tasks and clean-up are not built yet.
+//! The checkpoint file, SYNC_FLUSH group commit and the index files (§3) are here as pieces the
+//! broker drives; the flush/dispatch tasks and clean-up are not built yet.
 
 pub mod checkpoint;
 pub mod commit_log;
@@ -11,6 +11,8 @@ pub mod consume_queue;
 pub mod consume_queues;
 pub mod error;
 pub mod group_commit;
+pub mod index_file;
+pub mod index_files;
 mod segments;
 
 pub use checkpoint::Checkpoint;

@@ -8,7 +8,9 @@
 //! ```
 //! Invariants: starts are multiples of `S` and consecutive; every file is exactly `S` bytes
 //! (created sparse with `set_len`); a read or write never spans two files. A zero-length last
-//! file (a crash during creation) is deleted at open, as Java does; any other length is corrupt.
+//! file (a crash during creation) is deleted at open, as Java does; a shorter last file (a crash
+//! inside `truncate`) is regrown with zeros (Java would refuse to start); any other length is
+//! corrupt.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -71,7 +73,10 @@ impl SegmentSet {
                 fs::remove_file(&path).map_err(io_error(&path))?;
                 continue;
             }
-            if len != segment_bytes {
+            let is_last = index + 1 == count;
+            // A short last file is a `truncate` killed between its shrink and its regrow: the
+            // bytes it lost were meant to be zeros, so it is regrown below.
+            if len > segment_bytes || (len < segment_bytes && !is_last) {
                 return Err(corrupt(&path, 0, &format!("length {len}, expected {segment_bytes}")));
             }
             if start % segment_bytes != 0
@@ -87,6 +92,10 @@ impl SegmentSet {
                 .write(true)
                 .open(&path)
                 .map_err(io_error(&path))?;
+            if len < segment_bytes {
+                file.set_len(segment_bytes).map_err(io_error(&path))?;
+                file.sync_all().map_err(io_error(&path))?;
+            }
             set.segments.push(Segment {
                 start,
                 path,
@@ -297,10 +306,37 @@ mod tests {
         File::create(dir.path().join(file_name(64))).unwrap();
         let set = SegmentSet::open(dir.path(), 64).unwrap();
         assert_eq!(set.starts(), vec![0]);
-        fs::write(dir.path().join(file_name(64)), b"short").unwrap();
+        fs::write(dir.path().join(file_name(64)), [1u8; 65]).unwrap();
         assert!(matches!(
             SegmentSet::open(dir.path(), 64),
             Err(StoreError::Corrupt { .. })
         ));
+        fs::write(dir.path().join(file_name(64)), [1u8; 64]).unwrap();
+        fs::write(dir.path().join(file_name(128)), [1u8; 64]).unwrap();
+        fs::write(dir.path().join(file_name(0)), b"short").unwrap();
+        assert!(matches!(
+            SegmentSet::open(dir.path(), 64),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn short_last_file_from_an_interrupted_truncate_is_regrown_with_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut set = SegmentSet::open(dir.path(), 64).unwrap();
+        set.write_at(0, &[7u8; 64]).unwrap();
+        set.write_at(64, &[7u8; 10]).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join(file_name(64)))
+            .unwrap()
+            .set_len(5)
+            .unwrap();
+        let set = SegmentSet::open(dir.path(), 64).unwrap();
+        assert_eq!(set.starts(), vec![0, 64]);
+        let mut buf = [0u8; 64];
+        set.read_at(64, &mut buf).unwrap();
+        assert_eq!(&buf[..5], &[7u8; 5]);
+        assert!(buf[5..].iter().all(|&b| b == 0));
     }
 }
