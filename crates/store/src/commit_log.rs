@@ -82,6 +82,28 @@ impl AppendResult {
     }
 }
 
+/// A flush in progress (see [`CommitLog::begin_flush`]): owned handles, so the `fsync` needs no
+/// access to the log.
+pub struct FlushTicket {
+    files: Vec<(PathBuf, std::fs::File)>,
+    up_to: u64,
+}
+
+impl FlushTicket {
+    /// `fsync`s (data only) every handle.
+    pub fn sync(&self) -> StoreResult<()> {
+        for (path, file) in &self.files {
+            file.sync_data().map_err(crate::error::io_error(path))?;
+        }
+        Ok(())
+    }
+
+    /// The log offset everything below which is on disk once this ticket is synced.
+    pub fn up_to(&self) -> u64 {
+        self.up_to
+    }
+}
+
 /// A record read back from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScannedRecord {
@@ -189,11 +211,93 @@ impl CommitLog {
         })
     }
 
+    /// Appends bytes replicated from a master (store-and-ha.md §7.3) verbatim at `offset`, which
+    /// must be the log's end; a log holding nothing starts at any segment boundary instead (a new
+    /// slave takes the master's last segment first). `bytes` must be whole records, each leaving
+    /// room for a filler in its segment, and fillers reaching their segment's end; nothing is
+    /// written otherwise. Record sizes are not held to this log's body limit: the master accepted
+    /// them. The caller dispatches the records.
+    pub fn append_raw(&mut self, offset: u64, bytes: &[u8]) -> StoreResult<()> {
+        let segment_bytes = self.segments.segment_bytes();
+        let holds_nothing = self.write_offset == self.min_offset();
+        let restart = offset != self.write_offset && holds_nothing && offset.is_multiple_of(segment_bytes);
+        if offset != self.write_offset && !restart {
+            let reason = format!("replicated bytes for offset {offset}, log ends at {}", self.write_offset);
+            return Err(self.corrupt(offset, reason));
+        }
+        self.check_raw_units(offset, bytes)?;
+        if restart {
+            self.segments.truncate(0)?;
+            self.write_offset = offset;
+            self.flushed_offset = offset;
+            self.recovery_start = offset;
+        }
+        let end = offset + bytes.len() as u64;
+        let mut at = offset;
+        while at < end {
+            let run_end = end.min(self.segments.segment_start(at) + segment_bytes);
+            // Both bounds lie in `[offset, end]`, so inside `bytes`.
+            let run = bytes
+                .get((at - offset) as usize..(run_end - offset) as usize)
+                .unwrap_or_default();
+            self.segments.write_at(at, run)?;
+            at = run_end;
+        }
+        self.write_offset = end;
+        Ok(())
+    }
+
     /// `fsync`s every segment written since the last flush; returns the flushed offset.
     pub fn flush(&mut self) -> StoreResult<u64> {
         self.segments.sync()?;
         self.flushed_offset = self.write_offset;
         Ok(self.flushed_offset)
+    }
+
+    /// Starts a flush that runs without `&mut self`: duplicated handles of the segments written
+    /// so far and the offset they cover. `FlushTicket::sync` them, then [`CommitLog::finish_flush`].
+    pub fn begin_flush(&mut self) -> StoreResult<FlushTicket> {
+        Ok(FlushTicket {
+            files: self.segments.take_dirty()?,
+            up_to: self.write_offset,
+        })
+    }
+
+    /// Ends a flush begun by [`CommitLog::begin_flush`]: on success the flushed offset moves up to
+    /// what the ticket covered; on failure its segments are marked for the next flush again.
+    pub fn finish_flush(&mut self, ticket: FlushTicket, synced: bool) -> u64 {
+        if synced {
+            self.flushed_offset = self.flushed_offset.max(ticket.up_to.min(self.write_offset));
+        } else {
+            for (path, _) in &ticket.files {
+                self.segments.mark_dirty(path);
+            }
+        }
+        self.flushed_offset
+    }
+
+    /// Like [`CommitLog::scan`], but stops before `end` (a record boundary, such as the flushed
+    /// offset): SYNC_FLUSH dispatches only records that are on disk.
+    pub fn scan_until(
+        &self,
+        from: u64,
+        end: u64,
+        mut visit: impl FnMut(ScannedRecord) -> StoreResult<()>,
+    ) -> StoreResult<u64> {
+        let segment_bytes = self.segments.segment_bytes();
+        let limit = end.min(self.write_offset);
+        let mut offset = from.max(self.min_offset());
+        while offset < limit {
+            match self.check_record_at(offset, limit, false)? {
+                RecordCheck::Message(record) => {
+                    offset += u64::from(record.size);
+                    visit(*record)?;
+                }
+                RecordCheck::EndOfSegment => offset = self.segments.segment_start(offset) + segment_bytes,
+                RecordCheck::Invalid(reason) => return Err(self.corrupt(offset, reason)),
+            }
+        }
+        Ok(offset.max(from))
     }
 
     /// Reads and decodes the record starting at `physical_offset`.
@@ -253,6 +357,20 @@ impl CommitLog {
         self.recovery_start
     }
 
+    /// Start and last-modified time (ms since the epoch) of every segment, oldest first: what
+    /// retention decides on (`retention::decide`).
+    pub fn segment_ages(&self) -> StoreResult<Vec<(u64, i64)>> {
+        self.segments.modified_ms()
+    }
+
+    /// Deletes the oldest segment unless it is the last (the active one), moving the min offset
+    /// to the next segment's start; returns the deleted segment's start.
+    pub fn delete_oldest_segment(&mut self) -> StoreResult<Option<u64>> {
+        let deleted = self.segments.remove_first()?;
+        self.recovery_start = self.recovery_start.max(self.min_offset());
+        Ok(deleted)
+    }
+
     pub fn segment_bytes(&self) -> u64 {
         self.segments.segment_bytes()
     }
@@ -263,6 +381,41 @@ impl CommitLog {
             .saturating_add(RECORD_OVERHEAD_MAX)
             .min(segment_room)
             .min(RECORD_BYTES_MAX)
+    }
+
+    /// Checks that `bytes`, placed at `offset`, are whole records and fillers (see
+    /// [`CommitLog::append_raw`]).
+    fn check_raw_units(&self, offset: u64, bytes: &[u8]) -> StoreResult<()> {
+        let segment_bytes = self.segments.segment_bytes();
+        let mut pos = 0usize;
+        while let Some(rest) = bytes.get(pos..).filter(|rest| !rest.is_empty()) {
+            let at = offset + pos as u64;
+            let room = segment_bytes - at % segment_bytes;
+            let Some(&[s0, s1, s2, s3, m0, m1, m2, m3]) = rest.get(..BLANK_BYTES as usize) else {
+                return Err(self.corrupt(at, format!("{} bytes, not a whole record", rest.len())));
+            };
+            let declared = i32::from_be_bytes([s0, s1, s2, s3]);
+            let unit = if u32::from_be_bytes([m0, m1, m2, m3]) == BLANK_MAGIC_CODE {
+                if i64::from(declared) != room as i64 || room > rest.len() as u64 {
+                    let reason = format!("filler of {declared} bytes, {room} left in the segment");
+                    return Err(self.corrupt(at, reason));
+                }
+                room
+            } else {
+                let size = match StoredMessage::decode(rest) {
+                    Ok((_, size)) => size as u64,
+                    Err(error) => return Err(self.corrupt(at, format!("replicated record: {error}"))),
+                };
+                if size + BLANK_BYTES > room {
+                    let reason = format!("record of {size} bytes leaves no filler room in {room}");
+                    return Err(self.corrupt(at, reason));
+                }
+                size
+            };
+            // `unit` ≤ rest.len(), a usize.
+            pos += unit as usize;
+        }
+        Ok(())
     }
 
     /// Fills the rest of the current segment (`room` bytes, at least 8) and moves to the next.

@@ -233,9 +233,40 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// Deletes files, oldest first and never the last, whose last entry points below
+    /// `commit_log_min`, then corrects the min offset (`ConsumeQueue.deleteExpiredFile`);
+    /// returns how many files were deleted.
+    pub fn delete_files_below(&mut self, commit_log_min: u64) -> StoreResult<usize> {
+        let file_bytes = self.segments.segment_bytes();
+        let mut deleted = 0;
+        while let [first, _, ..] = self.segments.starts()[..] {
+            let last_entry = self.entry_at(first + file_bytes - ENTRY_BYTES)?;
+            // A blank entry's offset is 0, below any min, as Java compares it.
+            if u64::try_from(last_entry.physical_offset).unwrap_or(0) >= commit_log_min {
+                break;
+            }
+            self.segments.remove_first()?;
+            deleted += 1;
+        }
+        self.min_position = self.min_position.max(self.segments.first_start().unwrap_or(0));
+        self.correct_min_offset(commit_log_min)?;
+        Ok(deleted)
+    }
+
     /// `fsync`s the files written since the last flush.
     pub fn flush(&mut self) -> StoreResult<()> {
         self.segments.sync()
+    }
+
+    /// Duplicated handles of the files written since the last flush, now marked clean, to be
+    /// synced without holding the queue (see `SegmentSet::take_dirty`).
+    pub(crate) fn take_dirty_files(&mut self) -> StoreResult<Vec<(PathBuf, std::fs::File)>> {
+        self.segments.take_dirty()
+    }
+
+    /// After a failed handed-out sync: every file is synced again at the next flush.
+    pub(crate) fn mark_all_dirty(&mut self) {
+        self.segments.mark_all_dirty();
     }
 
     fn entry_at(&self, position: u64) -> StoreResult<ConsumeQueueEntry> {

@@ -130,8 +130,61 @@ impl ConsumeQueues {
         Ok(())
     }
 
+    /// Drops every queue of `topic` and deletes its `consumequeue/<topic>` directory
+    /// (`DELETE_TOPIC_IN_BROKER`); returns the queue ids removed.
+    pub fn remove_topic(&mut self, topic: &str) -> StoreResult<Vec<i32>> {
+        let queue_ids: Vec<i32> = self
+            .queues
+            .keys()
+            .filter(|(name, _)| name == topic)
+            .map(|(_, queue_id)| *queue_id)
+            .collect();
+        for queue_id in &queue_ids {
+            self.queues.remove(&(topic.to_owned(), *queue_id));
+        }
+        // Validated like a queue directory, so a crafted topic cannot name another path.
+        let queue_dir = ConsumeQueue::dir(&self.store_root, topic, 0)?;
+        if let Some(topic_dir) = queue_dir.parent()
+            && topic_dir.exists()
+        {
+            fs::remove_dir_all(topic_dir).map_err(io_error(topic_dir))?;
+        }
+        Ok(queue_ids)
+    }
+
+    /// Deletes every queue's files that only point below `commit_log_min` and corrects min
+    /// offsets (`CleanConsumeQueueService`); returns how many files were deleted.
+    pub fn delete_files_below(&mut self, commit_log_min: u64) -> StoreResult<usize> {
+        let mut deleted = 0;
+        for queue in self.queues.values_mut() {
+            deleted += queue.delete_files_below(commit_log_min)?;
+        }
+        Ok(deleted)
+    }
+
     /// `fsync`s every queue.
     pub fn flush(&mut self) -> StoreResult<()> {
         self.queues.values_mut().try_for_each(ConsumeQueue::flush)
+    }
+
+    /// Handles of every queue file written since the last flush, marked clean, for an `fsync`
+    /// outside the store's lock. On an error nothing is marked clean.
+    pub(crate) fn take_dirty_files(&mut self) -> StoreResult<Vec<(PathBuf, fs::File)>> {
+        let mut files = Vec::new();
+        for queue in self.queues.values_mut() {
+            match queue.take_dirty_files() {
+                Ok(taken) => files.extend(taken),
+                Err(error) => {
+                    self.mark_all_dirty();
+                    return Err(error);
+                }
+            }
+        }
+        Ok(files)
+    }
+
+    /// After a failed handed-out sync: every queue file is synced again at the next flush.
+    pub(crate) fn mark_all_dirty(&mut self) {
+        self.queues.values_mut().for_each(ConsumeQueue::mark_all_dirty);
     }
 }

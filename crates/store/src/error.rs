@@ -47,6 +47,10 @@ pub enum StoreError {
     #[error("topic {topic:?} cannot be stored")]
     InvalidTopic { topic: String },
 
+    /// The store refuses writes: shut down, disk full or a failed dispatch (`SERVICE_NOT_AVAILABLE`).
+    #[error("store not writeable: {reason}")]
+    NotWriteable { reason: String },
+
     /// A configuration value the store cannot work with.
     #[error("bad store configuration: {reason}")]
     BadConfig { reason: String },

@@ -177,6 +177,24 @@ impl IndexFiles {
         &self.files
     }
 
+    /// Deletes files, oldest first and never the newest, whose end offset is below
+    /// `commit_log_min` (`IndexService.deleteExpiredFile`); returns how many.
+    pub fn delete_files_below(&mut self, commit_log_min: u64) -> StoreResult<usize> {
+        let min = i64::try_from(commit_log_min).unwrap_or(i64::MAX);
+        let mut deleted = 0;
+        while self.files.len() > 1
+            && self
+                .files
+                .first()
+                .is_some_and(|oldest| oldest.header().end_phy_offset < min)
+        {
+            let oldest = self.files.remove(0);
+            remove(oldest.path())?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
     /// `fsync`s the newest file (older ones were flushed when they filled up).
     pub fn flush(&self) -> StoreResult<()> {
         self.files.last().map_or(Ok(()), IndexFile::flush)

@@ -162,6 +162,35 @@ impl SegmentSet {
         Ok(())
     }
 
+    /// Duplicated handles of the segments written since the last sync, now marked clean, so the
+    /// caller can `fsync` them without holding the set (the store flushes outside its lock).
+    pub(crate) fn take_dirty(&mut self) -> StoreResult<Vec<(PathBuf, File)>> {
+        let mut taken = Vec::new();
+        for segment in self.segments.iter().filter(|s| s.dirty) {
+            let file = segment.file.try_clone().map_err(io_error(&segment.path))?;
+            taken.push((segment.path.clone(), file));
+        }
+        // Marked clean only once every handle was duplicated, so an error leaves all dirty.
+        for segment in self.segments.iter_mut() {
+            segment.dirty = false;
+        }
+        Ok(taken)
+    }
+
+    /// Marks every segment dirty (a handed-out sync of some of them failed).
+    pub(crate) fn mark_all_dirty(&mut self) {
+        for segment in &mut self.segments {
+            segment.dirty = true;
+        }
+    }
+
+    /// Marks the segment stored at `path` dirty again (a handed-out sync failed).
+    pub(crate) fn mark_dirty(&mut self, path: &Path) {
+        if let Some(segment) = self.segments.iter_mut().find(|s| s.path == path) {
+            segment.dirty = true;
+        }
+    }
+
     /// Makes `end` the end of the data: deletes segments starting at or after it and zeroes the
     /// rest of the one containing it (so stale bytes can never be read back as records), synced.
     pub(crate) fn truncate(&mut self, end: u64) -> StoreResult<()> {
@@ -183,6 +212,36 @@ impl SegmentSet {
             last.dirty = false;
         }
         Ok(())
+    }
+
+    /// Start and last-modified time (ms since the epoch; 0 if unknown or before it) of every
+    /// segment, oldest first, for retention.
+    pub(crate) fn modified_ms(&self) -> StoreResult<Vec<(u64, i64)>> {
+        self.segments
+            .iter()
+            .map(|segment| {
+                let modified = segment
+                    .file
+                    .metadata()
+                    .and_then(|metadata| metadata.modified())
+                    .map_err(io_error(&segment.path))?;
+                let ms = modified
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX));
+                Ok((segment.start, ms))
+            })
+            .collect()
+    }
+
+    /// Deletes the oldest segment unless it is the only one (the active segment is never
+    /// deleted); returns its start.
+    pub(crate) fn remove_first(&mut self) -> StoreResult<Option<u64>> {
+        if self.segments.len() < 2 {
+            return Ok(None);
+        }
+        let first = self.segments.remove(0);
+        fs::remove_file(&first.path).map_err(io_error(&first.path))?;
+        Ok(Some(first.start))
     }
 
     /// Creates the segment starting at `start`, which must follow the last one (or be the first).

@@ -3,7 +3,8 @@
 
 use std::fs;
 
-use ferrocket_store::{CommitLog, ConsumeQueue, ConsumeQueueEntry, ConsumeQueues, PutOutcome, StoreError};
+use ferrocket_store::consume_queue::PutOutcome;
+use ferrocket_store::{CommitLog, ConsumeQueue, ConsumeQueueEntry, ConsumeQueues, StoreError};
 use ferrocket_wire::message::tag_hash::tags_code;
 
 mod common;
