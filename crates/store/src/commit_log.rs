@@ -222,7 +222,10 @@ impl CommitLog {
         let holds_nothing = self.write_offset == self.min_offset();
         let restart = offset != self.write_offset && holds_nothing && offset.is_multiple_of(segment_bytes);
         if offset != self.write_offset && !restart {
-            let reason = format!("replicated bytes for offset {offset}, log ends at {}", self.write_offset);
+            let reason = format!(
+                "replicated bytes for offset {offset}, log ends at {}",
+                self.write_offset
+            );
             return Err(self.corrupt(offset, reason));
         }
         self.check_raw_units(offset, bytes)?;

@@ -477,20 +477,43 @@ impl MessageStore {
     /// Under SYNC_FLUSH, dispatches the records between `dispatched_offset` and the flushed
     /// offset (ASYNC_FLUSH dispatches on put, so there is nothing left).
     fn dispatch_flushed(&mut self, now_ms: i64) -> StoreResult<()> {
-        let flushed = self.log.flushed_offset();
-        if self.dispatched_offset >= flushed {
+        self.dispatch_until(self.log.flushed_offset(), now_ms)
+    }
+
+    /// A slave's append: `bytes` are whole records and fillers copied from the master's log at
+    /// `offset` (they already carry their queue offsets). They are dispatched at once, so reads
+    /// from the slave see them, and the queue-offset table follows them, so a slave promoted
+    /// later would continue where the master stopped.
+    pub fn append_replicated(&mut self, offset: u64, bytes: &[u8], now_ms: i64) -> StoreResult<()> {
+        self.log.append_raw(offset, bytes)?;
+        self.dispatch_until(self.log.max_offset(), now_ms)
+    }
+
+    /// Dispatches the records between `dispatched_offset` and `end`.
+    fn dispatch_until(&mut self, end: u64, now_ms: i64) -> StoreResult<()> {
+        if self.dispatched_offset >= end {
             return Ok(());
         }
         let from = self.dispatched_offset.max(self.log.min_offset());
         let mut records = Vec::new();
-        let end = self.log.scan_until(from, flushed, |record| {
+        let reached = self.log.scan_until(from, end, |record| {
             records.push(record);
             Ok(())
         })?;
         for record in &records {
             self.dispatch_one(record, now_ms)?;
+            let message = &record.message;
+            if message.transaction_type().takes_queue_offset() {
+                let next = u64::try_from(message.queue_offset).unwrap_or(0).saturating_add(1);
+                let entry = self
+                    .next_queue_offsets
+                    .entry((message.topic.clone(), message.queue_id))
+                    .or_insert(0);
+                *entry = (*entry).max(next);
+            }
+            self.last_store_timestamp_ms = self.last_store_timestamp_ms.max(message.store_timestamp_ms);
         }
-        self.dispatched_offset = end;
+        self.dispatched_offset = reached;
         Ok(())
     }
 

@@ -1,0 +1,447 @@
+//! The master side of replication (Java's `DefaultHAService` accept loop and
+//! `DefaultHAConnection`): accepts slaves on the HA port, reads their offset reports, and streams
+//! commit-log bytes to each from where its first report says (store-and-ha.md §7.2–7.3).
+//!
+//! [`TransferCursor`] is the per-slave decision (start offset, data or heartbeat), pure;
+//! [`HaMaster`] is the tokio shell: one task accepting, one per slave, all stopped by
+//! [`HaMaster::shutdown`]. Commit-log reads run on the blocking pool through [`CommitLogSource`].
+//! SYNC_MASTER puts wait with [`HaMaster::wait_for_slave`] on the shared [`ReplicationState`].
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{Instant, timeout};
+use tracing::Instrument;
+
+use super::acks::{ReplicationState, SlaveProgress};
+use super::codec::{
+    OffsetReport, REPORT_BYTES, TRANSFER_BODY_BYTES_MAX, TRANSFER_HEADER_BYTES, TransferFrame, TransferHeader,
+};
+use super::{CommitLogSource, HaConfig, HaError};
+use crate::error::StoreResult;
+
+/// Java's writer waits this long for new data before looking again (`allWaitForRunning(100)`),
+/// so a put the store forgot to announce still goes out.
+const IDLE_POLL_MS: i64 = 100;
+/// After a failed `accept` (such as too many open files), pause before the next one instead of
+/// spinning.
+const ACCEPT_RETRY_MS: u64 = 100;
+
+/// Where one slave's transfer stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferCursor {
+    next_offset: u64,
+    last_write_ms: i64,
+    batch_bytes: u32,
+    heartbeat_interval_ms: i64,
+}
+
+impl TransferCursor {
+    /// Java's start rule: from the slave's first report, or when it reported 0 (an empty slave)
+    /// from the start of the master's last segment.
+    pub fn start(
+        request_offset: u64,
+        master_max_offset: u64,
+        segment_bytes: u64,
+        config: &HaConfig,
+        now_ms: i64,
+    ) -> TransferCursor {
+        let next_offset = if request_offset == 0 {
+            master_max_offset - master_max_offset % segment_bytes.max(1)
+        } else {
+            request_offset
+        };
+        TransferCursor {
+            next_offset,
+            last_write_ms: now_ms,
+            batch_bytes: config.transfer_batch_bytes.clamp(1, TRANSFER_BODY_BYTES_MAX as u32),
+            heartbeat_interval_ms: config.heartbeat_interval_ms,
+        }
+    }
+
+    /// The offset of the next byte to send (`nextTransferFromWhere`).
+    pub fn next_offset(&self) -> u64 {
+        self.next_offset
+    }
+
+    /// The most to read for one frame (`haTransferBatchSize`).
+    pub fn batch_bytes(&self) -> u32 {
+        self.batch_bytes
+    }
+
+    /// The frame to send now, given the `chunk_len` bytes read at [`TransferCursor::next_offset`]:
+    /// those bytes, else a heartbeat when none was written for the heartbeat interval, else
+    /// nothing. Advances past the chunk.
+    pub fn next_frame(&mut self, chunk_len: usize, now_ms: i64) -> Option<TransferHeader> {
+        assert!(
+            chunk_len <= self.batch_bytes as usize,
+            "chunk of {chunk_len} bytes over the batch size"
+        );
+        let heartbeat_due = now_ms.saturating_sub(self.last_write_ms) > self.heartbeat_interval_ms;
+        if chunk_len == 0 && !heartbeat_due {
+            return None;
+        }
+        let header = TransferHeader {
+            offset: self.next_offset,
+            // Bounded by the batch size, a u32.
+            body_bytes: chunk_len as u32,
+        };
+        self.next_offset += chunk_len as u64;
+        self.last_write_ms = now_ms;
+        Some(header)
+    }
+
+    /// How long an idle writer may wait before it looks again.
+    pub fn idle_wait_ms(&self, now_ms: i64) -> i64 {
+        let heartbeat_in = self
+            .last_write_ms
+            .saturating_add(self.heartbeat_interval_ms)
+            .saturating_sub(now_ms)
+            .saturating_add(1);
+        heartbeat_in.clamp(1, IDLE_POLL_MS)
+    }
+}
+
+/// The running master side: a listener on the HA port and a task per slave.
+pub struct HaMaster {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    accept_task: JoinHandle<()>,
+}
+
+struct Shared {
+    source: Arc<dyn CommitLogSource>,
+    config: HaConfig,
+    state: watch::Sender<ReplicationState>,
+    /// Bumped by the store after appends, to wake idle writers at once.
+    log_end: watch::Sender<u64>,
+    started: Instant,
+}
+
+impl Shared {
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+impl HaMaster {
+    /// Listens on `addr` (Java's `haListenPort`, port 0 = any) and serves slaves from `source`.
+    pub async fn bind(addr: SocketAddr, source: Arc<dyn CommitLogSource>, config: HaConfig) -> io::Result<HaMaster> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let max_offset = source.max_offset();
+        let shared = Arc::new(Shared {
+            source,
+            config,
+            state: watch::channel(ReplicationState::default()).0,
+            log_end: watch::channel(max_offset).0,
+            started: Instant::now(),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let accept_task = tokio::spawn(accept_slaves(listener, shared.clone(), shutdown_rx));
+        Ok(HaMaster {
+            shared,
+            local_addr,
+            shutdown,
+            accept_task,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Tells idle writers that the log now ends at `max_offset` (call after puts).
+    pub fn notify_append(&self, max_offset: u64) {
+        self.shared.log_end.send_if_modified(|end| {
+            let grew = max_offset > *end;
+            *end = (*end).max(max_offset);
+            grew
+        });
+    }
+
+    /// Whether any slave is connected.
+    pub fn slave_connected(&self) -> bool {
+        self.shared.state.borrow().slave_count() > 0
+    }
+
+    /// Java's `isSlaveOK(masterPutWhere)`: a SYNC_MASTER put answers SLAVE_NOT_AVAILABLE when not.
+    pub fn is_slave_ok(&self, master_put_offset: u64) -> bool {
+        self.shared
+            .state
+            .borrow()
+            .is_slave_ok(master_put_offset, self.shared.config.max_gap_not_in_sync)
+    }
+
+    /// Java's `inSyncReplicasNums`: the master and every slave within the allowed gap.
+    pub fn in_sync_replicas(&self, master_put_offset: u64) -> usize {
+        self.shared
+            .state
+            .borrow()
+            .in_sync_replicas(master_put_offset, self.shared.config.max_gap_not_in_sync)
+    }
+
+    /// `push2SlaveMaxOffset`: the highest offset any slave acknowledged.
+    pub fn push_max_offset(&self) -> u64 {
+        self.shared.state.borrow().push_max_offset()
+    }
+
+    pub fn slaves(&self) -> Vec<SlaveProgress> {
+        self.shared.state.borrow().slaves().copied().collect()
+    }
+
+    /// Resolves to true once a slave has acknowledged `end_offset` (a put's end), false after
+    /// `wait` (FLUSH_SLAVE_TIMEOUT) or when the master shuts down.
+    pub fn wait_for_slave(&self, end_offset: u64, wait: Duration) -> impl Future<Output = bool> + Send + 'static {
+        self.wait_for_replicas(end_offset, 1, wait)
+    }
+
+    /// Like [`HaMaster::wait_for_slave`] for 5.x `inSyncReplicas` > 1: the master plus the slaves
+    /// that acknowledged `end_offset` must number `replicas_needed`.
+    pub fn wait_for_replicas(
+        &self,
+        end_offset: u64,
+        replicas_needed: usize,
+        wait: Duration,
+    ) -> impl Future<Output = bool> + Send + 'static {
+        let mut state = self.shared.state.subscribe();
+        async move {
+            let acked = state.wait_for(|s| s.acknowledged(end_offset, replicas_needed));
+            matches!(timeout(wait, acked).await, Ok(Ok(_)))
+        }
+    }
+
+    /// Stops accepting, closes every slave connection and waits for the tasks to end.
+    pub async fn shutdown(self) {
+        self.shutdown.send_replace(true);
+        if let Err(error) = self.accept_task.await {
+            tracing::warn!(%error, "ha accept task failed");
+        }
+    }
+}
+
+async fn accept_slaves(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => {
+                    let mut id = None;
+                    shared.state.send_if_modified(|state| {
+                        id = state.register(addr);
+                        id.is_some()
+                    });
+                    let Some(id) = id else {
+                        tracing::warn!(%addr, "ha slave refused: too many slaves");
+                        continue;
+                    };
+                    tracing::info!(%addr, "ha slave connected");
+                    let registration = Registration { id, shared: shared.clone() };
+                    let span = tracing::info_span!("ha_slave_connection", %addr);
+                    connections.spawn(serve_slave(stream, registration, shutdown.clone()).instrument(span));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "ha accept failed");
+                    tokio::time::sleep(Duration::from_millis(ACCEPT_RETRY_MS)).await;
+                }
+            },
+        }
+    }
+    connections.shutdown().await;
+}
+
+/// A slave's entry in the shared state, removed when its connection ends however it ends.
+struct Registration {
+    id: u64,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.shared.state.send_modify(|state| state.unregister(self.id));
+    }
+}
+
+async fn serve_slave(stream: TcpStream, registration: Registration, mut shutdown: watch::Receiver<bool>) {
+    let peer = stream.peer_addr().ok();
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::warn!(?peer, %error, "ha socket option failed");
+    }
+    let (reader, writer) = stream.into_split();
+    let (first_tx, first_rx) = oneshot::channel();
+    let shared = registration.shared.clone();
+    let outcome = tokio::select! {
+        outcome = read_reports(reader, &registration, first_tx) => outcome,
+        outcome = write_frames(writer, &shared, first_rx) => outcome,
+        _ = shutdown.changed() => Ok(()),
+    };
+    match outcome {
+        Ok(()) => tracing::info!(?peer, "ha slave connection closed"),
+        Err(error) => tracing::warn!(?peer, %error, "ha slave connection ended"),
+    }
+}
+
+/// Reads the slave's offset reports until it closes or stays silent for the housekeeping interval.
+async fn read_reports(
+    mut reader: OwnedReadHalf,
+    registration: &Registration,
+    first: oneshot::Sender<u64>,
+) -> Result<(), HaError> {
+    let shared = &registration.shared;
+    let idle_ms = shared.config.housekeeping_interval_ms;
+    let idle = Duration::from_millis(u64::try_from(idle_ms).unwrap_or(0));
+    let mut first = Some(first);
+    let mut report = [0u8; REPORT_BYTES];
+    loop {
+        match timeout(idle, reader.read_exact(&mut report)).await {
+            Err(_) => return Err(HaError::Idle { idle_ms }),
+            Ok(Err(error)) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(Err(error)) => return Err(error.into()),
+            Ok(Ok(_)) => {}
+        }
+        let (OffsetReport { max_offset }, _) = OffsetReport::decode(&report)?;
+        shared.state.send_modify(|state| {
+            state.on_report(registration.id, max_offset);
+        });
+        if let Some(first) = first.take() {
+            // The writer may already be gone, ending the connection anyway.
+            let _ = first.send(max_offset);
+        }
+    }
+}
+
+/// Streams the commit log from the slave's first report on, with heartbeats while idle.
+async fn write_frames(
+    mut writer: OwnedWriteHalf,
+    shared: &Arc<Shared>,
+    first: oneshot::Receiver<u64>,
+) -> Result<(), HaError> {
+    // Java's writer sends nothing before the first report.
+    let Ok(request_offset) = first.await else {
+        return Ok(());
+    };
+    let source = shared.source.clone();
+    let (max_offset, segment_bytes) = blocking(move || Ok((source.max_offset(), source.segment_bytes()))).await?;
+    let mut cursor = TransferCursor::start(
+        request_offset,
+        max_offset,
+        segment_bytes,
+        &shared.config,
+        shared.now_ms(),
+    );
+    tracing::info!(request_offset, from = cursor.next_offset(), "ha transfer starts");
+    let mut log_end = shared.log_end.subscribe();
+    let mut frame = BytesMut::with_capacity(TRANSFER_HEADER_BYTES + cursor.batch_bytes() as usize);
+    let mut warned_missing = false;
+    loop {
+        log_end.borrow_and_update();
+        let (offset, max_len, source) = (cursor.next_offset(), cursor.batch_bytes(), shared.source.clone());
+        let (max_offset, chunk) = blocking(move || {
+            let max_offset = source.max_offset();
+            let chunk = if offset < max_offset {
+                source.read_chunk(offset, max_len)?
+            } else {
+                Vec::new()
+            };
+            Ok((max_offset, chunk))
+        })
+        .await?;
+        if chunk.is_empty() && offset < max_offset && !warned_missing {
+            // Java waits forever too: a slave behind the oldest stored byte must be rebuilt.
+            tracing::warn!(offset, "ha slave wants bytes the master no longer stores");
+            warned_missing = true;
+        }
+        let now_ms = shared.now_ms();
+        match cursor.next_frame(chunk.len(), now_ms) {
+            Some(header) => {
+                frame.clear();
+                TransferFrame::encode(header.offset, &chunk, &mut frame);
+                writer.write_all(&frame).await?;
+            }
+            None => {
+                let wait = Duration::from_millis(u64::try_from(cursor.idle_wait_ms(now_ms)).unwrap_or(1));
+                // A timeout is the poll; a closed channel cannot happen while `shared` lives.
+                let _ = timeout(wait, log_end.changed()).await;
+            }
+        }
+    }
+}
+
+/// Runs a store call on the blocking pool: the source may take locks and read files.
+async fn blocking<T: Send + 'static>(call: impl FnOnce() -> StoreResult<T> + Send + 'static) -> Result<T, HaError> {
+    let result = tokio::task::spawn_blocking(call).await.map_err(io::Error::other)?;
+    Ok(result?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(batch: u32) -> HaConfig {
+        HaConfig {
+            transfer_batch_bytes: batch,
+            heartbeat_interval_ms: 5_000,
+            ..HaConfig::default()
+        }
+    }
+
+    #[test]
+    fn an_empty_slave_starts_at_the_masters_last_segment() {
+        let cursor = TransferCursor::start(0, 3 * 1024 + 100, 1024, &config(32), 0);
+        assert_eq!(cursor.next_offset(), 3 * 1024);
+        let cursor = TransferCursor::start(0, 0, 1024, &config(32), 0);
+        assert_eq!(cursor.next_offset(), 0);
+        let cursor = TransferCursor::start(500, 3 * 1024 + 100, 1024, &config(32), 0);
+        assert_eq!(cursor.next_offset(), 500);
+    }
+
+    #[test]
+    fn data_advances_and_heartbeats_come_only_after_the_interval() {
+        let mut cursor = TransferCursor::start(100, 1000, 1024, &config(32), 0);
+        assert_eq!(
+            cursor.next_frame(32, 10),
+            Some(TransferHeader {
+                offset: 100,
+                body_bytes: 32
+            })
+        );
+        assert_eq!(cursor.next_offset(), 132);
+        assert_eq!(cursor.next_frame(0, 5_010), None);
+        assert_eq!(cursor.idle_wait_ms(5_010), 1);
+        assert_eq!(cursor.idle_wait_ms(20), IDLE_POLL_MS);
+        assert_eq!(
+            cursor.next_frame(0, 5_011),
+            Some(TransferHeader {
+                offset: 132,
+                body_bytes: 0
+            })
+        );
+        assert_eq!(cursor.next_frame(0, 5_012), None);
+        assert_eq!(cursor.next_offset(), 132);
+    }
+
+    #[test]
+    #[should_panic(expected = "over the batch size")]
+    fn a_chunk_over_the_batch_is_our_bug() {
+        let mut cursor = TransferCursor::start(1, 1000, 1024, &config(32), 0);
+        cursor.next_frame(33, 0);
+    }
+
+    #[test]
+    fn the_batch_is_clamped_to_what_a_java_slave_can_read() {
+        let cursor = TransferCursor::start(1, 1000, 1024, &config(u32::MAX), 0);
+        assert_eq!(cursor.batch_bytes() as usize, TRANSFER_BODY_BYTES_MAX);
+    }
+}

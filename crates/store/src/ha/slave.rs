@@ -1,0 +1,267 @@
+//! The slave side of replication (Java's `DefaultHAClient`): connects to the master's HA
+//! address, reports its commit-log max offset at once, after every append that moved it and at
+//! least every heartbeat interval, and appends what the master streams through a [`ReplicaSink`]
+//! (store-and-ha.md §7.2–7.3). A frame for another offset than the slave's end, a silent master
+//! (housekeeping interval) or any socket error closes the connection; the slave connects again
+//! after the reconnect interval, or at once when the master's address changes.
+//!
+//! One task owns the connection and the [`ReplicaStream`]; appends run on the blocking pool,
+//! one at a time under a gate that a new connection (reading the log's end) and
+//! [`HaSlave::shutdown`] also pass, so neither races an append still in flight.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep, timeout};
+use tracing::Instrument;
+
+use super::codec::{OffsetReport, TransferFrame};
+use super::replica_stream::ReplicaStream;
+use super::{HaConfig, HaError, ReplicaSink};
+use crate::error::StoreResult;
+
+/// Java's `RemotingHelper.connect` gives up after this long.
+const CONNECT_TIMEOUT_MS: u64 = 5_000;
+/// Room made for each socket read; the buffer holds at most one partial frame besides.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+/// What the slave's connection is doing, for runtime info and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlaveStatus {
+    pub connected: bool,
+    /// The last offset reported to the master (`currentReportedOffset`).
+    pub reported_offset: u64,
+    /// Connections made since start.
+    pub connections_total: u64,
+}
+
+/// The running slave side.
+pub struct HaSlave {
+    master_address: watch::Sender<Option<String>>,
+    status: watch::Receiver<SlaveStatus>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    append_gate: Arc<Semaphore>,
+}
+
+impl HaSlave {
+    /// Starts following `master_address` (`host:port` of the master's HA port; `None` until
+    /// the name server tells it, as `haMasterAddress` may be unset).
+    pub fn spawn(sink: Arc<dyn ReplicaSink>, master_address: Option<String>, config: HaConfig) -> HaSlave {
+        let (address_tx, address_rx) = watch::channel(master_address);
+        let (status_tx, status_rx) = watch::channel(SlaveStatus::default());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let append_gate = Arc::new(Semaphore::new(1));
+        let replica = Replica {
+            sink,
+            config,
+            status: status_tx,
+            append_gate: append_gate.clone(),
+        };
+        let span = tracing::info_span!("ha_slave");
+        let task = tokio::spawn(follow(replica, address_rx, shutdown_rx).instrument(span));
+        HaSlave {
+            master_address: address_tx,
+            status: status_rx,
+            shutdown,
+            task,
+            append_gate,
+        }
+    }
+
+    /// Java's `updateHaMasterAddress`. A different address drops the current connection.
+    pub fn set_master_address(&self, address: Option<String>) {
+        self.master_address.send_if_modified(|current| {
+            let changed = *current != address;
+            *current = address;
+            changed
+        });
+    }
+
+    pub fn master_address(&self) -> Option<String> {
+        self.master_address.borrow().clone()
+    }
+
+    pub fn status(&self) -> SlaveStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every status change (to wait for a reported offset).
+    pub fn subscribe_status(&self) -> watch::Receiver<SlaveStatus> {
+        self.status.clone()
+    }
+
+    /// Closes the connection and waits for the task and any append in flight to end.
+    pub async fn shutdown(self) {
+        self.shutdown.send_replace(true);
+        if let Err(error) = self.task.await {
+            tracing::warn!(%error, "ha slave task failed");
+        }
+        // Never closed, so this only waits.
+        let _ = self.append_gate.acquire().await;
+    }
+}
+
+/// What the slave task works with.
+struct Replica {
+    sink: Arc<dyn ReplicaSink>,
+    config: HaConfig,
+    status: watch::Sender<SlaveStatus>,
+    /// One permit: held by the blocking call that appends or reads the log's end.
+    append_gate: Arc<Semaphore>,
+}
+
+/// Connects, replicates, and reconnects until shut down.
+async fn follow(replica: Replica, mut address: watch::Receiver<Option<String>>, mut shutdown: watch::Receiver<bool>) {
+    let status = &replica.status;
+    let reconnect = Duration::from_millis(u64::try_from(replica.config.reconnect_interval_ms).unwrap_or(0));
+    loop {
+        let current = address.borrow_and_update().clone();
+        let outcome = match current {
+            None => None,
+            Some(master) => tokio::select! {
+                outcome = replicate(&replica, &master) => Some(outcome),
+                changed = address.changed() => {
+                    if changed.is_err() { return; }
+                    tracing::info!(%master, "ha master address changed");
+                    status.send_modify(|s| s.connected = false);
+                    continue;
+                }
+                _ = shutdown.changed() => return,
+            },
+        };
+        status.send_modify(|s| s.connected = false);
+        // Without an address, only a new address (or shutdown) ends the wait.
+        let pause = if outcome.is_some() { reconnect } else { Duration::MAX };
+        match outcome {
+            Some(Ok(())) => tracing::info!("ha master closed the connection"),
+            Some(Err(error)) => tracing::warn!(%error, "ha connection to master ended"),
+            None => {}
+        }
+        tokio::select! {
+            _ = sleep_for(pause) => {}
+            changed = address.changed() => if changed.is_err() { return; },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn sleep_for(pause: Duration) {
+    if pause == Duration::MAX {
+        std::future::pending::<()>().await;
+    } else {
+        sleep(pause).await;
+    }
+}
+
+/// One connection: report, then read frames and append them until something fails.
+async fn replicate(replica: &Replica, master: &str) -> Result<(), HaError> {
+    let Replica { config, status, .. } = replica;
+    let stream = timeout(Duration::from_millis(CONNECT_TIMEOUT_MS), TcpStream::connect(master))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connecting to the ha master"))??;
+    stream.set_nodelay(true)?;
+    let (mut reader, mut writer) = stream.into_split();
+    let started = Instant::now();
+    let now_ms = || i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let (log_end, segment_bytes) = gated(replica, |sink| Ok((sink.max_offset(), sink.segment_bytes()))).await?;
+    let mut stream = ReplicaStream::new(log_end, segment_bytes);
+    tracing::info!(%master, log_end, "ha connected to master");
+    // Java waits up to a heartbeat interval before its first report; the master sends nothing
+    // until it has one, so report at once.
+    report(&mut writer, log_end).await?;
+    let mut reported = log_end;
+    let mut last_report_ms = now_ms();
+    status.send_modify(|s| {
+        s.connected = true;
+        s.reported_offset = reported;
+        s.connections_total += 1;
+    });
+    let mut last_read_ms = now_ms();
+    let mut buf = BytesMut::with_capacity(READ_BUFFER_BYTES);
+    loop {
+        while let Some((frame, frame_bytes)) = complete_frame(&buf)? {
+            buf.advance(frame_bytes);
+            let whole = stream.accept(frame.offset, &frame.body)?;
+            let Some((offset, bytes)) = whole else { continue };
+            let max_offset = gated(replica, move |sink| {
+                sink.append_replicated(offset, &bytes)?;
+                Ok(sink.max_offset())
+            })
+            .await?;
+            if max_offset > reported {
+                report(&mut writer, max_offset).await?;
+                reported = max_offset;
+                last_report_ms = now_ms();
+                status.send_modify(|s| s.reported_offset = reported);
+            }
+        }
+        let now = now_ms();
+        let idle_ms = now.saturating_sub(last_read_ms);
+        if idle_ms > config.housekeeping_interval_ms {
+            return Err(HaError::Idle { idle_ms });
+        }
+        if now.saturating_sub(last_report_ms) >= config.heartbeat_interval_ms {
+            report(&mut writer, reported).await?;
+            last_report_ms = now;
+        }
+        let report_due = last_report_ms.saturating_add(config.heartbeat_interval_ms);
+        let wake_in = config
+            .housekeeping_interval_ms
+            .saturating_sub(idle_ms)
+            .min(report_due.saturating_sub(now))
+            .max(1);
+        buf.reserve(READ_BUFFER_BYTES);
+        tokio::select! {
+            read = reader.read_buf(&mut buf) => {
+                if read? == 0 {
+                    return Ok(());
+                }
+                last_read_ms = now_ms();
+            }
+            _ = sleep(Duration::from_millis(u64::try_from(wake_in).unwrap_or(1))) => {}
+        }
+    }
+}
+
+/// The frame at the front of `buf` and its length, once all of it is there.
+fn complete_frame(buf: &[u8]) -> Result<Option<(TransferFrame, usize)>, HaError> {
+    match TransferFrame::decode(buf) {
+        Ok(decoded) => Ok(Some(decoded)),
+        Err(HaError::Truncated { .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Runs `call` on the sink on the blocking pool, holding the append gate.
+async fn gated<T: Send + 'static>(
+    replica: &Replica,
+    call: impl FnOnce(&dyn ReplicaSink) -> StoreResult<T> + Send + 'static,
+) -> Result<T, HaError> {
+    let permit = replica
+        .append_gate
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(io::Error::other)?;
+    let sink = replica.sink.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        call(sink.as_ref())
+    });
+    Ok(result.await.map_err(io::Error::other)??)
+}
+
+async fn report(writer: &mut OwnedWriteHalf, max_offset: u64) -> Result<(), HaError> {
+    let mut bytes = BytesMut::with_capacity(super::codec::REPORT_BYTES);
+    OffsetReport { max_offset }.encode(&mut bytes);
+    writer.write_all(&bytes).await?;
+    Ok(())
+}
