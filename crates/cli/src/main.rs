@@ -1,14 +1,12 @@
 //! `ferrocket`: the one binary. `standalone` (name server and broker in one process), `namesrv`,
 //! `broker -c broker.conf`, and `bench net`.
 //!
-//! The name server is real. The broker is not built yet: its listener runs the transport with no
-//! handlers, so every request is answered with REQUEST_CODE_NOT_SUPPORTED, as a Java server does
-//! for codes it does not handle. Each listener prints `listening <role> <addr>` on stdout once bound,
-//! which scripts and tests read to find ports chosen by the OS (port 0).
+//! Each listener prints `listening <role> <addr>` on stdout once bound, which scripts and tests
+//! read to find ports chosen by the OS (port 0).
 
 mod bench_namesrv;
 mod bench_net;
-mod broker_conf;
+mod bench_store;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
-use ferrocket_net::{Router, Server, ServerConfig};
+use ferrocket_broker::{BrokerConfig, BrokerHandle};
 use ferrocket_wire::SerializeType;
 
 /// RocketMQ's default ports (remoting.md §1.1).
@@ -43,6 +41,10 @@ enum Command {
         broker_port: u16,
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+        /// The address the broker announces to clients (Java's `brokerIP1`); defaults to
+        /// `--host`, or 127.0.0.1 when that is a wildcard.
+        #[arg(long)]
+        broker_ip: Option<String>,
     },
     /// The name server alone.
     Namesrv {
@@ -72,6 +74,15 @@ enum Command {
 enum BenchCommand {
     /// Route lookups per second and memory at scale: ours beside the Java name server.
     Namesrv(bench_namesrv::BenchNamesrvArgs),
+    /// Store appends and reads beside this machine's sequential write bandwidth and fsyncs/s.
+    Store {
+        /// A directory on the file system to measure (not a tmpfs, or fsync costs nothing).
+        #[arg(long, default_value = "target/bench-store")]
+        dir: PathBuf,
+        /// Seconds per append case (12 cases).
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+    },
     /// Loopback round trips per second: our transport beside a bare tokio echo.
     Net {
         #[arg(long, default_value_t = bench_net::DURATION.as_secs())]
@@ -104,12 +115,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             namesrv_port,
             broker_port,
             data_dir,
+            broker_ip,
         } => {
             let namesrv =
                 start_namesrv(NamesrvConfig::default(), &host, namesrv_port, &data_dir, serialize_type).await?;
-            let broker = listen("broker", &host, broker_port, serialize_type).await?;
+            let announced = broker_ip.unwrap_or_else(|| announced_host(&host));
+            let namesrv_addr = format!("{}:{}", announced_host(&host), namesrv.local_addr().port());
+            let mut config = BrokerConfig::standalone(&data_dir, &host, broker_port, &namesrv_addr);
+            config.broker_ip1 = announced;
+            let broker = start_broker(config, serialize_type).await?;
             wait_for_stop_signal().await?;
-            tokio::join!(namesrv.shutdown(), broker.shutdown());
+            // The broker first, so it can unregister from the name server.
+            broker.shutdown().await;
+            namesrv.shutdown().await;
         }
         Command::Namesrv {
             host,
@@ -126,8 +144,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             namesrv.shutdown().await;
         }
         Command::Broker { config } => {
-            let conf = broker_conf::load(&config)?;
-            let broker = listen("broker", &conf.host, conf.listen_port, serialize_type).await?;
+            let config = load_broker_config(&config)?;
+            let broker = start_broker(config, serialize_type).await?;
             wait_for_stop_signal().await?;
             broker.shutdown().await;
         }
@@ -135,6 +153,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
             what: BenchCommand::Namesrv(args),
         } => {
             let report = bench_namesrv::run(args.into()).await?;
+            println!("{report}");
+        }
+        Command::Bench {
+            what: BenchCommand::Store { dir, seconds },
+        } => {
+            let options = bench_store::BenchStoreOptions {
+                dir,
+                case_duration: Duration::from_secs(seconds),
+                body_sizes: vec![128, 1024],
+                writers: vec![1, 16, 64],
+            };
+            let report = bench_store::run(options).await?;
             println!("{report}");
         }
         Command::Bench {
@@ -201,13 +231,34 @@ fn socket_addr(role: &str, host: &str, port: u16) -> anyhow::Result<SocketAddr> 
         .with_context(|| format!("bad {role} address {host}:{port}"))
 }
 
-async fn listen(role: &str, host: &str, port: u16, serialize_type: SerializeType) -> anyhow::Result<Server> {
-    let addr = socket_addr(role, host, port)?;
-    let router = Router::new().response_serialize_type(serialize_type);
-    let server = Server::bind(addr, router, ServerConfig::default()).await?;
-    println!("listening {role} {}", server.local_addr());
-    tracing::info!(role, addr = %server.local_addr(), "listening");
-    Ok(server)
+/// A broker.conf is a few kilobytes; refuse anything absurd before reading it.
+const BROKER_CONF_BYTES_MAX: u64 = 1024 * 1024;
+
+fn load_broker_config(path: &Path) -> anyhow::Result<BrokerConfig> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if size > BROKER_CONF_BYTES_MAX {
+        bail!("{} is {size} bytes; a broker.conf is at most {BROKER_CONF_BYTES_MAX}", path.display());
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let properties = ferrocket_namesrv::properties::parse(&text).with_context(|| format!("in {}", path.display()))?;
+    BrokerConfig::from_properties(&properties).with_context(|| format!("in {}", path.display()))
+}
+
+/// Where clients on this machine reach a server bound to `host`.
+fn announced_host(host: &str) -> String {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        _ => host.to_owned(),
+    }
+}
+
+async fn start_broker(config: BrokerConfig, serialize_type: SerializeType) -> anyhow::Result<BrokerHandle> {
+    let handle = ferrocket_broker::start(config, Some(serialize_type)).await?;
+    println!("listening broker {}", handle.local_addr());
+    tracing::info!(addr = %handle.local_addr(), announced = handle.broker().address(), "broker listening");
+    Ok(handle)
 }
 
 async fn wait_for_stop_signal() -> anyhow::Result<()> {

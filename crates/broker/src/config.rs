@@ -1,0 +1,394 @@
+//! The broker's configuration: the keys of Java's `BrokerConfig`, `NettyServerConfig` and
+//! `MessageStoreConfig` that a `broker.conf` holds, with Java's names and defaults, typed.
+//!
+//! One table ([`SETTINGS`]) serves three ways in and out: a `broker.conf` at start-up
+//! ([`BrokerConfig::from_properties`]), UPDATE_BROKER_CONFIG at run time
+//! ([`BrokerConfig::update_from_properties`], only settings marked [`Scope::Runtime`]: switches
+//! and numbers, never a path, an address to bind or a command) and GET_BROKER_CONFIG
+//! ([`BrokerConfig::to_properties`]). Keys the table does not know are kept as given, listed by
+//! GET_BROKER_CONFIG too, and reported once at start-up. Updates are all-or-nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ferrocket_store::MessageStoreConfig;
+use ferrocket_wire::ResponseCode;
+use ferrocket_wire::body::DataVersion;
+use tracing::warn;
+
+use crate::error::{BrokerError, BrokerResult};
+use crate::topics::{SystemTopicSettings, TRACE_TOPIC, next_version};
+
+mod settings;
+
+use settings::setting;
+pub use settings::{SETTINGS, Scope, Setting};
+
+/// Java's `listenPort` default.
+pub const LISTEN_PORT_DEFAULT: u16 = 10911;
+/// Java's `haListenPort` default (`listenPort + 1`).
+pub const HA_LISTEN_PORT_DEFAULT: u16 = 10912;
+/// Java's `registerNameServerPeriod`; Java clamps it into [10 s, 60 s] when scheduling.
+pub const REGISTER_PERIOD_MS_DEFAULT: u64 = 30_000;
+pub const REGISTER_PERIOD_MS_RANGE: (u64, u64) = (10_000, 60_000);
+/// Java's `flushConsumerOffsetInterval`.
+pub const FLUSH_CONSUMER_OFFSET_INTERVAL_MS_DEFAULT: u64 = 5_000;
+/// Java's `shortPollingTimeMills`.
+pub const SHORT_POLLING_TIME_MS_DEFAULT: u64 = 1_000;
+/// `PermName.PERM_READ | PermName.PERM_WRITE`.
+const BROKER_PERMISSION_DEFAULT: i32 = 6;
+/// Java stores a consume-queue entry in 20 bytes; `mappedFileSizeConsumeQueue` counts bytes.
+const CONSUME_QUEUE_ENTRY_BYTES: u64 = 20;
+/// A name (cluster, broker) is a label shown everywhere; Java's own limit for names is 127.
+const NAME_CHARS_MAX: usize = 127;
+/// `namesrvAddr` lists a handful of servers; a longer value is not a configuration.
+const NAMESRV_ADDR_CHARS_MAX: usize = 4096;
+/// Commit-log segments smaller than a page or beyond 64 GiB make no sense on any disk.
+const SEGMENT_BYTES_RANGE: (u64, u64) = (4096, 64 << 30);
+/// A `broker.conf` is a few dozen keys; anything kept beyond this is not one.
+pub const UNKNOWN_KEYS_MAX: usize = 512;
+
+/// Java's `BrokerRole`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    AsyncMaster,
+    SyncMaster,
+    Slave,
+}
+
+impl BrokerRole {
+    pub fn java_name(self) -> &'static str {
+        match self {
+            BrokerRole::AsyncMaster => "ASYNC_MASTER",
+            BrokerRole::SyncMaster => "SYNC_MASTER",
+            BrokerRole::Slave => "SLAVE",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub broker_cluster_name: String,
+    pub broker_name: String,
+    pub broker_id: i64,
+    /// `namesrvAddr`: `host:port` list separated by `;`.
+    pub namesrv_addr: Option<String>,
+    /// `brokerIP1`: the address announced to name servers and clients. Java picks the host's
+    /// first non-loopback IPv4 address; we default to `127.0.0.1` (set it for remote clients).
+    pub broker_ip1: String,
+    /// `brokerIP2`: the HA address announced to slaves; `brokerIP1` when unset.
+    pub broker_ip2: Option<String>,
+    /// `bindAddress`: the address to bind (`0.0.0.0` unless configured).
+    pub listen_host: String,
+    pub listen_port: u16,
+    pub ha_listen_port: u16,
+    pub broker_role: BrokerRole,
+    pub auto_create_topic_enable: bool,
+    pub auto_create_subscription_group: bool,
+    pub default_topic_queue_nums: i32,
+    pub broker_permission: i32,
+    pub cluster_topic_enable: bool,
+    pub broker_topic_enable: bool,
+    pub trace_topic_enable: bool,
+    pub msg_trace_topic_name: String,
+    pub long_polling_enable: bool,
+    /// `shortPollingTimeMills`: how long a pull is held when long polling is off.
+    pub short_polling_time_ms: u64,
+    pub notify_consumer_ids_changed_enable: bool,
+    pub slave_read_enable: bool,
+    /// `compressedRegister`: send REGISTER_BROKER's body zlib-compressed.
+    pub compressed_register: bool,
+    /// `registerNameServerPeriod`.
+    pub register_name_server_period_ms: u64,
+    /// `flushConsumerOffsetInterval`.
+    pub flush_consumer_offset_interval_ms: u64,
+    pub store: MessageStoreConfig,
+    /// `storePathRootDir`; `config/` lives under it.
+    pub store_path_root_dir: PathBuf,
+    /// Keys no setting knows, as given: shown by GET_BROKER_CONFIG, otherwise unused.
+    pub unknown: BTreeMap<String, String>,
+    /// Bumped by every run-time update (GET_BROKER_CONFIG's `version` header).
+    pub data_version: DataVersion,
+}
+
+impl Default for BrokerConfig {
+    /// Java's defaults; the store lives in `$HOME/store` as in Java.
+    fn default() -> BrokerConfig {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        let root = home.join("store");
+        BrokerConfig {
+            broker_cluster_name: "DefaultCluster".into(),
+            broker_name: "broker-a".into(),
+            broker_id: 0,
+            namesrv_addr: None,
+            broker_ip1: "127.0.0.1".into(),
+            broker_ip2: None,
+            listen_host: "0.0.0.0".into(),
+            listen_port: LISTEN_PORT_DEFAULT,
+            ha_listen_port: HA_LISTEN_PORT_DEFAULT,
+            broker_role: BrokerRole::AsyncMaster,
+            auto_create_topic_enable: true,
+            auto_create_subscription_group: true,
+            default_topic_queue_nums: 8,
+            broker_permission: BROKER_PERMISSION_DEFAULT,
+            cluster_topic_enable: true,
+            broker_topic_enable: true,
+            trace_topic_enable: false,
+            msg_trace_topic_name: TRACE_TOPIC.into(),
+            long_polling_enable: true,
+            short_polling_time_ms: SHORT_POLLING_TIME_MS_DEFAULT,
+            notify_consumer_ids_changed_enable: true,
+            slave_read_enable: false,
+            compressed_register: false,
+            register_name_server_period_ms: REGISTER_PERIOD_MS_DEFAULT,
+            flush_consumer_offset_interval_ms: FLUSH_CONSUMER_OFFSET_INTERVAL_MS_DEFAULT,
+            store: MessageStoreConfig::new(root.clone()),
+            store_path_root_dir: root,
+            unknown: BTreeMap::new(),
+            data_version: DataVersion::default(),
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// Reads a `broker.conf`'s entries (parse the text with [`Self::from_properties_text`] or
+    /// `ferrocket_namesrv::properties::parse`). Bad values are errors; unknown keys are kept and
+    /// reported once. `storePathRootDir` is applied first, so `storePathCommitLog` can be
+    /// checked against it wherever it appears.
+    pub fn from_properties(entries: &[(String, String)]) -> BrokerResult<BrokerConfig> {
+        let mut config = BrokerConfig::default();
+        let (roots, others): (Vec<_>, Vec<_>) = entries.iter().partition(|(key, _)| key == "storePathRootDir");
+        for (key, value) in roots.into_iter().chain(others) {
+            match setting(key) {
+                Some(setting) => config.apply(setting, key, value)?,
+                None if config.unknown.len() >= UNKNOWN_KEYS_MAX => {
+                    return Err(config_error(format!("more than {UNKNOWN_KEYS_MAX} unknown keys")));
+                }
+                None => {
+                    warn!(
+                        key,
+                        "broker.conf key not used by this broker; kept for GET_BROKER_CONFIG"
+                    );
+                    config.unknown.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Reads the text of a `broker.conf` (Java properties syntax).
+    pub fn from_properties_text(text: &str) -> BrokerResult<BrokerConfig> {
+        let entries = ferrocket_namesrv::properties::parse(text).map_err(|error| config_error(error.to_string()))?;
+        BrokerConfig::from_properties(&entries)
+    }
+
+    /// `ferrocket standalone`: one master broker of `DefaultCluster` named `broker-a`, data in
+    /// `data_dir/store`, listening on and announcing `host:port`.
+    pub fn standalone(data_dir: &Path, host: &str, port: u16, namesrv_addr: &str) -> BrokerConfig {
+        let mut config = BrokerConfig {
+            broker_ip1: host.to_owned(),
+            listen_host: host.to_owned(),
+            listen_port: port,
+            namesrv_addr: Some(namesrv_addr.to_owned()),
+            ..BrokerConfig::default()
+        };
+        config.set_store_root(data_dir.join("store"));
+        config
+    }
+
+    /// UPDATE_BROKER_CONFIG: applies every entry or none. A key outside the run-time allowlist
+    /// is refused with Java's answer to a black-listed key (NO_PERMISSION).
+    pub fn update_from_properties(&self, entries: &[(String, String)], now_ms: i64) -> BrokerResult<BrokerConfig> {
+        let mut updated = self.clone();
+        for (key, value) in entries {
+            match setting(key) {
+                Some(setting) if setting.scope == Scope::Runtime => updated.apply(setting, key, value)?,
+                _ => {
+                    return Err(BrokerError::coded(
+                        ResponseCode::NO_PERMISSION,
+                        "Can not update config in black list.",
+                    ));
+                }
+            }
+        }
+        next_version(&mut updated.data_version, now_ms);
+        Ok(updated)
+    }
+
+    /// GET_BROKER_CONFIG's body: `key=value` lines like Java's `MixAll.properties2String`,
+    /// the known settings in key order, then the unknown keys as given.
+    pub fn to_properties(&self) -> String {
+        let known = SETTINGS.iter().map(|s| (s.key.to_owned(), (s.show)(self)));
+        let unknown = self.unknown.iter().map(|(k, v)| (k.clone(), v.clone()));
+        known
+            .chain(unknown)
+            .map(|(key, value)| format!("{key}={value}\n"))
+            .collect()
+    }
+
+    /// The name servers of `namesrvAddr`, in order, blanks dropped.
+    pub fn namesrv_addresses(&self) -> Vec<String> {
+        self.namesrv_addr
+            .iter()
+            .flat_map(|list| list.split(';'))
+            .map(str::trim)
+            .filter(|addr| !addr.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// `brokerIP2:haListenPort`, REGISTER_BROKER's `haServerAddr`.
+    pub fn ha_server_addr(&self) -> String {
+        let host = self.broker_ip2.as_deref().unwrap_or(&self.broker_ip1);
+        format!("{host}:{}", self.ha_listen_port)
+    }
+
+    /// What the start-up topics depend on.
+    pub fn system_topic_settings(&self) -> SystemTopicSettings {
+        SystemTopicSettings {
+            cluster_name: self.broker_cluster_name.clone(),
+            broker_name: self.broker_name.clone(),
+            auto_create_topic_enable: self.auto_create_topic_enable,
+            default_topic_queue_nums: self.default_topic_queue_nums,
+            cluster_topic_enable: self.cluster_topic_enable,
+            broker_topic_enable: self.broker_topic_enable,
+            trace_topic: self.trace_topic_enable.then(|| self.msg_trace_topic_name.clone()),
+        }
+    }
+
+    /// `<storePathRootDir>/config`, where the metadata files live.
+    pub fn config_dir(&self) -> PathBuf {
+        self.store_path_root_dir.join("config")
+    }
+
+    fn set_store_root(&mut self, root: PathBuf) {
+        self.store.root = root.clone();
+        self.store_path_root_dir = root;
+    }
+
+    fn apply(&mut self, setting: &Setting, key: &str, value: &str) -> BrokerResult<()> {
+        (setting.set)(self, value.trim())
+            .map_err(|expected| config_error(format!("{key}={value}: expected {expected}")))
+    }
+}
+
+fn config_error(remark: String) -> BrokerError {
+    BrokerError::coded(ResponseCode::SYSTEM_ERROR, remark)
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrocket_store::FlushDiskType;
+
+    use super::*;
+
+    fn entries(text: &str) -> Vec<(String, String)> {
+        ferrocket_namesrv::properties::parse(text).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_javas_and_the_listing_reads_back() {
+        let config = BrokerConfig::default();
+        let text = config.to_properties();
+        for line in [
+            "brokerClusterName=DefaultCluster\n",
+            "brokerName=broker-a\n",
+            "brokerId=0\n",
+            "listenPort=10911\n",
+            "haListenPort=10912\n",
+            "autoCreateTopicEnable=true\n",
+            "autoCreateSubscriptionGroup=true\n",
+            "defaultTopicQueueNums=8\n",
+            "brokerPermission=6\n",
+            "brokerRole=ASYNC_MASTER\n",
+            "flushDiskType=ASYNC_FLUSH\n",
+            "mappedFileSizeCommitLog=1073741824\n",
+            "mappedFileSizeConsumeQueue=6000000\n",
+            "maxMessageSize=4194304\n",
+            "fileReservedTime=72\n",
+            "deleteWhen=04\n",
+            "diskMaxUsedSpaceRatio=75\n",
+            "longPollingEnable=true\n",
+            "registerNameServerPeriod=30000\n",
+            "flushConsumerOffsetInterval=5000\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+        let again = BrokerConfig::from_properties_text(&text).unwrap();
+        assert_eq!(again.to_properties(), text);
+    }
+
+    #[test]
+    fn a_java_broker_conf_reads() {
+        let config = BrokerConfig::from_properties_text(
+            "brokerClusterName = C1\nbrokerName=broker-b\nbrokerId=1\ndeleteWhen=04\nfileReservedTime=48\n\
+             brokerRole=SLAVE\nflushDiskType=SYNC_FLUSH\nnamesrvAddr=10.0.0.1:9876;10.0.0.2:9876\n\
+             storePathCommitLog=/data/rmq/commitlog\nstorePathRootDir=/data/rmq\nbrokerIP1=10.0.0.9\n\
+             listenPort=20911\nmappedFileSizeConsumeQueue=600000\nenableDLegerCommitLog=false\n",
+        )
+        .unwrap();
+        assert_eq!((config.broker_cluster_name.as_str(), config.broker_id), ("C1", 1));
+        assert_eq!(config.broker_role, BrokerRole::Slave);
+        assert_eq!(config.store.flush_disk_type, FlushDiskType::Sync);
+        assert_eq!(config.store.file_reserved_hours, 48);
+        assert_eq!(config.store.consume_queue_file_entries, 30_000);
+        assert_eq!(config.store.root, PathBuf::from("/data/rmq"));
+        assert_eq!(config.config_dir(), PathBuf::from("/data/rmq/config"));
+        assert_eq!(config.namesrv_addresses(), ["10.0.0.1:9876", "10.0.0.2:9876"]);
+        assert_eq!(config.ha_server_addr(), "10.0.0.9:10912");
+        assert_eq!(
+            config.unknown.get("enableDLegerCommitLog").map(String::as_str),
+            Some("false")
+        );
+        assert!(config.to_properties().contains("enableDLegerCommitLog=false\n"));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for bad in [
+            "listenPort=70000",
+            "brokerRole=MASTER",
+            "autoCreateTopicEnable=yes",
+            "mappedFileSizeConsumeQueue=30",
+            "storePathRootDir=/a\nstorePathCommitLog=/elsewhere/commitlog",
+            "namesrvAddr=nohost",
+            "deleteWhen=25",
+            "brokerName=a b",
+        ] {
+            assert!(BrokerConfig::from_properties_text(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn runtime_updates_use_the_allowlist_all_or_nothing() {
+        let config = BrokerConfig::default();
+        let updated = config
+            .update_from_properties(&entries("autoCreateTopicEnable=false\nbrokerPermission=4\n"), 9)
+            .unwrap();
+        assert!(!updated.auto_create_topic_enable);
+        assert_eq!((updated.broker_permission, updated.data_version.counter), (4, 1));
+        for denied in [
+            "storePathRootDir=/tmp/evil",
+            "brokerName=x",
+            "listenPort=1",
+            "mystery=1",
+            "configBlackList=x",
+        ] {
+            let error = config.update_from_properties(&entries(denied), 9).unwrap_err();
+            assert_eq!(error.response_code(), ResponseCode::NO_PERMISSION, "{denied}");
+            assert_eq!(error.to_string(), "Can not update config in black list.");
+        }
+        let mixed = config.update_from_properties(&entries("longPollingEnable=false\nbrokerPermission=99\n"), 9);
+        assert_eq!(mixed.unwrap_err().response_code(), ResponseCode::SYSTEM_ERROR);
+    }
+
+    #[test]
+    fn standalone_layout() {
+        let config = BrokerConfig::standalone(Path::new("/var/ferrocket"), "127.0.0.1", 0, "127.0.0.1:9876");
+        assert_eq!(config.store.root, PathBuf::from("/var/ferrocket/store"));
+        assert_eq!((config.listen_host.as_str(), config.listen_port), ("127.0.0.1", 0));
+        assert_eq!(config.namesrv_addresses(), ["127.0.0.1:9876"]);
+        let topics = config.system_topic_settings();
+        assert!(topics.auto_create_topic_enable && topics.trace_topic.is_none());
+    }
+}

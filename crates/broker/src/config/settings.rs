@@ -1,0 +1,363 @@
+//! The settings table of [`super::BrokerConfig`]: each Java property name with who may set it,
+//! how it is shown and how its value is parsed and checked. Parsers are stricter than Java's
+//! (`Boolean.parseBoolean` reads any typo as `false`): a bad `broker.conf` fails at start.
+
+use std::path::{Path, PathBuf};
+
+use ferrocket_store::FlushDiskType;
+
+use super::{
+    BrokerConfig, BrokerRole, CONSUME_QUEUE_ENTRY_BYTES, NAME_CHARS_MAX, NAMESRV_ADDR_CHARS_MAX,
+    REGISTER_PERIOD_MS_RANGE, SEGMENT_BYTES_RANGE,
+};
+use crate::topics::validate_topic;
+
+/// Who may set a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `broker.conf` at start-up, and UPDATE_BROKER_CONFIG at run time.
+    Runtime,
+    /// `broker.conf` only: paths, ports, identity and store geometry.
+    Startup,
+}
+
+/// One setting: its Java property name, who may set it, how to show and parse it.
+pub struct Setting {
+    pub key: &'static str,
+    pub scope: Scope,
+    pub(super) show: fn(&BrokerConfig) -> String,
+    /// Parses and stores a value, or says what was expected.
+    pub(super) set: fn(&mut BrokerConfig, &str) -> Result<(), &'static str>,
+}
+
+/// A setting whose value is `field`'s `Display` and whose parser is `parse`.
+macro_rules! setting {
+    ($scope:ident, $key:literal, $($field:ident).+, $parse:expr) => {
+        Setting {
+            key: $key,
+            scope: Scope::$scope,
+            show: |c| c.$($field).+.to_string(),
+            set: |c, v| ($parse)(v).map(|x| c.$($field).+ = x),
+        }
+    };
+}
+
+/// Every setting, sorted by key (GET_BROKER_CONFIG lists them in this order).
+pub const SETTINGS: &[Setting] = &[
+    setting!(
+        Runtime,
+        "autoCreateSubscriptionGroup",
+        auto_create_subscription_group,
+        parse_bool
+    ),
+    setting!(Runtime, "autoCreateTopicEnable", auto_create_topic_enable, parse_bool),
+    setting!(Startup, "bindAddress", listen_host, parse_ip),
+    setting!(Startup, "brokerClusterName", broker_cluster_name, parse_name),
+    setting!(Startup, "brokerIP1", broker_ip1, parse_host),
+    Setting {
+        key: "brokerIP2",
+        scope: Scope::Startup,
+        show: |c| c.broker_ip2.clone().unwrap_or_else(|| c.broker_ip1.clone()),
+        set: |c, v| parse_host(v).map(|host| c.broker_ip2 = Some(host)),
+    },
+    setting!(Startup, "brokerId", broker_id, |v| parse_in(v, (0, 1 << 20))
+        .map(|n| n as i64)),
+    setting!(Startup, "brokerName", broker_name, parse_name),
+    setting!(Runtime, "brokerPermission", broker_permission, |v| parse_in(v, (0, 15))
+        .map(|n| n as i32)),
+    Setting {
+        key: "brokerRole",
+        scope: Scope::Startup,
+        show: |c| c.broker_role.java_name().to_owned(),
+        set: |c, v| parse_role(v).map(|role| c.broker_role = role),
+    },
+    setting!(Startup, "brokerTopicEnable", broker_topic_enable, parse_bool),
+    setting!(Startup, "clusterTopicEnable", cluster_topic_enable, parse_bool),
+    setting!(Runtime, "compressedRegister", compressed_register, parse_bool),
+    setting!(Runtime, "defaultTopicQueueNums", default_topic_queue_nums, |v| {
+        parse_in(v, (1, 1024)).map(|n| n as i32)
+    }),
+    setting!(Startup, "deleteWhen", store.delete_when, parse_delete_when),
+    setting!(Startup, "diskMaxUsedSpaceRatio", store.disk_max_used_space_ratio, |v| {
+        parse_in(v, (10, 95)).map(|n| n as u32)
+    }),
+    setting!(Startup, "fileReservedTime", store.file_reserved_hours, |v| parse_in(
+        v,
+        (1, 100_000)
+    )
+    .map(|n| n as u32)),
+    setting!(
+        Runtime,
+        "flushConsumerOffsetInterval",
+        flush_consumer_offset_interval_ms,
+        |v| parse_in(v, (100, 3_600_000))
+    ),
+    Setting {
+        key: "flushDiskType",
+        scope: Scope::Startup,
+        show: |c| flush_disk_type_name(c.store.flush_disk_type).to_owned(),
+        set: |c, v| parse_flush_disk_type(v).map(|kind| c.store.flush_disk_type = kind),
+    },
+    setting!(
+        Startup,
+        "flushIntervalCommitLog",
+        store.flush_interval_ms,
+        |v| parse_in(v, (1, 60_000))
+    ),
+    setting!(Startup, "haListenPort", ha_listen_port, |v| parse_in(v, (0, 65_535))
+        .map(|n| n as u16)),
+    setting!(Startup, "listenPort", listen_port, |v| parse_in(v, (0, 65_535))
+        .map(|n| n as u16)),
+    setting!(Runtime, "longPollingEnable", long_polling_enable, parse_bool),
+    setting!(
+        Startup,
+        "mappedFileSizeCommitLog",
+        store.commit_log_segment_bytes,
+        |v| parse_in(v, SEGMENT_BYTES_RANGE)
+    ),
+    Setting {
+        key: "mappedFileSizeConsumeQueue",
+        scope: Scope::Startup,
+        show: |c| (c.store.consume_queue_file_entries * CONSUME_QUEUE_ENTRY_BYTES).to_string(),
+        set: |c, v| parse_consume_queue_bytes(v).map(|entries| c.store.consume_queue_file_entries = entries),
+    },
+    setting!(Startup, "maxMessageSize", store.body_bytes_max, |v| parse_in(
+        v,
+        (1024, 1 << 30)
+    )
+    .map(|n| n as usize)),
+    setting!(Startup, "maxMsgsNumBatch", store.max_msgs_num_batch, |v| parse_in(
+        v,
+        (1, 1024)
+    )
+    .map(|n| n as u32)),
+    setting!(
+        Startup,
+        "maxTransferBytesOnMessageInDisk",
+        store.max_transfer_bytes_on_message_in_disk,
+        parse_transfer
+    ),
+    setting!(
+        Startup,
+        "maxTransferBytesOnMessageInMemory",
+        store.max_transfer_bytes_on_message_in_memory,
+        parse_transfer
+    ),
+    setting!(
+        Startup,
+        "maxTransferCountOnMessageInDisk",
+        store.max_transfer_count_on_message_in_disk,
+        parse_transfer
+    ),
+    setting!(
+        Startup,
+        "maxTransferCountOnMessageInMemory",
+        store.max_transfer_count_on_message_in_memory,
+        parse_transfer
+    ),
+    setting!(Startup, "messageIndexEnable", store.message_index_enable, parse_bool),
+    setting!(Startup, "msgTraceTopicName", msg_trace_topic_name, parse_topic),
+    Setting {
+        key: "namesrvAddr",
+        scope: Scope::Runtime,
+        show: |c| c.namesrv_addr.clone().unwrap_or_default(),
+        set: |c, v| parse_namesrv_addr(v).map(|addr| c.namesrv_addr = addr),
+    },
+    setting!(
+        Runtime,
+        "notifyConsumerIdsChangedEnable",
+        notify_consumer_ids_changed_enable,
+        parse_bool
+    ),
+    setting!(
+        Runtime,
+        "registerNameServerPeriod",
+        register_name_server_period_ms,
+        |v| parse_in(v, REGISTER_PERIOD_MS_RANGE)
+    ),
+    setting!(Runtime, "shortPollingTimeMills", short_polling_time_ms, |v| parse_in(
+        v,
+        (1, 60_000)
+    )),
+    setting!(Runtime, "slaveReadEnable", slave_read_enable, parse_bool),
+    Setting {
+        key: "storePathCommitLog",
+        scope: Scope::Startup,
+        show: |c| c.store_path_root_dir.join("commitlog").display().to_string(),
+        set: |c, v| match Path::new(v) == c.store_path_root_dir.join("commitlog") {
+            true => Ok(()),
+            false => Err("<storePathRootDir>/commitlog (set storePathRootDir first; other places are not supported)"),
+        },
+    },
+    Setting {
+        key: "storePathRootDir",
+        scope: Scope::Startup,
+        show: |c| c.store_path_root_dir.display().to_string(),
+        set: |c, v| parse_path(v).map(|path| c.set_store_root(path)),
+    },
+    setting!(Startup, "syncFlushTimeout", store.sync_flush_timeout_ms, |v| parse_in(
+        v,
+        (1, 60_000)
+    )
+    .map(|n| n as i64)),
+    setting!(Startup, "traceTopicEnable", trace_topic_enable, parse_bool),
+];
+
+pub(super) fn setting(key: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|setting| setting.key == key)
+}
+
+/// Stricter than Java's `Boolean.parseBoolean`, which reads any typo as `false`.
+fn parse_bool(value: &str) -> Result<bool, &'static str> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("true or false"),
+    }
+}
+
+fn parse_in(value: &str, (low, high): (u64, u64)) -> Result<u64, &'static str> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (low..=high).contains(n))
+        .ok_or("a whole number in the setting's range")
+}
+
+fn parse_transfer(value: &str) -> Result<u32, &'static str> {
+    parse_in(value, (1, 64 << 20)).map(|n| n as u32)
+}
+
+fn parse_name(value: &str) -> Result<String, &'static str> {
+    let valid = !value.is_empty()
+        && value.chars().count() <= NAME_CHARS_MAX
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%' | '|'));
+    valid
+        .then(|| value.to_owned())
+        .ok_or("1 to 127 characters of [A-Za-z0-9_.%|-]")
+}
+
+fn parse_topic(value: &str) -> Result<String, &'static str> {
+    validate_topic(value)
+        .map(|()| value.to_owned())
+        .map_err(|_| "a valid topic name")
+}
+
+/// A host name or IP address: what clients will connect to.
+fn parse_host(value: &str) -> Result<String, &'static str> {
+    let valid = !value.is_empty()
+        && value.len() <= 253
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    valid.then(|| value.to_owned()).ok_or("a host name or IP address")
+}
+
+fn parse_ip(value: &str) -> Result<String, &'static str> {
+    value
+        .parse::<std::net::IpAddr>()
+        .map(|_| value.to_owned())
+        .map_err(|_| "an IP address")
+}
+
+fn parse_role(value: &str) -> Result<BrokerRole, &'static str> {
+    match value {
+        "ASYNC_MASTER" => Ok(BrokerRole::AsyncMaster),
+        "SYNC_MASTER" => Ok(BrokerRole::SyncMaster),
+        "SLAVE" => Ok(BrokerRole::Slave),
+        _ => Err("ASYNC_MASTER, SYNC_MASTER or SLAVE"),
+    }
+}
+
+fn flush_disk_type_name(kind: FlushDiskType) -> &'static str {
+    match kind {
+        FlushDiskType::Async => "ASYNC_FLUSH",
+        FlushDiskType::Sync => "SYNC_FLUSH",
+    }
+}
+
+fn parse_flush_disk_type(value: &str) -> Result<FlushDiskType, &'static str> {
+    match value {
+        "ASYNC_FLUSH" => Ok(FlushDiskType::Async),
+        "SYNC_FLUSH" => Ok(FlushDiskType::Sync),
+        _ => Err("ASYNC_FLUSH or SYNC_FLUSH"),
+    }
+}
+
+fn parse_consume_queue_bytes(value: &str) -> Result<u64, &'static str> {
+    const EXPECTED: &str = "a multiple of 20 between 20 and 120000000";
+    let bytes = parse_in(
+        value,
+        (CONSUME_QUEUE_ENTRY_BYTES, 6_000_000 * CONSUME_QUEUE_ENTRY_BYTES),
+    )
+    .map_err(|_| EXPECTED)?;
+    match bytes % CONSUME_QUEUE_ENTRY_BYTES {
+        0 => Ok(bytes / CONSUME_QUEUE_ENTRY_BYTES),
+        _ => Err(EXPECTED),
+    }
+}
+
+/// `deleteWhen`: hours of the day separated by `;` (`04`, `04;16`).
+fn parse_delete_when(value: &str) -> Result<String, &'static str> {
+    let valid = !value.is_empty() && value.split(';').all(|hour| hour.parse::<u8>().is_ok_and(|h| h < 24));
+    valid.then(|| value.to_owned()).ok_or("hours 0-23 separated by ';'")
+}
+
+fn parse_namesrv_addr(value: &str) -> Result<Option<String>, &'static str> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let valid = value.len() <= NAMESRV_ADDR_CHARS_MAX
+        && value
+            .split(';')
+            .map(str::trim)
+            .filter(|addr| !addr.is_empty())
+            .all(|addr| {
+                addr.rsplit_once(':')
+                    .is_some_and(|(host, port)| parse_host(host).is_ok() && port.parse::<u16>().is_ok())
+            });
+    valid
+        .then(|| Some(value.to_owned()))
+        .ok_or("host:port entries separated by ';'")
+}
+
+fn parse_path(value: &str) -> Result<PathBuf, &'static str> {
+    match value.is_empty() || value.contains('\0') {
+        true => Err("a directory path"),
+        false => Ok(PathBuf::from(value)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_sorted_and_unique() {
+        let keys: Vec<_> = SETTINGS.iter().map(|s| s.key).collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn parsers_refuse_what_java_would_misread() {
+        assert_eq!(parse_bool("TRUE"), Ok(true));
+        assert!(parse_bool("yes").is_err());
+        assert_eq!(parse_consume_queue_bytes("6000000"), Ok(300_000));
+        assert!(parse_consume_queue_bytes("6000001").is_err());
+        assert_eq!(parse_delete_when("04;16"), Ok("04;16".to_owned()));
+        assert!(parse_delete_when("04;").is_err());
+        assert_eq!(parse_namesrv_addr(""), Ok(None));
+        assert!(parse_namesrv_addr("a:1;b:2").is_ok());
+        assert!(parse_namesrv_addr("a:1;b").is_err());
+        assert!(parse_namesrv_addr("a:99999").is_err());
+        assert!(parse_ip("0.0.0.0").is_ok() && parse_ip("localhost").is_err());
+        assert!(parse_path("").is_err() && parse_path("a\0b").is_err());
+        assert_eq!(parse_in("10", (1, 10)), Ok(10));
+        assert!(parse_in("11", (1, 10)).is_err() && parse_in("-1", (0, 10)).is_err());
+    }
+}

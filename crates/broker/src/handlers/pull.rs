@@ -1,0 +1,381 @@
+//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361): Java's `PullMessageProcessor` and
+//! `DefaultPullMessageResultHandler` (store-and-ha.md §8, remoting.md §4.3.1).
+//!
+//! One pull runs in three steps: [`check`] (Java's validation order, each refusal with its code,
+//! remark and `forbiddenType`), the store read with the tag filter, and [`compose`] (status →
+//! code, remark = status name, the offsets header). A PULL_NOT_FOUND with the SUSPEND flag on
+//! its first run is parked in [`PullHolds`](crate::long_poll::PullHolds) and run once more, not
+//! suspending, when its queue grows or its time is up; that second answer goes out with the
+//! request's opaque like any response. The commit offset the request carries is stored on the
+//! first run only, as Java's `tryCommitOffset`.
+
+mod check;
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use ferrocket_net::{ConnectionHandle, Router};
+use ferrocket_store::{GetMessageStatus, GetMessages, GetMessagesResult};
+use ferrocket_wire::header::{CustomHeader, PullMessageRequestHeader, PullMessageResponseHeader};
+use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
+
+pub use check::{Checked, Refusal, TagFilter, check};
+
+use crate::broker::{Broker, lock};
+use crate::error::{BrokerResult, respond};
+use crate::long_poll::hold_duration;
+
+/// `PullSysFlag.FLAG_COMMIT_OFFSET`.
+pub const FLAG_COMMIT_OFFSET: i32 = 0x1;
+/// `PullSysFlag.FLAG_SUSPEND`.
+pub const FLAG_SUSPEND: i32 = 0x2;
+/// `PullSysFlag.FLAG_SUBSCRIPTION`.
+pub const FLAG_SUBSCRIPTION: i32 = 0x4;
+/// `MixAll.MASTER_ID`: we never steer pulls to a slave.
+const MASTER_ID: i64 = 0;
+
+pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
+    let mut router = router;
+    for code in [RequestCode::PULL_MESSAGE, RequestCode::LITE_PULL_MESSAGE] {
+        let b = Arc::clone(broker);
+        router = router.route(code, move |request: RemotingCommand, connection: ConnectionHandle| {
+            let b = Arc::clone(&b);
+            async move { respond(&request, handle_pull(&b, &request, &connection).await) }
+        });
+    }
+    router
+}
+
+/// A pull's outcome: Java's `GetMessageResult`, including the broker-side OFFSET_RESET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullOutcome {
+    /// `None` is `OFFSET_RESET`: an admin reset this queue and the consumer must move there.
+    pub status: Option<GetMessageStatus>,
+    pub next_begin_offset: u64,
+    pub min_offset: u64,
+    pub max_offset: u64,
+    pub records: Vec<Bytes>,
+}
+
+impl PullOutcome {
+    pub fn from_store(result: GetMessagesResult) -> PullOutcome {
+        PullOutcome {
+            status: Some(result.status),
+            next_begin_offset: result.next_begin_offset,
+            min_offset: result.min_offset,
+            max_offset: result.max_offset,
+            records: result.records,
+        }
+    }
+
+    /// What a request offset below zero gets, which the store's unsigned offsets cannot
+    /// express: Java's checks see it as below the queue's minimum.
+    pub fn negative_offset(min_offset: u64, max_offset: u64) -> PullOutcome {
+        let (status, next_begin_offset) = if max_offset == 0 {
+            (GetMessageStatus::NoMessageInQueue, 0)
+        } else {
+            (GetMessageStatus::OffsetTooSmall, min_offset)
+        };
+        PullOutcome {
+            status: Some(status),
+            next_begin_offset,
+            min_offset,
+            max_offset,
+            records: Vec::new(),
+        }
+    }
+
+    /// A pending admin reset of the queue to `offset`.
+    pub fn reset(offset: i64, min_offset: u64, max_offset: u64) -> PullOutcome {
+        PullOutcome {
+            status: None,
+            next_begin_offset: u64::try_from(offset).unwrap_or(0),
+            min_offset,
+            max_offset,
+            records: Vec::new(),
+        }
+    }
+
+    /// The status name Java puts in the remark.
+    pub fn status_name(&self) -> &'static str {
+        self.status.map_or("OFFSET_RESET", GetMessageStatus::name)
+    }
+}
+
+/// Java's `composeResponseHeader`: the response code for a status (`None`: OFFSET_RESET).
+pub fn status_code(status: Option<GetMessageStatus>, request_offset: i64) -> ResponseCode {
+    let Some(status) = status else {
+        return ResponseCode::PULL_OFFSET_MOVED;
+    };
+    match status {
+        GetMessageStatus::Found => ResponseCode::SUCCESS,
+        GetMessageStatus::MessageWasRemoving | GetMessageStatus::NoMatchedMessage => {
+            ResponseCode::PULL_RETRY_IMMEDIATELY
+        }
+        GetMessageStatus::NoMatchedLogicQueue | GetMessageStatus::NoMessageInQueue => {
+            if request_offset != 0 {
+                ResponseCode::PULL_OFFSET_MOVED
+            } else {
+                ResponseCode::PULL_NOT_FOUND
+            }
+        }
+        GetMessageStatus::OffsetFoundNull | GetMessageStatus::OffsetOverflowOne => ResponseCode::PULL_NOT_FOUND,
+        GetMessageStatus::OffsetOverflowBadly | GetMessageStatus::OffsetTooSmall => ResponseCode::PULL_OFFSET_MOVED,
+    }
+}
+
+/// The response to a pull: code, remark (the status name), header, and for SUCCESS the records
+/// back to back as the body.
+pub fn compose(
+    request: &RemotingCommand,
+    request_offset: i64,
+    checked: &Checked,
+    outcome: &PullOutcome,
+) -> RemotingCommand {
+    let code = status_code(outcome.status, request_offset);
+    let header = PullMessageResponseHeader {
+        suggest_which_broker_id: MASTER_ID,
+        next_begin_offset: to_i64(outcome.next_begin_offset),
+        min_offset: to_i64(outcome.min_offset),
+        max_offset: to_i64(outcome.max_offset),
+        topic_sys_flag: Some(checked.topic_sys_flag),
+        group_sys_flag: Some(checked.group_sys_flag),
+        ..PullMessageResponseHeader::default()
+    };
+    let response = RemotingCommand::response_to(request, code, Some(outcome.status_name().to_owned()))
+        .with_ext_fields(header.to_ext_fields());
+    if code != ResponseCode::SUCCESS {
+        return response;
+    }
+    let mut body = BytesMut::with_capacity(outcome.records.iter().map(Bytes::len).sum());
+    for record in &outcome.records {
+        body.extend_from_slice(record);
+    }
+    response.with_body(body.freeze())
+}
+
+fn to_i64(offset: u64) -> i64 {
+    i64::try_from(offset).unwrap_or(i64::MAX)
+}
+
+fn refusal_response(request: &RemotingCommand, refusal: Refusal) -> RemotingCommand {
+    let mut fields = ExtFields::new();
+    if let Some(forbidden_type) = refusal.forbidden_type {
+        fields.insert("forbiddenType", forbidden_type.to_string());
+    }
+    RemotingCommand::response_to(request, refusal.code, Some(refusal.remark)).with_ext_fields(fields)
+}
+
+/// A pull to park: where, and for how long.
+struct Suspend {
+    topic: String,
+    queue_id: i32,
+    offset: u64,
+    hold_for: std::time::Duration,
+}
+
+/// Serves a pull, holding it once when it finds nothing new and may wait.
+pub async fn handle_pull(
+    b: &Arc<Broker>,
+    request: &RemotingCommand,
+    connection: &ConnectionHandle,
+) -> BrokerResult<RemotingCommand> {
+    let (response, suspend) = pull_once(b, request, connection.peer_addr(), true)?;
+    let Some(suspend) = suspend else {
+        return Ok(response);
+    };
+    if let Some(mut held) = b.pull_holds.hold(&suspend.topic, suspend.queue_id, suspend.offset) {
+        // A message stored between the read and the hold would never wake us: look again.
+        let max = b
+            .store
+            .read(|s| s.max_offset_in_queue(&suspend.topic, suspend.queue_id));
+        if max <= suspend.offset {
+            tokio::select! {
+                _ = tokio::time::timeout(suspend.hold_for, held.woken()) => {}
+                // Nobody to answer: stop holding (the answer below goes nowhere, harmlessly).
+                () = connection.closed() => {}
+            }
+        }
+    }
+    let (response, _) = pull_once(b, request, connection.peer_addr(), false)?;
+    Ok(response)
+}
+
+/// One run of Java's `processRequest`: the response, and what to park when the pull may wait.
+fn pull_once(
+    b: &Broker,
+    request: &RemotingCommand,
+    peer: &str,
+    allow_suspend: bool,
+) -> BrokerResult<(RemotingCommand, Option<Suspend>)> {
+    let header = PullMessageRequestHeader::from_command(request)?;
+    let config = b.config();
+    let now_ms = b.now_ms();
+    let checked = {
+        let topics = lock(&b.topics);
+        let mut groups = lock(&b.groups);
+        let clients = lock(&b.clients);
+        check(&config, (&topics, &mut groups, &clients), &header, peer, now_ms)
+    };
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(refusal) => return Ok((refusal_response(request, refusal), None)),
+    };
+    let reset = lock(&b.offsets).take_reset_offset(&header.consumer_group, &header.topic, header.queue_id);
+    let outcome = read(b, &header, &checked.filter, reset)?;
+    // The consumer's offset predates an admin reset this pull is about to announce: Java commits
+    // it anyway, racing the reset; we keep the reset.
+    if allow_suspend && header.sys_flag & FLAG_COMMIT_OFFSET != 0 && reset.is_none() {
+        lock(&b.offsets).commit(
+            &header.consumer_group,
+            &header.topic,
+            header.queue_id,
+            header.commit_offset,
+            now_ms,
+        );
+    }
+    let response = compose(request, header.queue_offset, &checked, &outcome);
+    let may_wait = allow_suspend && header.sys_flag & FLAG_SUSPEND != 0;
+    if response.code == ResponseCode::PULL_NOT_FOUND.0 && may_wait {
+        let suspend = Suspend {
+            topic: header.topic,
+            queue_id: header.queue_id,
+            offset: u64::try_from(header.queue_offset).unwrap_or(0),
+            hold_for: hold_duration(
+                config.long_polling_enable,
+                config.short_polling_time_ms,
+                header.suspend_timeout_millis,
+            ),
+        };
+        return Ok((response, Some(suspend)));
+    }
+    Ok((response, None))
+}
+
+/// The store read for `header`, with its filter; or the pending reset.
+fn read(
+    b: &Broker,
+    header: &PullMessageRequestHeader,
+    filter: &TagFilter,
+    reset: Option<i64>,
+) -> BrokerResult<PullOutcome> {
+    let (topic, queue_id) = (header.topic.as_str(), header.queue_id);
+    let matches = |tags_code: i64| filter.matches(tags_code);
+    let outcome = b.store.read(|store| {
+        let bounds = || {
+            (
+                store.min_offset_in_queue(topic, queue_id),
+                store.max_offset_in_queue(topic, queue_id),
+            )
+        };
+        if let Some(offset) = reset {
+            let (min, max) = bounds();
+            return Ok(PullOutcome::reset(offset, min, max));
+        }
+        let Ok(offset) = u64::try_from(header.queue_offset) else {
+            let (min, max) = bounds();
+            return Ok(PullOutcome::negative_offset(min, max));
+        };
+        store
+            .get_messages(&GetMessages {
+                topic,
+                queue_id,
+                offset,
+                // Java takes one message even when asked for none.
+                max_count: u32::try_from(header.max_msg_nums).unwrap_or(0).max(1),
+                filter: if filter.all { None } else { Some(&matches) },
+            })
+            .map(PullOutcome::from_store)
+    })?;
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_are_javas() {
+        use GetMessageStatus::*;
+        assert_eq!(status_code(None, 5), ResponseCode::PULL_OFFSET_MOVED);
+        assert_eq!(status_code(Some(Found), 5), ResponseCode::SUCCESS);
+        assert_eq!(
+            status_code(Some(NoMatchedMessage), 5),
+            ResponseCode::PULL_RETRY_IMMEDIATELY
+        );
+        assert_eq!(
+            status_code(Some(MessageWasRemoving), 5),
+            ResponseCode::PULL_RETRY_IMMEDIATELY
+        );
+        assert_eq!(status_code(Some(NoMessageInQueue), 0), ResponseCode::PULL_NOT_FOUND);
+        assert_eq!(status_code(Some(NoMessageInQueue), 3), ResponseCode::PULL_OFFSET_MOVED);
+        assert_eq!(
+            status_code(Some(NoMatchedLogicQueue), -1),
+            ResponseCode::PULL_OFFSET_MOVED
+        );
+        assert_eq!(status_code(Some(OffsetOverflowOne), 5), ResponseCode::PULL_NOT_FOUND);
+        assert_eq!(status_code(Some(OffsetFoundNull), 5), ResponseCode::PULL_NOT_FOUND);
+        assert_eq!(
+            status_code(Some(OffsetOverflowBadly), 50),
+            ResponseCode::PULL_OFFSET_MOVED
+        );
+        assert_eq!(status_code(Some(OffsetTooSmall), 0), ResponseCode::PULL_OFFSET_MOVED);
+    }
+
+    #[test]
+    fn negative_offsets_are_too_small_or_an_empty_queue_and_resets_move() {
+        let empty = PullOutcome::negative_offset(0, 0);
+        assert_eq!(
+            (empty.status, empty.next_begin_offset),
+            (Some(GetMessageStatus::NoMessageInQueue), 0)
+        );
+        let filled = PullOutcome::negative_offset(3, 9);
+        assert_eq!(
+            (filled.status, filled.next_begin_offset),
+            (Some(GetMessageStatus::OffsetTooSmall), 3)
+        );
+        assert_eq!(status_code(filled.status, -5), ResponseCode::PULL_OFFSET_MOVED);
+        let reset = PullOutcome::reset(7, 0, 9);
+        assert_eq!((reset.status_name(), reset.next_begin_offset), ("OFFSET_RESET", 7));
+    }
+
+    #[test]
+    fn compose_writes_the_header_remark_and_body() {
+        let request = RemotingCommand::request(RequestCode::PULL_MESSAGE);
+        let checked = Checked {
+            filter: TagFilter::from_expression(None),
+            topic_sys_flag: 0,
+            group_sys_flag: 0,
+        };
+        let found = PullOutcome::from_store(GetMessagesResult {
+            status: GetMessageStatus::Found,
+            next_begin_offset: 2,
+            min_offset: 0,
+            max_offset: 2,
+            records: vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cd")],
+            suggest_pulling_from_slave: false,
+        });
+        let response = compose(&request, 0, &checked, &found);
+        assert_eq!(response.code, 0);
+        assert_eq!(response.remark.as_deref(), Some("FOUND"));
+        assert_eq!(response.body.as_deref(), Some(&b"abcd"[..]));
+        let header = PullMessageResponseHeader::from_command(&response).unwrap();
+        assert_eq!(
+            (header.next_begin_offset, header.min_offset, header.max_offset),
+            (2, 0, 2)
+        );
+        assert_eq!(header.suggest_which_broker_id, 0);
+        let moved = PullOutcome {
+            status: Some(GetMessageStatus::OffsetOverflowBadly),
+            next_begin_offset: 2,
+            records: Vec::new(),
+            ..found
+        };
+        let response = compose(&request, 99, &checked, &moved);
+        assert_eq!(
+            (response.code, response.body.is_none()),
+            (ResponseCode::PULL_OFFSET_MOVED.0, true)
+        );
+        assert_eq!(response.remark.as_deref(), Some("OFFSET_OVERFLOW_BADLY"));
+    }
+}

@@ -1,0 +1,393 @@
+//! Java's validation of a pull (`PullMessageProcessor.processRequest` up to the store read), in
+//! Java's order, each refusal with its code, remark and `forbiddenType`; and the tag filter the
+//! read applies (`ExpressionMessageFilter.isMatchedByConsumeQueue`).
+
+use ferrocket_wire::ResponseCode;
+use ferrocket_wire::body::{MessageModel, SubscriptionData, SubscriptionGroupConfig};
+use ferrocket_wire::header::PullMessageRequestHeader;
+use ferrocket_wire::message::TagExpression;
+
+use super::FLAG_SUBSCRIPTION;
+use crate::clients::ClientRegistry;
+use crate::config::BrokerConfig;
+use crate::handlers::send::FAQ_SUFFIX;
+use crate::subscription_groups::SubscriptionGroupTable;
+use crate::topics::{PERM_READ, TopicTable};
+
+/// `ForbiddenType`: why a NO_PERMISSION pull was refused.
+const FORBIDDEN_BROKER: i32 = 1;
+const FORBIDDEN_GROUP: i32 = 2;
+const FORBIDDEN_TOPIC: i32 = 3;
+const FORBIDDEN_BROADCASTING: i32 = 4;
+
+/// A refused pull: code, remark and, for NO_PERMISSION, Java's `forbiddenType`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ResponseCode,
+    pub remark: String,
+    pub forbidden_type: Option<i32>,
+}
+
+fn refuse(code: ResponseCode, remark: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        remark: remark.into(),
+        forbidden_type: None,
+    }
+}
+
+fn forbid(forbidden_type: i32, remark: impl Into<String>) -> Refusal {
+    Refusal {
+        code: ResponseCode::NO_PERMISSION,
+        remark: remark.into(),
+        forbidden_type: Some(forbidden_type),
+    }
+}
+
+/// Which tags a pull lets through: Java's `ExpressionMessageFilter.isMatchedByConsumeQueue`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagFilter {
+    /// `subString` is `*`.
+    pub all: bool,
+    pub codes: Vec<i32>,
+}
+
+impl TagFilter {
+    /// From a subscription a consumer registered by heartbeat.
+    pub fn from_subscription(subscription: &SubscriptionData) -> TagFilter {
+        TagFilter {
+            all: subscription.class_filter_mode || subscription.sub_string == "*",
+            codes: subscription.code_set.clone(),
+        }
+    }
+
+    /// From the request's own expression (`FilterAPI.buildSubscriptionData`).
+    pub fn from_expression(expression: Option<&str>) -> TagFilter {
+        match TagExpression::parse(expression.unwrap_or("")) {
+            TagExpression::All => TagFilter {
+                all: true,
+                codes: Vec::new(),
+            },
+            tags => TagFilter {
+                all: false,
+                codes: tags.codes(),
+            },
+        }
+    }
+
+    /// Whether a consume-queue entry's tags code passes.
+    pub fn matches(&self, tags_code: i64) -> bool {
+        // Java compares `tagsCode.intValue()`: the low 32 bits.
+        self.all || self.codes.contains(&(tags_code as i32))
+    }
+}
+
+/// What [`check`] hands to the read: the filter and the flags the response carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub filter: TagFilter,
+    pub topic_sys_flag: i32,
+    pub group_sys_flag: i32,
+}
+
+/// `ExpressionType.isTagType`: absent, empty or `TAG`.
+fn is_tag_type(expression_type: Option<&str>) -> bool {
+    expression_type.is_none_or(|t| t.is_empty() || t == "TAG")
+}
+
+/// Java's validation of a pull, in Java's order.
+pub fn check<C: Clone + Eq + std::hash::Hash>(
+    config: &BrokerConfig,
+    tables: (&TopicTable, &mut SubscriptionGroupTable, &ClientRegistry<C>),
+    header: &PullMessageRequestHeader,
+    peer: &str,
+    now_ms: i64,
+) -> Result<Checked, Refusal> {
+    let (topics, groups, clients) = tables;
+    let group = header.consumer_group.as_str();
+    let topic = header.topic.as_str();
+    if config.broker_permission & PERM_READ == 0 {
+        let remark = format!("the broker[{}] pulling message is forbidden", config.broker_ip1);
+        return Err(forbid(FORBIDDEN_BROKER, remark));
+    }
+    let Some(group_config) = groups.find_or_auto_create(group, config.auto_create_subscription_group, now_ms) else {
+        let remark = format!("subscription group [{group}] does not exist, {FAQ_SUFFIX}");
+        return Err(refuse(ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST, remark));
+    };
+    if !group_config.consume_enable {
+        return Err(forbid(
+            FORBIDDEN_GROUP,
+            format!("subscription group no permission, {group}"),
+        ));
+    }
+    let Some(topic_config) = topics.get(topic) else {
+        let remark = format!("topic[{topic}] not exist, apply first please! {FAQ_SUFFIX}");
+        return Err(refuse(ResponseCode::TOPIC_NOT_EXIST, remark));
+    };
+    if topic_config.perm & PERM_READ == 0 {
+        return Err(forbid(
+            FORBIDDEN_TOPIC,
+            format!("the topic[{topic}] pulling message is forbidden"),
+        ));
+    }
+    if header.queue_id < 0 || header.queue_id >= topic_config.read_queue_nums {
+        let remark = format!(
+            "queueId[{}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}] consumer:[/{peer}]",
+            header.queue_id, topic_config.read_queue_nums
+        );
+        return Err(refuse(ResponseCode::INVALID_PARAMETER, remark));
+    }
+    let (filter, expression_type) = if header.sys_flag & FLAG_SUBSCRIPTION != 0 {
+        let expression_type = header.expression_type.as_deref();
+        if expression_type.is_some_and(|t| t != "TAG") && header.subscription.as_deref().is_none_or(str::is_empty) {
+            return Err(refuse(
+                ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+                "parse the consumer's subscription failed",
+            ));
+        }
+        (
+            TagFilter::from_expression(header.subscription.as_deref()),
+            expression_type.map(str::to_owned),
+        )
+    } else {
+        registered_filter(&group_config, clients, header)?
+    };
+    if !is_tag_type(expression_type.as_deref()) {
+        let remark = format!(
+            "The broker does not support consumer to filter message by {}",
+            expression_type.unwrap_or_default()
+        );
+        return Err(refuse(ResponseCode::SYSTEM_ERROR, remark));
+    }
+    Ok(Checked {
+        filter,
+        topic_sys_flag: topic_config.topic_sys_flag,
+        group_sys_flag: group_config.group_sys_flag,
+    })
+}
+
+/// The subscription a consumer registered by heartbeat, checked as Java does.
+fn registered_filter<C: Clone + Eq + std::hash::Hash>(
+    group_config: &SubscriptionGroupConfig,
+    clients: &ClientRegistry<C>,
+    header: &PullMessageRequestHeader,
+) -> Result<(TagFilter, Option<String>), Refusal> {
+    let group = header.consumer_group.as_str();
+    // Java 5.x registers a bare group for every pull first, so a missing group reads like a
+    // missing subscription.
+    let not_subscribed = || {
+        let remark = format!("the consumer's subscription not exist{FAQ_SUFFIX}");
+        refuse(ResponseCode::SUBSCRIPTION_NOT_EXIST, remark)
+    };
+    let info = clients.consumer_group(group).ok_or_else(not_subscribed)?;
+    if !group_config.consume_broadcast_enable && info.message_model == MessageModel::Broadcasting {
+        let remark = format!("the consumer group[{group}] can not consume by broadcast way");
+        return Err(forbid(FORBIDDEN_BROADCASTING, remark));
+    }
+    let subscription = info.subscriptions.get(&header.topic).ok_or_else(not_subscribed)?;
+    if subscription.sub_version < header.sub_version {
+        return Err(refuse(
+            ResponseCode::SUBSCRIPTION_NOT_LATEST,
+            "the consumer's subscription not latest",
+        ));
+    }
+    Ok((
+        TagFilter::from_subscription(subscription),
+        Some(subscription.expression_type.clone()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrocket_wire::body::{ConsumeFromWhere, ConsumeType};
+    use ferrocket_wire::message::tag_hash::tags_code;
+
+    use super::*;
+    use crate::clients::{ClientChannel, ConsumerRegistration};
+    use crate::topics::SystemTopicSettings;
+
+    fn topics() -> TopicTable {
+        let mut table = TopicTable::new(
+            &SystemTopicSettings {
+                cluster_name: "DefaultCluster".into(),
+                broker_name: "broker-a".into(),
+                auto_create_topic_enable: true,
+                default_topic_queue_nums: 8,
+                cluster_topic_enable: true,
+                broker_topic_enable: true,
+                trace_topic: None,
+            },
+            0,
+        );
+        table.update(crate::topics::new_topic("T", 4, 6), "", 0).unwrap();
+        table
+            .update(crate::topics::new_topic("WriteOnly", 4, 2), "", 0)
+            .unwrap();
+        table
+    }
+
+    fn config() -> BrokerConfig {
+        crate::config::BrokerConfig::standalone(std::path::Path::new("/tmp/x"), "127.0.0.1", 0, "127.0.0.1:9876")
+    }
+
+    fn header(topic: &str, queue_id: i32, sys_flag: i32) -> PullMessageRequestHeader {
+        PullMessageRequestHeader {
+            consumer_group: "cg".into(),
+            topic: topic.into(),
+            queue_id,
+            max_msg_nums: 32,
+            sys_flag,
+            suspend_timeout_millis: 15_000,
+            ..PullMessageRequestHeader::default()
+        }
+    }
+
+    fn registered(sub_string: &str, version: i64, model: MessageModel) -> ClientRegistry<u32> {
+        let mut clients = ClientRegistry::<u32>::default();
+        let expression = TagExpression::parse(sub_string);
+        let subscription = SubscriptionData {
+            topic: "T".into(),
+            sub_string: sub_string.into(),
+            sub_version: version,
+            code_set: expression.codes(),
+            ..SubscriptionData::default()
+        };
+        clients.register_consumer(
+            "cg",
+            ClientChannel {
+                channel: 1,
+                client_id: "c1".into(),
+                client_addr: "10.0.0.9:1".into(),
+                language: ferrocket_wire::LanguageCode::JAVA,
+                version: 479,
+                last_update_ms: 0,
+            },
+            ConsumerRegistration {
+                consume_type: ConsumeType::ConsumePassively,
+                message_model: model,
+                consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
+                subscriptions: vec![subscription],
+                update_subscriptions: true,
+                notify_enabled: true,
+            },
+        );
+        clients
+    }
+
+    fn run(header: &PullMessageRequestHeader, clients: &ClientRegistry<u32>) -> Result<Checked, Refusal> {
+        let mut groups = SubscriptionGroupTable::new(0);
+        check(&config(), (&topics(), &mut groups, clients), header, "10.0.0.9:1", 0)
+    }
+
+    #[test]
+    fn refusals_follow_javas_order_codes_and_remarks() {
+        let none = ClientRegistry::<u32>::default();
+        let refusal = run(&header("Nope", 0, FLAG_SUBSCRIPTION), &none).unwrap_err();
+        assert_eq!(refusal.code, ResponseCode::TOPIC_NOT_EXIST);
+        assert_eq!(
+            refusal.remark,
+            "topic[Nope] not exist, apply first please! \nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details."
+        );
+        let refusal = run(&header("WriteOnly", 0, FLAG_SUBSCRIPTION), &none).unwrap_err();
+        assert_eq!(
+            (refusal.code, refusal.forbidden_type),
+            (ResponseCode::NO_PERMISSION, Some(3))
+        );
+        for queue_id in [-1, 4] {
+            let refusal = run(&header("T", queue_id, FLAG_SUBSCRIPTION), &none).unwrap_err();
+            assert_eq!(refusal.code, ResponseCode::INVALID_PARAMETER);
+            assert_eq!(
+                refusal.remark,
+                format!(
+                    "queueId[{queue_id}] is illegal, topic:[T] topicConfig.readQueueNums:[4] consumer:[/10.0.0.9:1]"
+                )
+            );
+        }
+        let refusal = run(&header("T", 0, 0), &none).unwrap_err();
+        assert_eq!(refusal.code, ResponseCode::SUBSCRIPTION_NOT_EXIST);
+        assert!(
+            refusal
+                .remark
+                .starts_with("the consumer's subscription not exist\nSee ")
+        );
+        let mut sql = header("T", 0, FLAG_SUBSCRIPTION);
+        sql.expression_type = Some("SQL92".into());
+        sql.subscription = Some("a > 1".into());
+        let refusal = run(&sql, &none).unwrap_err();
+        assert_eq!(
+            (refusal.code, refusal.remark.as_str()),
+            (
+                ResponseCode::SYSTEM_ERROR,
+                "The broker does not support consumer to filter message by SQL92"
+            )
+        );
+        sql.subscription = None;
+        assert_eq!(
+            run(&sql, &none).unwrap_err().code,
+            ResponseCode::SUBSCRIPTION_PARSE_FAILED
+        );
+    }
+
+    #[test]
+    fn a_read_only_group_or_broker_is_forbidden() {
+        let none = ClientRegistry::<u32>::default();
+        let mut groups = SubscriptionGroupTable::new(0);
+        let mut closed = config();
+        closed.broker_permission = 2;
+        let refusal = check(
+            &closed,
+            (&topics(), &mut groups, &none),
+            &header("T", 0, FLAG_SUBSCRIPTION),
+            "p:1",
+            0,
+        );
+        assert_eq!(refusal.unwrap_err().forbidden_type, Some(1));
+        let mut disabled = ferrocket_wire::body::SubscriptionGroupConfig {
+            group_name: "cg".into(),
+            ..Default::default()
+        };
+        disabled.consume_enable = false;
+        groups.update(disabled, 0).unwrap();
+        let refusal = check(
+            &config(),
+            (&topics(), &mut groups, &none),
+            &header("T", 0, FLAG_SUBSCRIPTION),
+            "p:1",
+            0,
+        );
+        let refusal = refusal.unwrap_err();
+        assert_eq!(
+            (refusal.forbidden_type, refusal.remark.as_str()),
+            (Some(2), "subscription group no permission, cg")
+        );
+    }
+
+    #[test]
+    fn registered_subscriptions_are_used_and_must_be_latest() {
+        let clients = registered("TagA || TagB", 100, MessageModel::Clustering);
+        let checked = run(&header("T", 0, 0), &clients).unwrap();
+        assert!(checked.filter.matches(tags_code("TagA")));
+        assert!(!checked.filter.matches(tags_code("TagC")));
+        let mut newer = header("T", 0, 0);
+        newer.sub_version = 101;
+        let refusal = run(&newer, &clients).unwrap_err();
+        assert_eq!(refusal.code, ResponseCode::SUBSCRIPTION_NOT_LATEST);
+        let broadcast = registered("*", 1, MessageModel::Broadcasting);
+        assert!(run(&header("T", 0, 0), &broadcast).unwrap().filter.all);
+    }
+
+    #[test]
+    fn request_expressions_build_javas_filter() {
+        let mut request = header("T", 0, FLAG_SUBSCRIPTION);
+        assert!(run(&request, &ClientRegistry::default()).unwrap().filter.all);
+        request.subscription = Some(" TagA ||TagB".into());
+        let filter = run(&request, &ClientRegistry::default()).unwrap().filter;
+        assert_eq!(
+            filter.codes,
+            vec![2598919, ferrocket_wire::message::tag_hash::java_string_hash("TagB")]
+        );
+        // Java compares the low 32 bits of the consume queue's long.
+        assert!(filter.matches(tags_code("TagA") + (1 << 32)));
+        assert!(!filter.matches(0));
+    }
+}

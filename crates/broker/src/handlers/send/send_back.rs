@@ -1,0 +1,245 @@
+//! CONSUMER_SEND_MSG_BACK (36): a consumer hands back a message it failed to consume; Java's
+//! `AbstractSendMessageProcessor.consumerSendMsgBack` (store-and-ha.md §9.2).
+//!
+//! The stored original is copied into `%RETRY%group` (reconsume times + 1, `RETRY_TOPIC` and
+//! `ORIGIN_MESSAGE_ID` kept from the first failure), or into `%DLQ%group` once it has been
+//! retried `maxReconsumeTimes` times or the consumer asks for it (delay level below 0).
+//!
+//! One difference from Java: this broker has no delayed delivery yet, so a retry is stored
+//! straight into the retry topic and is consumed again at once, where Java parks it in
+//! `SCHEDULE_TOPIC_XXXX` for its delay level (10 s, 30 s, 1 min, ...).
+
+use std::net::SocketAddr;
+
+use ferrocket_store::PutStatus;
+use ferrocket_wire::header::{ConsumerSendMsgBackRequestHeader, CustomHeader};
+use ferrocket_wire::message::properties::keys;
+use ferrocket_wire::message::{MessageVersion, StoredMessage};
+use ferrocket_wire::{RemotingCommand, ResponseCode};
+
+use super::{DLQ_QUEUE_NUMS, FAQ_SUFFIX, VERSION_V3_4_9, random_seed, socket_addr};
+use crate::broker::{Broker, lock};
+use crate::error::{BrokerError, BrokerResult};
+use crate::topics::{DLQ_GROUP_TOPIC_PREFIX, PERM_READ, PERM_WRITE, retry_topic};
+
+/// `TopicSysFlag.buildSysFlag(false, true)`: the retry topic of a unit-mode consumer.
+const TOPIC_SYS_FLAG_UNIT_SUB: i32 = 2;
+/// Java's first retry waits at delay level 3 (10 s), one level more per retry.
+const FIRST_RETRY_DELAY_LEVEL: i32 = 3;
+
+/// Where a handed-back message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// The group's retry topic, after `delay_level` (recorded in the message's DELAY property).
+    Retry {
+        delay_level: i32,
+    },
+    DeadLetter,
+}
+
+/// Java's decision: the DLQ once `reconsume_times ≥ max` or when asked (level below 0), else a
+/// retry at the requested level or, for 0, at `3 + reconsume_times`.
+pub fn destination(reconsume_times: i32, max_reconsume_times: i32, delay_level: i32) -> Destination {
+    if reconsume_times >= max_reconsume_times || delay_level < 0 {
+        return Destination::DeadLetter;
+    }
+    let delay_level = match delay_level {
+        0 => FIRST_RETRY_DELAY_LEVEL.saturating_add(reconsume_times),
+        level => level,
+    };
+    Destination::Retry { delay_level }
+}
+
+/// The copy Java stores: same body, flag, sysFlag, born time and host; this broker as store
+/// host; reconsume times + 1; properties with RETRY_TOPIC, ORIGIN_MESSAGE_ID and WAIT=false.
+pub fn handed_back_record(
+    original: &StoredMessage,
+    topic: &str,
+    queue_id: i32,
+    store_host: SocketAddr,
+    delay_level: i32,
+) -> StoredMessage {
+    let mut properties = original.properties.clone();
+    if properties.get(keys::RETRY_TOPIC).is_none() {
+        properties.insert(keys::RETRY_TOPIC, original.topic.clone());
+    }
+    properties.insert(keys::WAIT, "false");
+    // The delay is recorded as Java records it; nothing acts on it yet (see the module notes).
+    properties.insert(keys::DELAY, delay_level.to_string());
+    if properties.get(keys::ORIGIN_MESSAGE_ID).is_none_or(str::is_empty) {
+        properties.insert(keys::ORIGIN_MESSAGE_ID, original.offset_message_id());
+    }
+    let sys_flag =
+        ferrocket_wire::message::sysflag::with_host_flags(original.sys_flag, &original.born_host, &store_host);
+    StoredMessage {
+        version: MessageVersion::for_topic_bytes(topic.len()),
+        queue_id,
+        queue_offset: 0,
+        physical_offset: 0,
+        sys_flag,
+        store_timestamp_ms: 0,
+        store_host,
+        reconsume_times: original.reconsume_times.saturating_add(1),
+        prepared_transaction_offset: 0,
+        topic: topic.to_owned(),
+        properties,
+        ..original.clone()
+    }
+}
+
+/// Serves CONSUMER_SEND_MSG_BACK.
+pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+    let header = ConsumerSendMsgBackRequestHeader::from_command(request)?;
+    let config = b.config();
+    let group = header.group.as_str();
+    let now_ms = b.now_ms();
+    let coded = |code: ResponseCode, remark: String| BrokerError::coded(code, remark);
+    let Some(group_config) = lock(&b.groups).find_or_auto_create(group, config.auto_create_subscription_group, now_ms)
+    else {
+        let remark = format!("subscription group not exist, {group} {FAQ_SUFFIX}");
+        return Err(coded(ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST, remark));
+    };
+    if config.broker_permission & PERM_WRITE == 0 {
+        let remark = format!("the broker[{}] sending message is forbidden", config.broker_ip1);
+        return Err(coded(ResponseCode::NO_PERMISSION, remark));
+    }
+    if group_config.retry_queue_nums <= 0 {
+        return Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None));
+    }
+    let retry = retry_topic(group);
+    let topic_sys_flag = if header.unit_mode { TOPIC_SYS_FLAG_UNIT_SUB } else { 0 };
+    let retry_config = lock(&b.topics).create_retry_topic(
+        &retry,
+        group_config.retry_queue_nums,
+        PERM_READ | PERM_WRITE,
+        false,
+        topic_sys_flag,
+        now_ms,
+    );
+    let Some(retry_config) = retry_config else {
+        return Err(coded(ResponseCode::SYSTEM_ERROR, format!("topic[{retry}] not exist")));
+    };
+    if retry_config.perm & PERM_WRITE == 0 {
+        return Err(coded(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{retry}] sending message is forbidden"),
+        ));
+    }
+    let not_found = || {
+        coded(
+            ResponseCode::SYSTEM_ERROR,
+            format!("look message by offset failed, {}", header.offset),
+        )
+    };
+    let offset = u64::try_from(header.offset).map_err(|_| not_found())?;
+    let original = b.store.read(|s| s.message_at(offset)).map_err(|_| not_found())?.message;
+    let max_reconsume_times = match header.max_reconsume_times {
+        Some(max) if request.version >= VERSION_V3_4_9 => max,
+        _ => group_config.retry_max_times,
+    };
+    let (topic, queue_id, delay_level) =
+        match destination(original.reconsume_times, max_reconsume_times, header.delay_level) {
+            Destination::DeadLetter => {
+                let dead = format!("{DLQ_GROUP_TOPIC_PREFIX}{group}");
+                let created =
+                    lock(&b.topics).create_retry_topic(&dead, DLQ_QUEUE_NUMS, PERM_READ | PERM_WRITE, false, 0, now_ms);
+                if created.is_none() {
+                    return Err(coded(ResponseCode::SYSTEM_ERROR, format!("topic[{dead}] not exist")));
+                }
+                (dead, 0, 0)
+            }
+            Destination::Retry { delay_level } => {
+                let queues = u64::try_from(group_config.retry_queue_nums).unwrap_or(1).max(1);
+                let queue_id = i32::try_from(random_seed() % queues).unwrap_or(0);
+                (retry, queue_id, delay_level)
+            }
+        };
+    let record = handed_back_record(&original, &topic, queue_id, socket_addr(b.address()), delay_level);
+    let outcome = b.store.put(record).await;
+    match outcome.status {
+        PutStatus::PutOk => Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)),
+        status => Err(coded(ResponseCode::SYSTEM_ERROR, put_status_name(status).to_owned())),
+    }
+}
+
+/// Java's `PutMessageStatus` names, the remark of a failed send-back.
+fn put_status_name(status: PutStatus) -> &'static str {
+    match status {
+        PutStatus::PutOk => "PUT_OK",
+        PutStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
+        PutStatus::ServiceNotAvailable => "SERVICE_NOT_AVAILABLE",
+        PutStatus::MessageIllegal => "MESSAGE_ILLEGAL",
+        PutStatus::OsPageCacheBusy => "OS_PAGE_CACHE_BUSY",
+        PutStatus::UnknownError => "UNKNOWN_ERROR",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use ferrocket_wire::message::MessageProperties;
+
+    use super::*;
+
+    #[test]
+    fn destinations_follow_javas_rule() {
+        assert_eq!(destination(0, 16, 0), Destination::Retry { delay_level: 3 });
+        assert_eq!(destination(5, 16, 0), Destination::Retry { delay_level: 8 });
+        assert_eq!(destination(5, 16, 2), Destination::Retry { delay_level: 2 });
+        assert_eq!(destination(16, 16, 0), Destination::DeadLetter);
+        assert_eq!(destination(0, 16, -1), Destination::DeadLetter);
+        assert_eq!(
+            destination(i32::MAX - 1, i32::MAX, 0),
+            Destination::Retry { delay_level: i32::MAX }
+        );
+    }
+
+    #[test]
+    fn the_copy_keeps_the_message_and_records_its_history() {
+        let original = StoredMessage {
+            version: MessageVersion::V1,
+            body_crc: ferrocket_wire::message::record::body_crc(b"body"),
+            queue_id: 3,
+            flag: 9,
+            queue_offset: 17,
+            physical_offset: 0x1234,
+            sys_flag: 0,
+            born_timestamp_ms: 1_700_000_000_000,
+            born_host: socket_addr("10.0.0.9:1"),
+            store_timestamp_ms: 1_700_000_000_001,
+            store_host: socket_addr("192.168.1.10:10911"),
+            reconsume_times: 2,
+            prepared_transaction_offset: 0,
+            body: Bytes::from_static(b"body"),
+            topic: "TopicTest".into(),
+            properties: [("TAGS", "TagA"), ("UNIQ_KEY", "U1")]
+                .into_iter()
+                .collect::<MessageProperties>(),
+        };
+        let copy = handed_back_record(&original, "%RETRY%cg", 0, socket_addr("127.0.0.1:10911"), 5);
+        assert_eq!(
+            (copy.topic.as_str(), copy.queue_id, copy.reconsume_times),
+            ("%RETRY%cg", 0, 3)
+        );
+        assert_eq!(
+            (copy.flag, &copy.body[..], copy.born_timestamp_ms),
+            (9, &b"body"[..], 1_700_000_000_000)
+        );
+        assert_eq!(copy.properties.get("RETRY_TOPIC"), Some("TopicTest"));
+        assert_eq!(
+            copy.properties.get("ORIGIN_MESSAGE_ID"),
+            Some("C0A8010A00002A9F0000000000001234")
+        );
+        assert_eq!(copy.properties.get("WAIT"), Some("false"));
+        assert_eq!(copy.properties.get("DELAY"), Some("5"));
+        assert_eq!(copy.properties.get("UNIQ_KEY"), Some("U1"));
+        // A second failure keeps the first topic and id.
+        let again = handed_back_record(&copy, "%DLQ%cg", 0, socket_addr("127.0.0.1:10911"), 0);
+        assert_eq!(again.properties.get("RETRY_TOPIC"), Some("TopicTest"));
+        assert_eq!(
+            again.properties.get("ORIGIN_MESSAGE_ID"),
+            Some("C0A8010A00002A9F0000000000001234")
+        );
+        assert_eq!(again.reconsume_times, 4);
+    }
+}

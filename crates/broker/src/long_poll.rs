@@ -1,0 +1,341 @@
+//! Pulls held until a message arrives or they time out: Java's `PullRequestHoldService`
+//! (store-and-ha.md §8.4).
+//!
+//! A pull that finds nothing new (PULL_NOT_FOUND) with the SUSPEND flag is parked here under
+//! its `topic@queue` and the offset it asked for; its handler task awaits the [`HeldPull`]. It
+//! is released (woken) when the store reports that queue grew past the offset
+//! ([`PullHolds::on_arrival`], called from the store's dispatch thread), when the periodic check
+//! finds it grew ([`run_timer`]), or when its own timeout passes; the handler then runs the pull
+//! again without suspending and answers. Invariants:
+//! * an entry lives exactly as long as its [`HeldPull`]: dropping it (answered, timed out, or the
+//!   connection's task aborted) removes it, so the table never holds dead entries;
+//! * at most [`HELD_PULLS_MAX`] pulls are held; past it a pull is answered at once;
+//! * the lock is never held while calling the store (the store calls us under its own lock).
+//!
+//! One difference from Java: an arrival carries no tags code here, so a held pull is woken by
+//! any new message of its queue; a message its filter rejects then answers
+//! PULL_RETRY_IMMEDIATELY (the client pulls again at once) instead of staying parked.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::broker::Broker;
+
+/// Each held pull costs a suspended task and a map entry; a consumer holds one per queue it
+/// owns, so this covers 100 000 queues being pulled at once.
+pub const HELD_PULLS_MAX: usize = 100_000;
+/// Java's hold service re-checks every held pull this often under long polling.
+pub const CHECK_INTERVAL: Duration = Duration::from_secs(5);
+/// A client's `suspendTimeoutMillis` is capped here: a held pull occupies a connection slot, and
+/// Java clients give up on a pull after 30 s anyway.
+pub const SUSPEND_MS_MAX: u64 = 60_000;
+
+struct Hold {
+    id: u64,
+    /// The offset the pull asked for: any max offset above it wakes the pull.
+    offset: u64,
+    wake: oneshot::Sender<()>,
+}
+
+#[derive(Default)]
+struct HoldTable {
+    next_id: u64,
+    held: usize,
+    /// Topic → queue → held pulls; nested so an arrival looks its queue up without allocating.
+    by_topic: HashMap<String, HashMap<i32, Vec<Hold>>>,
+}
+
+impl HoldTable {
+    /// Removes and returns the holds of one queue that `keep` rejects.
+    fn take(&mut self, topic: &str, queue_id: i32, keep: impl Fn(&Hold) -> bool) -> Vec<Hold> {
+        let Some(queues) = self.by_topic.get_mut(topic) else {
+            return Vec::new();
+        };
+        let Some(holds) = queues.get_mut(&queue_id) else {
+            return Vec::new();
+        };
+        let (kept, taken): (Vec<Hold>, Vec<Hold>) = std::mem::take(holds).into_iter().partition(|h| keep(h));
+        *holds = kept;
+        if holds.is_empty() {
+            queues.remove(&queue_id);
+        }
+        if queues.is_empty() {
+            self.by_topic.remove(topic);
+        }
+        self.held = self.held.saturating_sub(taken.len());
+        taken
+    }
+}
+
+/// The held pulls, shared by the handlers and the store's arrival callback.
+#[derive(Default)]
+pub struct PullHolds {
+    table: Mutex<HoldTable>,
+}
+
+impl std::fmt::Debug for PullHolds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PullHolds").field("held", &self.len()).finish()
+    }
+}
+
+/// A parked pull. Await [`HeldPull::woken`]; dropping it removes the entry.
+#[derive(Debug)]
+pub struct HeldPull {
+    holds: Arc<PullHolds>,
+    topic: String,
+    queue_id: i32,
+    id: u64,
+    woken: Option<oneshot::Receiver<()>>,
+}
+
+impl HeldPull {
+    /// Resolves when the queue grows past the offset (or the table is torn down).
+    pub async fn woken(&mut self) {
+        if let Some(receiver) = self.woken.as_mut() {
+            // An error means the sender was dropped: treat it as a wake-up, the pull re-runs.
+            let _ = receiver.await;
+            self.woken = None;
+        }
+    }
+
+    /// True once woken, without waiting.
+    pub fn is_woken(&mut self) -> bool {
+        let Some(receiver) = self.woken.as_mut() else {
+            return true;
+        };
+        if matches!(receiver.try_recv(), Err(oneshot::error::TryRecvError::Empty)) {
+            return false;
+        }
+        // A completed receiver must not be polled again.
+        self.woken = None;
+        true
+    }
+}
+
+impl Drop for HeldPull {
+    fn drop(&mut self) {
+        let id = self.id;
+        self.holds.lock().take(&self.topic, self.queue_id, |hold| hold.id != id);
+    }
+}
+
+impl PullHolds {
+    /// Parks a pull for `topic`/`queue_id` waiting beyond `offset`; `None` when
+    /// [`HELD_PULLS_MAX`] pulls are already held (answer at once instead).
+    pub fn hold(self: &Arc<Self>, topic: &str, queue_id: i32, offset: u64) -> Option<HeldPull> {
+        let (wake, woken) = oneshot::channel();
+        let id = {
+            let mut table = self.lock();
+            if table.held >= HELD_PULLS_MAX {
+                return None;
+            }
+            table.next_id = table.next_id.wrapping_add(1);
+            let id = table.next_id;
+            table.held += 1;
+            table
+                .by_topic
+                .entry(topic.to_owned())
+                .or_default()
+                .entry(queue_id)
+                .or_default()
+                .push(Hold { id, offset, wake });
+            id
+        };
+        Some(HeldPull {
+            holds: Arc::clone(self),
+            topic: topic.to_owned(),
+            queue_id,
+            id,
+            woken: Some(woken),
+        })
+    }
+
+    /// The store dispatched entries to `topic`/`queue_id`, whose max offset is now `max_offset`:
+    /// wakes every pull there waiting below it.
+    pub fn on_arrival(&self, topic: &str, queue_id: i32, max_offset: u64) {
+        let ready = self.lock().take(topic, queue_id, |hold| max_offset <= hold.offset);
+        for hold in ready {
+            // The receiver may be gone already (its pull was answered); nothing to do then.
+            let _ = hold.wake.send(());
+        }
+    }
+
+    /// Java's periodic check: every held queue's current max offset, read through `max_offset`
+    /// without holding the table lock, wakes the pulls it has passed.
+    pub fn check_all(&self, max_offset: impl Fn(&str, i32) -> u64) {
+        let keys: Vec<(String, i32)> = {
+            let table = self.lock();
+            let queues = table.by_topic.iter();
+            queues
+                .flat_map(|(topic, queues)| queues.keys().map(|queue_id| (topic.clone(), *queue_id)))
+                .collect()
+        };
+        for (topic, queue_id) in keys {
+            let max = max_offset(&topic, queue_id);
+            self.on_arrival(&topic, queue_id, max);
+        }
+    }
+
+    /// Wakes every held pull (each answers after one more read): for shutdown, so held pulls
+    /// do not keep the server's grace period waiting.
+    pub fn wake_all(&self) {
+        let held: Vec<Hold> = {
+            let mut table = self.lock();
+            table.held = 0;
+            let queues = table.by_topic.drain().flat_map(|(_, queues)| queues.into_values());
+            queues.flatten().collect()
+        };
+        for hold in held {
+            let _ = hold.wake.send(());
+        }
+    }
+
+    /// How many pulls are held.
+    pub fn len(&self) -> usize {
+        self.lock().held
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // Held for map updates only; never across an await or a store call.
+    fn lock(&self) -> MutexGuard<'_, HoldTable> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How long a pull may be held: the client's `suspendTimeoutMillis` under long polling, Java's
+/// `shortPollingTimeMills` otherwise; either capped at [`SUSPEND_MS_MAX`].
+pub fn hold_duration(long_polling_enable: bool, short_polling_ms: u64, suspend_timeout_ms: i64) -> Duration {
+    let ms = if long_polling_enable {
+        u64::try_from(suspend_timeout_ms).unwrap_or(0)
+    } else {
+        short_polling_ms
+    };
+    Duration::from_millis(ms.min(SUSPEND_MS_MAX))
+}
+
+/// Java's hold-service period: [`CHECK_INTERVAL`] under long polling, `shortPollingTimeMills`
+/// (at least 1 ms) otherwise.
+pub fn check_interval(long_polling_enable: bool, short_polling_ms: u64) -> Duration {
+    if long_polling_enable {
+        CHECK_INTERVAL
+    } else {
+        Duration::from_millis(short_polling_ms.clamp(1, SUSPEND_MS_MAX))
+    }
+}
+
+/// Re-checks every held pull against the store every [`check_interval`], forever (timeouts are
+/// each handler's own).
+pub async fn run_timer(broker: Arc<Broker>) {
+    loop {
+        let config = broker.config();
+        tokio::time::sleep(check_interval(config.long_polling_enable, config.short_polling_time_ms)).await;
+        if broker.pull_holds.is_empty() {
+            continue;
+        }
+        let store = broker.store.clone();
+        broker
+            .pull_holds
+            .check_all(|topic, queue_id| store.read(|s| s.max_offset_in_queue(topic, queue_id)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_arrival_wakes_only_pulls_waiting_below_the_new_max() {
+        let holds = Arc::new(PullHolds::default());
+        let mut at_5 = holds.hold("T", 0, 5).unwrap();
+        let mut at_7 = holds.hold("T", 0, 7).unwrap();
+        let mut other_queue = holds.hold("T", 1, 5).unwrap();
+        assert_eq!(holds.len(), 3);
+        holds.on_arrival("T", 0, 5);
+        assert!(!at_5.is_woken());
+        holds.on_arrival("T", 0, 6);
+        assert!(at_5.is_woken());
+        assert!(!at_7.is_woken());
+        assert!(!other_queue.is_woken());
+        assert_eq!(holds.len(), 2);
+        holds.on_arrival("U", 0, 100);
+        assert_eq!(holds.len(), 2);
+        drop(at_5);
+        assert_eq!(holds.len(), 2);
+    }
+
+    #[test]
+    fn dropping_a_held_pull_removes_it() {
+        let holds = Arc::new(PullHolds::default());
+        let first = holds.hold("T", 0, 1).unwrap();
+        let _second = holds.hold("T", 0, 1).unwrap();
+        drop(first);
+        assert_eq!(holds.len(), 1);
+        holds.on_arrival("T", 0, 2);
+        assert!(holds.is_empty());
+    }
+
+    #[test]
+    fn the_periodic_check_reads_each_queue_once() {
+        let holds = Arc::new(PullHolds::default());
+        let mut grown = holds.hold("T", 0, 3).unwrap();
+        let mut idle = holds.hold("T", 1, 3).unwrap();
+        let calls = std::cell::Cell::new(0);
+        holds.check_all(|_, queue_id| {
+            calls.set(calls.get() + 1);
+            if queue_id == 0 { 4 } else { 3 }
+        });
+        assert_eq!(calls.get(), 2);
+        assert!(grown.is_woken());
+        assert!(!idle.is_woken());
+    }
+
+    #[test]
+    fn wake_all_releases_every_queue() {
+        let holds = Arc::new(PullHolds::default());
+        let mut first = holds.hold("T", 0, 9).unwrap();
+        let mut second = holds.hold("U", 3, 9).unwrap();
+        holds.wake_all();
+        assert!(first.is_woken() && second.is_woken());
+        assert!(holds.is_empty());
+        drop(first);
+        assert!(holds.is_empty());
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let holds = Arc::new(PullHolds::default());
+        holds.lock().held = HELD_PULLS_MAX;
+        assert!(holds.hold("T", 0, 0).is_none());
+    }
+
+    #[tokio::test]
+    async fn woken_resolves_after_an_arrival() {
+        let holds = Arc::new(PullHolds::default());
+        let mut held = holds.hold("T", 0, 0).unwrap();
+        let waker = Arc::clone(&holds);
+        tokio::spawn(async move { waker.on_arrival("T", 0, 1) });
+        tokio::time::timeout(Duration::from_secs(5), held.woken())
+            .await
+            .unwrap();
+        assert!(held.is_woken());
+    }
+
+    #[test]
+    fn hold_durations() {
+        assert_eq!(hold_duration(true, 1000, 15_000), Duration::from_millis(15_000));
+        assert_eq!(hold_duration(true, 1000, -1), Duration::ZERO);
+        assert_eq!(hold_duration(true, 1000, i64::MAX), Duration::from_millis(60_000));
+        assert_eq!(hold_duration(false, 1000, 15_000), Duration::from_millis(1000));
+        assert_eq!(hold_duration(false, u64::MAX, 15_000), Duration::from_millis(60_000));
+        assert_eq!(check_interval(true, 1000), Duration::from_secs(5));
+        assert_eq!(check_interval(false, 1000), Duration::from_secs(1));
+        assert_eq!(check_interval(false, 0), Duration::from_millis(1));
+    }
+}

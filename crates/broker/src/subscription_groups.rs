@@ -1,0 +1,229 @@
+//! Consumer-group settings: Java's `SubscriptionGroupManager` (store-and-ha.md §6.5, §14.6).
+//! The built-in groups Java creates at start-up, auto-creation on first use, admin updates and
+//! deletes, and the `forbiddenTable` carried through.
+//!
+//! Invariants: every key equals its config's `group_name`; every change bumps the data version
+//! with the caller's `now_ms`; at most [`GROUPS_MAX`] groups. Pure: no I/O, no clock.
+
+use std::collections::BTreeMap;
+
+use ferrocket_wire::ResponseCode;
+use ferrocket_wire::body::{DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper};
+use tracing::{info, warn};
+
+use crate::error::{BrokerError, BrokerResult};
+use crate::topics::{is_topic_or_group_illegal, next_version};
+
+/// `MixAll.TOOLS_CONSUMER_GROUP` and the other groups `SubscriptionGroupManager.init` creates.
+pub const TOOLS_CONSUMER_GROUP: &str = "TOOLS_CONSUMER";
+pub const FILTERSRV_CONSUMER_GROUP: &str = "FILTERSRV_CONSUMER";
+pub const SELF_TEST_CONSUMER_GROUP: &str = "SELF_TEST_C_GROUP";
+pub const ONS_HTTP_PROXY_GROUP: &str = "CID_ONS-HTTP-PROXY";
+pub const CID_ONSAPI_PULL_GROUP: &str = "CID_ONSAPI_PULL";
+pub const CID_ONSAPI_PERMISSION_GROUP: &str = "CID_ONSAPI_PERMISSION";
+pub const CID_ONSAPI_OWNER_GROUP: &str = "CID_ONSAPI_OWNER";
+pub const CID_SYS_RMQ_TRANS: &str = "CID_RMQ_SYS_TRANS";
+/// `MixAll.isSysConsumerGroup`: groups starting with this are created even without auto-create.
+pub const SYS_CONSUMER_GROUP_PREFIX: &str = "CID_RMQ_SYS_";
+
+/// `Validators.CHARACTER_MAX_LENGTH`: longer names are never auto-created.
+pub const GROUP_NAME_CHARS_MAX: usize = 255;
+
+/// Java has no limit; auto-creation lets any client add groups, so the table is bounded.
+/// 100 000 groups is far beyond any real broker and keeps `subscriptionGroup.json` under ~50 MB.
+pub const GROUPS_MAX: usize = 100_000;
+
+const BUILT_IN_GROUPS: &[&str] = &[
+    TOOLS_CONSUMER_GROUP,
+    FILTERSRV_CONSUMER_GROUP,
+    SELF_TEST_CONSUMER_GROUP,
+    ONS_HTTP_PROXY_GROUP,
+    CID_ONSAPI_PULL_GROUP,
+    CID_ONSAPI_PERMISSION_GROUP,
+    CID_ONSAPI_OWNER_GROUP,
+    CID_SYS_RMQ_TRANS,
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionGroupTable {
+    groups: BTreeMap<String, SubscriptionGroupConfig>,
+    /// group → topic → forbidden permission bits (5.x); kept and written back, not enforced.
+    forbidden: BTreeMap<String, BTreeMap<String, i32>>,
+    data_version: DataVersion,
+}
+
+impl SubscriptionGroupTable {
+    /// The built-in groups, as `SubscriptionGroupManager.init` creates them (all with Java's
+    /// defaults; broadcast is enabled by default anyway).
+    pub fn new(now_ms: i64) -> SubscriptionGroupTable {
+        let mut table = SubscriptionGroupTable {
+            data_version: DataVersion {
+                timestamp: now_ms,
+                ..DataVersion::default()
+            },
+            ..SubscriptionGroupTable::default()
+        };
+        for group in BUILT_IN_GROUPS {
+            table.groups.insert((*group).to_owned(), new_group(group));
+        }
+        table
+    }
+
+    pub fn get(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+        self.groups.get(group).cloned()
+    }
+
+    pub fn contains(&self, group: &str) -> bool {
+        self.groups.contains_key(group)
+    }
+
+    pub fn groups(&self) -> &BTreeMap<String, SubscriptionGroupConfig> {
+        &self.groups
+    }
+
+    pub fn data_version(&self) -> DataVersion {
+        self.data_version
+    }
+
+    /// Java's `findSubscriptionGroupConfig`: the group, or a new default one when
+    /// `auto_create` (or the name marks a system group) and the name is legal.
+    pub fn find_or_auto_create(
+        &mut self,
+        group: &str,
+        auto_create: bool,
+        now_ms: i64,
+    ) -> Option<SubscriptionGroupConfig> {
+        if let Some(existing) = self.groups.get(group) {
+            return Some(existing.clone());
+        }
+        if !(auto_create || group.starts_with(SYS_CONSUMER_GROUP_PREFIX)) {
+            return None;
+        }
+        if group.is_empty() || group.chars().count() > GROUP_NAME_CHARS_MAX || is_topic_or_group_illegal(group) {
+            return None;
+        }
+        if self.groups.len() >= GROUPS_MAX {
+            warn!(group, "subscription group not created: already {GROUPS_MAX} groups");
+            return None;
+        }
+        let config = new_group(group);
+        info!(group, "auto-created subscription group");
+        self.groups.insert(group.to_owned(), config.clone());
+        next_version(&mut self.data_version, now_ms);
+        Some(config)
+    }
+
+    /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: stores `config` (attributes replaced as given).
+    pub fn update(&mut self, config: SubscriptionGroupConfig, now_ms: i64) -> BrokerResult<()> {
+        let name = &config.group_name;
+        if name.is_empty() || is_topic_or_group_illegal(name) || name.chars().count() > GROUP_NAME_CHARS_MAX {
+            return Err(BrokerError::coded(
+                ResponseCode::SYSTEM_ERROR,
+                format!("the group name {name:?} is illegal"),
+            ));
+        }
+        if !self.groups.contains_key(name) && self.groups.len() >= GROUPS_MAX {
+            return Err(BrokerError::coded(
+                ResponseCode::SYSTEM_ERROR,
+                format!("the broker already has {GROUPS_MAX} subscription groups"),
+            ));
+        }
+        info!(group = name, "subscription group updated");
+        self.groups.insert(name.clone(), config);
+        next_version(&mut self.data_version, now_ms);
+        Ok(())
+    }
+
+    /// DELETE_SUBSCRIPTIONGROUP: the removed config, if any; its forbidden entries go too.
+    pub fn delete(&mut self, group: &str, now_ms: i64) -> Option<SubscriptionGroupConfig> {
+        self.forbidden.remove(group);
+        let removed = self.groups.remove(group)?;
+        next_version(&mut self.data_version, now_ms);
+        Some(removed)
+    }
+
+    /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG and `subscriptionGroup.json`.
+    pub fn to_wrapper(&self) -> SubscriptionGroupWrapper {
+        SubscriptionGroupWrapper {
+            data_version: self.data_version,
+            forbidden_table: self.forbidden.clone(),
+            subscription_group_table: self.groups.clone(),
+        }
+    }
+
+    /// Java's `decode`: loaded groups replace built-in ones of the same name.
+    pub fn load_wrapper(&mut self, wrapper: SubscriptionGroupWrapper) {
+        for (key, mut config) in wrapper.subscription_group_table {
+            if config.group_name.is_empty() {
+                config.group_name = key;
+            }
+            if self.groups.len() >= GROUPS_MAX && !self.groups.contains_key(&config.group_name) {
+                warn!("subscriptionGroup.json holds more than {GROUPS_MAX} groups; rest skipped");
+                break;
+            }
+            self.groups.insert(config.group_name.clone(), config);
+        }
+        self.forbidden.extend(wrapper.forbidden_table);
+        self.data_version = wrapper.data_version;
+    }
+}
+
+/// `new SubscriptionGroupConfig()` named `group`.
+pub fn new_group(group: &str) -> SubscriptionGroupConfig {
+    SubscriptionGroupConfig {
+        group_name: group.to_owned(),
+        ..SubscriptionGroupConfig::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_groups_exist() {
+        let table = SubscriptionGroupTable::new(7);
+        for group in [
+            "TOOLS_CONSUMER",
+            "CID_RMQ_SYS_TRANS",
+            "CID_ONS-HTTP-PROXY",
+            "SELF_TEST_C_GROUP",
+        ] {
+            assert!(table.contains(group), "{group}");
+        }
+        assert_eq!(table.groups().len(), 8);
+        assert_eq!((table.data_version().counter, table.data_version().timestamp), (0, 7));
+    }
+
+    #[test]
+    fn auto_creation_rules() {
+        let mut table = SubscriptionGroupTable::new(0);
+        assert!(table.find_or_auto_create("cg", false, 1).is_none());
+        assert!(table.find_or_auto_create("CID_RMQ_SYS_x", false, 1).is_some());
+        let created = table.find_or_auto_create("cg", true, 2).unwrap();
+        assert_eq!((created.group_name.as_str(), created.retry_max_times), ("cg", 16));
+        assert_eq!(table.data_version().counter, 2);
+        assert_eq!(table.find_or_auto_create("cg", false, 3), Some(created));
+        assert_eq!(table.data_version().counter, 2);
+        assert!(table.find_or_auto_create("bad group", true, 4).is_none());
+        assert!(table.find_or_auto_create(&"g".repeat(256), true, 4).is_none());
+        assert!(table.find_or_auto_create("", true, 4).is_none());
+    }
+
+    #[test]
+    fn update_delete_and_wrapper() {
+        let mut table = SubscriptionGroupTable::new(0);
+        let mut config = new_group("cg");
+        config.retry_max_times = 3;
+        table.update(config.clone(), 1).unwrap();
+        assert_eq!(table.get("cg"), Some(config));
+        assert!(table.update(new_group("a b"), 2).is_err());
+        let wrapper = table.to_wrapper();
+        let mut loaded = SubscriptionGroupTable::new(9);
+        loaded.load_wrapper(wrapper.clone());
+        assert_eq!(loaded.to_wrapper(), wrapper);
+        assert!(table.delete("cg", 3).is_some());
+        assert!(table.delete("cg", 4).is_none());
+        assert_eq!(table.data_version().counter, 2);
+    }
+}
