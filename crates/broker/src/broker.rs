@@ -170,7 +170,9 @@ pub async fn start(config: BrokerConfig, serialize_type: Option<SerializeType>) 
         .await
         .map_err(|error| system_error(format!("cannot listen on {bind_addr}: {error}")))?;
     // Only this function sets it, once.
-    let _ = broker.address.set(format!("{broker_ip1}:{}", server.local_addr().port()));
+    let _ = broker
+        .address
+        .set(format!("{broker_ip1}:{}", server.local_addr().port()));
     let tasks = vec![
         tokio::spawn(registration::run(Arc::clone(&broker))),
         tokio::spawn(metadata::run_persist(Arc::clone(&broker))),

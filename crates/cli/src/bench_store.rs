@@ -129,7 +129,8 @@ fn open_store(root: &Path, flush: FlushDiskType) -> anyhow::Result<StoreHandle> 
     let mut config = MessageStoreConfig::new(root);
     config.commit_log_segment_bytes = SEGMENT_BYTES;
     config.flush_disk_type = flush;
-    StoreHandle::open(config, Arc::new(|_: &str, _: i32, _: u64| {})).with_context(|| format!("opening {}", root.display()))
+    StoreHandle::open(config, Arc::new(|_: &str, _: i32, _: u64| {}))
+        .with_context(|| format!("opening {}", root.display()))
 }
 
 async fn append_case(
@@ -281,7 +282,10 @@ impl fmt::Display for CaseLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let CaseLine(case, limits) = self;
         let versus = match case.flush {
-            FlushDiskType::Async => format!("{:.2} of seq. bandwidth", case.mib_per_s() / limits.sequential_write_mib_s),
+            FlushDiskType::Async => format!(
+                "{:.2} of seq. bandwidth",
+                case.mib_per_s() / limits.sequential_write_mib_s
+            ),
             FlushDiskType::Sync => format!("{:.1} msgs per fsync", case.messages_per_s() / limits.fsyncs_per_s),
         };
         write!(
@@ -311,7 +315,10 @@ impl fmt::Display for BenchStoreReport {
             self.limits.sequential_write_mib_s, self.limits.fsyncs_per_s
         )?;
         writeln!(f)?;
-        writeln!(f, "| body | flush | writers | msgs/s | MiB/s | p50 ms | p99 ms | failed | beside the machine |")?;
+        writeln!(
+            f,
+            "| body | flush | writers | msgs/s | MiB/s | p50 ms | p99 ms | failed | beside the machine |"
+        )?;
         writeln!(f, "|---|---|---|---|---|---|---|---|---|")?;
         for case in &self.appends {
             writeln!(f, "{}", CaseLine(case, &self.limits))?;

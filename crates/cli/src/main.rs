@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
 use ferrocket_broker::{BrokerConfig, BrokerHandle};
+use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
 use ferrocket_wire::SerializeType;
 
 /// RocketMQ's default ports (remoting.md §1.1).
@@ -239,7 +239,10 @@ fn load_broker_config(path: &Path) -> anyhow::Result<BrokerConfig> {
         .with_context(|| format!("reading {}", path.display()))?
         .len();
     if size > BROKER_CONF_BYTES_MAX {
-        bail!("{} is {size} bytes; a broker.conf is at most {BROKER_CONF_BYTES_MAX}", path.display());
+        bail!(
+            "{} is {size} bytes; a broker.conf is at most {BROKER_CONF_BYTES_MAX}",
+            path.display()
+        );
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let properties = ferrocket_namesrv::properties::parse(&text).with_context(|| format!("in {}", path.display()))?;

@@ -41,13 +41,24 @@ public final class JavaBroker implements AutoCloseable {
      */
     public static JavaBroker start(String classpath, Path workDir, String namesrvAddr, String clusterName,
                                    String brokerName, String serializeType) throws IOException, InterruptedException {
+        return start(classpath, workDir, namesrvAddr, clusterName, brokerName, serializeType, Map.of());
+    }
+
+    /**
+     * As above, with {@code extraConf} appended to the generated broker.conf: a key given there wins
+     * over the default (a properties file keeps the last value of a repeated key).
+     */
+    public static JavaBroker start(String classpath, Path workDir, String namesrvAddr, String clusterName,
+                                   String brokerName, String serializeType, Map<String, String> extraConf)
+        throws IOException, InterruptedException {
         Path dir = workDir.resolve("broker-" + brokerName);
         Path home = dir.resolve("home");
         Files.createDirectories(home);
         int port = Ports.brokerListenPort();
         Path conf = dir.resolve("broker.conf");
-        Files.writeString(conf, brokerConf(namesrvAddr, clusterName, brokerName, port, dir.resolve("store")),
-            StandardCharsets.UTF_8);
+        StringBuilder confText = new StringBuilder(brokerConf(namesrvAddr, clusterName, brokerName, port, dir.resolve("store")));
+        extraConf.forEach((key, value) -> confText.append(key).append('=').append(value).append('\n'));
+        Files.writeString(conf, confText.toString(), StandardCharsets.UTF_8);
 
         List<String> command = new ArrayList<>(List.of(InteropEnv.javaBinary().toString(),
             "-Xms256m", "-Xmx256m", "-XX:MaxDirectMemorySize=128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -119,6 +130,15 @@ public final class JavaBroker implements AutoCloseable {
     /** The header encoding the broker says it uses (its boot line), to check the setting took. */
     public String serializeType() {
         return serializeType;
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** The last {@code lines} lines of its output, for failure messages. */
+    public String tail(int lines) {
+        return process.tail(lines);
     }
 
     /** SIGKILL: no UNREGISTER_BROKER, the name server only sees the connection close. */
