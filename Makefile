@@ -20,9 +20,11 @@ test-golden:
 	scripts/golden-test.sh
 
 # Official peers against our real binaries on loopback: the Java broker, Java clients 5.3.3 and
-# 4.9.8 and mqadmin against our name server; the Go client resolving routes from it.
+# 4.9.8 and mqadmin against our name server; the Go client resolving routes from it; store
+# directories written by the Java broker read by ours and ours served by the Java broker.
 test-interop:
 	interop/java/namesrv-interop.sh
+	interop/java/store-interop.sh
 	interop/go/run.sh
 
 # A short run of every fuzz target, seeded with the goldens.
