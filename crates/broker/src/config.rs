@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ferrocket_store::MessageStoreConfig;
+use ferrocket_store::ha::HaConfig;
 use ferrocket_wire::ResponseCode;
 use ferrocket_wire::body::DataVersion;
 use tracing::warn;
@@ -26,8 +27,18 @@ pub use settings::{SETTINGS, Scope, Setting};
 
 /// Java's `listenPort` default.
 pub const LISTEN_PORT_DEFAULT: u16 = 10911;
-/// Java's `haListenPort` default (`listenPort + 1`).
-pub const HA_LISTEN_PORT_DEFAULT: u16 = 10912;
+/// Java 5.x's `BrokerStartup` default for `haListenPort`: 0, read as `listenPort + 1`.
+pub const HA_LISTEN_PORT_DEFAULT: u16 = 0;
+/// Java's `slaveTimeout`: how long a SYNC_MASTER send waits for a slave's acknowledgement.
+pub const SLAVE_TIMEOUT_MS_DEFAULT: u64 = 3_000;
+/// Java's `inSyncReplicas` (5.x): 1 keeps the 4.x SYNC_MASTER rule (one slave must hold it).
+pub const IN_SYNC_REPLICAS_DEFAULT: u32 = 1;
+/// Java's `accessMessageInMemoryMaxRatio`: records within this percentage of RAM from the
+/// log's end count as in memory; a pull reading further back is pointed at the slave.
+pub const ACCESS_MESSAGE_IN_MEMORY_MAX_RATIO_DEFAULT: u32 = 40;
+/// How often a slave copies topics, offsets and groups from its master: Java's fixed 60 s
+/// (`SlaveSynchronize`), made configurable here as `slaveSyncPeriod`.
+pub const SLAVE_SYNC_PERIOD_MS_DEFAULT: u64 = 60_000;
 /// Java's `registerNameServerPeriod`; Java clamps it into [10 s, 60 s] when scheduling.
 pub const REGISTER_PERIOD_MS_DEFAULT: u64 = 30_000;
 pub const REGISTER_PERIOD_MS_RANGE: (u64, u64) = (10_000, 60_000);
@@ -81,8 +92,22 @@ pub struct BrokerConfig {
     /// `bindAddress`: the address to bind (`0.0.0.0` unless configured).
     pub listen_host: String,
     pub listen_port: u16,
+    /// `haListenPort`; 0 means `listenPort + 1` (any free port when `listenPort` is 0).
     pub ha_listen_port: u16,
     pub broker_role: BrokerRole,
+    /// `haMasterAddress`: a slave follows this HA address instead of the name servers' answer.
+    pub ha_master_address: Option<String>,
+    /// `slaveTimeout`.
+    pub slave_timeout_ms: u64,
+    /// `inSyncReplicas`: above 1, a SYNC_MASTER send waits for that many copies (5.x rule).
+    pub in_sync_replicas: u32,
+    /// `haSendHeartbeatInterval`, `haHousekeepingInterval`, `haTransferBatchSize`,
+    /// `haMaxGapNotInSync`.
+    pub ha: HaConfig,
+    /// `accessMessageInMemoryMaxRatio` (a slave uses 10 less, as Java's `BrokerStartup` does).
+    pub access_message_in_memory_max_ratio: u32,
+    /// `slaveSyncPeriod` (ours; Java fixes it at 60 s).
+    pub slave_sync_period_ms: u64,
     pub auto_create_topic_enable: bool,
     pub auto_create_subscription_group: bool,
     pub default_topic_queue_nums: i32,
@@ -92,6 +117,9 @@ pub struct BrokerConfig {
     pub trace_topic_enable: bool,
     pub msg_trace_topic_name: String,
     pub long_polling_enable: bool,
+    /// `useServerSideResetOffset` (5.x, default true): a reset is kept by the broker and
+    /// announced by the next pull; false sends it to the online consumers (4.x).
+    pub use_server_side_reset_offset: bool,
     /// `shortPollingTimeMills`: how long a pull is held when long polling is off.
     pub short_polling_time_ms: u64,
     pub notify_consumer_ids_changed_enable: bool,
@@ -127,6 +155,12 @@ impl Default for BrokerConfig {
             listen_port: LISTEN_PORT_DEFAULT,
             ha_listen_port: HA_LISTEN_PORT_DEFAULT,
             broker_role: BrokerRole::AsyncMaster,
+            ha_master_address: None,
+            slave_timeout_ms: SLAVE_TIMEOUT_MS_DEFAULT,
+            in_sync_replicas: IN_SYNC_REPLICAS_DEFAULT,
+            ha: HaConfig::default(),
+            access_message_in_memory_max_ratio: ACCESS_MESSAGE_IN_MEMORY_MAX_RATIO_DEFAULT,
+            slave_sync_period_ms: SLAVE_SYNC_PERIOD_MS_DEFAULT,
             auto_create_topic_enable: true,
             auto_create_subscription_group: true,
             default_topic_queue_nums: 8,
@@ -136,6 +170,7 @@ impl Default for BrokerConfig {
             trace_topic_enable: false,
             msg_trace_topic_name: TRACE_TOPIC.into(),
             long_polling_enable: true,
+            use_server_side_reset_offset: true,
             short_polling_time_ms: SHORT_POLLING_TIME_MS_DEFAULT,
             notify_consumer_ids_changed_enable: true,
             slave_read_enable: false,
@@ -237,10 +272,31 @@ impl BrokerConfig {
             .collect()
     }
 
-    /// `brokerIP2:haListenPort`, REGISTER_BROKER's `haServerAddr`.
+    /// `brokerIP2:haListenPort`, REGISTER_BROKER's `haServerAddr` (before the HA port is bound;
+    /// the broker announces the bound port).
     pub fn ha_server_addr(&self) -> String {
+        self.ha_server_addr_with_port(self.effective_ha_listen_port())
+    }
+
+    /// `brokerIP2:port`.
+    pub fn ha_server_addr_with_port(&self, port: u16) -> String {
         let host = self.broker_ip2.as_deref().unwrap_or(&self.broker_ip1);
-        format!("{host}:{}", self.ha_listen_port)
+        format!("{host}:{port}")
+    }
+
+    /// The HA port to bind: `haListenPort`, or as Java's `BrokerStartup` `listenPort + 1` when
+    /// it is 0; 0 (any free port) when `listenPort` is 0 too.
+    pub fn effective_ha_listen_port(&self) -> u16 {
+        match (self.ha_listen_port, self.listen_port) {
+            (0, 0) => 0,
+            (0, listen) => listen.saturating_add(1),
+            (ha, _) => ha,
+        }
+    }
+
+    /// Whether this broker is a master (Java forces `brokerId` 0 on masters).
+    pub fn is_master(&self) -> bool {
+        self.broker_role != BrokerRole::Slave
     }
 
     /// What the start-up topics depend on.
@@ -335,7 +391,8 @@ mod tests {
         assert_eq!(config.store.root, PathBuf::from("/data/rmq"));
         assert_eq!(config.config_dir(), PathBuf::from("/data/rmq/config"));
         assert_eq!(config.namesrv_addresses(), ["10.0.0.1:9876", "10.0.0.2:9876"]);
-        assert_eq!(config.ha_server_addr(), "10.0.0.9:10912");
+        // Java's `BrokerStartup`: an unset `haListenPort` is `listenPort + 1`.
+        assert_eq!(config.ha_server_addr(), "10.0.0.9:20912");
         assert_eq!(
             config.unknown.get("enableDLegerCommitLog").map(String::as_str),
             Some("false")

@@ -584,6 +584,94 @@ async fn a_reset_moves_the_next_pull_and_holds_off_stale_commits() {
 }
 
 /// A consumer process: its own connection, answering what the broker asks it.
+/// `useServerSideResetOffset=false` (Java 4.x): the reset goes to the online consumers in a
+/// RESET_CONSUMER_CLIENT_OFFSET; with none online the admin hears CONSUMER_NOT_ONLINE.
+#[tokio::test]
+async fn a_client_side_reset_is_sent_to_the_online_consumers() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |config| config.use_server_side_reset_offset = false).await;
+    let admin = client();
+    let (sender, mut notices) = mpsc::unbounded_channel();
+    let router = Router::new().route(
+        RequestCode::RESET_CONSUMER_CLIENT_OFFSET,
+        move |request: RemotingCommand, _: ConnectionHandle| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(request);
+                None
+            }
+        },
+    );
+    let mut consumer = Consumer::new("10.0.0.9@9");
+    consumer.client = Client::new(router, ClientConfig::default());
+    // The heartbeat creates the group, which offsets need.
+    assert_eq!(ask(&consumer.client, &broker, consumer.heartbeat()).await.code, 0);
+    for body in [&b"a"[..], b"b"] {
+        ok_send(&ask(&admin, &broker, send_v2("ClientReset", 0, "", body)).await);
+    }
+    let queues = broker
+        .broker()
+        .topics
+        .lock()
+        .unwrap()
+        .get("ClientReset")
+        .unwrap()
+        .write_queue_nums;
+    for queue_id in 0..queues {
+        let committed = if queue_id == 0 { 2 } else { 0 };
+        let response = ask(
+            &admin,
+            &broker,
+            update_offset(GROUP, "ClientReset", queue_id, committed),
+        )
+        .await;
+        assert_eq!(response.code, 0, "{:?}", response.remark);
+    }
+    let reset = ResetOffsetRequestHeader {
+        group: GROUP.into(),
+        topic: "ClientReset".into(),
+        timestamp: 0,
+        force: false,
+        ..Default::default()
+    };
+    let invoke = || with_header(RequestCode::INVOKE_BROKER_TO_RESET_OFFSET, &reset);
+    let response = ask(&admin, &broker, invoke()).await;
+    assert_eq!(response.code, 0, "{:?}", response.remark);
+    let notice = tokio::time::timeout(TIMEOUT, notices.recv()).await.unwrap().unwrap();
+    let header = ResetOffsetRequestHeader::from_command(&notice).unwrap();
+    assert_eq!(
+        (header.group.as_str(), header.topic.as_str(), header.timestamp),
+        (GROUP, "ClientReset", 0)
+    );
+    let table = ResetOffsetBody::decode(notice.body.as_deref().unwrap()).unwrap();
+    let queue_zero = table
+        .offset_table
+        .iter()
+        .find(|(queue, _)| queue.queue_id == 0)
+        .map(|(_, offset)| *offset);
+    // Back to the time's offset (0) from the committed 2; not forced, so nothing moves forward.
+    assert_eq!(queue_zero, Some(0));
+    assert_eq!(table.offset_table.len(), usize::try_from(queues).unwrap());
+    assert_eq!(
+        ResetOffsetBody::decode(response.body.as_deref().unwrap()).unwrap(),
+        table
+    );
+
+    // The consumer leaves: nobody is left to apply a reset.
+    consumer.client.shutdown().await;
+    let registry = broker.broker();
+    eventually("the consumer's channel is dropped", || {
+        registry.clients.lock().unwrap().consumer_channels(GROUP).is_empty()
+    })
+    .await;
+    let response = ask(&admin, &broker, invoke()).await;
+    assert_eq!(response.code, ResponseCode::CONSUMER_NOT_ONLINE.0);
+    assert_eq!(
+        response.remark.as_deref(),
+        Some("Consumer not online, so can not reset offset, Group: cg Topic: ClientReset Timestamp: 0")
+    );
+}
+
 struct Consumer {
     client: Client,
     client_id: String,

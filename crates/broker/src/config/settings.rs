@@ -42,8 +42,20 @@ macro_rules! setting {
     };
 }
 
+/// HA heartbeats and housekeeping: under 100 ms is a busy loop, over an hour never notices a
+/// dead peer.
+const HA_INTERVAL_MS_RANGE: (u64, u64) = (100, 3_600_000);
+/// Java's `HA_ADDRESS_MIN_LENGTH`: shorter `haMasterAddress` values count as unset.
+const HA_ADDRESS_CHARS_MIN: usize = 6;
+
 /// Every setting, sorted by key (GET_BROKER_CONFIG lists them in this order).
 pub const SETTINGS: &[Setting] = &[
+    setting!(
+        Startup,
+        "accessMessageInMemoryMaxRatio",
+        access_message_in_memory_max_ratio,
+        |v| parse_in(v, (0, 100)).map(|n| n as u32)
+    ),
     setting!(
         Runtime,
         "autoCreateSubscriptionGroup",
@@ -104,8 +116,36 @@ pub const SETTINGS: &[Setting] = &[
         store.flush_interval_ms,
         |v| parse_in(v, (1, 60_000))
     ),
-    setting!(Startup, "haListenPort", ha_listen_port, |v| parse_in(v, (0, 65_535))
-        .map(|n| n as u16)),
+    setting!(Startup, "haHousekeepingInterval", ha.housekeeping_interval_ms, |v| {
+        parse_in(v, HA_INTERVAL_MS_RANGE).map(|n| n as i64)
+    }),
+    Setting {
+        key: "haListenPort",
+        scope: Scope::Startup,
+        // Java shows the port `BrokerStartup` settled on.
+        show: |c| c.effective_ha_listen_port().to_string(),
+        set: |c, v| parse_in(v, (0, 65_535)).map(|n| c.ha_listen_port = n as u16),
+    },
+    Setting {
+        key: "haMasterAddress",
+        scope: Scope::Startup,
+        show: |c| c.ha_master_address.clone().unwrap_or_default(),
+        set: |c, v| parse_ha_master_address(v).map(|addr| c.ha_master_address = addr),
+    },
+    setting!(Startup, "haMaxGapNotInSync", ha.max_gap_not_in_sync, |v| parse_in(
+        v,
+        (1, 1 << 40)
+    )),
+    setting!(Startup, "haSendHeartbeatInterval", ha.heartbeat_interval_ms, |v| {
+        parse_in(v, HA_INTERVAL_MS_RANGE).map(|n| n as i64)
+    }),
+    setting!(Startup, "haTransferBatchSize", ha.transfer_batch_bytes, |v| parse_in(
+        v,
+        (1, 64 << 20)
+    )
+    .map(|n| n as u32)),
+    setting!(Startup, "inSyncReplicas", in_sync_replicas, |v| parse_in(v, (1, 32))
+        .map(|n| n as u32)),
     setting!(Startup, "listenPort", listen_port, |v| parse_in(v, (0, 65_535))
         .map(|n| n as u16)),
     setting!(Runtime, "longPollingEnable", long_polling_enable, parse_bool),
@@ -180,6 +220,14 @@ pub const SETTINGS: &[Setting] = &[
         (1, 60_000)
     )),
     setting!(Runtime, "slaveReadEnable", slave_read_enable, parse_bool),
+    setting!(Runtime, "slaveSyncPeriod", slave_sync_period_ms, |v| parse_in(
+        v,
+        (100, 3_600_000)
+    )),
+    setting!(Runtime, "slaveTimeout", slave_timeout_ms, |v| parse_in(
+        v,
+        (100, 600_000)
+    )),
     Setting {
         key: "storePathCommitLog",
         scope: Scope::Startup,
@@ -201,10 +249,27 @@ pub const SETTINGS: &[Setting] = &[
     )
     .map(|n| n as i64)),
     setting!(Startup, "traceTopicEnable", trace_topic_enable, parse_bool),
+    setting!(
+        Runtime,
+        "useServerSideResetOffset",
+        use_server_side_reset_offset,
+        parse_bool
+    ),
 ];
 
 pub(super) fn setting(key: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|setting| setting.key == key)
+}
+
+/// `haMasterAddress`: `host:port`, or empty for none. Java ignores values under 6 characters.
+fn parse_ha_master_address(value: &str) -> Result<Option<String>, &'static str> {
+    if value.chars().count() < HA_ADDRESS_CHARS_MIN {
+        return Ok(None);
+    }
+    let valid = value
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| parse_host(host).is_ok() && port.parse::<u16>().is_ok());
+    valid.then(|| Some(value.to_owned())).ok_or("host:port")
 }
 
 /// Stricter than Java's `Boolean.parseBoolean`, which reads any typo as `false`.
@@ -358,6 +423,13 @@ mod tests {
         assert!(parse_ip("0.0.0.0").is_ok() && parse_ip("localhost").is_err());
         assert!(parse_path("").is_err() && parse_path("a\0b").is_err());
         assert_eq!(parse_in("10", (1, 10)), Ok(10));
+        assert_eq!(parse_ha_master_address(""), Ok(None));
+        assert_eq!(parse_ha_master_address("a:1"), Ok(None));
+        assert_eq!(
+            parse_ha_master_address("10.0.0.1:10912"),
+            Ok(Some("10.0.0.1:10912".to_owned()))
+        );
+        assert!(parse_ha_master_address("10.0.0.1").is_err());
         assert!(parse_in("11", (1, 10)).is_err() && parse_in("-1", (0, 10)).is_err());
     }
 }

@@ -6,7 +6,10 @@
 //! A reset follows Java 5.3.3's default (`useServerSideResetOffset=true`): the broker computes
 //! the offsets, commits them and remembers them per queue; the group's next pull of each queue
 //! answers PULL_OFFSET_MOVED to the reset offset, and commits the consumer sends meanwhile are
-//! ignored. No RESET_CONSUMER_CLIENT_OFFSET is sent, so offline groups are reset too.
+//! ignored; offline groups are reset too. With `useServerSideResetOffset=false` it is Java 4.x's
+//! (and 5.x's `Broker2Client.resetOffset`): the offsets go to every online consumer of the group
+//! in a RESET_CONSUMER_CLIENT_OFFSET (oneway), which the client applies and commits itself; a
+//! group with no consumer online gets CONSUMER_NOT_ONLINE.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -229,6 +232,9 @@ fn offset_for_reset(store: &StoreHandle, topic: &str, queue_id: i32, timestamp_m
 fn reset_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = ResetOffsetRequestHeader::from_command(request)?;
     let config = b.config();
+    if !config.use_server_side_reset_offset {
+        return reset_offset_by_clients(b, request, &header);
+    }
     let (topic, group) = (header.topic.as_str(), header.group.as_str());
     let refuse = |code: ResponseCode, remark: String| Err(BrokerError::coded(code, remark));
     if config.broker_role == BrokerRole::Slave {
@@ -293,6 +299,76 @@ fn reset_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingC
     for queue_id in targets.keys() {
         b.pull_holds.on_arrival(topic, *queue_id, u64::MAX);
     }
+    Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None).with_body(body.encode()))
+}
+
+/// How long the oneway RESET_CONSUMER_CLIENT_OFFSET may take to write (Java: 5 s).
+const RESET_NOTICE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// INVOKE_BROKER_TO_RESET_OFFSET with `useServerSideResetOffset=false`: Java's
+/// `Broker2Client.resetOffset`. A queue moves back to the time's offset, and forward only when
+/// forced; the consumers apply the table themselves.
+fn reset_offset_by_clients(
+    b: &Broker,
+    request: &RemotingCommand,
+    header: &ResetOffsetRequestHeader,
+) -> BrokerResult<RemotingCommand> {
+    let (topic, group) = (header.topic.as_str(), header.group.as_str());
+    let Some(topic_config) = lock(&b.topics).get(topic) else {
+        return Err(BrokerError::coded(
+            ResponseCode::SYSTEM_ERROR,
+            format!("[reset-offset] reset offset failed, no topic in this broker. topic={topic}"),
+        ));
+    };
+    let broker_name = b.config().broker_name.clone();
+    let mut body = ResetOffsetBody::default();
+    for queue_id in 0..topic_config.write_queue_nums.max(0) {
+        let Some(consumer_offset) = lock(&b.offsets).query(group, topic, queue_id) else {
+            return Err(BrokerError::coded(
+                ResponseCode::SYSTEM_ERROR,
+                format!("THe consumer group <{group}> not exist"),
+            ));
+        };
+        let time_offset = offset_for_reset(&b.store, topic, queue_id, header.timestamp).max(0);
+        let offset = if header.force || time_offset < consumer_offset {
+            time_offset
+        } else {
+            consumer_offset
+        };
+        body.offset_table
+            .insert(MessageQueue::new(topic, broker_name.as_str(), queue_id), offset);
+    }
+    let channels: Vec<ConnectionHandle> = lock(&b.clients)
+        .consumer_channels(group)
+        .into_iter()
+        .map(|member| member.channel)
+        .collect();
+    if channels.is_empty() {
+        return Err(BrokerError::coded(
+            ResponseCode::CONSUMER_NOT_ONLINE,
+            format!(
+                "Consumer not online, so can not reset offset, Group: {group} Topic: {topic} Timestamp: {}",
+                header.timestamp
+            ),
+        ));
+    }
+    let notice_header = ResetOffsetRequestHeader {
+        topic: topic.to_owned(),
+        group: group.to_owned(),
+        timestamp: header.timestamp,
+        ..ResetOffsetRequestHeader::default()
+    };
+    let notice = RemotingCommand::request(RequestCode::RESET_CONSUMER_CLIENT_OFFSET)
+        .with_ext_fields(notice_header.to_ext_fields())
+        .with_body(body.encode());
+    let group_name = group.to_owned();
+    tokio::spawn(async move {
+        for channel in channels {
+            if let Err(error) = channel.oneway(notice.clone(), RESET_NOTICE_TIMEOUT).await {
+                tracing::warn!(group = group_name, peer = channel.peer_addr(), %error, "reset notice not sent");
+            }
+        }
+    });
     Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None).with_body(body.encode()))
 }
 
