@@ -29,6 +29,9 @@ use crate::handlers;
 use crate::long_poll::{self, PullHolds};
 use crate::metadata;
 use crate::registration::{self, MasterAddresses};
+use crate::replication::{self, Replication};
+use crate::schedule;
+use crate::slave_sync;
 use crate::subscription_groups::SubscriptionGroupTable;
 use crate::topics::TopicTable;
 
@@ -56,6 +59,8 @@ pub struct Broker {
     pub outbound: Client,
     /// The master and HA addresses the name servers last reported (slaves only).
     pub master_addresses: Mutex<MasterAddresses>,
+    /// The HA listener (masters) or follower (slaves).
+    pub replication: Replication,
     /// When `start` began, ms since the epoch (GET_BROKER_RUNTIME_INFO's `bootTimestamp`).
     pub started_ms: i64,
 }
@@ -115,6 +120,11 @@ impl BrokerHandle {
         &self.broker
     }
 
+    /// The bound HA port's address (masters only).
+    pub fn ha_local_addr(&self) -> Option<SocketAddr> {
+        self.broker.replication.ha_local_addr()
+    }
+
     /// Stops serving and leaves the store and `config/` as a clean shutdown leaves them.
     pub async fn shutdown(self) {
         // Held pulls would otherwise sit out their suspend time (up to 15 s) past the
@@ -128,6 +138,7 @@ impl BrokerHandle {
         if let Err(error) = metadata::persist_all(&self.broker) {
             warn!(%error, "persisting metadata at shutdown failed");
         }
+        self.broker.replication.shutdown().await;
         self.broker.store.shutdown();
         self.broker.outbound.shutdown().await;
         info!("broker stopped");
@@ -136,19 +147,22 @@ impl BrokerHandle {
 
 /// Opens the store and `config/`, binds `config.listen_host:config.listen_port` (port 0 picks
 /// one) and starts serving.
-pub async fn start(config: BrokerConfig, serialize_type: Option<SerializeType>) -> BrokerResult<BrokerHandle> {
+pub async fn start(mut config: BrokerConfig, serialize_type: Option<SerializeType>) -> BrokerResult<BrokerHandle> {
+    replication::settle_role(&mut config)?;
     let now_ms = wall_clock_ms();
     let tables = metadata::load(&config, now_ms)?;
     let pull_holds = Arc::new(PullHolds::default());
     let arrivals = Arc::clone(&pull_holds);
     let store = StoreHandle::open(
-        config.store.clone(),
+        replication::store_config(&config),
         Arc::new(move |topic: &str, queue_id: i32, max_offset: u64| arrivals.on_arrival(topic, queue_id, max_offset)),
     )?;
     let bind_addr: SocketAddr = format!("{}:{}", config.listen_host, config.listen_port)
         .parse()
         .map_err(|error| system_error(format!("bad listen address {}: {error}", config.listen_host)))?;
     let broker_ip1 = config.broker_ip1.clone();
+    let replication = Replication::start(&config, &store).await?;
+    let is_slave = !config.is_master();
     let broker = Arc::new(Broker {
         config: RwLock::new(Arc::new(config)),
         address: OnceLock::new(),
@@ -160,6 +174,7 @@ pub async fn start(config: BrokerConfig, serialize_type: Option<SerializeType>) 
         store,
         outbound: Client::new(Router::new(), ClientConfig::default()),
         master_addresses: Mutex::new(MasterAddresses::default()),
+        replication,
         started_ms: now_ms,
     });
     let mut router = handlers::router(&broker);
@@ -173,12 +188,16 @@ pub async fn start(config: BrokerConfig, serialize_type: Option<SerializeType>) 
     let _ = broker
         .address
         .set(format!("{broker_ip1}:{}", server.local_addr().port()));
-    let tasks = vec![
+    let mut tasks = vec![
         tokio::spawn(registration::run(Arc::clone(&broker))),
         tokio::spawn(metadata::run_persist(Arc::clone(&broker))),
         tokio::spawn(clients::run_expiry(Arc::clone(&broker))),
         tokio::spawn(long_poll::run_timer(Arc::clone(&broker))),
+        tokio::spawn(schedule::run(Arc::clone(&broker))),
     ];
+    if is_slave {
+        tasks.push(tokio::spawn(slave_sync::run(Arc::clone(&broker))));
+    }
     info!(address = broker.address(), "broker started");
     Ok(BrokerHandle { broker, server, tasks })
 }

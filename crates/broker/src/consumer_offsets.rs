@@ -220,6 +220,20 @@ impl ConsumerOffsetTable {
         table
     }
 
+    /// A slave's sync from its master (Java's `syncConsumerOffset`): the master's entries
+    /// overwrite these key by key (`putAll`, nothing is deleted) and its version is adopted.
+    pub fn merge_from_master(&mut self, wrapper: ConsumerOffsetSerializeWrapper) {
+        let master = ConsumerOffsetTable::from_wrapper(wrapper);
+        for (key, queues) in master.offsets {
+            if self.offsets.len() >= OFFSET_KEYS_MAX && !self.offsets.contains_key(&key) {
+                warn!(key, "consumer offset from the master skipped: table full");
+                continue;
+            }
+            self.offsets.insert(key, queues);
+        }
+        self.data_version = master.data_version;
+    }
+
     pub fn delay_offset(&self, level: i32) -> Option<i64> {
         self.delay_offsets.get(&level).copied()
     }
@@ -340,5 +354,20 @@ mod tests {
         assert_eq!(loaded.to_wrapper().offset_table.len(), 1);
         assert_eq!(loaded.query("g", "T", 0), Some(2));
         assert_eq!(loaded.query("g", "T", -5), None);
+    }
+
+    #[test]
+    fn a_slave_merges_the_masters_offsets_and_adopts_its_version() {
+        let mut master = ConsumerOffsetTable::new(1);
+        master.commit("cg", "T", 0, 42, 2);
+        master.commit("cg", "U", 1, 7, 2);
+        let mut slave = ConsumerOffsetTable::new(3);
+        slave.commit("cg", "T", 0, 5, 4);
+        slave.commit("other", "T", 0, 9, 4);
+        slave.merge_from_master(master.to_wrapper());
+        assert_eq!(slave.query("cg", "T", 0), Some(42));
+        assert_eq!(slave.query("cg", "U", 1), Some(7));
+        assert_eq!(slave.query("other", "T", 0), Some(9), "nothing is deleted");
+        assert_eq!(slave.data_version(), master.data_version());
     }
 }

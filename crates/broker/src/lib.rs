@@ -13,6 +13,10 @@
 //! * [`broker`]: the shell. [`start`] opens the store, loads metadata, binds the port, starts the
 //!   periodic tasks (name-server registration every 30 s, offset persistence every 5 s, client
 //!   expiry, long-poll timeouts) and hands back a [`BrokerHandle`].
+//! * [`schedule`]: delayed messages (levels), parked in `SCHEDULE_TOPIC_XXXX` and delivered
+//!   to their real topics when due.
+//! * [`replication`] and [`slave_sync`]: master/slave (the commit log over the HA port, the
+//!   SYNC_MASTER wait, and a slave's periodic copy of its master's metadata).
 
 pub mod broker;
 pub mod clients;
@@ -23,6 +27,9 @@ pub mod handlers;
 pub mod long_poll;
 pub mod metadata;
 pub mod registration;
+pub mod replication;
+pub mod schedule;
+pub mod slave_sync;
 pub mod subscription_groups;
 pub mod topics;
 

@@ -144,7 +144,7 @@ pub fn register_request(broker: &Broker, config: &BrokerConfig) -> BrokerResult<
         broker_name: config.broker_name.clone(),
         broker_addr: broker.address().to_owned(),
         cluster_name: config.broker_cluster_name.clone(),
-        ha_server_addr: config.ha_server_addr(),
+        ha_server_addr: broker.replication.announced_ha_addr(config),
         broker_id: config.broker_id,
         heartbeat_timeout_millis: None,
         enable_acting_master: Some(false),
@@ -186,6 +186,7 @@ fn absorb_answer(broker: &Broker, response: &RemotingCommand) {
             ha_server_addr: header.ha_server_addr.filter(|addr| !addr.is_empty()),
         };
         if addresses.master_addr.is_some() || addresses.ha_server_addr.is_some() {
+            broker.replication.on_master_addresses(&broker.config(), &addresses);
             *lock(&broker.master_addresses) = addresses;
         }
     }

@@ -166,6 +166,18 @@ impl SubscriptionGroupTable {
         self.forbidden.extend(wrapper.forbidden_table);
         self.data_version = wrapper.data_version;
     }
+
+    /// A slave's sync from its master (Java's `syncSubscriptionGroupConfig`): when the master's
+    /// data version differs, its groups replace these whole and its version is adopted. Returns
+    /// whether anything was replaced.
+    pub fn replace_from_master(&mut self, wrapper: SubscriptionGroupWrapper) -> bool {
+        if wrapper.data_version == self.data_version {
+            return false;
+        }
+        self.groups.clear();
+        self.load_wrapper(wrapper);
+        true
+    }
 }
 
 /// `new SubscriptionGroupConfig()` named `group`.
@@ -225,5 +237,20 @@ mod tests {
         assert!(table.delete("cg", 3).is_some());
         assert!(table.delete("cg", 4).is_none());
         assert_eq!(table.data_version().counter, 2);
+    }
+
+    #[test]
+    fn a_slave_takes_the_masters_groups_when_the_version_differs() {
+        let mut master = SubscriptionGroupTable::new(1);
+        master.update(new_group("cg"), 2).unwrap();
+        let mut slave = SubscriptionGroupTable::new(3);
+        slave.update(new_group("only_on_slave"), 4).unwrap();
+        assert!(slave.replace_from_master(master.to_wrapper()));
+        assert!(slave.contains("cg") && !slave.contains("only_on_slave"));
+        assert_eq!(slave.data_version(), master.data_version());
+        assert!(
+            !slave.replace_from_master(master.to_wrapper()),
+            "same version: nothing to do"
+        );
     }
 }

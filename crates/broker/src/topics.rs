@@ -357,6 +357,18 @@ impl TopicTable {
         self.data_version = wrapper.data_version;
     }
 
+    /// A slave's sync from its master (Java's `SlaveSynchronize.syncTopicConfig`): when the
+    /// master's data version differs, the master's table replaces this one whole and its version
+    /// is adopted. Returns whether anything was replaced.
+    pub fn replace_from_master(&mut self, wrapper: TopicConfigSerializeWrapper) -> bool {
+        if wrapper.data_version == self.data_version {
+            return false;
+        }
+        self.topics.clear();
+        self.load_wrapper(wrapper);
+        true
+    }
+
     fn insert_new(&mut self, config: TopicConfig, now_ms: i64) -> bool {
         if self.topics.len() >= TOPICS_MAX {
             warn!(
@@ -637,5 +649,27 @@ mod tests {
         let mut loaded = TopicTable::new(&settings(true), 100);
         loaded.load_wrapper(wrapper.clone());
         assert_eq!(loaded.to_wrapper(), wrapper);
+    }
+
+    #[test]
+    fn a_slave_takes_the_masters_topics_when_the_version_differs() {
+        let settings = SystemTopicSettings {
+            cluster_name: "c".into(),
+            broker_name: "b".into(),
+            auto_create_topic_enable: true,
+            default_topic_queue_nums: 8,
+            cluster_topic_enable: true,
+            broker_topic_enable: true,
+            trace_topic: None,
+        };
+        let mut master = TopicTable::new(&settings, 1);
+        master.update(new_topic("T", 4, 6), "", 2).unwrap();
+        let mut slave = TopicTable::new(&settings, 3);
+        slave.update(new_topic("only_on_slave", 4, 6), "", 4).unwrap();
+        assert!(slave.replace_from_master(master.to_wrapper()));
+        assert!(slave.contains("T") && !slave.contains("only_on_slave"));
+        assert_eq!(slave.topics(), master.topics());
+        assert_eq!(slave.data_version(), master.data_version());
+        assert!(!slave.replace_from_master(master.to_wrapper()));
     }
 }

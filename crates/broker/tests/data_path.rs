@@ -995,7 +995,8 @@ async fn messages_are_found_by_key_and_by_unique_key() {
 #[tokio::test]
 async fn failed_messages_go_back_to_the_retry_topic_then_the_dead_letter_queue() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = start_broker(dir.path(), |_| {}).await;
+    // Retries wait in the schedule topic for their level (tests/delay.rs); here no time at all.
+    let broker = start_broker(dir.path(), |config| config.store.message_delay_levels_ms = vec![0; 18]).await;
     let client = client();
     let props = properties(&[("TAGS", "TagA"), ("UNIQ_KEY", "AC110001000100000000000000000009")]);
     let sent = ok_send(&ask(&client, &broker, send_v2("BackTopic", 0, &props, b"retry me")).await);
@@ -1014,7 +1015,14 @@ async fn failed_messages_go_back_to_the_retry_topic_then_the_dead_letter_queue()
     };
     let response = ask(&client, &broker, back(offset, 0)).await;
     assert_eq!(response.code, 0, "{:?}", response.remark);
-    let response = ask(&client, &broker, pull("%RETRY%cg", 0, 0, FLAG_SUBSCRIPTION, Some("*"))).await;
+    let deadline = Instant::now() + TIMEOUT;
+    let response = loop {
+        let response = ask(&client, &broker, pull("%RETRY%cg", 0, 0, FLAG_SUBSCRIPTION, Some("*"))).await;
+        if response.code != ResponseCode::PULL_NOT_FOUND.0 || Instant::now() > deadline {
+            break response;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let retried = pulled(&response);
     assert_eq!(retried.len(), 1);
     assert_eq!(&retried[0].body[..], b"retry me");

@@ -176,7 +176,8 @@ impl MessageStore {
             segment_bytes: config.commit_log_segment_bytes,
             body_bytes_max: config.body_bytes_max,
         })?;
-        let mut queues = ConsumeQueues::open(&config.root, config.consume_queue_file_entries)?;
+        let mut queues = ConsumeQueues::open(&config.root, config.consume_queue_file_entries)?
+            .with_delay_levels_ms(config.message_delay_levels_ms.clone());
         queues.recover(&log)?;
         let mut index = IndexFiles::open(&config.root, config.index)?;
         if abnormal {

@@ -75,6 +75,8 @@ pub struct MessageStoreConfig {
     /// `messageIndexEnable`.
     pub message_index_enable: bool,
     pub index: IndexGeometry,
+    /// `messageDelayLevel`, parsed: the delay of each level in ms (index = level - 1).
+    pub message_delay_levels_ms: Vec<i64>,
 }
 
 impl MessageStoreConfig {
@@ -100,6 +102,7 @@ impl MessageStoreConfig {
             max_msgs_num_batch: QUERY_RESULTS_MAX as u32,
             message_index_enable: true,
             index: IndexGeometry::DEFAULT,
+            message_delay_levels_ms: crate::consume_queues::DELAY_LEVELS_MS_DEFAULT.to_vec(),
         }
     }
 

@@ -195,6 +195,12 @@ pub const SETTINGS: &[Setting] = &[
         store.max_transfer_count_on_message_in_memory,
         parse_transfer
     ),
+    Setting {
+        key: "messageDelayLevel",
+        scope: Scope::Startup,
+        show: |c| crate::schedule::delay_levels_text(&c.store.message_delay_levels_ms),
+        set: |c, v| crate::schedule::parse_delay_levels(v).map(|levels| c.store.message_delay_levels_ms = levels),
+    },
     setting!(Startup, "messageIndexEnable", store.message_index_enable, parse_bool),
     setting!(Startup, "msgTraceTopicName", msg_trace_topic_name, parse_topic),
     Setting {

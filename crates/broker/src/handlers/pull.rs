@@ -24,6 +24,7 @@ pub use check::{Checked, Refusal, TagFilter, check};
 use crate::broker::{Broker, lock};
 use crate::error::{BrokerResult, respond};
 use crate::long_poll::hold_duration;
+use crate::replication::MASTER_ID;
 
 /// `PullSysFlag.FLAG_COMMIT_OFFSET`.
 pub const FLAG_COMMIT_OFFSET: i32 = 0x1;
@@ -31,8 +32,8 @@ pub const FLAG_COMMIT_OFFSET: i32 = 0x1;
 pub const FLAG_SUSPEND: i32 = 0x2;
 /// `PullSysFlag.FLAG_SUBSCRIPTION`.
 pub const FLAG_SUBSCRIPTION: i32 = 0x4;
-/// `MixAll.MASTER_ID`: we never steer pulls to a slave.
-const MASTER_ID: i64 = 0;
+/// What Java's remoting layer answers a request its processor rejects (a slave refusing pulls).
+const REJECT_REQUEST_REMARK: &str = "[REJECTREQUEST]system busy, start flow control for a while";
 
 pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
     let mut router = router;
@@ -40,10 +41,85 @@ pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
         let b = Arc::clone(broker);
         router = router.route(code, move |request: RemotingCommand, connection: ConnectionHandle| {
             let b = Arc::clone(&b);
-            async move { respond(&request, handle_pull(&b, &request, &connection).await) }
+            async move {
+                let config = b.config();
+                // Java 5.x's `PullMessageProcessor.rejectRequest`: a slave serves reads only
+                // with `slaveReadEnable`.
+                if !config.is_master() && !config.slave_read_enable {
+                    let remark = Some(REJECT_REQUEST_REMARK.to_owned());
+                    return Some(RemotingCommand::response_to(
+                        &request,
+                        ResponseCode::SYSTEM_BUSY,
+                        remark,
+                    ));
+                }
+                respond(&request, handle_pull(&b, &request, &connection).await)
+            }
         });
     }
     router
+}
+
+/// What about this broker shapes a pull's answer besides the read itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullRole {
+    pub broker_id: i64,
+    pub slave: bool,
+    pub slave_read_enable: bool,
+}
+
+impl PullRole {
+    pub fn of(config: &crate::config::BrokerConfig) -> PullRole {
+        PullRole {
+            broker_id: config.broker_id,
+            slave: !config.is_master(),
+            slave_read_enable: config.slave_read_enable,
+        }
+    }
+}
+
+/// Where the consumer should pull next (`suggestWhichBrokerId`) and the code after a slave's
+/// rewrites: Java's `composeResponseHeader` tail and the slave branch of
+/// `DefaultPullMessageResultHandler` (store-and-ha.md §7.7).
+pub fn steer(role: &PullRole, checked: &Checked, outcome: &PullOutcome, code: ResponseCode) -> (i64, ResponseCode) {
+    let mut suggest = match (role.slave_read_enable, outcome.suggest_pulling_from_slave) {
+        (true, true) => checked.which_broker_when_consume_slowly,
+        (true, false) => checked.group_broker_id,
+        (false, _) => MASTER_ID,
+    };
+    let mut code = code;
+    // Java compares with `minBrokerIdInGroup`, which is the master's (0) unless slave-acting-
+    // master mode moves it: a consumer that keeps up belongs on the master.
+    if role.broker_id != MASTER_ID && !outcome.suggest_pulling_from_slave {
+        suggest = MASTER_ID;
+        if outcome.status != Some(GetMessageStatus::Found) {
+            code = ResponseCode::PULL_RETRY_IMMEDIATELY;
+        }
+    }
+    // Slaves do not correct offsets (`offsetCheckInSlave=false`).
+    if role.slave && code == ResponseCode::PULL_OFFSET_MOVED {
+        suggest = checked.group_broker_id;
+        code = ResponseCode::PULL_RETRY_IMMEDIATELY;
+    }
+    (suggest, code)
+}
+
+/// Java's `nextOffsetCorrection` on a slave: the statuses that would move the consumer keep it
+/// at the request offset.
+pub fn keep_request_offset(outcome: &mut PullOutcome, request_offset: i64) {
+    let corrected = matches!(
+        outcome.status,
+        Some(
+            GetMessageStatus::NoMessageInQueue
+                | GetMessageStatus::NoMatchedLogicQueue
+                | GetMessageStatus::OffsetTooSmall
+                | GetMessageStatus::OffsetOverflowBadly
+                | GetMessageStatus::OffsetFoundNull
+        )
+    );
+    if let (true, Ok(offset)) = (corrected, u64::try_from(request_offset)) {
+        outcome.next_begin_offset = offset;
+    }
 }
 
 /// A pull's outcome: Java's `GetMessageResult`, including the broker-side OFFSET_RESET.
@@ -55,6 +131,9 @@ pub struct PullOutcome {
     pub min_offset: u64,
     pub max_offset: u64,
     pub records: Vec<Bytes>,
+    /// The read reached further back than the in-memory window (Java's
+    /// `isSuggestPullingFromSlave`).
+    pub suggest_pulling_from_slave: bool,
 }
 
 impl PullOutcome {
@@ -65,6 +144,7 @@ impl PullOutcome {
             min_offset: result.min_offset,
             max_offset: result.max_offset,
             records: result.records,
+            suggest_pulling_from_slave: result.suggest_pulling_from_slave,
         }
     }
 
@@ -82,6 +162,7 @@ impl PullOutcome {
             min_offset,
             max_offset,
             records: Vec::new(),
+            suggest_pulling_from_slave: false,
         }
     }
 
@@ -93,6 +174,7 @@ impl PullOutcome {
             min_offset,
             max_offset,
             records: Vec::new(),
+            suggest_pulling_from_slave: false,
         }
     }
 
@@ -131,10 +213,11 @@ pub fn compose(
     request_offset: i64,
     checked: &Checked,
     outcome: &PullOutcome,
+    role: &PullRole,
 ) -> RemotingCommand {
-    let code = status_code(outcome.status, request_offset);
+    let (suggest_which_broker_id, code) = steer(role, checked, outcome, status_code(outcome.status, request_offset));
     let header = PullMessageResponseHeader {
-        suggest_which_broker_id: MASTER_ID,
+        suggest_which_broker_id,
         next_begin_offset: to_i64(outcome.next_begin_offset),
         min_offset: to_i64(outcome.min_offset),
         max_offset: to_i64(outcome.max_offset),
@@ -222,7 +305,11 @@ fn pull_once(
         Err(refusal) => return Ok((refusal_response(request, refusal), None)),
     };
     let reset = lock(&b.offsets).take_reset_offset(&header.consumer_group, &header.topic, header.queue_id);
-    let outcome = read(b, &header, &checked.filter, reset)?;
+    let mut outcome = read(b, &header, &checked.filter, reset)?;
+    let role = PullRole::of(&config);
+    if role.slave {
+        keep_request_offset(&mut outcome, header.queue_offset);
+    }
     // The consumer's offset predates an admin reset this pull is about to announce: Java commits
     // it anyway, racing the reset; we keep the reset.
     if allow_suspend && header.sys_flag & FLAG_COMMIT_OFFSET != 0 && reset.is_none() {
@@ -234,7 +321,7 @@ fn pull_once(
             now_ms,
         );
     }
-    let response = compose(request, header.queue_offset, &checked, &outcome);
+    let response = compose(request, header.queue_offset, &checked, &outcome, &role);
     let may_wait = allow_suspend && header.sys_flag & FLAG_SUSPEND != 0;
     if response.code == ResponseCode::PULL_NOT_FOUND.0 && may_wait {
         let suspend = Suspend {
@@ -339,6 +426,12 @@ mod tests {
         assert_eq!((reset.status_name(), reset.next_begin_offset), ("OFFSET_RESET", 7));
     }
 
+    const MASTER: PullRole = PullRole {
+        broker_id: 0,
+        slave: false,
+        slave_read_enable: false,
+    };
+
     #[test]
     fn compose_writes_the_header_remark_and_body() {
         let request = RemotingCommand::request(RequestCode::PULL_MESSAGE);
@@ -346,6 +439,8 @@ mod tests {
             filter: TagFilter::from_expression(None),
             topic_sys_flag: 0,
             group_sys_flag: 0,
+            group_broker_id: 0,
+            which_broker_when_consume_slowly: 1,
         };
         let found = PullOutcome::from_store(GetMessagesResult {
             status: GetMessageStatus::Found,
@@ -355,7 +450,7 @@ mod tests {
             records: vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cd")],
             suggest_pulling_from_slave: false,
         });
-        let response = compose(&request, 0, &checked, &found);
+        let response = compose(&request, 0, &checked, &found, &MASTER);
         assert_eq!(response.code, 0);
         assert_eq!(response.remark.as_deref(), Some("FOUND"));
         assert_eq!(response.body.as_deref(), Some(&b"abcd"[..]));
@@ -371,11 +466,60 @@ mod tests {
             records: Vec::new(),
             ..found
         };
-        let response = compose(&request, 99, &checked, &moved);
+        let response = compose(&request, 99, &checked, &moved, &MASTER);
         assert_eq!(
             (response.code, response.body.is_none()),
             (ResponseCode::PULL_OFFSET_MOVED.0, true)
         );
         assert_eq!(response.remark.as_deref(), Some("OFFSET_OVERFLOW_BADLY"));
+    }
+
+    #[test]
+    fn pulls_are_steered_as_java_steers_them() {
+        let checked = Checked {
+            filter: TagFilter::from_expression(None),
+            topic_sys_flag: 0,
+            group_sys_flag: 0,
+            group_broker_id: 0,
+            which_broker_when_consume_slowly: 1,
+        };
+        let outcome = |status, lagging| PullOutcome {
+            status: Some(status),
+            next_begin_offset: 5,
+            min_offset: 0,
+            max_offset: 9,
+            records: Vec::new(),
+            suggest_pulling_from_slave: lagging,
+        };
+        let role = |broker_id, slave_read_enable| PullRole {
+            broker_id,
+            slave: broker_id != 0,
+            slave_read_enable,
+        };
+        let found = |lagging| outcome(GetMessageStatus::Found, lagging);
+        let ok = ResponseCode::SUCCESS;
+        // A master: the slave only with slaveReadEnable and a lagging consumer.
+        assert_eq!(steer(&role(0, true), &checked, &found(true), ok), (1, ok));
+        assert_eq!(steer(&role(0, true), &checked, &found(false), ok), (0, ok));
+        assert_eq!(steer(&role(0, false), &checked, &found(true), ok), (0, ok));
+        // A slave serves what it found but sends a consumer that keeps up back to the master.
+        assert_eq!(steer(&role(1, true), &checked, &found(false), ok), (0, ok));
+        let caught_up = outcome(GetMessageStatus::OffsetOverflowOne, false);
+        assert_eq!(
+            steer(&role(1, true), &checked, &caught_up, ResponseCode::PULL_NOT_FOUND),
+            (0, ResponseCode::PULL_RETRY_IMMEDIATELY)
+        );
+        // A lagging consumer stays; the slave never moves its offset.
+        let moved = outcome(GetMessageStatus::OffsetTooSmall, true);
+        assert_eq!(
+            steer(&role(1, true), &checked, &moved, ResponseCode::PULL_OFFSET_MOVED),
+            (0, ResponseCode::PULL_RETRY_IMMEDIATELY)
+        );
+        let mut corrected = moved.clone();
+        keep_request_offset(&mut corrected, 3);
+        assert_eq!(corrected.next_begin_offset, 3);
+        let mut found_outcome = found(false);
+        keep_request_offset(&mut found_outcome, 3);
+        assert_eq!(found_outcome.next_begin_offset, 5);
     }
 }

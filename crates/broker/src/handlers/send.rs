@@ -30,6 +30,8 @@ use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
 use crate::broker::{Broker, lock};
 use crate::config::{BrokerConfig, BrokerRole};
 use crate::error::{BrokerError, BrokerResult, respond};
+use crate::replication;
+use crate::schedule;
 use crate::subscription_groups::SubscriptionGroupTable;
 use crate::topics::{
     self, DLQ_GROUP_TOPIC_PREFIX, OFFSET_MOVED_EVENT_TOPIC, PERM_READ, PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX,
@@ -72,7 +74,12 @@ pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
         let b = Arc::clone(broker);
         router = router.route(code, move |request: RemotingCommand, connection: ConnectionHandle| {
             let b = Arc::clone(&b);
-            async move { Some(handle_send(&b, &request, &connection).await) }
+            async move {
+                if let Some(rejected) = reject_on_slave(&b, &request) {
+                    return Some(rejected);
+                }
+                Some(handle_send(&b, &request, &connection).await)
+            }
         });
     }
     let b = Arc::clone(broker);
@@ -80,9 +87,26 @@ pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
         RequestCode::CONSUMER_SEND_MSG_BACK,
         move |request: RemotingCommand, _connection: ConnectionHandle| {
             let b = Arc::clone(&b);
-            async move { respond(&request, send_back::handle(&b, &request).await) }
+            async move {
+                if let Some(rejected) = reject_on_slave(&b, &request) {
+                    return Some(rejected);
+                }
+                respond(&request, send_back::handle(&b, &request).await)
+            }
         },
     )
+}
+
+/// Java 5.x's `SendMessageProcessor.rejectRequest`: a slave turns away every request of the
+/// processor (sends and send-backs) with the remoting layer's bare SYSTEM_BUSY answer.
+fn reject_on_slave(b: &Broker, request: &RemotingCommand) -> Option<RemotingCommand> {
+    (b.config().broker_role == BrokerRole::Slave).then(|| {
+        RemotingCommand::response_to(
+            request,
+            ResponseCode::SYSTEM_BUSY,
+            Some(REJECT_REQUEST_REMARK.to_owned()),
+        )
+    })
 }
 
 /// Answers one send: SUCCESS (or a flush-timeout code) with the full header, or Java's failure
@@ -103,9 +127,6 @@ async fn send(
     connection: &ConnectionHandle,
 ) -> BrokerResult<(ResponseCode, SendMessageResponseHeader)> {
     let config = b.config();
-    if config.broker_role == BrokerRole::Slave {
-        return Err(BrokerError::coded(ResponseCode::SYSTEM_BUSY, REJECT_REQUEST_REMARK));
-    }
     let header = SendMessageRequestHeader::from_send_command(request)?;
     let now_ms = b.now_ms();
     let peer = connection.peer_addr();
@@ -163,14 +184,26 @@ async fn send(
         };
         single_record(&config, &header, &facts, dead_letter, body, store_host)?
     };
+    // Java's put hook: a delayed message waits in the schedule topic.
+    let messages = schedule::park_delayed(messages, &config.store.message_delay_levels_ms);
+    // Java's `isWaitStoreMsgOK`, read from the (first) message as the store reads it.
+    let wait_store_msg_ok = messages
+        .first()
+        .is_none_or(|m| m.properties.get(keys::WAIT) != Some("false"));
     let outcome = b.store.put_batch(messages).await;
-    put_response(
+    let replica_code = match &outcome.result {
+        Some(result) => replication::after_put(b, &config, result.end_offset, wait_store_msg_ok).await,
+        None => None,
+    };
+    let (code, header) = put_response(
         &outcome,
         store_host,
         queue_id,
         transaction_id,
         config.store.body_bytes_max,
-    )
+    )?;
+    // Java's `thenCombine`: a failed replication wins over the flush status; still a result.
+    Ok((replica_code.unwrap_or(code), header))
 }
 
 /// Java's `msgCheck`: the topic's config, auto-created when allowed, or the failure. `broker`

@@ -88,6 +88,10 @@ pub struct Checked {
     pub filter: TagFilter,
     pub topic_sys_flag: i32,
     pub group_sys_flag: i32,
+    /// The group's `brokerId`: where it reads when it keeps up (with `slaveReadEnable`).
+    pub group_broker_id: i64,
+    /// The group's `whichBrokerWhenConsumeSlowly`: where it reads when it lags.
+    pub which_broker_when_consume_slowly: i64,
 }
 
 /// `ExpressionType.isTagType`: absent, empty or `TAG`.
@@ -163,6 +167,8 @@ pub fn check<C: Clone + Eq + std::hash::Hash>(
         filter,
         topic_sys_flag: topic_config.topic_sys_flag,
         group_sys_flag: group_config.group_sys_flag,
+        group_broker_id: group_config.broker_id,
+        which_broker_when_consume_slowly: group_config.which_broker_when_consume_slowly,
     })
 }
 

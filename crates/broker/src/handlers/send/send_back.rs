@@ -5,9 +5,9 @@
 //! `ORIGIN_MESSAGE_ID` kept from the first failure), or into `%DLQ%group` once it has been
 //! retried `maxReconsumeTimes` times or the consumer asks for it (delay level below 0).
 //!
-//! One difference from Java: this broker has no delayed delivery yet, so a retry is stored
-//! straight into the retry topic and is consumed again at once, where Java parks it in
-//! `SCHEDULE_TOPIC_XXXX` for its delay level (10 s, 30 s, 1 min, ...).
+//! A retry is put with its DELAY level, so the put hook ([`crate::schedule`]) parks it in
+//! `SCHEDULE_TOPIC_XXXX` for that level's delay (10 s, 30 s, 1 min, ...) before it reaches the
+//! retry topic.
 
 use std::net::SocketAddr;
 
@@ -64,7 +64,7 @@ pub fn handed_back_record(
         properties.insert(keys::RETRY_TOPIC, original.topic.clone());
     }
     properties.insert(keys::WAIT, "false");
-    // The delay is recorded as Java records it; nothing acts on it yet (see the module notes).
+    // 0 for a dead letter: Java clears the level so the DLQ copy is not delayed.
     properties.insert(keys::DELAY, delay_level.to_string());
     if properties.get(keys::ORIGIN_MESSAGE_ID).is_none_or(str::is_empty) {
         properties.insert(keys::ORIGIN_MESSAGE_ID, original.offset_message_id());
@@ -154,11 +154,23 @@ pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
                 (retry, queue_id, delay_level)
             }
         };
-    let record = handed_back_record(&original, &topic, queue_id, socket_addr(b.address()), delay_level);
+    let mut record = handed_back_record(&original, &topic, queue_id, socket_addr(b.address()), delay_level);
+    crate::schedule::park_if_delayed(&mut record, &config.store.message_delay_levels_ms);
     let outcome = b.store.put(record).await;
-    match outcome.status {
-        PutStatus::PutOk => Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)),
-        status => Err(coded(ResponseCode::SYSTEM_ERROR, put_status_name(status).to_owned())),
+    let replica_code = match (&outcome.result, outcome.status) {
+        (Some(result), PutStatus::PutOk) => {
+            crate::replication::after_put(b, &b.config(), result.end_offset, true).await
+        }
+        _ => None,
+    };
+    match (outcome.status, replica_code) {
+        (PutStatus::PutOk, None) => Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)),
+        // Java names the store status; the replication statuses are its names too.
+        (PutStatus::PutOk, Some(code)) if code == ResponseCode::SLAVE_NOT_AVAILABLE => {
+            Err(coded(ResponseCode::SYSTEM_ERROR, "SLAVE_NOT_AVAILABLE".to_owned()))
+        }
+        (PutStatus::PutOk, Some(_)) => Err(coded(ResponseCode::SYSTEM_ERROR, "FLUSH_SLAVE_TIMEOUT".to_owned())),
+        (status, _) => Err(coded(ResponseCode::SYSTEM_ERROR, put_status_name(status).to_owned())),
     }
 }
 

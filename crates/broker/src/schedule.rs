@@ -1,0 +1,492 @@
+//! Delayed delivery by level: Java's `ScheduleMessageService` and `HookUtils.transformDelayLevelMessage`
+//! (store-and-ha.md §10.1–10.2), the 18-level scheme 4.x and 5.x clients use.
+//!
+//! A message put with a positive `DELAY` level (not a prepared or rolled-back transaction) is
+//! parked in [`SCHEDULE_TOPIC`] queue `level - 1` with `REAL_TOPIC`/`REAL_QID` naming where it
+//! belongs; its consume-queue tags code is its delivery time (the store computes it). One task
+//! walks every level's queue from its delay offset (`delayOffset.json`) every 100 ms on a
+//! master, puts each due message back into its real topic and queue, and stops at the first
+//! one not yet due. Invariant: a level's delay offset only passes an entry once the entry was
+//! delivered (or could never be), so a restart resumes where delivery stopped.
+//!
+//! One Java quirk kept on purpose: `messageTimeUp` serialises the properties before it clears
+//! `DELAY`, so the delivered record still carries `DELAY`, `REAL_TOPIC` and `REAL_QID`. Only
+//! the handlers call [`park_delayed`]; the delivery put bypasses it, so the kept `DELAY` never
+//! parks a message twice.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrocket_store::consume_queues::SCHEDULE_TOPIC;
+use ferrocket_store::{GetMessages, MessageStore, PutStatus};
+use ferrocket_wire::message::properties::keys;
+use ferrocket_wire::message::{MessageVersion, StoredMessage};
+use tracing::warn;
+
+use crate::broker::{Broker, lock};
+use crate::topics::TRANS_HALF_TOPIC;
+
+/// Levels `messageDelayLevel` may name: each is a queue of the schedule topic and a walk per
+/// tick; Java's default has 18, and nobody needs hundreds.
+pub const DELAY_LEVELS_MAX: usize = 128;
+/// Java's `FIRST_DELAY_TIME`: the first walk, after start-up settled.
+const FIRST_WALK_AFTER_MS: u64 = 1_000;
+/// Java's `DELAY_FOR_A_WHILE`: how often a level's queue is looked at again.
+const WALK_INTERVAL_MS: u64 = 100;
+/// Deliveries of one level per walk, so one crowded level cannot starve the others for long.
+const DELIVERIES_PER_WALK_MAX: usize = 1_000;
+
+/// Parses `messageDelayLevel` as Java's `parseDelayLevel` does: levels separated by single
+/// spaces, each a whole number followed by `s`, `m`, `h` or `d`. Returns each level's delay in
+/// ms (index = level - 1), or what was expected.
+pub fn parse_delay_levels(text: &str) -> Result<Vec<i64>, &'static str> {
+    const EXPECTED: &str = "delays separated by single spaces, each a whole number followed by s, m, h or d";
+    let tokens: Vec<&str> = text.split(' ').collect();
+    if tokens.len() > DELAY_LEVELS_MAX {
+        return Err("at most 128 delay levels");
+    }
+    tokens
+        .into_iter()
+        .map(|token| {
+            let unit_at = token.len().checked_sub(1).ok_or(EXPECTED)?;
+            let (number, unit) = (
+                token.get(..unit_at).ok_or(EXPECTED)?,
+                token.get(unit_at..).ok_or(EXPECTED)?,
+            );
+            let unit_ms: i64 = match unit {
+                "s" => 1_000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                _ => return Err(EXPECTED),
+            };
+            // Java's `Long.parseLong` takes a sign; a negative delay is nonsense, refuse it.
+            let count = number.parse::<u32>().map_err(|_| EXPECTED)?;
+            unit_ms.checked_mul(i64::from(count)).ok_or(EXPECTED)
+        })
+        .collect()
+}
+
+/// `messageDelayLevel` as GET_BROKER_CONFIG shows it: each delay in its largest whole unit.
+pub fn delay_levels_text(delay_levels_ms: &[i64]) -> String {
+    let unit = |ms: i64| {
+        [(86_400_000, 'd'), (3_600_000, 'h'), (60_000, 'm')]
+            .into_iter()
+            .find(|(unit_ms, _)| ms != 0 && ms % unit_ms == 0)
+            .map_or(format!("{}s", ms / 1_000), |(unit_ms, name)| {
+                format!("{}{name}", ms / unit_ms)
+            })
+    };
+    delay_levels_ms.iter().map(|ms| unit(*ms)).collect::<Vec<_>>().join(" ")
+}
+
+/// Parks every delayed message of a put in the schedule topic ([`park_if_delayed`]).
+pub fn park_delayed(mut messages: Vec<StoredMessage>, delay_levels_ms: &[i64]) -> Vec<StoredMessage> {
+    for message in &mut messages {
+        park_if_delayed(message, delay_levels_ms);
+    }
+    messages
+}
+
+/// Java's put-time rewrite: a message whose `DELAY` level is positive, of transaction type
+/// NOT or COMMIT, has its level capped at the highest, `REAL_TOPIC`/`REAL_QID` set to where it
+/// was going, and goes to [`SCHEDULE_TOPIC`] queue `level - 1`. Returns whether it was parked.
+/// An unparsable level counts as none (Java fails the put with a `NumberFormatException`).
+pub fn park_if_delayed(message: &mut StoredMessage, delay_levels_ms: &[i64]) -> bool {
+    let highest = i32::try_from(delay_levels_ms.len()).unwrap_or(i32::MAX);
+    let Some(level) = message
+        .properties
+        .get(keys::DELAY)
+        .and_then(|level| level.parse::<i32>().ok())
+    else {
+        return false;
+    };
+    if level <= 0 || !message.transaction_type().takes_queue_offset() {
+        return false;
+    }
+    if level > highest {
+        message.properties.insert(keys::DELAY, highest.to_string());
+    }
+    let level = level.min(highest);
+    if level <= 0 {
+        return false;
+    }
+    message.properties.insert(keys::REAL_TOPIC, message.topic.clone());
+    message.properties.insert(keys::REAL_QID, message.queue_id.to_string());
+    message.topic = SCHEDULE_TOPIC.to_owned();
+    message.queue_id = level - 1;
+    message.version = MessageVersion::for_topic_bytes(SCHEDULE_TOPIC.len());
+    true
+}
+
+/// Java's due decision (`correctDeliverTimestamp` then `countdown <= 0`): due when its time
+/// has come, or when that time lies further ahead than the level's whole delay (the clock went
+/// back, or the level got shorter), which Java treats as "now".
+pub fn is_due(deliver_at_ms: i64, now_ms: i64, level_delay_ms: i64) -> bool {
+    deliver_at_ms <= now_ms || deliver_at_ms > now_ms.saturating_add(level_delay_ms)
+}
+
+/// Java's `messageTimeUp`: the parked message back in its real topic and queue, with body,
+/// flag, sysFlag, born and store hosts, reconsume times and the properties string unchanged.
+/// `None` when it names no real topic or queue, or the transaction half topic: Java drops it.
+pub fn delivered_message(parked: &StoredMessage) -> Option<StoredMessage> {
+    let topic = parked.properties.get(keys::REAL_TOPIC)?.to_owned();
+    let queue_id = parked.properties.get(keys::REAL_QID)?.parse::<i32>().ok()?;
+    if topic == TRANS_HALF_TOPIC {
+        return None;
+    }
+    Some(StoredMessage {
+        version: MessageVersion::for_topic_bytes(topic.len()),
+        queue_id,
+        queue_offset: 0,
+        physical_offset: 0,
+        store_timestamp_ms: 0,
+        prepared_transaction_offset: 0,
+        topic,
+        ..parked.clone()
+    })
+}
+
+/// Java's `buildRunningStats` for GET_BROKER_RUNTIME_INFO: `scheduleMessageOffset_<level>` =
+/// `"<delay offset>,<max offset of the level's schedule queue>"` for every recorded level.
+pub fn running_stats(delay_offsets: &BTreeMap<i32, i64>, max_offset: impl Fn(i32) -> u64) -> Vec<(String, String)> {
+    delay_offsets
+        .iter()
+        .map(|(level, offset)| {
+            let queue_max = max_offset(level.saturating_sub(1));
+            (
+                format!("scheduleMessageOffset_{level}"),
+                format!("{offset},{queue_max}"),
+            )
+        })
+        .collect()
+}
+
+/// The entry at a level's delay offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueHead {
+    /// Nothing to deliver at `offset` (the queue's end, or no readable entry).
+    Idle { offset: u64 },
+    /// The entry at `offset` is not due yet.
+    Waiting { offset: u64 },
+    /// The entry at `offset` is due; `None` when its record is gone or unreadable.
+    Due {
+        offset: u64,
+        message: Option<Box<StoredMessage>>,
+    },
+}
+
+/// Looks at schedule queue `queue_id` at `offset`, first moved into the queue's [min, max] as
+/// Java's task resets an offset outside it. The record is read only when `due` says so.
+pub fn queue_head(store: &MessageStore, queue_id: i32, offset: u64, due: impl Fn(i64) -> bool) -> QueueHead {
+    let min = store.min_offset_in_queue(SCHEDULE_TOPIC, queue_id);
+    let max = store.max_offset_in_queue(SCHEDULE_TOPIC, queue_id);
+    let offset = offset.clamp(min, max.max(min));
+    if offset >= max {
+        return QueueHead::Idle { offset };
+    }
+    // The filter sees each examined entry's tags code; only the first (at `offset`) may match.
+    let head_tags_code = Cell::new(None);
+    let filter = |tags_code: i64| {
+        if head_tags_code.get().is_some() {
+            return false;
+        }
+        head_tags_code.set(Some(tags_code));
+        due(tags_code)
+    };
+    let query = GetMessages {
+        topic: SCHEDULE_TOPIC,
+        queue_id,
+        offset,
+        max_count: 1,
+        filter: Some(&filter),
+    };
+    let found = store.get_messages(&query);
+    match head_tags_code.get() {
+        None => QueueHead::Idle { offset },
+        Some(tags_code) if !due(tags_code) => QueueHead::Waiting { offset },
+        Some(_) => QueueHead::Due {
+            offset,
+            message: found
+                .ok()
+                .and_then(|result| result.records.into_iter().next())
+                .and_then(|record| StoredMessage::decode(&record).ok())
+                .map(|(message, _)| Box::new(message)),
+        },
+    }
+}
+
+/// Walks every level every [`WALK_INTERVAL_MS`] while this broker is a master, forever.
+pub async fn run(broker: Arc<Broker>) {
+    tokio::time::sleep(Duration::from_millis(FIRST_WALK_AFTER_MS)).await;
+    let mut ticker = tokio::time::interval(Duration::from_millis(WALK_INTERVAL_MS));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let config = broker.config();
+        if !config.is_master() {
+            continue;
+        }
+        for (index, delay_ms) in config.store.message_delay_levels_ms.iter().enumerate() {
+            let Ok(level) = i32::try_from(index + 1) else {
+                break;
+            };
+            deliver_level(&broker, level, *delay_ms).await;
+        }
+    }
+}
+
+/// Delivers the due messages at the head of one level's queue and records the level's offset.
+async fn deliver_level(b: &Broker, level: i32, delay_ms: i64) {
+    let queue_id = level - 1;
+    let recorded = lock(&b.offsets).delay_offset(level);
+    let mut offset = recorded.and_then(|offset| u64::try_from(offset).ok()).unwrap_or(0);
+    for _ in 0..DELIVERIES_PER_WALK_MAX {
+        let now_ms = b.now_ms();
+        let head = b
+            .store
+            .read(|store| queue_head(store, queue_id, offset, |at| is_due(at, now_ms, delay_ms)));
+        let (at, message) = match head {
+            QueueHead::Idle { offset: at } => {
+                // Only an offset moved into range is worth recording; Java records none here.
+                if recorded.is_some() && at != offset {
+                    record_offset(b, level, at);
+                }
+                return;
+            }
+            QueueHead::Waiting { offset: at } => {
+                // Java records the waiting entry's offset.
+                if recorded != i64::try_from(at).ok() {
+                    record_offset(b, level, at);
+                }
+                return;
+            }
+            QueueHead::Due { offset: at, message } => (at, message),
+        };
+        if let Some(delivered) = message.as_deref().and_then(delivered_message) {
+            let outcome = b.store.put(delivered).await;
+            if outcome.status != PutStatus::PutOk {
+                warn!(level, offset = at, status = ?outcome.status, "delivering a delayed message failed; retrying");
+                record_offset(b, level, at);
+                return;
+            }
+        } else {
+            warn!(
+                level,
+                offset = at,
+                "a delayed message without a readable record or real topic is skipped"
+            );
+        }
+        offset = at + 1;
+        record_offset(b, level, offset);
+    }
+}
+
+fn record_offset(b: &Broker, level: i32, offset: u64) {
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    lock(&b.offsets).set_delay_offset(level, offset, b.now_ms());
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use ferrocket_store::consume_queues::DELAY_LEVELS_MS_DEFAULT;
+    use ferrocket_wire::message::{MessageProperties, TransactionType, sysflag};
+
+    use super::*;
+
+    const JAVA_DEFAULT: &str = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+
+    fn message(topic: &str, queue_id: i32, properties: &[(&str, &str)]) -> StoredMessage {
+        StoredMessage {
+            version: MessageVersion::V1,
+            body_crc: 0,
+            queue_id,
+            flag: 7,
+            queue_offset: 0,
+            physical_offset: 0,
+            sys_flag: 0,
+            born_timestamp_ms: 1_700_000_000_000,
+            born_host: "10.0.0.9:53412".parse().unwrap(),
+            store_timestamp_ms: 0,
+            store_host: "192.168.1.10:10911".parse().unwrap(),
+            reconsume_times: 2,
+            prepared_transaction_offset: 0,
+            body: Bytes::from_static(b"body"),
+            topic: topic.into(),
+            properties: properties.iter().copied().collect::<MessageProperties>(),
+        }
+    }
+
+    #[test]
+    fn javas_default_levels_parse_to_the_stores_table_and_show_back() {
+        let levels = parse_delay_levels(JAVA_DEFAULT).unwrap();
+        // The store's name for the topic is the topic table's.
+        assert_eq!(SCHEDULE_TOPIC, crate::topics::SCHEDULE_TOPIC);
+        assert_eq!(levels, DELAY_LEVELS_MS_DEFAULT.to_vec());
+        assert_eq!(delay_levels_text(&levels), JAVA_DEFAULT);
+        assert_eq!(
+            parse_delay_levels("1s 1s 2d 0s").unwrap(),
+            vec![1_000, 1_000, 172_800_000, 0]
+        );
+        assert_eq!(delay_levels_text(&[0, 90_000, 1_000]), "0s 90s 1s");
+    }
+
+    #[test]
+    fn level_texts_java_cannot_read_are_refused() {
+        let too_many = vec!["1s"; DELAY_LEVELS_MAX + 1].join(" ");
+        for bad in [
+            "",
+            "1s  5s",
+            "1x",
+            "s",
+            "-1s",
+            "1.5s",
+            "1ms",
+            " 1s",
+            "99999999999d",
+            too_many.as_str(),
+        ] {
+            assert!(parse_delay_levels(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            parse_delay_levels(&vec!["1s"; DELAY_LEVELS_MAX].join(" "))
+                .unwrap()
+                .len(),
+            DELAY_LEVELS_MAX
+        );
+    }
+
+    #[test]
+    fn a_delayed_message_is_parked_at_its_capped_level() {
+        let levels = [1_000, 2_000, 3_000];
+        let mut parked = message("TopicTest", 5, &[("TAGS", "TagA"), ("DELAY", "2")]);
+        assert!(park_if_delayed(&mut parked, &levels));
+        assert_eq!((parked.topic.as_str(), parked.queue_id), (SCHEDULE_TOPIC, 1));
+        assert_eq!(parked.properties.get(keys::REAL_TOPIC), Some("TopicTest"));
+        assert_eq!(parked.properties.get(keys::REAL_QID), Some("5"));
+        assert_eq!(parked.properties.get(keys::DELAY), Some("2"));
+
+        let mut capped = message("TopicTest", 0, &[("DELAY", "9")]);
+        assert!(park_if_delayed(&mut capped, &levels));
+        assert_eq!((capped.queue_id, capped.properties.get(keys::DELAY)), (2, Some("3")));
+
+        for level in ["0", "-1", "soon"] {
+            let mut kept = message("TopicTest", 0, &[("DELAY", level)]);
+            assert!(!park_if_delayed(&mut kept, &levels));
+            assert_eq!(kept, message("TopicTest", 0, &[("DELAY", level)]));
+        }
+        let mut prepared = message("TopicTest", 0, &[("DELAY", "1")]);
+        prepared.sys_flag = sysflag::with_transaction_type(0, TransactionType::Prepared);
+        assert!(!park_if_delayed(&mut prepared, &levels));
+        let mut committed = message("TopicTest", 0, &[("DELAY", "1")]);
+        committed.sys_flag = sysflag::with_transaction_type(0, TransactionType::Commit);
+        assert!(park_if_delayed(&mut committed, &levels));
+        let mut no_levels = message("TopicTest", 0, &[("DELAY", "1")]);
+        assert!(!park_if_delayed(&mut no_levels, &[]));
+    }
+
+    #[test]
+    fn due_when_the_time_has_come_or_lies_impossibly_far_ahead() {
+        assert!(is_due(1_000, 1_000, 5_000));
+        assert!(is_due(999, 1_000, 5_000));
+        assert!(!is_due(1_001, 1_000, 5_000));
+        assert!(!is_due(6_000, 1_000, 5_000));
+        // Further ahead than the level's delay: the clock went back; Java delivers now.
+        assert!(is_due(6_001, 1_000, 5_000));
+        assert!(!is_due(i64::MAX, i64::MAX - 1, 5_000));
+    }
+
+    #[test]
+    fn a_due_message_goes_back_where_it_was_sent_with_its_properties_intact() {
+        let mut parked = message("%RETRY%cg", 0, &[("TAGS", "TagA"), ("DELAY", "3"), ("KEYS", "k1")]);
+        assert!(park_if_delayed(&mut parked, &DELAY_LEVELS_MS_DEFAULT));
+        parked.queue_offset = 4;
+        parked.physical_offset = 1_234;
+        parked.store_timestamp_ms = 1_700_000_000_100;
+        let delivered = delivered_message(&parked).unwrap();
+        assert_eq!((delivered.topic.as_str(), delivered.queue_id), ("%RETRY%cg", 0));
+        assert_eq!(delivered.version, MessageVersion::V1);
+        assert_eq!(
+            (
+                delivered.queue_offset,
+                delivered.physical_offset,
+                delivered.store_timestamp_ms
+            ),
+            (0, 0, 0)
+        );
+        assert_eq!(
+            (
+                &delivered.body,
+                delivered.flag,
+                delivered.reconsume_times,
+                delivered.born_host,
+                delivered.store_host
+            ),
+            (&parked.body, 7, 2, parked.born_host, parked.store_host)
+        );
+        // Java serialises the properties before clearing DELAY: all of them stay.
+        assert_eq!(delivered.properties, parked.properties);
+
+        let half = message("T", 0, &[("REAL_TOPIC", TRANS_HALF_TOPIC), ("REAL_QID", "0")]);
+        assert_eq!(delivered_message(&half), None);
+        assert_eq!(delivered_message(&message("T", 0, &[("REAL_TOPIC", "A")])), None);
+        assert_eq!(
+            delivered_message(&message("T", 0, &[("REAL_TOPIC", "A"), ("REAL_QID", "x")])),
+            None
+        );
+    }
+
+    #[test]
+    fn running_stats_pair_each_recorded_offset_with_its_queue_end() {
+        let offsets = BTreeMap::from([(1, 17), (3, 0)]);
+        let stats = running_stats(&offsets, |queue_id| 100 + queue_id as u64);
+        assert_eq!(
+            stats,
+            [
+                ("scheduleMessageOffset_1".to_owned(), "17,100".to_owned()),
+                ("scheduleMessageOffset_3".to_owned(), "0,102".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_head_of_a_level_is_read_only_once_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ferrocket_store::MessageStoreConfig {
+            message_delay_levels_ms: vec![1_000, 2_000],
+            ..ferrocket_store::MessageStoreConfig::new(dir.path())
+        };
+        let mut store = MessageStore::open(config, 0).unwrap();
+        for level in ["1", "1"] {
+            let mut parked = message("TopicTest", 3, &[("DELAY", level)]);
+            park_if_delayed(&mut parked, &[1_000, 2_000]);
+            store.put(parked, 10_000).unwrap();
+        }
+        assert_eq!(
+            queue_head(&store, 0, 0, |at| at <= 10_999),
+            QueueHead::Waiting { offset: 0 }
+        );
+        let QueueHead::Due {
+            offset: 0,
+            message: Some(head),
+        } = queue_head(&store, 0, 0, |at| at <= 11_000)
+        else {
+            panic!("the first entry is due at 11 000");
+        };
+        assert_eq!((head.topic.as_str(), head.queue_offset), (SCHEDULE_TOPIC, 0));
+        assert!(matches!(
+            queue_head(&store, 0, 1, |_| true),
+            QueueHead::Due {
+                offset: 1,
+                message: Some(_)
+            }
+        ));
+        assert_eq!(queue_head(&store, 0, 2, |_| true), QueueHead::Idle { offset: 2 });
+        // An offset past the end is moved back to it; an unused level is idle at 0.
+        assert_eq!(queue_head(&store, 0, 99, |_| true), QueueHead::Idle { offset: 2 });
+        assert_eq!(queue_head(&store, 1, 5, |_| true), QueueHead::Idle { offset: 0 });
+    }
+}
