@@ -43,3 +43,5 @@ bench:
 	cargo run --release -p ferrocket -- bench net
 	mvn -q -B -f interop/java/namesrv-bench/pom.xml dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
 	cargo run --release -p ferrocket -- bench namesrv --java-classpath "$$(cat interop/java/namesrv-bench/target/classpath.txt)"
+	mvn -q -B -f interop/java/store-bench/pom.xml compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+	cargo run --release -p ferrocket -- bench store --java-classpath "$(CURDIR)/interop/java/store-bench/target/classes:$$(cat interop/java/store-bench/target/classpath.txt)"

@@ -2,7 +2,8 @@
 //! machine's own limits measured in the same run, on the same file system.
 //!
 //! The limits: sequential write bandwidth (1 MiB writes, then one `fsync`, so the figure is what
-//! reached the device) and `fsync`s per second (4 KiB appended, then `fdatasync`, in a loop).
+//! reached the device) and `fsync`s per second (4 KiB written in order into a file created sparse
+//! at full size, as a segment is, each followed by `fdatasync`).
 //! Appends: 128 B and 1 KiB bodies under ASYNC_FLUSH and SYNC_FLUSH with 1, 16 and 64 concurrent
 //! writers (tokio tasks calling `StoreHandle::put`, each waiting for its answer), each case on a
 //! fresh store for a fixed time. Reads: one pass over everything the last 1 KiB ASYNC case wrote,
@@ -10,11 +11,18 @@
 //!
 //! SYNC_FLUSH is bounded by fsyncs: one writer gets at most one message per fsync; group commit
 //! lets many writers share one, so `msgs/s ÷ fsyncs/s` is the batching the store achieved.
+//!
+//! With a Java classpath, the official Java store (rocketmq-store 5.3.3) runs each case right after
+//! ours, on a fresh directory of its own for the same time, and the report adds ours/Java ratios
+//! ([`java`]). Only one of the two stores exists at any moment.
+
+mod java;
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,6 +35,8 @@ use ferrocket_wire::message::properties::MessageProperties;
 use ferrocket_wire::message::record::MessageVersion;
 
 use crate::bench_net::percentile;
+use java::{Comparison, JavaStore, flush_name};
+pub use java::{JavaSide, JavaStoreOptions};
 
 /// Bytes written to measure sequential bandwidth: well past any drive cache, short enough to run
 /// in a few seconds.
@@ -35,6 +45,9 @@ const SEQUENTIAL_CHUNK_BYTES: usize = 1024 * 1024;
 /// How long the fsync probe loops.
 const FSYNC_PROBE: Duration = Duration::from_secs(2);
 const FSYNC_PROBE_CHUNK_BYTES: usize = 4096;
+/// Room for the probe's writes: 2 s at 100,000 fsyncs/s would need 800 MiB; no disk here does
+/// half of that, and the file is sparse.
+const FSYNC_PROBE_FILE_BYTES: u64 = 1 << 30;
 /// Queues the writers spread over, like a topic's default 8.
 const QUEUES: i32 = 8;
 const TOPIC: &str = "BenchStore";
@@ -50,6 +63,8 @@ pub struct BenchStoreOptions {
     pub case_duration: Duration,
     pub body_sizes: Vec<usize>,
     pub writers: Vec<usize>,
+    /// `None` skips the Java side.
+    pub java: Option<JavaStoreOptions>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,11 +104,19 @@ pub struct ReadPass {
     pub elapsed: Duration,
 }
 
+impl ReadPass {
+    fn messages_per_s(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BenchStoreReport {
     pub limits: MachineLimits,
     pub appends: Vec<AppendCase>,
     pub read: Option<ReadPass>,
+    /// `None` when the Java side was skipped.
+    pub java: Option<JavaSide>,
 }
 
 pub async fn run(options: BenchStoreOptions) -> anyhow::Result<BenchStoreReport> {
@@ -104,25 +127,57 @@ pub async fn run(options: BenchStoreOptions) -> anyhow::Result<BenchStoreReport>
         move || measure_limits(&dir)
     })
     .await??;
+    let mut java = match &options.java {
+        Some(java_options) => Some(JavaStore::start(java_options, scratch.path()).await?),
+        None => None,
+    };
     let mut appends = Vec::new();
     let mut read = None;
     for &body_bytes in &options.body_sizes {
         for flush in [FlushDiskType::Async, FlushDiskType::Sync] {
             for &writers in &options.writers {
+                let spec = CaseSpec {
+                    body_bytes,
+                    flush,
+                    writers,
+                    // The read pass follows the last ASYNC case of the last (1 KiB) size, on both sides.
+                    reads: flush == FlushDiskType::Async
+                        && body_bytes == options.body_sizes.last().copied().unwrap_or(0)
+                        && writers == options.writers.last().copied().unwrap_or(0),
+                };
                 let root = scratch.path().join(format!("store-{body_bytes}-{flush:?}-{writers}"));
                 let store = open_store(&root, flush)?;
                 let case = append_case(&store, body_bytes, flush, writers, options.case_duration).await;
-                if flush == FlushDiskType::Async && body_bytes == options.body_sizes.last().copied().unwrap_or(0) {
+                if spec.reads {
                     read = Some(read_pass(&store)?);
                 }
                 store.shutdown();
                 std::fs::remove_dir_all(&root).with_context(|| format!("removing {}", root.display()))?;
                 eprintln!("{}", CaseLine(&case, &limits));
                 appends.push(case);
+                if let Some(java) = java.as_mut() {
+                    let case = java.measure(scratch.path(), spec, options.case_duration).await?;
+                    eprintln!("{} java", CaseLine(case, &limits));
+                }
             }
         }
     }
-    Ok(BenchStoreReport { limits, appends, read })
+    Ok(BenchStoreReport {
+        limits,
+        appends,
+        read,
+        java: java.map(JavaStore::into_side),
+    })
+}
+
+/// One case's parameters, the same for ours and Java's.
+#[derive(Debug, Clone, Copy)]
+struct CaseSpec {
+    body_bytes: usize,
+    flush: FlushDiskType,
+    writers: usize,
+    /// A read pass follows the appends.
+    reads: bool,
 }
 
 fn open_store(root: &Path, flush: FlushDiskType) -> anyhow::Result<StoreHandle> {
@@ -254,14 +309,19 @@ fn measure_limits(dir: &Path) -> anyhow::Result<MachineLimits> {
     drop(file);
     std::fs::remove_file(&path)?;
 
+    // Like a store segment: created sparse at full size, then written in order, each write
+    // followed by `fdatasync` (block allocation, no size change, as the store's appends).
     let path = dir.join("fsync-probe");
-    let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+    let file = OpenOptions::new().create(true).truncate(true).write(true).open(&path)?;
+    file.set_len(FSYNC_PROBE_FILE_BYTES)?;
     let chunk = vec![0x5au8; FSYNC_PROBE_CHUNK_BYTES];
     let started = Instant::now();
     let mut syncs = 0u64;
-    while started.elapsed() < FSYNC_PROBE {
-        file.write_all(&chunk)?;
+    let mut position = 0u64;
+    while started.elapsed() < FSYNC_PROBE && position + chunk.len() as u64 <= FSYNC_PROBE_FILE_BYTES {
+        file.write_all_at(&chunk, position)?;
         file.sync_data()?;
+        position += chunk.len() as u64;
         syncs += 1;
     }
     let fsyncs_per_s = syncs as f64 / started.elapsed().as_secs_f64();
@@ -292,10 +352,7 @@ impl fmt::Display for CaseLine<'_> {
             f,
             "| {:>5} B | {:<5} | {:>3} | {:>10.0} | {:>8.1} | {:>7.2} | {:>7.2} | {} | {:<24} |",
             case.body_bytes,
-            match case.flush {
-                FlushDiskType::Async => "ASYNC",
-                FlushDiskType::Sync => "SYNC",
-            },
+            flush_name(case.flush),
             case.writers,
             case.messages_per_s(),
             case.mib_per_s(),
@@ -335,6 +392,22 @@ impl fmt::Display for BenchStoreReport {
                 READ_BATCH,
                 read.bytes as f64 / secs / (1024.0 * 1024.0) / self.limits.sequential_write_mib_s
             )?;
+        }
+        writeln!(f)?;
+        match &self.java {
+            Some(java) => write!(
+                f,
+                "{}",
+                Comparison {
+                    ours: &self.appends,
+                    ours_read: self.read.as_ref(),
+                    java,
+                }
+            )?,
+            None => writeln!(
+                f,
+                "java store 5.3.3: skipped (give --java-classpath; see interop/java/store-bench/pom.xml)"
+            )?,
         }
         Ok(())
     }

@@ -82,6 +82,14 @@ enum BenchCommand {
         /// Seconds per append case (12 cases).
         #[arg(long, default_value_t = 3)]
         seconds: u64,
+        /// interop/java/store-bench/target/classes plus the runtime classpath of
+        /// org.apache.rocketmq:rocketmq-store:5.3.3 (see interop/java/store-bench/pom.xml); each
+        /// case then also runs on the Java store. Without it the Java side is skipped.
+        #[arg(long)]
+        java_classpath: Option<String>,
+        /// The `java` executable for the Java side.
+        #[arg(long, default_value = "java")]
+        java: PathBuf,
     },
     /// Loopback round trips per second: our transport beside a bare tokio echo.
     Net {
@@ -156,13 +164,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{report}");
         }
         Command::Bench {
-            what: BenchCommand::Store { dir, seconds },
+            what:
+                BenchCommand::Store {
+                    dir,
+                    seconds,
+                    java_classpath,
+                    java,
+                },
         } => {
             let options = bench_store::BenchStoreOptions {
                 dir,
                 case_duration: Duration::from_secs(seconds),
                 body_sizes: vec![128, 1024],
                 writers: vec![1, 16, 64],
+                java: java_classpath.map(|classpath| bench_store::JavaStoreOptions {
+                    classpath,
+                    java_bin: java,
+                }),
             };
             let report = bench_store::run(options).await?;
             println!("{report}");
