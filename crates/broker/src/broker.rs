@@ -6,7 +6,8 @@
 //! store has its own shell ([`StoreHandle`]): puts wait for their flush there, reads run under
 //! its lock. Lock order, where two are needed: topics, groups, offsets, clients, pull holds.
 //!
-//! Ownership: [`BrokerHandle`] owns the transport server and the periodic tasks.
+//! Ownership: [`BrokerHandle`] owns the transport server and the periodic tasks; the broker
+//! holds the HA listener (masters) or follower (slaves), which shutdown stops before the store.
 //! [`BrokerHandle::shutdown`] stops accepting (running requests get their answers), stops the
 //! tasks, unregisters from the name servers, persists metadata and shuts the store down cleanly
 //! (so the next start is a normal recovery).

@@ -469,3 +469,127 @@ async fn an_async_masters_slave_restarted_mid_stream_catches_up_byte_for_byte() 
         assert!(m == s, "segment {name} differs");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_follows_its_master_to_a_new_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let namesrv = start_namesrv(dir.path()).await;
+    let client = client();
+    let first = start_broker(dir.path(), "master", Some(&namesrv), |_| {}).await;
+    assert_eq!(ask(&client, first.local_addr(), create_topic(TOPIC, 1)).await.code, 0);
+    let slave = start_broker(dir.path(), "slave", Some(&namesrv), slave).await;
+    let first_ha = first.ha_local_addr().unwrap().to_string();
+    eventually("the slave to follow the first master", || async {
+        slave.broker().replication.followed_master().as_deref() == Some(first_ha.as_str())
+    })
+    .await;
+    first.shutdown().await;
+
+    // The same master comes back on other ports; the slave's next registration names it.
+    let second = start_broker(dir.path(), "master", Some(&namesrv), |_| {}).await;
+    let second_ha = second.ha_local_addr().unwrap().to_string();
+    assert_ne!(first_ha, second_ha);
+    eventually("the slave to follow the master's new address", || async {
+        ferrocket_broker::registration::register_all(slave.broker()).await;
+        slave.broker().replication.followed_master().as_deref() == Some(second_ha.as_str())
+    })
+    .await;
+    for n in 0..50 {
+        assert_eq!(
+            ask(&client, second.local_addr(), send(TOPIC, true, body_of(n)))
+                .await
+                .code,
+            0
+        );
+    }
+    let master_end = commit_log_end(&second);
+    eventually("the slave to replicate from the new address", || async {
+        commit_log_end(&slave) == master_end
+    })
+    .await;
+    slave.shutdown().await;
+    second.shutdown().await;
+    namesrv.shutdown().await;
+    client.shutdown().await;
+}
+
+/// Send throughput of a SYNC_MASTER beside an ASYNC_MASTER (each with a slave) and the slave's
+/// lag under load. A measurement, not a check: run it with
+/// `cargo test --release -p ferrocket-broker --test replication -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand in release mode"]
+async fn replication_throughput_and_lag() {
+    const SENDERS: usize = 16;
+    const PER_SENDER: usize = 2_000;
+    for role in [BrokerRole::AsyncMaster, BrokerRole::SyncMaster] {
+        let dir = tempfile::tempdir().unwrap();
+        let namesrv = start_namesrv(dir.path()).await;
+        let master = start_broker(dir.path(), "master", Some(&namesrv), |c| {
+            c.broker_role = role;
+            c.store.commit_log_segment_bytes = 1 << 30;
+        })
+        .await;
+        let client = client();
+        assert_eq!(ask(&client, master.local_addr(), create_topic(TOPIC, 8)).await.code, 0);
+        let slave = start_broker(dir.path(), "slave", Some(&namesrv), |c| {
+            slave(c);
+            c.store.commit_log_segment_bytes = 1 << 30;
+        })
+        .await;
+        eventually("the slave to connect", || async {
+            !master.broker().replication.slaves().is_empty()
+        })
+        .await;
+        let (master_broker, slave_broker) = (master.broker().clone(), slave.broker().clone());
+        let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sampler = {
+            let sampling = sampling.clone();
+            tokio::spawn(async move {
+                let (mut max, mut sum, mut samples) = (0u64, 0u64, 0u64);
+                while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                    let master_end = master_broker.store.read(|s| s.commit_log_max_offset());
+                    let slave_end = slave_broker.store.read(|s| s.commit_log_max_offset());
+                    let lag = master_end.saturating_sub(slave_end);
+                    (max, sum, samples) = (max.max(lag), sum + lag, samples + 1);
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                (max, sum / samples.max(1))
+            })
+        };
+        let started = Instant::now();
+        let mut senders = tokio::task::JoinSet::new();
+        for s in 0..SENDERS {
+            let (client, addr) = (client.clone(), master.local_addr());
+            senders.spawn(async move {
+                for n in 0..PER_SENDER {
+                    let response = ask(&client, addr, send(TOPIC, true, body_of(s * PER_SENDER + n))).await;
+                    assert_eq!(response.code, 0, "{:?}", response.remark);
+                }
+            });
+        }
+        while let Some(done) = senders.join_next().await {
+            done.unwrap();
+        }
+        let elapsed = started.elapsed();
+        let master_end = commit_log_end(&master);
+        let caught_up_at = Instant::now();
+        eventually("the slave to catch up", || async {
+            commit_log_end(&slave) >= master_end
+        })
+        .await;
+        let catch_up = caught_up_at.elapsed();
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        let (max_lag, mean_lag) = sampler.await.unwrap();
+        let total = SENDERS * PER_SENDER;
+        println!(
+            "{}: {total} sends of 1000 B from {SENDERS} senders in {elapsed:?} = {:.0} msg/s; \
+             slave lag max {max_lag} B, mean {mean_lag} B (sampled every 1 ms); caught up {catch_up:?} after the last ack",
+            role.java_name(),
+            total as f64 / elapsed.as_secs_f64()
+        );
+        slave.shutdown().await;
+        master.shutdown().await;
+        namesrv.shutdown().await;
+        client.shutdown().await;
+    }
+}

@@ -232,9 +232,6 @@ fn offset_for_reset(store: &StoreHandle, topic: &str, queue_id: i32, timestamp_m
 fn reset_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = ResetOffsetRequestHeader::from_command(request)?;
     let config = b.config();
-    if !config.use_server_side_reset_offset {
-        return reset_offset_by_clients(b, request, &header);
-    }
     let (topic, group) = (header.topic.as_str(), header.group.as_str());
     let refuse = |code: ResponseCode, remark: String| Err(BrokerError::coded(code, remark));
     if config.broker_role == BrokerRole::Slave {
@@ -242,6 +239,9 @@ fn reset_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingC
             ResponseCode::SYSTEM_ERROR,
             "Can not reset offset in slave broker".into(),
         );
+    }
+    if !config.use_server_side_reset_offset {
+        return reset_offset_by_clients(b, request, &header);
     }
     let Some(topic_config) = lock(&b.topics).get(topic) else {
         return refuse(ResponseCode::TOPIC_NOT_EXIST, format!("Topic {topic} does not exist"));
