@@ -383,10 +383,11 @@ pub async fn run_expiry(broker: Arc<Broker>) {
 }
 
 #[cfg(test)]
+/// Shared with the tests of `lookups` and `queue_locks`.
 mod tests {
     use super::*;
 
-    fn channel(key: u32, client_id: &str, now_ms: i64) -> ClientChannel<u32> {
+    pub(super) fn channel(key: u32, client_id: &str, now_ms: i64) -> ClientChannel<u32> {
         ClientChannel {
             channel: key,
             client_id: client_id.to_owned(),
@@ -397,7 +398,7 @@ mod tests {
         }
     }
 
-    fn subscription(topic: &str, version: i64) -> SubscriptionData {
+    pub(super) fn subscription(topic: &str, version: i64) -> SubscriptionData {
         SubscriptionData {
             topic: topic.to_owned(),
             sub_string: "*".to_owned(),
@@ -406,7 +407,7 @@ mod tests {
         }
     }
 
-    fn registration(model: MessageModel, topics: &[(&str, i64)]) -> ConsumerRegistration {
+    pub(super) fn registration(model: MessageModel, topics: &[(&str, i64)]) -> ConsumerRegistration {
         ConsumerRegistration {
             consume_type: ConsumeType::ConsumePassively,
             message_model: model,

@@ -102,42 +102,10 @@ fn connections<'a, C: 'a>(channels: impl Iterator<Item = &'a ClientChannel<C>>) 
 }
 #[cfg(test)]
 mod tests {
-    use ferrocket_wire::LanguageCode;
-    use ferrocket_wire::body::{ConsumeFromWhere, ConsumeType, MessageModel};
+    use ferrocket_wire::body::MessageModel;
 
     use super::*;
-    use crate::clients::ConsumerRegistration;
-
-    fn channel(key: u32, client_id: &str, now_ms: i64) -> ClientChannel<u32> {
-        ClientChannel {
-            channel: key,
-            client_id: client_id.to_owned(),
-            client_addr: format!("10.0.0.{key}:5000"),
-            language: LanguageCode::JAVA,
-            version: 479,
-            last_update_ms: now_ms,
-        }
-    }
-
-    fn subscription(topic: &str, version: i64) -> SubscriptionData {
-        SubscriptionData {
-            topic: topic.to_owned(),
-            sub_string: "*".to_owned(),
-            sub_version: version,
-            ..SubscriptionData::default()
-        }
-    }
-
-    fn registration(model: MessageModel, topics: &[(&str, i64)]) -> ConsumerRegistration {
-        ConsumerRegistration {
-            consume_type: ConsumeType::ConsumePassively,
-            message_model: model,
-            consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
-            subscriptions: topics.iter().map(|(t, v)| subscription(t, *v)).collect(),
-            update_subscriptions: true,
-            notify_enabled: true,
-        }
-    }
+    use crate::clients::tests::{channel, registration};
 
     #[test]
     fn connection_bodies_and_lookups() {

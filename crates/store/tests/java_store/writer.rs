@@ -24,20 +24,9 @@ const BATCH_SIZE: usize = 5;
 const LARGE_BODY_BYTES: usize = 200 * 1024;
 const PERM_READ_WRITE: i32 = 6;
 
-/// Milliseconds since 00:00 UTC on the 1st of `ms`'s month: the time part of a unique id as a
-/// Java client in UTC writes it (the tests run the JVM with `user.timezone=UTC`). Java keeps the
-/// low 32 bits (`(int)`, negative after day 24) and reads them back unsigned.
-pub fn ms_since_utc_month_start(ms: i64) -> i32 {
-    const DAY_MS: i64 = 86_400_000;
-    // Howard Hinnant's civil_from_days, day of month only.
-    let z = ms.div_euclid(DAY_MS) + 719_468;
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    u32::try_from((day - 1) * DAY_MS + ms.rem_euclid(DAY_MS)).unwrap() as i32
-}
+/// The time part of a unique id as a Java client in UTC writes it (the tests run the JVM with
+/// `user.timezone=UTC`).
+pub use ferrocket_wire::message::calendar::ms_since_month_start as ms_since_utc_month_start;
 
 /// Message `n` of our store; its queue offset is left for the store to assign.
 fn our_message(n: usize, store_host: SocketAddr, born_ms: i64) -> StoredMessage {

@@ -6,6 +6,7 @@
 //! length before it allocates for it.
 
 pub mod batch;
+pub mod calendar;
 pub mod compression;
 pub mod message_id;
 pub mod properties;

@@ -9,14 +9,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
 use ferrocket_wire::WireResult;
+use ferrocket_wire::message::calendar::ms_since_month_start;
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::message::record::body_crc;
 use ferrocket_wire::message::{
     FinalSeparator, MessageProperties, MessageVersion, OffsetMessageId, StoredMessage, UniqueId, decode_batch, sysflag,
 };
-
-/// Milliseconds in a day, for the calendar arithmetic of unique ids.
-const DAY_MS: i64 = 86_400_000;
 
 /// What every record of one send shares.
 #[derive(Debug, Clone)]
@@ -113,34 +111,6 @@ pub fn unique_id(ip: IpAddr, pid: u32, class_loader_hash: i32, counter: u16, now
         counter,
     }
     .to_string()
-}
-
-/// Milliseconds since 00:00 UTC on the first of `now_ms`'s month, as Java's `(int)` cast
-/// leaves them: from about day 25 the value wraps negative, and readers
-/// (`getNearlyTimeFromID`) take it back as unsigned. Saturating instead would give every id
-/// from then on the same wrong time, and lookups by id would search the wrong hour.
-pub fn ms_since_month_start(now_ms: i64) -> i32 {
-    let days = now_ms.div_euclid(DAY_MS);
-    let (_, _, day_of_month) = civil_from_days(days);
-    let since = (day_of_month - 1) * DAY_MS + now_ms.rem_euclid(DAY_MS);
-    // At most 31 days of milliseconds, below 2^32: the two's-complement reinterpretation is
-    // exactly Java's narrowing.
-    u32::try_from(since).map_or(i32::MAX, |unsigned| unsigned as i32)
-}
-
-/// (year, month, day) of the proleptic Gregorian calendar for days since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Java's `randomQueueId`: a queue in `[0, write_queue_nums)` from `seed`; `None` when the topic
@@ -257,24 +227,12 @@ mod tests {
 
     #[test]
     fn unique_ids_decode_to_their_parts() {
-        // 2023-11-14T22:13:20Z: 13 days, 22:13:20 into November.
+        // The time field's arithmetic is tested with `calendar::ms_since_month_start`.
         let now_ms = 1_700_000_000_000;
-        assert_eq!(
-            ms_since_month_start(now_ms),
-            13 * 86_400_000 + (22 * 3600 + 13 * 60 + 20) * 1000
-        );
-        assert_eq!(ms_since_month_start(0), 0);
-        // 2026-11-28 00:00 UTC: 27 days past the first, beyond i32::MAX ms, wraps like Java's cast.
-        let late_in_month = 1_795_824_000_000;
-        let since = 27 * 86_400_000_i64;
-        assert_eq!(ms_since_month_start(late_in_month), (since - (1_i64 << 32)) as i32);
-        assert_eq!(ms_since_month_start(late_in_month) as u32 as i64, since);
         let id = unique_id(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 0x1_2345, 99, 7, now_ms);
         assert_eq!(id.len(), 32);
         let parts = UniqueId::decode(&id).unwrap();
         assert_eq!((parts.pid, parts.class_loader_hash, parts.counter), (0x2345, 99, 7));
-        assert_eq!(civil_from_days(19_675), (2023, 11, 14));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
     }
 
     #[test]
