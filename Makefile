@@ -20,12 +20,16 @@ test-golden:
 	scripts/golden-test.sh
 
 # Official peers against our real binaries on loopback: the Java broker, Java clients 5.3.3 and
-# 4.9.8 and mqadmin against our name server; the Go client resolving routes from it; store
-# directories written by the Java broker read by ours and ours served by the Java broker.
+# 4.9.8 and mqadmin against our name server; the Java clients, mqadmin and benchmark against our
+# broker; store directories written by the Java broker read by ours and ours served by the Java
+# broker; our master and slave with the Java client, and each beside a Java master or slave;
+# the Go client producing and consuming through ours.
 test-interop:
 	interop/java/namesrv-interop.sh
+	interop/java/broker-interop.sh
 	interop/java/store-interop.sh
-	interop/go/run.sh
+	interop/java/ha-interop.sh
+	interop/go/run.sh -tags broker
 
 # A short run of every fuzz target, seeded with the goldens.
 test-fuzz:

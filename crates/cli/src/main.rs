@@ -109,6 +109,9 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // A closed stderr (a parent that went away, Java's Process.destroy) must not turn a log
+        // line into an eprintln! panic: the write is lost, the shutdown goes on.
+        .log_internal_errors(false)
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

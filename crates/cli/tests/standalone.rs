@@ -1,4 +1,5 @@
-//! End to end: the real `ferrocket standalone` binary on loopback, spoken to with raw frames.
+//! End to end: the real `ferrocket standalone` binary on loopback, spoken to with raw frames,
+//! its stderr closed from the start.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)] // test helpers, where a panic is the failure report
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -32,9 +33,12 @@ impl Standalone {
             .arg("--data-dir")
             .arg(data.path())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // A pipe closed at once: every log line meets a broken pipe, as when a parent (Java's
+            // Process.destroy) goes away first. The process must still serve and stop cleanly.
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        drop(child.stderr.take());
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut addr_of = |role: &str| -> SocketAddr {
             let line = lines.next().unwrap().unwrap();

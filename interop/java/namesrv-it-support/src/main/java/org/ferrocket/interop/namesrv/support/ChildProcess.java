@@ -131,6 +131,16 @@ public final class ChildProcess implements AutoCloseable {
         process.destroy();
     }
 
+    /**
+     * Sends SIGTERM and returns at once, keeping our ends of its stdout and stderr open:
+     * {@link Process#destroy} closes them, so a child that logs on its way out writes into a closed
+     * pipe (a Rust program then panics with exit status 101 before finishing its shutdown).
+     */
+    public void terminate() {
+        process.descendants().forEach(ProcessHandle::destroy);
+        process.toHandle().destroy();
+    }
+
     /** Waits for the process to end after {@link #requestStop}; kills it after {@code grace}. */
     public void awaitStopped(Duration grace) throws InterruptedException {
         if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {

@@ -141,6 +141,11 @@ public final class JavaBroker implements AutoCloseable {
         return process.tail(lines);
     }
 
+    /** SIGTERM and wait: its shutdown hook unregisters and saves offsets and metadata; SIGKILL after {@code grace}. */
+    public void stop(Duration grace) throws InterruptedException {
+        process.stop(grace);
+    }
+
     /** SIGKILL: no UNREGISTER_BROKER, the name server only sees the connection close. */
     public void kill() {
         process.kill();
