@@ -16,19 +16,10 @@
 # Exits non-zero if a tool is missing, the build fails, any test fails or no test ran.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-MODULES="namesrv-it-support,broker-it,broker-it49"
-LOG="$HERE/target/broker-interop.log"
+SUITE=broker-interop
+source "$(dirname "${BASH_SOURCE[0]}")/suite-lib.sh"
 
-die() {
-  echo "broker-interop.sh: $*" >&2
-  exit 2
-}
-
-command -v java >/dev/null || die "java not found (a JDK 17 is needed)"
-command -v mvn >/dev/null || die "mvn not found (Maven 3.8+ is needed)"
-
+need_java_tools
 impl=ferrocket
 for arg in "$@"; do
   case "$arg" in
@@ -37,36 +28,12 @@ for arg in "$@"; do
 done
 case "$impl" in
   ferrocket)
-    if [[ -z "${FERROCKET_BIN:-}" ]]; then
-      command -v cargo >/dev/null || die "cargo not found and FERROCKET_BIN not set"
-      (cd "$ROOT" && cargo build -q -p ferrocket) || die "cargo build -p ferrocket failed"
-      FERROCKET_BIN="$ROOT/target/debug/ferrocket"
-    fi
-    [[ -x "$FERROCKET_BIN" ]] || die "FERROCKET_BIN=$FERROCKET_BIN is not an executable file"
-    export FERROCKET_BIN
+    build_ferrocket
     what="$FERROCKET_BIN"
     ;;
   java) what="the official Java 5.3.3 name server and broker (-Dbroker.impl=java)" ;;
   *) die "-Dbroker.impl must be ferrocket or java, not $impl" ;;
 esac
 
-mkdir -p "$(dirname "$LOG")"
-echo "broker-interop.sh: testing $what (full Maven log: $LOG)"
-started=$SECONDS
-# (Maven 3.8 prints stray ESC[0m resets even with -B; strip them.)
-set +e
-(cd "$HERE" && mvn -B -ntp -Dstyle.color=never --fail-at-end test -pl "$MODULES" "$@") 2>&1 \
-  | sed -u $'s/\e\\[0m//g' \
-  | tee "$LOG" \
-  | grep --line-buffered -E '^\[INFO\] Running |Tests run:|^\[ERROR\]|^\[WARNING\] Tests|FAIL|BUILD (SUCCESS|FAILURE)'
-status=${PIPESTATUS[0]}
-set -e
-echo "broker-interop.sh: $((SECONDS - started)) s"
-if [[ $status -ne 0 ]]; then
-  echo "broker-interop.sh: FAILED (Maven exit status $status); see $LOG and */target/it-work/*/logs" >&2
-  exit 1
-fi
-if ! grep -q 'Tests run: [1-9]' "$LOG"; then
-  echo "broker-interop.sh: no test ran; see $LOG" >&2
-  exit 1
-fi
+echo "$SUITE.sh: testing $what (full Maven log: $LOG)"
+run_maven namesrv-it-support,broker-it,broker-it49 "$@"

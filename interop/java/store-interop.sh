@@ -20,27 +20,12 @@
 # Exits non-zero if a tool is missing, a build fails, any test fails or no test ran.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-MODULES="namesrv-it-support,store-it"
-LOG="$HERE/target/store-interop.log"
+SUITE=store-interop
+source "$(dirname "${BASH_SOURCE[0]}")/suite-lib.sh"
 
-die() {
-  echo "store-interop.sh: $*" >&2
-  exit 2
-}
-
-command -v java >/dev/null || die "java not found (a JDK 17 is needed)"
-command -v mvn >/dev/null || die "mvn not found (Maven 3.8+ is needed)"
+need_java_tools
 command -v cargo >/dev/null || die "cargo not found (the Rust half of the test is a cargo test)"
-
-if [[ -z "${FERROCKET_BIN:-}" ]]; then
-  (cd "$ROOT" && cargo build -q -p ferrocket) || die "cargo build -p ferrocket failed"
-  FERROCKET_BIN="$ROOT/target/debug/ferrocket"
-fi
-[[ -x "$FERROCKET_BIN" ]] || die "FERROCKET_BIN=$FERROCKET_BIN is not an executable file"
-FERROCKET_BIN="$(cd "$(dirname "$FERROCKET_BIN")" && pwd)/$(basename "$FERROCKET_BIN")"
-export FERROCKET_BIN
+build_ferrocket
 
 # The test binary's path, from cargo's JSON messages (one "executable" for the one test target).
 FERROCKET_JAVA_STORE_TEST_BIN="$(cd "$ROOT" && cargo test -q -p ferrocket-store --test java_store --no-run \
@@ -49,23 +34,5 @@ FERROCKET_JAVA_STORE_TEST_BIN="$(cd "$ROOT" && cargo test -q -p ferrocket-store 
 [[ -x "$FERROCKET_JAVA_STORE_TEST_BIN" ]] || die "no java_store test binary found (got '$FERROCKET_JAVA_STORE_TEST_BIN')"
 export FERROCKET_JAVA_STORE_TEST_BIN
 
-mkdir -p "$(dirname "$LOG")"
-echo "store-interop.sh: testing $FERROCKET_JAVA_STORE_TEST_BIN with $FERROCKET_BIN as name server (full Maven log: $LOG)"
-started=$SECONDS
-# (Maven 3.8 prints stray ESC[0m resets even with -B; strip them.)
-set +e
-(cd "$HERE" && mvn -B -ntp -Dstyle.color=never test -pl "$MODULES" "$@") 2>&1 \
-  | sed -u $'s/\e\\[0m//g' \
-  | tee "$LOG" \
-  | grep --line-buffered -E '^\[INFO\] Running |Tests run:|^\[ERROR\]|^\[WARNING\] Tests|FAIL|BUILD (SUCCESS|FAILURE)'
-status=${PIPESTATUS[0]}
-set -e
-echo "store-interop.sh: $((SECONDS - started)) s"
-if [[ $status -ne 0 ]]; then
-  echo "store-interop.sh: FAILED (Maven exit status $status); see $LOG and store-it/target/it-work/*/logs" >&2
-  exit 1
-fi
-if ! grep -q 'Tests run: [1-9]' "$LOG"; then
-  echo "store-interop.sh: no test ran; see $LOG" >&2
-  exit 1
-fi
+echo "$SUITE.sh: testing $FERROCKET_JAVA_STORE_TEST_BIN with $FERROCKET_BIN as name server (full Maven log: $LOG)"
+run_maven namesrv-it-support,store-it "$@"
