@@ -257,17 +257,27 @@ fn queue_files_go_only_when_wholly_below_the_min_and_never_the_last() {
     assert_eq!((reopened.min_offset(), reopened.max_offset()), (8, 12));
 }
 
+/// Opts out of the full-disk proof on a machine without user namespaces.
+const SKIP_FULL_DISK_VAR: &str = "FERROCKET_SKIP_FULL_DISK_TEST";
+
 /// Runs [`full_disk_child`] in a new user and mount namespace over a tmpfs of
-/// [`FULL_FS_BYTES`], so its appends meet a real `ENOSPC`. Skipped (with a note) where
-/// unprivileged user namespaces are not available.
+/// [`FULL_FS_BYTES`], so its appends meet a real `ENOSPC`. Where unprivileged user namespaces
+/// are not available it fails, unless [`SKIP_FULL_DISK_VAR`] opts out.
 #[test]
 fn a_full_file_system_refuses_appends_and_loses_nothing() {
     let can_unshare = Command::new("unshare")
         .args(["-Urm", "true"])
         .status()
         .is_ok_and(|status| status.success());
+    // A proof that cannot run is a failure, not a pass: a machine without unprivileged user
+    // namespaces must opt out explicitly, and says so in its output.
     if !can_unshare {
-        eprintln!("skipped: `unshare -Urm` is not available, so no small file system can be mounted");
+        assert!(
+            std::env::var_os(SKIP_FULL_DISK_VAR).is_some(),
+            "`unshare -Urm` is not available, so no small file system can be mounted; set \
+             {SKIP_FULL_DISK_VAR}=1 to run without the full-disk proof"
+        );
+        eprintln!("full-disk proof NOT RUN: {SKIP_FULL_DISK_VAR} is set and `unshare -Urm` is unavailable");
         return;
     }
     let mount_point = tempfile::tempdir().unwrap();
