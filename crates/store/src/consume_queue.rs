@@ -10,6 +10,19 @@
 //! the record the last entry points at, so re-dispatching a record is a no-op (Java's idempotence
 //! rules). Recovery scans from the third-to-last file, stops at the first invalid entry, drops
 //! entries past the commit log's end, then re-dispatches the commit log's tail.
+//!
+//! Write-behind tail: [`ConsumeQueue::put`] only appends the entry to an in-memory `pending`
+//! buffer (except a file's first entry, written at once so the file exists), written with one
+//! positioned write when it would pass [`PENDING_BYTES_MAX`] or cross into the next file, when
+//! the queue is dropped in a live process, at every flush (before the handles to `fsync` are taken, so a checkpoint
+//! never claims an entry that was not written), and before the files are truncated or deleted.
+//! Reads see pending entries as if written. A crash loses at most the pending tail, which
+//! [`crate::consume_queues::ConsumeQueues::recover`] rebuilds from the commit log (the commit-log
+//! write itself is never deferred): recovery re-dispatches at least the last three commit-log
+//! files, and the store's flush thread writes every tail about once a second, so a lost tail is
+//! always inside that window. Memory: at most [`PENDING_BYTES_MAX`] per queue, and only for
+//! queues written since the last flush (a flush frees the buffer), so the total is bounded by
+//! active queues × [`PENDING_BYTES_MAX`].
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +41,9 @@ const BLANK_ENTRY_SIZE: i32 = i32::MAX;
 const SCAN_CHUNK_ENTRIES: usize = 1024;
 /// Java's consume-queue recovery starts this many files from the end.
 const RECOVERY_FILES: usize = 3;
+/// Bytes of entries a queue buffers before writing them: 256 entries turn 256 write calls into
+/// one, while 10 000 busy queues hold at most 51 MB between two flushes.
+pub const PENDING_BYTES_MAX: usize = 256 * ENTRY_BYTES as usize;
 
 /// One 20-byte entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,8 +113,12 @@ pub struct ConsumeQueue {
     segments: SegmentSet,
     /// Byte position of the first readable entry.
     min_position: u64,
-    /// Byte position of the next entry.
+    /// Byte position of the next entry (counting pending entries).
     write_position: u64,
+    /// Byte position where `pending` starts: everything before it is in the files.
+    written_position: u64,
+    /// Entries `[written_position, write_position)`, not yet written; inside one file.
+    pending: Vec<u8>,
     max_physical_end: u64,
 }
 
@@ -126,19 +146,23 @@ impl ConsumeQueue {
             topic: topic.to_owned(),
             queue_id,
             min_position: segments.first_start().unwrap_or(0),
-            write_position: segments.first_start().unwrap_or(0),
+            write_position: segments.end(),
+            written_position: segments.end(),
+            pending: Vec::new(),
             max_physical_end: 0,
             segments,
         };
         queue.write_position = queue.recover_end()?;
+        queue.written_position = queue.write_position;
         queue.segments.truncate(queue.write_position)?;
         queue.refresh_max_physical_end()?;
         queue.correct_min_offset(0)?;
         Ok(queue)
     }
 
-    /// Writes `entry` as queue offset `queue_offset` unless it is already present. A first entry
-    /// at a non-zero offset is preceded by blank entries from the start of its file.
+    /// Adds `entry` as queue offset `queue_offset` unless it is already present, to the pending
+    /// tail (see the module doc). A first entry at a non-zero offset is preceded by blank entries
+    /// from the start of its file. On an error the entry is not added.
     pub fn put(&mut self, queue_offset: u64, entry: ConsumeQueueEntry) -> StoreResult<PutOutcome> {
         if entry.physical_end() <= self.max_physical_end {
             return Ok(PutOutcome::AlreadyPresent);
@@ -146,7 +170,7 @@ impl ConsumeQueue {
         let expected = queue_offset
             .checked_mul(ENTRY_BYTES)
             .ok_or_else(|| self.gap(queue_offset))?;
-        if self.segments.first_start().is_none() {
+        if self.segments.first_start().is_none() && self.pending.is_empty() {
             self.fill_pre_blank(expected)?;
         }
         if expected < self.write_position {
@@ -155,7 +179,23 @@ impl ConsumeQueue {
         if expected > self.write_position {
             return Err(self.gap(queue_offset));
         }
-        self.segments.write_at(self.write_position, &entry.encode())?;
+        // The first entry of a file is written at once, creating the file: files on disk then
+        // always cover `[min, max)`, as retention and the file count expect.
+        let starts_file = self.write_position >= self.segments.end();
+        let crosses_file =
+            self.segments.segment_start(self.write_position) != self.segments.segment_start(self.written_position);
+        if starts_file || crosses_file || self.pending.len() + ENTRY_BYTES as usize > PENDING_BYTES_MAX {
+            self.write_pending()?;
+        }
+        if starts_file {
+            self.segments.write_at(self.write_position, &entry.encode())?;
+            self.written_position = self.write_position + ENTRY_BYTES;
+        } else {
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(PENDING_BYTES_MAX);
+            }
+            self.pending.extend_from_slice(&entry.encode());
+        }
         self.write_position += ENTRY_BYTES;
         self.max_physical_end = entry.physical_end();
         Ok(PutOutcome::Written)
@@ -205,6 +245,7 @@ impl ConsumeQueue {
 
     /// Drops trailing entries that point at or past `commit_log_end` (§4.3 truncation).
     pub fn truncate_to_commit_log_end(&mut self, commit_log_end: u64) -> StoreResult<()> {
+        self.write_pending()?;
         while self.write_position > self.min_position {
             let last = self.entry_at(self.write_position - ENTRY_BYTES)?;
             if last.is_blank() || last.physical_end() <= commit_log_end {
@@ -213,6 +254,7 @@ impl ConsumeQueue {
             self.write_position -= ENTRY_BYTES;
         }
         self.segments.truncate(self.write_position)?;
+        self.written_position = self.write_position;
         self.refresh_max_physical_end()
     }
 
@@ -237,6 +279,7 @@ impl ConsumeQueue {
     /// `commit_log_min`, then corrects the min offset (`ConsumeQueue.deleteExpiredFile`);
     /// returns how many files were deleted.
     pub fn delete_files_below(&mut self, commit_log_min: u64) -> StoreResult<usize> {
+        self.write_pending()?;
         let file_bytes = self.segments.segment_bytes();
         let mut deleted = 0;
         while let [first, _, ..] = self.segments.starts()[..] {
@@ -253,15 +296,41 @@ impl ConsumeQueue {
         Ok(deleted)
     }
 
-    /// `fsync`s the files written since the last flush.
+    /// Writes the pending entries, then `fsync`s the files written since the last flush.
     pub fn flush(&mut self) -> StoreResult<()> {
+        self.release_pending()?;
         self.segments.sync()
     }
 
-    /// Duplicated handles of the files written since the last flush, now marked clean, to be
-    /// synced without holding the queue (see `SegmentSet::take_dirty`).
+    /// Writes the pending entries, then returns duplicated handles of the files written since
+    /// the last flush, now marked clean, to be synced without holding the queue (see
+    /// `SegmentSet::take_dirty`).
     pub(crate) fn take_dirty_files(&mut self) -> StoreResult<Vec<(PathBuf, std::fs::File)>> {
+        self.release_pending()?;
         self.segments.take_dirty()
+    }
+
+    /// Entries buffered but not yet written (for tests and stats).
+    pub fn pending_entries(&self) -> u64 {
+        (self.write_position - self.written_position) / ENTRY_BYTES
+    }
+
+    /// Writes the pending entries with one positioned write (they lie inside one file).
+    fn write_pending(&mut self) -> StoreResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.segments.write_at(self.written_position, &self.pending)?;
+        self.written_position = self.write_position;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// [`ConsumeQueue::write_pending`], then frees the buffer, so an idle queue holds none.
+    fn release_pending(&mut self) -> StoreResult<()> {
+        self.write_pending()?;
+        self.pending = Vec::new();
+        Ok(())
     }
 
     /// After a failed handed-out sync: every file is synced again at the next flush.
@@ -270,18 +339,42 @@ impl ConsumeQueue {
     }
 
     fn entry_at(&self, position: u64) -> StoreResult<ConsumeQueueEntry> {
+        if position >= self.written_position {
+            let raw = self.pending_bytes(position, 1)?;
+            let raw: &[u8; ENTRY_BYTES as usize] = raw.try_into().map_err(|_| self.corrupt(position))?;
+            return Ok(ConsumeQueueEntry::decode(raw));
+        }
         let mut bytes = [0u8; ENTRY_BYTES as usize];
         self.segments.read_at(position, &mut bytes)?;
         Ok(ConsumeQueueEntry::decode(&bytes))
     }
 
-    /// Reads `count` entries from byte `position`, a file at a time.
+    /// `count` pending entries' bytes from byte `position` (≥ `written_position`).
+    fn pending_bytes(&self, position: u64, count: usize) -> StoreResult<&[u8]> {
+        let from = usize::try_from(position - self.written_position).map_err(|_| self.corrupt(position))?;
+        let to = from.saturating_add(count.saturating_mul(ENTRY_BYTES as usize));
+        self.pending.get(from..to).ok_or_else(|| self.corrupt(position))
+    }
+
+    /// Reads `count` entries from byte `position`, a file at a time, then from `pending`.
     fn read_entries(&self, mut position: u64, count: usize) -> StoreResult<Vec<ConsumeQueueEntry>> {
         let mut entries = Vec::with_capacity(count);
         let file_bytes = self.segments.segment_bytes();
         while entries.len() < count {
+            if position >= self.written_position {
+                let bytes = self.pending_bytes(position, count - entries.len())?;
+                for raw in bytes.chunks_exact(ENTRY_BYTES as usize) {
+                    let raw: &[u8; ENTRY_BYTES as usize] = raw.try_into().map_err(|_| self.corrupt(position))?;
+                    entries.push(ConsumeQueueEntry::decode(raw));
+                }
+                break;
+            }
             let in_file = (file_bytes - position % file_bytes) / ENTRY_BYTES;
-            let chunk = (count - entries.len()).min(SCAN_CHUNK_ENTRIES).min(in_file as usize);
+            let in_files = (self.written_position - position) / ENTRY_BYTES;
+            let chunk = (count - entries.len())
+                .min(SCAN_CHUNK_ENTRIES)
+                .min(in_file as usize)
+                .min(usize::try_from(in_files).unwrap_or(usize::MAX));
             let mut bytes = vec![0u8; chunk * ENTRY_BYTES as usize];
             self.segments.read_at(position, &mut bytes)?;
             for raw in bytes.chunks_exact(ENTRY_BYTES as usize) {
@@ -336,6 +429,7 @@ impl ConsumeQueue {
             self.segments.write_at(self.write_position, &bytes)?;
             self.write_position += count * ENTRY_BYTES;
         }
+        self.written_position = self.write_position;
         Ok(())
     }
 
@@ -352,7 +446,208 @@ impl ConsumeQueue {
         StoreError::Corrupt {
             file: self.segments.dir().to_owned(),
             offset: position,
-            reason: "short consume-queue entry".to_owned(),
+            reason: "short consume-queue entry or read past the pending tail".to_owned(),
         }
+    }
+}
+
+/// A queue dropped in a live process (a clean close, a removed topic, a test reopening the store)
+/// writes its pending tail, as a write-through queue would have; only a killed process loses it.
+impl Drop for ConsumeQueue {
+    fn drop(&mut self) {
+        if let Err(error) = self.write_pending() {
+            tracing::warn!(%error, topic = %self.topic, queue_id = self.queue_id, "consume-queue tail not written");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use ferrocket_wire::message::{MessageProperties, MessageVersion, StoredMessage};
+
+    use super::*;
+    use crate::commit_log::{CommitLog, CommitLogConfig};
+    use crate::consume_queues::ConsumeQueues;
+
+    const TOPIC: &str = "TopicTest";
+
+    fn entry(k: u64) -> ConsumeQueueEntry {
+        ConsumeQueueEntry {
+            physical_offset: i64::try_from(k * 100).unwrap(),
+            size: 100,
+            tags_code: i64::try_from(k).unwrap(),
+        }
+    }
+
+    /// The entry bytes actually in the files at queue offset `k` (zeros if never written).
+    fn on_disk(root: &Path, file_entries: u64, k: u64) -> [u8; ENTRY_BYTES as usize] {
+        let dir = ConsumeQueue::dir(root, TOPIC, 0).unwrap();
+        let file_bytes = file_entries * ENTRY_BYTES;
+        let position = k * ENTRY_BYTES;
+        let path = dir.join(crate::segments::file_name(position - position % file_bytes));
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let at = usize::try_from(position % file_bytes).unwrap();
+        bytes
+            .get(at..at + ENTRY_BYTES as usize)
+            .map_or([0; ENTRY_BYTES as usize], |raw| raw.try_into().unwrap())
+    }
+
+    #[test]
+    fn pending_entries_read_as_if_written_but_are_not_on_disk() {
+        let root = tempfile::tempdir().unwrap();
+        let mut queue = ConsumeQueue::open(root.path(), TOPIC, 0, 1_000).unwrap();
+        for k in 0..5 {
+            assert_eq!(queue.put(k, entry(k)).unwrap(), PutOutcome::Written);
+        }
+        assert_eq!(queue.put(4, entry(4)).unwrap(), PutOutcome::AlreadyPresent);
+        // Entry 0 opened the file and was written; 1..5 wait.
+        assert_eq!(queue.pending_entries(), 4);
+        assert_eq!(on_disk(root.path(), 1_000, 0), entry(0).encode());
+        assert_eq!(on_disk(root.path(), 1_000, 1), [0; 20]);
+        assert_eq!((queue.min_offset(), queue.max_offset()), (0, 5));
+        assert_eq!(queue.max_physical_end(), 500);
+        assert_eq!(queue.get(3).unwrap(), Some(entry(3)));
+        assert_eq!(queue.get(5).unwrap(), None);
+        assert_eq!(queue.read(1, 10).unwrap(), (1..5).map(entry).collect::<Vec<_>>());
+        queue.correct_min_offset(250).unwrap();
+        assert_eq!(queue.min_offset(), 3);
+    }
+
+    #[test]
+    fn pending_tail_is_written_at_the_bound_and_at_each_file_boundary() {
+        let root = tempfile::tempdir().unwrap();
+        let bound = (PENDING_BYTES_MAX as u64) / ENTRY_BYTES;
+        let mut queue = ConsumeQueue::open(root.path(), TOPIC, 0, 1_000).unwrap();
+        // Entry 0 is written with the file; 1..=bound fill the buffer; bound + 1 writes them.
+        for k in 0..=bound {
+            queue.put(k, entry(k)).unwrap();
+        }
+        assert_eq!(queue.pending_entries(), bound);
+        queue.put(bound + 1, entry(bound + 1)).unwrap();
+        assert_eq!(queue.pending_entries(), 1);
+        assert_eq!(on_disk(root.path(), 1_000, bound), entry(bound).encode());
+        assert_eq!(on_disk(root.path(), 1_000, bound + 1), [0; 20]);
+
+        // Files of 4 entries: 5..8 are written when 8 starts (and is written with) the third file.
+        let root = tempfile::tempdir().unwrap();
+        let mut queue = ConsumeQueue::open(root.path(), TOPIC, 0, 4).unwrap();
+        for k in 0..10 {
+            queue.put(k, entry(k)).unwrap();
+        }
+        assert_eq!(queue.pending_entries(), 1);
+        assert_eq!(on_disk(root.path(), 4, 7), entry(7).encode());
+        assert_eq!(on_disk(root.path(), 4, 8), entry(8).encode());
+        assert_eq!(on_disk(root.path(), 4, 9), [0; 20]);
+        assert_eq!(queue.read(0, 100).unwrap(), (0..10).map(entry).collect::<Vec<_>>());
+        assert_eq!(queue.read(6, 3).unwrap(), (6..9).map(entry).collect::<Vec<_>>());
+        queue.flush().unwrap();
+        assert_eq!(queue.pending_entries(), 0);
+        assert_eq!(on_disk(root.path(), 4, 9), entry(9).encode());
+        drop(queue);
+        let queue = ConsumeQueue::open(root.path(), TOPIC, 0, 4).unwrap();
+        assert_eq!(queue.read(0, 100).unwrap(), (0..10).map(entry).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn dropping_a_queue_writes_its_tail() {
+        let root = tempfile::tempdir().unwrap();
+        let mut queue = ConsumeQueue::open(root.path(), TOPIC, 0, 4).unwrap();
+        for k in 0..3 {
+            queue.put(k, entry(k)).unwrap();
+        }
+        assert_eq!(queue.pending_entries(), 2);
+        assert_eq!(on_disk(root.path(), 4, 2), [0; 20]);
+        drop(queue);
+        assert_eq!(on_disk(root.path(), 4, 2), entry(2).encode());
+        let queue = ConsumeQueue::open(root.path(), TOPIC, 0, 4).unwrap();
+        assert_eq!(queue.read(0, 10).unwrap(), (0..3).map(entry).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_first_entry_past_zero_keeps_its_blanks_with_a_pending_tail() {
+        let root = tempfile::tempdir().unwrap();
+        let mut queue = ConsumeQueue::open(root.path(), TOPIC, 0, 4).unwrap();
+        // Offset 4 starts a file: no blank is written; entry 4 creates the file, 5 waits.
+        queue.put(4, entry(4)).unwrap();
+        queue.put(5, entry(5)).unwrap();
+        assert_eq!(queue.pending_entries(), 1);
+        assert_eq!((queue.min_offset(), queue.max_offset()), (4, 6));
+        assert_eq!(queue.read(4, 10).unwrap(), vec![entry(4), entry(5)]);
+        let files = queue.take_dirty_files().unwrap();
+        assert_eq!(files.len(), 1);
+        drop(queue);
+        let queue = ConsumeQueue::open(root.path(), TOPIC, 0, 4).unwrap();
+        assert_eq!((queue.min_offset(), queue.max_offset()), (4, 6));
+    }
+
+    #[test]
+    fn truncation_and_file_deletion_see_the_pending_tail() {
+        let root = tempfile::tempdir().unwrap();
+        let mut queue = ConsumeQueue::open(root.path(), TOPIC, 0, 4).unwrap();
+        for k in 0..10 {
+            queue.put(k, entry(k)).unwrap();
+        }
+        // Entry 8 ends at 900: it and 9 go.
+        queue.truncate_to_commit_log_end(850).unwrap();
+        assert_eq!((queue.max_offset(), queue.max_physical_end()), (8, 800));
+        queue.put(8, entry(8)).unwrap();
+        assert_eq!(queue.delete_files_below(450).unwrap(), 1);
+        assert_eq!(queue.min_offset(), 5);
+        assert_eq!(queue.read(5, 10).unwrap(), (5..9).map(entry).collect::<Vec<_>>());
+    }
+
+    fn message(queue_offset: i64) -> StoredMessage {
+        StoredMessage {
+            version: MessageVersion::V1,
+            body_crc: 0,
+            queue_id: 0,
+            flag: 0,
+            queue_offset,
+            physical_offset: 0,
+            sys_flag: 0,
+            born_timestamp_ms: 1,
+            born_host: "127.0.0.1:1".parse().unwrap(),
+            store_timestamp_ms: 2,
+            store_host: "127.0.0.1:2".parse().unwrap(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: Bytes::from_static(b"body"),
+            topic: TOPIC.into(),
+            properties: MessageProperties::new(),
+        }
+    }
+
+    #[test]
+    fn a_crash_loses_only_the_pending_tail_and_recovery_restores_it_from_the_commit_log() {
+        let root = tempfile::tempdir().unwrap();
+        let log_config = CommitLogConfig::new(root.path().join("commitlog"));
+        let mut log = CommitLog::open(&log_config).unwrap();
+        let mut queues = ConsumeQueues::open(root.path(), 4).unwrap();
+        let mut expected = Vec::new();
+        for k in 0..10 {
+            let appended = log.append(&message(k), 2).unwrap();
+            let record = log.read(appended.physical_offset).unwrap();
+            queues.dispatch(&record).unwrap();
+            expected.push(ConsumeQueueEntry {
+                physical_offset: i64::try_from(appended.physical_offset).unwrap(),
+                size: i32::try_from(appended.size).unwrap(),
+                tags_code: 0,
+            });
+            if k == 5 {
+                queues.flush().unwrap();
+            }
+        }
+        // A "crash": the process dies with entry 9 pending (no drop, which would write it).
+        assert_eq!(queues.get(TOPIC, 0).unwrap().pending_entries(), 1);
+        std::mem::forget(queues);
+        let reopened = ConsumeQueue::open(root.path(), TOPIC, 0, 4).unwrap();
+        assert_eq!(reopened.max_offset(), 9);
+        drop(reopened);
+        let mut queues = ConsumeQueues::open(root.path(), 4).unwrap();
+        queues.recover(&log).unwrap();
+        let queue = queues.get(TOPIC, 0).unwrap();
+        assert_eq!(queue.max_offset(), 10);
+        assert_eq!(queue.read(0, 100).unwrap(), expected);
     }
 }

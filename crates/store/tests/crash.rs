@@ -287,9 +287,11 @@ fn check_store(root: &Path, acked: &[Ack]) -> usize {
     let records = check_log(&log, acked);
     let mut queues = ConsumeQueues::open(root, QUEUE_FILE_ENTRIES).unwrap();
     let before = check_queues(&queues, &records);
-    // The child dispatches right after each flush: at most the record in flight is missing.
+    // The child dispatches right after each flush, but a queue's newest entries wait in memory
+    // (write-behind, see `consume_queue.rs`) until its file fills: at most the record in flight
+    // and less than one queue file for each of the 4 queues are missing before recovery.
     assert!(
-        before <= records.len() && records.len() - before <= 1,
+        before <= records.len() && records.len() - before <= 1 + 4 * QUEUE_FILE_ENTRIES as usize,
         "{before} entries for {} records",
         records.len()
     );
