@@ -6,11 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::path::Path;
+mod common;
+
+use common::{TIMEOUT, ask, client, properties, send_v2, start_broker, with_header};
+
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use ferrocket_broker::{BrokerConfig, BrokerHandle};
 use ferrocket_net::{Client, ClientConfig, ConnectionHandle, Router};
 use ferrocket_wire::body::{
     ConsumeFromWhere, ConsumeType, ConsumerConnection, ConsumerData, ConsumerIdList, HeartbeatData, JsonBody,
@@ -28,67 +30,15 @@ use ferrocket_wire::header::{
     UpdateConsumerOffsetRequestHeader, ViewMessageRequestHeader,
 };
 use ferrocket_wire::message::tag_hash::TagExpression;
-use ferrocket_wire::message::{
-    BatchMember, MessageProperties, OffsetMessageId, StoredMessage, decode_all, encode_batch,
-};
+use ferrocket_wire::message::{BatchMember, OffsetMessageId, StoredMessage, decode_all, encode_batch};
 use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
 use tokio::sync::mpsc;
 
-const TIMEOUT: Duration = Duration::from_secs(5);
 const GROUP: &str = "cg";
 /// `PullSysFlag` bits.
 const FLAG_COMMIT_OFFSET: i32 = 0x1;
 const FLAG_SUSPEND: i32 = 0x2;
 const FLAG_SUBSCRIPTION: i32 = 0x4;
-
-async fn start_broker(dir: &Path, tweak: impl FnOnce(&mut BrokerConfig)) -> BrokerHandle {
-    let mut config = BrokerConfig::standalone(dir, "127.0.0.1", 0, "127.0.0.1:1");
-    config.namesrv_addr = None;
-    // Small files: the tests write a handful of messages.
-    config.store.commit_log_segment_bytes = 1 << 24;
-    config.store.consume_queue_file_entries = 1000;
-    tweak(&mut config);
-    ferrocket_broker::start(config, None).await.unwrap()
-}
-
-fn client() -> Client {
-    Client::new(Router::new(), ClientConfig::default())
-}
-
-async fn ask(client: &Client, broker: &BrokerHandle, request: RemotingCommand) -> RemotingCommand {
-    client
-        .invoke(&broker.local_addr().to_string(), request, TIMEOUT)
-        .await
-        .unwrap()
-}
-
-fn with_header(code: RequestCode, header: &impl CustomHeader) -> RemotingCommand {
-    RemotingCommand::request(code).with_ext_fields(header.to_ext_fields())
-}
-
-fn properties(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().copied().collect::<MessageProperties>().encode().unwrap()
-}
-
-fn send_v2(topic: &str, queue_id: i32, props: &str, body: &'static [u8]) -> RemotingCommand {
-    let header = SendMessageRequestHeaderV2 {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        flag: 0,
-        properties: Some(props.into()),
-        reconsume_times: Some(0),
-        unit_mode: Some(false),
-        max_reconsume_times: None,
-        batch: Some(false),
-        broker_name: Some("broker-a".into()),
-    };
-    with_header(RequestCode::SEND_MESSAGE_V2, &header).with_body(Bytes::from_static(body))
-}
 
 fn send_v1(topic: &str, queue_id: i32, props: &str, body: Bytes) -> RemotingCommand {
     let header = SendMessageRequestHeader {

@@ -8,21 +8,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::path::Path;
+mod common;
+
+use common::{TIMEOUT, ask, client, properties, send_v2_header, start_broker, with_header};
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferrocket_broker::{BrokerConfig, BrokerHandle};
-use ferrocket_net::{Client, ClientConfig, Router};
+use ferrocket_broker::BrokerHandle;
+use ferrocket_net::Client;
 use ferrocket_wire::body::{DelayOffsetSerializeWrapper, JsonBody};
 use ferrocket_wire::header::{
     ConsumerSendMsgBackRequestHeader, CustomHeader, PullMessageRequestHeader, SendMessageRequestHeaderV2,
     SendMessageResponseHeader, ViewMessageRequestHeader,
 };
-use ferrocket_wire::message::{MessageProperties, OffsetMessageId, StoredMessage, decode_all};
+use ferrocket_wire::message::{OffsetMessageId, StoredMessage, decode_all};
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 
-const TIMEOUT: Duration = Duration::from_secs(10);
 const GROUP: &str = "cg";
 /// `PullSysFlag.FLAG_SUBSCRIPTION`.
 const FLAG_SUBSCRIPTION: i32 = 0x4;
@@ -30,47 +32,11 @@ const FLAG_SUBSCRIPTION: i32 = 0x4;
 /// different moments (the store's wall clock, the test's monotonic one).
 const CLOCK_SLACK: Duration = Duration::from_millis(50);
 
-async fn start_broker(dir: &Path, delay_levels_ms: &[i64]) -> BrokerHandle {
-    let mut config = BrokerConfig::standalone(dir, "127.0.0.1", 0, "127.0.0.1:1");
-    config.namesrv_addr = None;
-    config.store.commit_log_segment_bytes = 1 << 24;
-    config.store.consume_queue_file_entries = 1000;
-    config.store.message_delay_levels_ms = delay_levels_ms.to_vec();
-    ferrocket_broker::start(config, None).await.unwrap()
-}
-
-fn client() -> Client {
-    Client::new(Router::new(), ClientConfig::default())
-}
-
-async fn ask(client: &Client, broker: &BrokerHandle, request: RemotingCommand) -> RemotingCommand {
-    client
-        .invoke(&broker.local_addr().to_string(), request, TIMEOUT)
-        .await
-        .unwrap()
-}
-
-fn with_header(code: RequestCode, header: &impl CustomHeader) -> RemotingCommand {
-    RemotingCommand::request(code).with_ext_fields(header.to_ext_fields())
-}
-
-fn properties(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().copied().collect::<MessageProperties>().encode().unwrap()
-}
-
+/// A send whose flag (5) must survive the delay.
 fn send(topic: &str, queue_id: i32, props: &str, body: &'static [u8]) -> RemotingCommand {
     let header = SendMessageRequestHeaderV2 {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        born_timestamp: 1_700_000_000_000,
         flag: 5,
-        properties: Some(props.into()),
-        reconsume_times: Some(0),
-        batch: Some(false),
-        ..SendMessageRequestHeaderV2::default()
+        ..send_v2_header(topic, queue_id, props)
     };
     with_header(RequestCode::SEND_MESSAGE_V2, &header).with_body(Bytes::from_static(body))
 }
@@ -153,7 +119,10 @@ async fn wait_for_delay_offset(client: &Client, broker: &BrokerHandle, level: i3
 #[tokio::test]
 async fn a_delayed_message_reaches_its_topic_only_after_its_delay_and_intact() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = start_broker(dir.path(), &[1_000, 5_000]).await;
+    let broker = start_broker(dir.path(), |config| {
+        config.store.message_delay_levels_ms = vec![1_000, 5_000]
+    })
+    .await;
     let client = client();
     let props = properties(&[
         ("TAGS", "TagA"),
@@ -215,7 +184,10 @@ async fn a_delayed_message_reaches_its_topic_only_after_its_delay_and_intact() {
 #[tokio::test]
 async fn a_level_above_the_highest_waits_the_highest_delay() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = start_broker(dir.path(), &[60_000, 1_000]).await;
+    let broker = start_broker(dir.path(), |config| {
+        config.store.message_delay_levels_ms = vec![60_000, 1_000]
+    })
+    .await;
     let client = client();
     let props = properties(&[("DELAY", "7")]);
     let sent_at = Instant::now();
@@ -232,7 +204,10 @@ async fn a_level_above_the_highest_waits_the_highest_delay() {
 async fn a_retry_reaches_the_retry_topic_only_after_its_delay() {
     let dir = tempfile::tempdir().unwrap();
     // A first retry waits at level 3.
-    let broker = start_broker(dir.path(), &[60_000, 60_000, 1_000]).await;
+    let broker = start_broker(dir.path(), |config| {
+        config.store.message_delay_levels_ms = vec![60_000, 60_000, 1_000]
+    })
+    .await;
     let client = client();
     let props = properties(&[("TAGS", "TagA"), ("UNIQ_KEY", "AC110001000100000000000000000043")]);
     let sent = ok_send(&ask(&client, &broker, send("BackTopic", 0, &props, b"retry me")).await);
@@ -270,7 +245,10 @@ async fn a_retry_reaches_the_retry_topic_only_after_its_delay() {
 async fn parked_messages_are_delivered_once_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let levels = [1_000, 4_000];
-    let broker = start_broker(dir.path(), &levels).await;
+    let broker = start_broker(dir.path(), |config| {
+        config.store.message_delay_levels_ms = levels.to_vec()
+    })
+    .await;
     let client = client();
     let sent_at = Instant::now();
     let parked: [(&str, &'static [u8]); 2] = [("1", b"first"), ("2", b"second")];
@@ -289,7 +267,10 @@ async fn parked_messages_are_delivered_once_across_a_restart() {
     // The schedule topic's queue is rebuilt from the commit log: its entries must again carry
     // delivery times, or the second message would be delivered at once.
     std::fs::remove_dir_all(dir.path().join("store/consumequeue/SCHEDULE_TOPIC_XXXX")).unwrap();
-    let broker = start_broker(dir.path(), &levels).await;
+    let broker = start_broker(dir.path(), |config| {
+        config.store.message_delay_levels_ms = levels.to_vec()
+    })
+    .await;
     let offsets = delay_offsets(&client, &broker).await.offset_table;
     assert_eq!((offsets.get(&1), offsets.get(&2)), (Some(&1), Some(&0)));
     let (messages, seen_at) = wait_for(&client, &broker, "RestartTopic", 0, 2).await;
