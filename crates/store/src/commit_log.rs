@@ -322,6 +322,22 @@ impl CommitLog {
         Ok(buf)
     }
 
+    /// Appends the raw bytes `[physical_offset, physical_offset + len)` to `out` (same rules as
+    /// [`CommitLog::read_bytes`]), so a pull reads all its records into one buffer. On error
+    /// `out` is left as it was.
+    pub fn read_into(&self, physical_offset: u64, len: u32, out: &mut BytesMut) -> StoreResult<()> {
+        self.check_range(physical_offset, u64::from(len))?;
+        let start = out.len();
+        out.resize(start + len as usize, 0);
+        let read = out
+            .get_mut(start..)
+            .map_or(Ok(()), |tail| self.segments.read_at(physical_offset, tail));
+        if read.is_err() {
+            out.truncate(start);
+        }
+        read
+    }
+
     /// Calls `visit` for every record from `from` (a record start; clamped up to the min offset)
     /// to the write offset, jumping over fillers. Used to rebuild consume queues.
     pub fn scan(&self, from: u64, mut visit: impl FnMut(ScannedRecord) -> StoreResult<()>) -> StoreResult<u64> {

@@ -10,7 +10,7 @@
 
 use std::sync::atomic::Ordering;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use ferrocket_wire::message::record::{SYSFLAG_POSITION, store_timestamp_position};
 
 use crate::commit_log::ScannedRecord;
@@ -74,8 +74,10 @@ pub struct GetMessagesResult {
     pub next_begin_offset: u64,
     pub min_offset: u64,
     pub max_offset: u64,
-    /// Raw records as stored, in queue order; a pull body is their concatenation.
+    /// Raw records as stored, in queue order: slices of [`GetMessagesResult::body`].
     pub records: Vec<Bytes>,
+    /// The records back to back, read into one buffer: a pull response's body as it is.
+    pub body: Bytes,
     /// The last examined record is further than the in-memory window from the log's end.
     pub suggest_pulling_from_slave: bool,
 }
@@ -97,8 +99,10 @@ pub struct QueryByKeyResult {
 }
 
 /// Running totals of a pull's batch.
+/// The records of one pull, read straight into the buffer that becomes the response body.
 struct Batch {
-    records: Vec<Bytes>,
+    buffer: BytesMut,
+    lengths: Vec<usize>,
     bytes: u64,
 }
 
@@ -113,6 +117,7 @@ impl MessageStore {
             min_offset: min,
             max_offset: max,
             records: Vec::new(),
+            body: Bytes::new(),
             suggest_pulling_from_slave: false,
         };
         // A queue that never received a message reads as one with max 0 (Java creates it).
@@ -162,7 +167,8 @@ impl MessageStore {
         let log_max = self.log.max_offset();
         let segment_bytes = self.log.segment_bytes();
         let mut batch = Batch {
-            records: Vec::new(),
+            buffer: BytesMut::new(),
+            lengths: Vec::new(),
             bytes: 0,
         };
         let mut last_examined_phy = 0u64;
@@ -187,10 +193,10 @@ impl MessageStore {
                 }
                 continue;
             }
-            match self.log.read_bytes(phy, size) {
-                Ok(bytes) => {
+            match self.log.read_into(phy, size, &mut batch.buffer) {
+                Ok(()) => {
                     batch.bytes += u64::from(size);
-                    batch.records.push(Bytes::from(bytes));
+                    batch.lengths.push(size as usize);
                     result.status = GetMessageStatus::Found;
                     skip_below = None;
                 }
@@ -203,14 +209,24 @@ impl MessageStore {
                 }
             }
         }
-        result.records = batch.records;
+        result.body = batch.buffer.freeze();
+        let mut start = 0;
+        result.records = batch
+            .lengths
+            .iter()
+            .map(|len| {
+                let record = result.body.slice(start..start + len);
+                start += len;
+                record
+            })
+            .collect();
         result.suggest_pulling_from_slave =
             log_max.saturating_sub(last_examined_phy) > self.config.in_memory_window_bytes;
     }
 
     /// Java's `isTheBatchFull`: never before the first message; then by count, then bytes.
     fn batch_full(&self, batch: &Batch, size: u32, max_count: u32, in_memory: bool) -> bool {
-        let count = batch.records.len() as u64;
+        let count = batch.lengths.len() as u64;
         if batch.bytes == 0 || count == 0 {
             return false;
         }
@@ -392,6 +408,25 @@ mod tests {
                 filter: None,
             })
             .unwrap()
+    }
+
+    #[test]
+    fn a_pull_reads_its_records_into_one_body_they_slice() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = MessageStore::open(MessageStoreConfig::new(dir.path()), T0).unwrap();
+        let mut expected = Vec::new();
+        for n in 0..5 {
+            let put = store.put(message(n), T0 + n as i64).unwrap();
+            expected.extend(store.record_bytes_at(put.physical_offset, put.wrote_bytes).unwrap());
+        }
+        let found = pull(&store, 1, 3);
+        assert_eq!(found.records.len(), 3);
+        let first = found.records.first().unwrap().len();
+        assert_eq!(&found.body[..], &expected[first..first * 4]);
+        let joined: Vec<u8> = found.records.iter().flat_map(|record| record.iter().copied()).collect();
+        assert_eq!(&joined[..], &found.body[..]);
+        // Slices of the body, not copies of it.
+        assert_eq!(found.records.first().unwrap().as_ptr(), found.body.as_ptr());
     }
 
     #[test]

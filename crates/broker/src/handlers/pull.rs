@@ -13,7 +13,7 @@ mod check;
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use ferrocket_net::{ConnectionHandle, Router};
 use ferrocket_store::{GetMessageStatus, GetMessages, GetMessagesResult};
 use ferrocket_wire::header::{CustomHeader, PullMessageRequestHeader, PullMessageResponseHeader};
@@ -131,6 +131,8 @@ pub struct PullOutcome {
     pub min_offset: u64,
     pub max_offset: u64,
     pub records: Vec<Bytes>,
+    /// The records back to back (the store read them into one buffer): the response body.
+    pub body: Bytes,
     /// The read reached further back than the in-memory window (Java's
     /// `isSuggestPullingFromSlave`).
     pub suggest_pulling_from_slave: bool,
@@ -144,6 +146,7 @@ impl PullOutcome {
             min_offset: result.min_offset,
             max_offset: result.max_offset,
             records: result.records,
+            body: result.body,
             suggest_pulling_from_slave: result.suggest_pulling_from_slave,
         }
     }
@@ -162,6 +165,7 @@ impl PullOutcome {
             min_offset,
             max_offset,
             records: Vec::new(),
+            body: Bytes::new(),
             suggest_pulling_from_slave: false,
         }
     }
@@ -174,6 +178,7 @@ impl PullOutcome {
             min_offset,
             max_offset,
             records: Vec::new(),
+            body: Bytes::new(),
             suggest_pulling_from_slave: false,
         }
     }
@@ -230,11 +235,8 @@ pub fn compose(
     if code != ResponseCode::SUCCESS {
         return response;
     }
-    let mut body = BytesMut::with_capacity(outcome.records.iter().map(Bytes::len).sum());
-    for record in &outcome.records {
-        body.extend_from_slice(record);
-    }
-    response.with_body(body.freeze())
+    // The store read the records into one buffer; the body shares it, no copy.
+    response.with_body(outcome.body.clone())
 }
 
 fn to_i64(offset: u64) -> i64 {
@@ -448,6 +450,7 @@ mod tests {
             min_offset: 0,
             max_offset: 2,
             records: vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cd")],
+            body: Bytes::from_static(b"abcd"),
             suggest_pulling_from_slave: false,
         });
         let response = compose(&request, 0, &checked, &found, &MASTER);
@@ -489,6 +492,7 @@ mod tests {
             min_offset: 0,
             max_offset: 9,
             records: Vec::new(),
+            body: Bytes::new(),
             suggest_pulling_from_slave: lagging,
         };
         let role = |broker_id, slave_read_enable| PullRole {
