@@ -11,7 +11,7 @@
 //! are all-or-nothing: one denied key or bad value and nothing changes.
 
 use crate::error::{NamesrvError, NamesrvResult};
-use crate::properties;
+use crate::properties::{self, parse_bool, parse_in};
 
 /// Java's `scanNotActiveBrokerInterval` default (5 s; 10 s in 4.9.x).
 pub const SCAN_NOT_ACTIVE_BROKER_INTERVAL_MS_DEFAULT: u64 = 5_000;
@@ -252,23 +252,6 @@ fn setting(key: &str) -> Option<&'static Setting> {
 }
 
 /// Stricter than Java's `Boolean.parseBoolean`, which reads any typo as `false`.
-fn parse_bool(value: &str) -> Result<bool, &'static str> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err("true or false"),
-    }
-}
-
-fn parse_in(value: &str, (low, high): (u64, u64)) -> Result<u64, &'static str> {
-    const EXPECTED: &str = "a whole number in the setting's range";
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|n| (low..=high).contains(n))
-        .ok_or(EXPECTED)
-}
-
 fn parse_label(value: &str) -> Result<String, &'static str> {
     let valid = !value.is_empty()
         && value.len() <= PRODUCT_ENV_NAME_CHARS_MAX

@@ -141,6 +141,25 @@ fn unicode_escape(chars: &mut std::str::Chars<'_>) -> NamesrvResult<char> {
     Ok(char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER))
 }
 
+/// A boolean setting, stricter than Java's `Boolean.parseBoolean` (which reads any typo as
+/// `false`): `true` or `false` in any case, else an error naming what was expected.
+pub fn parse_bool(value: &str) -> Result<bool, &'static str> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("true or false"),
+    }
+}
+
+/// A whole-number setting within `low..=high`.
+pub fn parse_in(value: &str, (low, high): (u64, u64)) -> Result<u64, &'static str> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (low..=high).contains(n))
+        .ok_or("a whole number in the setting's range")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

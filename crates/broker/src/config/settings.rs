@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ferrocket_namesrv::properties::{parse_bool, parse_in};
 use ferrocket_store::FlushDiskType;
 
 use super::{
@@ -279,22 +280,6 @@ fn parse_ha_master_address(value: &str) -> Result<Option<String>, &'static str> 
 }
 
 /// Stricter than Java's `Boolean.parseBoolean`, which reads any typo as `false`.
-fn parse_bool(value: &str) -> Result<bool, &'static str> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err("true or false"),
-    }
-}
-
-fn parse_in(value: &str, (low, high): (u64, u64)) -> Result<u64, &'static str> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|n| (low..=high).contains(n))
-        .ok_or("a whole number in the setting's range")
-}
-
 fn parse_transfer(value: &str) -> Result<u32, &'static str> {
     parse_in(value, (1, 64 << 20)).map(|n| n as u32)
 }
