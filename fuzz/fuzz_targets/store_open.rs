@@ -6,8 +6,7 @@
 #![no_main]
 use std::fs;
 
-use ferrocket_store::index_file::IndexGeometry;
-use ferrocket_store::{GetMessages, MessageStore, MessageStoreConfig};
+use ferrocket_store::{GetMessages, IndexGeometry, MessageStore, MessageStoreConfig, QueueId, QueueOffset};
 
 const SEGMENT_BYTES: u64 = 4096;
 const QUEUE_FILE_ENTRIES: u64 = 64;
@@ -54,8 +53,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let query = GetMessages {
         topic: TOPIC,
-        queue_id: 0,
-        offset: 0,
+        queue_id: QueueId(0),
+        offset: QueueOffset(0),
         max_count: 32,
         filter: None,
     };

@@ -51,6 +51,7 @@ impl AbortFile {
         }
     }
 
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

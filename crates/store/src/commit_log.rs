@@ -10,12 +10,15 @@
 //! in its segment, so a filler always fits; bytes in `[min_offset, write_offset)` are whole valid
 //! records or fillers; bytes past `write_offset` are zeros. One writer: `append` takes `&mut self`.
 //!
-//! Recovery on open (§4.3): scan from the start of the third-to-last segment, record by record
-//! (TOTALSIZE, magic, lengths, body CRC, no zeroed tail), jump over fillers, stop at the first
-//! invalid or partial record, and make its start the end of the log (later segments deleted, the
-//! tail zeroed).
+//! Recovery on open (§4.3): scan record by record (TOTALSIZE, magic, lengths, body CRC, no zeroed
+//! tail), jump over fillers, stop at the first invalid or partial record, and make its start the
+//! end of the log (later segments deleted, the tail zeroed). The scan starts at the store's
+//! checkpointed offset when it has one ([`CommitLog::open_from`]: everything before it was synced,
+//! so recovery reads only the tail written since), else at the start of the third-to-last segment
+//! as Java's normal recovery does.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use ferrocket_wire::message::StoredMessage;
@@ -25,7 +28,9 @@ use ferrocket_wire::message::record::{
 use ferrocket_wire::message::sysflag;
 
 use crate::error::{StoreError, StoreResult};
-use crate::segments::SegmentSet;
+use crate::offsets::CommitLogOffset;
+use crate::open_files::{COMMIT_LOG_FILES_OPEN_MAX, CachedPath, OpenFiles};
+use crate::segments::{DamagedFiles, SegmentSet, sync_path};
 
 /// Java's `mappedFileSizeCommitLog`.
 pub const SEGMENT_BYTES_DEFAULT: u64 = 1 << 30;
@@ -42,6 +47,9 @@ const RECOVERY_SEGMENTS: usize = 3;
 const BLANK_BYTES: u64 = 8;
 /// BODYCRC's position in every record.
 const BODY_CRC_POSITION: usize = 8;
+/// How far past the recovered end a truncation is measured for the recovery report: a torn
+/// record is at most a whole record long.
+const TRUNCATED_PROBE_BYTES_MAX: u64 = RECORD_BYTES_MAX as u64;
 
 /// Where the commit log lives and its limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +75,7 @@ impl CommitLogConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendResult {
     /// `wroteOffset`: the record's first byte in the log.
-    pub physical_offset: u64,
+    pub physical_offset: CommitLogOffset,
     /// `wroteBytes`: the record's TOTALSIZE.
     pub size: u32,
     pub store_timestamp_ms: i64,
@@ -77,37 +85,35 @@ pub struct AppendResult {
 
 impl AppendResult {
     /// One past the record: what a SYNC_FLUSH put waits for the flushed offset to reach.
-    pub fn end_offset(&self) -> u64 {
-        self.physical_offset + u64::from(self.size)
+    pub fn end_offset(&self) -> CommitLogOffset {
+        self.physical_offset.plus_bytes(u64::from(self.size))
     }
 }
 
-/// A flush in progress (see [`CommitLog::begin_flush`]): owned handles, so the `fsync` needs no
-/// access to the log.
+/// A flush in progress (see [`CommitLog::begin_flush`]): the files to sync and the handle cache,
+/// so the `fsync` needs no access to the log.
 pub struct FlushTicket {
-    files: Vec<(PathBuf, std::fs::File)>,
+    files: Arc<OpenFiles>,
+    paths: Vec<CachedPath>,
     up_to: u64,
 }
 
 impl FlushTicket {
-    /// `fsync`s (data only) every handle.
+    /// `fsync`s (data only) every file written before the ticket was taken.
     pub fn sync(&self) -> StoreResult<()> {
-        for (path, file) in &self.files {
-            file.sync_data().map_err(crate::error::io_error(path))?;
-        }
-        Ok(())
+        self.paths.iter().try_for_each(|path| sync_path(&self.files, path))
     }
 
     /// The log offset everything below which is on disk once this ticket is synced.
-    pub fn up_to(&self) -> u64 {
-        self.up_to
+    pub fn up_to(&self) -> CommitLogOffset {
+        CommitLogOffset(self.up_to)
     }
 }
 
 /// A record read back from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScannedRecord {
-    pub physical_offset: u64,
+    pub physical_offset: CommitLogOffset,
     pub size: u32,
     pub message: StoredMessage,
 }
@@ -121,8 +127,24 @@ pub struct CommitLog {
     flushed_offset: u64,
     /// Where recovery began checking records; everything before was trusted.
     recovery_start: u64,
+    /// What recovery at open found.
+    recovered: LogRecovery,
     /// Reused encode buffer, so appends do not allocate.
     scratch: BytesMut,
+}
+
+/// What the commit log's recovery at open did, for the store's recovery report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogRecovery {
+    /// Records checked (CRC included) from the recovery start to the valid end.
+    pub records_scanned: u64,
+    /// Bytes of data past the valid end that were dropped (a torn record, or records whose
+    /// bytes a crash lost), zeros not counted.
+    pub bytes_truncated: u64,
+    /// Segment files deleted or regrown because a crash left them empty or short.
+    pub files_repaired: usize,
+    /// Whether the scan started at a checkpointed offset rather than three segments back.
+    pub from_checkpoint: bool,
 }
 
 /// The outcome of checking the bytes at one offset (`checkMessageAndReturnSize`).
@@ -134,8 +156,15 @@ enum RecordCheck {
 }
 
 impl CommitLog {
-    /// Opens the log in `config.dir` and recovers its valid end.
+    /// Opens the log in `config.dir` and recovers its valid end, checking the last three segments.
     pub fn open(config: &CommitLogConfig) -> StoreResult<CommitLog> {
+        CommitLog::open_from(config, None)
+    }
+
+    /// Opens the log and recovers its valid end, checking records from `synced_end` (a record
+    /// boundary below which everything is known to be on disk, from the store's checkpoint) when
+    /// it lies within the files, else from the start of the third-to-last segment.
+    pub fn open_from(config: &CommitLogConfig, synced_end: Option<CommitLogOffset>) -> StoreResult<CommitLog> {
         let smallest = RECORD_BYTES_MIN as u64 + BLANK_BYTES;
         if !(smallest..=SEGMENT_BYTES_MAX).contains(&config.segment_bytes) {
             return Err(StoreError::BadConfig {
@@ -145,24 +174,44 @@ impl CommitLog {
                 ),
             });
         }
-        let segments = SegmentSet::open(&config.dir, config.segment_bytes)?;
+        let files = OpenFiles::new(COMMIT_LOG_FILES_OPEN_MAX);
+        let segments = SegmentSet::open(&config.dir, config.segment_bytes, files, DamagedFiles::Refuse)?;
         let mut log = CommitLog {
             segments,
             body_bytes_max: config.body_bytes_max,
             write_offset: 0,
             flushed_offset: 0,
             recovery_start: 0,
+            recovered: LogRecovery::default(),
             scratch: BytesMut::new(),
         };
         let starts = log.segments.starts();
-        log.recovery_start = starts
-            .get(starts.len().saturating_sub(RECOVERY_SEGMENTS))
-            .copied()
-            .unwrap_or(0);
-        let end = log.recover_end()?;
+        let first = log.segments.first_start().unwrap_or(0);
+        match synced_end {
+            Some(CommitLogOffset(synced)) if synced <= log.segments.end() => {
+                // Below the first file everything was deleted by clean-up: start at that file.
+                log.recovery_start = synced.max(first);
+                log.recovered.from_checkpoint = true;
+            }
+            _ => {
+                log.recovery_start = starts
+                    .get(starts.len().saturating_sub(RECOVERY_SEGMENTS))
+                    .copied()
+                    .unwrap_or(0);
+            }
+        }
+        let (end, records_scanned) = log.recover_end()?;
+        log.recovered.records_scanned = records_scanned;
+        log.recovered.bytes_truncated = log.segments.data_bytes_from(end, TRUNCATED_PROBE_BYTES_MAX)?;
+        log.recovered.files_repaired = log.segments.repaired_files();
         log.segments.truncate(end)?;
         log.write_offset = end;
-        log.flushed_offset = end;
+        // The tail recovery read may be only in the page cache (the process died, not the
+        // machine): the first flush syncs it before anything claims it is on disk.
+        log.flushed_offset = log.recovery_start.min(end);
+        if log.flushed_offset < end {
+            log.segments.mark_dirty_from(log.flushed_offset);
+        }
         Ok(log)
     }
 
@@ -203,7 +252,7 @@ impl CommitLog {
         self.segments.write_at(physical_offset, record)?;
         self.write_offset = physical_offset + size as u64;
         Ok(AppendResult {
-            physical_offset,
+            physical_offset: CommitLogOffset(physical_offset),
             // At most `record_bytes_max`, well inside u32.
             size: size as u32,
             store_timestamp_ms: now_ms,
@@ -217,9 +266,10 @@ impl CommitLog {
     /// room for a filler in its segment, and fillers reaching their segment's end; nothing is
     /// written otherwise. Record sizes are not held to this log's body limit: the master accepted
     /// them. The caller dispatches the records.
-    pub fn append_raw(&mut self, offset: u64, bytes: &[u8]) -> StoreResult<()> {
+    pub fn append_raw(&mut self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()> {
+        let CommitLogOffset(offset) = offset;
         let segment_bytes = self.segments.segment_bytes();
-        let holds_nothing = self.write_offset == self.min_offset();
+        let holds_nothing = self.write_offset == self.min_offset().0;
         let restart = offset != self.write_offset && holds_nothing && offset.is_multiple_of(segment_bytes);
         if offset != self.write_offset && !restart {
             let reason = format!(
@@ -250,46 +300,52 @@ impl CommitLog {
         Ok(())
     }
 
+    /// What recovery at open found.
+    pub fn recovered(&self) -> LogRecovery {
+        self.recovered
+    }
+
     /// `fsync`s every segment written since the last flush; returns the flushed offset.
-    pub fn flush(&mut self) -> StoreResult<u64> {
+    pub fn flush(&mut self) -> StoreResult<CommitLogOffset> {
         self.segments.sync()?;
         self.flushed_offset = self.write_offset;
-        Ok(self.flushed_offset)
+        Ok(CommitLogOffset(self.flushed_offset))
     }
 
     /// Starts a flush that runs without `&mut self`: duplicated handles of the segments written
     /// so far and the offset they cover. `FlushTicket::sync` them, then [`CommitLog::finish_flush`].
     pub fn begin_flush(&mut self) -> StoreResult<FlushTicket> {
         Ok(FlushTicket {
-            files: self.segments.take_dirty()?,
+            files: Arc::clone(self.segments.files()),
+            paths: self.segments.take_dirty(),
             up_to: self.write_offset,
         })
     }
 
     /// Ends a flush begun by [`CommitLog::begin_flush`]: on success the flushed offset moves up to
     /// what the ticket covered; on failure its segments are marked for the next flush again.
-    pub fn finish_flush(&mut self, ticket: FlushTicket, synced: bool) -> u64 {
+    pub fn finish_flush(&mut self, ticket: FlushTicket, synced: bool) -> CommitLogOffset {
         if synced {
             self.flushed_offset = self.flushed_offset.max(ticket.up_to.min(self.write_offset));
         } else {
-            for (path, _) in &ticket.files {
+            for path in &ticket.paths {
                 self.segments.mark_dirty(path);
             }
         }
-        self.flushed_offset
+        CommitLogOffset(self.flushed_offset)
     }
 
     /// Like [`CommitLog::scan`], but stops before `end` (a record boundary, such as the flushed
     /// offset): SYNC_FLUSH dispatches only records that are on disk.
     pub fn scan_until(
         &self,
-        from: u64,
-        end: u64,
+        from: CommitLogOffset,
+        end: CommitLogOffset,
         mut visit: impl FnMut(ScannedRecord) -> StoreResult<()>,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<CommitLogOffset> {
         let segment_bytes = self.segments.segment_bytes();
-        let limit = end.min(self.write_offset);
-        let mut offset = from.max(self.min_offset());
+        let limit = end.0.min(self.write_offset);
+        let mut offset = from.0.max(self.min_offset().0);
         while offset < limit {
             match self.check_record_at(offset, limit, false)? {
                 RecordCheck::Message(record) => {
@@ -300,11 +356,12 @@ impl CommitLog {
                 RecordCheck::Invalid(reason) => return Err(self.corrupt(offset, reason)),
             }
         }
-        Ok(offset.max(from))
+        Ok(CommitLogOffset(offset.max(from.0)))
     }
 
     /// Reads and decodes the record starting at `physical_offset`.
-    pub fn read(&self, physical_offset: u64) -> StoreResult<ScannedRecord> {
+    pub fn read(&self, physical_offset: CommitLogOffset) -> StoreResult<ScannedRecord> {
+        let CommitLogOffset(physical_offset) = physical_offset;
         self.check_range(physical_offset, 1)?;
         match self.check_record_at(physical_offset, self.write_offset, false)? {
             RecordCheck::Message(record) => Ok(*record),
@@ -315,17 +372,34 @@ impl CommitLog {
 
     /// The raw bytes `[physical_offset, physical_offset + len)`, which must lie in one segment
     /// below the write offset (a pull reads whole records this way).
-    pub fn read_bytes(&self, physical_offset: u64, len: u32) -> StoreResult<Vec<u8>> {
+    pub fn read_bytes(&self, physical_offset: CommitLogOffset, len: u32) -> StoreResult<Vec<u8>> {
+        let CommitLogOffset(physical_offset) = physical_offset;
         self.check_range(physical_offset, u64::from(len))?;
         let mut buf = vec![0u8; len as usize];
         self.segments.read_at(physical_offset, &mut buf)?;
         Ok(buf)
     }
 
+    /// What a replication master sends next (Java's `getCommitLogData`): up to `max_len` bytes
+    /// from `offset` to the end of what is written in its segment; empty when `offset` is outside
+    /// the stored range.
+    pub fn read_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>> {
+        let end = self.max_offset();
+        if offset < self.min_offset() || offset >= end {
+            return Ok(Vec::new());
+        }
+        let segment_bytes = self.segment_bytes();
+        let segment_end = (offset.0 - offset.0 % segment_bytes).saturating_add(segment_bytes);
+        let len = end.0.min(segment_end).saturating_sub(offset.0).min(u64::from(max_len));
+        // `len` ≤ `max_len`, a u32.
+        self.read_bytes(offset, len as u32)
+    }
+
     /// Appends the raw bytes `[physical_offset, physical_offset + len)` to `out` (same rules as
     /// [`CommitLog::read_bytes`]), so a pull reads all its records into one buffer. On error
     /// `out` is left as it was.
-    pub fn read_into(&self, physical_offset: u64, len: u32, out: &mut BytesMut) -> StoreResult<()> {
+    pub fn read_into(&self, physical_offset: CommitLogOffset, len: u32, out: &mut BytesMut) -> StoreResult<()> {
+        let CommitLogOffset(physical_offset) = physical_offset;
         self.check_range(physical_offset, u64::from(len))?;
         let start = out.len();
         out.resize(start + len as usize, 0);
@@ -340,9 +414,13 @@ impl CommitLog {
 
     /// Calls `visit` for every record from `from` (a record start; clamped up to the min offset)
     /// to the write offset, jumping over fillers. Used to rebuild consume queues.
-    pub fn scan(&self, from: u64, mut visit: impl FnMut(ScannedRecord) -> StoreResult<()>) -> StoreResult<u64> {
+    pub fn scan(
+        &self,
+        from: CommitLogOffset,
+        mut visit: impl FnMut(ScannedRecord) -> StoreResult<()>,
+    ) -> StoreResult<CommitLogOffset> {
         let segment_bytes = self.segments.segment_bytes();
-        let mut offset = from.max(self.min_offset());
+        let mut offset = from.0.max(self.min_offset().0);
         while offset < self.write_offset {
             match self.check_record_at(offset, self.write_offset, false)? {
                 RecordCheck::Message(record) => {
@@ -353,41 +431,46 @@ impl CommitLog {
                 RecordCheck::Invalid(reason) => return Err(self.corrupt(offset, reason)),
             }
         }
-        Ok(offset)
+        Ok(CommitLogOffset(offset))
     }
 
     /// The first byte still stored.
-    pub fn min_offset(&self) -> u64 {
-        self.segments.first_start().unwrap_or(0).min(self.write_offset)
+    pub fn min_offset(&self) -> CommitLogOffset {
+        CommitLogOffset(self.segments.first_start().unwrap_or(0).min(self.write_offset))
     }
 
     /// One past the last record: the next append's offset.
-    pub fn max_offset(&self) -> u64 {
-        self.write_offset
+    pub fn max_offset(&self) -> CommitLogOffset {
+        CommitLogOffset(self.write_offset)
     }
 
     /// Everything below this offset survives a crash.
-    pub fn flushed_offset(&self) -> u64 {
-        self.flushed_offset
+    pub fn flushed_offset(&self) -> CommitLogOffset {
+        CommitLogOffset(self.flushed_offset)
     }
 
-    /// Where recovery at open began checking records (the start of the third-to-last segment).
-    pub fn recovery_start(&self) -> u64 {
-        self.recovery_start
+    /// Where recovery at open began checking records (the checkpointed offset, or the start of
+    /// the third-to-last segment).
+    pub fn recovery_start(&self) -> CommitLogOffset {
+        CommitLogOffset(self.recovery_start)
     }
 
     /// Start and last-modified time (ms since the epoch) of every segment, oldest first: what
     /// retention decides on (`retention::decide`).
-    pub fn segment_ages(&self) -> StoreResult<Vec<(u64, i64)>> {
-        self.segments.modified_ms()
+    pub fn segment_ages(&self) -> StoreResult<Vec<(CommitLogOffset, i64)>> {
+        let ages = self.segments.modified_ms()?;
+        Ok(ages
+            .into_iter()
+            .map(|(start, ms)| (CommitLogOffset(start), ms))
+            .collect())
     }
 
     /// Deletes the oldest segment unless it is the last (the active one), moving the min offset
     /// to the next segment's start; returns the deleted segment's start.
-    pub fn delete_oldest_segment(&mut self) -> StoreResult<Option<u64>> {
+    pub fn delete_oldest_segment(&mut self) -> StoreResult<Option<CommitLogOffset>> {
         let deleted = self.segments.remove_first()?;
-        self.recovery_start = self.recovery_start.max(self.min_offset());
-        Ok(deleted)
+        self.recovery_start = self.recovery_start.max(self.min_offset().0);
+        Ok(deleted.map(CommitLogOffset))
     }
 
     pub fn segment_bytes(&self) -> u64 {
@@ -449,19 +532,23 @@ impl CommitLog {
         Ok(())
     }
 
-    /// The valid end of the log, scanning from `recovery_start`.
-    fn recover_end(&self) -> StoreResult<u64> {
+    /// The valid end of the log, scanning from `recovery_start`, and the records checked.
+    fn recover_end(&self) -> StoreResult<(u64, u64)> {
         let end = self.segments.end();
         let segment_bytes = self.segments.segment_bytes();
         let mut offset = self.recovery_start;
+        let mut records = 0;
         while offset < end {
             match self.check_record_at(offset, end, true)? {
-                RecordCheck::Message(record) => offset += u64::from(record.size),
+                RecordCheck::Message(record) => {
+                    offset += u64::from(record.size);
+                    records += 1;
+                }
                 RecordCheck::EndOfSegment => offset = self.segments.segment_start(offset) + segment_bytes,
                 RecordCheck::Invalid(_) => break,
             }
         }
-        Ok(offset)
+        Ok((offset, records))
     }
 
     /// Checks the record at `offset`, reading nothing at or past `limit` or the segment's end.
@@ -505,14 +592,14 @@ impl CommitLog {
             return Ok(RecordCheck::Invalid("zeroed tail".to_owned()));
         }
         Ok(RecordCheck::Message(Box::new(ScannedRecord {
-            physical_offset: offset,
+            physical_offset: CommitLogOffset(offset),
             size,
             message,
         })))
     }
 
     fn check_range(&self, offset: u64, len: u64) -> StoreResult<()> {
-        let (min, max) = (self.min_offset(), self.write_offset);
+        let (min, max) = (self.min_offset().0, self.write_offset);
         if offset < min || offset.saturating_add(len) > max {
             return Err(StoreError::OffsetOutOfRange { offset, min, max });
         }

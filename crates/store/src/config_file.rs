@@ -1,6 +1,9 @@
-//! The broker's JSON metadata files in `<root>/config/` (`topics.json`, `consumerOffset.json`,
-//! `delayOffset.json`, `subscriptionGroup.json`, …; store-and-ha.md §6.6): crash-safe replacement
-//! with a `.bak` copy of the previous content, and loading that falls back to the `.bak`.
+//! The JSON metadata files of both servers, as Java's `MixAll.string2File` writes them: the
+//! broker's `<root>/config/` (`topics.json`, `consumerOffset.json`, `delayOffset.json`,
+//! `subscriptionGroup.json`, …; store-and-ha.md §6.6) and the name server's `kvConfig.json`.
+//! Crash-safe replacement with a `.bak` copy of the previous content, and loading that falls back
+//! to the `.bak`. The one atomic file writer of the workspace lives here, in the lowest crate that
+//! does file I/O (`wire` is pure), so the name server and the broker share it.
 //!
 //! ```text
 //! persist:  <file>.tmp ← new text, fsync      (Java 4.x `MixAll.string2File` also starts here)
@@ -11,10 +14,10 @@
 //! Invariant: at every instant `<file>` is either absent or a complete text we wrote (or Java
 //! wrote); a crash can only leave a stale `.tmp` (never read) or a partial `.bak` beside an intact
 //! `<file>`. Java 5.0–5.3.3 overwrites `<file>` in place, so a file left by a crashed Java broker
-//! can be truncated; [`load`] then uses the `.bak`, as `ConfigManager.load` does, and sets the
-//! bad file aside so the next persist cannot back it up over the good `.bak`. The bodies
-//! themselves are decoded by the wire crate (`ferrocket_wire::body`), which reads fastjson's
-//! unquoted integer keys.
+//! can be truncated; [`load_config_file`] then uses the `.bak`, as `ConfigManager.load` does, and
+//! sets the bad file aside so the next persist cannot back it up over the good `.bak`. The
+//! bodies themselves are decoded by the wire crate (`ferrocket_wire::body`), which reads
+//! fastjson's unquoted integer keys.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -26,19 +29,20 @@ use crate::error::{StoreError, StoreResult, io_error};
 pub const BACKUP_SUFFIX: &str = ".bak";
 /// Appended to a file name for the new content before it replaces the file.
 pub const TEMPORARY_SUFFIX: &str = ".tmp";
-/// Appended to a file name when [`load`] sets a rejected file aside.
+/// Appended to a file name when [`load_config_file`] sets a rejected file aside.
 pub const CORRUPT_SUFFIX: &str = ".corrupt";
 /// The largest metadata file read: offsets of tens of thousands of groups stay far below it, and
 /// a larger file is not one the broker wrote.
 pub const CONFIG_FILE_BYTES_MAX: u64 = 256 * 1024 * 1024;
 
-/// Replaces the content of `path` with `json_text`, keeping the previous content in
-/// `<path>.bak`, crash-safely (see the module diagram). Creates the parent directory.
-pub fn persist(path: &Path, json_text: &str) -> StoreResult<()> {
+/// Replaces the content of `path` with `json_text` (text, or the bytes of a JSON encoder),
+/// keeping the previous content in `<path>.bak`, crash-safely (see the module diagram). Creates
+/// the parent directory.
+pub fn persist_config_file(path: &Path, json_text: impl AsRef<[u8]>) -> StoreResult<()> {
     let dir = parent_dir(path);
     fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let temporary = with_suffix(path, TEMPORARY_SUFFIX);
-    write_synced(&temporary, json_text.as_bytes())?;
+    write_synced(&temporary, json_text.as_ref())?;
     // The current file is complete (we only ever rename complete files over it), so it is the
     // right backup; an empty one (a Java crash mid-overwrite) would only destroy a good `.bak`.
     if let Some(previous) = read_bounded(path)?
@@ -57,7 +61,7 @@ pub fn persist(path: &Path, json_text: &str) -> StoreResult<()> {
 ///
 /// When the `.bak` is used and a rejected file was present, that file is moved aside to
 /// `<path>.corrupt`: Java keeps it, and its next persist would copy it over the good `.bak`.
-pub fn load(path: &Path, is_valid: impl Fn(&str) -> bool) -> StoreResult<Option<String>> {
+pub fn load_config_file(path: &Path, is_valid: impl Fn(&str) -> bool) -> StoreResult<Option<String>> {
     let main = read_text(path)?;
     if let Some(text) = &main
         && !text.is_empty()
@@ -93,7 +97,7 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// The text of `path`; `None` when it is missing. Bytes that are not UTF-8 read as empty text,
-/// so [`load`] treats them like an unparseable file.
+/// so [`load_config_file`] treats them like an unparseable file.
 fn read_text(path: &Path) -> StoreResult<Option<String>> {
     Ok(read_bounded(path)?.map(|bytes| String::from_utf8(bytes).unwrap_or_default()))
 }
@@ -151,27 +155,33 @@ mod tests {
     fn first_persist_writes_no_backup_and_the_second_keeps_the_first() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config").join("topics.json");
-        persist(&path, "{\"a\":1}").unwrap();
+        persist_config_file(&path, "{\"a\":1}").unwrap();
         assert!(!with_suffix(&path, BACKUP_SUFFIX).exists());
         assert!(!with_suffix(&path, TEMPORARY_SUFFIX).exists());
-        persist(&path, "{\"a\":2}").unwrap();
+        persist_config_file(&path, "{\"a\":2}").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "{\"a\":2}");
         assert_eq!(
             fs::read_to_string(with_suffix(&path, BACKUP_SUFFIX)).unwrap(),
             "{\"a\":1}"
         );
-        assert_eq!(load(&path, is_object).unwrap().as_deref(), Some("{\"a\":2}"));
+        assert_eq!(
+            load_config_file(&path, is_object).unwrap().as_deref(),
+            Some("{\"a\":2}")
+        );
     }
 
     #[test]
     fn missing_files_load_as_none_and_a_bad_backup_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("delayOffset.json");
-        assert_eq!(load(&path, is_object).unwrap(), None);
+        assert_eq!(load_config_file(&path, is_object).unwrap(), None);
         fs::write(with_suffix(&path, BACKUP_SUFFIX), "").unwrap();
-        assert_eq!(load(&path, is_object).unwrap(), None);
+        assert_eq!(load_config_file(&path, is_object).unwrap(), None);
         fs::write(with_suffix(&path, BACKUP_SUFFIX), "{\"x\"").unwrap();
-        assert!(matches!(load(&path, is_object), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            load_config_file(&path, is_object),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[test]
@@ -180,7 +190,7 @@ mod tests {
         let path = dir.path().join("topics.json");
         fs::write(&path, [b'{', 0xff, b'}']).unwrap();
         fs::write(with_suffix(&path, BACKUP_SUFFIX), "{}").unwrap();
-        assert_eq!(load(&path, is_object).unwrap().as_deref(), Some("{}"));
+        assert_eq!(load_config_file(&path, is_object).unwrap().as_deref(), Some("{}"));
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! ratio > diskSpaceWarningLevelRatio (90 %)     → also flag the store disk-full: puts are refused
 //!                                                 with SERVICE_NOT_AVAILABLE until it clears
 //! ```
-//! The decision ([`check`]) is pure over the measured ratios, so it is tested without a full
-//! disk; [`DiskSpace::probe`] is the thin `statvfs` call. A ratio that cannot be measured is
+//! The decision ([`DiskThresholds::check`]) is pure over the measured ratios, so it is tested
+//! without a full disk; [`DiskSpace::probe`] is the thin `statvfs` call. A ratio that cannot be measured is
 //! `None` (Java's −1): it never flags the disk full but does trigger reclaiming, as in Java.
 
 use std::path::Path;
@@ -97,6 +97,37 @@ impl DiskThresholds {
             warning_ratio: clamp_ratio(f64::from(warning) / 100.0, WARNING_LEVEL_RATIO_RANGE),
         }
     }
+
+    /// Java's `isSpaceToDelete` (one replica per partition) over the used ratios of the commit-log
+    /// and consume-queue file systems (usually the same one).
+    pub fn check(&self, commit_log_ratio: Option<f64>, consume_queue_ratio: Option<f64>) -> DiskCheck {
+        let mut full_flag = DiskFullFlag::Keep;
+        for ratio in [commit_log_ratio, consume_queue_ratio] {
+            // An unmeasurable ratio (Java's −1) is below both thresholds.
+            let value = ratio.unwrap_or(-1.0);
+            if value > self.warning_ratio {
+                return DiskCheck {
+                    reclaim: true,
+                    clean_immediately: true,
+                    full_flag: DiskFullFlag::Set,
+                };
+            }
+            if value > self.clean_forcibly_ratio {
+                return DiskCheck {
+                    reclaim: true,
+                    clean_immediately: true,
+                    full_flag,
+                };
+            }
+            full_flag = DiskFullFlag::Clear;
+        }
+        let over = |ratio: Option<f64>| ratio.is_none_or(|value| value > self.max_used_ratio);
+        DiskCheck {
+            reclaim: over(commit_log_ratio) || over(consume_queue_ratio),
+            clean_immediately: false,
+            full_flag,
+        }
+    }
 }
 
 impl Default for DiskThresholds {
@@ -118,7 +149,7 @@ pub enum DiskFullFlag {
     Keep,
 }
 
-/// The outcome of one [`check`].
+/// The outcome of one [`DiskThresholds::check`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DiskCheck {
     /// Delete expired files this run even outside `deleteWhen` (`isUsageExceedsThreshold`).
@@ -128,42 +159,7 @@ pub struct DiskCheck {
     pub full_flag: DiskFullFlag,
 }
 
-/// Java's `isSpaceToDelete` (one replica per partition) over the used ratios of the commit-log
-/// and consume-queue file systems (usually the same one).
-pub fn check(
-    thresholds: &DiskThresholds,
-    commit_log_ratio: Option<f64>,
-    consume_queue_ratio: Option<f64>,
-) -> DiskCheck {
-    let mut full_flag = DiskFullFlag::Keep;
-    for ratio in [commit_log_ratio, consume_queue_ratio] {
-        // An unmeasurable ratio (Java's −1) is below both thresholds.
-        let value = ratio.unwrap_or(-1.0);
-        if value > thresholds.warning_ratio {
-            return DiskCheck {
-                reclaim: true,
-                clean_immediately: true,
-                full_flag: DiskFullFlag::Set,
-            };
-        }
-        if value > thresholds.clean_forcibly_ratio {
-            return DiskCheck {
-                reclaim: true,
-                clean_immediately: true,
-                full_flag,
-            };
-        }
-        full_flag = DiskFullFlag::Clear;
-    }
-    let over = |ratio: Option<f64>| ratio.is_none_or(|value| value > thresholds.max_used_ratio);
-    DiskCheck {
-        reclaim: over(commit_log_ratio) || over(consume_queue_ratio),
-        clean_immediately: false,
-        full_flag,
-    }
-}
-
-/// The store's disk-full flag: set and cleared by [`check`]s, read by every put.
+/// The store's disk-full flag: set and cleared by [`DiskThresholds::check`]s, read by every put.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DiskState {
     full: bool,
@@ -249,30 +245,30 @@ mod tests {
     #[test]
     fn check_follows_the_three_levels() {
         let t = DiskThresholds::default();
-        let quiet = check(&t, Some(0.50), Some(0.50));
+        let quiet = t.check(Some(0.50), Some(0.50));
         assert_eq!(
             (quiet.reclaim, quiet.clean_immediately, quiet.full_flag),
             (false, false, DiskFullFlag::Clear)
         );
-        let over_max = check(&t, Some(0.80), Some(0.50));
+        let over_max = t.check(Some(0.80), Some(0.50));
         assert_eq!((over_max.reclaim, over_max.clean_immediately), (true, false));
-        let forcibly = check(&t, Some(0.86), Some(0.50));
+        let forcibly = t.check(Some(0.86), Some(0.50));
         assert_eq!(
             (forcibly.clean_immediately, forcibly.full_flag),
             (true, DiskFullFlag::Keep)
         );
-        let full = check(&t, Some(0.91), Some(0.10));
+        let full = t.check(Some(0.91), Some(0.10));
         assert_eq!((full.clean_immediately, full.full_flag), (true, DiskFullFlag::Set));
-        let logics_full = check(&t, Some(0.10), Some(0.95));
+        let logics_full = t.check(Some(0.10), Some(0.95));
         assert_eq!(logics_full.full_flag, DiskFullFlag::Set);
         // Exactly at a threshold is not above it.
-        assert_eq!(check(&t, Some(0.90), Some(0.0)).full_flag, DiskFullFlag::Keep);
-        assert!(!check(&t, Some(0.75), Some(0.75)).reclaim);
+        assert_eq!(t.check(Some(0.90), Some(0.0)).full_flag, DiskFullFlag::Keep);
+        assert!(!t.check(Some(0.75), Some(0.75)).reclaim);
     }
 
     #[test]
     fn unmeasurable_ratio_reclaims_but_never_flags_full() {
-        let verdict = check(&DiskThresholds::default(), None, Some(0.2));
+        let verdict = DiskThresholds::default().check(None, Some(0.2));
         assert_eq!(
             (verdict.reclaim, verdict.clean_immediately, verdict.full_flag),
             (true, false, DiskFullFlag::Clear)
@@ -283,13 +279,13 @@ mod tests {
     fn the_flag_sets_at_the_warning_level_and_clears_only_below_clean_forcibly() {
         let t = DiskThresholds::default();
         let mut state = DiskState::default();
-        assert!(!state.apply(&check(&t, Some(0.88), Some(0.1))));
+        assert!(!state.apply(&t.check(Some(0.88), Some(0.1))));
         assert!(!state.refuses_puts());
-        assert!(state.apply(&check(&t, Some(0.92), Some(0.1))));
+        assert!(state.apply(&t.check(Some(0.92), Some(0.1))));
         assert!(state.refuses_puts());
-        assert!(!state.apply(&check(&t, Some(0.88), Some(0.1))));
+        assert!(!state.apply(&t.check(Some(0.88), Some(0.1))));
         assert!(state.refuses_puts(), "between 85 % and 90 % Java keeps the flag");
-        assert!(state.apply(&check(&t, Some(0.80), Some(0.1))));
+        assert!(state.apply(&t.check(Some(0.80), Some(0.1))));
         assert!(!state.refuses_puts());
     }
 

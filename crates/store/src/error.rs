@@ -17,6 +17,11 @@ pub enum StoreError {
     #[error("disk full writing {path}")]
     DiskFull { path: PathBuf },
 
+    /// The process may open no more files (EMFILE, ENFILE): this one operation is refused (a put
+    /// answers Java's `CREATE_MAPPED_FILE_FAILED`); the next may succeed once descriptors free up.
+    #[error("too many open files opening {path}: raise the open-file limit (ulimit -n)")]
+    OpenFilesExhausted { path: PathBuf },
+
     /// Bytes on disk do not form what they should (bad file name or length, bad record).
     #[error("corrupt {file} at byte {offset}: {reason}")]
     Corrupt { file: PathBuf, offset: u64, reason: String },
@@ -58,11 +63,22 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Wraps an `io::Error` on `path`, telling a full disk apart.
+impl StoreError {
+    /// A refusal that says nothing about the data and may pass (descriptors exhausted): it must
+    /// never leave the store refusing puts for good.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::OpenFilesExhausted { .. })
+    }
+}
+
+/// Wraps an `io::Error` on `path`, telling a full disk and an exhausted descriptor table apart.
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| {
+        let errno = rustix::io::Errno::from_io_error(&source);
         if source.kind() == io::ErrorKind::StorageFull {
             StoreError::DiskFull { path: path.to_owned() }
+        } else if errno == Some(rustix::io::Errno::MFILE) || errno == Some(rustix::io::Errno::NFILE) {
+            StoreError::OpenFilesExhausted { path: path.to_owned() }
         } else {
             StoreError::Io {
                 path: path.to_owned(),

@@ -7,6 +7,8 @@
 
 use std::collections::VecDeque;
 
+use crate::offsets::CommitLogOffset;
+
 /// Java's `syncFlushTimeout`.
 pub const SYNC_FLUSH_TIMEOUT_MS: i64 = 5000;
 /// Puts waiting at once; beyond it the caller should answer busy rather than queue without bound.
@@ -23,7 +25,7 @@ pub enum FlushOutcome {
 
 #[derive(Debug)]
 struct PendingFlush<W> {
-    end_offset: u64,
+    end_offset: CommitLogOffset,
     deadline_ms: i64,
     waiter: W,
 }
@@ -43,7 +45,7 @@ impl<W> GroupCommit<W> {
     }
 
     /// Waits for the flushed offset to reach `end_offset`. Returns the waiter back when full.
-    pub fn register(&mut self, end_offset: u64, now_ms: i64, waiter: W) -> Result<(), W> {
+    pub fn register(&mut self, end_offset: CommitLogOffset, now_ms: i64, waiter: W) -> Result<(), W> {
         if self.pending.len() >= PENDING_FLUSHES_MAX {
             return Err(waiter);
         }
@@ -60,13 +62,14 @@ impl<W> GroupCommit<W> {
     }
 
     /// Whether someone waits, so the flusher should flush now rather than on its timer.
+    #[cfg(test)]
     pub fn needs_flush(&self) -> bool {
         !self.pending.is_empty()
     }
 
     /// After a flush reached `flushed_offset`: the waiters it covers, then those past their
     /// deadline at `now_ms`, each with its outcome, in registration order within each group.
-    pub fn on_flushed(&mut self, flushed_offset: u64, now_ms: i64) -> Vec<(W, FlushOutcome)> {
+    pub fn on_flushed(&mut self, flushed_offset: CommitLogOffset, now_ms: i64) -> Vec<(W, FlushOutcome)> {
         let mut released = Vec::new();
         while let Some(front) = self.pending.front() {
             if front.end_offset > flushed_offset {
@@ -96,6 +99,7 @@ impl<W> GroupCommit<W> {
     }
 
     /// The earliest deadline, for the caller's timer.
+    #[cfg(test)]
     pub fn next_deadline_ms(&self) -> Option<i64> {
         self.pending.iter().map(|p| p.deadline_ms).min()
     }
@@ -108,28 +112,34 @@ mod tests {
     #[test]
     fn a_flush_releases_every_put_it_covers_in_order() {
         let mut group = GroupCommit::new(SYNC_FLUSH_TIMEOUT_MS);
-        group.register(100, 0, "a").unwrap();
-        group.register(250, 1, "b").unwrap();
-        group.register(400, 2, "c").unwrap();
+        group.register(CommitLogOffset(100), 0, "a").unwrap();
+        group.register(CommitLogOffset(250), 1, "b").unwrap();
+        group.register(CommitLogOffset(400), 2, "c").unwrap();
         assert!(group.needs_flush());
-        assert_eq!(group.on_flushed(99, 3), vec![]);
+        assert_eq!(group.on_flushed(CommitLogOffset(99), 3), vec![]);
         assert_eq!(
-            group.on_flushed(250, 4),
+            group.on_flushed(CommitLogOffset(250), 4),
             vec![("a", FlushOutcome::Flushed), ("b", FlushOutcome::Flushed)]
         );
         assert_eq!(group.next_deadline_ms(), Some(5002));
-        assert_eq!(group.on_flushed(1000, 5), vec![("c", FlushOutcome::Flushed)]);
+        assert_eq!(
+            group.on_flushed(CommitLogOffset(1000), 5),
+            vec![("c", FlushOutcome::Flushed)]
+        );
         assert!(!group.needs_flush());
     }
 
     #[test]
     fn puts_past_their_deadline_time_out() {
         let mut group = GroupCommit::new(10);
-        group.register(100, 0, 1).unwrap();
-        group.register(200, 5, 2).unwrap();
+        group.register(CommitLogOffset(100), 0, 1).unwrap();
+        group.register(CommitLogOffset(200), 5, 2).unwrap();
         assert_eq!(group.expire(9), vec![]);
         assert_eq!(group.expire(10), vec![(1, FlushOutcome::TimedOut)]);
-        assert_eq!(group.on_flushed(50, 15), vec![(2, FlushOutcome::TimedOut)]);
+        assert_eq!(
+            group.on_flushed(CommitLogOffset(50), 15),
+            vec![(2, FlushOutcome::TimedOut)]
+        );
         assert_eq!(group.next_deadline_ms(), None);
     }
 
@@ -137,8 +147,8 @@ mod tests {
     fn registration_is_bounded() {
         let mut group = GroupCommit::new(10);
         for n in 0..PENDING_FLUSHES_MAX {
-            group.register(n as u64, 0, n).unwrap();
+            group.register(CommitLogOffset(n as u64), 0, n).unwrap();
         }
-        assert_eq!(group.register(u64::MAX, 0, 7), Err(7));
+        assert_eq!(group.register(CommitLogOffset(u64::MAX), 0, 7), Err(7));
     }
 }

@@ -11,14 +11,19 @@
 //! Invariants: entry 0 is never used, so 0 means "none"; `indexCount` is the next entry number
 //! (starts at 1); entries are appended in commit-log order and each one heads its slot's chain
 //! when written, so the newest entries can be undone in reverse order ([`IndexFile::truncate_to`]).
+//! Every write order is chosen so that a process killed between two writes leaves a file that
+//! reads correctly (see `put` and `truncate_to`). The file is opened on demand through the
+//! store's bounded handle cache.
 
-use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use ferrocket_wire::message::tag_hash::java_string_hash;
 
 use crate::error::{StoreError, StoreResult, io_error};
+use crate::open_files::{CachedPath, OpenFiles};
+use crate::segments::sync_path;
 
 /// `IndexHeader.INDEX_HEADER_SIZE`.
 pub const HEADER_BYTES: u64 = 40;
@@ -165,8 +170,8 @@ pub fn key_hash(key: &str) -> i32 {
 }
 
 pub struct IndexFile {
-    path: PathBuf,
-    file: File,
+    path: CachedPath,
+    files: Arc<OpenFiles>,
     geometry: IndexGeometry,
     header: IndexHeader,
 }
@@ -174,20 +179,23 @@ pub struct IndexFile {
 impl IndexFile {
     /// Creates `path` (sparse, full size) with begin/end pre-set to the previous file's end, as
     /// `IndexService` does, and writes its header.
-    pub fn create(
+    pub(crate) fn create(
         path: &Path,
+        files: Arc<OpenFiles>,
         geometry: IndexGeometry,
         prev_end_timestamp_ms: i64,
         prev_end_phy_offset: i64,
     ) -> StoreResult<IndexFile> {
         geometry.check()?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(io_error(path))?;
-        file.set_len(geometry.file_bytes()).map_err(io_error(path))?;
+        // A crash before `set_len` leaves a short file, which opening the store deletes; an
+        // error removes it at once.
+        let cached = files.key(path.to_owned());
+        let file = files.create_new(&cached)?;
+        if let Err(error) = file.set_len(geometry.file_bytes()) {
+            files.forget(&cached);
+            let _ = std::fs::remove_file(path);
+            return Err(io_error(path)(error));
+        }
         let mut header = IndexHeader {
             index_count: 1,
             ..IndexHeader::default()
@@ -201,24 +209,24 @@ impl IndexFile {
             header.end_timestamp_ms = prev_end_timestamp_ms;
         }
         let mut index = IndexFile {
-            path: path.to_owned(),
-            file,
+            path: cached,
+            files,
             geometry,
             header,
         };
-        index.write_header()?;
+        if let Err(error) = index.write_header() {
+            index.files.forget(&index.path);
+            let _ = std::fs::remove_file(path);
+            return Err(error);
+        }
         Ok(index)
     }
 
-    /// Opens an existing file, which must have exactly the geometry's size.
-    pub fn open(path: &Path, geometry: IndexGeometry) -> StoreResult<IndexFile> {
+    /// Opens an existing file, which must have exactly the geometry's size and a header that
+    /// can be true (a count within the file, offsets that are not negative).
+    pub(crate) fn open(path: &Path, files: Arc<OpenFiles>, geometry: IndexGeometry) -> StoreResult<IndexFile> {
         geometry.check()?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(io_error(path))?;
-        let len = file.metadata().map_err(io_error(path))?.len();
+        let len = std::fs::metadata(path).map_err(io_error(path))?.len();
         if len != geometry.file_bytes() {
             return Err(corrupt(
                 path,
@@ -226,24 +234,39 @@ impl IndexFile {
                 format!("length {len}, expected {}", geometry.file_bytes()),
             ));
         }
+        // Read through a handle of its own: a file that turns out unusable is deleted next.
         let mut bytes = [0u8; HEADER_BYTES as usize];
-        file.read_exact_at(&mut bytes, 0).map_err(io_error(path))?;
+        std::fs::File::open(path)
+            .and_then(|file| file.read_exact_at(&mut bytes, 0))
+            .map_err(io_error(path))?;
         let mut header = IndexHeader::decode(&bytes);
-        // Java's `IndexHeader.load` treats a count of 0 or less as a fresh file.
-        header.index_count = header.index_count.max(1);
-        if header.index_count.unsigned_abs() > geometry.entries_max {
+        // Java's new file is zeros; its `IndexHeader.load` treats a count of 0 as a fresh file.
+        if header.index_count < 0 || header.index_count.unsigned_abs() > geometry.entries_max {
             return Err(corrupt(path, 36, format!("index count {}", header.index_count)));
         }
+        header.index_count = header.index_count.max(1);
+        if header.begin_phy_offset < 0 || header.end_phy_offset < header.begin_phy_offset {
+            let reason = format!(
+                "offsets {}..{} in the header",
+                header.begin_phy_offset, header.end_phy_offset
+            );
+            return Err(corrupt(path, 16, reason));
+        }
         Ok(IndexFile {
-            path: path.to_owned(),
-            file,
+            path: files.key(path.to_owned()),
+            files,
             geometry,
             header,
         })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.path.path()
+    }
+
+    /// Closes the file's handle (before it is deleted).
+    pub(crate) fn forget_handle(&self) {
+        self.files.forget(&self.path);
     }
 
     pub fn header(&self) -> &IndexHeader {
@@ -344,11 +367,17 @@ impl IndexFile {
     /// Undoes the newest entries that point at or past `commit_log_end` (records a crash lost),
     /// restoring their slots; the end fields then describe the newest remaining entry, its time
     /// rounded down to the second. Returns whether anything was removed.
+    ///
+    /// Crash-safe order: first the slots are pointed back past the removed entries (newest
+    /// first; redoing it after a crash changes nothing), then the header drops them from the
+    /// count, and only then are their bytes zeroed. A kill at any point leaves every counted
+    /// entry intact (zeroing before the count once left counted entries of zeros).
     pub fn truncate_to(&mut self, commit_log_end: u64) -> StoreResult<bool> {
         let limit = i64::try_from(commit_log_end).unwrap_or(i64::MAX);
-        let mut removed = false;
-        while self.header.index_count > 1 {
-            let number = self.header.index_count - 1;
+        let old_count = self.header.index_count;
+        let mut count = old_count;
+        while count > 1 {
+            let number = count - 1;
             let entry = self.entry(number.unsigned_abs())?;
             if entry.phy_offset < limit {
                 break;
@@ -360,14 +389,11 @@ impl IndexFile {
                     self.header.hash_slot_count = self.header.hash_slot_count.saturating_sub(1).max(0);
                 }
             }
-            self.write(
-                self.geometry.entry_position(number.unsigned_abs()),
-                &[0u8; ENTRY_BYTES as usize],
-            )?;
-            self.header.index_count = number;
-            removed = true;
+            count = number;
         }
+        let removed = count < old_count;
         if removed {
+            self.header.index_count = count;
             if self.header.index_count > 1 {
                 let last = self.entry((self.header.index_count - 1).unsigned_abs())?;
                 self.header.end_phy_offset = last.phy_offset;
@@ -380,6 +406,12 @@ impl IndexFile {
                 self.header.end_timestamp_ms = self.header.begin_timestamp_ms;
             }
             self.write_header()?;
+            for number in count..old_count {
+                self.write(
+                    self.geometry.entry_position(number.unsigned_abs()),
+                    &[0u8; ENTRY_BYTES as usize],
+                )?;
+            }
         }
         Ok(removed)
     }
@@ -387,19 +419,20 @@ impl IndexFile {
     /// The entry numbered `number` (1 ≤ number < index count).
     pub fn entry(&self, number: u32) -> StoreResult<IndexEntry> {
         if number >= self.geometry.entries_max {
-            return Err(corrupt(&self.path, 0, format!("entry number {number}")));
+            return Err(corrupt(self.path.path(), 0, format!("entry number {number}")));
         }
         let mut bytes = [0u8; ENTRY_BYTES as usize];
         let position = self.geometry.entry_position(number);
-        self.file
+        self.files
+            .get(&self.path)?
             .read_exact_at(&mut bytes, position)
-            .map_err(io_error(&self.path))?;
+            .map_err(io_error(self.path.path()))?;
         Ok(IndexEntry::decode(&bytes))
     }
 
     /// `fsync`s the file.
     pub fn flush(&self) -> StoreResult<()> {
-        self.file.sync_data().map_err(io_error(&self.path))
+        sync_path(&self.files, &self.path)
     }
 
     fn write_header(&mut self) -> StoreResult<()> {
@@ -409,14 +442,18 @@ impl IndexFile {
 
     fn read_i32(&self, position: u64) -> StoreResult<i32> {
         let mut bytes = [0u8; 4];
-        self.file
+        self.files
+            .get(&self.path)?
             .read_exact_at(&mut bytes, position)
-            .map_err(io_error(&self.path))?;
+            .map_err(io_error(self.path.path()))?;
         Ok(i32::from_be_bytes(bytes))
     }
 
     fn write(&self, position: u64, bytes: &[u8]) -> StoreResult<()> {
-        self.file.write_all_at(bytes, position).map_err(io_error(&self.path))
+        self.files
+            .get(&self.path)?
+            .write_all_at(bytes, position)
+            .map_err(io_error(self.path.path()))
     }
 }
 
@@ -430,6 +467,8 @@ fn corrupt(path: &Path, offset: u64, reason: String) -> StoreError {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
+
     use super::*;
 
     /// Four slots, entries 1..=3: small enough to write out byte by byte.
@@ -459,7 +498,7 @@ mod tests {
     fn exact_header_slot_and_entry_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("20231114221320000");
-        let mut index = IndexFile::create(&path, SMALL, 0, 0).unwrap();
+        let mut index = IndexFile::create(&path, OpenFiles::new(4), SMALL, 0, 0).unwrap();
         // "T#a".hashCode() = 84*31² + 35*31 + 97 = 81906 → slot 2; "T#b" → 81907, slot 3.
         assert_eq!(key_hash("T#a"), 81906);
         assert!(index.put("T#a", 100, T0).unwrap());
@@ -478,7 +517,7 @@ mod tests {
         expected.extend_from_slice(&[0u8; 20]);
         assert_eq!(SMALL.file_bytes(), 136);
         assert_eq!(std::fs::read(&path).unwrap(), expected);
-        let reopened = IndexFile::open(&path, SMALL).unwrap();
+        let reopened = IndexFile::open(&path, OpenFiles::new(4), SMALL).unwrap();
         assert_eq!(reopened.header(), index.header());
         assert_eq!(IndexHeader::decode(&index.header().encode()), *index.header());
         assert_eq!(IndexGeometry::DEFAULT.file_bytes(), 420_000_040);
@@ -487,7 +526,7 @@ mod tests {
     #[test]
     fn a_new_file_starts_at_the_previous_end_and_fills_up() {
         let dir = tempfile::tempdir().unwrap();
-        let mut index = IndexFile::create(&dir.path().join("i"), SMALL, T0, 4096).unwrap();
+        let mut index = IndexFile::create(&dir.path().join("i"), OpenFiles::new(4), SMALL, T0, 4096).unwrap();
         assert_eq!(index.header().begin_timestamp_ms, T0);
         assert_eq!(index.header().end_phy_offset, 4096);
         for n in 0..3 {
@@ -507,7 +546,7 @@ mod tests {
             hash_slots: 1,
             entries_max: 8,
         };
-        let mut index = IndexFile::create(&dir.path().join("i"), one_slot, 0, 0).unwrap();
+        let mut index = IndexFile::create(&dir.path().join("i"), OpenFiles::new(4), one_slot, 0, 0).unwrap();
         index.put("T#a", 100, T0).unwrap();
         index.put("T#b", 200, T0).unwrap();
         index.put("T#a", 300, T0).unwrap();
@@ -525,6 +564,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut index = IndexFile::create(
             &dir.path().join("i"),
+            OpenFiles::new(4),
             IndexGeometry {
                 hash_slots: 16,
                 entries_max: 16,
@@ -549,19 +589,31 @@ mod tests {
     fn truncated_or_overfull_files_are_corrupt() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("i");
-        let mut index = IndexFile::create(&path, SMALL, 0, 0).unwrap();
+        let mut index = IndexFile::create(&path, OpenFiles::new(4), SMALL, 0, 0).unwrap();
         index.put("T#a", 100, T0).unwrap();
         drop(index);
         let file = OpenOptions::new().write(true).open(&path).unwrap();
         file.set_len(135).unwrap();
-        assert!(matches!(IndexFile::open(&path, SMALL), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            IndexFile::open(&path, OpenFiles::new(4), SMALL),
+            Err(StoreError::Corrupt { .. })
+        ));
         file.set_len(136).unwrap();
         file.write_all_at(&5i32.to_be_bytes(), 36).unwrap();
-        assert!(matches!(IndexFile::open(&path, SMALL), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            IndexFile::open(&path, OpenFiles::new(4), SMALL),
+            Err(StoreError::Corrupt { .. })
+        ));
         file.write_all_at(&0i32.to_be_bytes(), 36).unwrap();
-        assert_eq!(IndexFile::open(&path, SMALL).unwrap().header().index_count, 1);
+        assert_eq!(
+            IndexFile::open(&path, OpenFiles::new(4), SMALL)
+                .unwrap()
+                .header()
+                .index_count,
+            1
+        );
         assert!(
-            IndexFile::create(&path, SMALL, 0, 0).is_err(),
+            IndexFile::create(&path, OpenFiles::new(4), SMALL, 0, 0).is_err(),
             "never overwrites a file"
         );
     }
@@ -574,7 +626,7 @@ mod tests {
             hash_slots: 2,
             entries_max: 8,
         };
-        let mut index = IndexFile::create(&path, geometry, 0, 0).unwrap();
+        let mut index = IndexFile::create(&path, OpenFiles::new(4), geometry, 0, 0).unwrap();
         index.put("T#a", 100, T0).unwrap();
         index.put("T#b", 200, T0 + 1000).unwrap();
         let before = std::fs::read(&path).unwrap();
@@ -583,7 +635,7 @@ mod tests {
         assert!(!index.truncate_to(301).unwrap());
         assert!(index.truncate_to(300).unwrap());
         assert_eq!(std::fs::read(&path).unwrap(), before);
-        let mut index = IndexFile::open(&path, geometry).unwrap();
+        let mut index = IndexFile::open(&path, OpenFiles::new(4), geometry).unwrap();
         assert_eq!(query(&index, "T#a", 0, i64::MAX, 64), vec![100]);
         index.put("T#a", 250, T0 + 1500).unwrap();
         assert_eq!(query(&index, "T#a", 0, i64::MAX, 64), vec![250, 100]);
@@ -601,12 +653,12 @@ mod tests {
             hash_slots: 1,
             entries_max: 8,
         };
-        let mut index = IndexFile::create(&path, one_slot, 0, 0).unwrap();
+        let mut index = IndexFile::create(&path, OpenFiles::new(4), one_slot, 0, 0).unwrap();
         index.put("T#a", 100, T0).unwrap();
         index.put("T#a", 200, T0).unwrap();
         // The crash hit between the header write and the slot write of entry 2.
         index.write(HEADER_BYTES, &1i32.to_be_bytes()).unwrap();
-        let mut index = IndexFile::open(&path, one_slot).unwrap();
+        let mut index = IndexFile::open(&path, OpenFiles::new(4), one_slot).unwrap();
         assert_eq!(query(&index, "T#a", T0, T0, 64), vec![100]);
         assert!(index.truncate_to(200).unwrap());
         assert_eq!(index.read_i32(HEADER_BYTES).unwrap(), 1);

@@ -6,9 +6,14 @@
 //! only the newest file takes new entries; a new file's begin fields start at the previous
 //! file's end; after [`IndexFiles::truncate_to`] no entry points at or past the commit log's end;
 //! after [`IndexFiles::recover`] every record of the log is indexed exactly once.
+//!
+//! The index is derived data: a file a crash left empty, short or unreadable (killed between
+//! creating and sizing it, say) is deleted at open together with every newer file, and
+//! [`IndexFiles::recover`] re-indexes the log from the end of the newest file that remains.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ferrocket_wire::message::calendar;
 use ferrocket_wire::message::properties::{MessageProperties, keys};
@@ -17,6 +22,8 @@ use ferrocket_wire::message::sysflag::TransactionType;
 use crate::commit_log::{CommitLog, ScannedRecord};
 use crate::error::{StoreError, StoreResult, io_error};
 use crate::index_file::{IndexFile, IndexGeometry};
+use crate::offsets::CommitLogOffset;
+use crate::open_files::{INDEX_FILES_OPEN_MAX, OpenFiles};
 
 /// Java's `maxMsgsNumBatch`: the most offsets one query returns.
 pub const QUERY_RESULTS_MAX: usize = 64;
@@ -56,10 +63,14 @@ pub struct IndexFiles {
     geometry: IndexGeometry,
     /// Oldest first.
     files: Vec<IndexFile>,
+    handles: Arc<OpenFiles>,
+    /// Files opening or recovery deleted because a crash left them unusable or empty.
+    repaired_files: usize,
 }
 
 impl IndexFiles {
-    /// Opens every index file in `<store_root>/index`.
+    /// Opens every index file in `<store_root>/index`; the first that cannot be read as an
+    /// index file (wrong length, impossible header) is deleted with every newer one.
     pub fn open(store_root: &Path, geometry: IndexGeometry) -> StoreResult<IndexFiles> {
         let dir = store_root.join("index");
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
@@ -74,11 +85,37 @@ impl IndexFiles {
             }
         }
         names.sort_unstable();
-        let files = names
-            .iter()
-            .map(|name| IndexFile::open(&dir.join(name), geometry))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(IndexFiles { dir, geometry, files })
+        let handles = OpenFiles::new(INDEX_FILES_OPEN_MAX);
+        let mut files = Vec::with_capacity(names.len());
+        let mut repaired_files = 0;
+        for (position, name) in names.iter().enumerate() {
+            let path = dir.join(name);
+            match IndexFile::open(&path, Arc::clone(&handles), geometry) {
+                Ok(file) => files.push(file),
+                Err(StoreError::Corrupt { reason, .. }) => {
+                    let dropped = names.get(position..).unwrap_or_default();
+                    tracing::warn!(file = %path.display(), %reason, newer = dropped.len() - 1, "deleting an unusable index file and every newer one; they are rebuilt from the commit log");
+                    for name in dropped {
+                        remove_path(&dir.join(name))?;
+                    }
+                    repaired_files += dropped.len();
+                    break;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(IndexFiles {
+            dir,
+            geometry,
+            files,
+            handles,
+            repaired_files,
+        })
+    }
+
+    /// Files opening or recovery deleted because a crash left them unusable or empty.
+    pub fn repaired_files(&self) -> usize {
+        self.repaired_files
     }
 
     /// After an abnormal exit, deletes every file whose end time is after the checkpoint's
@@ -88,37 +125,45 @@ impl IndexFiles {
             .into_iter()
             .partition(|file| file.header().end_timestamp_ms <= index_msg_timestamp_ms);
         self.files = keep;
-        delete.iter().try_for_each(|file| remove(file.path()))
+        delete.iter().try_for_each(remove)
     }
 
     /// Undoes entries pointing at or past `commit_log_end`, newest file first; a file left
     /// without entries is deleted.
-    pub fn truncate_to(&mut self, commit_log_end: u64) -> StoreResult<()> {
+    pub fn truncate_to(&mut self, commit_log_end: CommitLogOffset) -> StoreResult<()> {
         while let Some(last) = self.files.last_mut() {
-            last.truncate_to(commit_log_end)?;
+            last.truncate_to(commit_log_end.0)?;
             // Entries follow log order across files: once one survives, all older ones do.
             if last.header().index_count > 1 {
                 break;
             }
             if let Some(empty) = self.files.pop() {
-                remove(empty.path())?;
+                remove(&empty)?;
             }
         }
         Ok(())
     }
 
-    /// Makes the index agree with a recovered commit log: drops entries past its end and those
-    /// of the newest indexed record (a crash may have indexed only some of its keys), then
-    /// re-indexes from that record to the end of the log.
+    /// Makes the index agree with a recovered commit log: deletes newest files without entries
+    /// (a crash right after creating one), drops entries past the log's end and those of the
+    /// newest indexed record (a crash may have indexed only some of its keys), then re-indexes
+    /// from that record to the end of the log.
     pub fn recover(&mut self, log: &CommitLog, now_ms: i64) -> StoreResult<()> {
+        while let Some(newest) = self.files.last()
+            && newest.header().index_count <= 1
+        {
+            remove(newest)?;
+            self.files.pop();
+            self.repaired_files += 1;
+        }
         self.truncate_to(log.max_offset())?;
         let from = match self.files.last() {
             Some(newest) if newest.header().index_count > 1 => {
-                let from = u64::try_from(newest.header().end_phy_offset).unwrap_or(0);
+                let from = CommitLogOffset::from_java_long(newest.header().end_phy_offset).unwrap_or_default();
                 self.truncate_to(from)?;
                 from
             }
-            _ => 0,
+            _ => CommitLogOffset(0),
         };
         log.scan(from, |record| self.dispatch(&record, now_ms).map(|_| ()))?;
         Ok(())
@@ -128,7 +173,7 @@ impl IndexFiles {
     /// end time of a file this filled up and flushed, for the checkpoint's `indexMsgTimestamp`.
     pub fn dispatch(&mut self, record: &ScannedRecord, now_ms: i64) -> StoreResult<Option<i64>> {
         let message = &record.message;
-        let phy_offset = i64::try_from(record.physical_offset).unwrap_or(i64::MAX);
+        let phy_offset = record.physical_offset.to_java_long();
         if self
             .files
             .last()
@@ -139,21 +184,42 @@ impl IndexFiles {
         }
         let mut filled = None;
         for key in index_keys(&message.topic, &message.properties) {
-            if self.put_in_newest(&key, phy_offset, message.store_timestamp_ms)? {
-                continue;
+            let put = self.put_key(&key, phy_offset, message.store_timestamp_ms, now_ms, &mut filled);
+            if let Err(error) = put {
+                // Undo this record's keys, so a retry (the error may pass) indexes it whole.
+                if let Err(undo) = self.truncate_to(record.physical_offset) {
+                    tracing::warn!(%undo, "index entries of a failed dispatch not undone");
+                }
+                return Err(error);
             }
-            if let Some(full) = self.files.last() {
-                full.flush()?;
-                filled = Some(full.header().end_timestamp_ms);
-            }
-            self.create_file(now_ms)?;
-            self.put_in_newest(&key, phy_offset, message.store_timestamp_ms)?;
         }
         Ok(filled)
     }
 
+    /// One key into the newest file, first rolling to a new file when it is full (noting the
+    /// full file's end time in `filled`).
+    fn put_key(
+        &mut self,
+        key: &str,
+        phy_offset: i64,
+        store_timestamp_ms: i64,
+        now_ms: i64,
+        filled: &mut Option<i64>,
+    ) -> StoreResult<()> {
+        if self.put_in_newest(key, phy_offset, store_timestamp_ms)? {
+            return Ok(());
+        }
+        if let Some(full) = self.files.last() {
+            full.flush()?;
+            *filled = Some(full.header().end_timestamp_ms);
+        }
+        self.create_file(now_ms)?;
+        self.put_in_newest(key, phy_offset, store_timestamp_ms)?;
+        Ok(())
+    }
+
     /// Offsets of records stored within `[begin_ms, end_ms]` under `topic#key`, at most
-    /// `max` (capped at [`QUERY_RESULTS_MAX`]), newest file first (`queryOffset`).
+    /// `max` (capped at `QUERY_RESULTS_MAX`), newest file first (`queryOffset`).
     pub fn query(&self, topic: &str, key: &str, max: usize, begin_ms: i64, end_ms: i64) -> StoreResult<QueryOffsets> {
         let max = max.min(QUERY_RESULTS_MAX);
         let full_key = format!("{topic}#{key}");
@@ -180,8 +246,8 @@ impl IndexFiles {
 
     /// Deletes files, oldest first and never the newest, whose end offset is below
     /// `commit_log_min` (`IndexService.deleteExpiredFile`); returns how many.
-    pub fn delete_files_below(&mut self, commit_log_min: u64) -> StoreResult<usize> {
-        let min = i64::try_from(commit_log_min).unwrap_or(i64::MAX);
+    pub fn delete_files_below(&mut self, commit_log_min: CommitLogOffset) -> StoreResult<usize> {
+        let min = commit_log_min.to_java_long();
         let mut deleted = 0;
         while self.files.len() > 1
             && self
@@ -190,7 +256,7 @@ impl IndexFiles {
                 .is_some_and(|oldest| oldest.header().end_phy_offset < min)
         {
             let oldest = self.files.remove(0);
-            remove(oldest.path())?;
+            remove(&oldest)?;
             deleted += 1;
         }
         Ok(deleted)
@@ -229,12 +295,23 @@ impl IndexFiles {
             if name <= newest_name {
                 continue;
             }
-            match IndexFile::create(&self.dir.join(&name), self.geometry, end_timestamp, end_offset) {
+            let path = self.dir.join(&name);
+            match IndexFile::create(
+                &path,
+                Arc::clone(&self.handles),
+                self.geometry,
+                end_timestamp,
+                end_offset,
+            ) {
                 Ok(file) => {
                     self.files.push(file);
                     return Ok(());
                 }
-                Err(error) => last_error = Some(error),
+                // Two files in one millisecond: try the next name. Any other error is final.
+                Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                    last_error = Some(StoreError::Io { path, source });
+                }
+                Err(error) => return Err(error),
             }
         }
         let name = file_name(now_ms);
@@ -246,7 +323,13 @@ impl IndexFiles {
     }
 }
 
-fn remove(path: &Path) -> StoreResult<()> {
+/// Deletes an index file, closing its handle first.
+fn remove(file: &IndexFile) -> StoreResult<()> {
+    file.forget_handle();
+    remove_path(file.path())
+}
+
+fn remove_path(path: &Path) -> StoreResult<()> {
     fs::remove_file(path).map_err(io_error(path))
 }
 
@@ -293,7 +376,7 @@ mod tests {
                 .collect(),
         };
         ScannedRecord {
-            physical_offset: offset,
+            physical_offset: CommitLogOffset(offset),
             size: 100,
             message,
         }
@@ -357,7 +440,7 @@ mod tests {
             index.dispatch(&record(100 * n as u64, n, 0), T0 + n as i64).unwrap();
         }
         let mut index = IndexFiles::open(dir.path(), SMALL).unwrap();
-        index.truncate_to(150).unwrap();
+        index.truncate_to(CommitLogOffset(150)).unwrap();
         assert_eq!(index.files().len(), 2);
         assert_eq!(
             index.query("T", "shared", 64, 0, i64::MAX).unwrap().phy_offsets,
@@ -368,7 +451,7 @@ mod tests {
             index.query("T", "shared", 64, 0, i64::MAX).unwrap().phy_offsets,
             vec![150, 100, 0]
         );
-        index.truncate_to(0).unwrap();
+        index.truncate_to(CommitLogOffset(0)).unwrap();
         assert!(index.files().is_empty());
         assert_eq!(fs::read_dir(dir.path().join("index")).unwrap().count(), 0);
 

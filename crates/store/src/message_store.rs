@@ -4,15 +4,23 @@
 //! the commit log and dispatch the record to its consume queue and the index. Reads live in
 //! `reads.rs`. The caller owns threads and clocks (`service.rs` is the threaded shell).
 //!
-//! Invariants: the next-offset table is ≥ every queue's max offset; records below
+//! Invariants: the next-offset table is ≥ every queue's max offset (a queue missing from it has
+//! its max offset as next offset; it is filled lazily, like the queues); records below
 //! `dispatched_offset` have been dispatched, records above it have not; under ASYNC_FLUSH
-//! `dispatched_offset` is the commit log's end after every put, under SYNC_FLUSH it never passes
-//! the flushed offset (consumers only see records that are on disk). While the store is open its
-//! abort file exists.
+//! `dispatched_offset` is the commit log's end after every put unless a transient error (no
+//! descriptor left) held dispatch back, which the next put or flush catches up; under SYNC_FLUSH
+//! it never passes the flushed offset (consumers only see records that are on disk). While the
+//! store is open its abort file exists.
+//!
+//! A transient error ([`StoreError::is_transient`]) refuses the put it hits (or delays a
+//! dispatch) and is logged as an error at most every [`OPEN_FILES_LOG_INTERVAL_MS`]; it never
+//! leaves the store refusing puts. Any other dispatch failure does, as Java flags a "logics
+//! queue error".
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::BytesMut;
@@ -21,43 +29,50 @@ use ferrocket_wire::message::record::body_crc;
 
 use crate::abort_file::AbortFile;
 use crate::checkpoint::Checkpoint;
-use crate::commit_log::{CommitLog, CommitLogConfig, FlushTicket, ScannedRecord};
-use crate::consume_queue::PutOutcome;
-use crate::consume_queues::ConsumeQueues;
+use crate::commit_log::{CommitLog, FlushTicket, ScannedRecord};
+use crate::consume_queues::{ConsumeQueues, QueueRepairs, sync_queue_files};
 use crate::disk::{self, DiskState, DiskThresholds};
 use crate::error::{StoreError, StoreResult, io_error};
 use crate::index_files::IndexFiles;
+use crate::offsets::{CommitLogOffset, QueueId, QueueOffset};
+use crate::open_files::{CachedPath, OpenFiles};
+use crate::recovery::{self, RecoveryReport};
 use crate::retention::{self, CleanReport, RetentionPolicy};
 use crate::store_config::{FlushDiskType, MessageStoreConfig};
+
+mod dispatch;
 
 /// `DELETE_EXPIRED_COMMITLOG` arms this many clean-up runs that delete regardless of the hour
 /// (Java's `MANUAL_DELETE_FILE_SEVERAL_TIMES`).
 pub const MANUAL_DELETE_RUNS: u32 = 20;
+/// Running out of descriptors is logged as an error at most this often (with a count of the
+/// refusals in between): every put may hit it, and one line per put would flood the log.
+pub const OPEN_FILES_LOG_INTERVAL_MS: i64 = 10_000;
 
 /// What a put stored (Java's `AppendMessageResult`). For a batch, the first member's offsets
 /// and the whole batch's extent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutResult {
     /// `wroteOffset` of the (first) record.
-    pub physical_offset: u64,
+    pub physical_offset: CommitLogOffset,
     /// `wroteBytes`: the sum of the records' sizes.
     pub wrote_bytes: u32,
     /// `logicsOffset`: the (first) queue offset assigned (0 for prepared/rollback messages).
-    pub queue_offset: u64,
+    pub queue_offset: QueueOffset,
     pub msg_count: u32,
     pub store_timestamp_ms: i64,
     /// One past the last record: what a SYNC_FLUSH put waits for.
-    pub end_offset: u64,
+    pub end_offset: CommitLogOffset,
     /// Every record's physical offset, in order (a batch's msgId lists one per member).
-    pub physical_offsets: Vec<u64>,
+    pub physical_offsets: Vec<CommitLogOffset>,
 }
 
 /// Figures for `GET_BROKER_RUNTIME_INFO`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreStats {
-    pub commit_log_min_offset: u64,
-    pub commit_log_max_offset: u64,
-    pub flushed_offset: u64,
+    pub commit_log_min_offset: CommitLogOffset,
+    pub commit_log_max_offset: CommitLogOffset,
+    pub flushed_offset: CommitLogOffset,
     /// `dispatchBehindBytes`: log bytes not yet in consume queues.
     pub dispatch_behind_bytes: u64,
     /// `putMessageTimesTotal`.
@@ -81,7 +96,13 @@ pub(crate) struct ReadCounters {
     pub(crate) found: AtomicU64,
     pub(crate) miss: AtomicU64,
     pub(crate) transferred: AtomicU64,
+    /// Queue loads a read could not do; logged one in [`READ_LOAD_FAILURES_LOGGED_EVERY`].
+    pub(crate) load_failures: AtomicU64,
 }
+
+/// A read that cannot load its queue (no descriptor left, say) is logged once in this many:
+/// reads take `&self` and no clock, and every pull of every cold queue may meet it.
+pub const READ_LOAD_FAILURES_LOGGED_EVERY: u64 = 1000;
 
 /// A commit-log flush in progress, to be synced without holding the store.
 pub struct StoreFlush {
@@ -96,7 +117,7 @@ impl StoreFlush {
         self.ticket.sync()
     }
 
-    pub fn up_to(&self) -> u64 {
+    pub fn up_to(&self) -> CommitLogOffset {
         self.ticket.up_to()
     }
 }
@@ -104,7 +125,8 @@ impl StoreFlush {
 /// A consume-queue, index and checkpoint flush in progress (see
 /// [`MessageStore::begin_queue_flush`]).
 pub struct QueueFlush {
-    files: Vec<(PathBuf, fs::File)>,
+    /// The queue files written since the last flush, and the cache to open them through.
+    queue_files: (Arc<OpenFiles>, Vec<CachedPath>),
     /// The newest index file; older ones were synced when they filled up.
     index_file: Option<PathBuf>,
     /// Written after the queues are synced, so it never claims more than is on disk.
@@ -116,9 +138,8 @@ impl QueueFlush {
     /// `fsync`s the queue files and the index, then writes the checkpoint; touches no store
     /// state.
     pub fn sync(&self) -> StoreResult<()> {
-        for (path, file) in &self.files {
-            file.sync_data().map_err(io_error(path))?;
-        }
+        let (files, paths) = &self.queue_files;
+        sync_queue_files(files, paths)?;
         if let Some(path) = &self.index_file {
             // Any descriptor of a file flushes all of its dirty pages.
             fs::File::open(path)
@@ -129,6 +150,13 @@ impl QueueFlush {
     }
 }
 
+/// An error logged at most every [`OPEN_FILES_LOG_INTERVAL_MS`], counting the ones in between.
+#[derive(Debug, Default)]
+struct RateLimitedLog {
+    last_logged_ms: Option<i64>,
+    suppressed: u64,
+}
+
 pub struct MessageStore {
     pub(crate) config: MessageStoreConfig,
     pub(crate) log: CommitLog,
@@ -136,15 +164,16 @@ pub struct MessageStore {
     pub(crate) index: IndexFiles,
     checkpoint: Checkpoint,
     abort: AbortFile,
-    /// `topicQueueTable`: the next queue offset to assign per (topic, queue id).
-    next_queue_offsets: HashMap<(String, i32), u64>,
+    /// `topicQueueTable`: the next queue offset to assign per (topic, queue id); a queue not in
+    /// it continues from its max offset (read when first needed).
+    next_queue_offsets: HashMap<(String, QueueId), QueueOffset>,
     /// Records below this commit-log offset are in the consume queues and the index.
-    dispatched_offset: u64,
+    dispatched_offset: CommitLogOffset,
     /// Store time of the newest appended record.
     last_store_timestamp_ms: i64,
     /// New max offsets per queue since the last [`MessageStore::take_arrivals`] (coalesced, so
     /// bounded by the number of queues).
-    arrivals: BTreeMap<(String, i32), u64>,
+    arrivals: BTreeMap<(String, QueueId), QueueOffset>,
     /// Why puts are refused (shut down, dispatch failed), if they are.
     not_writeable: Option<String>,
     /// The disk-full flag of the last clean-up run; refuses puts while set.
@@ -154,6 +183,9 @@ pub struct MessageStore {
     /// Clean-up runs left that an admin `DELETE_EXPIRED_COMMITLOG` armed.
     manual_delete_runs: u32,
     recovered_abnormally: bool,
+    recovery: RecoveryReport,
+    /// Descriptor exhaustion, logged sparingly.
+    open_files_log: RateLimitedLog,
     put_times_total: u64,
     put_bytes_total: u64,
     pub(crate) read_counters: ReadCounters,
@@ -171,25 +203,12 @@ impl MessageStore {
         let abort = AbortFile::new(&config.root);
         let abnormal = abort.exists();
         let checkpoint = Checkpoint::load(&config.checkpoint_path())?;
-        let log = CommitLog::open(&CommitLogConfig {
-            dir: config.root.join("commitlog"),
-            segment_bytes: config.commit_log_segment_bytes,
-            body_bytes_max: config.body_bytes_max,
-        })?;
-        let mut queues = ConsumeQueues::open(&config.root, config.consume_queue_file_entries)?
-            .with_delay_levels_ms(config.message_delay_levels_ms.clone());
-        queues.recover(&log)?;
-        let mut index = IndexFiles::open(&config.root, config.index)?;
-        if abnormal {
-            index.delete_after_abnormal_exit(checkpoint.index_msg_timestamp_ms)?;
-        }
-        if config.message_index_enable {
-            index.recover(&log, now_ms)?;
-        }
-        let next_queue_offsets = queues
-            .iter()
-            .map(|((topic, queue_id), queue)| ((topic.clone(), *queue_id), queue.max_offset()))
-            .collect();
+        let recovery::Recovered {
+            log,
+            queues,
+            index,
+            report,
+        } = recovery::recover(&config, &checkpoint, abnormal, now_ms)?;
         abort.create()?;
         let dispatched_offset = log.max_offset();
         Ok(MessageStore {
@@ -199,7 +218,7 @@ impl MessageStore {
             index,
             checkpoint,
             abort,
-            next_queue_offsets,
+            next_queue_offsets: HashMap::new(),
             dispatched_offset,
             last_store_timestamp_ms: checkpoint.physic_msg_timestamp_ms,
             arrivals: BTreeMap::new(),
@@ -209,6 +228,8 @@ impl MessageStore {
             retention,
             manual_delete_runs: 0,
             recovered_abnormally: abnormal,
+            recovery: report,
+            open_files_log: RateLimitedLog::default(),
             put_times_total: 0,
             put_bytes_total: 0,
             read_counters: ReadCounters::default(),
@@ -244,19 +265,29 @@ impl MessageStore {
                 self.validate_message(message)?;
             }
         }
+        let mut dispatching = self.config.flush_disk_type == FlushDiskType::Async;
+        if dispatching {
+            // A dispatch a transient error held back goes first; while it cannot, puts are
+            // refused rather than pile up out of consumers' sight.
+            self.dispatch_until(self.log.max_offset(), now_ms)
+                .map_err(|error| self.noted(error, now_ms))?;
+        }
         let mut result: Option<PutResult> = None;
         for mut message in messages {
-            let key = (message.topic.clone(), message.queue_id);
+            let key = (message.topic.clone(), QueueId(message.queue_id));
             let takes_offset = message.transaction_type().takes_queue_offset();
             let queue_offset = if takes_offset {
-                self.next_queue_offsets.get(&key).copied().unwrap_or(0)
+                self.next_offset_for(&key).map_err(|error| self.noted(error, now_ms))?
             } else {
-                0
+                QueueOffset(0)
             };
-            message.queue_offset = i64::try_from(queue_offset).unwrap_or(i64::MAX);
-            let appended = self.log.append(&message, now_ms)?;
+            message.queue_offset = queue_offset.to_java_long();
+            let appended = self
+                .log
+                .append(&message, now_ms)
+                .map_err(|error| self.noted(error, now_ms))?;
             if takes_offset {
-                self.next_queue_offsets.insert(key, queue_offset.saturating_add(1));
+                self.next_queue_offsets.insert(key, queue_offset.next());
             }
             self.last_store_timestamp_ms = now_ms;
             self.put_times_total += 1;
@@ -274,8 +305,8 @@ impl MessageStore {
             summary.msg_count += 1;
             summary.end_offset = appended.end_offset();
             summary.physical_offsets.push(appended.physical_offset);
-            if self.config.flush_disk_type == FlushDiskType::Async {
-                message.physical_offset = i64::try_from(appended.physical_offset).unwrap_or(i64::MAX);
+            if dispatching {
+                message.physical_offset = appended.physical_offset.to_java_long();
                 message.store_timestamp_ms = now_ms;
                 message.body_crc = body_crc(&message.body);
                 let record = ScannedRecord {
@@ -283,8 +314,16 @@ impl MessageStore {
                     size: appended.size,
                     message,
                 };
-                self.dispatch_one(&record, now_ms)?;
-                self.dispatched_offset = appended.end_offset();
+                match self.dispatch_one(&record, now_ms) {
+                    Ok(()) => self.dispatched_offset = appended.end_offset(),
+                    // Stored all the same (Java dispatches behind the put too): the next put or
+                    // flush dispatches it, and the rest of this batch, in order.
+                    Err(error) if error.is_transient() => {
+                        self.note_transient(&error, now_ms);
+                        dispatching = false;
+                    }
+                    Err(error) => return Err(error),
+                }
             }
         }
         result.ok_or_else(|| StoreError::NotWriteable {
@@ -302,12 +341,15 @@ impl MessageStore {
 
     /// Ends a flush: moves the flushed offset, then (SYNC_FLUSH) dispatches the newly flushed
     /// records. Returns the flushed offset.
-    pub fn finish_flush(&mut self, flush: StoreFlush, synced: bool, now_ms: i64) -> StoreResult<u64> {
+    pub fn finish_flush(&mut self, flush: StoreFlush, synced: bool, now_ms: i64) -> StoreResult<CommitLogOffset> {
         let flushed = self.log.finish_flush(flush.ticket, synced);
         if synced {
             self.checkpoint.physic_msg_timestamp_ms = flush.store_timestamp_ms;
         }
-        self.dispatch_flushed(now_ms)?;
+        match self.dispatch_until(self.dispatch_target(), now_ms) {
+            Err(error) if error.is_transient() => self.note_transient(&error, now_ms),
+            other => other?,
+        }
         Ok(flushed)
     }
 
@@ -322,11 +364,16 @@ impl MessageStore {
 
     /// Starts a consume-queue, index and checkpoint flush whose `fsync`s may run without the
     /// store: handles of the files written so far and the checkpoint as it stands.
+    ///
+    /// The checkpoint's synced end is what this flush makes durable: records both flushed and
+    /// dispatched, whose queue entries are in the files taken here (pending tails included).
     pub fn begin_queue_flush(&mut self) -> StoreResult<QueueFlush> {
+        let mut checkpoint = self.checkpoint;
+        checkpoint.synced_end = Some(self.dispatched_offset.min(self.log.flushed_offset()));
         Ok(QueueFlush {
-            files: self.queues.take_dirty_files()?,
+            queue_files: self.queues.take_dirty_files()?,
             index_file: self.index.files().last().map(|file| file.path().to_owned()),
-            checkpoint: self.checkpoint,
+            checkpoint,
             checkpoint_path: self.config.checkpoint_path(),
         })
     }
@@ -341,7 +388,7 @@ impl MessageStore {
 
     /// Flushes everything: the commit log, then (dispatching under SYNC_FLUSH) the consume
     /// queues, the index and the checkpoint. Returns the flushed commit-log offset.
-    pub fn flush(&mut self, now_ms: i64) -> StoreResult<u64> {
+    pub fn flush(&mut self, now_ms: i64) -> StoreResult<CommitLogOffset> {
         let flush = self.begin_flush()?;
         let synced = flush.sync();
         let flushed = self.finish_flush(flush, synced.is_ok(), now_ms)?;
@@ -390,7 +437,7 @@ impl MessageStore {
         );
         let commit_log_ratio = disk::used_ratio_of(&self.config.root.join("commitlog"));
         let queue_ratio = disk::used_ratio_of(&self.config.root.join("consumequeue"));
-        let check = disk::check(&thresholds, commit_log_ratio, queue_ratio);
+        let check = thresholds.check(commit_log_ratio, queue_ratio);
         if self.disk_state.apply(&check) && self.disk_state.refuses_puts() {
             self.disk_full_remark = disk::service_not_available_remark(commit_log_ratio, queue_ratio, None);
         }
@@ -407,7 +454,7 @@ impl MessageStore {
         )
     }
 
-    /// Arms the next [`MANUAL_DELETE_RUNS`] clean-up runs to delete expired files whatever the
+    /// Arms the next `MANUAL_DELETE_RUNS` clean-up runs to delete expired files whatever the
     /// hour (`DELETE_EXPIRED_COMMITLOG`).
     pub fn arm_manual_delete(&mut self) {
         self.manual_delete_runs = MANUAL_DELETE_RUNS;
@@ -415,27 +462,27 @@ impl MessageStore {
 
     /// The queues that grew since the last call, each with its new max offset (what the arrival
     /// listener and long polls want).
-    pub fn take_arrivals(&mut self) -> Vec<(String, i32, u64)> {
+    pub fn take_arrivals(&mut self) -> Vec<(String, QueueId, QueueOffset)> {
         std::mem::take(&mut self.arrivals)
             .into_iter()
             .map(|((topic, queue_id), max)| (topic, queue_id, max))
             .collect()
     }
 
-    pub fn commit_log_min_offset(&self) -> u64 {
+    pub fn commit_log_min_offset(&self) -> CommitLogOffset {
         self.log.min_offset()
     }
 
-    pub fn commit_log_max_offset(&self) -> u64 {
+    pub fn commit_log_max_offset(&self) -> CommitLogOffset {
         self.log.max_offset()
     }
 
-    pub fn flushed_offset(&self) -> u64 {
+    pub fn flushed_offset(&self) -> CommitLogOffset {
         self.log.flushed_offset()
     }
 
     /// Records below this offset are visible to consumers.
-    pub fn dispatched_offset(&self) -> u64 {
+    pub fn dispatched_offset(&self) -> CommitLogOffset {
         self.dispatched_offset
     }
 
@@ -452,11 +499,28 @@ impl MessageStore {
     }
 
     /// The next queue offset a put to (topic, queue) gets.
-    pub fn next_queue_offset(&self, topic: &str, queue_id: i32) -> u64 {
+    pub fn next_queue_offset(&self, topic: &str, queue_id: QueueId) -> QueueOffset {
         self.next_queue_offsets
             .get(&(topic.to_owned(), queue_id))
             .copied()
-            .unwrap_or(0)
+            .unwrap_or_else(|| self.max_offset_in_queue(topic, queue_id))
+    }
+
+    /// What opening the store found and did.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// What loading consume queues repaired so far, recovery included (queues load lazily, so
+    /// one not named by the log's tail is checked when first used).
+    pub fn queue_repairs(&self) -> QueueRepairs {
+        self.queues.repairs()
+    }
+
+    /// Consume-queue files open now (at most `open_files::QUEUE_FILES_OPEN_MAX`; the commit log
+    /// and the index have bounded caches of their own).
+    pub fn open_queue_files(&self) -> usize {
+        self.queues.open_files()
     }
 
     pub fn stats(&self) -> StoreStats {
@@ -464,83 +528,30 @@ impl MessageStore {
             commit_log_min_offset: self.log.min_offset(),
             commit_log_max_offset: self.log.max_offset(),
             flushed_offset: self.log.flushed_offset(),
-            dispatch_behind_bytes: self.log.max_offset().saturating_sub(self.dispatched_offset),
+            dispatch_behind_bytes: self.log.max_offset().bytes_after(self.dispatched_offset),
             put_message_times_total: self.put_times_total,
             put_message_size_total: self.put_bytes_total,
             get_message_found_total: self.read_counters.found.load(Ordering::Relaxed),
             get_message_miss_total: self.read_counters.miss.load(Ordering::Relaxed),
             get_message_transferred_total: self.read_counters.transferred.load(Ordering::Relaxed),
-            consume_queue_count: self.queues.iter().count(),
+            consume_queue_count: self.queues.len(),
             recovered_abnormally: self.recovered_abnormally,
         }
     }
 
-    /// Under SYNC_FLUSH, dispatches the records between `dispatched_offset` and the flushed
-    /// offset (ASYNC_FLUSH dispatches on put, so there is nothing left).
-    fn dispatch_flushed(&mut self, now_ms: i64) -> StoreResult<()> {
-        self.dispatch_until(self.log.flushed_offset(), now_ms)
+    /// Up to `max_len` raw commit-log bytes from `offset`, never past its segment or the
+    /// written end; empty when nothing is stored there (see [`CommitLog::read_chunk`]).
+    pub fn read_commit_log_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>> {
+        self.log.read_chunk(offset, max_len)
     }
 
     /// A slave's append: `bytes` are whole records and fillers copied from the master's log at
     /// `offset` (they already carry their queue offsets). They are dispatched at once, so reads
     /// from the slave see them, and the queue-offset table follows them, so a slave promoted
     /// later would continue where the master stopped.
-    pub fn append_replicated(&mut self, offset: u64, bytes: &[u8], now_ms: i64) -> StoreResult<()> {
+    pub fn append_replicated(&mut self, offset: CommitLogOffset, bytes: &[u8], now_ms: i64) -> StoreResult<()> {
         self.log.append_raw(offset, bytes)?;
         self.dispatch_until(self.log.max_offset(), now_ms)
-    }
-
-    /// Dispatches the records between `dispatched_offset` and `end`.
-    fn dispatch_until(&mut self, end: u64, now_ms: i64) -> StoreResult<()> {
-        if self.dispatched_offset >= end {
-            return Ok(());
-        }
-        let from = self.dispatched_offset.max(self.log.min_offset());
-        let mut records = Vec::new();
-        let reached = self.log.scan_until(from, end, |record| {
-            records.push(record);
-            Ok(())
-        })?;
-        for record in &records {
-            self.dispatch_one(record, now_ms)?;
-            let message = &record.message;
-            if message.transaction_type().takes_queue_offset() {
-                let next = u64::try_from(message.queue_offset).unwrap_or(0).saturating_add(1);
-                let entry = self
-                    .next_queue_offsets
-                    .entry((message.topic.clone(), message.queue_id))
-                    .or_insert(0);
-                *entry = (*entry).max(next);
-            }
-            self.last_store_timestamp_ms = self.last_store_timestamp_ms.max(message.store_timestamp_ms);
-        }
-        self.dispatched_offset = reached;
-        Ok(())
-    }
-
-    /// The two dispatchers (§4.5): build consume queue, build index. A failure leaves the store
-    /// refusing puts, as Java flags a "logics queue error".
-    fn dispatch_one(&mut self, record: &ScannedRecord, now_ms: i64) -> StoreResult<()> {
-        let result = self.try_dispatch(record, now_ms);
-        if let Err(error) = &result {
-            self.not_writeable = Some(format!("dispatch failed: {error}"));
-        }
-        result
-    }
-
-    fn try_dispatch(&mut self, record: &ScannedRecord, now_ms: i64) -> StoreResult<()> {
-        let message = &record.message;
-        if self.queues.dispatch(record)? == Some(PutOutcome::Written) {
-            self.checkpoint.logics_msg_timestamp_ms = message.store_timestamp_ms;
-            let new_max = u64::try_from(message.queue_offset).unwrap_or(0).saturating_add(1);
-            self.arrivals.insert((message.topic.clone(), message.queue_id), new_max);
-        }
-        if self.config.message_index_enable
-            && let Some(filled_end_ms) = self.index.dispatch(record, now_ms)?
-        {
-            self.checkpoint.index_msg_timestamp_ms = filled_end_ms;
-        }
-        Ok(())
     }
 
     /// Body length and encodability, before anything of a batch is written.
@@ -597,14 +608,17 @@ mod tests {
         let mut store = MessageStore::open(config, T0).unwrap();
         let prepared = sysflag::with_transaction_type(0, TransactionType::Prepared);
         let half = store.put(message(prepared), T0).unwrap();
-        assert_eq!(half.queue_offset, 0);
+        assert_eq!(half.queue_offset, QueueOffset(0));
         assert_eq!(store.log.read(half.physical_offset).unwrap().message.queue_offset, 0);
-        assert_eq!(store.max_offset_in_queue("T", 2), 0);
+        assert_eq!(store.max_offset_in_queue("T", QueueId(2)), QueueOffset(0));
         assert!(store.take_arrivals().is_empty());
         let normal = store.put(message(0), T0 + 1).unwrap();
-        assert_eq!(normal.queue_offset, 0);
-        assert_eq!(store.put(message(0), T0 + 2).unwrap().queue_offset, 1);
-        assert_eq!(store.take_arrivals(), vec![("T".to_owned(), 2, 2)]);
+        assert_eq!(normal.queue_offset, QueueOffset(0));
+        assert_eq!(store.put(message(0), T0 + 2).unwrap().queue_offset, QueueOffset(1));
+        assert_eq!(
+            store.take_arrivals(),
+            vec![("T".to_owned(), QueueId(2), QueueOffset(2))]
+        );
         assert_eq!(store.stats().put_message_times_total, 3);
         // The caller's queue offset is ignored: the store assigns it.
         assert_eq!(store.log.read(normal.physical_offset).unwrap().message.queue_offset, 0);

@@ -1,6 +1,7 @@
 //! The read side of [`MessageStore`]: pulls (`getMessage`, store-and-ha.md §8.2–8.3), queue
 //! bounds (§2.4), search by time (§2.5), store times, reads by physical offset and query by key
-//! (§3.4). Everything takes `&self`; only the read counters (atomics) change.
+//! (§3.4). Everything takes `&self`; only the read counters (atomics) change, and a queue read for
+//! the first time since the store opened is loaded (see `consume_queues.rs`).
 //!
 //! A pull decides its status and `nextBeginOffset` exactly as Java's
 //! `DefaultMessageStore.getMessage` (5.3.3, same outcomes as 4.9.x): it examines entries of one
@@ -16,7 +17,8 @@ use ferrocket_wire::message::record::{SYSFLAG_POSITION, store_timestamp_position
 use crate::commit_log::ScannedRecord;
 use crate::consume_queue::{ConsumeQueue, ConsumeQueueEntry, ENTRY_BYTES};
 use crate::error::StoreResult;
-use crate::message_store::MessageStore;
+use crate::message_store::{MessageStore, READ_LOAD_FAILURES_LOGGED_EVERY};
+use crate::offsets::{CommitLogOffset, QueueId, QueueOffset};
 
 /// Java's `MAX_PULL_MSG_SIZE`: the most record bytes one pull returns whatever the caps say.
 pub const PULL_BYTES_MAX: u64 = 128 * 1024 * 1024;
@@ -28,8 +30,8 @@ const SYSFLAG_PREFIX_BYTES: u32 = SYSFLAG_POSITION as u32 + 4;
 /// One pull's parameters (`getMessage(group, topic, queueId, offset, maxMsgNums, filter)`).
 pub struct GetMessages<'a> {
     pub topic: &'a str,
-    pub queue_id: i32,
-    pub offset: u64,
+    pub queue_id: QueueId,
+    pub offset: QueueOffset,
     /// `maxMsgNums`.
     pub max_count: u32,
     /// Tag filter on the consume-queue entry's tags code; `None` matches everything.
@@ -71,9 +73,9 @@ impl GetMessageStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetMessagesResult {
     pub status: GetMessageStatus,
-    pub next_begin_offset: u64,
-    pub min_offset: u64,
-    pub max_offset: u64,
+    pub next_begin_offset: QueueOffset,
+    pub min_offset: QueueOffset,
+    pub max_offset: QueueOffset,
     /// Raw records as stored, in queue order: slices of [`GetMessagesResult::body`].
     pub records: Vec<Bytes>,
     /// The records back to back, read into one buffer: a pull response's body as it is.
@@ -109,8 +111,8 @@ struct Batch {
 impl MessageStore {
     /// A pull: status, next offset and raw records, as Java's `getMessage` decides them.
     pub fn get_messages(&self, query: &GetMessages<'_>) -> StoreResult<GetMessagesResult> {
-        let queue = self.queues.get(query.topic, query.queue_id);
-        let (min, max) = queue.map_or((0, 0), |q| (q.min_offset(), q.max_offset()));
+        let queue = self.queues.get(query.topic, query.queue_id, &self.log)?;
+        let (min, max) = queue.map_or((QueueOffset(0), QueueOffset(0)), |q| (q.min_offset(), q.max_offset()));
         let mut result = GetMessagesResult {
             status: GetMessageStatus::NoMessageInQueue,
             next_begin_offset: query.offset,
@@ -122,8 +124,8 @@ impl MessageStore {
         };
         // A queue that never received a message reads as one with max 0 (Java creates it).
         let offset = query.offset;
-        if max == 0 {
-            result.next_begin_offset = 0;
+        if max == QueueOffset(0) {
+            result.next_begin_offset = QueueOffset(0);
         } else if offset < min {
             result.status = GetMessageStatus::OffsetTooSmall;
             result.next_begin_offset = min;
@@ -149,22 +151,25 @@ impl MessageStore {
 
     /// The scan of §8.3 for an offset inside `[min, max)`.
     fn scan_queue(&self, queue: &ConsumeQueue, query: &GetMessages<'_>, result: &mut GetMessagesResult) {
-        let offset = query.offset;
+        let QueueOffset(offset) = query.offset;
         let file_entries = self.config.consume_queue_file_entries;
         let file_end = offset - offset % file_entries + file_entries;
         let scan_bytes = u64::from(self.config.filter_scan_bytes).max(u64::from(query.max_count) * ENTRY_BYTES);
         let scan_entries = scan_bytes.div_ceil(ENTRY_BYTES);
-        let wanted = file_end.min(result.max_offset).min(offset.saturating_add(scan_entries)) - offset;
-        let entries = match queue.read(offset, usize::try_from(wanted).unwrap_or(usize::MAX)) {
+        let wanted = file_end
+            .min(result.max_offset.0)
+            .min(offset.saturating_add(scan_entries))
+            - offset;
+        let entries = match queue.read(query.offset, usize::try_from(wanted).unwrap_or(usize::MAX)) {
             Ok(entries) if !entries.is_empty() => entries,
             _ => {
                 result.status = GetMessageStatus::OffsetFoundNull;
-                result.next_begin_offset = file_end;
+                result.next_begin_offset = QueueOffset(file_end);
                 return;
             }
         };
         result.status = GetMessageStatus::NoMatchedMessage;
-        let log_max = self.log.max_offset();
+        let log_max = self.log.max_offset().0;
         let segment_bytes = self.log.segment_bytes();
         let mut batch = Batch {
             buffer: BytesMut::new(),
@@ -183,7 +188,7 @@ impl MessageStore {
                 break;
             }
             last_examined_phy = phy;
-            result.next_begin_offset = queue_offset + 1;
+            result.next_begin_offset = QueueOffset(queue_offset + 1);
             if skip_below.is_some_and(|start| phy < start) {
                 continue;
             }
@@ -193,7 +198,7 @@ impl MessageStore {
                 }
                 continue;
             }
-            match self.log.read_into(phy, size, &mut batch.buffer) {
+            match self.log.read_into(CommitLogOffset(phy), size, &mut batch.buffer) {
                 Ok(()) => {
                     batch.bytes += u64::from(size);
                     batch.lengths.push(size as usize);
@@ -249,28 +254,45 @@ impl MessageStore {
     }
 
     /// The first readable queue offset (0 for an unknown queue).
-    pub fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> u64 {
-        self.queues.get(topic, queue_id).map_or(0, ConsumeQueue::min_offset)
+    pub fn min_offset_in_queue(&self, topic: &str, queue_id: QueueId) -> QueueOffset {
+        self.queue(topic, queue_id)
+            .map_or(QueueOffset(0), ConsumeQueue::min_offset)
     }
 
     /// The next queue offset consumers will see (0 for an unknown queue).
-    pub fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> u64 {
-        self.queues.get(topic, queue_id).map_or(0, ConsumeQueue::max_offset)
+    pub fn max_offset_in_queue(&self, topic: &str, queue_id: QueueId) -> QueueOffset {
+        self.queue(topic, queue_id)
+            .map_or(QueueOffset(0), ConsumeQueue::max_offset)
+    }
+
+    /// The queue, loaded; `None` when unknown, or when loading it failed (logged sparingly: the
+    /// reads that cannot return an error answer as for an unknown queue).
+    fn queue(&self, topic: &str, queue_id: QueueId) -> Option<&ConsumeQueue> {
+        self.queues
+            .get(topic, queue_id, &self.log)
+            .inspect_err(|error| {
+                let failures = self.read_counters.load_failures.fetch_add(1, Ordering::Relaxed);
+                if failures.is_multiple_of(READ_LOAD_FAILURES_LOGGED_EVERY) {
+                    tracing::error!(%error, topic, queue_id = queue_id.0, failures = failures + 1, "consume queue could not be loaded for a read");
+                }
+            })
+            .ok()
+            .flatten()
     }
 
     /// The first queue offset whose record was stored at or after `timestamp_ms` (Java's
     /// `BoundaryType.LOWER`), or the max offset when every record is older; entries pointing
     /// below the commit log's min offset count as older. Within `[min, max]`; 0 for an unknown
     /// queue.
-    pub fn offset_by_time(&self, topic: &str, queue_id: i32, timestamp_ms: i64) -> u64 {
-        let Some(queue) = self.queues.get(topic, queue_id) else {
-            return 0;
+    pub fn offset_by_time(&self, topic: &str, queue_id: QueueId, timestamp_ms: i64) -> QueueOffset {
+        let Some(queue) = self.queue(topic, queue_id) else {
+            return QueueOffset(0);
         };
-        let log_min = self.log.min_offset();
-        let (mut low, mut high) = (queue.min_offset(), queue.max_offset());
+        let log_min = self.log.min_offset().0;
+        let (mut low, mut high) = (queue.min_offset().0, queue.max_offset().0);
         while low < high {
             let middle = low + (high - low) / 2;
-            let at_or_after = queue.get(middle).ok().flatten().is_some_and(|entry| {
+            let at_or_after = queue.get(QueueOffset(middle)).ok().flatten().is_some_and(|entry| {
                 let (phy, size) = entry_location(&entry);
                 phy >= log_min && self.store_timestamp(phy, size).is_some_and(|t| t >= timestamp_ms)
             });
@@ -280,30 +302,30 @@ impl MessageStore {
                 low = middle + 1;
             }
         }
-        low
+        QueueOffset(low)
     }
 
     /// Store time of the queue's first readable message (`getEarliestMessageTime`; Java's -1 is
     /// `None`).
-    pub fn earliest_store_time(&self, topic: &str, queue_id: i32) -> Option<i64> {
-        let queue = self.queues.get(topic, queue_id)?;
+    pub fn earliest_store_time(&self, topic: &str, queue_id: QueueId) -> Option<i64> {
+        let queue = self.queue(topic, queue_id)?;
         self.store_time_at(topic, queue_id, queue.min_offset())
     }
 
     /// Store time of the message at `queue_offset` (`getMessageStoreTimeStamp`).
-    pub fn store_time_at(&self, topic: &str, queue_id: i32, queue_offset: u64) -> Option<i64> {
-        let entry = self.queues.get(topic, queue_id)?.get(queue_offset).ok()??;
+    pub fn store_time_at(&self, topic: &str, queue_id: QueueId, queue_offset: QueueOffset) -> Option<i64> {
+        let entry = self.queue(topic, queue_id)?.get(queue_offset).ok()??;
         let (phy, size) = entry_location(&entry);
         self.store_timestamp(phy, size)
     }
 
     /// The decoded record at `physical_offset` (`VIEW_MESSAGE_BY_ID`).
-    pub fn message_at(&self, physical_offset: u64) -> StoreResult<ScannedRecord> {
+    pub fn message_at(&self, physical_offset: CommitLogOffset) -> StoreResult<ScannedRecord> {
         self.log.read(physical_offset)
     }
 
     /// Raw bytes `[physical_offset, physical_offset + size)` of the log.
-    pub fn record_bytes_at(&self, physical_offset: u64, size: u32) -> StoreResult<Vec<u8>> {
+    pub fn record_bytes_at(&self, physical_offset: CommitLogOffset, size: u32) -> StoreResult<Vec<u8>> {
         self.log.read_bytes(physical_offset, size)
     }
 
@@ -331,7 +353,9 @@ impl MessageStore {
             let mut offsets = found.phy_offsets;
             offsets.sort_unstable();
             for (position, offset) in offsets.into_iter().enumerate() {
-                let Ok(offset) = u64::try_from(offset) else { continue };
+                let Some(offset) = CommitLogOffset::from_java_long(offset) else {
+                    continue;
+                };
                 // Unreadable records (deleted, or past the end) are skipped, as Java does.
                 let Ok(record) = self.log.read(offset) else { continue };
                 if position == 0 {
@@ -350,11 +374,14 @@ impl MessageStore {
 
     /// STORETIMESTAMP of the record at `phy` (Java's `pickupStoreTimestamp`), if readable.
     fn store_timestamp(&self, phy: u64, size: u32) -> Option<i64> {
-        let prefix = self.log.read_bytes(phy, SYSFLAG_PREFIX_BYTES.min(size)).ok()?;
+        let prefix = self
+            .log
+            .read_bytes(CommitLogOffset(phy), SYSFLAG_PREFIX_BYTES.min(size))
+            .ok()?;
         let sys_flag_bytes: [u8; 4] = prefix.get(SYSFLAG_POSITION..SYSFLAG_POSITION + 4)?.try_into().ok()?;
         let position = store_timestamp_position(i32::from_be_bytes(sys_flag_bytes));
         let at = phy.checked_add(u64::try_from(position).ok()?)?;
-        let bytes: [u8; 8] = self.log.read_bytes(at, 8).ok()?.try_into().ok()?;
+        let bytes: [u8; 8] = self.log.read_bytes(CommitLogOffset(at), 8).ok()?.try_into().ok()?;
         Some(i64::from_be_bytes(bytes))
     }
 }
@@ -402,8 +429,8 @@ mod tests {
         store
             .get_messages(&GetMessages {
                 topic: "T",
-                queue_id: 0,
-                offset,
+                queue_id: QueueId(0),
+                offset: QueueOffset(offset),
                 max_count,
                 filter: None,
             })
@@ -445,14 +472,14 @@ mod tests {
             store.put(message(n), T0).unwrap();
         }
         // Deleted under the queue, which still points there (its min is not corrected yet).
-        assert_eq!(store.log.delete_oldest_segment().unwrap(), Some(0));
+        assert_eq!(store.log.delete_oldest_segment().unwrap(), Some(CommitLogOffset(0)));
         let log_min = store.log.min_offset();
-        assert_eq!(store.min_offset_in_queue("T", 0), 0);
+        assert_eq!(store.min_offset_in_queue("T", QueueId(0)), QueueOffset(0));
         store.config.filter_scan_bytes = 10 * ENTRY_BYTES as u32;
         let removing = pull(&store, 0, 1);
         assert_eq!(
             (removing.status, removing.next_begin_offset, removing.records.len()),
-            (GetMessageStatus::MessageWasRemoving, 10, 0)
+            (GetMessageStatus::MessageWasRemoving, QueueOffset(10), 0)
         );
         // Past the removed ones, the scan goes on and finds the next segment's records.
         store.config.filter_scan_bytes = 16_000;
@@ -460,8 +487,11 @@ mod tests {
         assert_eq!(found.status, GetMessageStatus::Found);
         assert_eq!(found.records.len(), 32);
         let (first, _) = StoredMessage::decode(&found.records[0]).unwrap();
-        assert_eq!(u64::try_from(first.physical_offset).unwrap(), log_min);
-        assert_eq!(found.next_begin_offset, u64::try_from(first.queue_offset).unwrap() + 32);
+        assert_eq!(CommitLogOffset(u64::try_from(first.physical_offset).unwrap()), log_min);
+        assert_eq!(
+            found.next_begin_offset,
+            QueueOffset(u64::try_from(first.queue_offset).unwrap() + 32)
+        );
     }
 
     #[test]

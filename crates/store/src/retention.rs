@@ -19,6 +19,7 @@ use crate::consume_queues::ConsumeQueues;
 use crate::disk::DiskCheck;
 use crate::error::{StoreError, StoreResult};
 use crate::index_files::IndexFiles;
+use crate::offsets::CommitLogOffset;
 
 /// Java's `fileReservedTime` default, in hours.
 pub const FILE_RESERVED_HOURS_DEFAULT: u32 = 72;
@@ -34,7 +35,7 @@ const MS_PER_HOUR: i64 = 3_600_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentAge {
     /// Its first byte's log offset (its file name).
-    pub start: u64,
+    pub start: CommitLogOffset,
     /// The file's last-modified time, ms since the epoch (`File.lastModified`).
     pub last_modified_ms: i64,
 }
@@ -102,7 +103,7 @@ pub struct CleanDecision {
     pub clean_at_once: bool,
     /// Starts of the segments to delete, oldest first: always a prefix of the segments that
     /// excludes the last one.
-    pub delete_starts: Vec<u64>,
+    pub delete_starts: Vec<CommitLogOffset>,
 }
 
 /// Java's `deleteExpiredFiles` + `MappedFileQueue.deleteExpiredFileByTime` over `segments`
@@ -141,17 +142,17 @@ pub fn decide(
 pub struct CleanReport {
     pub decision: CleanDecision,
     /// Segments actually deleted (the decision's, unless an error stopped the run).
-    pub deleted_segments: Vec<u64>,
+    pub deleted_segments: Vec<CommitLogOffset>,
     /// The commit log's min offset after the run.
-    pub commit_log_min_offset: u64,
+    pub commit_log_min_offset: CommitLogOffset,
     pub consume_queue_files_deleted: usize,
     pub index_files_deleted: usize,
 }
 
 /// Runs one clean-up: decides, deletes the chosen commit-log segments, then (when any was
 /// deleted) the consume-queue and index files wholly below the new commit-log min offset.
-/// `disk` is this run's [`crate::disk::check`] (whose flag the caller applies to its
-/// [`crate::disk::DiskState`]).
+/// `disk` is this run's [`DiskThresholds::check`](crate::disk::DiskThresholds::check) (whose
+/// flag the caller applies to its [`crate::disk::DiskState`]).
 pub fn clean_expired(
     log: &mut CommitLog,
     queues: &mut ConsumeQueues,
@@ -182,7 +183,7 @@ pub fn clean_expired(
     let (consume_queue_files_deleted, index_files_deleted) = if deleted_segments.is_empty() {
         (0, 0)
     } else {
-        delete_below(queues, index, commit_log_min_offset)?
+        delete_below(queues, index, log)?
     };
     Ok(CleanReport {
         decision,
@@ -193,16 +194,16 @@ pub fn clean_expired(
     })
 }
 
-/// Deletes the consume-queue and index files that only point below `commit_log_min` and
+/// Deletes the consume-queue and index files that only point below the log's min offset and
 /// corrects the queues' min offsets (`CleanConsumeQueueService`); returns the two counts. Also
 /// for a broker that starts over a log whose old segments were deleted while it was down.
 pub fn delete_below(
     queues: &mut ConsumeQueues,
     index: &mut IndexFiles,
-    commit_log_min: u64,
+    log: &CommitLog,
 ) -> StoreResult<(usize, usize)> {
-    let queue_files = queues.delete_files_below(commit_log_min)?;
-    let index_files = index.delete_files_below(commit_log_min)?;
+    let queue_files = queues.delete_files_below(log)?;
+    let index_files = index.delete_files_below(log.min_offset())?;
     Ok((queue_files, index_files))
 }
 
@@ -228,7 +229,7 @@ mod tests {
             .iter()
             .zip(0u64..)
             .map(|(&last_modified_ms, index)| SegmentAge {
-                start: index * 1024,
+                start: CommitLogOffset(index * 1024),
                 last_modified_ms,
             })
             .collect()
@@ -256,7 +257,7 @@ mod tests {
         assert!(decision.delete_starts.is_empty());
         assert_eq!(
             decide(&policy, &old, T0, &quiet_disk(), true).delete_starts,
-            vec![0, 1024]
+            vec![CommitLogOffset(0), CommitLogOffset(1024)]
         );
     }
 
@@ -267,12 +268,12 @@ mod tests {
         let ages = segments(&[expiry - 5, expiry, expiry + 1, expiry - 9, expiry - 9]);
         assert_eq!(
             decide(&policy, &ages, T0, &quiet_disk(), false).delete_starts,
-            vec![0, 1024]
+            vec![CommitLogOffset(0), CommitLogOffset(1024)]
         );
         let all_old = segments(&[0, 0, 0]);
         assert_eq!(
             decide(&policy, &all_old, T0, &quiet_disk(), false).delete_starts,
-            vec![0, 1024]
+            vec![CommitLogOffset(0), CommitLogOffset(1024)]
         );
         assert!(
             decide(&policy, &segments(&[0]), T0, &quiet_disk(), false)
@@ -298,7 +299,10 @@ mod tests {
         };
         let decision = decide(&policy, &young, T0, &forcibly, false);
         assert!(decision.clean_at_once);
-        assert_eq!(decision.delete_starts, (0..10).map(|i| i * 1024).collect::<Vec<_>>());
+        assert_eq!(
+            decision.delete_starts,
+            (0..10).map(|i| CommitLogOffset(i * 1024)).collect::<Vec<_>>()
+        );
         let disabled = RetentionPolicy {
             clean_file_forcibly_enable: false,
             ..policy
@@ -317,6 +321,9 @@ mod tests {
                 .is_empty()
         );
         policy.utc_offset_ms = 6 * HOUR;
-        assert_eq!(decide(&policy, &ages, T0, &quiet_disk(), false).delete_starts, vec![0]);
+        assert_eq!(
+            decide(&policy, &ages, T0, &quiet_disk(), false).delete_starts,
+            vec![CommitLogOffset(0)]
+        );
     }
 }

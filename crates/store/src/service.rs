@@ -22,16 +22,17 @@ use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::properties::keys;
 use tokio::sync::oneshot;
 
+use crate::clock::Clock;
 use crate::error::{StoreError, StoreResult};
 use crate::group_commit::{FlushOutcome, GroupCommit};
 use crate::message_store::{MessageStore, PutResult};
+use crate::offsets::{CommitLogOffset, QueueId, QueueOffset};
+use crate::recovery::RecoveryReport;
 use crate::retention::CleanReport;
 use crate::store_config::{FlushDiskType, MessageStoreConfig};
 
 /// Called after dispatch with (topic, queue id, new max offset); wakes long polls.
-pub type ArrivalListener = Arc<dyn Fn(&str, i32, u64) + Send + Sync>;
-/// Milliseconds since the epoch; injectable so tests can move time.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+pub type ArrivalListener = Arc<dyn Fn(&str, QueueId, QueueOffset) + Send + Sync>;
 
 /// Java's `GroupCommitService` waits this long for requests before flushing anyway.
 const GROUP_COMMIT_WAIT_MS: u64 = 10;
@@ -48,6 +49,9 @@ pub enum PutStatus {
     FlushDiskTimeout,
     /// Shut down, disk full or a dispatch error (response code 14).
     ServiceNotAvailable,
+    /// No file could be opened for it (descriptors exhausted): Java's `CREATE_MAPPED_FILE_FAILED`
+    /// (response code 1). Transient: the next put may succeed.
+    CreateMappedFileFailed,
     /// Too large or not encodable (response code 13).
     MessageIllegal,
     /// Too many puts waiting for a flush (response code 2, `SYSTEM_BUSY`).
@@ -56,13 +60,13 @@ pub enum PutStatus {
 }
 
 /// What a put through the shell ended with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct PutOutcome {
     pub status: PutStatus,
     /// Present whenever the message was stored (also with `FlushDiskTimeout`).
     pub result: Option<PutResult>,
-    /// The store error behind a failure, for the response remark.
-    pub error: Option<String>,
+    /// The store error behind a failure; the broker names it in the response remark.
+    pub error: Option<StoreError>,
 }
 
 #[derive(Clone)]
@@ -89,18 +93,12 @@ struct Shared {
 }
 
 impl StoreHandle {
-    /// Opens the store (recovering it) and starts the flush and clean-up threads.
-    pub fn open(config: MessageStoreConfig, on_arrival: ArrivalListener) -> StoreResult<StoreHandle> {
-        StoreHandle::open_with_clock(config, on_arrival, Arc::new(system_now_ms))
-    }
-
-    /// [`StoreHandle::open`] with a chosen clock.
-    pub fn open_with_clock(
-        config: MessageStoreConfig,
-        on_arrival: ArrivalListener,
-        clock: Clock,
-    ) -> StoreResult<StoreHandle> {
-        let store = MessageStore::open(config.clone(), clock())?;
+    /// Opens the store (recovering it) and starts the flush and clean-up threads; every time
+    /// the store stamps or compares comes from `clock`.
+    pub fn open(config: MessageStoreConfig, on_arrival: ArrivalListener, clock: Clock) -> StoreResult<StoreHandle> {
+        let started_ms = clock.now_ms();
+        let store = MessageStore::open(config.clone(), started_ms)?;
+        log_recovery(store.recovery_report(), clock.now_ms().saturating_sub(started_ms));
         let shared = Arc::new(Shared {
             store: RwLock::new(store),
             flush_disk_type: config.flush_disk_type,
@@ -144,12 +142,12 @@ impl StoreHandle {
             .first()
             .is_none_or(|m| m.properties.get(keys::WAIT) != Some("false"));
         let shared = &self.shared;
-        let now_ms = (shared.clock)();
+        let now_ms = shared.clock.now_ms();
         let (result, arrivals, waiter) = {
             let mut store = write_lock(&shared.store);
             let result = match store.put_batch(messages, now_ms) {
                 Ok(result) => result,
-                Err(error) => return failure(&error),
+                Err(error) => return failure(error),
             };
             let arrivals = store.take_arrivals();
             let waiter = if shared.flush_disk_type == FlushDiskType::Sync && wait {
@@ -217,7 +215,7 @@ impl StoreHandle {
             // A panicked thread has nothing left to stop; the store is still closed below.
             let _ = thread.join();
         }
-        let now_ms = (shared.clock)();
+        let now_ms = shared.clock.now_ms();
         let (flushed, arrivals) = {
             let mut store = write_lock(&shared.store);
             // A failed final flush leaves the abort file, so the next open recovers fully.
@@ -228,9 +226,9 @@ impl StoreHandle {
         shared.release_waiters(flushed, now_ms);
     }
 
-    /// The clock this handle uses.
+    /// The time now on the clock this handle uses.
     pub fn now_ms(&self) -> i64 {
-        (self.shared.clock)()
+        self.shared.clock.now_ms()
     }
 }
 
@@ -240,7 +238,7 @@ impl Shared {
             FlushDiskType::Sync => GROUP_COMMIT_WAIT_MS,
             FlushDiskType::Async => self.flush_interval_ms,
         };
-        let mut last_queue_flush_ms = (self.clock)();
+        let mut last_queue_flush_ms = self.clock.now_ms();
         while !self.stopping.load(Ordering::SeqCst) {
             {
                 let requested = lock(&self.flush_requested);
@@ -256,7 +254,7 @@ impl Shared {
                 break;
             }
             self.flush_round();
-            let now_ms = (self.clock)();
+            let now_ms = self.clock.now_ms();
             if now_ms.saturating_sub(last_queue_flush_ms) >= QUEUE_FLUSH_INTERVAL_MS {
                 last_queue_flush_ms = now_ms;
                 self.flush_queues();
@@ -271,7 +269,7 @@ impl Shared {
             return;
         };
         let synced = flush.sync().is_ok();
-        let now_ms = (self.clock)();
+        let now_ms = self.clock.now_ms();
         let (flushed, arrivals) = {
             let mut store = write_lock(&self.store);
             // A dispatch error flags the store not writeable; waiters still learn the flush.
@@ -281,7 +279,7 @@ impl Shared {
             (flushed, store.take_arrivals())
         };
         self.notify_arrivals(arrivals);
-        self.release_waiters(flushed, (self.clock)());
+        self.release_waiters(flushed, self.clock.now_ms());
     }
 
     /// Syncs the consume queues, the index and the checkpoint outside the store lock. An error
@@ -296,7 +294,7 @@ impl Shared {
 
     /// Times out waiters past their deadline first (Java's watcher fires at the deadline,
     /// whatever the flush is doing), then releases those the flush covers.
-    fn release_waiters(&self, flushed: u64, now_ms: i64) {
+    fn release_waiters(&self, flushed: CommitLogOffset, now_ms: i64) {
         let released = {
             let mut group = lock(&self.group);
             let mut released = group.expire(now_ms);
@@ -322,7 +320,7 @@ impl Shared {
             if self.stopping.load(Ordering::SeqCst) {
                 break;
             }
-            let now_ms = (self.clock)();
+            let now_ms = self.clock.now_ms();
             // A failed run is retried at the next interval.
             let _ = write_lock(&self.store).run_cleanup_once(now_ms);
         }
@@ -333,26 +331,48 @@ impl Shared {
         self.flush_wake.notify_one();
     }
 
-    fn notify_arrivals(&self, arrivals: Vec<(String, i32, u64)>) {
+    fn notify_arrivals(&self, arrivals: Vec<(String, QueueId, QueueOffset)>) {
         for (topic, queue_id, max_offset) in arrivals {
             (self.on_arrival)(&topic, queue_id, max_offset);
         }
     }
 }
 
+/// The one line that says what opening the store found, with the time it took.
+fn log_recovery(report: &RecoveryReport, elapsed_ms: i64) {
+    tracing::info!(
+        abnormal_exit = report.abnormal_exit,
+        from_checkpoint = report.from_checkpoint,
+        recovery_start = report.recovery_start.0,
+        log_end = report.log_end.0,
+        records_scanned = report.records_scanned,
+        records_redispatched = report.records_redispatched,
+        bytes_truncated = report.bytes_truncated,
+        commit_log_files_repaired = report.commit_log_files_repaired,
+        queues_loaded = report.queues_loaded,
+        queues_repaired = report.queues_repaired,
+        queue_entries_dropped = report.queue_entries_dropped,
+        queue_entries_rebuilt = report.queue_entries_rebuilt,
+        index_files_repaired = report.index_files_repaired,
+        elapsed_ms,
+        "store recovered"
+    );
+}
+
 /// A put that stored nothing.
-fn failure(error: &StoreError) -> PutOutcome {
+fn failure(error: StoreError) -> PutOutcome {
     let status = match error {
         StoreError::MessageTooLarge { .. } | StoreError::Encode(_) | StoreError::InvalidTopic { .. } => {
             PutStatus::MessageIllegal
         }
         StoreError::NotWriteable { .. } | StoreError::DiskFull { .. } => PutStatus::ServiceNotAvailable,
+        StoreError::OpenFilesExhausted { .. } => PutStatus::CreateMappedFileFailed,
         _ => PutStatus::UnknownError,
     };
     PutOutcome {
         status,
         result: None,
-        error: Some(error.to_string()),
+        error: Some(error),
     }
 }
 
@@ -363,10 +383,4 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn system_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
 }

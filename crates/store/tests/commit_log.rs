@@ -3,8 +3,7 @@
 
 use std::fs;
 
-use ferrocket_store::commit_log::CommitLogConfig;
-use ferrocket_store::{CommitLog, StoreError};
+use ferrocket_store::{CommitLog, CommitLogConfig, CommitLogOffset, StoreError};
 use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::record::{BLANK_MAGIC_CODE, body_crc};
 
@@ -19,14 +18,14 @@ fn append_then_read_sets_offset_timestamp_and_crc() {
     let original = message(5, 300);
     let first = log.append(&original, 111).unwrap();
     let second = log.append(&original, 222).unwrap();
-    assert_eq!(first.physical_offset, 0);
-    assert_eq!(second.physical_offset, u64::from(first.size));
+    assert_eq!(first.physical_offset, CommitLogOffset(0));
+    assert_eq!(second.physical_offset, CommitLogOffset(u64::from(first.size)));
     assert_eq!(log.max_offset(), second.end_offset());
 
     let read = log.read(second.physical_offset).unwrap();
     assert_eq!(read.size, second.size);
     let mut expected = original.clone();
-    expected.physical_offset = second.physical_offset as i64;
+    expected.physical_offset = second.physical_offset.0 as i64;
     expected.store_timestamp_ms = 222;
     expected.body_crc = body_crc(&original.body);
     assert_eq!(read.message, expected);
@@ -37,7 +36,7 @@ fn append_then_read_sets_offset_timestamp_and_crc() {
         log.read(log.max_offset()),
         Err(StoreError::OffsetOutOfRange { .. })
     ));
-    assert!(matches!(log.read(7), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(log.read(CommitLogOffset(7)), Err(StoreError::Corrupt { .. })));
 }
 
 #[test]
@@ -45,7 +44,7 @@ fn records_that_do_not_fit_move_to_the_next_segment_after_a_filler() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = CommitLog::open(&config(dir.path())).unwrap();
     let records = fill(&mut log, 400);
-    assert!(log.max_offset() > 3 * SEGMENT_BYTES);
+    assert!(log.max_offset().0 > 3 * SEGMENT_BYTES);
     for &(offset, size) in &records {
         let room = SEGMENT_BYTES - offset % SEGMENT_BYTES;
         assert!(
@@ -59,7 +58,7 @@ fn records_that_do_not_fit_move_to_the_next_segment_after_a_filler() {
         if next != offset + u64::from(size) {
             assert!(next.is_multiple_of(SEGMENT_BYTES));
             let filler_at = offset + u64::from(size);
-            let filler = log.read_bytes(filler_at, 8).unwrap();
+            let filler = log.read_bytes(CommitLogOffset(filler_at), 8).unwrap();
             assert_eq!(
                 i32::from_be_bytes(filler[..4].try_into().unwrap()) as u64,
                 next - filler_at
@@ -68,8 +67,8 @@ fn records_that_do_not_fit_move_to_the_next_segment_after_a_filler() {
         }
     }
     let mut scanned = Vec::new();
-    log.scan(0, |record| {
-        scanned.push((record.physical_offset, record.size));
+    log.scan(CommitLogOffset(0), |record| {
+        scanned.push((record.physical_offset.0, record.size));
         Ok(())
     })
     .unwrap();
@@ -99,7 +98,7 @@ fn oversized_messages_are_rejected_without_writing() {
         small_segments.append(&message(0, 600), 1),
         Err(StoreError::MessageTooLarge { .. })
     ));
-    assert_eq!(small_segments.max_offset(), 0);
+    assert_eq!(small_segments.max_offset(), CommitLogOffset(0));
 }
 
 #[test]
@@ -113,7 +112,7 @@ fn clean_reopen_keeps_everything_and_appends_after_it() {
     let mut log = CommitLog::open(&config(dir.path())).unwrap();
     assert_eq!(log.max_offset(), end);
     for &(offset, size) in &records {
-        assert_eq!(log.read(offset).unwrap().size, size);
+        assert_eq!(log.read(CommitLogOffset(offset)).unwrap().size, size);
     }
     assert_eq!(log.append(&message(1, 10), 5).unwrap().physical_offset, end);
 }
@@ -131,9 +130,9 @@ fn a_torn_final_record_is_dropped_at_every_byte() {
         copy_dir(template.path(), dir.path());
         tear_at(dir.path(), cut);
         let log = CommitLog::open(&config(dir.path())).unwrap();
-        assert_eq!(log.max_offset(), last_offset, "cut at {cut}");
+        assert_eq!(log.max_offset(), CommitLogOffset(last_offset), "cut at {cut}");
         let (prev_offset, _) = records[records.len() - 2];
-        assert!(log.read(prev_offset).is_ok());
+        assert!(log.read(CommitLogOffset(prev_offset)).is_ok());
     }
 }
 
@@ -142,7 +141,7 @@ fn random_cuts_stop_at_the_record_containing_the_cut() {
     let template = tempfile::tempdir().unwrap();
     let mut log = CommitLog::open(&config(template.path())).unwrap();
     let records = fill(&mut log, 300);
-    let end = log.max_offset();
+    let end = log.max_offset().0;
     drop(log);
     let mut seed: u64 = 0x5EED;
     for _ in 0..60 {
@@ -167,7 +166,7 @@ fn random_cuts_stop_at_the_record_containing_the_cut() {
             .iter()
             .map(|&(offset, _)| offset)
             .find(|&offset| offset >= expected);
-        let got = log.max_offset();
+        let got = log.max_offset().0;
         assert!(
             got == expected || (got > expected && got.is_multiple_of(SEGMENT_BYTES) && Some(got) == next_record),
             "cut {cut}: end {got}, expected {expected}"
@@ -192,14 +191,14 @@ fn a_corrupt_body_byte_ends_the_log_before_that_record() {
     bytes[body_at] ^= 0xFF;
     fs::write(&path, &bytes).unwrap();
     let log = CommitLog::open(&config(dir.path())).unwrap();
-    assert_eq!(log.max_offset(), offset);
-    let last_segment = log.max_offset() - log.max_offset() % SEGMENT_BYTES;
+    assert_eq!(log.max_offset(), CommitLogOffset(offset));
+    let last_segment = log.max_offset().0 - log.max_offset().0 % SEGMENT_BYTES;
     let names: Vec<u64> = fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_str().unwrap().parse().unwrap())
         .collect();
     assert!(names.iter().all(|&start| start <= last_segment));
-    assert!(log.read(records[target - 1].0).is_ok());
+    assert!(log.read(CommitLogOffset(records[target - 1].0)).is_ok());
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The `<root>/config/*.json` files as a Java 5.3.3 broker leaves them, read through
-//! `config_file::load` and the wire crate's decoders, and the crash behaviour of `persist`.
+//! `load_config_file` and the wire crate's decoders, and the crash behaviour of `persist_config_file`.
 //!
 //! The samples are written byte for byte as fastjson 1.2.83 `JSON.toJSONString(manager, true)`
 //! (`ConfigManager.persist` → `encode(prettyFormat=true)`) lays them out: beans and string-keyed
@@ -16,7 +16,9 @@ use std::fs;
 use std::path::Path;
 
 use ferrocket_store::StoreError;
-use ferrocket_store::config_file::{BACKUP_SUFFIX, CORRUPT_SUFFIX, TEMPORARY_SUFFIX, load, persist, with_suffix};
+use ferrocket_store::{
+    BACKUP_SUFFIX, CORRUPT_SUFFIX, TEMPORARY_SUFFIX, load_config_file, persist_config_file, with_suffix,
+};
 use ferrocket_wire::body::{
     ConsumerOffsetSerializeWrapper, DataVersion, DelayOffsetSerializeWrapper, JsonBody, SubscriptionGroupWrapper,
     TopicConfigSerializeWrapper, TopicFilterType,
@@ -53,7 +55,7 @@ fn load_java_file<T: JsonBody>(name: &str, text: &str) -> T {
     let path = root.path().join("config").join(name);
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, text).unwrap();
-    let loaded = load(&path, decodes::<T>).unwrap().expect("file present");
+    let loaded = load_config_file(&path, decodes::<T>).unwrap().expect("file present");
     assert_eq!(loaded, text);
     T::decode(loaded.as_bytes()).unwrap()
 }
@@ -72,7 +74,7 @@ fn every_cut_falls_back<T: JsonBody>(name: &str, text: &str) {
         fs::write(&path, prefix).unwrap();
         fs::write(with_suffix(&path, BACKUP_SUFFIX), text).unwrap();
         assert_eq!(
-            load(&path, decodes::<T>).unwrap().as_deref(),
+            load_config_file(&path, decodes::<T>).unwrap().as_deref(),
             Some(text),
             "{name} cut at {cut}"
         );
@@ -138,10 +140,12 @@ fn what_we_persist_is_read_back_by_the_same_decoders() {
     let root = tempfile::tempdir().unwrap();
     let path = root.path().join("config").join("delayOffset.json");
     let mut wrapper = DelayOffsetSerializeWrapper::decode(DELAY_OFFSET_JSON.as_bytes()).unwrap();
-    persist(&path, &String::from_utf8(wrapper.encode()).unwrap()).unwrap();
+    persist_config_file(&path, String::from_utf8(wrapper.encode()).unwrap()).unwrap();
     wrapper.offset_table.insert(4, 99);
-    persist(&path, &String::from_utf8(wrapper.encode()).unwrap()).unwrap();
-    let loaded = load(&path, decodes::<DelayOffsetSerializeWrapper>).unwrap().unwrap();
+    persist_config_file(&path, String::from_utf8(wrapper.encode()).unwrap()).unwrap();
+    let loaded = load_config_file(&path, decodes::<DelayOffsetSerializeWrapper>)
+        .unwrap()
+        .unwrap();
     assert_eq!(DelayOffsetSerializeWrapper::decode(loaded.as_bytes()).unwrap(), wrapper);
     let backup = fs::read(with_suffix(&path, BACKUP_SUFFIX)).unwrap();
     assert_eq!(
@@ -163,16 +167,18 @@ fn a_crash_leaves_a_stale_tmp_or_a_truncated_file_and_load_recovers() {
     let path = root.path().join("config").join("topics.json");
     let mut wrapper = TopicConfigSerializeWrapper::decode(TOPICS_JSON.as_bytes()).unwrap();
     let first = String::from_utf8(wrapper.encode()).unwrap();
-    persist(&path, &first).unwrap();
+    persist_config_file(&path, &first).unwrap();
     wrapper.data_version.counter += 1;
     let second = String::from_utf8(wrapper.encode()).unwrap();
-    persist(&path, &second).unwrap();
+    persist_config_file(&path, &second).unwrap();
 
     // Killed after writing the new `.tmp` (half of it): the file is still the second version.
     let third_half = &second[..second.len() / 2];
     fs::write(with_suffix(&path, TEMPORARY_SUFFIX), third_half).unwrap();
     assert_eq!(
-        load(&path, decodes::<TopicConfigSerializeWrapper>).unwrap().as_deref(),
+        load_config_file(&path, decodes::<TopicConfigSerializeWrapper>)
+            .unwrap()
+            .as_deref(),
         Some(second.as_str())
     );
 
@@ -180,7 +186,9 @@ fn a_crash_leaves_a_stale_tmp_or_a_truncated_file_and_load_recovers() {
     // the truncated file set aside.
     fs::write(&path, &second[..100]).unwrap();
     assert_eq!(
-        load(&path, decodes::<TopicConfigSerializeWrapper>).unwrap().as_deref(),
+        load_config_file(&path, decodes::<TopicConfigSerializeWrapper>)
+            .unwrap()
+            .as_deref(),
         Some(first.as_str())
     );
     assert!(!path.exists());
@@ -190,7 +198,7 @@ fn a_crash_leaves_a_stale_tmp_or_a_truncated_file_and_load_recovers() {
     );
 
     // The next persist replaces the stale `.tmp` and leaves the good backup alone.
-    persist(&path, &second).unwrap();
+    persist_config_file(&path, &second).unwrap();
     assert!(!with_suffix(&path, TEMPORARY_SUFFIX).exists());
     assert_eq!(fs::read_to_string(&path).unwrap(), second);
     assert_eq!(fs::read_to_string(with_suffix(&path, BACKUP_SUFFIX)).unwrap(), first);
@@ -198,7 +206,9 @@ fn a_crash_leaves_a_stale_tmp_or_a_truncated_file_and_load_recovers() {
     // An empty file (killed right after Java's truncate-on-open) also falls back.
     fs::write(&path, "").unwrap();
     assert_eq!(
-        load(&path, decodes::<TopicConfigSerializeWrapper>).unwrap().as_deref(),
+        load_config_file(&path, decodes::<TopicConfigSerializeWrapper>)
+            .unwrap()
+            .as_deref(),
         Some(first.as_str())
     );
 }
@@ -207,16 +217,19 @@ fn a_crash_leaves_a_stale_tmp_or_a_truncated_file_and_load_recovers() {
 fn both_copies_unreadable_is_an_error_and_none_at_all_is_empty() {
     let root = tempfile::tempdir().unwrap();
     let path = root.path().join("subscriptionGroup.json");
-    assert_eq!(load(&path, decodes::<SubscriptionGroupWrapper>).unwrap(), None);
+    assert_eq!(
+        load_config_file(&path, decodes::<SubscriptionGroupWrapper>).unwrap(),
+        None
+    );
     fs::write(&path, &SUBSCRIPTION_GROUP_JSON[..50]).unwrap();
     assert_eq!(
-        load(&path, decodes::<SubscriptionGroupWrapper>).unwrap(),
+        load_config_file(&path, decodes::<SubscriptionGroupWrapper>).unwrap(),
         None,
         "no backup: start empty"
     );
     fs::write(with_suffix(&path, BACKUP_SUFFIX), &SUBSCRIPTION_GROUP_JSON[..60]).unwrap();
     assert!(matches!(
-        load(&path, decodes::<SubscriptionGroupWrapper>),
+        load_config_file(&path, decodes::<SubscriptionGroupWrapper>),
         Err(StoreError::Corrupt { .. })
     ));
     assert!(path.exists(), "nothing is moved aside when no copy is good");

@@ -3,8 +3,10 @@
 
 use std::fs;
 
-use ferrocket_store::consume_queue::PutOutcome;
-use ferrocket_store::{CommitLog, ConsumeQueue, ConsumeQueueEntry, ConsumeQueues, StoreError};
+use ferrocket_store::{
+    CommitLog, CommitLogOffset, ConsumeQueue, ConsumeQueueEntry, ConsumeQueues, QueueId, QueueOffset, QueuePutOutcome,
+    StoreError,
+};
 use ferrocket_wire::message::tag_hash::tags_code;
 
 mod common;
@@ -45,21 +47,27 @@ fn entry_bytes_are_java_layout() {
 #[test]
 fn put_read_and_reopen_across_files() {
     let root = tempfile::tempdir().unwrap();
-    let mut queue = ConsumeQueue::open(root.path(), "TopicTest", 3, FILE_ENTRIES).unwrap();
-    assert_eq!((queue.min_offset(), queue.max_offset()), (0, 0));
+    let mut queue = ConsumeQueue::open(root.path(), "TopicTest", QueueId(3), FILE_ENTRIES).unwrap();
+    assert_eq!(
+        (queue.min_offset(), queue.max_offset()),
+        (QueueOffset(0), QueueOffset(0))
+    );
     for n in 0..25 {
-        assert_eq!(queue.put(n, entry(n)).unwrap(), PutOutcome::Written);
+        assert_eq!(queue.put(QueueOffset(n), entry(n)).unwrap(), QueuePutOutcome::Written);
     }
-    assert_eq!(queue.put(24, entry(24)).unwrap(), PutOutcome::AlreadyPresent);
+    assert_eq!(
+        queue.put(QueueOffset(24), entry(24)).unwrap(),
+        QueuePutOutcome::AlreadyPresent
+    );
     assert!(matches!(
-        queue.put(27, entry(27)),
+        queue.put(QueueOffset(27), entry(27)),
         Err(StoreError::QueueOffsetGap { .. })
     ));
-    assert_eq!(queue.get(12).unwrap(), Some(entry(12)));
-    assert_eq!(queue.get(25).unwrap(), None);
-    let read = queue.read(8, 100).unwrap();
+    assert_eq!(queue.get(QueueOffset(12)).unwrap(), Some(entry(12)));
+    assert_eq!(queue.get(QueueOffset(25)).unwrap(), None);
+    let read = queue.read(QueueOffset(8), 100).unwrap();
     assert_eq!(read, (8..25).map(entry).collect::<Vec<_>>());
-    assert!(queue.read(26, 1).is_err());
+    assert!(queue.read(QueueOffset(26), 1).is_err());
     queue.flush().unwrap();
     drop(queue);
 
@@ -73,32 +81,41 @@ fn put_read_and_reopen_across_files() {
         names,
         ["00000000000000000000", "00000000000000000200", "00000000000000000400"]
     );
-    let queue = ConsumeQueue::open(root.path(), "TopicTest", 3, FILE_ENTRIES).unwrap();
-    assert_eq!((queue.min_offset(), queue.max_offset()), (0, 25));
-    assert_eq!(queue.max_physical_end(), 2500);
-    assert_eq!(queue.read(0, 100).unwrap().len(), 25);
+    let queue = ConsumeQueue::open(root.path(), "TopicTest", QueueId(3), FILE_ENTRIES).unwrap();
+    assert_eq!(
+        (queue.min_offset(), queue.max_offset()),
+        (QueueOffset(0), QueueOffset(25))
+    );
+    assert_eq!(queue.max_physical_end(), CommitLogOffset(2500));
+    assert_eq!(queue.read(QueueOffset(0), 100).unwrap().len(), 25);
 }
 
 #[test]
 fn a_queue_starting_late_is_pre_blanked() {
     let root = tempfile::tempdir().unwrap();
-    let mut queue = ConsumeQueue::open(root.path(), "Late", 0, FILE_ENTRIES).unwrap();
-    queue.put(25, entry(25)).unwrap();
-    assert_eq!((queue.min_offset(), queue.max_offset()), (25, 26));
-    assert_eq!(queue.get(24).unwrap(), None);
+    let mut queue = ConsumeQueue::open(root.path(), "Late", QueueId(0), FILE_ENTRIES).unwrap();
+    queue.put(QueueOffset(25), entry(25)).unwrap();
+    assert_eq!(
+        (queue.min_offset(), queue.max_offset()),
+        (QueueOffset(25), QueueOffset(26))
+    );
+    assert_eq!(queue.get(QueueOffset(24)).unwrap(), None);
     drop(queue);
     assert!(root.path().join("consumequeue/Late/0/00000000000000000400").exists());
-    let queue = ConsumeQueue::open(root.path(), "Late", 0, FILE_ENTRIES).unwrap();
-    assert_eq!((queue.min_offset(), queue.max_offset()), (25, 26));
-    assert_eq!(queue.get(25).unwrap(), Some(entry(25)));
+    let queue = ConsumeQueue::open(root.path(), "Late", QueueId(0), FILE_ENTRIES).unwrap();
+    assert_eq!(
+        (queue.min_offset(), queue.max_offset()),
+        (QueueOffset(25), QueueOffset(26))
+    );
+    assert_eq!(queue.get(QueueOffset(25)).unwrap(), Some(entry(25)));
 }
 
 #[test]
 fn recovery_stops_at_the_first_invalid_entry() {
     let root = tempfile::tempdir().unwrap();
-    let mut queue = ConsumeQueue::open(root.path(), "T", 1, FILE_ENTRIES).unwrap();
+    let mut queue = ConsumeQueue::open(root.path(), "T", QueueId(1), FILE_ENTRIES).unwrap();
     for n in 0..25 {
-        queue.put(n, entry(n)).unwrap();
+        queue.put(QueueOffset(n), entry(n)).unwrap();
     }
     drop(queue);
     // Entry 17's size becomes 0: 17.. are dropped, and the third file with them.
@@ -106,14 +123,14 @@ fn recovery_stops_at_the_first_invalid_entry() {
     let mut bytes = fs::read(&path).unwrap();
     bytes[7 * 20 + 8..7 * 20 + 12].fill(0);
     fs::write(&path, &bytes).unwrap();
-    let mut queue = ConsumeQueue::open(root.path(), "T", 1, FILE_ENTRIES).unwrap();
-    assert_eq!(queue.max_offset(), 17);
+    let mut queue = ConsumeQueue::open(root.path(), "T", QueueId(1), FILE_ENTRIES).unwrap();
+    assert_eq!(queue.max_offset(), QueueOffset(17));
     assert!(!root.path().join("consumequeue/T/1/00000000000000000400").exists());
-    assert_eq!(queue.put(17, entry(17)).unwrap(), PutOutcome::Written);
-    queue.truncate_to_commit_log_end(1250).unwrap();
-    assert_eq!(queue.max_offset(), 12);
-    queue.correct_min_offset(500).unwrap();
-    assert_eq!(queue.min_offset(), 5);
+    assert_eq!(queue.put(QueueOffset(17), entry(17)).unwrap(), QueuePutOutcome::Written);
+    queue.truncate_to_commit_log_end(CommitLogOffset(1250)).unwrap();
+    assert_eq!(queue.max_offset(), QueueOffset(12));
+    queue.correct_min_offset(CommitLogOffset(500)).unwrap();
+    assert_eq!(queue.min_offset(), QueueOffset(5));
 }
 
 #[test]
@@ -121,20 +138,20 @@ fn bad_topics_cannot_name_directories() {
     let root = tempfile::tempdir().unwrap();
     for topic in ["", ".", "..", "a/b", "a\0"] {
         assert!(matches!(
-            ConsumeQueue::open(root.path(), topic, 0, FILE_ENTRIES),
+            ConsumeQueue::open(root.path(), topic, QueueId(0), FILE_ENTRIES),
             Err(StoreError::InvalidTopic { .. })
         ));
     }
 }
 
 /// Expected entries per (topic, queue) from a commit-log scan.
-fn expected_entries(log: &CommitLog) -> Vec<((String, i32), Vec<ConsumeQueueEntry>)> {
-    let mut map = std::collections::BTreeMap::<(String, i32), Vec<ConsumeQueueEntry>>::new();
-    log.scan(0, |record| {
-        map.entry((record.message.topic.clone(), record.message.queue_id))
+fn expected_entries(log: &CommitLog) -> Vec<((String, QueueId), Vec<ConsumeQueueEntry>)> {
+    let mut map = std::collections::BTreeMap::<(String, QueueId), Vec<ConsumeQueueEntry>>::new();
+    log.scan(CommitLogOffset(0), |record| {
+        map.entry((record.message.topic.clone(), QueueId(record.message.queue_id)))
             .or_default()
             .push(ConsumeQueueEntry {
-                physical_offset: record.physical_offset as i64,
+                physical_offset: record.physical_offset.0 as i64,
                 size: record.size as i32,
                 tags_code: record.message.properties.get("TAGS").map_or(0, tags_code),
             });
@@ -144,10 +161,13 @@ fn expected_entries(log: &CommitLog) -> Vec<((String, i32), Vec<ConsumeQueueEntr
     map.into_iter().collect()
 }
 
-fn actual_entries(queues: &ConsumeQueues) -> Vec<((String, i32), Vec<ConsumeQueueEntry>)> {
+fn actual_entries(queues: &ConsumeQueues, log: &CommitLog) -> Vec<((String, QueueId), Vec<ConsumeQueueEntry>)> {
     queues
-        .iter()
-        .map(|(key, queue)| (key.clone(), queue.read(queue.min_offset(), usize::MAX).unwrap()))
+        .keys()
+        .map(|key| {
+            let queue = queues.get(&key.0, key.1, log).unwrap().unwrap();
+            (key.clone(), queue.read(queue.min_offset(), usize::MAX).unwrap())
+        })
         .collect()
 }
 
@@ -159,29 +179,35 @@ fn queues_are_rebuilt_and_truncated_to_agree_with_the_commit_log() {
     let records = fill(&mut log, 300);
     let mut queues = ConsumeQueues::open(root.path(), FILE_ENTRIES).unwrap();
     queues.recover(&log).unwrap();
-    assert_eq!(actual_entries(&queues), expected_entries(&log));
-    assert_eq!(queues.get("TopicTest", 2).unwrap().max_offset(), 75);
+    assert_eq!(actual_entries(&queues, &log), expected_entries(&log));
+    assert_eq!(
+        queues.get("TopicTest", QueueId(2), &log).unwrap().unwrap().max_offset(),
+        QueueOffset(75)
+    );
     // Idempotent: a second recovery changes nothing.
     queues.recover(&log).unwrap();
-    queues.redispatch(&log, 0).unwrap();
-    assert_eq!(actual_entries(&queues), expected_entries(&log));
+    queues.redispatch(&log, CommitLogOffset(0)).unwrap();
+    assert_eq!(actual_entries(&queues, &log), expected_entries(&log));
     drop((log, queues));
 
     // A crash loses the commit log's last 40 records but not the queues' entries for them.
     tear_at(&log_dir, records[260].0 + 5);
     let log = CommitLog::open(&config(&log_dir)).unwrap();
-    assert_eq!(log.max_offset(), records[260].0);
+    assert_eq!(log.max_offset(), CommitLogOffset(records[260].0));
     let mut queues = ConsumeQueues::open(root.path(), FILE_ENTRIES).unwrap();
     queues.recover(&log).unwrap();
-    assert_eq!(actual_entries(&queues), expected_entries(&log));
-    assert_eq!(queues.get("TopicTest", 0).unwrap().max_offset(), 65);
+    assert_eq!(actual_entries(&queues, &log), expected_entries(&log));
+    assert_eq!(
+        queues.get("TopicTest", QueueId(0), &log).unwrap().unwrap().max_offset(),
+        QueueOffset(65)
+    );
     drop(queues);
 
     // Queues lost entirely are rebuilt from the log.
     fs::remove_dir_all(root.path().join("consumequeue")).unwrap();
     let mut queues = ConsumeQueues::open(root.path(), FILE_ENTRIES).unwrap();
     queues.recover(&log).unwrap();
-    assert_eq!(actual_entries(&queues), expected_entries(&log));
+    assert_eq!(actual_entries(&queues, &log), expected_entries(&log));
 }
 
 #[test]
@@ -203,8 +229,11 @@ fn a_lagging_queue_is_caught_up_by_recovery() {
     // Queue 3 is lost entirely.
     fs::remove_dir_all(root.path().join("consumequeue/TopicTest/3")).unwrap();
     let mut queues = ConsumeQueues::open(root.path(), FILE_ENTRIES).unwrap();
-    assert_eq!(queues.get("TopicTest", 1).unwrap().max_offset(), 18);
-    assert!(queues.get("TopicTest", 3).is_none());
+    assert_eq!(
+        queues.get("TopicTest", QueueId(1), &log).unwrap().unwrap().max_offset(),
+        QueueOffset(18)
+    );
+    assert!(queues.get("TopicTest", QueueId(3), &log).unwrap().is_none());
     queues.recover(&log).unwrap();
-    assert_eq!(actual_entries(&queues), expected_entries(&log));
+    assert_eq!(actual_entries(&queues, &log), expected_entries(&log));
 }

@@ -34,10 +34,10 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use expectations::{Line, assert_lines_equal, read_lines, write_lines};
-use ferrocket_store::commit_log::{CommitLogConfig, ScannedRecord};
-use ferrocket_store::index_file::IndexGeometry;
-use ferrocket_store::index_files::{IndexFiles, index_keys};
 use ferrocket_store::{CommitLog, ConsumeQueues, GetMessageStatus, GetMessages, MessageStore, MessageStoreConfig};
+use ferrocket_store::{
+    CommitLogConfig, CommitLogOffset, IndexFiles, IndexGeometry, QueueId, QueueOffset, ScannedRecord, index_keys,
+};
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::message::tag_hash::tags_code;
 use ferrocket_wire::message::{OffsetMessageId, StoredMessage};
@@ -131,10 +131,14 @@ fn check_through_message_store(root: &Path, expected: &[Line]) {
     }
     for ((topic, queue_id), lines) in &mut by_queue {
         lines.sort_by_key(|line| line.queue_offset);
-        assert_eq!(store.min_offset_in_queue(topic, *queue_id), 0, "{topic}/{queue_id}");
         assert_eq!(
-            store.max_offset_in_queue(topic, *queue_id),
-            lines.len() as u64,
+            store.min_offset_in_queue(topic, QueueId(*queue_id)),
+            QueueOffset(0),
+            "{topic}/{queue_id}"
+        );
+        assert_eq!(
+            store.max_offset_in_queue(topic, QueueId(*queue_id)),
+            QueueOffset(lines.len() as u64),
             "{topic}/{queue_id}"
         );
         let pulled = pull_queue(&store, topic, *queue_id);
@@ -144,7 +148,7 @@ fn check_through_message_store(root: &Path, expected: &[Line]) {
         }
     }
     for line in expected {
-        let offset = u64::try_from(line.commit_log_offset).unwrap();
+        let offset = CommitLogOffset::from_java_long(line.commit_log_offset).unwrap();
         assert_lines_equal(&Line::of(&store.message_at(offset).unwrap()), line);
         for full_key in index_keys(&line.topic, &line.property_map()) {
             let key = &full_key[line.topic.len() + 1..];
@@ -167,12 +171,12 @@ fn check_through_message_store(root: &Path, expected: &[Line]) {
 /// A queue from offset 0 to its end, as pulls of 32 would see it.
 fn pull_queue(store: &MessageStore, topic: &str, queue_id: i32) -> Vec<Line> {
     let mut lines = Vec::new();
-    let mut offset = 0;
+    let mut offset = QueueOffset(0);
     loop {
         let result = store
             .get_messages(&GetMessages {
                 topic,
-                queue_id,
+                queue_id: QueueId(queue_id),
                 offset,
                 max_count: 32,
                 filter: None,
@@ -191,7 +195,7 @@ fn pull_queue(store: &MessageStore, topic: &str, queue_id: i32) -> Vec<Line> {
             let (message, used) = StoredMessage::decode(bytes).unwrap();
             assert_eq!(used, bytes.len(), "one whole record per pulled buffer");
             let record = ScannedRecord {
-                physical_offset: u64::try_from(message.physical_offset).unwrap(),
+                physical_offset: CommitLogOffset::from_java_long(message.physical_offset).unwrap(),
                 size: u32::try_from(used).unwrap(),
                 message,
             };
@@ -218,7 +222,7 @@ fn check_records(log: &CommitLog, expected: &[Line]) {
         );
         assert_eq!(
             record.message.physical_offset,
-            i64::try_from(record.physical_offset).unwrap()
+            i64::try_from(record.physical_offset.0).unwrap()
         );
         if topics.contains(record.message.topic.as_str()) {
             found.insert(record.physical_offset, Line::of(&record));
@@ -228,7 +232,7 @@ fn check_records(log: &CommitLog, expected: &[Line]) {
     .unwrap();
     assert_eq!(found.len(), expected.len(), "records of {topics:?} in the commit log");
     for want in expected {
-        let offset = u64::try_from(want.commit_log_offset).unwrap();
+        let offset = CommitLogOffset::from_java_long(want.commit_log_offset).unwrap();
         let id = OffsetMessageId::decode(&want.offset_msg_id).unwrap();
         assert_eq!(
             id.physical_offset, want.commit_log_offset,
@@ -255,25 +259,30 @@ fn check_consume_queues(root: &Path, log: &CommitLog, expected: &[Line]) {
             .push(line);
     }
     let mut queues = ConsumeQueues::open(root, CONSUME_QUEUE_FILE_ENTRIES).unwrap();
-    check_queue_entries(&queues, &mut by_queue);
+    check_queue_entries(&queues, log, &mut by_queue);
     queues.recover(log).unwrap();
-    check_queue_entries(&queues, &mut by_queue);
+    check_queue_entries(&queues, log, &mut by_queue);
 }
 
-fn check_queue_entries(queues: &ConsumeQueues, by_queue: &mut BTreeMap<(String, i32), Vec<&Line>>) {
+fn check_queue_entries(queues: &ConsumeQueues, log: &CommitLog, by_queue: &mut BTreeMap<(String, i32), Vec<&Line>>) {
     for ((topic, queue_id), lines) in by_queue.iter_mut() {
         lines.sort_by_key(|line| line.queue_offset);
         let queue = queues
-            .get(topic, *queue_id)
+            .get(topic, QueueId(*queue_id), log)
+            .unwrap()
             .unwrap_or_else(|| panic!("no consume queue {topic}/{queue_id}"));
-        assert_eq!(queue.min_offset(), 0, "{topic}/{queue_id} min offset");
-        assert_eq!(queue.max_offset(), lines.len() as u64, "{topic}/{queue_id} max offset");
+        assert_eq!(queue.min_offset(), QueueOffset(0), "{topic}/{queue_id} min offset");
+        assert_eq!(
+            queue.max_offset(),
+            QueueOffset(lines.len() as u64),
+            "{topic}/{queue_id} max offset"
+        );
         for (n, line) in lines.iter().enumerate() {
             assert_eq!(
                 line.queue_offset, n as i64,
                 "{topic}/{queue_id}: expected queue offsets run from 0"
             );
-            let entry = queue.get(n as u64).unwrap().unwrap();
+            let entry = queue.get(QueueOffset(n as u64)).unwrap().unwrap();
             let tags = line.property_map().get(keys::TAGS).map_or(0, tags_code);
             assert_eq!(
                 (entry.physical_offset, entry.size, entry.tags_code),

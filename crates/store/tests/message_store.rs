@@ -4,14 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use ferrocket_store::index_file::IndexGeometry;
 use ferrocket_store::{
-    FlushDiskType, GetMessageStatus, GetMessages, GetMessagesResult, MessageStore, MessageStoreConfig, PutStatus,
-    StoreError, StoreHandle,
+    Clock, FlushDiskType, GetMessageStatus, GetMessages, GetMessagesResult, IndexGeometry, MessageStore,
+    MessageStoreConfig, PutStatus, QueueId, QueueOffset, StoreError, StoreHandle,
 };
 use ferrocket_wire::message::tag_hash::tags_code;
 use ferrocket_wire::message::{MessageVersion, StoredMessage};
@@ -75,8 +73,8 @@ fn get(store: &MessageStore, offset: u64, max_count: u32) -> GetMessagesResult {
     store
         .get_messages(&GetMessages {
             topic: TOPIC,
-            queue_id: 0,
-            offset,
+            queue_id: QueueId(0),
+            offset: QueueOffset(offset),
             max_count,
             filter: None,
         })
@@ -108,14 +106,14 @@ fn pull_statuses_follow_java() {
     let empty = get(&store, 5, 32);
     assert_eq!(
         (empty.status, empty.next_begin_offset, empty.max_offset),
-        (GetMessageStatus::NoMessageInQueue, 0, 0)
+        (GetMessageStatus::NoMessageInQueue, QueueOffset(0), QueueOffset(0))
     );
     fill(&mut store, 10);
     let found = get(&store, 0, 32);
     assert_eq!(found.status, GetMessageStatus::Found);
     assert_eq!(
         (found.next_begin_offset, found.min_offset, found.max_offset),
-        (10, 0, 10)
+        (QueueOffset(10), QueueOffset(0), QueueOffset(10))
     );
     assert_eq!(bodies(&found), (0..10).map(|n| format!("m{n}")).collect::<Vec<_>>());
     let (first, _) = StoredMessage::decode(&found.records[3]).unwrap();
@@ -125,16 +123,16 @@ fn pull_statuses_follow_java() {
     let one = get(&store, 10, 32);
     assert_eq!(
         (one.status, one.next_begin_offset),
-        (GetMessageStatus::OffsetOverflowOne, 10)
+        (GetMessageStatus::OffsetOverflowOne, QueueOffset(10))
     );
     let badly = get(&store, 12, 32);
     assert_eq!(
         (badly.status, badly.next_begin_offset),
-        (GetMessageStatus::OffsetOverflowBadly, 10)
+        (GetMessageStatus::OffsetOverflowBadly, QueueOffset(10))
     );
     let middle = get(&store, 7, 32);
     assert_eq!(bodies(&middle), vec!["m7", "m8", "m9"]);
-    assert_eq!(get(&store, 0, 3).next_begin_offset, 3);
+    assert_eq!(get(&store, 0, 3).next_begin_offset, QueueOffset(3));
     assert_eq!(GetMessageStatus::OffsetOverflowOne.name(), "OFFSET_OVERFLOW_ONE");
 }
 
@@ -153,18 +151,18 @@ fn offset_too_small_after_clean_up_moves_the_min_offset() {
     for n in 0..200 {
         store.put(message(0, "A", &[b'x'; 900]), T0 + n).unwrap();
     }
-    assert!(store.commit_log_max_offset() > 2 * SEGMENT_BYTES);
+    assert!(store.commit_log_max_offset().0 > 2 * SEGMENT_BYTES);
     store.arm_manual_delete();
     let report = store.run_cleanup_once(i64::MAX / 2).unwrap();
     assert!(!report.deleted_segments.is_empty(), "{report:?}");
-    let min = store.min_offset_in_queue(TOPIC, 0);
-    assert!(min > 0);
+    let min = store.min_offset_in_queue(TOPIC, QueueId(0));
+    assert!(min > QueueOffset(0));
     let small = get(&store, 0, 32);
     assert_eq!(
         (small.status, small.next_begin_offset),
         (GetMessageStatus::OffsetTooSmall, min)
     );
-    assert_eq!(get(&store, min, 32).status, GetMessageStatus::Found);
+    assert_eq!(get(&store, min.0, 32).status, GetMessageStatus::Found);
 }
 
 #[test]
@@ -177,28 +175,28 @@ fn tag_filter_skips_entries_and_reports_no_match() {
     let result = store
         .get_messages(&GetMessages {
             topic: TOPIC,
-            queue_id: 0,
-            offset: 1,
+            queue_id: QueueId(0),
+            offset: QueueOffset(1),
             max_count: 32,
             filter: Some(&only_a),
         })
         .unwrap();
     assert_eq!(result.status, GetMessageStatus::Found);
     assert_eq!(bodies(&result), vec!["m2", "m4", "m6", "m8"]);
-    assert_eq!(result.next_begin_offset, 10);
+    assert_eq!(result.next_begin_offset, QueueOffset(10));
     let none = |_: i64| false;
     let nothing = store
         .get_messages(&GetMessages {
             topic: TOPIC,
-            queue_id: 0,
-            offset: 3,
+            queue_id: QueueId(0),
+            offset: QueueOffset(3),
             max_count: 32,
             filter: Some(&none),
         })
         .unwrap();
     assert_eq!(
         (nothing.status, nothing.next_begin_offset, nothing.records.len()),
-        (GetMessageStatus::NoMatchedMessage, 10, 0)
+        (GetMessageStatus::NoMatchedMessage, QueueOffset(10), 0)
     );
 }
 
@@ -212,8 +210,8 @@ fn a_pull_examines_at_most_800_entries_and_one_queue_file() {
     let none = |_: i64| false;
     let query = |offset, max_count| GetMessages {
         topic: TOPIC,
-        queue_id: 0,
-        offset,
+        queue_id: QueueId(0),
+        offset: QueueOffset(offset),
         max_count,
         filter: Some(&none),
     };
@@ -221,13 +219,16 @@ fn a_pull_examines_at_most_800_entries_and_one_queue_file() {
     let capped = store.get_messages(&query(0, 32)).unwrap();
     assert_eq!(
         (capped.status, capped.next_begin_offset),
-        (GetMessageStatus::NoMatchedMessage, 800)
+        (GetMessageStatus::NoMatchedMessage, QueueOffset(800))
     );
     // 1000 × 20 bytes > 16000: the request's count sets the cap, but the file ends at 1000.
     let file_end = store.get_messages(&query(100, 1000)).unwrap();
-    assert_eq!(file_end.next_begin_offset, QUEUE_FILE_ENTRIES);
+    assert_eq!(file_end.next_begin_offset, QueueOffset(QUEUE_FILE_ENTRIES));
     let unfiltered = get(&store, 990, 32);
-    assert_eq!((unfiltered.records.len(), unfiltered.next_begin_offset), (10, 1000));
+    assert_eq!(
+        (unfiltered.records.len(), unfiltered.next_begin_offset),
+        (10, QueueOffset(1000))
+    );
 }
 
 #[test]
@@ -237,11 +238,11 @@ fn batch_put_takes_consecutive_queue_offsets() {
     store.put(numbered(0), T0).unwrap();
     let batch: Vec<_> = (1..6).map(numbered).collect();
     let result = store.put_batch(batch, T0 + 1).unwrap();
-    assert_eq!((result.queue_offset, result.msg_count), (1, 5));
+    assert_eq!((result.queue_offset, result.msg_count), (QueueOffset(1), 5));
     assert_eq!(result.physical_offsets.len(), 5);
     assert_eq!(result.physical_offsets[0], result.physical_offset);
     assert_eq!(result.end_offset, store.commit_log_max_offset());
-    assert_eq!(store.put(numbered(6), T0 + 2).unwrap().queue_offset, 6);
+    assert_eq!(store.put(numbered(6), T0 + 2).unwrap().queue_offset, QueueOffset(6));
     let all = get(&store, 0, 32);
     assert_eq!(all.records.len(), 7);
     for (n, record) in all.records.iter().enumerate() {
@@ -257,7 +258,7 @@ fn batch_put_takes_consecutive_queue_offsets() {
         Err(StoreError::MessageTooLarge { .. })
     ));
     assert_eq!(store.commit_log_max_offset(), before);
-    assert_eq!(store.next_queue_offset(TOPIC, 0), 7);
+    assert_eq!(store.next_queue_offset(TOPIC, QueueId(0)), QueueOffset(7));
 }
 
 #[test]
@@ -278,18 +279,21 @@ fn pulls_stop_at_the_count_and_byte_caps() {
         store.put(message(1, "", &[b'y'; 100 * 1024]), T0 + n).unwrap();
     }
     let in_memory = get(&store, 0, 64);
-    assert_eq!((in_memory.records.len(), in_memory.next_begin_offset), (32, 32));
+    assert_eq!(
+        (in_memory.records.len(), in_memory.next_begin_offset),
+        (32, QueueOffset(32))
+    );
     let big = store
         .get_messages(&GetMessages {
             topic: TOPIC,
-            queue_id: 1,
-            offset: 0,
+            queue_id: QueueId(1),
+            offset: QueueOffset(0),
             max_count: 32,
             filter: None,
         })
         .unwrap();
     // 256 KiB in memory: the third 100 KiB record would pass it.
-    assert_eq!((big.records.len(), big.next_begin_offset), (2, 2));
+    assert_eq!((big.records.len(), big.next_begin_offset), (2, QueueOffset(2)));
     drop(store);
 
     let mut on_disk = config(dir.path());
@@ -297,7 +301,10 @@ fn pulls_stop_at_the_count_and_byte_caps() {
     on_disk.in_memory_window_bytes = 0;
     let store = MessageStore::open(on_disk, T0).unwrap();
     let from_disk = get(&store, 0, 64);
-    assert_eq!((from_disk.records.len(), from_disk.next_begin_offset), (8, 8));
+    assert_eq!(
+        (from_disk.records.len(), from_disk.next_begin_offset),
+        (8, QueueOffset(8))
+    );
     assert!(from_disk.suggest_pulling_from_slave);
 }
 
@@ -308,15 +315,15 @@ fn search_by_time_and_store_times() {
     for n in 0..10 {
         store.put(numbered(n as usize), T0 + 1000 * n).unwrap();
     }
-    assert_eq!(store.offset_by_time(TOPIC, 0, T0 + 3000), 3);
-    assert_eq!(store.offset_by_time(TOPIC, 0, T0 + 3500), 4);
-    assert_eq!(store.offset_by_time(TOPIC, 0, 0), 0);
-    assert_eq!(store.offset_by_time(TOPIC, 0, T0 + 99_000), 10);
-    assert_eq!(store.offset_by_time("Nope", 0, T0), 0);
-    assert_eq!(store.earliest_store_time(TOPIC, 0), Some(T0));
-    assert_eq!(store.store_time_at(TOPIC, 0, 5), Some(T0 + 5000));
-    assert_eq!(store.store_time_at(TOPIC, 0, 10), None);
-    assert_eq!(store.earliest_store_time("Nope", 0), None);
+    assert_eq!(store.offset_by_time(TOPIC, QueueId(0), T0 + 3000), QueueOffset(3));
+    assert_eq!(store.offset_by_time(TOPIC, QueueId(0), T0 + 3500), QueueOffset(4));
+    assert_eq!(store.offset_by_time(TOPIC, QueueId(0), 0), QueueOffset(0));
+    assert_eq!(store.offset_by_time(TOPIC, QueueId(0), T0 + 99_000), QueueOffset(10));
+    assert_eq!(store.offset_by_time("Nope", QueueId(0), T0), QueueOffset(0));
+    assert_eq!(store.earliest_store_time(TOPIC, QueueId(0)), Some(T0));
+    assert_eq!(store.store_time_at(TOPIC, QueueId(0), QueueOffset(5)), Some(T0 + 5000));
+    assert_eq!(store.store_time_at(TOPIC, QueueId(0), QueueOffset(10)), None);
+    assert_eq!(store.earliest_store_time("Nope", QueueId(0)), None);
 }
 
 #[test]
@@ -333,7 +340,7 @@ fn query_by_key_and_reads_by_offset() {
     assert_eq!(shared.records.len(), 5);
     let first = StoredMessage::decode(&shared.records[0]).unwrap().0;
     assert_eq!(first.body.as_ref(), b"m0");
-    assert_eq!(shared.index_last_update_phy_offset, offsets[4].physical_offset as i64);
+    assert_eq!(shared.index_last_update_phy_offset, offsets[4].physical_offset.0 as i64);
     assert_eq!(shared.index_last_update_timestamp_ms, T0 + 4000);
     assert_eq!(
         store
@@ -381,17 +388,23 @@ fn reopen_after_clean_shutdown_and_after_a_crash() {
 
     let mut store = MessageStore::open(config(dir.path()), T0 + 300).unwrap();
     assert!(!store.recovered_abnormally());
-    assert_eq!(store.next_queue_offset(TOPIC, 0), 100);
-    assert_eq!(store.put(numbered(100), T0 + 301).unwrap().queue_offset, 100);
+    assert_eq!(store.next_queue_offset(TOPIC, QueueId(0)), QueueOffset(100));
+    assert_eq!(
+        store.put(numbered(100), T0 + 301).unwrap().queue_offset,
+        QueueOffset(100)
+    );
     store.flush(T0 + 302).unwrap();
     drop(store); // a crash: no shutdown, the abort file stays
 
     assert!(abort.exists());
     let mut store = MessageStore::open(config(dir.path()), T0 + 400).unwrap();
     assert!(store.recovered_abnormally());
-    assert_eq!(store.max_offset_in_queue(TOPIC, 0), 101);
+    assert_eq!(store.max_offset_in_queue(TOPIC, QueueId(0)), QueueOffset(101));
     assert_eq!(get(&store, 95, 32).records.len(), 6);
-    assert_eq!(store.put(numbered(101), T0 + 401).unwrap().queue_offset, 101);
+    assert_eq!(
+        store.put(numbered(101), T0 + 401).unwrap().queue_offset,
+        QueueOffset(101)
+    );
     assert_eq!(
         store
             .query_by_key(TOPIC, "Um100", 64, 0, i64::MAX)
@@ -414,16 +427,19 @@ fn sync_flush_shows_records_only_once_flushed() {
         T0,
     )
     .unwrap();
-    assert_eq!(store.put(numbered(0), T0).unwrap().queue_offset, 0);
-    assert_eq!(store.put(numbered(1), T0).unwrap().queue_offset, 1);
-    assert_eq!(store.max_offset_in_queue(TOPIC, 0), 0);
+    assert_eq!(store.put(numbered(0), T0).unwrap().queue_offset, QueueOffset(0));
+    assert_eq!(store.put(numbered(1), T0).unwrap().queue_offset, QueueOffset(1));
+    assert_eq!(store.max_offset_in_queue(TOPIC, QueueId(0)), QueueOffset(0));
     assert_eq!(get(&store, 0, 32).status, GetMessageStatus::NoMessageInQueue);
     assert!(store.take_arrivals().is_empty());
     let flushed = store.flush(T0 + 1).unwrap();
     assert_eq!(flushed, store.commit_log_max_offset());
-    assert_eq!(store.max_offset_in_queue(TOPIC, 0), 2);
+    assert_eq!(store.max_offset_in_queue(TOPIC, QueueId(0)), QueueOffset(2));
     assert_eq!(get(&store, 0, 32).records.len(), 2);
-    assert_eq!(store.take_arrivals(), vec![(TOPIC.to_owned(), 0, 2)]);
+    assert_eq!(
+        store.take_arrivals(),
+        vec![(TOPIC.to_owned(), QueueId(0), QueueOffset(2))]
+    );
 }
 
 #[test]
@@ -433,18 +449,12 @@ fn delete_topic_forgets_its_queues() {
     fill(&mut store, 3);
     store.delete_topic(TOPIC).unwrap();
     assert!(!dir.path().join("consumequeue").join(TOPIC).exists());
-    assert_eq!(store.max_offset_in_queue(TOPIC, 0), 0);
-    assert_eq!(store.put(numbered(9), T0).unwrap().queue_offset, 0);
+    assert_eq!(store.max_offset_in_queue(TOPIC, QueueId(0)), QueueOffset(0));
+    assert_eq!(store.put(numbered(9), T0).unwrap().queue_offset, QueueOffset(0));
     assert!(store.delete_topic("../escape").is_err());
     let stats = store.stats();
     assert_eq!(stats.put_message_times_total, 4);
     assert_eq!(stats.commit_log_max_offset, store.commit_log_max_offset());
-}
-
-/// A clock that jumps an hour at every reading: every deadline has passed by the next reading.
-fn leaping_clock() -> ferrocket_store::Clock {
-    let now = Arc::new(AtomicI64::new(T0));
-    Arc::new(move || now.fetch_add(3_600_000, Ordering::SeqCst))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -466,6 +476,7 @@ fn handle_puts_notify_arrivals_and_answer_after_flush() {
                 ..config(&root)
             },
             Arc::clone(&listener),
+            Clock::manual(T0),
         )
         .unwrap();
         let outcome = runtime().block_on(handle.put(numbered(0)));
@@ -475,7 +486,10 @@ fn handle_puts_notify_arrivals_and_answer_after_flush() {
             assert!(handle.read(MessageStore::flushed_offset) >= result.end_offset);
         }
         assert_eq!(handle.read(|store| get(store, 0, 32).records.len()), 1);
-        assert_eq!(arrivals.lock().unwrap().pop(), Some((TOPIC.to_owned(), 0, 1)));
+        assert_eq!(
+            arrivals.lock().unwrap().pop(),
+            Some((TOPIC.to_owned(), QueueId(0), QueueOffset(1)))
+        );
         handle.shutdown();
         handle.shutdown();
         assert!(!root.join("abort").exists());
@@ -488,20 +502,25 @@ fn handle_puts_notify_arrivals_and_answer_after_flush() {
 #[test]
 fn handle_answers_flush_disk_timeout_when_the_deadline_passes_first() {
     let dir = tempfile::tempdir().unwrap();
-    let handle = StoreHandle::open_with_clock(
+    let clock = Clock::manual(T0);
+    let moved = clock.clone();
+    // The flush thread tells the listener before it releases the waiters, so the deadline has
+    // passed by the time the flush could answer the put.
+    let leap_an_hour: ferrocket_store::ArrivalListener = Arc::new(move |_: &str, _, _| moved.advance(3_600_000));
+    let handle = StoreHandle::open(
         MessageStoreConfig {
             flush_disk_type: FlushDiskType::Sync,
             sync_flush_timeout_ms: 1,
             ..config(dir.path())
         },
-        Arc::new(|_: &str, _, _| {}),
-        leaping_clock(),
+        leap_an_hour,
+        clock,
     )
     .unwrap();
     let outcome = runtime().block_on(handle.put(numbered(0)));
     assert_eq!(outcome.status, PutStatus::FlushDiskTimeout);
     // The message is stored all the same.
-    assert_eq!(outcome.result.unwrap().queue_offset, 0);
+    assert_eq!(outcome.result.unwrap().queue_offset, QueueOffset(0));
     let mut too_big = numbered(1);
     too_big.body = Bytes::from(vec![0u8; 5 * 1024 * 1024]);
     assert_eq!(
@@ -523,6 +542,7 @@ fn concurrent_sync_puts_are_group_committed_in_order() {
             ..config(dir.path())
         },
         Arc::new(|_: &str, _, _| {}),
+        Clock::manual(T0),
     )
     .unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -545,7 +565,10 @@ fn concurrent_sync_puts_are_group_committed_in_order() {
         offsets
     });
     offsets.sort_unstable();
-    assert_eq!(offsets, (0..200).collect::<Vec<u64>>());
-    assert_eq!(handle.read(|store| store.max_offset_in_queue(TOPIC, 0)), 200);
+    assert_eq!(offsets, (0..200).map(QueueOffset).collect::<Vec<_>>());
+    assert_eq!(
+        handle.read(|store| store.max_offset_in_queue(TOPIC, QueueId(0))),
+        QueueOffset(200)
+    );
     handle.shutdown();
 }

@@ -10,13 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
-use ferrocket_store::config_file::{load, persist};
-use ferrocket_store::disk::{self, DiskFullFlag, DiskSpace, DiskState, DiskThresholds};
-use ferrocket_store::index_file::IndexGeometry;
-use ferrocket_store::index_files::IndexFiles;
-use ferrocket_store::retention::{RetentionPolicy, clean_expired};
 use ferrocket_store::{
-    CommitLog, ConsumeQueue, ConsumeQueueEntry, ConsumeQueues, DiskCheck, ScannedRecord, StoreError,
+    CommitLog, CommitLogOffset, ConsumeQueue, ConsumeQueueEntry, ConsumeQueues, DiskCheck, DiskFullFlag, DiskSpace,
+    DiskState, DiskThresholds, IndexFiles, IndexGeometry, QueueId, QueueOffset, RetentionPolicy, ScannedRecord,
+    StoreError, clean_expired, load_config_file, persist_config_file, used_ratio_of,
 };
 
 mod common;
@@ -58,7 +55,7 @@ fn store_with(count: usize) -> Store {
             .append(&message(n, 200 + (n * 37) % 700), NOW_MS + n as i64)
             .unwrap();
         let record = log.read(result.physical_offset).unwrap();
-        queues.dispatch(&record).unwrap();
+        queues.dispatch(&record, &log).unwrap();
         index.dispatch(&record, NOW_MS - 1000 + n as i64).unwrap();
         records.push(record);
     }
@@ -74,8 +71,8 @@ fn store_with(count: usize) -> Store {
     }
 }
 
-fn segment_path(root: &Path, start: u64) -> PathBuf {
-    root.join("commitlog").join(format!("{start:020}"))
+fn segment_path(root: &Path, start: CommitLogOffset) -> PathBuf {
+    root.join("commitlog").join(format!("{:020}", start.0))
 }
 
 fn set_modified(path: &Path, ms: i64) {
@@ -94,28 +91,33 @@ fn reclaim() -> DiskCheck {
 
 /// Every consume queue starts at its first entry pointing at or past `min`, and every record at
 /// or past `min` is still reachable through its queue and the index.
-fn check_consistent(store: &Store, min: u64) {
-    for ((topic, queue_id), queue) in store.queues.iter() {
+fn check_consistent(store: &Store, min: CommitLogOffset) {
+    for (topic, queue_id) in store.queues.keys() {
+        let queue = store.queues.get(topic, *queue_id, &store.log).unwrap().unwrap();
         let first = queue.get(queue.min_offset()).unwrap().unwrap();
         assert!(
-            first.physical_offset as u64 >= min,
+            first.physical_offset as u64 >= min.0,
             "{topic}/{queue_id} starts below {min}"
         );
-        if queue.min_offset() > 0 {
-            assert_eq!(queue.get(queue.min_offset() - 1).unwrap(), None);
+        if queue.min_offset() > QueueOffset(0) {
+            assert_eq!(queue.get(QueueOffset(queue.min_offset().0 - 1)).unwrap(), None);
         }
     }
     for record in store.records.iter().filter(|r| r.physical_offset >= min) {
         let message = &record.message;
-        let queue = store.queues.get(&message.topic, message.queue_id).unwrap();
-        let entry = queue.get(message.queue_offset as u64).unwrap().unwrap();
-        assert_eq!(entry.physical_offset as u64, record.physical_offset);
+        let queue = store
+            .queues
+            .get(&message.topic, QueueId(message.queue_id), &store.log)
+            .unwrap()
+            .unwrap();
+        let entry = queue.get(QueueOffset(message.queue_offset as u64)).unwrap().unwrap();
+        assert_eq!(CommitLogOffset(entry.physical_offset as u64), record.physical_offset);
         assert_eq!(store.log.read(record.physical_offset).unwrap(), *record);
         let key = message.properties.get("UNIQ_KEY").unwrap();
         let found = store.index.query(&message.topic, key, 4, 0, i64::MAX).unwrap();
         assert_eq!(
             found.phy_offsets,
-            vec![record.physical_offset as i64],
+            vec![record.physical_offset.0 as i64],
             "index lost {key}"
         );
     }
@@ -124,7 +126,7 @@ fn check_consistent(store: &Store, min: u64) {
 #[test]
 fn expired_segments_go_oldest_first_and_take_their_queue_and_index_files_along() {
     let mut store = store_with(1200);
-    let starts: Vec<u64> = store
+    let starts: Vec<CommitLogOffset> = store
         .log
         .segment_ages()
         .unwrap()
@@ -163,7 +165,7 @@ fn expired_segments_go_oldest_first_and_take_their_queue_and_index_files_along()
         store.index.files().len(),
         index_files_before - report.index_files_deleted
     );
-    assert!(store.index.files()[0].header().end_phy_offset >= min as i64);
+    assert!(store.index.files()[0].header().end_phy_offset >= min.0 as i64);
     let first_kept = store.records.iter().find(|r| r.physical_offset >= min).unwrap();
     assert!(matches!(
         store.log.read(store.records[0].physical_offset),
@@ -210,7 +212,7 @@ fn young_segments_stay_unless_the_disk_forces_a_batch_out_and_the_last_always_st
     };
     // The files were just written: nothing is old enough.
     assert!(run(&mut store, &reclaim()).deleted_segments.is_empty());
-    assert_eq!(store.log.min_offset(), 0);
+    assert_eq!(store.log.min_offset(), CommitLogOffset(0));
     let forcibly = DiskCheck {
         clean_immediately: true,
         full_flag: DiskFullFlag::Set,
@@ -232,29 +234,38 @@ fn young_segments_stay_unless_the_disk_forces_a_batch_out_and_the_last_always_st
 #[test]
 fn queue_files_go_only_when_wholly_below_the_min_and_never_the_last() {
     let root = tempfile::tempdir().unwrap();
-    let mut queue = ConsumeQueue::open(root.path(), "TopicTest", 0, 4).unwrap();
+    let mut queue = ConsumeQueue::open(root.path(), "TopicTest", QueueId(0), 4).unwrap();
     for n in 0..12u64 {
         let entry = ConsumeQueueEntry {
             physical_offset: (n * 100) as i64,
             size: 100,
             tags_code: 0,
         };
-        queue.put(n, entry).unwrap();
+        queue.put(QueueOffset(n), entry).unwrap();
     }
-    let dir = ConsumeQueue::dir(root.path(), "TopicTest", 0).unwrap();
+    let dir = ConsumeQueue::dir(root.path(), "TopicTest", QueueId(0)).unwrap();
     let files = || fs::read_dir(&dir).unwrap().count();
     assert_eq!(files(), 3);
     // The second file's last entry points at 700 exactly: it stays.
-    assert_eq!(queue.delete_files_below(700).unwrap(), 1);
-    assert_eq!((files(), queue.min_offset(), queue.max_offset()), (2, 7, 12));
-    assert_eq!(queue.get(6).unwrap(), None);
-    assert_eq!(queue.delete_files_below(701).unwrap(), 1);
-    assert_eq!((files(), queue.min_offset()), (1, 8));
-    assert_eq!(queue.delete_files_below(u64::MAX).unwrap(), 0);
-    assert_eq!((files(), queue.min_offset(), queue.max_offset()), (1, 12, 12));
+    assert_eq!(queue.delete_files_below(CommitLogOffset(700)).unwrap(), 1);
+    assert_eq!(
+        (files(), queue.min_offset(), queue.max_offset()),
+        (2, QueueOffset(7), QueueOffset(12))
+    );
+    assert_eq!(queue.get(QueueOffset(6)).unwrap(), None);
+    assert_eq!(queue.delete_files_below(CommitLogOffset(701)).unwrap(), 1);
+    assert_eq!((files(), queue.min_offset()), (1, QueueOffset(8)));
+    assert_eq!(queue.delete_files_below(CommitLogOffset(u64::MAX)).unwrap(), 0);
+    assert_eq!(
+        (files(), queue.min_offset(), queue.max_offset()),
+        (1, QueueOffset(12), QueueOffset(12))
+    );
     drop(queue);
-    let reopened = ConsumeQueue::open(root.path(), "TopicTest", 0, 4).unwrap();
-    assert_eq!((reopened.min_offset(), reopened.max_offset()), (8, 12));
+    let reopened = ConsumeQueue::open(root.path(), "TopicTest", QueueId(0), 4).unwrap();
+    assert_eq!(
+        (reopened.min_offset(), reopened.max_offset()),
+        (QueueOffset(8), QueueOffset(12))
+    );
 }
 
 /// Opts out of the full-disk proof on a machine without user namespaces.
@@ -325,7 +336,7 @@ fn full_disk_child() {
     let mut index = IndexFiles::open(&root, INDEX_GEOMETRY).unwrap();
 
     let topics = root.join("config").join("topics.json");
-    persist(&topics, "{\"version\":1}").unwrap();
+    persist_config_file(&topics, "{\"version\":1}").unwrap();
 
     // Append until the file system is full; then a few more, of every size, must also fail
     // cleanly or succeed into pages already allocated.
@@ -333,7 +344,7 @@ fn full_disk_child() {
     let mut failures = 0;
     for n in 0..10_000 {
         match log.append(&message(n, 300 + (n * 53) % 3000), NOW_MS + n as i64) {
-            Ok(result) => acked.push((n, result.physical_offset)),
+            Ok(result) => acked.push((n, result.physical_offset.0)),
             Err(StoreError::DiskFull { .. }) => failures += 1,
             Err(other) => panic!("append {n}: {other}"),
         }
@@ -346,32 +357,38 @@ fn full_disk_child() {
 
     // The measured ratio flags the store disk-full: puts are refused from here on.
     let thresholds = DiskThresholds::default();
-    let ratio = disk::used_ratio_of(&commit_log_dir);
+    let ratio = used_ratio_of(&commit_log_dir);
     assert!(ratio.unwrap() > thresholds.warning_ratio, "ratio {ratio:?}");
-    let verdict = disk::check(&thresholds, ratio, disk::used_ratio_of(&root));
+    let verdict = thresholds.check(ratio, used_ratio_of(&root));
     let mut state = DiskState::default();
     state.apply(&verdict);
     assert!(state.refuses_puts() && verdict.clean_immediately);
 
     // A metadata file cannot be replaced either, and the old one stays readable.
     let big = format!("{{\"version\":2,\"pad\":\"{}\"}}", "x".repeat(64 * 1024));
-    assert!(matches!(persist(&topics, &big), Err(StoreError::DiskFull { .. })));
+    assert!(matches!(
+        persist_config_file(&topics, &big),
+        Err(StoreError::DiskFull { .. })
+    ));
     let is_object = |text: &str| text.starts_with('{') && text.ends_with('}');
-    assert_eq!(load(&topics, is_object).unwrap().as_deref(), Some("{\"version\":1}"));
+    assert_eq!(
+        load_config_file(&topics, is_object).unwrap().as_deref(),
+        Some("{\"version\":1}")
+    );
 
     // Every acknowledged record survives a restart, and nothing else appears.
     drop(log);
     let mut log = CommitLog::open(&config(&commit_log_dir)).unwrap();
     let mut found = Vec::new();
-    log.scan(0, |record| {
-        found.push((record.message.queue_offset, record.physical_offset));
+    log.scan(CommitLogOffset(0), |record| {
+        found.push((record.message.queue_offset, record.physical_offset.0));
         Ok(())
     })
     .unwrap();
     let expected: Vec<(i64, u64)> = acked.iter().map(|&(n, offset)| ((n / 4) as i64, offset)).collect();
     assert_eq!(found, expected);
     for &(n, offset) in &acked {
-        let record = log.read(offset).unwrap();
+        let record = log.read(CommitLogOffset(offset)).unwrap();
         assert_eq!(
             record.message.body,
             message(n, 300 + (n * 53) % 3000).body,
@@ -383,8 +400,8 @@ fn full_disk_child() {
     let policy = RetentionPolicy::new(72, "04").unwrap();
     let report = clean_expired(&mut log, &mut queues, &mut index, &policy, NOW_MS, &verdict, false).unwrap();
     assert!(!report.deleted_segments.is_empty());
-    let ratio = disk::used_ratio_of(&commit_log_dir);
-    let verdict = disk::check(&thresholds, ratio, disk::used_ratio_of(&root));
+    let ratio = used_ratio_of(&commit_log_dir);
+    let verdict = thresholds.check(ratio, used_ratio_of(&root));
     state.apply(&verdict);
     assert!(!state.refuses_puts(), "ratio after clean-up {ratio:?}");
     log.append(&message(0, 1000), NOW_MS).unwrap();

@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use bytes::Bytes;
-use ferrocket_store::CommitLog;
-use ferrocket_store::commit_log::CommitLogConfig;
+use ferrocket_store::{CommitLog, CommitLogConfig};
 use ferrocket_wire::message::{MessageVersion, StoredMessage};
 
 pub const SEGMENT_BYTES: u64 = 64 * 1024;
@@ -44,14 +43,15 @@ pub fn config(dir: &Path) -> CommitLogConfig {
     }
 }
 
-/// Appends `count` messages of varied sizes; returns each record's (offset, size).
+/// Appends `count` messages of varied sizes; returns each record's (commit-log offset, size),
+/// as plain numbers for the tests' byte arithmetic.
 pub fn fill(log: &mut CommitLog, count: usize) -> Vec<(u64, u32)> {
     (0..count)
         .map(|n| {
             let result = log
                 .append(&message(n, 100 + (n * 37) % 900), 1_700_000_001_000 + n as i64)
                 .unwrap();
-            (result.physical_offset, result.size)
+            (result.physical_offset.0, result.size)
         })
         .collect()
 }

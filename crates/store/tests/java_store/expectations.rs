@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use ferrocket_store::commit_log::ScannedRecord;
+use ferrocket_store::{CommitLogOffset, ScannedRecord};
 use ferrocket_wire::message::compression;
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::message::sysflag::{self, CompressionType};
@@ -130,8 +130,8 @@ impl Line {
         MessageProperties::parse(&text)
     }
 
-    pub fn end(&self) -> u64 {
-        u64::try_from(self.commit_log_offset).unwrap() + u64::try_from(self.store_size).unwrap()
+    pub fn end(&self) -> CommitLogOffset {
+        CommitLogOffset(u64::try_from(self.commit_log_offset).unwrap() + u64::try_from(self.store_size).unwrap())
     }
 }
 

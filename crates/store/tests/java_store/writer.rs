@@ -5,13 +5,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use bytes::Bytes;
-use ferrocket_store::MessageStore;
-use ferrocket_store::config_file;
+use ferrocket_store::{MessageStore, persist_config_file};
 use ferrocket_wire::body::{JsonBody, TopicConfig, TopicConfigSerializeWrapper};
 use ferrocket_wire::message::compression::{self, COMPRESS_LEVEL_DEFAULT};
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::message::sysflag::{self, CompressionType};
 use ferrocket_wire::message::{MessageProperties, MessageVersion, StoredMessage, UniqueId};
+use ferrocket_wire::permissions::{PERM_READ, PERM_WRITE};
 
 use crate::expectations::Line;
 use crate::store_config;
@@ -22,7 +22,6 @@ const OUR_MESSAGES: usize = 240;
 /// Members of the one batch put, into OursB queue 1.
 const BATCH_SIZE: usize = 5;
 const LARGE_BODY_BYTES: usize = 200 * 1024;
-const PERM_READ_WRITE: i32 = 6;
 
 /// The time part of a unique id as a Java client in UTC writes it (the tests run the JVM with
 /// `user.timezone=UTC`).
@@ -126,11 +125,11 @@ fn write_topics(root: &Path) {
             topic_name: topic.to_owned(),
             read_queue_nums: queues,
             write_queue_nums: queues,
-            perm: PERM_READ_WRITE,
+            perm: PERM_READ | PERM_WRITE,
             ..TopicConfig::default()
         };
         wrapper.topic_config_table.insert(topic.to_owned(), config);
     }
     let json = String::from_utf8(wrapper.encode()).unwrap();
-    config_file::persist(&root.join("config").join("topics.json"), &json).unwrap();
+    persist_config_file(&root.join("config").join("topics.json"), &json).unwrap();
 }

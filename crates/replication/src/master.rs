@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use ferrocket_store::{CommitLogOffset, StoreResult};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,7 +28,6 @@ use super::codec::{
     OffsetReport, REPORT_BYTES, TRANSFER_BODY_BYTES_MAX, TRANSFER_HEADER_BYTES, TransferFrame, TransferHeader,
 };
 use super::{CommitLogSource, HaConfig, HaError};
-use crate::error::StoreResult;
 
 /// Java's writer waits this long for new data before looking again (`allWaitForRunning(100)`),
 /// so a put the store forgot to announce still goes out.
@@ -39,7 +39,7 @@ const ACCEPT_RETRY_MS: u64 = 100;
 /// Where one slave's transfer stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferCursor {
-    next_offset: u64,
+    next_offset: CommitLogOffset,
     last_write_ms: i64,
     batch_bytes: u32,
     heartbeat_interval_ms: i64,
@@ -49,14 +49,14 @@ impl TransferCursor {
     /// Java's start rule: from the slave's first report, or when it reported 0 (an empty slave)
     /// from the start of the master's last segment.
     pub fn start(
-        request_offset: u64,
-        master_max_offset: u64,
+        request_offset: CommitLogOffset,
+        master_max_offset: CommitLogOffset,
         segment_bytes: u64,
         config: &HaConfig,
         now_ms: i64,
     ) -> TransferCursor {
-        let next_offset = if request_offset == 0 {
-            master_max_offset - master_max_offset % segment_bytes.max(1)
+        let next_offset = if request_offset == CommitLogOffset(0) {
+            CommitLogOffset(master_max_offset.0 - master_max_offset.0 % segment_bytes.max(1))
         } else {
             request_offset
         };
@@ -69,7 +69,7 @@ impl TransferCursor {
     }
 
     /// The offset of the next byte to send (`nextTransferFromWhere`).
-    pub fn next_offset(&self) -> u64 {
+    pub fn next_offset(&self) -> CommitLogOffset {
         self.next_offset
     }
 
@@ -95,7 +95,7 @@ impl TransferCursor {
             // Bounded by the batch size, a u32.
             body_bytes: chunk_len as u32,
         };
-        self.next_offset += chunk_len as u64;
+        self.next_offset = self.next_offset.plus_bytes(chunk_len as u64);
         self.last_write_ms = now_ms;
         Some(header)
     }
@@ -111,6 +111,11 @@ impl TransferCursor {
     }
 }
 
+/// Told the address of each connection refused because [`SLAVES_MAX`](crate::SLAVES_MAX) slaves
+/// are connected. The HA port accepts whoever connects, so refusals come as fast as a peer can
+/// connect: the caller logs them with its rate limit (the broker's, shared by every limit).
+pub type OnSlaveRefused = Arc<dyn Fn(SocketAddr) + Send + Sync>;
+
 /// The running master side: a listener on the HA port and a task per slave.
 pub struct HaMaster {
     shared: Arc<Shared>,
@@ -124,8 +129,9 @@ struct Shared {
     config: HaConfig,
     state: watch::Sender<ReplicationState>,
     /// Bumped by the store after appends, to wake idle writers at once.
-    log_end: watch::Sender<u64>,
+    log_end: watch::Sender<CommitLogOffset>,
     started: Instant,
+    on_refused: OnSlaveRefused,
 }
 
 impl Shared {
@@ -135,8 +141,14 @@ impl Shared {
 }
 
 impl HaMaster {
-    /// Listens on `addr` (Java's `haListenPort`, port 0 = any) and serves slaves from `source`.
-    pub async fn bind(addr: SocketAddr, source: Arc<dyn CommitLogSource>, config: HaConfig) -> io::Result<HaMaster> {
+    /// Listens on `addr` (Java's `haListenPort`, port 0 = any) and serves slaves from `source`;
+    /// a connection beyond [`SLAVES_MAX`](crate::SLAVES_MAX) is closed and told to `on_refused`.
+    pub async fn bind(
+        addr: SocketAddr,
+        source: Arc<dyn CommitLogSource>,
+        config: HaConfig,
+        on_refused: OnSlaveRefused,
+    ) -> io::Result<HaMaster> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         let max_offset = source.max_offset();
@@ -146,6 +158,7 @@ impl HaMaster {
             state: watch::channel(ReplicationState::default()).0,
             log_end: watch::channel(max_offset).0,
             started: Instant::now(),
+            on_refused,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept_task = tokio::spawn(accept_slaves(listener, shared.clone(), shutdown_rx));
@@ -162,7 +175,7 @@ impl HaMaster {
     }
 
     /// Tells idle writers that the log now ends at `max_offset` (call after puts).
-    pub fn notify_append(&self, max_offset: u64) {
+    pub fn notify_append(&self, max_offset: CommitLogOffset) {
         self.shared.log_end.send_if_modified(|end| {
             let grew = max_offset > *end;
             *end = (*end).max(max_offset);
@@ -176,7 +189,7 @@ impl HaMaster {
     }
 
     /// Java's `isSlaveOK(masterPutWhere)`: a SYNC_MASTER put answers SLAVE_NOT_AVAILABLE when not.
-    pub fn is_slave_ok(&self, master_put_offset: u64) -> bool {
+    pub fn is_slave_ok(&self, master_put_offset: CommitLogOffset) -> bool {
         self.shared
             .state
             .borrow()
@@ -184,7 +197,7 @@ impl HaMaster {
     }
 
     /// Java's `inSyncReplicasNums`: the master and every slave within the allowed gap.
-    pub fn in_sync_replicas(&self, master_put_offset: u64) -> usize {
+    pub fn in_sync_replicas(&self, master_put_offset: CommitLogOffset) -> usize {
         self.shared
             .state
             .borrow()
@@ -192,7 +205,7 @@ impl HaMaster {
     }
 
     /// `push2SlaveMaxOffset`: the highest offset any slave acknowledged.
-    pub fn push_max_offset(&self) -> u64 {
+    pub fn push_max_offset(&self) -> CommitLogOffset {
         self.shared.state.borrow().push_max_offset()
     }
 
@@ -202,7 +215,11 @@ impl HaMaster {
 
     /// Resolves to true once a slave has acknowledged `end_offset` (a put's end), false after
     /// `wait` (FLUSH_SLAVE_TIMEOUT) or when the master shuts down.
-    pub fn wait_for_slave(&self, end_offset: u64, wait: Duration) -> impl Future<Output = bool> + Send + 'static {
+    pub fn wait_for_slave(
+        &self,
+        end_offset: CommitLogOffset,
+        wait: Duration,
+    ) -> impl Future<Output = bool> + Send + 'static {
         self.wait_for_replicas(end_offset, 1, wait)
     }
 
@@ -210,7 +227,7 @@ impl HaMaster {
     /// that acknowledged `end_offset` must number `replicas_needed`.
     pub fn wait_for_replicas(
         &self,
-        end_offset: u64,
+        end_offset: CommitLogOffset,
         replicas_needed: usize,
         wait: Duration,
     ) -> impl Future<Output = bool> + Send + 'static {
@@ -244,7 +261,7 @@ async fn accept_slaves(listener: TcpListener, shared: Arc<Shared>, mut shutdown:
                         id.is_some()
                     });
                     let Some(id) = id else {
-                        tracing::warn!(%addr, "ha slave refused: too many slaves");
+                        (shared.on_refused)(addr);
                         continue;
                     };
                     tracing::info!(%addr, "ha slave connected");
@@ -297,7 +314,7 @@ async fn serve_slave(stream: TcpStream, registration: Registration, mut shutdown
 async fn read_reports(
     mut reader: OwnedReadHalf,
     registration: &Registration,
-    first: oneshot::Sender<u64>,
+    first: oneshot::Sender<CommitLogOffset>,
 ) -> Result<(), HaError> {
     let shared = &registration.shared;
     let idle_ms = shared.config.housekeeping_interval_ms;
@@ -326,7 +343,7 @@ async fn read_reports(
 async fn write_frames(
     mut writer: OwnedWriteHalf,
     shared: &Arc<Shared>,
-    first: oneshot::Receiver<u64>,
+    first: oneshot::Receiver<CommitLogOffset>,
 ) -> Result<(), HaError> {
     // Java's writer sends nothing before the first report.
     let Ok(request_offset) = first.await else {
@@ -341,7 +358,11 @@ async fn write_frames(
         &shared.config,
         shared.now_ms(),
     );
-    tracing::info!(request_offset, from = cursor.next_offset(), "ha transfer starts");
+    tracing::info!(
+        request_offset = request_offset.0,
+        from = cursor.next_offset().0,
+        "ha transfer starts"
+    );
     let mut log_end = shared.log_end.subscribe();
     let mut frame = BytesMut::with_capacity(TRANSFER_HEADER_BYTES + cursor.batch_bytes() as usize);
     let mut warned_missing = false;
@@ -360,7 +381,7 @@ async fn write_frames(
         .await?;
         if chunk.is_empty() && offset < max_offset && !warned_missing {
             // Java waits forever too: a slave behind the oldest stored byte must be rebuilt.
-            tracing::warn!(offset, "ha slave wants bytes the master no longer stores");
+            tracing::warn!(offset = offset.0, "ha slave wants bytes the master no longer stores");
             warned_missing = true;
         }
         let now_ms = shared.now_ms();
@@ -399,49 +420,61 @@ mod tests {
 
     #[test]
     fn an_empty_slave_starts_at_the_masters_last_segment() {
-        let cursor = TransferCursor::start(0, 3 * 1024 + 100, 1024, &config(32), 0);
-        assert_eq!(cursor.next_offset(), 3 * 1024);
-        let cursor = TransferCursor::start(0, 0, 1024, &config(32), 0);
-        assert_eq!(cursor.next_offset(), 0);
-        let cursor = TransferCursor::start(500, 3 * 1024 + 100, 1024, &config(32), 0);
-        assert_eq!(cursor.next_offset(), 500);
+        let cursor = TransferCursor::start(
+            CommitLogOffset(0),
+            CommitLogOffset(3 * 1024 + 100),
+            1024,
+            &config(32),
+            0,
+        );
+        assert_eq!(cursor.next_offset(), CommitLogOffset(3 * 1024));
+        let cursor = TransferCursor::start(CommitLogOffset(0), CommitLogOffset(0), 1024, &config(32), 0);
+        assert_eq!(cursor.next_offset(), CommitLogOffset(0));
+        let cursor = TransferCursor::start(
+            CommitLogOffset(500),
+            CommitLogOffset(3 * 1024 + 100),
+            1024,
+            &config(32),
+            0,
+        );
+        assert_eq!(cursor.next_offset(), CommitLogOffset(500));
     }
 
     #[test]
     fn data_advances_and_heartbeats_come_only_after_the_interval() {
-        let mut cursor = TransferCursor::start(100, 1000, 1024, &config(32), 0);
+        let mut cursor = TransferCursor::start(CommitLogOffset(100), CommitLogOffset(1000), 1024, &config(32), 0);
         assert_eq!(
             cursor.next_frame(32, 10),
             Some(TransferHeader {
-                offset: 100,
+                offset: CommitLogOffset(100),
                 body_bytes: 32
             })
         );
-        assert_eq!(cursor.next_offset(), 132);
+        assert_eq!(cursor.next_offset(), CommitLogOffset(132));
         assert_eq!(cursor.next_frame(0, 5_010), None);
         assert_eq!(cursor.idle_wait_ms(5_010), 1);
         assert_eq!(cursor.idle_wait_ms(20), IDLE_POLL_MS);
         assert_eq!(
             cursor.next_frame(0, 5_011),
             Some(TransferHeader {
-                offset: 132,
+                offset: CommitLogOffset(132),
                 body_bytes: 0
             })
         );
         assert_eq!(cursor.next_frame(0, 5_012), None);
-        assert_eq!(cursor.next_offset(), 132);
+        assert_eq!(cursor.next_offset(), CommitLogOffset(132));
     }
 
     #[test]
     #[should_panic(expected = "over the batch size")]
     fn a_chunk_over_the_batch_is_our_bug() {
-        let mut cursor = TransferCursor::start(1, 1000, 1024, &config(32), 0);
+        let mut cursor = TransferCursor::start(CommitLogOffset(1), CommitLogOffset(1000), 1024, &config(32), 0);
         cursor.next_frame(33, 0);
     }
 
     #[test]
     fn the_batch_is_clamped_to_what_a_java_slave_can_read() {
-        let cursor = TransferCursor::start(1, 1000, 1024, &config(u32::MAX), 0);
+        let cursor = TransferCursor::start(CommitLogOffset(1), CommitLogOffset(1000), 1024, &config(u32::MAX), 0);
         assert_eq!(cursor.batch_bytes() as usize, TRANSFER_BODY_BYTES_MAX);
     }
 }

@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use ferrocket_store::CommitLogOffset;
+
 /// The HA port accepts whoever connects; a replica set has a handful of slaves, so this bounds
 /// the table without limiting any real deployment.
 pub const SLAVES_MAX: usize = 32;
@@ -16,15 +18,15 @@ pub const SLAVES_MAX: usize = 32;
 pub struct SlaveProgress {
     pub addr: SocketAddr,
     /// The first report: where the transfer started from (`slaveRequestOffset`).
-    pub request_offset: Option<u64>,
+    pub request_offset: Option<CommitLogOffset>,
     /// The latest report (`slaveAckOffset`).
-    pub ack_offset: Option<u64>,
+    pub ack_offset: Option<CommitLogOffset>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplicationState {
     slaves: BTreeMap<u64, SlaveProgress>,
-    push_max_offset: u64,
+    push_max_offset: CommitLogOffset,
     next_id: u64,
 }
 
@@ -52,7 +54,7 @@ impl ReplicationState {
     }
 
     /// A report from slave `id`; returns the request offset (the first report's).
-    pub fn on_report(&mut self, id: u64, offset: u64) -> Option<u64> {
+    pub fn on_report(&mut self, id: u64, offset: CommitLogOffset) -> Option<CommitLogOffset> {
         let slave = self.slaves.get_mut(&id)?;
         slave.ack_offset = Some(offset);
         let request = *slave.request_offset.get_or_insert(offset);
@@ -61,7 +63,7 @@ impl ReplicationState {
     }
 
     /// `push2SlaveMaxOffset`.
-    pub fn push_max_offset(&self) -> u64 {
+    pub fn push_max_offset(&self) -> CommitLogOffset {
         self.push_max_offset
     }
 
@@ -75,17 +77,17 @@ impl ReplicationState {
 
     /// Java's `isSlaveOK`: a slave is connected and the best one is less than `max_gap` behind
     /// `master_put_offset`. A SYNC_MASTER put answers SLAVE_NOT_AVAILABLE otherwise (4.x).
-    pub fn is_slave_ok(&self, master_put_offset: u64, max_gap: u64) -> bool {
-        !self.slaves.is_empty() && master_put_offset.saturating_sub(self.push_max_offset) < max_gap
+    pub fn is_slave_ok(&self, master_put_offset: CommitLogOffset, max_gap: u64) -> bool {
+        !self.slaves.is_empty() && master_put_offset.bytes_after(self.push_max_offset) < max_gap
     }
 
     /// Java's `inSyncReplicasNums`: the master plus every slave less than `max_gap` behind.
-    pub fn in_sync_replicas(&self, master_put_offset: u64, max_gap: u64) -> usize {
+    pub fn in_sync_replicas(&self, master_put_offset: CommitLogOffset, max_gap: u64) -> usize {
         let in_sync = self
             .slaves
             .values()
             .filter_map(|s| s.ack_offset)
-            .filter(|ack| master_put_offset.saturating_sub(*ack) < max_gap)
+            .filter(|ack| master_put_offset.bytes_after(*ack) < max_gap)
             .count();
         1 + in_sync
     }
@@ -93,7 +95,7 @@ impl ReplicationState {
     /// Whether a put ending at `end_offset` is replicated enough (`GroupTransferService`):
     /// with `replicas_needed` ≤ 1 (4.x, and 5.x's default path) some slave has acknowledged it;
     /// otherwise the master plus the slaves that acknowledged it number at least `replicas_needed`.
-    pub fn acknowledged(&self, end_offset: u64, replicas_needed: usize) -> bool {
+    pub fn acknowledged(&self, end_offset: CommitLogOffset, replicas_needed: usize) -> bool {
         if replicas_needed <= 1 {
             return self.push_max_offset >= end_offset;
         }
@@ -118,47 +120,47 @@ mod tests {
     fn first_report_fixes_the_request_offset_and_push_max_only_grows() {
         let mut state = ReplicationState::default();
         let a = state.register(addr(1)).unwrap();
-        assert_eq!(state.on_report(a, 500), Some(500));
-        assert_eq!(state.on_report(a, 900), Some(500));
-        assert_eq!(state.push_max_offset(), 900);
+        assert_eq!(state.on_report(a, CommitLogOffset(500)), Some(CommitLogOffset(500)));
+        assert_eq!(state.on_report(a, CommitLogOffset(900)), Some(CommitLogOffset(500)));
+        assert_eq!(state.push_max_offset(), CommitLogOffset(900));
         let b = state.register(addr(2)).unwrap();
-        assert_eq!(state.on_report(b, 100), Some(100));
-        assert_eq!(state.push_max_offset(), 900);
+        assert_eq!(state.on_report(b, CommitLogOffset(100)), Some(CommitLogOffset(100)));
+        assert_eq!(state.push_max_offset(), CommitLogOffset(900));
         state.unregister(a);
-        assert_eq!(state.push_max_offset(), 900);
-        assert_eq!(state.on_report(a, 1000), None);
+        assert_eq!(state.push_max_offset(), CommitLogOffset(900));
+        assert_eq!(state.on_report(a, CommitLogOffset(1000)), None);
         assert_eq!(state.slave_count(), 1);
     }
 
     #[test]
     fn slave_ok_needs_a_connection_and_a_small_gap() {
         let mut state = ReplicationState::default();
-        assert!(!state.is_slave_ok(0, 100));
+        assert!(!state.is_slave_ok(CommitLogOffset(0), 100));
         let a = state.register(addr(1)).unwrap();
-        assert!(state.is_slave_ok(99, 100));
-        assert!(!state.is_slave_ok(100, 100));
-        state.on_report(a, 50);
-        assert!(state.is_slave_ok(149, 100));
+        assert!(state.is_slave_ok(CommitLogOffset(99), 100));
+        assert!(!state.is_slave_ok(CommitLogOffset(100), 100));
+        state.on_report(a, CommitLogOffset(50));
+        assert!(state.is_slave_ok(CommitLogOffset(149), 100));
         state.unregister(a);
-        assert!(!state.is_slave_ok(50, 100));
+        assert!(!state.is_slave_ok(CommitLogOffset(50), 100));
     }
 
     #[test]
     fn acknowledged_counts_push_max_or_replicas() {
         let mut state = ReplicationState::default();
-        assert!(!state.acknowledged(10, 1));
+        assert!(!state.acknowledged(CommitLogOffset(10), 1));
         let a = state.register(addr(1)).unwrap();
         let b = state.register(addr(2)).unwrap();
-        state.on_report(a, 10);
-        assert!(state.acknowledged(10, 1));
-        assert!(!state.acknowledged(11, 1));
-        assert!(state.acknowledged(10, 2));
-        assert!(!state.acknowledged(10, 3));
-        state.on_report(b, 20);
-        assert!(state.acknowledged(10, 3));
-        assert!(!state.acknowledged(20, 3));
-        assert_eq!(state.in_sync_replicas(25, 10), 2);
-        assert_eq!(state.in_sync_replicas(25, 100), 3);
+        state.on_report(a, CommitLogOffset(10));
+        assert!(state.acknowledged(CommitLogOffset(10), 1));
+        assert!(!state.acknowledged(CommitLogOffset(11), 1));
+        assert!(state.acknowledged(CommitLogOffset(10), 2));
+        assert!(!state.acknowledged(CommitLogOffset(10), 3));
+        state.on_report(b, CommitLogOffset(20));
+        assert!(state.acknowledged(CommitLogOffset(10), 3));
+        assert!(!state.acknowledged(CommitLogOffset(20), 3));
+        assert_eq!(state.in_sync_replicas(CommitLogOffset(25), 10), 2);
+        assert_eq!(state.in_sync_replicas(CommitLogOffset(25), 100), 3);
     }
 
     #[test]

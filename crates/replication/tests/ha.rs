@@ -1,9 +1,8 @@
 //! Replication between a master and a slave over real commit logs on loopback: byte-identical
 //! segment files, resumption after a slave restart, SYNC_MASTER waits, and the raw frames each
-//! side puts on the wire (store-and-ha.md §7).
+//! side puts on the wire (store-and-ha.md §7). The commit log's own `read_chunk`/`append_raw`
+//! rules are tested in the store (`crates/store/tests/append_raw.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod common;
 
 use std::fs;
 use std::net::SocketAddr;
@@ -11,19 +10,67 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferrocket_store::CommitLog;
-use ferrocket_store::error::StoreResult;
-use ferrocket_store::ha::master::HaMaster;
-use ferrocket_store::ha::slave::{HaSlave, SlaveStatus};
-use ferrocket_store::ha::{CommitLogSource, HaConfig, ReplicaSink, read_chunk};
+use bytes::Bytes;
+use ferrocket_replication::{CommitLogSource, HaConfig, HaMaster, HaSlave, ReplicaSink, SlaveStatus};
+use ferrocket_store::{CommitLog, CommitLogConfig, CommitLogOffset, StoreResult};
+use ferrocket_wire::message::{MessageVersion, StoredMessage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 
-use common::{SEGMENT_BYTES, config, message, tear_at};
-
 /// Generous: only a broken implementation waits this long.
 const WAIT: Duration = Duration::from_secs(20);
+/// Small segments, so a test's data spans several.
+const SEGMENT_BYTES: u64 = 64 * 1024;
+
+/// Record `n` of a test stream: queue `n % 4` of `TopicTest`, bodies that differ by `n`.
+fn message(n: usize, body_bytes: usize) -> StoredMessage {
+    let born_host: SocketAddr = "10.0.0.5:50000".parse().unwrap();
+    let store_host: SocketAddr = "192.168.1.10:10911".parse().unwrap();
+    StoredMessage {
+        version: MessageVersion::V1,
+        body_crc: 0,
+        queue_id: (n % 4) as i32,
+        flag: 0,
+        queue_offset: (n / 4) as i64,
+        physical_offset: 0,
+        sys_flag: 0,
+        born_timestamp_ms: 1_700_000_000_000,
+        born_host,
+        store_timestamp_ms: 0,
+        store_host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body: Bytes::from((0..body_bytes).map(|i| (i + n) as u8).collect::<Vec<u8>>()),
+        topic: "TopicTest".to_owned(),
+        properties: [("TAGS", format!("tag{}", n % 3)), ("UNIQ_KEY", format!("ID{n}"))]
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn config(dir: &Path) -> CommitLogConfig {
+    CommitLogConfig {
+        segment_bytes: SEGMENT_BYTES,
+        ..CommitLogConfig::new(dir)
+    }
+}
+
+/// Zeroes `[from, end of its segment)` and drops later segments: a crash that lost those writes.
+fn tear_at(dir: &Path, from: u64) {
+    let start = from - from % SEGMENT_BYTES;
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name: u64 = entry.file_name().to_str().unwrap().parse().unwrap();
+        if name > start {
+            fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    let path = dir.join(format!("{start:020}"));
+    let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(from - start).unwrap();
+    file.set_len(SEGMENT_BYTES).unwrap();
+}
 
 /// A commit log shared by the test and a replication task.
 struct SharedLog(Mutex<CommitLog>);
@@ -34,7 +81,7 @@ impl SharedLog {
     }
 
     /// Appends `count` records numbered from `first`; returns the log's new end.
-    fn fill(&self, first: usize, count: usize) -> u64 {
+    fn fill(&self, first: usize, count: usize) -> CommitLogOffset {
         let mut log = self.0.lock().unwrap();
         for n in first..first + count {
             log.append(&message(n, 100 + (n * 37) % 900), 1_700_000_001_000 + n as i64)
@@ -43,31 +90,31 @@ impl SharedLog {
         log.max_offset()
     }
 
-    fn end(&self) -> u64 {
+    fn end(&self) -> CommitLogOffset {
         self.0.lock().unwrap().max_offset()
     }
 }
 
 impl CommitLogSource for SharedLog {
-    fn max_offset(&self) -> u64 {
+    fn max_offset(&self) -> CommitLogOffset {
         self.end()
     }
     fn segment_bytes(&self) -> u64 {
         self.0.lock().unwrap().segment_bytes()
     }
-    fn read_chunk(&self, offset: u64, max_len: u32) -> StoreResult<Vec<u8>> {
-        read_chunk(&self.0.lock().unwrap(), offset, max_len)
+    fn read_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>> {
+        self.0.lock().unwrap().read_chunk(offset, max_len)
     }
 }
 
 impl ReplicaSink for SharedLog {
-    fn max_offset(&self) -> u64 {
+    fn max_offset(&self) -> CommitLogOffset {
         self.end()
     }
     fn segment_bytes(&self) -> u64 {
         self.0.lock().unwrap().segment_bytes()
     }
-    fn append_replicated(&self, offset: u64, bytes: &[u8]) -> StoreResult<()> {
+    fn append_replicated(&self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()> {
         self.0.lock().unwrap().append_raw(offset, bytes)
     }
 }
@@ -82,7 +129,9 @@ fn fast_config() -> HaConfig {
 
 async fn start_master(log: &Arc<SharedLog>, config: HaConfig) -> HaMaster {
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    HaMaster::bind(any, log.clone(), config).await.unwrap()
+    HaMaster::bind(any, log.clone(), config, Arc::new(|_| {}))
+        .await
+        .unwrap()
 }
 
 fn start_slave(log: &Arc<SharedLog>, master: &HaMaster, config: HaConfig) -> HaSlave {
@@ -91,9 +140,9 @@ fn start_slave(log: &Arc<SharedLog>, master: &HaMaster, config: HaConfig) -> HaS
 
 /// Appends a few records (inside the first segment) and waits until the slave holds them: its
 /// transfer then started at 0, whatever the test appends next.
-async fn start_at_zero(master_log: &SharedLog, master: &HaMaster) -> u64 {
+async fn start_at_zero(master_log: &SharedLog, master: &HaMaster) -> CommitLogOffset {
     let end = master_log.fill(0, 20);
-    assert!(end < SEGMENT_BYTES);
+    assert!(end < CommitLogOffset(SEGMENT_BYTES));
     master.notify_append(end);
     assert!(master.wait_for_slave(end, WAIT).await);
     end
@@ -131,83 +180,16 @@ fn assert_identical(master: &Path, slave: &Path) {
     }
 }
 
-#[test]
-fn append_raw_takes_whole_units_and_refuses_the_rest() {
-    let (master_dir, slave_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = SharedLog::open(master_dir.path());
-    let end = master.fill(0, 300);
-    assert!(end > 2 * SEGMENT_BYTES);
-    let bytes_at = |from: u64, to: u64| {
-        let log = master.0.lock().unwrap();
-        log.read_bytes(from, (to - from) as u32).unwrap()
-    };
-    let mut slave = CommitLog::open(&config(slave_dir.path())).unwrap();
-    // Nothing held: only a segment boundary may start the log.
-    assert!(slave.append_raw(100, &bytes_at(100, 200)).is_err());
-    let first = bytes_at(0, SEGMENT_BYTES);
-    assert!(
-        slave.append_raw(0, &first[..first.len() - 1]).is_err(),
-        "filler cut short"
-    );
-    let record_size = u32::from_be_bytes(first[..4].try_into().unwrap()) as usize;
-    assert!(
-        slave.append_raw(0, &first[..record_size - 1]).is_err(),
-        "partial record"
-    );
-    let mut bad_filler = first.clone();
-    let mut filler_at = 0;
-    while first[filler_at + 4..filler_at + 8] != 0xCBD4_3194u32.to_be_bytes() {
-        filler_at += u32::from_be_bytes(first[filler_at..filler_at + 4].try_into().unwrap()) as usize;
-    }
-    bad_filler[filler_at..filler_at + 4].copy_from_slice(&7i32.to_be_bytes());
-    assert!(slave.append_raw(0, &bad_filler).is_err(), "filler of the wrong size");
-    assert_eq!(slave.max_offset(), 0, "a refused append writes nothing");
-    slave.append_raw(0, &first).unwrap();
-    assert_eq!(slave.max_offset(), SEGMENT_BYTES);
-    assert!(slave.append_raw(0, &first).is_err(), "not at the end");
-    // The rest in one call spanning segments.
-    slave
-        .append_raw(SEGMENT_BYTES, &bytes_at_all(&master, SEGMENT_BYTES, end))
-        .unwrap();
-    assert_eq!(slave.max_offset(), end);
-    drop(slave);
-    let reopened = CommitLog::open(&config(slave_dir.path())).unwrap();
-    assert_eq!(reopened.max_offset(), end);
-    let mut count = 0;
-    reopened
-        .scan(0, |_| {
-            count += 1;
-            Ok(())
-        })
-        .unwrap();
-    assert_eq!(count, 300);
-    assert_identical(master_dir.path(), slave_dir.path());
-}
-
 /// `[from, to)` of the master, across segments.
 fn bytes_at_all(log: &SharedLog, from: u64, to: u64) -> Vec<u8> {
     let mut bytes = Vec::new();
     let mut at = from;
     while at < to {
-        let chunk = CommitLogSource::read_chunk(log, at, u32::MAX).unwrap();
+        let chunk = CommitLogSource::read_chunk(log, CommitLogOffset(at), u32::MAX).unwrap();
         at += chunk.len() as u64;
         bytes.extend_from_slice(&chunk);
     }
     bytes
-}
-
-#[test]
-fn an_empty_log_may_start_at_any_segment_boundary() {
-    let (master_dir, slave_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = SharedLog::open(master_dir.path());
-    let end = master.fill(0, 300);
-    let last = end - end % SEGMENT_BYTES;
-    let mut slave = CommitLog::open(&config(slave_dir.path())).unwrap();
-    slave.append_raw(last, &bytes_at_all(&master, last, end)).unwrap();
-    assert_eq!((slave.min_offset(), slave.max_offset()), (last, end));
-    drop(slave);
-    let reopened = CommitLog::open(&config(slave_dir.path())).unwrap();
-    assert_eq!((reopened.min_offset(), reopened.max_offset()), (last, end));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,12 +199,12 @@ async fn replicates_thousands_of_records_across_segments_byte_identical() {
     let master = start_master(&master_log, HaConfig::default()).await;
     let slave = start_slave(&slave_log, &master, HaConfig::default());
     start_at_zero(&master_log, &master).await;
-    let mut end = 0;
+    let mut end = CommitLogOffset(0);
     for batch in 1..30 {
         end = master_log.fill(batch * 100, 100);
         master.notify_append(end);
     }
-    assert!(end > 20 * SEGMENT_BYTES, "the data must span many segments");
+    assert!(end.0 > 20 * SEGMENT_BYTES, "the data must span many segments");
     assert!(master.wait_for_slave(end, WAIT).await);
     wait_status(&slave, |s| s.reported_offset == end).await;
     assert_eq!(slave_log.end(), end);
@@ -232,16 +214,43 @@ async fn replicates_thousands_of_records_across_segments_byte_identical() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_beyond_the_slave_limit_is_closed_and_told_to_the_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = SharedLog::open(dir.path());
+    let (refused_tx, mut refused) = tokio::sync::mpsc::unbounded_channel();
+    let on_refused = Arc::new(move |addr: SocketAddr| {
+        let _ = refused_tx.send(addr);
+    });
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let master = HaMaster::bind(any, log.clone(), HaConfig::default(), on_refused)
+        .await
+        .unwrap();
+    let mut slaves = Vec::new();
+    for _ in 0..ferrocket_replication::SLAVES_MAX {
+        slaves.push(TcpStream::connect(master.local_addr()).await.unwrap());
+    }
+    let mut extra = TcpStream::connect(master.local_addr()).await.unwrap();
+    let told = timeout(WAIT, refused.recv()).await.unwrap().unwrap();
+    assert_eq!(told, extra.local_addr().unwrap());
+    // Closed without a byte.
+    let mut byte = [0u8; 1];
+    assert_eq!(timeout(WAIT, extra.read(&mut byte)).await.unwrap().unwrap_or(0), 0);
+    assert_eq!(master.slaves().len(), ferrocket_replication::SLAVES_MAX);
+    drop(slaves);
+    master.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_slave_joining_late_starts_at_the_masters_last_segment() {
     let (master_dir, slave_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (master_log, slave_log) = (SharedLog::open(master_dir.path()), SharedLog::open(slave_dir.path()));
     let end = master_log.fill(0, 1000);
-    let last = end - end % SEGMENT_BYTES;
+    let last = end.0 - end.0 % SEGMENT_BYTES;
     assert!(last > 0);
     let master = start_master(&master_log, HaConfig::default()).await;
     let slave = start_slave(&slave_log, &master, HaConfig::default());
     assert!(master.wait_for_slave(end, WAIT).await);
-    assert_eq!(master.slaves()[0].request_offset, Some(0));
+    assert_eq!(master.slaves()[0].request_offset, Some(CommitLogOffset(0)));
     slave.shutdown().await;
     master.shutdown().await;
     let slave_files = segment_files(slave_dir.path());
@@ -265,13 +274,13 @@ async fn a_slave_restarted_mid_stream_with_a_torn_tail_resumes_and_ends_identica
     start_at_zero(&master_log, &master).await;
     let end = master_log.fill(20, 3000);
     master.notify_append(end);
-    wait_status(&slave, |s| s.reported_offset > end / 3).await;
+    wait_status(&slave, |s| s.reported_offset.0 > end.0 / 3).await;
     slave.shutdown().await;
     let stopped_at = slave_log.end();
     assert!(stopped_at < end, "the slave must stop inside the stream");
     drop(slave_log);
     // A crash that lost the last record's tail: recovery cuts the log back to a record boundary.
-    tear_at(slave_dir.path(), stopped_at - 37);
+    tear_at(slave_dir.path(), stopped_at.0 - 37);
     let slave_log = SharedLog::open(slave_dir.path());
     assert!(slave_log.end() < stopped_at);
     let end = master_log.fill(3020, 500);
@@ -304,7 +313,7 @@ async fn sync_wait_needs_an_acknowledging_slave() {
     assert!(master.wait_for_replicas(end, 2, WAIT).await);
     assert!(!master.wait_for_replicas(end, 3, Duration::from_millis(100)).await);
     let later = master_log.fill(1, 1);
-    assert!(!master.is_slave_ok(later + HaConfig::default().max_gap_not_in_sync));
+    assert!(!master.is_slave_ok(later.plus_bytes(HaConfig::default().max_gap_not_in_sync)));
     slave.shutdown().await;
     master.shutdown().await;
 }
@@ -332,7 +341,7 @@ async fn the_slave_reconnects_and_follows_a_new_master_address() {
 async fn a_frame_for_another_offset_closes_the_connection() {
     let slave_dir = tempfile::tempdir().unwrap();
     let slave_log = SharedLog::open(slave_dir.path());
-    let end = slave_log.fill(0, 3);
+    let end = slave_log.fill(0, 3).0;
     let fake_master = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = fake_master.local_addr().unwrap().to_string();
     let slave = HaSlave::spawn(slave_log.clone(), Some(address), fast_config());
@@ -356,7 +365,7 @@ async fn a_frame_for_another_offset_closes_the_connection() {
     let (mut socket, _) = timeout(WAIT, fake_master.accept()).await.unwrap().unwrap();
     socket.read_exact(&mut report).await.unwrap();
     assert_eq!(report, (end as i64).to_be_bytes());
-    assert_eq!(slave_log.end(), end);
+    assert_eq!(slave_log.end(), CommitLogOffset(end));
     slave.shutdown().await;
 }
 
@@ -364,7 +373,7 @@ async fn a_frame_for_another_offset_closes_the_connection() {
 async fn the_master_streams_java_frames_and_heartbeats() {
     let master_dir = tempfile::tempdir().unwrap();
     let master_log = SharedLog::open(master_dir.path());
-    let end = master_log.fill(0, 500);
+    let end = master_log.fill(0, 500).0;
     let last = end - end % SEGMENT_BYTES;
     let config = HaConfig {
         housekeeping_interval_ms: 600,
@@ -394,7 +403,7 @@ async fn the_master_streams_java_frames_and_heartbeats() {
     assert_eq!(heartbeat[8..], 0i32.to_be_bytes());
     // The report acknowledges; a slave silent for the housekeeping interval is dropped.
     socket.write_all(&(end as i64).to_be_bytes()).await.unwrap();
-    assert!(master.wait_for_slave(end, WAIT).await);
+    assert!(master.wait_for_slave(CommitLogOffset(end), WAIT).await);
     let mut heartbeats = Vec::new();
     timeout(WAIT, socket.read_to_end(&mut heartbeats))
         .await
@@ -427,7 +436,9 @@ async fn the_slave_drops_a_silent_master() {
 /// serves from its own consume queues, with the same queue offsets and bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slave_store_serves_what_the_master_store_accepted() {
-    use ferrocket_store::{GetMessageStatus, GetMessages, MessageStoreConfig, PutStatus, StoreHandle};
+    use ferrocket_store::{
+        Clock, GetMessageStatus, GetMessages, MessageStoreConfig, PutStatus, QueueId, QueueOffset, StoreHandle,
+    };
 
     let (master_dir, slave_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let open = |dir: &Path| {
@@ -435,13 +446,14 @@ async fn a_slave_store_serves_what_the_master_store_accepted() {
             commit_log_segment_bytes: SEGMENT_BYTES,
             ..MessageStoreConfig::new(dir)
         };
-        StoreHandle::open(config, Arc::new(|_: &str, _: i32, _: u64| {})).unwrap()
+        StoreHandle::open(config, Arc::new(|_: &str, _, _| {}), Clock::manual(1_700_000_000_000)).unwrap()
     };
     let (master_store, slave_store) = (open(master_dir.path()), open(slave_dir.path()));
     let master = HaMaster::bind(
         "127.0.0.1:0".parse().unwrap(),
         Arc::new(master_store.clone()),
         fast_config(),
+        Arc::new(|_| {}),
     )
     .await
     .unwrap();
@@ -450,23 +462,23 @@ async fn a_slave_store_serves_what_the_master_store_accepted() {
         Some(master.local_addr().to_string()),
         fast_config(),
     );
-    let mut end = 0;
+    let mut end = CommitLogOffset(0);
     for n in 0..400 {
         let outcome = master_store.put(message(n, 50 + n % 700)).await;
         assert_eq!(outcome.status, PutStatus::PutOk);
         end = outcome.result.unwrap().end_offset;
         master.notify_append(end);
     }
-    assert!(end > 2 * SEGMENT_BYTES, "the data must span segments");
+    assert!(end.0 > 2 * SEGMENT_BYTES, "the data must span segments");
     assert!(master.wait_for_slave(end, WAIT).await);
     wait_status(&slave, |s| s.reported_offset == end).await;
-    for queue_id in 0..4 {
+    for queue_id in (0..4).map(QueueId) {
         let read = |store: &StoreHandle| {
             store.read(|s| {
                 s.get_messages(&GetMessages {
                     topic: "TopicTest",
                     queue_id,
-                    offset: 0,
+                    offset: QueueOffset(0),
                     max_count: 1000,
                     filter: None,
                 })
@@ -475,7 +487,7 @@ async fn a_slave_store_serves_what_the_master_store_accepted() {
         };
         let (on_master, on_slave) = (read(&master_store), read(&slave_store));
         assert_eq!(on_slave.status, GetMessageStatus::Found);
-        assert_eq!(on_slave.max_offset, 100);
+        assert_eq!(on_slave.max_offset, QueueOffset(100));
         assert_eq!(on_slave.records, on_master.records);
         assert_eq!(
             slave_store.read(|s| s.next_queue_offset("TopicTest", queue_id)),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use ferrocket_store::{CommitLogOffset, StoreResult};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -25,7 +26,6 @@ use tracing::Instrument;
 use super::codec::{OffsetReport, TransferFrame};
 use super::replica_stream::ReplicaStream;
 use super::{HaConfig, HaError, ReplicaSink};
-use crate::error::StoreResult;
 
 /// Java's `RemotingHelper.connect` gives up after this long.
 const CONNECT_TIMEOUT_MS: u64 = 5_000;
@@ -37,7 +37,7 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 pub struct SlaveStatus {
     pub connected: bool,
     /// The last offset reported to the master (`currentReportedOffset`).
-    pub reported_offset: u64,
+    pub reported_offset: CommitLogOffset,
     /// Connections made since start.
     pub connections_total: u64,
 }
@@ -173,7 +173,7 @@ async fn replicate(replica: &Replica, master: &str) -> Result<(), HaError> {
     let now_ms = || i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let (log_end, segment_bytes) = gated(replica, |sink| Ok((sink.max_offset(), sink.segment_bytes()))).await?;
     let mut stream = ReplicaStream::new(log_end, segment_bytes);
-    tracing::info!(%master, log_end, "ha connected to master");
+    tracing::info!(%master, log_end = log_end.0, "ha connected to master");
     // Java waits up to a heartbeat interval before its first report; the master sends nothing
     // until it has one, so report at once.
     report(&mut writer, log_end).await?;
@@ -259,7 +259,7 @@ async fn gated<T: Send + 'static>(
     Ok(result.await.map_err(io::Error::other)??)
 }
 
-async fn report(writer: &mut OwnedWriteHalf, max_offset: u64) -> Result<(), HaError> {
+async fn report(writer: &mut OwnedWriteHalf, max_offset: CommitLogOffset) -> Result<(), HaError> {
     let mut bytes = BytesMut::with_capacity(super::codec::REPORT_BYTES);
     OffsetReport { max_offset }.encode(&mut bytes);
     writer.write_all(&bytes).await?;

@@ -13,6 +13,7 @@
 //! [`TRANSFER_BODY_BYTES_MAX`], so a peer cannot make us buffer more than that per frame.
 
 use bytes::{BufMut, BytesMut};
+use ferrocket_store::CommitLogOffset;
 
 use super::HaError;
 
@@ -29,12 +30,12 @@ pub const TRANSFER_BODY_BYTES_MAX: usize = 4 * 1024 * 1024 - TRANSFER_HEADER_BYT
 /// The slave's commit-log max offset: where it wants the next byte from, and what it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OffsetReport {
-    pub max_offset: u64,
+    pub max_offset: CommitLogOffset,
 }
 
 impl OffsetReport {
     pub fn encode(&self, dst: &mut BytesMut) {
-        dst.put_i64(offset_field(self.max_offset));
+        dst.put_i64(self.max_offset.to_java_long());
     }
 
     /// Decodes one report from the front of `src`.
@@ -49,7 +50,7 @@ impl OffsetReport {
 pub struct TransferHeader {
     /// `masterPhyOffset`: the commit-log offset of the body's first byte (for a heartbeat, the
     /// offset the master will send from next).
-    pub offset: u64,
+    pub offset: CommitLogOffset,
     pub body_bytes: u32,
 }
 
@@ -59,7 +60,7 @@ impl TransferHeader {
     }
 
     pub fn encode(&self, dst: &mut BytesMut) {
-        dst.put_i64(offset_field(self.offset));
+        dst.put_i64(self.offset.to_java_long());
         // Bodies are bounded by the batch size when sent; anything else is our bug.
         let body_bytes = i32::try_from(self.body_bytes).unwrap_or(i32::MAX);
         dst.put_i32(body_bytes);
@@ -86,13 +87,13 @@ impl TransferHeader {
 /// A whole transfer frame: header and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferFrame {
-    pub offset: u64,
+    pub offset: CommitLogOffset,
     pub body: Vec<u8>,
 }
 
 impl TransferFrame {
     /// Encodes the header for `body` and the body.
-    pub fn encode(offset: u64, body: &[u8], dst: &mut BytesMut) {
+    pub fn encode(offset: CommitLogOffset, body: &[u8], dst: &mut BytesMut) {
         assert!(
             body.len() <= TRANSFER_BODY_BYTES_MAX,
             "transfer body of {} bytes over the frame limit",
@@ -125,12 +126,9 @@ impl TransferFrame {
     }
 }
 
-/// Java sends offsets as signed longs; ours never pass `i64::MAX` (a log that large cannot exist).
-fn offset_field(offset: u64) -> i64 {
-    i64::try_from(offset).unwrap_or(i64::MAX)
-}
-
-fn read_offset(src: &[u8], at: usize) -> Result<u64, HaError> {
+/// Java sends offsets as signed longs (ours never pass `i64::MAX`: a log that large cannot
+/// exist); a negative one is refused.
+fn read_offset(src: &[u8], at: usize) -> Result<CommitLogOffset, HaError> {
     let end = at + 8;
     let bytes = src.get(at..end).ok_or(HaError::Truncated {
         need: end,
@@ -139,7 +137,7 @@ fn read_offset(src: &[u8], at: usize) -> Result<u64, HaError> {
     let mut field = [0u8; 8];
     field.copy_from_slice(bytes);
     let value = i64::from_be_bytes(field);
-    u64::try_from(value).map_err(|_| HaError::NegativeOffset { value })
+    CommitLogOffset::from_java_long(value).ok_or(HaError::NegativeOffset { value })
 }
 
 #[cfg(test)]
@@ -150,20 +148,23 @@ mod tests {
     fn offset_report_round_trip_and_exact_bytes() {
         let mut buf = BytesMut::new();
         OffsetReport {
-            max_offset: 0x0102_0304_0506_0708,
+            max_offset: CommitLogOffset(0x0102_0304_0506_0708),
         }
         .encode(&mut buf);
         // `ByteBuffer.putLong` is big-endian.
         assert_eq!(&buf[..], &[1, 2, 3, 4, 5, 6, 7, 8]);
         let (report, used) = OffsetReport::decode(&buf).unwrap();
         assert_eq!(used, REPORT_BYTES);
-        assert_eq!(report.max_offset, 0x0102_0304_0506_0708);
+        assert_eq!(report.max_offset, CommitLogOffset(0x0102_0304_0506_0708));
     }
 
     #[test]
     fn offset_report_every_truncation_is_an_error() {
         let mut buf = BytesMut::new();
-        OffsetReport { max_offset: 1 << 30 }.encode(&mut buf);
+        OffsetReport {
+            max_offset: CommitLogOffset(1 << 30),
+        }
+        .encode(&mut buf);
         for cut in 0..buf.len() {
             assert!(matches!(
                 OffsetReport::decode(&buf[..cut]),
@@ -189,11 +190,11 @@ mod tests {
     #[test]
     fn transfer_frame_round_trip_and_exact_bytes() {
         let mut buf = BytesMut::new();
-        TransferFrame::encode(1_073_741_824, b"abc", &mut buf);
+        TransferFrame::encode(CommitLogOffset(1_073_741_824), b"abc", &mut buf);
         assert_eq!(&buf[..], &[0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 3, b'a', b'b', b'c']);
         let (frame, used) = TransferFrame::decode(&buf).unwrap();
         assert_eq!(used, buf.len());
-        assert_eq!(frame.offset, 1 << 30);
+        assert_eq!(frame.offset, CommitLogOffset(1 << 30));
         assert_eq!(frame.body, b"abc");
         // A following frame is left alone.
         buf.extend_from_slice(&[9; 4]);
@@ -203,19 +204,19 @@ mod tests {
     #[test]
     fn heartbeat_is_a_header_with_size_zero() {
         let mut buf = BytesMut::new();
-        TransferFrame::encode(4096, &[], &mut buf);
+        TransferFrame::encode(CommitLogOffset(4096), &[], &mut buf);
         assert_eq!(&buf[..], &[0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0]);
         let (header, used) = TransferHeader::decode(&buf).unwrap();
         assert_eq!(used, TRANSFER_HEADER_BYTES);
         assert!(header.is_heartbeat());
-        assert_eq!(header.offset, 4096);
+        assert_eq!(header.offset, CommitLogOffset(4096));
     }
 
     #[test]
     fn transfer_frame_every_truncation_is_an_error() {
         let mut buf = BytesMut::new();
         let body: Vec<u8> = (0..100u8).collect();
-        TransferFrame::encode(77, &body, &mut buf);
+        TransferFrame::encode(CommitLogOffset(77), &body, &mut buf);
         for cut in 0..buf.len() {
             match TransferFrame::decode(&buf[..cut]) {
                 Err(HaError::Truncated { need, have }) => {

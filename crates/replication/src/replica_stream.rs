@@ -1,7 +1,7 @@
 //! The slave's view of the byte stream from its master (Java's `DefaultHAClient.dispatchReadRequest`):
 //! checks that each frame continues exactly where the slave's log ends, buffers the bytes, and
 //! hands out the longest prefix made of whole records and fillers, which is what
-//! [`CommitLog::append_raw`](crate::commit_log::CommitLog::append_raw) accepts.
+//! [`CommitLog::append_raw`](ferrocket_store::CommitLog::append_raw) accepts.
 //!
 //! Java's slave appends raw bytes, partial records included; keeping the partial tail here instead
 //! keeps the log's invariant (only whole records below its end), so the slave reports and restarts
@@ -11,6 +11,7 @@
 //! Invariants: `pending` starts at a record or filler boundary (`log_end`) and never holds a whole
 //! unit after [`ReplicaStream::accept`] returns; it is at most [`UNIT_BYTES_MAX`] plus one frame.
 
+use ferrocket_store::CommitLogOffset;
 use ferrocket_wire::message::record::{BLANK_MAGIC_CODE, MessageVersion, RECORD_BYTES_MAX, RECORD_BYTES_MIN};
 
 use super::HaError;
@@ -31,10 +32,10 @@ pub struct ReplicaStream {
 
 impl ReplicaStream {
     /// A stream for a log ending at `log_end` (0 = empty: the master may start anywhere).
-    pub fn new(log_end: u64, segment_bytes: u64) -> ReplicaStream {
+    pub fn new(log_end: CommitLogOffset, segment_bytes: u64) -> ReplicaStream {
         assert!(segment_bytes > BLANK_BYTES, "segment size {segment_bytes} too small");
         ReplicaStream {
-            log_end,
+            log_end: log_end.0,
             segment_bytes,
             pending: Vec::new(),
         }
@@ -42,18 +43,22 @@ impl ReplicaStream {
 
     /// The offset the master's next frame must carry; `None` while the slave holds nothing
     /// (Java skips the check when the slave's max offset is 0).
-    pub fn expected_offset(&self) -> Option<u64> {
+    pub fn expected_offset(&self) -> Option<CommitLogOffset> {
         if self.log_end == 0 && self.pending.is_empty() {
             None
         } else {
-            Some(self.log_end + self.pending.len() as u64)
+            Some(CommitLogOffset(self.log_end + self.pending.len() as u64))
         }
     }
 
     /// Takes one frame (a heartbeat has an empty body). Returns the whole units now complete, as
     /// `(offset, bytes)` to append; the caller appends them before the next frame (the stream
     /// counts them as part of the log from now on).
-    pub fn accept(&mut self, offset: u64, body: &[u8]) -> Result<Option<(u64, Vec<u8>)>, HaError> {
+    pub fn accept(
+        &mut self,
+        offset: CommitLogOffset,
+        body: &[u8],
+    ) -> Result<Option<(CommitLogOffset, Vec<u8>)>, HaError> {
         match self.expected_offset() {
             Some(expected) if expected != offset => {
                 return Err(HaError::OffsetMismatch {
@@ -63,7 +68,7 @@ impl ReplicaStream {
             }
             Some(_) => {}
             None if body.is_empty() => return Ok(None),
-            None => self.log_end = offset,
+            None => self.log_end = offset.0,
         }
         self.pending.extend_from_slice(body);
         let whole = self.whole_units_bytes()?;
@@ -72,7 +77,7 @@ impl ReplicaStream {
         }
         let rest = self.pending.split_off(whole);
         let chunk = std::mem::replace(&mut self.pending, rest);
-        let chunk_offset = self.log_end;
+        let chunk_offset = CommitLogOffset(self.log_end);
         self.log_end += whole as u64;
         Ok(Some((chunk_offset, chunk)))
     }
@@ -108,7 +113,12 @@ impl ReplicaStream {
         let declared = i32::from_be_bytes([s0, s1, s2, s3]);
         let magic = u32::from_be_bytes([m0, m1, m2, m3]);
         let room = self.segment_bytes - at % self.segment_bytes;
-        let bad = |reason: String| Err(HaError::BadUnit { offset: at, reason });
+        let bad = |reason: String| {
+            Err(HaError::BadUnit {
+                offset: CommitLogOffset(at),
+                reason,
+            })
+        };
         let unit = if magic == BLANK_MAGIC_CODE {
             // Java's filler declares the whole rest of its segment.
             if i64::from(declared) != room as i64 {
@@ -142,7 +152,7 @@ pub(crate) mod tests {
     use ferrocket_wire::message::StoredMessage;
 
     use super::*;
-    use crate::commit_log::{CommitLog, CommitLogConfig};
+    use ferrocket_store::{CommitLog, CommitLogConfig};
 
     pub(crate) fn sample_message(body_bytes: usize) -> StoredMessage {
         let host: SocketAddr = "10.0.0.5:50000".parse().unwrap();
@@ -179,8 +189,8 @@ pub(crate) mod tests {
         }
         let mut bytes = Vec::new();
         let mut offset = 0;
-        while offset < log.max_offset() {
-            let chunk = super::super::read_chunk(&log, offset, 1 << 20).unwrap();
+        while offset < log.max_offset().0 {
+            let chunk = log.read_chunk(CommitLogOffset(offset), 1 << 20).unwrap();
             offset += chunk.len() as u64;
             bytes.extend_from_slice(&chunk);
         }
@@ -192,15 +202,20 @@ pub(crate) mod tests {
         let bytes = master_bytes(40);
         assert!(bytes.len() > 3 * 4096, "the sample must cross segments");
         for frame_bytes in [1usize, 7, 13, 100, 4095, 32 * 1024] {
-            let mut stream = ReplicaStream::new(0, 4096);
+            let mut stream = ReplicaStream::new(CommitLogOffset(0), 4096);
             let mut rebuilt = Vec::new();
             for (n, frame) in bytes.chunks(frame_bytes).enumerate() {
                 let offset = (n * frame_bytes) as u64;
-                if let Some((at, chunk)) = stream.accept(offset, frame).unwrap() {
-                    assert_eq!(at, rebuilt.len() as u64);
+                if let Some((at, chunk)) = stream.accept(CommitLogOffset(offset), frame).unwrap() {
+                    assert_eq!(at, CommitLogOffset(rebuilt.len() as u64));
                     rebuilt.extend_from_slice(&chunk);
                 }
-                assert!(stream.accept(offset + frame.len() as u64, &[]).unwrap().is_none());
+                assert!(
+                    stream
+                        .accept(CommitLogOffset(offset + frame.len() as u64), &[])
+                        .unwrap()
+                        .is_none()
+                );
             }
             assert_eq!(stream.pending_bytes(), 0, "frames of {frame_bytes}");
             assert_eq!(rebuilt, bytes, "frames of {frame_bytes}");
@@ -210,49 +225,67 @@ pub(crate) mod tests {
     #[test]
     fn an_empty_slave_takes_the_first_offset_then_checks_every_frame() {
         let bytes = master_bytes(3);
-        let mut stream = ReplicaStream::new(0, 4096);
+        let mut stream = ReplicaStream::new(CommitLogOffset(0), 4096);
         assert_eq!(stream.expected_offset(), None);
-        assert!(stream.accept(8192, &[]).unwrap().is_none());
+        assert!(stream.accept(CommitLogOffset(8192), &[]).unwrap().is_none());
         assert_eq!(stream.expected_offset(), None);
-        let (at, chunk) = stream.accept(8192, &bytes[..300]).unwrap().unwrap();
-        assert_eq!(at, 8192);
+        let (at, chunk) = stream.accept(CommitLogOffset(8192), &bytes[..300]).unwrap().unwrap();
+        assert_eq!(at, CommitLogOffset(8192));
         assert!(chunk.len() < 300);
-        assert_eq!(stream.expected_offset(), Some(8192 + 300));
+        assert_eq!(stream.expected_offset(), Some(CommitLogOffset(8192 + 300)));
         assert!(matches!(
-            stream.accept(8192, &[]),
+            stream.accept(CommitLogOffset(8192), &[]),
             Err(HaError::OffsetMismatch {
-                expected: 8492,
-                received: 8192
+                expected: CommitLogOffset(8492),
+                received: CommitLogOffset(8192)
             })
         ));
-        let mut resumed = ReplicaStream::new(500, 4096);
+        let mut resumed = ReplicaStream::new(CommitLogOffset(500), 4096);
         assert!(matches!(
-            resumed.accept(0, &[]),
-            Err(HaError::OffsetMismatch { expected: 500, .. })
+            resumed.accept(CommitLogOffset(0), &[]),
+            Err(HaError::OffsetMismatch {
+                expected: CommitLogOffset(500),
+                ..
+            })
         ));
     }
 
     #[test]
     fn garbage_is_refused_not_buffered() {
-        let mut stream = ReplicaStream::new(0, 4096);
+        let mut stream = ReplicaStream::new(CommitLogOffset(0), 4096);
         assert!(matches!(
-            stream.accept(0, &[0, 0, 0, 100, 1, 2, 3, 4]),
-            Err(HaError::BadUnit { offset: 0, .. })
+            stream.accept(CommitLogOffset(0), &[0, 0, 0, 100, 1, 2, 3, 4]),
+            Err(HaError::BadUnit {
+                offset: CommitLogOffset(0),
+                ..
+            })
         ));
         let mut record_too_big = (i32::MAX).to_be_bytes().to_vec();
         record_too_big.extend_from_slice(&MessageVersion::V1.magic().to_be_bytes());
-        assert!(ReplicaStream::new(0, 4096).accept(0, &record_too_big).is_err());
+        assert!(
+            ReplicaStream::new(CommitLogOffset(0), 4096)
+                .accept(CommitLogOffset(0), &record_too_big)
+                .is_err()
+        );
         let mut record_past_room = 200i32.to_be_bytes().to_vec();
         record_past_room.extend_from_slice(&MessageVersion::V1.magic().to_be_bytes());
-        assert!(ReplicaStream::new(4000, 4096).accept(4000, &record_past_room).is_err());
+        assert!(
+            ReplicaStream::new(CommitLogOffset(4000), 4096)
+                .accept(CommitLogOffset(4000), &record_past_room)
+                .is_err()
+        );
         let mut short_filler = 10i32.to_be_bytes().to_vec();
         short_filler.extend_from_slice(&BLANK_MAGIC_CODE.to_be_bytes());
-        assert!(ReplicaStream::new(4000, 4096).accept(4000, &short_filler).is_err());
+        assert!(
+            ReplicaStream::new(CommitLogOffset(4000), 4096)
+                .accept(CommitLogOffset(4000), &short_filler)
+                .is_err()
+        );
         let mut huge_filler = (1i32 << 30).to_be_bytes().to_vec();
         huge_filler.extend_from_slice(&BLANK_MAGIC_CODE.to_be_bytes());
         assert!(
-            ReplicaStream::new(1 << 31, 1 << 30)
-                .accept(1 << 31, &huge_filler)
+            ReplicaStream::new(CommitLogOffset(1 << 31), 1 << 30)
+                .accept(CommitLogOffset(1 << 31), &huge_filler)
                 .is_err()
         );
     }
