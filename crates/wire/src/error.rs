@@ -53,6 +53,11 @@ pub enum WireError {
     #[error("bad compressed data: {0}")]
     BadCompression(String),
 
+    /// Properties text that Java's `Properties.load` would reject. The text is Java's remark
+    /// for it (`MixAll.string2Properties` failing), which both servers answer with.
+    #[error("string2Properties error: {reason}")]
+    BadProperties { reason: String },
+
     /// A sysFlag compression type (bits 8-10) we cannot handle: 1 LZ4 and 2 ZSTD for now, 4-7 unknown.
     #[error("unsupported compression type {type_value}")]
     UnsupportedCompression { type_value: i32 },

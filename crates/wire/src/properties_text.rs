@@ -1,5 +1,6 @@
 //! Java properties text, as `java.util.Properties.load` reads it: the body of
-//! UPDATE_NAMESRV_CONFIG and the format of a `namesrv.conf`.
+//! UPDATE_NAMESRV_CONFIG and UPDATE_BROKER_CONFIG, and the format of `namesrv.conf` and
+//! `broker.conf`.
 //!
 //! Rules reproduced: lines end at `\n`, `\r` or `\r\n`; leading whitespace (space, tab, form
 //! feed) is skipped; a line whose first non-blank character is `#` or `!` is a comment; a line
@@ -9,14 +10,14 @@
 //! escaped character stands for itself. A malformed `\uXXXX` is an error, as in Java. Later
 //! duplicates win. Java reads the bytes as ISO-8859-1; we read UTF-8 text, which agrees on ASCII.
 
-use crate::error::{NamesrvError, NamesrvResult};
+use crate::error::{WireError, WireResult};
 
-/// A name-server config has a few dozen keys; anything with more entries is not one.
+/// A name-server or broker config has a few dozen keys; anything with more entries is not one.
 pub const PROPERTIES_ENTRIES_MAX: usize = 1024;
 
 /// Parses properties text into key/value pairs in file order, later duplicates replacing
 /// earlier ones in place.
-pub fn parse(text: &str) -> NamesrvResult<Vec<(String, String)>> {
+pub fn parse(text: &str) -> WireResult<Vec<(String, String)>> {
     let mut entries: Vec<(String, String)> = Vec::new();
     for logical in logical_lines(text) {
         let (key, value) = split_entry(&logical)?;
@@ -24,7 +25,7 @@ pub fn parse(text: &str) -> NamesrvResult<Vec<(String, String)>> {
         match entries.iter_mut().find(|(existing, _)| *existing == key) {
             Some(entry) => entry.1 = value,
             None if full => {
-                return Err(NamesrvError::PropertiesMalformed {
+                return Err(WireError::BadProperties {
                     reason: format!("more than {PROPERTIES_ENTRIES_MAX} entries"),
                 });
             }
@@ -84,7 +85,7 @@ fn physical_lines(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Splits one logical line into its decoded key and value.
-fn split_entry(line: &str) -> NamesrvResult<(String, String)> {
+fn split_entry(line: &str) -> WireResult<(String, String)> {
     let mut key_end = line.len();
     let mut escaped = false;
     for (index, c) in line.char_indices() {
@@ -104,7 +105,7 @@ fn split_entry(line: &str) -> NamesrvResult<(String, String)> {
     Ok((unescape(raw_key)?, unescape(raw_value)?))
 }
 
-fn unescape(raw: &str) -> NamesrvResult<String> {
+fn unescape(raw: &str) -> WireResult<String> {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {
@@ -127,37 +128,18 @@ fn unescape(raw: &str) -> NamesrvResult<String> {
 
 /// The four hex digits after `\u`. Java decodes UTF-16 units; a lone surrogate has no `char`,
 /// so it becomes U+FFFD.
-fn unicode_escape(chars: &mut std::str::Chars<'_>) -> NamesrvResult<char> {
+fn unicode_escape(chars: &mut std::str::Chars<'_>) -> WireResult<char> {
     let mut unit: u32 = 0;
     for _ in 0..4 {
         let digit = chars
             .next()
             .and_then(|c| c.to_digit(16))
-            .ok_or_else(|| NamesrvError::PropertiesMalformed {
+            .ok_or_else(|| WireError::BadProperties {
                 reason: "Malformed \\uxxxx encoding.".into(),
             })?;
         unit = unit * 16 + digit;
     }
     Ok(char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER))
-}
-
-/// A boolean setting, stricter than Java's `Boolean.parseBoolean` (which reads any typo as
-/// `false`): `true` or `false` in any case, else an error naming what was expected.
-pub fn parse_bool(value: &str) -> Result<bool, &'static str> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err("true or false"),
-    }
-}
-
-/// A whole-number setting within `low..=high`.
-pub fn parse_in(value: &str, (low, high): (u64, u64)) -> Result<u64, &'static str> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|n| (low..=high).contains(n))
-        .ok_or("a whole number in the setting's range")
 }
 
 #[cfg(test)]
@@ -207,14 +189,8 @@ mod tests {
     fn duplicates_replace_and_bad_unicode_fails() {
         assert_eq!(pairs("a=1\nb=2\na=3"), owned(&[("a", "3"), ("b", "2")]));
         assert_eq!(pairs("a=1\\\r\n  2\r\nb=3"), owned(&[("a", "12"), ("b", "3")]));
-        assert!(matches!(
-            parse("a=\\u12"),
-            Err(NamesrvError::PropertiesMalformed { .. })
-        ));
-        assert!(matches!(
-            parse("a=\\uZZZZ"),
-            Err(NamesrvError::PropertiesMalformed { .. })
-        ));
+        assert!(matches!(parse("a=\\u12"), Err(WireError::BadProperties { .. })));
+        assert!(matches!(parse("a=\\uZZZZ"), Err(WireError::BadProperties { .. })));
         assert_eq!(pairs(""), vec![]);
         assert_eq!(pairs("\\ud800=x"), owned(&[("\u{fffd}", "x")]));
     }

@@ -17,6 +17,7 @@ use super::{DataVersion, JsonBody};
 use crate::error::{WireError, WireResult};
 use crate::json;
 use crate::json::field::{java_enum, lenient, lenient_opt};
+use crate::permissions::{PERM_READ, PERM_WRITE};
 
 java_enum!(
     /// `TopicFilterType`: how a topic's tag filter is evaluated.
@@ -28,8 +29,6 @@ java_enum!(
 
 /// Java's `defaultReadQueueNums` / `defaultWriteQueueNums` for a config built without values.
 const QUEUE_NUMS_DEFAULT: i32 = 16;
-/// `PermName.PERM_READ | PermName.PERM_WRITE`.
-const PERM_READ_WRITE: i32 = 6;
 
 /// One topic's configuration on one broker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +58,7 @@ impl Default for TopicConfig {
         TopicConfig {
             attributes: BTreeMap::new(),
             order: false,
-            perm: PERM_READ_WRITE,
+            perm: PERM_READ | PERM_WRITE,
             read_queue_nums: QUEUE_NUMS_DEFAULT,
             topic_filter_type: TopicFilterType::SingleTag,
             topic_name: String::new(),
