@@ -19,9 +19,10 @@ use tokio::sync::{OnceCell, watch};
 use tokio::task::JoinSet;
 use tracing::{Instrument, debug, warn};
 
+use crate::budget::{Budgets, MemoryUse};
 use crate::config::{ClientConfig, deadline_after};
 use crate::connection::{ConnectionHandle, PendingResponse};
-use crate::driver::{CLOSE_FLUSH_TIMEOUT, Drive, connection_span, drive};
+use crate::driver::{CLOSE_FLUSH_TIMEOUT, Drive, Side, connection_span, drive};
 use crate::error::{NetError, NetResult};
 use crate::router::Router;
 
@@ -40,6 +41,7 @@ struct Shared {
     /// Dropping the set (with the last client clone) aborts every connection task.
     tasks: Mutex<JoinSet<()>>,
     shutdown: watch::Sender<bool>,
+    budgets: Arc<Budgets>,
 }
 
 impl Client {
@@ -47,6 +49,7 @@ impl Client {
     pub fn new(router: Router, config: ClientConfig) -> Client {
         Client {
             shared: Arc::new(Shared {
+                budgets: Arc::new(Budgets::new(&config.memory)),
                 config,
                 router: Arc::new(router),
                 slots: Mutex::new(HashMap::new()),
@@ -90,6 +93,11 @@ impl Client {
         let cell = self.slot(addr)?;
         let connection = cell.get_or_try_init(|| self.connect(addr)).await?;
         Ok(connection.clone())
+    }
+
+    /// Bytes held for the client's connections now: queued requests and unfinished frames.
+    pub fn memory_use(&self) -> MemoryUse {
+        self.shared.budgets.memory_use()
     }
 
     /// Closes the connection to `addr`, if any; the next call reconnects.
@@ -167,15 +175,17 @@ impl Client {
             debug!(%error, "cannot disable Nagle's algorithm");
         }
         let limits = self.shared.config.connection.clone();
-        let (connection, outbound) = ConnectionHandle::open(addr.to_owned(), &limits);
+        let (connection, outbound) = ConnectionHandle::open(addr.to_owned(), &limits, Arc::clone(&self.shared.budgets));
         let span = connection_span("client", &connection);
         let setup = Drive {
             connection: connection.clone(),
             outbound,
             router: Arc::clone(&self.shared.router),
             limits,
+            budgets: Arc::clone(&self.shared.budgets),
             shutdown: self.shared.shutdown.subscribe(),
             grace: self.shared.config.shutdown_grace,
+            side: Side::Client,
         };
         let router = Arc::clone(&self.shared.router);
         let closing = connection.clone();

@@ -8,7 +8,9 @@
 //! * a request awaiting its response sits in the connection's `awaiting` map until the response
 //!   arrives, its deadline passes, its caller gives up, or the connection closes; whichever comes
 //!   first removes it, so the map never holds a dead entry and never exceeds its limit;
-//! * once closed, a connection accepts nothing new and every waiter fails with `ConnectionClosed`.
+//! * once closed, a connection accepts nothing new and every waiter fails with `ConnectionClosed`;
+//! * a frame waits for room in the writer queue, counted in frames and in bytes
+//!   ([`crate::outbound`]); its bytes are counted from admission until it is written or dropped.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -26,8 +28,10 @@ use ferrocket_wire::command::{FLAG_ONEWAY, FLAG_RESPONSE};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
+use crate::budget::Budgets;
 use crate::config::{ConnectionLimits, deadline_after};
 use crate::error::{NetError, NetResult};
+use crate::outbound::{Closed, OutboundBytes, QueuedFrame};
 
 /// Opaque values collide only after 2^32 requests; a waiter that old is skipped this many times
 /// before giving up rather than looping.
@@ -54,7 +58,8 @@ pub struct ConnectionHandle {
 struct Shared {
     id: u64,
     peer: String,
-    outbound: mpsc::Sender<Bytes>,
+    outbound: mpsc::Sender<QueuedFrame>,
+    outbound_bytes: Arc<OutboundBytes>,
     awaiting: Mutex<Awaiting>,
     awaiting_max: usize,
     closed: watch::Sender<bool>,
@@ -67,12 +72,17 @@ struct Awaiting {
 
 impl ConnectionHandle {
     /// A handle for a new connection to `peer`, and the receiving end of its writer queue.
-    pub(crate) fn open(peer: String, limits: &ConnectionLimits) -> (ConnectionHandle, mpsc::Receiver<Bytes>) {
+    pub(crate) fn open(
+        peer: String,
+        limits: &ConnectionLimits,
+        budgets: Arc<Budgets>,
+    ) -> (ConnectionHandle, mpsc::Receiver<QueuedFrame>) {
         let (outbound, outbound_rx) = mpsc::channel(limits.outbound_frames_max.max(1));
         let shared = Shared {
             id: next_connection_id(),
             peer,
             outbound,
+            outbound_bytes: Arc::new(OutboundBytes::new(limits.outbound_bytes_max, budgets)),
             awaiting: Mutex::new(Awaiting {
                 closed: false,
                 by_opaque: HashMap::new(),
@@ -113,6 +123,12 @@ impl ConnectionHandle {
         // Dropping the senders wakes every waiter with `ConnectionClosed`.
         drop(waiters);
         self.shared.closed.send_replace(true);
+        self.shared.outbound_bytes.close();
+    }
+
+    /// Bytes of encoded frames queued for this connection's socket now.
+    pub fn outbound_queued_bytes(&self) -> usize {
+        self.shared.outbound_bytes.queued()
     }
 
     /// Resolves once the connection is closed, for whatever reason.
@@ -175,10 +191,26 @@ impl ConnectionHandle {
 
     /// Queues an encoded response; waits while the writer queue is full. Fails once closed.
     pub(crate) async fn send_frame(&self, frame: Bytes) -> NetResult<()> {
-        if self.is_closed() {
-            return Err(self.closed_error());
-        }
-        self.shared.outbound.send(frame).await.map_err(|_| self.closed_error())
+        self.enqueue(frame).await.map_err(|Closed| self.closed_error())
+    }
+
+    /// Whether a response to one more request could be queued now; the read loop stops reading
+    /// requests while it cannot (backpressure on a peer that does not read its answers).
+    pub(crate) fn has_outbound_room(&self) -> bool {
+        self.shared.outbound_bytes.has_room()
+    }
+
+    /// Resolves once [`ConnectionHandle::has_outbound_room`] holds or the connection closed.
+    pub(crate) async fn outbound_room(&self) {
+        self.shared.outbound_bytes.room().await;
+    }
+
+    /// Admits `frame` (waiting for room in bytes, then in frames) and hands it to the writer.
+    /// However it ends, cancelled included, a frame that is not queued gives its bytes back.
+    async fn enqueue(&self, frame: Bytes) -> Result<(), Closed> {
+        let reservation = self.shared.outbound_bytes.admit(frame.len()).await?;
+        let queued = QueuedFrame { frame, reservation };
+        self.shared.outbound.send(queued).await.map_err(|_| Closed)
     }
 
     /// Hands an inbound response to its waiter; false if nobody waits for its opaque (any more).
@@ -217,10 +249,7 @@ impl ConnectionHandle {
     }
 
     async fn enqueue_until(&self, frame: Bytes, deadline: Instant, opaque: i32, budget: Duration) -> NetResult<()> {
-        if self.is_closed() {
-            return Err(self.closed_error());
-        }
-        match tokio::time::timeout_at(deadline, self.shared.outbound.send(frame)).await {
+        match tokio::time::timeout_at(deadline, self.enqueue(frame)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(self.closed_error()),
             Err(_) => Err(NetError::Timeout {
@@ -353,10 +382,22 @@ fn millis(duration: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::MemoryLimits;
     use ferrocket_wire::RequestCode;
 
-    fn handle() -> (ConnectionHandle, mpsc::Receiver<Bytes>) {
-        ConnectionHandle::open("peer:1".into(), &ConnectionLimits::default())
+    fn handle() -> (ConnectionHandle, mpsc::Receiver<QueuedFrame>) {
+        open(&ConnectionLimits::default(), &budgets(usize::MAX))
+    }
+
+    fn budgets(outbound_bytes_total_max: usize) -> Arc<Budgets> {
+        Arc::new(Budgets::new(&MemoryLimits {
+            outbound_bytes_total_max,
+            ..MemoryLimits::default()
+        }))
+    }
+
+    fn open(limits: &ConnectionLimits, budgets: &Arc<Budgets>) -> (ConnectionHandle, mpsc::Receiver<QueuedFrame>) {
+        ConnectionHandle::open("peer:1".into(), limits, Arc::clone(budgets))
     }
 
     #[tokio::test(start_paused = true)]
@@ -420,7 +461,7 @@ mod tests {
             awaiting_responses_max: 2,
             ..ConnectionLimits::default()
         };
-        let (conn, _frames) = ConnectionHandle::open("peer:1".into(), &limits);
+        let (conn, _frames) = open(&limits, &budgets(usize::MAX));
         let request = RemotingCommand::request(RequestCode::HEART_BEAT);
         let _first = conn
             .invoke_async(request.clone(), Duration::from_secs(1))
@@ -432,5 +473,54 @@ mod tests {
             .unwrap();
         let third = conn.invoke_async(request, Duration::from_secs(1)).await;
         assert!(matches!(third, Err(NetError::TooManyInFlight { limit: 2, .. })));
+    }
+
+    fn frame_of(bytes: usize) -> Bytes {
+        Bytes::from(vec![0; bytes])
+    }
+
+    /// Waits until `pending` is stuck, i.e. still pending after everything else ran.
+    async fn is_stuck<F: Future + Unpin>(pending: &mut F) -> bool {
+        tokio::time::timeout(Duration::from_millis(10), pending).await.is_err()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn queued_bytes_are_bounded_per_connection_and_released_when_written() {
+        let limits = ConnectionLimits {
+            outbound_bytes_max: 100,
+            ..ConnectionLimits::default()
+        };
+        let budgets = budgets(usize::MAX);
+        let (conn, mut frames) = open(&limits, &budgets);
+        conn.send_frame(frame_of(60)).await.unwrap();
+        conn.send_frame(frame_of(40)).await.unwrap();
+        assert!(!conn.has_outbound_room());
+        let mut third = Box::pin(conn.send_frame(frame_of(10)));
+        assert!(is_stuck(&mut third).await, "a third frame passed the byte limit");
+        assert_eq!(conn.outbound_queued_bytes(), 100);
+        let written = frames.recv().await.unwrap();
+        drop(written);
+        third.await.unwrap();
+        assert_eq!(conn.outbound_queued_bytes(), 50);
+        assert_eq!(budgets.memory_use().outbound_queued_bytes, 50);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_queue_takes_one_frame_of_any_size_and_closing_frees_waiters() {
+        let limits = ConnectionLimits {
+            outbound_bytes_max: 100,
+            ..ConnectionLimits::default()
+        };
+        let budgets = budgets(150);
+        let (first, _first_frames) = open(&limits, &budgets);
+        let (second, _second_frames) = open(&limits, &budgets);
+        first.send_frame(frame_of(500)).await.unwrap();
+        second.send_frame(frame_of(10)).await.unwrap();
+        assert!(!second.has_outbound_room(), "the total is spent");
+        let mut more = Box::pin(second.send_frame(frame_of(10)));
+        assert!(is_stuck(&mut more).await, "a frame passed the total");
+        second.close();
+        assert!(matches!(more.await, Err(NetError::ConnectionClosed { .. })));
+        assert_eq!(budgets.memory_use().outbound_queued_bytes, 510);
     }
 }

@@ -2,13 +2,18 @@
 //!
 //! The read loop cuts frames, hands responses to their waiters and runs each request's handler
 //! up to its first wait; a handler that waits continues in a task of its own. The loop stops
-//! reading while `requests_in_flight_max` such tasks run, or while the writer queue is full
-//! (backpressure: nothing is dropped). The write loop drains the bounded writer queue, gathering
-//! small frames into one system call. Invariants:
-//! * a frame that fails to decode closes its connection without a response, as Java does;
+//! reading while `requests_in_flight_max` such tasks run, while an answer waits for room in the
+//! writer queue (bounded in frames and bytes) and, on a server, while that queue is full at all
+//! (backpressure: nothing is dropped). The write loop drains the writer queue, gathering small
+//! frames into one system call. Invariants:
+//! * a frame that fails to decode gets no response and closes its connection, as Java does; the
+//!   requests decoded before it are still answered, for at most [`BAD_FRAME_DRAIN_TIMEOUT`];
+//! * a frame not whole within `frame_read_timeout`, or whose bytes would pass the shared
+//!   partial-frame budget, closes its connection at once;
 //! * a oneway request is never answered; every other request is answered exactly once, unless
 //!   the connection closes first;
-//! * the connection closes after `idle_timeout` with neither reads nor writes;
+//! * the connection closes after `idle_timeout` with neither reads nor writes, or once the peer
+//!   has taken none of our bytes for `write_stall_timeout`;
 //! * on shutdown the read loop stops, running handlers get `grace` to finish, their responses are
 //!   flushed, then the socket closes; handler tasks never outlive the connection.
 
@@ -32,10 +37,12 @@ use tokio::task::{self, JoinError, JoinSet};
 use tokio::time::Instant;
 use tracing::{Instrument, debug, info, trace, warn};
 
-use crate::config::{ConnectionLimits, WAIT_MAX, deadline_after};
+use crate::budget::Budgets;
+use crate::config::{BAD_FRAME_DRAIN_TIMEOUT, ConnectionLimits, WAIT_MAX, deadline_after};
 use crate::connection::{ConnectionHandle, encode_frame};
-use crate::framing::{ReadError, read_frame};
+use crate::framing::{FrameReader, ReadError};
 use crate::log_rate::LogRate;
+use crate::outbound::QueuedFrame;
 use crate::router::{RequestSummary, Router, not_supported, system_error};
 
 /// Bytes gathered into one socket write: many small responses per system call under load.
@@ -46,15 +53,35 @@ const WRITE_BATCH_BYTES: usize = 64 * 1024;
 pub(crate) const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
 static BAD_FRAME_WARNINGS: LogRate = LogRate::new();
+static SLOW_FRAME_WARNINGS: LogRate = LogRate::new();
+static OVER_BUDGET_WARNINGS: LogRate = LogRate::new();
+static STALLED_WRITE_WARNINGS: LogRate = LogRate::new();
 
 /// What a connection needs besides its socket.
 pub(crate) struct Drive {
     pub(crate) connection: ConnectionHandle,
-    pub(crate) outbound: mpsc::Receiver<Bytes>,
+    pub(crate) outbound: mpsc::Receiver<QueuedFrame>,
     pub(crate) router: Arc<Router>,
     pub(crate) limits: ConnectionLimits,
+    pub(crate) budgets: Arc<Budgets>,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) grace: Duration,
+    pub(crate) side: Side,
+}
+
+/// Which end of the connection we are. A server stops reading requests while its answers to the
+/// peer wait unread; a client always reads, since what it reads is mostly the answers it waits
+/// for, and not reading them could leave both ends waiting for the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Server,
+    Client,
+}
+
+/// When the read loop stops for shutdown, and how long it lets handlers finish then.
+struct Shutdown {
+    signal: watch::Receiver<bool>,
+    grace: Duration,
 }
 
 /// The span every log line of a connection carries.
@@ -70,13 +97,20 @@ pub(crate) async fn drive(mut stream: TcpStream, drive: Drive) {
         outbound,
         router,
         limits,
+        budgets,
         shutdown,
         grace,
+        side,
     } = drive;
     let activity = Activity::new();
     let (reader, writer) = stream.split();
-    let reading = read_loop(reader, &connection, &router, &limits, shutdown, grace, &activity);
-    let writing = write_loop(writer, outbound, &connection, limits.idle_timeout, &activity);
+    let frames = FrameReader::new(reader, budgets, limits.frame_read_timeout);
+    let shutdown = Shutdown {
+        signal: shutdown,
+        grace,
+    };
+    let reading = read_loop(frames, &connection, &router, &limits, shutdown, side, &activity);
+    let writing = write_loop(writer, outbound, &connection, limits.write_stall_timeout, &activity);
     tokio::join!(reading, writing);
 }
 
@@ -95,15 +129,14 @@ enum End {
 }
 
 async fn read_loop(
-    mut reader: ReadHalf<'_>,
+    mut frames: FrameReader<ReadHalf<'_>>,
     connection: &ConnectionHandle,
     router: &Arc<Router>,
     limits: &ConnectionLimits,
-    mut shutdown: watch::Receiver<bool>,
-    grace: Duration,
+    mut shutdown: Shutdown,
+    side: Side,
     activity: &Activity,
 ) {
-    let mut buf = BytesMut::new();
     let mut requests = Requests::new(connection.clone(), Arc::clone(router));
     let mut closed = connection.subscribe_closed();
     let in_flight_max = limits.requests_in_flight_max.max(1);
@@ -113,18 +146,20 @@ async fn read_loop(
     // Built once, not per frame: each wait on a signal registers a waiter under a lock.
     let stopped = async {
         tokio::select! {
-            () = until_set(&mut shutdown) => End::Shutdown,
+            () = until_set(&mut shutdown.signal) => End::Shutdown,
             () = until_set(&mut closed) => End::ClosedByHandle,
         }
     };
     tokio::pin!(stopped);
     let end = loop {
+        let room = side == Side::Client || connection.has_outbound_room();
         tokio::select! {
             biased;
             end = &mut stopped => break end,
             Some(joined) = requests.tasks.join_next_with_id(), if !requests.tasks.is_empty() => {
                 requests.reap(joined).await;
             }
+            () = connection.outbound_room(), if !room => {}
             () = &mut idle => {
                 let quiet_until = activity.last() + idle_timeout;
                 if Instant::now() >= quiet_until {
@@ -132,7 +167,7 @@ async fn read_loop(
                 }
                 idle.as_mut().reset(quiet_until);
             }
-            read = read_frame(&mut reader, &mut buf), if requests.tasks.len() < in_flight_max => match read {
+            read = frames.read_frame(), if room && requests.tasks.len() < in_flight_max => match read {
                 Ok(Some(content)) => {
                     activity.touch();
                     if let Err(error) = dispatch(content, connection, &mut requests).await {
@@ -145,8 +180,13 @@ async fn read_loop(
         }
     };
     log_end(&end, limits.idle_timeout);
-    if matches!(end, End::Shutdown) {
-        requests.finish(grace).await;
+    // Reading stopped: give the read buffer and its share of the budget back at once.
+    drop(frames);
+    match end {
+        End::Shutdown => requests.finish(shutdown.grace).await,
+        // Java answers what it decoded before a bad frame; so do we, briefly.
+        End::Failed(ReadError::Wire(_)) => requests.finish(BAD_FRAME_DRAIN_TIMEOUT).await,
+        _ => {}
     }
     requests.tasks.abort_all();
     connection.close();
@@ -171,6 +211,14 @@ fn log_end(end: &End, idle_timeout: Duration) {
         End::Failed(ReadError::Wire(error)) => match BAD_FRAME_WARNINGS.allow() {
             Some(left_out) => warn!(%error, left_out, "closing connection after a bad frame"),
             None => debug!(%error, "closing connection after a bad frame"),
+        },
+        End::Failed(error @ ReadError::FrameTimeout { .. }) => match SLOW_FRAME_WARNINGS.allow() {
+            Some(left_out) => warn!(%error, left_out, "closing connection with a frame not whole in time"),
+            None => debug!(%error, "closing connection with a frame not whole in time"),
+        },
+        End::Failed(error @ ReadError::OverBudget { .. }) => match OVER_BUDGET_WARNINGS.allow() {
+            Some(left_out) => warn!(%error, left_out, "closing connection: partial-frame budget spent"),
+            None => debug!(%error, "closing connection: partial-frame budget spent"),
         },
         End::Failed(error) => debug!(%error, "closing connection"),
         End::Idle => info!(idle_s = idle_timeout.as_secs(), "closing idle connection"),
@@ -265,6 +313,9 @@ impl Requests {
 
     /// Lets running handlers finish and queue their responses, for at most `grace`.
     async fn finish(&mut self, grace: Duration) {
+        if !self.tasks.is_empty() {
+            debug!(running = self.tasks.len(), "letting running requests finish");
+        }
         let deadline = deadline_after(grace);
         while !self.tasks.is_empty() {
             match tokio::time::timeout_at(deadline, self.tasks.join_next_with_id()).await {
@@ -273,7 +324,8 @@ impl Requests {
                 Err(_) => {
                     warn!(
                         left = self.tasks.len(),
-                        "request handlers still running at shutdown; aborted"
+                        grace_ms = grace.as_millis(),
+                        "request handlers still running at close; aborted"
                     );
                     break;
                 }
@@ -323,7 +375,7 @@ async fn respond(
 
 async fn write_loop(
     mut writer: WriteHalf<'_>,
-    mut outbound: mpsc::Receiver<Bytes>,
+    mut outbound: mpsc::Receiver<QueuedFrame>,
     connection: &ConnectionHandle,
     stall_timeout: Duration,
     activity: &Activity,
@@ -332,62 +384,119 @@ async fn write_loop(
     let stopped = until_set(&mut closed);
     tokio::pin!(stopped);
     let mut batch = BytesMut::new();
-    loop {
+    let writable = loop {
         let first = tokio::select! {
             biased;
-            () = &mut stopped => break,
+            () = &mut stopped => break true,
             frame = outbound.recv() => frame,
         };
         // The handle keeps a sender while the connection lives, so `None` is only a formality.
-        let Some(first) = first else { break };
-        let write = write_batch(&mut writer, &mut batch, first, &mut outbound);
-        match tokio::time::timeout(stall_timeout, write).await {
-            Ok(Ok(())) => activity.touch(),
-            Ok(Err(error)) => {
+        let Some(first) = first else { break true };
+        match write_batch(&mut writer, &mut batch, first, &mut outbound, stall_timeout, None).await {
+            Ok(()) => activity.touch(),
+            Err(WriteFailure::Io(error)) => {
                 debug!(%error, "write failed; closing");
-                connection.close();
-                return;
+                break false;
             }
-            Err(_) => {
-                info!(stall_s = stall_timeout.as_secs(), "peer accepted no bytes; closing");
-                connection.close();
-                return;
+            Err(WriteFailure::Stalled) => {
+                match STALLED_WRITE_WARNINGS.allow() {
+                    Some(left_out) => info!(
+                        stall_s = stall_timeout.as_secs(),
+                        left_out, "peer accepted none of our bytes; closing"
+                    ),
+                    None => debug!(
+                        stall_s = stall_timeout.as_secs(),
+                        "peer accepted none of our bytes; closing"
+                    ),
+                }
+                break false;
             }
+        }
+    };
+    connection.close();
+    outbound.close();
+    if writable {
+        flush(&mut writer, &mut batch, &mut outbound, stall_timeout).await;
+    }
+    // Frames still queued are dropped with `outbound`, which gives their bytes back.
+}
+
+/// Writes what is still queued at close, within [`CLOSE_FLUSH_TIMEOUT`], and shuts the socket.
+async fn flush(
+    writer: &mut WriteHalf<'_>,
+    batch: &mut BytesMut,
+    outbound: &mut mpsc::Receiver<QueuedFrame>,
+    stall_timeout: Duration,
+) {
+    let deadline = deadline_after(CLOSE_FLUSH_TIMEOUT);
+    while let Ok(first) = outbound.try_recv() {
+        if let Err(failure) = write_batch(writer, batch, first, outbound, stall_timeout, Some(deadline)).await {
+            debug!(?failure, "final flush failed");
+            return;
         }
     }
-    outbound.close();
-    let flush = async {
-        while let Ok(first) = outbound.try_recv() {
-            write_batch(&mut writer, &mut batch, first, &mut outbound).await?;
-        }
-        writer.shutdown().await
-    };
-    match tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, flush).await {
+    match tokio::time::timeout_at(deadline, writer.shutdown()).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => debug!(%error, "final flush failed"),
         Err(_) => debug!("final flush timed out"),
     }
 }
 
+#[derive(Debug)]
+enum WriteFailure {
+    Io(io::Error),
+    /// The peer took no bytes within the stall timeout (or the flush ran out of time).
+    Stalled,
+}
+
 /// Writes `first` and whatever else is queued, up to about [`WRITE_BATCH_BYTES`], in one go.
+/// The frames' bytes stay reserved until written (or failed), then are given back.
 async fn write_batch(
     writer: &mut WriteHalf<'_>,
     batch: &mut BytesMut,
-    first: Bytes,
-    outbound: &mut mpsc::Receiver<Bytes>,
-) -> io::Result<()> {
-    if first.len() >= WRITE_BATCH_BYTES {
-        return writer.write_all(&first).await;
+    first: QueuedFrame,
+    outbound: &mut mpsc::Receiver<QueuedFrame>,
+    stall_timeout: Duration,
+    deadline: Option<Instant>,
+) -> Result<(), WriteFailure> {
+    let QueuedFrame { frame, mut reservation } = first;
+    if frame.len() >= WRITE_BATCH_BYTES {
+        return write_watched(writer, &frame, stall_timeout, deadline).await;
     }
     batch.clear();
-    batch.extend_from_slice(&first);
+    batch.extend_from_slice(&frame);
     while batch.len() < WRITE_BATCH_BYTES {
         match outbound.try_recv() {
-            Ok(frame) => batch.extend_from_slice(&frame),
+            Ok(next) => {
+                batch.extend_from_slice(&next.frame);
+                reservation.absorb(next.reservation);
+            }
             Err(_) => break,
         }
     }
-    writer.write_all(batch).await
+    let written = write_watched(writer, batch, stall_timeout, deadline).await;
+    drop(reservation);
+    written
+}
+
+/// Writes all of `bytes`, failing if the peer takes none for `stall_timeout` or past `deadline`.
+async fn write_watched(
+    writer: &mut WriteHalf<'_>,
+    mut bytes: &[u8],
+    stall_timeout: Duration,
+    deadline: Option<Instant>,
+) -> Result<(), WriteFailure> {
+    while !bytes.is_empty() {
+        let stalled_at = deadline_after(stall_timeout);
+        let by = deadline.map_or(stalled_at, |deadline| deadline.min(stalled_at));
+        match tokio::time::timeout_at(by, writer.write(bytes)).await {
+            Ok(Ok(0)) => return Err(WriteFailure::Io(io::ErrorKind::WriteZero.into())),
+            Ok(Ok(written)) => bytes = bytes.get(written..).unwrap_or_default(),
+            Ok(Err(error)) => return Err(WriteFailure::Io(error)),
+            Err(_) => return Err(WriteFailure::Stalled),
+        }
+    }
+    Ok(())
 }
 
 /// When the connection last read or wrote a frame, shared by both loops.

@@ -9,21 +9,26 @@
 //! frame, an unknown serialize type or an undecodable header closes the connection without a
 //! response; a oneway request is never answered; a code nobody serves gets
 //! `REQUEST_CODE_NOT_SUPPORTED` with remark `" request type <code> not supported"`; a connection
-//! idle for 120 s is closed. Every queue and map is bounded ([`config`]).
+//! idle for 120 s is closed. Every queue, map and byte buffer is bounded ([`config`]); the bytes
+//! held for connections are reported by [`Server::memory_use`] and [`Client::memory_use`].
 
+mod budget;
 pub mod client;
 pub mod config;
 pub mod connection;
 mod driver;
 pub mod error;
 mod framing;
-mod log_rate;
+pub mod log_rate;
+mod outbound;
 pub mod router;
 pub mod server;
 
+pub use budget::MemoryUse;
 pub use client::Client;
-pub use config::{ClientConfig, ConnectionLimits, ServerConfig};
+pub use config::{ClientConfig, ConnectionLimits, MemoryLimits, ServerConfig};
 pub use connection::{ConnectionHandle, PendingResponse, next_opaque};
 pub use error::{NetError, NetResult};
+pub use log_rate::LogRate;
 pub use router::{Handler, HandlerFuture, Router};
 pub use server::Server;

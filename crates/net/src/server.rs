@@ -15,9 +15,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{Instrument, debug, info, warn};
 
+use crate::budget::{Budgets, MemoryUse};
 use crate::config::ServerConfig;
 use crate::connection::ConnectionHandle;
-use crate::driver::{CLOSE_FLUSH_TIMEOUT, Drive, connection_span, drive, until_set};
+use crate::driver::{CLOSE_FLUSH_TIMEOUT, Drive, Side, connection_span, drive, until_set};
 use crate::error::{NetError, NetResult};
 use crate::log_rate::LogRate;
 use crate::router::Router;
@@ -35,6 +36,7 @@ pub struct Server {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     accepting: Option<JoinHandle<()>>,
+    budgets: Arc<Budgets>,
 }
 
 impl Server {
@@ -47,7 +49,9 @@ impl Server {
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let shutdown = watch::Sender::new(false);
+        let budgets = Arc::new(Budgets::new(&config.memory));
         let acceptor = Acceptor {
+            budgets: Arc::clone(&budgets),
             listener,
             router: Arc::new(router),
             slots: Arc::new(Semaphore::new(config.connections_max.max(1))),
@@ -61,7 +65,13 @@ impl Server {
             local_addr,
             shutdown,
             accepting: Some(accepting),
+            budgets,
         })
+    }
+
+    /// Bytes held for the server's connections now: queued answers and unfinished frames.
+    pub fn memory_use(&self) -> MemoryUse {
+        self.budgets.memory_use()
     }
 
     /// The address actually bound, with the chosen port when bound to port 0.
@@ -95,6 +105,7 @@ struct Acceptor {
     listener: TcpListener,
     router: Arc<Router>,
     slots: Arc<Semaphore>,
+    budgets: Arc<Budgets>,
     shutdown: watch::Receiver<bool>,
     config: ServerConfig,
 }
@@ -142,15 +153,17 @@ impl Acceptor {
             return;
         };
         let limits = self.config.connection.clone();
-        let (connection, outbound) = ConnectionHandle::open(peer.to_string(), &limits);
+        let (connection, outbound) = ConnectionHandle::open(peer.to_string(), &limits, Arc::clone(&self.budgets));
         let span = connection_span("server", &connection);
         let setup = Drive {
             connection: connection.clone(),
             outbound,
             router: Arc::clone(&self.router),
             limits,
+            budgets: Arc::clone(&self.budgets),
             shutdown: self.shutdown.clone(),
             grace: self.config.shutdown_grace,
+            side: Side::Server,
         };
         let router = Arc::clone(&self.router);
         connections.spawn(serve(stream, setup, slot, router, connection).instrument(span));

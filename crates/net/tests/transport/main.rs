@@ -7,9 +7,11 @@
 // Helpers outside `#[test]` functions unwrap too: a failed setup step should fail the test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod backpressure;
 mod callbacks;
 mod client;
 mod limits;
 mod malformed;
 mod round_trip;
 mod support;
+mod unfinished_frames;
