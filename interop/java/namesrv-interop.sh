@@ -3,6 +3,9 @@
 #
 #   namesrv-interop.sh [extra Maven arguments, e.g. -o or -Dtest=NamesrvWithJavaBrokerTest]
 #
+# LargeRegistrationTest takes -Dnamesrv.impl=java to run against the official 5.3.3 name server
+# (the reference its expectations are checked on) instead of ours.
+#
 # 1. Builds the ferrocket binary (cargo build -p ferrocket), unless $FERROCKET_BIN names one.
 # 2. Runs `mvn test` on namesrv-it-support, namesrv-it (5.3.3 broker, client, mqadmin) and
 #    namesrv-it49 (4.9.8 client, admin and mqadmin against a 5.3.3 broker). Each JUnit test class

@@ -10,8 +10,10 @@
 //! impossible by construction: no setting names a file, so no request can choose one. Updates
 //! are all-or-nothing: one denied key or bad value and nothing changes.
 
+use ferrocket_wire::properties_text;
+use ferrocket_wire::settings::{self, Scope, Setting, parse_bool, parse_in};
+
 use crate::error::{NamesrvError, NamesrvResult};
-use crate::properties::{self, parse_bool, parse_in};
 
 /// Java's `scanNotActiveBrokerInterval` default (5 s; 10 s in 4.9.x).
 pub const SCAN_NOT_ACTIVE_BROKER_INTERVAL_MS_DEFAULT: u64 = 5_000;
@@ -91,26 +93,8 @@ impl Default for NamesrvConfig {
     }
 }
 
-/// Who may set a setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// A config file at start-up, and UPDATE_NAMESRV_CONFIG at run time.
-    Runtime,
-    /// A config file at start-up only: it matters only then.
-    Startup,
-}
-
-/// One setting: its Java property name, who may set it, and how to show and parse it.
-pub struct Setting {
-    pub key: &'static str,
-    pub scope: Scope,
-    show: fn(&NamesrvConfig) -> String,
-    /// Parses and stores a value, or says what was expected.
-    set: fn(&mut NamesrvConfig, &str) -> Result<(), &'static str>,
-}
-
 /// Every setting, sorted by key (GET_NAMESRV_CONFIG lists them in this order).
-pub const SETTINGS: &[Setting] = &[
+pub const SETTINGS: &[Setting<NamesrvConfig>] = &[
     Setting {
         key: "clusterTest",
         scope: Scope::Runtime,
@@ -203,8 +187,8 @@ impl NamesrvConfig {
             keys_without_effect: Vec::new(),
             unknown_keys: Vec::new(),
         };
-        for (key, value) in properties::parse(text)? {
-            match setting(&key) {
+        for (key, value) in properties_text::parse(text)? {
+            match settings::find(SETTINGS, &key) {
                 Some(setting) => file.config.apply(setting, &key, &value)?,
                 None if KEYS_WITHOUT_EFFECT.contains(&key.as_str()) => file.keys_without_effect.push(key),
                 None => file.unknown_keys.push(key),
@@ -217,10 +201,10 @@ impl NamesrvConfig {
     /// allowlist (a path, a start-up setting, anything unknown) is refused with Java's
     /// "black list" answer.
     pub fn update_from_properties(&mut self, text: &str) -> NamesrvResult<()> {
-        let entries = properties::parse(text)?;
+        let entries = properties_text::parse(text)?;
         let mut updated = self.clone();
         for (key, value) in entries {
-            match setting(&key) {
+            match settings::find(SETTINGS, &key) {
                 Some(setting) if setting.scope == Scope::Runtime => updated.apply(setting, &key, &value)?,
                 _ => return Err(NamesrvError::ConfigKeyDenied { key }),
             }
@@ -238,7 +222,7 @@ impl NamesrvConfig {
             .collect()
     }
 
-    fn apply(&mut self, setting: &Setting, key: &str, value: &str) -> NamesrvResult<()> {
+    fn apply(&mut self, setting: &Setting<NamesrvConfig>, key: &str, value: &str) -> NamesrvResult<()> {
         (setting.set)(self, value.trim()).map_err(|expected| NamesrvError::ConfigBadValue {
             key: key.to_owned(),
             value: value.to_owned(),
@@ -247,12 +231,8 @@ impl NamesrvConfig {
     }
 }
 
-fn setting(key: &str) -> Option<&'static Setting> {
-    SETTINGS.iter().find(|setting| setting.key == key)
-}
-
-/// Stricter than Java's `Boolean.parseBoolean`, which reads any typo as `false`.
-fn parse_label(value: &str) -> Result<String, &'static str> {
+/// `productEnvName`: echoed in GET_NAMESRV_CONFIG's text, so short and ASCII.
+fn parse_label(value: &str) -> Result<String, String> {
     let valid = !value.is_empty()
         && value.len() <= PRODUCT_ENV_NAME_CHARS_MAX
         && value
@@ -260,7 +240,9 @@ fn parse_label(value: &str) -> Result<String, &'static str> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     match valid {
         true => Ok(value.to_owned()),
-        false => Err("1 to 64 characters of [A-Za-z0-9_.-]"),
+        false => Err(format!(
+            "1 to {PRODUCT_ENV_NAME_CHARS_MAX} characters of [A-Za-z0-9_.-]"
+        )),
     }
 }
 

@@ -6,6 +6,8 @@
 //! the remark instead. Where Java answers with a specific code and text (`TOPIC_NOT_EXIST`,
 //! `QUERY_NOT_FOUND`, "crc32 not match", "disable", ...), the variant reproduces it exactly.
 
+use std::fmt;
+
 use ferrocket_wire::{RemotingCommand, ResponseCode, WireError};
 use thiserror::Error;
 
@@ -18,7 +20,8 @@ const REMARK_TOPIC_CHARS_MAX: usize = 255;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum NamesrvError {
-    /// A header field is missing or malformed, or a body does not decode.
+    /// A header field is missing or malformed, a body does not decode, or properties text
+    /// (UPDATE_NAMESRV_CONFIG) is malformed.
     #[error(transparent)]
     Wire(#[from] WireError),
 
@@ -61,24 +64,36 @@ pub enum NamesrvError {
     ConfigBadValue {
         key: String,
         value: String,
-        expected: &'static str,
+        expected: String,
     },
-
-    /// Properties text Java's `Properties.load` would reject.
-    #[error("string2Properties error: {reason}")]
-    PropertiesMalformed { reason: String },
 
     /// A name or address longer than the table accepts.
     #[error("{what} is {length} long; the limit is {limit}")]
     TooLong {
         what: &'static str,
         length: usize,
-        limit: usize,
+        limit: Limit,
     },
 
     /// A bounded table is full.
     #[error("too many {what}: the limit is {limit}")]
-    TableFull { what: &'static str, limit: usize },
+    TableFull { what: &'static str, limit: Limit },
+
+    /// A registration would have one broker serve more topics than the name server keeps.
+    #[error(
+        "register broker failed: broker {broker_name} would serve {topics} topics; the name server's limit (TOPICS_PER_BROKER_MAX) is {limit}"
+    )]
+    TooManyTopicsForBroker {
+        broker_name: String,
+        topics: usize,
+        limit: usize,
+    },
+
+    /// A registration would make the route table's queue data cost more than its budget.
+    #[error(
+        "register broker failed: the route table would hold {bytes} bytes of queue data; the name server's limit (ROUTE_TABLE_BYTES_MAX) is {limit}"
+    )]
+    RouteTableFull { bytes: usize, limit: usize },
 
     /// A code the name server does not serve; the text is Java's, leading space included.
     #[error(" request type {code} not supported")]
@@ -94,6 +109,32 @@ pub enum NamesrvError {
 }
 
 pub type NamesrvResult<T> = Result<T, NamesrvError>;
+
+/// A limit as docs/limits.md names it, shown in a remark as `NAME = value` so that whoever reads
+/// the remark can look the limit up. Built with [`limit!`](crate::limit), which takes the name
+/// from the constant itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub name: &'static str,
+    pub value: usize,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} = {}", self.name, self.value)
+    }
+}
+
+/// `limit!(TOPICS_MAX)`: the [`Limit`] of a `usize` constant in scope, named by the constant.
+#[macro_export]
+macro_rules! limit {
+    ($constant:ident) => {
+        $crate::error::Limit {
+            name: stringify!($constant),
+            value: $constant,
+        }
+    };
+}
 
 impl NamesrvError {
     /// The response code Java would send for this failure.
@@ -111,9 +152,10 @@ impl NamesrvError {
             | NamesrvError::Disabled
             | NamesrvError::NotReady
             | NamesrvError::ConfigBadValue { .. }
-            | NamesrvError::PropertiesMalformed { .. }
             | NamesrvError::TooLong { .. }
             | NamesrvError::TableFull { .. }
+            | NamesrvError::TooManyTopicsForBroker { .. }
+            | NamesrvError::RouteTableFull { .. }
             | NamesrvError::ShuttingDown => ResponseCode::SYSTEM_ERROR,
         }
     }
@@ -184,10 +226,40 @@ mod tests {
         assert_eq!((crc.code, crc.remark.as_deref()), (1, Some("crc32 not match")));
         let busy = response_for(NamesrvError::Overloaded);
         assert_eq!(busy.code, 2);
+        assert_eq!(
+            busy.remark.as_deref(),
+            Some("[OVERLOAD]system busy, start flow control for a while")
+        );
         let missing = response_for(NamesrvError::Wire(WireError::MissingField { field: "topic" }));
         assert_eq!(
             (missing.code, missing.remark.as_deref()),
             (1, Some("missing required header field `topic`"))
+        );
+    }
+
+    #[test]
+    fn limit_remarks_name_the_constant_and_its_value() {
+        use crate::kv_config::KV_ENTRIES_MAX;
+        use crate::route_table::TOPIC_NAME_CHARS_MAX;
+        let full = response_for(NamesrvError::TableFull {
+            what: "KV config entries",
+            limit: crate::limit!(KV_ENTRIES_MAX),
+        });
+        assert_eq!(
+            (full.code, full.remark.as_deref()),
+            (
+                1,
+                Some("too many KV config entries: the limit is KV_ENTRIES_MAX = 100000")
+            )
+        );
+        let long = response_for(NamesrvError::TooLong {
+            what: "topic",
+            length: 300,
+            limit: crate::limit!(TOPIC_NAME_CHARS_MAX),
+        });
+        assert_eq!(
+            (long.code, long.remark.as_deref()),
+            (1, Some("topic is 300 long; the limit is TOPIC_NAME_CHARS_MAX = 255"))
         );
     }
 

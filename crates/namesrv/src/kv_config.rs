@@ -18,6 +18,7 @@ use ferrocket_wire::{WireError, WireResult};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NamesrvError, NamesrvResult};
+use crate::limit;
 
 /// Java's `NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG`.
 pub const NAMESPACE_ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
@@ -62,7 +63,7 @@ impl KvConfig {
                 return Err(NamesrvError::TooLong {
                     what,
                     length: name.len(),
-                    limit: KV_NAME_BYTES_MAX,
+                    limit: limit!(KV_NAME_BYTES_MAX),
                 });
             }
         }
@@ -81,13 +82,13 @@ impl KvConfig {
         if entries > KV_ENTRIES_MAX {
             return Err(NamesrvError::TableFull {
                 what: "KV config entries",
-                limit: KV_ENTRIES_MAX,
+                limit: limit!(KV_ENTRIES_MAX),
             });
         }
         if bytes > KV_TOTAL_BYTES_MAX {
             return Err(NamesrvError::TableFull {
                 what: "KV config bytes",
-                limit: KV_TOTAL_BYTES_MAX,
+                limit: limit!(KV_TOTAL_BYTES_MAX),
             });
         }
         self.table

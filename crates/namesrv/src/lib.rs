@@ -16,7 +16,6 @@ pub mod error;
 pub mod handlers;
 pub mod kv_config;
 mod kv_file;
-pub mod properties;
 pub mod route_table;
 pub mod server;
 

@@ -9,6 +9,12 @@
 //! response goes out (as Java does). Time in the core is milliseconds of a monotonic clock since
 //! start, so a wall-clock jump neither expires nor immortalises brokers.
 //!
+//! The owner does nothing that takes long, so a route lookup never waits behind it for more
+//! than milliseconds: a REGISTER_BROKER body is decoded before it reaches the owner, on the
+//! blocking pool ([`REGISTRATION_DECODES_MAX`] at once), and the queue data of dropped brokers
+//! is removed a step at a time ([`crate::route_table::SWEEP_TOPICS_PER_STEP`] topics), one step
+//! after each request while the sweep lasts and otherwise whenever the owner is idle.
+//!
 //! Ownership: [`NamesrvHandle`] owns the transport server and the owner task.
 //! [`NamesrvHandle::shutdown`] first stops the transport (running requests get their answers),
 //! then the owner. Dropping the handle aborts the transport and lets the owner end by itself.
@@ -16,20 +22,21 @@
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use ferrocket_net::log_rate::{LIMIT_WARN_INTERVAL_MS, LogRate};
 use ferrocket_net::{ConnectionHandle, NetError, Router, Server, ServerConfig};
-use ferrocket_wire::{RemotingCommand, SerializeType};
+use ferrocket_wire::{RemotingCommand, RequestCode, SerializeType};
 use thiserror::Error;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{Instrument, error, info, warn};
 
 use crate::config::NamesrvConfig;
 use crate::error::{NamesrvError, error_response};
-use crate::handlers::{HANDLED_CODES, NameServer};
+use crate::handlers::{HANDLED_CODES, NameServer, Prepared, prepare};
 use crate::kv_config::KvConfig;
 use crate::kv_file;
 use crate::route_table::{ConnectionId, DroppedBroker};
@@ -42,8 +49,18 @@ pub const REQUESTS_QUEUED_MAX: usize = 10_000;
 /// still expire by the scan after their heartbeat timeout.
 pub const CLOSED_CONNECTIONS_QUEUED_MAX: usize = 4_096;
 
-/// Of a run of lost connection-close events, log the first and then one in this many.
-const LOST_CLOSE_LOG_EVERY: u64 = 1_000;
+/// REGISTER_BROKER bodies decoded at once. Each is at most a 16 MiB frame (64 MiB inflated)
+/// and decodes to a few times that, so this bounds the memory registrations take while being
+/// decoded; more at once would only share the same two or four cores.
+pub const REGISTRATION_DECODES_MAX: usize = 4;
+
+/// Requests a full queue answered SYSTEM_BUSY ([`REQUESTS_QUEUED_MAX`]), connection closes a
+/// full queue lost ([`CLOSED_CONNECTIONS_QUEUED_MAX`]) and refused registrations (a
+/// misconfigured broker retries every few seconds, a flood is refused thousands of times): one
+/// line per kind per interval, with how many were not logged.
+static OVERLOAD_WARNINGS: LogRate = LogRate::every_ms(LIMIT_WARN_INTERVAL_MS);
+static LOST_CLOSE_WARNINGS: LogRate = LogRate::every_ms(LIMIT_WARN_INTERVAL_MS);
+static REFUSED_REGISTRATION_WARNINGS: LogRate = LogRate::every_ms(LIMIT_WARN_INTERVAL_MS);
 
 /// The KV file's place under the data directory, as in Java's `~/namesrv/kvConfig.json`.
 const KV_CONFIG_RELATIVE_PATH: [&str; 2] = ["namesrv", "kvConfig.json"];
@@ -137,6 +154,7 @@ async fn load_kv(kv_path: PathBuf) -> Result<KvConfig, StartError> {
 /// One request on its way to the owner.
 struct Job {
     request: RemotingCommand,
+    prepared: Prepared,
     connection: ConnectionId,
     reply: oneshot::Sender<RemotingCommand>,
 }
@@ -147,22 +165,27 @@ fn router(
     response_serialize_type: Option<SerializeType>,
 ) -> Router {
     let mut router = Router::new();
+    let decodes = Arc::new(Semaphore::new(REGISTRATION_DECODES_MAX));
     for code in HANDLED_CODES {
-        let jobs = jobs.clone();
+        let (jobs, decodes) = (jobs.clone(), Arc::clone(&decodes));
         router = router.route(*code, move |request, connection: ConnectionHandle| {
-            submit(jobs.clone(), request, ConnectionId(connection.id()))
+            submit(
+                jobs.clone(),
+                Arc::clone(&decodes),
+                request,
+                ConnectionId(connection.id()),
+            )
         });
     }
-    let lost = AtomicU64::new(0);
     router = router.on_connection_closed(move |connection| {
-        if closed.try_send(ConnectionId(connection.id())).is_err() {
-            let count = lost.fetch_add(1, Ordering::Relaxed);
-            if count.is_multiple_of(LOST_CLOSE_LOG_EVERY) {
-                warn!(
-                    lost = count + 1,
-                    "connection-close queue full; its brokers will expire by the scan"
-                );
-            }
+        if closed.try_send(ConnectionId(connection.id())).is_err()
+            && let Some(not_logged) = LOST_CLOSE_WARNINGS.allow()
+        {
+            warn!(
+                closes_not_logged = not_logged,
+                "connection close lost: the limit is CLOSED_CONNECTIONS_QUEUED_MAX = \
+                 {CLOSED_CONNECTIONS_QUEUED_MAX}; its brokers will expire by the scan"
+            );
         }
     });
     match response_serialize_type {
@@ -174,6 +197,7 @@ fn router(
 /// Hands a request to the owner and waits for its answer.
 async fn submit(
     jobs: mpsc::Sender<Job>,
+    decodes: Arc<Semaphore>,
     request: RemotingCommand,
     connection: ConnectionId,
 ) -> Option<RemotingCommand> {
@@ -181,9 +205,14 @@ async fn submit(
     let mut shape = RemotingCommand::request(request.request_code());
     shape.opaque = request.opaque;
     shape.serialize_type = request.serialize_type;
+    let (request, prepared) = match prepare_off_owner(&decodes, request).await {
+        Ok(prepared) => prepared,
+        Err(error) => return Some(error_response(&shape, &error)),
+    };
     let (reply, answer) = oneshot::channel();
     let error = match jobs.try_send(Job {
         request,
+        prepared,
         connection,
         reply,
     }) {
@@ -191,10 +220,36 @@ async fn submit(
             Ok(response) => return Some(response),
             Err(_) => NamesrvError::ShuttingDown,
         },
-        Err(mpsc::error::TrySendError::Full(_)) => NamesrvError::Overloaded,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            if let Some(not_logged) = OVERLOAD_WARNINGS.allow() {
+                warn!(
+                    requests_not_logged = not_logged,
+                    "request answered SYSTEM_BUSY: the limit is REQUESTS_QUEUED_MAX = {REQUESTS_QUEUED_MAX}"
+                );
+            }
+            NamesrvError::Overloaded
+        }
         Err(mpsc::error::TrySendError::Closed(_)) => NamesrvError::ShuttingDown,
     };
     Some(error_response(&shape, &error))
+}
+
+/// Runs [`prepare`] on the blocking pool for requests that need it (a registration's body).
+async fn prepare_off_owner(
+    decodes: &Semaphore,
+    request: RemotingCommand,
+) -> Result<(RemotingCommand, Prepared), NamesrvError> {
+    if request.request_code() != RequestCode::REGISTER_BROKER {
+        return Ok((request, Prepared::Nothing));
+    }
+    // Closed only when the semaphore is dropped, which the router outlives.
+    let _permit = decodes.acquire().await.map_err(|_| NamesrvError::ShuttingDown)?;
+    tokio::task::spawn_blocking(move || {
+        let prepared = prepare(&request);
+        (request, prepared)
+    })
+    .await
+    .map_err(|_| NamesrvError::ShuttingDown)
 }
 
 /// The task that owns the name server's state.
@@ -224,16 +279,32 @@ impl Owner {
                     let dropped = self.core.connection_closed(connection);
                     log_dropped(&dropped, "connection closed");
                 }
-                Some(job) = self.jobs.recv() => self.serve(job).await,
+                Some(job) = self.jobs.recv() => {
+                    self.serve(job).await;
+                    // One step per request: a flood of requests cannot starve the sweep, and
+                    // each request waits behind at most one step.
+                    self.core.sweep_step();
+                }
+                // Only when nothing else is ready; then back to the scheduler, or this branch,
+                // always ready, would keep the task (and its queued requests) to itself.
+                () = std::future::ready(()), if self.core.routes().sweep_pending() => {
+                    self.core.sweep_step();
+                    tokio::task::yield_now().await;
+                }
             }
         }
         info!("name server stopped");
     }
 
     async fn serve(&mut self, job: Job) {
-        let handled = self.core.handle(&job.request, job.connection, self.now_ms());
+        let handled = self
+            .core
+            .handle_prepared(&job.request, job.prepared, job.connection, self.now_ms());
         if handled.kv_changed {
             self.persist_kv().await;
+        }
+        if job.request.request_code() == RequestCode::REGISTER_BROKER && handled.response.code != 0 {
+            self.log_refusal(&job.request, &handled.response);
         }
         // The requester may have given up; its answer then has nowhere to go.
         let _ = job.reply.send(handled.response);
@@ -251,6 +322,20 @@ impl Owner {
             Err(join) => join.to_string(),
         };
         error!(path = %self.kv_path.display(), %failure, "cannot persist the KV config");
+    }
+
+    fn log_refusal(&self, request: &RemotingCommand, response: &RemotingCommand) {
+        let Some(not_logged) = REFUSED_REGISTRATION_WARNINGS.allow() else {
+            return;
+        };
+        warn!(
+            broker_name = request.ext("brokerName").unwrap_or("?"),
+            broker_addr = request.ext("brokerAddr").unwrap_or("?"),
+            code = response.code,
+            remark = response.remark.as_deref().unwrap_or(""),
+            refusals_not_logged = not_logged,
+            "registration refused"
+        );
     }
 
     fn now_ms(&self) -> u64 {

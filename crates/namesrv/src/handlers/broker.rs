@@ -4,7 +4,14 @@
 //! The REGISTER_BROKER body depends on the request: a non-zero `bodyCrc32` must match
 //! `crc32(body) & 0x7FFFFFFF`; brokers from V3_0_11 on send a `RegisterBrokerBody` (JSON, or
 //! zlib-compressed when `compressed=true`), older ones a bare `TopicConfigSerializeWrapper`; no
-//! body at all means "no topics" with a zero DataVersion.
+//! body at all means "no topics" with a zero DataVersion. A 5.x Java broker with
+//! `compressedRegister=true` compresses the body but still writes `compressed=false` (its
+//! `BrokerOuterAPI` hard-codes the flag), which Java's name server then fails to parse as JSON;
+//! we recognise the zlib header (a JSON body never starts with `x`) and decode it.
+//!
+//! Decoding is the costly part of a registration (a 16 MiB JSON body takes a good part of a
+//! second in a debug build) and depends on nothing but the request, so the shell runs
+//! [`prepare`] on the connection's side and hands the owner a decoded registration.
 
 use ferrocket_wire::body::{DataVersion, JsonBody, RegisterBrokerBody, TopicConfigSerializeWrapper, TopicRouteData};
 use ferrocket_wire::header::{
@@ -12,12 +19,16 @@ use ferrocket_wire::header::{
     RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, RegisterTopicRequestHeader,
     UnRegisterBrokerRequestHeader,
 };
-use ferrocket_wire::{RemotingCommand, WireResult};
+use ferrocket_wire::{RemotingCommand, RequestCode, WireResult};
+
+use ferrocket_net::log_rate::{LIMIT_WARN_INTERVAL_MS, LogRate};
+use tracing::warn;
 
 use super::{NameServer, Reply};
 use crate::error::{NamesrvError, NamesrvResult};
 use crate::kv_config::NAMESPACE_ORDER_TOPIC_CONFIG;
-use crate::route_table::{BrokerRegistration, ConnectionId};
+use crate::limit;
+use crate::route_table::{BrokerRegistration, ConnectionId, TOPIC_NAME_CHARS_MAX};
 
 /// `MQVersion.Version.V3_0_11.ordinal()` (counted in the 5.3.3 enum): from this version on the
 /// body is a `RegisterBrokerBody`.
@@ -26,18 +37,62 @@ const V3_0_11: i32 = 37;
 /// Java's `MixAll.ZONE_NAME`: the zone a broker's zone hook adds to its registration.
 const ZONE_NAME_KEY: &str = "__ZONE_NAME";
 
+/// A broker re-registers every 30 s with the same over-long topics; one line per interval.
+static TOPICS_LEFT_OUT_WARNINGS: LogRate = LogRate::every_ms(LIMIT_WARN_INTERVAL_MS);
+
+/// What the shell worked out of a request before it reached the owner.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Nothing: the owner reads the request itself.
+    Nothing,
+    /// A REGISTER_BROKER request's header and body, checked and decoded (or why they are not).
+    Registration(Box<NamesrvResult<DecodedRegistration>>),
+}
+
+/// A REGISTER_BROKER request, decoded; the connection and time are the owner's to add.
+#[derive(Debug)]
+pub struct DecodedRegistration {
+    header: RegisterBrokerRequestHeader,
+    zone_name: Option<String>,
+    topic_config: TopicConfigSerializeWrapper,
+    filter_server_list: Option<Vec<String>>,
+}
+
+/// Decodes what can be decoded of `request` without the name server's state.
+pub fn prepare(request: &RemotingCommand) -> Prepared {
+    match request.request_code() {
+        RequestCode::REGISTER_BROKER => Prepared::Registration(Box::new(decode_registration(request))),
+        _ => Prepared::Nothing,
+    }
+}
+
+pub(super) fn decode_registration(request: &RemotingCommand) -> NamesrvResult<DecodedRegistration> {
+    let header = RegisterBrokerRequestHeader::from_command(request)?;
+    check_body_crc(request, header.body_crc32)?;
+    let (topic_config, filter_server_list) = registration_body(request, header.compressed)?;
+    Ok(DecodedRegistration {
+        zone_name: request.ext(ZONE_NAME_KEY).map(str::to_owned),
+        header,
+        topic_config,
+        filter_server_list,
+    })
+}
+
 impl NameServer {
     pub(super) fn register_broker(
         &mut self,
-        request: &RemotingCommand,
+        decoded: NamesrvResult<DecodedRegistration>,
         connection: ConnectionId,
         now_ms: u64,
     ) -> NamesrvResult<Reply> {
-        let header = RegisterBrokerRequestHeader::from_command(request)?;
-        check_body_crc(request, header.body_crc32)?;
-        let (topic_config, filter_server_list) = registration_body(request, header.compressed)?;
+        let DecodedRegistration {
+            header,
+            zone_name,
+            topic_config,
+            filter_server_list,
+        } = decoded?;
         let registration = BrokerRegistration {
-            zone_name: request.ext(ZONE_NAME_KEY).map(str::to_owned),
+            zone_name,
             cluster_name: header.cluster_name,
             broker_addr: header.broker_addr,
             broker_name: header.broker_name,
@@ -50,9 +105,22 @@ impl NameServer {
             connection,
         };
         let delete_absent_topics = self.config.delete_topic_with_broker_registration;
+        let broker_name = registration.broker_name.clone();
         let result = self
             .routes
             .register_broker(registration, now_ms, delete_absent_topics)?;
+        if let Some(first) = result.topics_left_out.first()
+            && let Some(not_logged) = TOPICS_LEFT_OUT_WARNINGS.allow_at(now_ms)
+        {
+            warn!(
+                broker_name,
+                topics = result.topics_left_out.len(),
+                first = cut(first),
+                registrations_not_logged = not_logged,
+                "topics left out of a registration: the limit is {}",
+                limit!(TOPIC_NAME_CHARS_MAX)
+            );
+        }
         let mut reply = Reply::with_header(&RegisterBrokerResponseHeader {
             ha_server_addr: result.ha_server_addr,
             master_addr: result.master_addr,
@@ -103,6 +171,14 @@ impl NameServer {
     }
 }
 
+/// The beginning of a topic for a log line: a topic left out may be megabytes long.
+fn cut(topic: &str) -> &str {
+    topic
+        .char_indices()
+        .nth(TOPIC_NAME_CHARS_MAX)
+        .map_or(topic, |(end, _)| topic.get(..end).unwrap_or(topic))
+}
+
 /// `bodyCrc32` 0 means "unchecked"; an absent body has CRC 0, as in Java's `UtilAll.crc32(null)`.
 fn check_body_crc(request: &RemotingCommand, declared: i32) -> NamesrvResult<()> {
     if declared == 0 {
@@ -129,10 +205,20 @@ fn registration_body(
         return Ok((TopicConfigSerializeWrapper::default(), modern.then(Vec::new)));
     };
     if modern {
+        let compressed = compressed || is_zlib_stream(body);
         let decoded = RegisterBrokerBody::decode_request(body, compressed, request.version)?;
         Ok((decoded.topic_config_serialize_wrapper, Some(decoded.filter_server_list)))
     } else {
         Ok((TopicConfigSerializeWrapper::decode(body)?, None))
+    }
+}
+
+/// RFC 1950: a zlib stream starts with CMF 0x78 (deflate, 32 KiB window, what Java's
+/// `Deflater` writes) and CMF·256 + FLG is a multiple of 31.
+fn is_zlib_stream(body: &[u8]) -> bool {
+    match body {
+        [cmf @ 0x78, flg, ..] => (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
+        _ => false,
     }
 }
 
@@ -250,6 +336,27 @@ mod tests {
         let mut confused = register_request("b", "0", "m:1", &two_topics());
         confused.version = V3_0_11 - 1;
         expect(&mut server, &confused, ResponseCode::SUCCESS);
+    }
+
+    /// What a 5.3.3 Java broker with `compressedRegister=true` sends: a zlib body under
+    /// `compressed=false` (its `BrokerOuterAPI.registerBrokerAll` hard-codes the flag).
+    #[test]
+    fn a_compressed_body_flagged_uncompressed_is_recognised() {
+        let mut server = server();
+        let body = RegisterBrokerBody {
+            filter_server_list: vec![],
+            topic_config_serialize_wrapper: wrapper(1, &two_topics()),
+        };
+        let zipped = body.encode_compressed(version::V5_3_3).unwrap();
+        let mut request = register_request("b", "0", "m:1", &[]);
+        request.version = version::V5_3_3;
+        let crc = (crc32fast::hash(&zipped) & 0x7FFF_FFFF).to_string();
+        request.ext_fields.as_mut().unwrap().insert("bodyCrc32", crc);
+        request.body = Some(Bytes::from(zipped));
+        expect(&mut server, &request, ResponseCode::SUCCESS);
+        assert!(server.routes().queue_data("TopicTest", "b").is_some());
+        assert!(is_zlib_stream(&[0x78, 0xDA]) && is_zlib_stream(&[0x78, 0x9C]));
+        assert!(!is_zlib_stream(b"{}") && !is_zlib_stream(b"x") && !is_zlib_stream(&[0x78, 0x00]));
     }
 
     #[test]

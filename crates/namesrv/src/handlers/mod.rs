@@ -10,13 +10,15 @@ mod admin;
 mod broker;
 mod route;
 
+pub use broker::{DecodedRegistration, Prepared, prepare};
+
 use ferrocket_wire::header::CustomHeader;
 use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
 
 use crate::config::NamesrvConfig;
 use crate::error::{NamesrvError, NamesrvResult, error_response};
 use crate::kv_config::KvConfig;
-use crate::route_table::{ConnectionId, DroppedBroker, RouteTable};
+use crate::route_table::{ConnectionId, DroppedBroker, RouteTable, SWEEP_TOPICS_PER_STEP};
 
 /// Every request code the name server serves; the shell routes exactly these to it.
 pub const HANDLED_CODES: &[RequestCode] = &[
@@ -115,7 +117,18 @@ impl NameServer {
 
     /// Answers one request that arrived on `connection`.
     pub fn handle(&mut self, request: &RemotingCommand, connection: ConnectionId, now_ms: u64) -> Handled {
-        match self.dispatch(request, connection, now_ms) {
+        self.handle_prepared(request, prepare(request), connection, now_ms)
+    }
+
+    /// [`Self::handle`], with what [`prepare`] worked out of the request beforehand.
+    pub fn handle_prepared(
+        &mut self,
+        request: &RemotingCommand,
+        prepared: Prepared,
+        connection: ConnectionId,
+        now_ms: u64,
+    ) -> Handled {
+        match self.dispatch(request, prepared, connection, now_ms) {
             Ok(reply) => {
                 let mut response = RemotingCommand::response_to(request, ResponseCode::SUCCESS, None);
                 response.ext_fields = reply.ext_fields;
@@ -142,13 +155,30 @@ impl NameServer {
         self.routes.scan_not_active(now_ms)
     }
 
-    fn dispatch(&mut self, request: &RemotingCommand, connection: ConnectionId, now_ms: u64) -> NamesrvResult<Reply> {
+    /// One bounded step of removing dropped brokers' queue data; returns whether work is left.
+    pub fn sweep_step(&mut self) -> bool {
+        self.routes.sweep_step(SWEEP_TOPICS_PER_STEP)
+    }
+
+    fn dispatch(
+        &mut self,
+        request: &RemotingCommand,
+        prepared: Prepared,
+        connection: ConnectionId,
+        now_ms: u64,
+    ) -> NamesrvResult<Reply> {
         match request.request_code() {
             RequestCode::PUT_KV_CONFIG => self.put_kv_config(request),
             RequestCode::GET_KV_CONFIG => self.get_kv_config(request),
             RequestCode::DELETE_KV_CONFIG => self.delete_kv_config(request),
             RequestCode::GET_KVLIST_BY_NAMESPACE => self.get_kv_list(request),
-            RequestCode::REGISTER_BROKER => self.register_broker(request, connection, now_ms),
+            RequestCode::REGISTER_BROKER => {
+                let decoded = match prepared {
+                    Prepared::Registration(decoded) => *decoded,
+                    Prepared::Nothing => broker::decode_registration(request),
+                };
+                self.register_broker(decoded, connection, now_ms)
+            }
             RequestCode::UNREGISTER_BROKER => self.unregister_broker(request),
             RequestCode::BROKER_HEARTBEAT => self.broker_heartbeat(request, now_ms),
             RequestCode::QUERY_DATA_VERSION => self.query_data_version(request, now_ms),

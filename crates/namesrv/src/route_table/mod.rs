@@ -16,18 +16,31 @@
 //! ```
 //!
 //! Invariants: a broker name is in `brokers` only while it has at least one address; a topic is
-//! in `topics` only while at least one broker serves it; every table keyed by remote input is
-//! bounded by a named limit below, checked before anything is changed, so a rejected request
-//! leaves the table as it was.
+//! in `topics` only while at least one broker serves it, counting a broker whose last address
+//! went as serving until the sweep below removes its queue data; every table keyed by remote
+//! input is bounded by a named limit below, checked before anything is changed, so a rejected
+//! request leaves the table as it was.
+//!
+//! Dropping a broker is O(1) for readers: its name leaves `brokers` at once and its queue data
+//! becomes invisible (every reader skips a swept name), then [`RouteTable::sweep_step`] removes
+//! that data a bounded number of topics at a time, between requests. So neither an expiry nor a
+//! closed connection holds up a route lookup for more than one step (see `sweep.rs`).
 
+mod limits;
+mod queues;
 mod registration;
+mod sweep;
 mod topics;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use ferrocket_wire::body::{BrokerData, DataVersion, QueueData, TopicQueueMappingInfo};
 
-use crate::error::{NamesrvError, NamesrvResult};
+use crate::error::{Limit, NamesrvError, NamesrvResult};
+use crate::limit;
+
+use queues::{Served, TopicRoutes};
+use sweep::Sweep;
 
 pub use registration::{BrokerRegistration, RegisterResult};
 
@@ -53,9 +66,32 @@ pub const BROKER_IDS_PER_NAME_MAX: usize = 64;
 /// group adds `%RETRY%` and `%DLQ%` topics); a million bounds memory to a few hundred MiB.
 pub const TOPICS_MAX: usize = 1_000_000;
 
+/// Topics one broker name may serve. Our broker holds at most 50 000 (its `TOPICS_MAX`), and
+/// 50 000 topics of 127 characters is the largest registration we were asked to serve; the
+/// rest is headroom for a Java broker with a little more. A registration that would take a
+/// broker beyond it is refused whole (SYSTEM_ERROR, the remark names this limit).
+pub const TOPICS_PER_BROKER_MAX: usize = 65_536;
+
+/// What the queue data of the whole table may cost, as counted by [`queue_data_bytes`]: the
+/// names plus a fixed [`QUEUE_DATA_OVERHEAD_BYTES`] per (topic, broker) pair. 17 brokers of
+/// 38 000 topics of 127 characters count 170 MiB; 256 MiB keeps the resident size of the table
+/// near half a GiB whatever names a flood of fake brokers chooses.
+pub const ROUTE_TABLE_BYTES_MAX: usize = 256 * 1024 * 1024;
+
+/// What one (topic, broker) pair costs beyond its names: the `QueueData`, its slot in the
+/// topic's list, the topic's slot in the map and the allocator's headers, measured at about
+/// this on a 64-bit target.
+pub const QUEUE_DATA_OVERHEAD_BYTES: usize = 128;
+
+/// Topics the sweep visits per step. Removing a topic's queue data takes about a microsecond
+/// in a release build, so a lookup queued behind a step waits about a millisecond.
+pub const SWEEP_TOPICS_PER_STEP: usize = 1_024;
+
 /// remoting.md §7.5: topics are at most 127 characters, retry and DLQ topics at most 255.
-/// Java's name server does not check; nothing longer can exist on a Java broker, so nothing
-/// longer is stored here.
+/// Java's name server does not check, but a Java broker stores no message in a longer topic
+/// (`HookUtils.MAX_TOPIC_LENGTH`: a topic names a directory), so nothing longer is stored here.
+/// A registration leaves such a topic out and keeps the rest; REGISTER_TOPIC_IN_NAMESRV of one
+/// is refused.
 pub const TOPIC_NAME_CHARS_MAX: usize = 255;
 
 /// Cluster names, broker names and addresses. Java sets no limit; 1 KiB is far beyond any real
@@ -64,17 +100,6 @@ pub const NAME_BYTES_MAX: usize = 1024;
 
 /// Filter servers per broker: a 4.x feature with at most a handful per broker, gone in 5.x.
 pub const FILTER_SERVERS_PER_BROKER_MAX: usize = 256;
-
-/// Java's `MixAll.MASTER_ID`.
-pub const MASTER_ID: i64 = 0;
-
-/// `PermName.PERM_WRITE` and `PERM_READ`.
-pub const PERM_WRITE: i32 = 2;
-pub const PERM_READ: i32 = 4;
-
-/// `TopicSysFlag` bits: the topic is a unit topic; it has a unit subscription.
-pub const TOPIC_SYS_FLAG_UNIT: i32 = 1;
-pub const TOPIC_SYS_FLAG_UNIT_SUB: i32 = 2;
 
 /// The shell's name for a connection, so a closed connection's brokers can be dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -125,10 +150,16 @@ pub struct DroppedBroker {
 pub struct RouteTable {
     clusters: BTreeMap<String, BTreeSet<String>>,
     brokers: BTreeMap<String, BrokerData>,
-    topics: BTreeMap<String, BTreeMap<String, QueueData>>,
+    topics: BTreeMap<String, TopicRoutes>,
     live: BTreeMap<BrokerKey, BrokerLive>,
     filter_servers: BTreeMap<BrokerKey, Vec<String>>,
     queue_mappings: BTreeMap<String, BTreeMap<String, TopicQueueMappingInfo>>,
+    /// What each broker name's queue data costs; kept with every change to `topics`.
+    served: BTreeMap<String, Served>,
+    /// The sum of `served`'s bytes.
+    stored_bytes: usize,
+    /// Broker names whose queue data is being removed.
+    sweep: Sweep,
 }
 
 impl RouteTable {
@@ -149,41 +180,80 @@ impl RouteTable {
         self.brokers.get(broker_name)
     }
 
+    /// Topics served by at least one broker (O(topics) while a sweep runs, else O(1)).
     pub fn topic_count(&self) -> usize {
-        self.topics.len()
+        match self.sweep.is_idle() {
+            true => self.topics.len(),
+            false => self.topics.values().filter(|routes| self.is_served(routes)).count(),
+        }
     }
 
     /// The queue data of `topic` on `broker_name`.
     pub fn queue_data(&self, topic: &str, broker_name: &str) -> Option<&QueueData> {
-        self.topics.get(topic).and_then(|by_broker| by_broker.get(broker_name))
+        self.topics
+            .get(topic)
+            .and_then(|routes| routes.get(broker_name))
+            .filter(|queue_data| !self.sweep.holds(&queue_data.broker_name))
     }
 
-    /// Drops a topic everywhere, with its static-topic mapping.
-    fn remove_topic(&mut self, topic: &str) {
-        self.topics.remove(topic);
-        self.queue_mappings.remove(topic);
+    /// How many topics `broker_name` serves and what they cost, swept names included.
+    pub fn served_by(&self, broker_name: &str) -> (usize, usize) {
+        self.served
+            .get(broker_name)
+            .map_or((0, 0), |served| (served.topics, served.bytes))
     }
+
+    /// What the queue data of the whole table costs, as [`ROUTE_TABLE_BYTES_MAX`] counts it.
+    pub fn stored_bytes(&self) -> usize {
+        self.stored_bytes
+    }
+
+    /// Whether a topic has queue data of a broker that is not being swept.
+    fn is_served(&self, routes: &TopicRoutes) -> bool {
+        routes
+            .iter()
+            .any(|queue_data| !self.sweep.holds(&queue_data.broker_name))
+    }
+
+    /// The queue data of a topic that readers see: none of a broker being swept.
+    fn visible<'a>(&'a self, routes: &'a TopicRoutes) -> impl Iterator<Item = &'a QueueData> + 'a {
+        routes
+            .iter()
+            .filter(|queue_data| !self.sweep.holds(&queue_data.broker_name))
+    }
+}
+
+/// What one (topic, broker) pair counts against [`ROUTE_TABLE_BYTES_MAX`].
+pub fn queue_data_bytes(topic: &str, broker_name: &str) -> usize {
+    topic
+        .len()
+        .saturating_add(broker_name.len())
+        .saturating_add(QUEUE_DATA_OVERHEAD_BYTES)
 }
 
 /// Rejects a name or address over [`NAME_BYTES_MAX`].
 fn check_name(what: &'static str, value: &str) -> NamesrvResult<()> {
-    check_length(what, value.len(), NAME_BYTES_MAX)
+    check_length(what, value.len(), limit!(NAME_BYTES_MAX))
 }
 
 /// Rejects a topic name over [`TOPIC_NAME_CHARS_MAX`] characters.
 fn check_topic(topic: &str) -> NamesrvResult<()> {
-    check_length("topic", topic.chars().count(), TOPIC_NAME_CHARS_MAX)
+    // No name has more characters than bytes: most are settled without counting.
+    if topic.len() <= TOPIC_NAME_CHARS_MAX {
+        return Ok(());
+    }
+    check_length("topic", topic.chars().count(), limit!(TOPIC_NAME_CHARS_MAX))
 }
 
-fn check_length(what: &'static str, length: usize, limit: usize) -> NamesrvResult<()> {
-    match length > limit {
+fn check_length(what: &'static str, length: usize, limit: Limit) -> NamesrvResult<()> {
+    match length > limit.value {
         true => Err(NamesrvError::TooLong { what, length, limit }),
         false => Ok(()),
     }
 }
 
-fn check_room(what: &'static str, len: usize, adding: usize, limit: usize) -> NamesrvResult<()> {
-    match len.saturating_add(adding) > limit {
+fn check_room(what: &'static str, len: usize, adding: usize, limit: Limit) -> NamesrvResult<()> {
+    match len.saturating_add(adding) > limit.value {
         true => Err(NamesrvError::TableFull { what, limit }),
         false => Ok(()),
     }

@@ -6,18 +6,26 @@
 //! `deleteTopicWithBrokerRegistration`). Topic data is taken from the master (id 0), or from the
 //! "prime slave" (the lowest id of a 5.x broker set, i.e. one that sent `enableActingMaster`) when
 //! no master is registered. Every check runs before the first change, so a rejected registration
-//! changes nothing (Java leaves an empty broker entry behind in one such case).
+//! changes nothing (Java leaves an empty broker entry behind in one such case). Beyond Java's
+//! checks, a registration that merges topics must stay within the limits of `limits.rs`.
+//!
+//! Split registration (Java's `enableSplitRegistration`) needs nothing special: each batch is a
+//! registration of part of the broker's topics under a new DataVersion, and merging keeps the
+//! topics of the earlier batches.
 
 use std::collections::BTreeMap;
 
 use ferrocket_wire::body::{BrokerData, DataVersion, QueueData, TopicConfig, TopicConfigSerializeWrapper};
+use ferrocket_wire::broker_id::MASTER_ID;
+use ferrocket_wire::permissions::PERM_WRITE;
 
 use super::{
     BROKER_EXPIRY_MS_DEFAULT, BROKER_IDS_PER_NAME_MAX, BROKER_NAMES_MAX, BrokerKey, BrokerLive, CLUSTERS_MAX,
-    ConnectionId, DroppedBroker, FILTER_SERVERS_PER_BROKER_MAX, LIVE_BROKERS_MAX, MASTER_ID, PERM_WRITE, RouteTable,
-    TOPICS_MAX, check_length, check_name, check_room, check_topic,
+    ConnectionId, DroppedBroker, FILTER_SERVERS_PER_BROKER_MAX, LIVE_BROKERS_MAX, RouteTable, TOPICS_MAX,
+    TOPICS_PER_BROKER_MAX, check_length, check_name, check_room, check_topic,
 };
 use crate::error::{NamesrvError, NamesrvResult};
+use crate::limit;
 
 /// Everything a REGISTER_BROKER request carries, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,11 +46,15 @@ pub struct BrokerRegistration {
     pub connection: ConnectionId,
 }
 
-/// For a slave whose master is registered and alive: where to replicate from.
+/// For a slave whose master is registered and alive: where to replicate from; and the topics of
+/// the body left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegisterResult {
     pub master_addr: Option<String>,
     pub ha_server_addr: Option<String>,
+    /// Topics over [`TOPIC_NAME_CHARS_MAX`](super::TOPIC_NAME_CHARS_MAX), left out of the table while the rest of the
+    /// registration was taken: one bad topic must not take a broker out of the routes.
+    pub topics_left_out: Vec<String>,
 }
 
 /// What validation decided about a registration.
@@ -53,17 +65,26 @@ enum Verdict {
 }
 
 impl RouteTable {
-    /// REGISTER_BROKER. `delete_absent_topics` is `deleteTopicWithBrokerRegistration`.
+    /// REGISTER_BROKER. `delete_absent_topics` is `deleteTopicWithBrokerRegistration`. Topics
+    /// over [`TOPIC_NAME_CHARS_MAX`](super::TOPIC_NAME_CHARS_MAX) are left out (and returned), the rest is registered.
     pub fn register_broker(
         &mut self,
-        registration: BrokerRegistration,
+        mut registration: BrokerRegistration,
         now_ms: u64,
         delete_absent_topics: bool,
     ) -> NamesrvResult<RegisterResult> {
         let key = BrokerKey::new(&registration.cluster_name, &registration.broker_addr);
-        if let Verdict::StaleStateVersion = self.check_registration(&registration, &key)? {
+        let body_topics = registration.topic_config.topic_config_table.len();
+        let topics_left_out = take_overlong_topics(&mut registration.topic_config.topic_config_table);
+        // Invisible to readers, so not a change a refusal would have to undo.
+        self.release_from_sweep(&registration.broker_name);
+        let verdict = self.check_registration(&registration, &key, body_topics, delete_absent_topics)?;
+        if let Verdict::StaleStateVersion = verdict {
             self.live.remove(&key);
-            return Ok(RegisterResult::default());
+            return Ok(RegisterResult {
+                topics_left_out,
+                ..RegisterResult::default()
+            });
         }
         let BrokerRegistration {
             cluster_name,
@@ -98,19 +119,32 @@ impl RouteTable {
             self.merge_topics(&registration, &key, register_first, wipe_write, delete_absent_topics);
         }
         self.record_liveness(&registration, key, now_ms);
-        Ok(self.master_of(&registration))
+        Ok(RegisterResult {
+            topics_left_out,
+            ..self.master_of(&registration)
+        })
     }
 
-    /// Every check of a registration, before anything changes.
-    fn check_registration(&self, registration: &BrokerRegistration, key: &BrokerKey) -> NamesrvResult<Verdict> {
+    /// Every check of a registration, before anything changes. `body_topics` counts the topics
+    /// the body carried, those left out included.
+    fn check_registration(
+        &self,
+        registration: &BrokerRegistration,
+        key: &BrokerKey,
+        body_topics: usize,
+        delete_absent_topics: bool,
+    ) -> NamesrvResult<Verdict> {
         check_name("cluster name", &registration.cluster_name)?;
         check_name("broker name", &registration.broker_name)?;
         check_name("broker address", &registration.broker_addr)?;
         check_name("HA server address", &registration.ha_server_addr)?;
         let topics = &registration.topic_config.topic_config_table;
-        topics.keys().try_for_each(|topic| check_topic(topic))?;
         if let Some(servers) = &registration.filter_server_list {
-            check_length("filter server list", servers.len(), FILTER_SERVERS_PER_BROKER_MAX)?;
+            check_length(
+                "filter server list",
+                servers.len(),
+                limit!(FILTER_SERVERS_PER_BROKER_MAX),
+            )?;
             servers
                 .iter()
                 .try_for_each(|server| check_name("filter server address", server))?;
@@ -126,7 +160,7 @@ impl RouteTable {
         {
             return Ok(Verdict::StaleStateVersion);
         }
-        if !addrs.contains_key(&registration.broker_id) && topics.len() == 1 {
+        if !addrs.contains_key(&registration.broker_id) && body_topics == 1 {
             return Err(NamesrvError::RegisterBeforeFullRegistration {
                 broker_name: registration.broker_name.clone(),
                 broker_id: registration.broker_id,
@@ -137,16 +171,34 @@ impl RouteTable {
             "broker ids in one broker set",
             addrs.len(),
             new_id,
-            BROKER_IDS_PER_NAME_MAX,
+            limit!(BROKER_IDS_PER_NAME_MAX),
         )?;
         let new_live = usize::from(!self.live.contains_key(key));
-        check_room("live brokers", self.live.len(), new_live, LIVE_BROKERS_MAX)?;
+        check_room("live brokers", self.live.len(), new_live, limit!(LIVE_BROKERS_MAX))?;
         let new_name = usize::from(broker.is_none());
-        check_room("broker names", self.brokers.len(), new_name, BROKER_NAMES_MAX)?;
+        check_room("broker names", self.brokers.len(), new_name, limit!(BROKER_NAMES_MAX))?;
         let new_cluster = usize::from(!self.clusters.contains_key(&registration.cluster_name));
-        check_room("clusters", self.clusters.len(), new_cluster, CLUSTERS_MAX)?;
-        let new_topics = topics.keys().filter(|topic| !self.topics.contains_key(*topic)).count();
-        check_room("topics", self.topics.len(), new_topics, TOPICS_MAX)?;
+        check_room("clusters", self.clusters.len(), new_cluster, limit!(CLUSTERS_MAX))?;
+        let is_prime_slave = registration.enable_acting_master.is_some()
+            && registration.broker_id != MASTER_ID
+            && addrs.keys().next().is_none_or(|first| *first >= registration.broker_id);
+        let merges = registration.broker_id == MASTER_ID || is_prime_slave;
+        let too_many = |topics| NamesrvError::TooManyTopicsForBroker {
+            broker_name: registration.broker_name.clone(),
+            topics,
+            limit: TOPICS_PER_BROKER_MAX,
+        };
+        // Before any lookup, so an oversized flood costs no more than its decoding.
+        if merges && topics.len() > TOPICS_PER_BROKER_MAX {
+            return Err(too_many(topics.len()));
+        }
+        let growth = self.growth_of(registration, merges);
+        check_room("topics", self.topics.len(), growth.topics, limit!(TOPICS_MAX))?;
+        if merges {
+            self.check_topic_limits(registration, &growth, delete_absent_topics)
+                .map_err(too_many)?;
+            self.check_route_table_bytes(growth.bytes)?;
+        }
         Ok(Verdict::Apply)
     }
 
@@ -167,8 +219,8 @@ impl RouteTable {
             let absent: Vec<String> = self
                 .topics
                 .iter()
-                .filter(|(topic, by_broker)| {
-                    by_broker.contains_key(broker_name) && !wrapper.topic_config_table.contains_key(*topic)
+                .filter(|(topic, routes)| {
+                    routes.contains(broker_name) && !wrapper.topic_config_table.contains_key(*topic)
                 })
                 .map(|(topic, _)| topic.clone())
                 .collect();
@@ -178,14 +230,15 @@ impl RouteTable {
         }
         let version_changed = self.is_data_version_changed(key, Some(&wrapper.data_version));
         for config in wrapper.topic_config_table.values() {
-            let missing = self
-                .topics
-                .get(&config.topic_name)
-                .is_none_or(|by_broker| !by_broker.contains_key(broker_name));
-            if register_first || version_changed || missing {
+            // Looked up only when needed: most re-registrations change nothing.
+            let missing = || {
+                self.topics
+                    .get(&config.topic_name)
+                    .is_none_or(|routes| !routes.contains(broker_name))
+            };
+            if register_first || version_changed || missing() {
                 let queue_data = queue_data_of(broker_name, config, wipe_write);
-                let by_broker = self.topics.entry(config.topic_name.clone()).or_default();
-                by_broker.insert(broker_name.clone(), queue_data);
+                self.put_queue_data(&config.topic_name, queue_data);
             }
         }
         if register_first || version_changed {
@@ -232,6 +285,7 @@ impl RouteTable {
             Some(master) => RegisterResult {
                 master_addr: Some(master_addr.clone()),
                 ha_server_addr: Some(master.ha_server_addr.clone()),
+                topics_left_out: Vec::new(),
             },
             None => RegisterResult::default(),
         }
@@ -268,7 +322,8 @@ impl RouteTable {
     }
 
     /// UNREGISTER_BROKER. Removes the address; when a broker name loses its last address, the
-    /// name, its queue data (and topics left without brokers) and an emptied cluster go too.
+    /// name, its queue data (and topics left without brokers) and an emptied cluster go too:
+    /// the queue data at once for readers, from memory by the sweep.
     pub fn unregister_broker(&mut self, cluster: &str, addr: &str, broker_name: &str) {
         let key = BrokerKey::new(cluster, addr);
         self.live.remove(&key);
@@ -291,15 +346,7 @@ impl RouteTable {
                 self.clusters.remove(cluster);
             }
         }
-        let served: Vec<String> = self
-            .topics
-            .iter()
-            .filter(|(_, by_broker)| by_broker.contains_key(broker_name))
-            .map(|(topic, _)| topic.clone())
-            .collect();
-        for topic in served {
-            self.remove_queue_data(&topic, broker_name);
-        }
+        self.hold_for_sweep(broker_name);
     }
 
     /// The connection that carried registrations has closed: drop every broker address that
@@ -350,16 +397,6 @@ impl RouteTable {
             connection,
         }
     }
-
-    /// Removes one broker's queue data of `topic`, and the topic if no broker serves it then.
-    fn remove_queue_data(&mut self, topic: &str, broker_name: &str) {
-        if let Some(by_broker) = self.topics.get_mut(topic) {
-            by_broker.remove(broker_name);
-            if by_broker.is_empty() {
-                self.remove_topic(topic);
-            }
-        }
-    }
 }
 
 /// Java's `createAndUpdateQueueData`, with a prime slave's WRITE permission wiped.
@@ -377,10 +414,26 @@ fn queue_data_of(broker_name: &str, config: &TopicConfig, wipe_write: bool) -> Q
     }
 }
 
+/// Takes the topics over [`TOPIC_NAME_CHARS_MAX`](super::TOPIC_NAME_CHARS_MAX) out of a registration's table: the name server
+/// stores none, and a Java broker can store no message in one (its `HookUtils` refuses puts to
+/// topics over 255 bytes), so leaving them out loses nothing a client could use.
+fn take_overlong_topics(topics: &mut BTreeMap<String, TopicConfig>) -> Vec<String> {
+    let overlong: Vec<String> = topics
+        .keys()
+        .filter(|topic| check_topic(topic).is_err())
+        .cloned()
+        .collect();
+    for topic in &overlong {
+        topics.remove(topic);
+    }
+    overlong
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{CLUSTER, addrs, registration, topic, wrapper};
     use super::*;
+    use crate::route_table::TOPIC_NAME_CHARS_MAX;
 
     fn register(table: &mut RouteTable, registration: BrokerRegistration, now_ms: u64) -> RegisterResult {
         table.register_broker(registration, now_ms, false).unwrap()
@@ -623,14 +676,26 @@ mod tests {
     }
 
     #[test]
+    fn an_overlong_topic_is_left_out_and_the_rest_registered() {
+        let mut table = RouteTable::new();
+        let long_topic = "t".repeat(TOPIC_NAME_CHARS_MAX + 1);
+        let with_long = registration("broker-a", 0, "a:1", &[topic(&long_topic, 1), topic("ok", 1)]);
+        let result = table.register_broker(with_long, 0, false).unwrap();
+        assert_eq!(result.topics_left_out, std::slice::from_ref(&long_topic));
+        assert!(table.queue_data("ok", "broker-a").is_some());
+        assert!(table.queue_data(&long_topic, "broker-a").is_none());
+        assert_eq!(table.brokers.len(), 1);
+        // A new broker id whose body held two topics is a full registration, even with one left out.
+        let newcomer = registration("broker-b", 0, "b:1", &[topic(&long_topic, 1), topic("ok", 1)]);
+        assert!(table.register_broker(newcomer, 0, false).is_ok());
+        // A single over-long topic registered on its own is refused, naming the limit.
+        let single = table.register_topic(&long_topic, Vec::new()).unwrap_err();
+        assert!(single.to_string().contains("TOPIC_NAME_CHARS_MAX = 255"), "{single}");
+    }
+
+    #[test]
     fn limits_reject_before_changing_anything() {
         let mut table = RouteTable::new();
-        let long_topic = "t".repeat(256);
-        let bad = registration("broker-a", 0, "a:1", &[topic(&long_topic, 1), topic("ok", 1)]);
-        assert!(matches!(
-            table.register_broker(bad, 0, false),
-            Err(NamesrvError::TooLong { what: "topic", .. })
-        ));
         let bad_name = registration(&"b".repeat(2000), 0, "a:1", &[]);
         assert!(matches!(
             table.register_broker(bad_name, 0, false),

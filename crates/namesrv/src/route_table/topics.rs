@@ -3,30 +3,29 @@
 //! (remoting.md §4.1.1, §4.1.4–4.1.6, §4.1.8, §4.1.10).
 //!
 //! Lists come out sorted (Java's come in hash order, which no client relies on). A route holds
-//! only brokers that still exist; a topic whose brokers are all gone has no route.
+//! only brokers that still exist; a topic whose brokers are all gone has no route. Queue data of
+//! a broker the sweep holds is skipped everywhere, as if it were already gone.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use ferrocket_wire::body::{ClusterInfo, QueueData, TopicList, TopicRouteData};
+use ferrocket_wire::broker_id::MASTER_ID;
+use ferrocket_wire::permissions::{PERM_READ, PERM_WRITE};
+use ferrocket_wire::system_topics::SYNC_BROKER_MEMBER_TOPIC_PREFIX;
+use ferrocket_wire::topic_sys_flags::{TOPIC_SYS_FLAG_UNIT, TOPIC_SYS_FLAG_UNIT_SUB};
 
-use super::{
-    BrokerKey, MASTER_ID, PERM_READ, PERM_WRITE, RouteTable, TOPIC_SYS_FLAG_UNIT, TOPIC_SYS_FLAG_UNIT_SUB, TOPICS_MAX,
-    check_name, check_room, check_topic,
-};
+use super::{BrokerKey, RouteTable, TOPICS_MAX, check_name, check_room, check_topic};
 use crate::error::NamesrvResult;
-
-/// Java's `TopicValidator.SYNC_BROKER_MEMBER_GROUP_PREFIX`: internal topics whose routes are
-/// never rewritten for acting masters.
-const SYNC_BROKER_MEMBER_GROUP_PREFIX: &str = "rmq_sys_SYNC_BROKER_MEMBER_";
+use crate::limit;
 
 impl RouteTable {
     /// The route of `topic`, or `None` (TOPIC_NOT_EXIST). With `support_acting_master`, a 5.x
     /// broker set without a master whose queues are read-only shows its lowest-id slave as id 0.
     pub fn route_for_topic(&self, topic: &str, support_acting_master: bool) -> Option<TopicRouteData> {
-        let by_broker = self.topics.get(topic)?;
-        let broker_datas: Vec<_> = by_broker
-            .keys()
-            .filter_map(|name| self.brokers.get(name))
+        let routes = self.topics.get(topic)?;
+        let broker_datas: Vec<_> = self
+            .visible(routes)
+            .filter_map(|queue_data| self.brokers.get(&queue_data.broker_name))
             .cloned()
             .collect();
         if broker_datas.is_empty() {
@@ -44,10 +43,11 @@ impl RouteTable {
             broker_datas,
             filter_server_table,
             order_topic_conf: None,
-            queue_datas: by_broker.values().cloned().collect(),
+            queue_datas: self.visible(routes).cloned().collect(),
             topic_queue_mapping_by_broker: self.queue_mappings.get(topic).cloned(),
         };
-        if support_acting_master && !topic.starts_with(SYNC_BROKER_MEMBER_GROUP_PREFIX) {
+        // A broker set's internal topic keeps its real route even under an acting master.
+        if support_acting_master && !topic.starts_with(SYNC_BROKER_MEMBER_TOPIC_PREFIX) {
             show_acting_masters(&mut route);
         }
         Some(route)
@@ -67,7 +67,12 @@ impl RouteTable {
 
     /// GET_ALL_TOPIC_LIST_FROM_NAMESERVER.
     pub fn all_topics(&self) -> TopicList {
-        topic_list(self.topics.keys().cloned())
+        let topics = self
+            .topics
+            .iter()
+            .filter(|(_, routes)| self.is_served(routes))
+            .map(|(topic, _)| topic.clone());
+        topic_list(topics)
     }
 
     /// GET_TOPICS_BY_CLUSTER: topics served by any broker of `cluster` (none if it is unknown).
@@ -78,7 +83,7 @@ impl RouteTable {
         let topics = self
             .topics
             .iter()
-            .filter(|(_, by_broker)| by_broker.keys().any(|name| names.contains(name)))
+            .filter(|(_, routes)| routes.iter().any(|queue_data| names.contains(&queue_data.broker_name)))
             .map(|(topic, _)| topic.clone());
         topic_list(topics)
     }
@@ -120,7 +125,7 @@ impl RouteTable {
         let topics = self
             .topics
             .iter()
-            .filter(|(_, by_broker)| by_broker.values().next().is_some_and(|q| wanted(q.topic_sys_flag)))
+            .filter(|(_, routes)| self.visible(routes).next().is_some_and(|q| wanted(q.topic_sys_flag)))
             .map(|(topic, _)| topic.clone());
         topic_list(topics)
     }
@@ -134,13 +139,8 @@ impl RouteTable {
         let Some(names) = self.clusters.get(cluster) else {
             return;
         };
-        let Some(by_broker) = self.topics.get_mut(topic) else {
-            return;
-        };
-        by_broker.retain(|name, _| !names.contains(name));
-        if by_broker.is_empty() {
-            self.remove_topic(topic);
-        }
+        let names = names.clone();
+        self.remove_queue_data_where(topic, |queue_data| names.contains(&queue_data.broker_name));
     }
 
     /// WIPE_WRITE_PERM_OF_BROKER: clears WRITE on every queue data of the broker; returns how
@@ -155,11 +155,14 @@ impl RouteTable {
     }
 
     fn update_perm(&mut self, broker_name: &str, update: impl Fn(i32) -> i32) -> usize {
+        if self.sweep.holds(broker_name) {
+            return 0;
+        }
         let mut count = 0;
         for queue_data in self
             .topics
             .values_mut()
-            .filter_map(|by_broker| by_broker.get_mut(broker_name))
+            .filter_map(|routes| routes.get_mut(broker_name))
         {
             queue_data.perm = update(queue_data.perm);
             count += 1;
@@ -182,11 +185,11 @@ impl RouteTable {
             "topics",
             self.topics.len(),
             usize::from(!self.topics.contains_key(topic)),
-            TOPICS_MAX,
+            limit!(TOPICS_MAX),
         )?;
-        let by_broker = self.topics.entry(topic.to_owned()).or_default();
+        self.check_register_topic_limits(topic, &queue_datas)?;
         for queue_data in queue_datas {
-            by_broker.insert(queue_data.broker_name.clone(), queue_data);
+            self.put_queue_data(topic, queue_data);
         }
         Ok(true)
     }
