@@ -11,19 +11,21 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ferrocket_replication::HaConfig;
 use ferrocket_store::MessageStoreConfig;
-use ferrocket_store::ha::HaConfig;
-use ferrocket_wire::ResponseCode;
 use ferrocket_wire::body::DataVersion;
+use ferrocket_wire::properties_text;
+use ferrocket_wire::settings::{Scope, Setting, find};
+use ferrocket_wire::system_topics::TRACE_TOPIC;
 use tracing::warn;
 
 use crate::error::{BrokerError, BrokerResult};
-use crate::topics::{SystemTopicSettings, TRACE_TOPIC, next_version};
+use crate::names::{TOPIC_NAME_CHARS_MAX, next_version};
+use crate::state::topics::TOPICS_MAX;
 
 mod settings;
 
-use settings::setting;
-pub use settings::{SETTINGS, Scope, Setting};
+pub use settings::SETTINGS;
 
 /// Java's `listenPort` default.
 pub const LISTEN_PORT_DEFAULT: u16 = 10911;
@@ -41,7 +43,13 @@ pub const ACCESS_MESSAGE_IN_MEMORY_MAX_RATIO_DEFAULT: u32 = 40;
 pub const SLAVE_SYNC_PERIOD_MS_DEFAULT: u64 = 60_000;
 /// Java's `registerNameServerPeriod`; Java clamps it into [10 s, 60 s] when scheduling.
 pub const REGISTER_PERIOD_MS_DEFAULT: u64 = 30_000;
+/// The periods Java's scheduling clamp allows: at least 10 s, so registrations cannot flood a name
+/// server, and at most 60 s, so a broker registers twice within a name server's 120 s expiry.
 pub const REGISTER_PERIOD_MS_RANGE: (u64, u64) = (10_000, 60_000);
+/// Java's `splitRegistrationSize` default: topics per REGISTER_BROKER batch when split.
+pub const SPLIT_REGISTRATION_SIZE_DEFAULT: usize = 800;
+/// `splitRegistrationSize` from 1 (Java takes any int) to our broker's whole topic table.
+pub const SPLIT_REGISTRATION_SIZE_RANGE: (u64, u64) = (1, TOPICS_MAX as u64);
 /// Java's `flushConsumerOffsetInterval`.
 pub const FLUSH_CONSUMER_OFFSET_INTERVAL_MS_DEFAULT: u64 = 5_000;
 /// Java's `shortPollingTimeMills`.
@@ -50,12 +58,15 @@ pub const SHORT_POLLING_TIME_MS_DEFAULT: u64 = 1_000;
 const BROKER_PERMISSION_DEFAULT: i32 = 6;
 /// Java stores a consume-queue entry in 20 bytes; `mappedFileSizeConsumeQueue` counts bytes.
 const CONSUME_QUEUE_ENTRY_BYTES: u64 = 20;
-/// A name (cluster, broker) is a label shown everywhere; Java's own limit for names is 127.
-const NAME_CHARS_MAX: usize = 127;
+/// A name (cluster, broker) is a label shown everywhere, and Java creates a topic of each name
+/// (`brokerTopicEnable`, `clusterTopicEnable`), so a name is at most as long as a topic.
+const NAME_CHARS_MAX: usize = TOPIC_NAME_CHARS_MAX;
 /// `namesrvAddr` lists a handful of servers; a longer value is not a configuration.
 const NAMESRV_ADDR_CHARS_MAX: usize = 4096;
-/// Commit-log segments smaller than a page or beyond 64 GiB make no sense on any disk.
-const SEGMENT_BYTES_RANGE: (u64, u64) = (4096, 64 << 30);
+/// `mappedFileSizeCommitLog`: a segment smaller than a page makes no sense, and the store refuses
+/// one over `i32::MAX` bytes at start (its `SEGMENT_BYTES_MAX`: the filler at a segment's end
+/// stores the rest of the segment in an i32), so `broker.conf` is refused beyond it too.
+const SEGMENT_BYTES_RANGE: (u64, u64) = (4096, i32::MAX as u64);
 /// A `broker.conf` is a few dozen keys; anything kept beyond this is not one.
 pub const UNKNOWN_KEYS_MAX: usize = 512;
 
@@ -123,9 +134,18 @@ pub struct BrokerConfig {
     /// `shortPollingTimeMills`: how long a pull is held when long polling is off.
     pub short_polling_time_ms: u64,
     pub notify_consumer_ids_changed_enable: bool,
+    /// `namesrvAddrRuntimeUpdateEnable` (ours, default off): whether UPDATE_BROKER_CONFIG may
+    /// change `namesrvAddr`. Java lets any client do it, after which the broker sends its whole
+    /// topic table to the new address; an operator must opt in.
+    pub namesrv_addr_runtime_update_enable: bool,
     pub slave_read_enable: bool,
     /// `compressedRegister`: send REGISTER_BROKER's body zlib-compressed.
     pub compressed_register: bool,
+    /// `enableSplitRegistration`: register the topic table in batches of
+    /// `splitRegistrationSize` topics, each a REGISTER_BROKER of its own.
+    pub enable_split_registration: bool,
+    /// `splitRegistrationSize`.
+    pub split_registration_size: usize,
     /// `registerNameServerPeriod`.
     pub register_name_server_period_ms: u64,
     /// `flushConsumerOffsetInterval`.
@@ -173,8 +193,11 @@ impl Default for BrokerConfig {
             use_server_side_reset_offset: true,
             short_polling_time_ms: SHORT_POLLING_TIME_MS_DEFAULT,
             notify_consumer_ids_changed_enable: true,
+            namesrv_addr_runtime_update_enable: false,
             slave_read_enable: false,
             compressed_register: false,
+            enable_split_registration: false,
+            split_registration_size: SPLIT_REGISTRATION_SIZE_DEFAULT,
             register_name_server_period_ms: REGISTER_PERIOD_MS_DEFAULT,
             flush_consumer_offset_interval_ms: FLUSH_CONSUMER_OFFSET_INTERVAL_MS_DEFAULT,
             store: MessageStoreConfig::new(root.clone()),
@@ -187,17 +210,19 @@ impl Default for BrokerConfig {
 
 impl BrokerConfig {
     /// Reads a `broker.conf`'s entries (parse the text with [`Self::from_properties_text`] or
-    /// `ferrocket_namesrv::properties::parse`). Bad values are errors; unknown keys are kept and
+    /// `ferrocket_wire::properties_text::parse`). Bad values are errors; unknown keys are kept and
     /// reported once. `storePathRootDir` is applied first, so `storePathCommitLog` can be
     /// checked against it wherever it appears.
     pub fn from_properties(entries: &[(String, String)]) -> BrokerResult<BrokerConfig> {
         let mut config = BrokerConfig::default();
         let (roots, others): (Vec<_>, Vec<_>) = entries.iter().partition(|(key, _)| key == "storePathRootDir");
         for (key, value) in roots.into_iter().chain(others) {
-            match setting(key) {
+            match find(SETTINGS, key) {
                 Some(setting) => config.apply(setting, key, value)?,
                 None if config.unknown.len() >= UNKNOWN_KEYS_MAX => {
-                    return Err(config_error(format!("more than {UNKNOWN_KEYS_MAX} unknown keys")));
+                    return Err(BrokerError::TooManyUnknownConfigKeys {
+                        limit: UNKNOWN_KEYS_MAX,
+                    });
                 }
                 None => {
                     warn!(
@@ -213,7 +238,7 @@ impl BrokerConfig {
 
     /// Reads the text of a `broker.conf` (Java properties syntax).
     pub fn from_properties_text(text: &str) -> BrokerResult<BrokerConfig> {
-        let entries = ferrocket_namesrv::properties::parse(text).map_err(|error| config_error(error.to_string()))?;
+        let entries = properties_text::parse(text)?;
         BrokerConfig::from_properties(&entries)
     }
 
@@ -236,13 +261,13 @@ impl BrokerConfig {
     pub fn update_from_properties(&self, entries: &[(String, String)], now_ms: i64) -> BrokerResult<BrokerConfig> {
         let mut updated = self.clone();
         for (key, value) in entries {
-            match setting(key) {
+            match find(SETTINGS, key) {
+                Some(setting) if setting.key == "namesrvAddr" && !self.namesrv_addr_runtime_update_enable => {
+                    return Err(BrokerError::ConfigKeyDenied { key: key.clone() });
+                }
                 Some(setting) if setting.scope == Scope::Runtime => updated.apply(setting, key, value)?,
                 _ => {
-                    return Err(BrokerError::coded(
-                        ResponseCode::NO_PERMISSION,
-                        "Can not update config in black list.",
-                    ));
+                    return Err(BrokerError::ConfigKeyDenied { key: key.clone() });
                 }
             }
         }
@@ -322,24 +347,87 @@ impl BrokerConfig {
         self.store_path_root_dir = root;
     }
 
-    fn apply(&mut self, setting: &Setting, key: &str, value: &str) -> BrokerResult<()> {
-        (setting.set)(self, value.trim())
-            .map_err(|expected| config_error(format!("{key}={value}: expected {expected}")))
+    fn apply(&mut self, setting: &Setting<BrokerConfig>, key: &str, value: &str) -> BrokerResult<()> {
+        (setting.set)(self, value.trim()).map_err(|expected| BrokerError::ConfigBadValue {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            expected,
+        })
     }
 }
 
-fn config_error(remark: String) -> BrokerError {
-    BrokerError::coded(ResponseCode::SYSTEM_ERROR, remark)
+/// What the start-up topics depend on (a subset of the broker configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemTopicSettings {
+    pub cluster_name: String,
+    pub broker_name: String,
+    pub auto_create_topic_enable: bool,
+    pub default_topic_queue_nums: i32,
+    /// `clusterTopicEnable` (Java default true).
+    pub cluster_topic_enable: bool,
+    /// `brokerTopicEnable` (Java default true).
+    pub broker_topic_enable: bool,
+    /// `traceTopicEnable` (Java default false) and `msgTraceTopicName`.
+    pub trace_topic: Option<String>,
+}
+
+/// Levels `messageDelayLevel` may name: each is a queue of the schedule topic and a walk per
+/// tick; Java's default has 18, and nobody needs hundreds.
+pub const DELAY_LEVELS_MAX: usize = 128;
+
+/// Parses `messageDelayLevel` as Java's `parseDelayLevel` does: levels separated by single
+/// spaces, each a whole number followed by `s`, `m`, `h` or `d`. Returns each level's delay in
+/// ms (index = level - 1), or what was expected.
+pub fn parse_delay_levels(text: &str) -> Result<Vec<i64>, &'static str> {
+    const EXPECTED: &str = "delays separated by single spaces, each a whole number followed by s, m, h or d";
+    let tokens: Vec<&str> = text.split(' ').collect();
+    if tokens.len() > DELAY_LEVELS_MAX {
+        return Err("at most 128 delay levels");
+    }
+    tokens
+        .into_iter()
+        .map(|token| {
+            let unit_at = token.len().checked_sub(1).ok_or(EXPECTED)?;
+            let (number, unit) = (
+                token.get(..unit_at).ok_or(EXPECTED)?,
+                token.get(unit_at..).ok_or(EXPECTED)?,
+            );
+            let unit_ms: i64 = match unit {
+                "s" => 1_000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                _ => return Err(EXPECTED),
+            };
+            // Java's `Long.parseLong` takes a sign; a negative delay is nonsense, refuse it.
+            let count = number.parse::<u32>().map_err(|_| EXPECTED)?;
+            unit_ms.checked_mul(i64::from(count)).ok_or(EXPECTED)
+        })
+        .collect()
+}
+
+/// `messageDelayLevel` as GET_BROKER_CONFIG shows it: each delay in its largest whole unit.
+pub fn delay_levels_text(delay_levels_ms: &[i64]) -> String {
+    let unit = |ms: i64| {
+        [(86_400_000, 'd'), (3_600_000, 'h'), (60_000, 'm')]
+            .into_iter()
+            .find(|(unit_ms, _)| ms != 0 && ms % unit_ms == 0)
+            .map_or(format!("{}s", ms / 1_000), |(unit_ms, name)| {
+                format!("{}{name}", ms / unit_ms)
+            })
+    };
+    delay_levels_ms.iter().map(|ms| unit(*ms)).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
 mod tests {
     use ferrocket_store::FlushDiskType;
+    use ferrocket_wire::ResponseCode;
 
     use super::*;
 
     fn entries(text: &str) -> Vec<(String, String)> {
-        ferrocket_namesrv::properties::parse(text).unwrap()
+        properties_text::parse(text).unwrap()
     }
 
     #[test]
@@ -437,6 +525,29 @@ mod tests {
         }
         let mixed = config.update_from_properties(&entries("longPollingEnable=false\nbrokerPermission=99\n"), 9);
         assert_eq!(mixed.unwrap_err().response_code(), ResponseCode::SYSTEM_ERROR);
+    }
+
+    #[test]
+    fn the_name_server_address_changes_at_run_time_only_when_an_operator_allows_it() {
+        let config = BrokerConfig::default();
+        let error = config
+            .update_from_properties(&entries("namesrvAddr=10.9.9.9:9876\n"), 9)
+            .unwrap_err();
+        assert_eq!(error.response_code(), ResponseCode::NO_PERMISSION);
+        assert_eq!(error.to_string(), "Can not update config in black list.");
+        let allowed = BrokerConfig {
+            namesrv_addr_runtime_update_enable: true,
+            ..BrokerConfig::default()
+        };
+        let updated = allowed
+            .update_from_properties(&entries("namesrvAddr=10.9.9.9:9876\n"), 9)
+            .unwrap();
+        assert_eq!(updated.namesrv_addresses(), ["10.9.9.9:9876"]);
+        // The switch itself is read from broker.conf only.
+        let error = config
+            .update_from_properties(&entries("namesrvAddrRuntimeUpdateEnable=true\n"), 9)
+            .unwrap_err();
+        assert_eq!(error.response_code(), ResponseCode::NO_PERMISSION);
     }
 
     #[test]

@@ -1,38 +1,32 @@
 //! The broker: send, pull, consumer offsets, clients and admin over the store, served as the Java
 //! broker serves them (remoting.md §4.2–4.4, §4.6; store-and-ha.md §8, §13–15).
 //!
-//! Layers, innermost first:
+//! Three layers, each importing only the ones below it:
 //!
-//! * [`config`]: `broker.conf` with Java's key names and defaults.
-//! * Pure tables, each behind its own lock in [`Broker`], none doing I/O: [`topics`],
-//!   [`subscription_groups`], [`consumer_offsets`], [`clients`] (producers and consumers by
-//!   group, with their connections), [`long_poll`] (pulls held until a message arrives).
-//! * [`metadata`]: `config/*.json` load and persist (Java's files, so a Java broker's directory
-//!   opens here and ours opens there).
-//! * [`handlers`]: one module per family of request codes; each registers its routes.
-//! * [`broker`]: the shell. [`start`] opens the store, loads metadata, binds the port, starts the
-//!   periodic tasks (name-server registration every 30 s, offset persistence every 5 s, client
-//!   expiry, long-poll timeouts) and hands back a [`BrokerHandle`].
-//! * [`schedule`]: delayed messages (levels), parked in `SCHEDULE_TOPIC_XXXX` and delivered
-//!   to their real topics when due.
-//! * [`replication`] and [`slave_sync`]: master/slave (the commit log over the HA port, the
-//!   SYNC_MASTER wait, and a slave's periodic copy of its master's metadata).
+//! * [`state`]: the tables (topics, subscription groups, consumer and delay offsets, clients,
+//!   held pulls), `config/*.json`, the replication side and the one clock, gathered in
+//!   [`Broker`]. Pure: tables take `now_ms` and return facts; nothing here spawns.
+//! * [`handlers`]: [`handlers::ROUTES`], the one table of served codes, and one module per
+//!   family of codes. A request is read from its wire type, checked against the state, and
+//!   answered from the state and the store; failures are typed [`BrokerError`]s.
+//! * [`shell`]: [`start`] opens the store, binds the ports, builds the state and runs the
+//!   timers (name-server registration, metadata persistence, client expiry, long-poll checks,
+//!   delayed delivery, a slave's sync); [`BrokerHandle`] owns them and shuts them down.
+//!
+//! Beside them, [`config`] reads `broker.conf` with Java's key names and defaults,
+//! [`error`] holds the one mapping from failures to response codes and remarks, and
+//! [`limit_warnings`] the one rate-limited warning of a limit a client hits.
 
-pub mod broker;
-pub mod clients;
 pub mod config;
-pub mod consumer_offsets;
 pub mod error;
 pub mod handlers;
-pub mod long_poll;
-pub mod metadata;
-pub mod registration;
-pub mod replication;
-pub mod schedule;
-pub mod slave_sync;
-pub mod subscription_groups;
-pub mod topics;
+pub mod limit_warnings;
+pub mod names;
+pub mod shell;
+pub mod state;
 
-pub use broker::{Broker, BrokerHandle, start};
 pub use config::{BrokerConfig, BrokerRole};
 pub use error::{BrokerError, BrokerResult};
+pub use ferrocket_store::Clock;
+pub use shell::{BrokerHandle, start};
+pub use state::Broker;

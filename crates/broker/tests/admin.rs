@@ -80,7 +80,13 @@ async fn start_broker(dir: &Path, namesrv_addr: &str) -> BrokerHandle {
     // Small files: the tests write a handful of messages at most.
     config.store.commit_log_segment_bytes = 1 << 20;
     config.store.consume_queue_file_entries = 1000;
-    ferrocket_broker::start(config, None).await.unwrap()
+    ferrocket_broker::start(
+        config,
+        ferrocket_broker::Clock::manual(ferrocket_broker::Clock::system().now_ms()),
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 fn with_header(code: RequestCode, header: &impl CustomHeader) -> RemotingCommand {
@@ -104,7 +110,7 @@ fn remark(response: &RemotingCommand) -> &str {
     response.remark.as_deref().unwrap_or("")
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn topics_are_created_registered_shown_and_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = Cluster::start(dir.path()).await;
@@ -186,7 +192,7 @@ async fn topics_are_created_registered_shown_and_deleted() {
     cluster.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn groups_offsets_and_consume_stats() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = Cluster::start(dir.path()).await;
@@ -226,11 +232,7 @@ async fn groups_offsets_and_consume_stats() {
     {
         let broker = cluster.broker.broker();
         let now_ms = broker.now_ms();
-        broker
-            .offsets
-            .lock()
-            .unwrap()
-            .commit("admin_group", "StatsTopic", 1, 0, now_ms);
+        broker.offsets.lock().commit("admin_group", "StatsTopic", 1, 0, now_ms);
     }
     let offsets = cluster
         .ask(RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET))
@@ -283,7 +285,7 @@ async fn groups_offsets_and_consume_stats() {
     cluster.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn runtime_info_and_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = Cluster::start(dir.path()).await;
@@ -333,7 +335,7 @@ async fn runtime_info_and_configuration() {
     cluster.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn metadata_survives_a_restart_in_javas_files() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = Cluster::start(dir.path()).await;
@@ -344,11 +346,7 @@ async fn metadata_survives_a_restart_in_javas_files() {
     {
         let broker = cluster.broker.broker();
         let now_ms = broker.now_ms();
-        broker
-            .offsets
-            .lock()
-            .unwrap()
-            .commit("kept_group", "KeptTopic", 2, 17, now_ms);
+        broker.offsets.lock().commit("kept_group", "KeptTopic", 2, 17, now_ms);
     }
     let namesrv_addr = cluster.namesrv.local_addr().to_string();
     cluster.broker.shutdown().await;
@@ -376,19 +374,14 @@ async fn metadata_survives_a_restart_in_javas_files() {
     let wrapper = TopicConfigSerializeWrapper::decode(all.body.as_deref().unwrap()).unwrap();
     assert_eq!(wrapper.topic_config_table["KeptTopic"].write_queue_nums, 3);
     assert_eq!(
-        broker
-            .broker()
-            .offsets
-            .lock()
-            .unwrap()
-            .query("kept_group", "KeptTopic", 2),
+        broker.broker().offsets.lock().query("kept_group", "KeptTopic", 2),
         Some(17)
     );
     broker.shutdown().await;
     cluster.namesrv.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn topics_created_by_sends_and_compressed_registrations_reach_the_name_server() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = Cluster::start(dir.path()).await;
@@ -399,7 +392,6 @@ async fn topics_created_by_sends_and_compressed_registrations_reach_the_name_ser
         let created = broker
             .topics
             .lock()
-            .unwrap()
             .create_on_send("SentTopic", "TBW102", 4, 0, "test", now_ms);
         assert!(created.unwrap().is_some());
     }
@@ -410,7 +402,7 @@ async fn topics_created_by_sends_and_compressed_registrations_reach_the_name_ser
         if route.is_some() {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::advance(Duration::from_millis(50)).await;
     }
     assert_eq!(
         route.expect("registered by the watch").queue_datas[0].read_queue_nums,

@@ -10,7 +10,9 @@ mod common;
 
 use common::{TIMEOUT, ask, client, properties, send_v2, start_broker, with_header};
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use ferrocket_net::{Client, ClientConfig, ConnectionHandle, Router};
@@ -116,7 +118,7 @@ fn pulled(response: &RemotingCommand) -> Vec<StoredMessage> {
     decoded.messages
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn v1_v2_and_batch_sends_pull_back_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;
@@ -205,16 +207,17 @@ async fn v1_v2_and_batch_sends_pull_back_byte_for_byte() {
     broker.shutdown().await;
 }
 
-/// Polls `condition` until it holds; the broker's state changes on its own tasks.
+/// Polls `condition` until it holds, moving paused time on between polls; the broker's state
+/// changes on its own tasks.
 async fn eventually(what: &str, condition: impl Fn() -> bool) {
     let deadline = Instant::now() + TIMEOUT;
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::advance(Duration::from_millis(10)).await;
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_held_pull_is_released_by_a_send_or_answered_at_its_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;
@@ -257,7 +260,7 @@ async fn a_held_pull_is_released_by_a_send_or_answered_at_its_timeout() {
     broker.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn tag_filters_pass_only_subscribed_tags() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;
@@ -319,7 +322,7 @@ fn offset_of(response: &RemotingCommand) -> i64 {
         .offset
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn new_groups_start_by_javas_rule_and_commits_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;
@@ -385,7 +388,7 @@ async fn new_groups_start_by_javas_rule_and_commits_are_kept() {
     broker.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn queue_bounds_store_times_and_searches_by_time() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;
@@ -448,7 +451,7 @@ async fn queue_bounds_store_times_and_searches_by_time() {
     broker.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_reset_moves_the_next_pull_and_holds_off_stale_commits() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;
@@ -536,7 +539,7 @@ async fn a_reset_moves_the_next_pull_and_holds_off_stale_commits() {
 /// A consumer process: its own connection, answering what the broker asks it.
 /// `useServerSideResetOffset=false` (Java 4.x): the reset goes to the online consumers in a
 /// RESET_CONSUMER_CLIENT_OFFSET; with none online the admin hears CONSUMER_NOT_ONLINE.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_client_side_reset_is_sent_to_the_online_consumers() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |config| config.use_server_side_reset_offset = false).await;
@@ -563,7 +566,6 @@ async fn a_client_side_reset_is_sent_to_the_online_consumers() {
         .broker()
         .topics
         .lock()
-        .unwrap()
         .get("ClientReset")
         .unwrap()
         .write_queue_nums;
@@ -611,7 +613,7 @@ async fn a_client_side_reset_is_sent_to_the_online_consumers() {
     consumer.client.shutdown().await;
     let registry = broker.broker();
     eventually("the consumer's channel is dropped", || {
-        registry.clients.lock().unwrap().consumer_channels(GROUP).is_empty()
+        registry.clients.lock().consumer_channels(GROUP).is_empty()
     })
     .await;
     let response = ask(&admin, &broker, invoke()).await;
@@ -695,7 +697,7 @@ impl Consumer {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn heartbeats_register_members_and_every_change_is_announced() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;
@@ -707,7 +709,7 @@ async fn heartbeats_register_members_and_every_change_is_announced() {
     assert_eq!(response.ext("IS_SUPPORT_HEART_BEAT_V2"), Some("true"));
     assert_eq!(first.next_notice().await, GROUP);
     // The retry topic and the group now exist.
-    assert!(broker.broker().topics.lock().unwrap().contains("%RETRY%cg"));
+    assert!(broker.broker().topics.lock().contains("%RETRY%cg"));
 
     ask(&second.client, &broker, second.heartbeat()).await;
     assert_eq!(first.next_notice().await, GROUP);
@@ -799,7 +801,7 @@ async fn heartbeats_register_members_and_every_change_is_announced() {
     broker.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bad_input_gets_javas_answers_and_the_broker_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |config| config.auto_create_topic_enable = false).await;
@@ -882,7 +884,7 @@ async fn bad_input_gets_javas_answers_and_the_broker_keeps_serving() {
     broker.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn messages_are_found_by_key_and_by_unique_key() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;
@@ -912,7 +914,7 @@ async fn messages_are_found_by_key_and_by_unique_key() {
             if response.code == 0 || Instant::now() > deadline {
                 break response;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::advance(Duration::from_millis(20)).await;
         };
         let messages = pulled(&response);
         assert_eq!(messages.len(), 1, "{key}");
@@ -942,7 +944,7 @@ async fn messages_are_found_by_key_and_by_unique_key() {
     broker.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn failed_messages_go_back_to_the_retry_topic_then_the_dead_letter_queue() {
     let dir = tempfile::tempdir().unwrap();
     // Retries wait in the schedule topic for their level (tests/delay.rs); here no time at all.
@@ -971,7 +973,7 @@ async fn failed_messages_go_back_to_the_retry_topic_then_the_dead_letter_queue()
         if response.code != ResponseCode::PULL_NOT_FOUND.0 || Instant::now() > deadline {
             break response;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::advance(Duration::from_millis(20)).await;
     };
     let retried = pulled(&response);
     assert_eq!(retried.len(), 1);
@@ -1005,7 +1007,7 @@ async fn failed_messages_go_back_to_the_retry_topic_then_the_dead_letter_queue()
     broker.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn orderly_consumers_lock_queues_one_client_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;
@@ -1046,7 +1048,7 @@ async fn orderly_consumers_lock_queues_one_client_at_a_time() {
     broker.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn running_info_requests_are_relayed_to_the_named_client() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;

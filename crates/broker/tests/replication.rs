@@ -10,11 +10,12 @@
 use std::fs;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
-use ferrocket_broker::broker::lock;
-use ferrocket_broker::{BrokerConfig, BrokerHandle, BrokerRole, slave_sync};
+use ferrocket_broker::{BrokerConfig, BrokerHandle, BrokerRole};
 use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
 use ferrocket_net::{Client, ClientConfig, Router};
 use ferrocket_wire::body::{JsonBody, SubscriptionGroupConfig, TopicRouteData};
@@ -63,7 +64,13 @@ async fn start_broker(
     config.store.commit_log_segment_bytes = SEGMENT_BYTES;
     config.store.consume_queue_file_entries = 1000;
     tweak(&mut config);
-    ferrocket_broker::start(config, None).await.unwrap()
+    ferrocket_broker::start(
+        config,
+        ferrocket_broker::Clock::manual(ferrocket_broker::Clock::system().now_ms()),
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 fn sync_master(config: &mut BrokerConfig) {
@@ -146,11 +153,21 @@ fn body_of(n: usize) -> Bytes {
 }
 
 fn commit_log_end(broker: &BrokerHandle) -> u64 {
-    broker.broker().store.read(|store| store.commit_log_max_offset())
+    broker.broker().store.read(|store| store.commit_log_max_offset()).0
 }
 
-/// Polls `done` until it holds; fails the test after [`CONVERGE`].
+/// Polls `done` until it holds, moving paused time on between polls; fails the test after
+/// [`CONVERGE`] of test time.
 async fn eventually<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < CONVERGE, "timed out waiting for {what}");
+        tokio::time::advance(Duration::from_millis(20)).await;
+    }
+}
+
+/// [`eventually`] for the throughput measurement, which runs on real time and threads.
+async fn eventually_in_real_time<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
     let started = Instant::now();
     while !done().await {
         assert!(started.elapsed() < CONVERGE, "timed out waiting for {what}");
@@ -177,7 +194,7 @@ fn commit_log_dir(dir: &Path, name: &str) -> PathBuf {
     dir.join(name).join("store").join("commitlog")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_sync_master_and_its_slave_replicate_sync_metadata_and_serve_reads() {
     let dir = tempfile::tempdir().unwrap();
     let namesrv = start_namesrv(dir.path()).await;
@@ -245,16 +262,16 @@ async fn a_sync_master_and_its_slave_replicate_sync_metadata_and_serve_reads() {
     )
     .await;
     assert_eq!(response.code, 0, "{:?}", response.remark);
-    slave_sync::sync_all(slave.broker()).await.unwrap();
+    slave.sync_from_master().await.unwrap();
     let (m, s) = (master.broker(), slave.broker());
-    assert_eq!(lock(&s.topics).topics(), lock(&m.topics).topics());
-    assert_eq!(lock(&s.topics).data_version(), lock(&m.topics).data_version());
-    assert_eq!(lock(&s.groups).groups(), lock(&m.groups).groups());
+    assert_eq!(s.topics.lock().topics(), m.topics.lock().topics());
+    assert_eq!(s.topics.lock().data_version(), m.topics.lock().data_version());
+    assert_eq!(s.groups.lock().groups(), m.groups.lock().groups());
     assert_eq!(
-        lock(&s.offsets).to_wrapper().encode(),
-        lock(&m.offsets).to_wrapper().encode()
+        s.offsets.lock().to_wrapper().encode(),
+        m.offsets.lock().to_wrapper().encode()
     );
-    assert_eq!(lock(&s.offsets).query(GROUP, TOPIC, 0), Some(700));
+    assert_eq!(s.offsets.lock().query(GROUP, TOPIC, 0), Some(700));
     let topics_file = fs::read_to_string(dir.path().join("slave/store/config/topics.json")).unwrap();
     assert!(topics_file.contains(TOPIC), "the slave persisted the master's topics");
 
@@ -301,7 +318,7 @@ async fn a_sync_master_and_its_slave_replicate_sync_metadata_and_serve_reads() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_sync_master_without_a_fit_slave_still_stores_but_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let master = start_broker(dir.path(), "master", None, |config| {
@@ -349,7 +366,7 @@ async fn a_sync_master_without_a_fit_slave_still_stores_but_says_so() {
     client.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_slave_refuses_writes_and_without_slave_read_enable_reads() {
     let dir = tempfile::tempdir().unwrap();
     let slave = start_broker(dir.path(), "slave", None, |config| {
@@ -379,11 +396,14 @@ async fn a_slave_refuses_writes_and_without_slave_read_enable_reads() {
 
     let mut bad = BrokerConfig::standalone(&dir.path().join("bad"), "127.0.0.1", 0, "127.0.0.1:1");
     bad.broker_role = BrokerRole::Slave;
-    let refused = ferrocket_broker::start(bad, None).await.err().unwrap();
+    let refused = ferrocket_broker::start(bad, ferrocket_broker::Clock::system(), None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(refused.to_string(), "Slave's brokerId must be > 0");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_master_points_lagging_consumers_at_the_slave_only_with_slave_read_enable() {
     let dir = tempfile::tempdir().unwrap();
     // A ratio of 0: every record is "out of memory", so every consumer lags.
@@ -417,7 +437,7 @@ async fn a_master_points_lagging_consumers_at_the_slave_only_with_slave_read_ena
     client.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn an_async_masters_slave_restarted_mid_stream_catches_up_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let namesrv = start_namesrv(dir.path()).await;
@@ -450,8 +470,10 @@ async fn an_async_masters_slave_restarted_mid_stream_catches_up_byte_for_byte() 
     }
     let master_end = commit_log_end(&master);
     assert!(master_end > SEGMENT_BYTES);
+    // Reads on a slave need its copy of the topic table too, which its sync task fetches every
+    // `slaveSyncPeriod`, independently of the commit log's catch-up.
     eventually("the restarted slave to catch up", || async {
-        commit_log_end(&slave_broker) == master_end
+        commit_log_end(&slave_broker) == master_end && slave_broker.broker().topics.lock().get(TOPIC).is_some()
     })
     .await;
     let slave_pulls = ask(&client, slave_broker.local_addr(), pull(TOPIC, sent as i64 - 1)).await;
@@ -470,7 +492,7 @@ async fn an_async_masters_slave_restarted_mid_stream_catches_up_byte_for_byte() 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_slave_follows_its_master_to_a_new_address() {
     let dir = tempfile::tempdir().unwrap();
     let namesrv = start_namesrv(dir.path()).await;
@@ -490,7 +512,7 @@ async fn a_slave_follows_its_master_to_a_new_address() {
     let second_ha = second.ha_local_addr().unwrap().to_string();
     assert_ne!(first_ha, second_ha);
     eventually("the slave to follow the master's new address", || async {
-        ferrocket_broker::registration::register_all(slave.broker()).await;
+        slave.broker().register_now().await;
         slave.broker().replication.followed_master().as_deref() == Some(second_ha.as_str())
     })
     .await;
@@ -536,7 +558,7 @@ async fn replication_throughput_and_lag() {
             c.store.commit_log_segment_bytes = 1 << 30;
         })
         .await;
-        eventually("the slave to connect", || async {
+        eventually_in_real_time("the slave to connect", || async {
             !master.broker().replication.slaves().is_empty()
         })
         .await;
@@ -549,7 +571,7 @@ async fn replication_throughput_and_lag() {
                 while sampling.load(std::sync::atomic::Ordering::Relaxed) {
                     let master_end = master_broker.store.read(|s| s.commit_log_max_offset());
                     let slave_end = slave_broker.store.read(|s| s.commit_log_max_offset());
-                    let lag = master_end.saturating_sub(slave_end);
+                    let lag = master_end.bytes_after(slave_end);
                     (max, sum, samples) = (max.max(lag), sum + lag, samples + 1);
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
@@ -573,7 +595,7 @@ async fn replication_throughput_and_lag() {
         let elapsed = started.elapsed();
         let master_end = commit_log_end(&master);
         let caught_up_at = Instant::now();
-        eventually("the slave to catch up", || async {
+        eventually_in_real_time("the slave to catch up", || async {
             commit_log_end(&slave) >= master_end
         })
         .await;

@@ -4,32 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
-use ferrocket_namesrv::properties::{parse_bool, parse_in};
+use ferrocket_replication::{SLAVES_MAX, TRANSFER_BODY_BYTES_MAX};
 use ferrocket_store::FlushDiskType;
+use ferrocket_wire::message::record::BODY_BYTES_MAX;
+use ferrocket_wire::settings::{Scope, Setting, parse_bool, parse_in};
 
 use super::{
     BrokerConfig, BrokerRole, CONSUME_QUEUE_ENTRY_BYTES, NAME_CHARS_MAX, NAMESRV_ADDR_CHARS_MAX,
-    REGISTER_PERIOD_MS_RANGE, SEGMENT_BYTES_RANGE,
+    REGISTER_PERIOD_MS_RANGE, SEGMENT_BYTES_RANGE, SPLIT_REGISTRATION_SIZE_RANGE,
 };
-use crate::topics::validate_topic;
-
-/// Who may set a setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// `broker.conf` at start-up, and UPDATE_BROKER_CONFIG at run time.
-    Runtime,
-    /// `broker.conf` only: paths, ports, identity and store geometry.
-    Startup,
-}
-
-/// One setting: its Java property name, who may set it, how to show and parse it.
-pub struct Setting {
-    pub key: &'static str,
-    pub scope: Scope,
-    pub(super) show: fn(&BrokerConfig) -> String,
-    /// Parses and stores a value, or says what was expected.
-    pub(super) set: fn(&mut BrokerConfig, &str) -> Result<(), &'static str>,
-}
+use crate::handlers::admin::{PERM_ALL, TOPIC_QUEUE_NUMS_MAX};
+use crate::names::validate_topic;
+use crate::state::long_poll::SUSPEND_MS_MAX;
 
 /// A setting whose value is `field`'s `Display` and whose parser is `parse`.
 macro_rules! setting {
@@ -38,7 +24,7 @@ macro_rules! setting {
             key: $key,
             scope: Scope::$scope,
             show: |c| c.$($field).+.to_string(),
-            set: |c, v| ($parse)(v).map(|x| c.$($field).+ = x),
+            set: |c, v| ($parse)(v).map(|x| c.$($field).+ = x).map_err(Into::into),
         }
     };
 }
@@ -48,9 +34,18 @@ macro_rules! setting {
 const HA_INTERVAL_MS_RANGE: (u64, u64) = (100, 3_600_000);
 /// Java's `HA_ADDRESS_MIN_LENGTH`: shorter `haMasterAddress` values count as unset.
 const HA_ADDRESS_CHARS_MIN: usize = 6;
+/// `maxMessageSize`: at least 1 KiB, and no larger than a body that can arrive, which must fit
+/// one remoting frame ([`BODY_BYTES_MAX`]).
+const BODY_BYTES_RANGE: (u64, u64) = (1024, BODY_BYTES_MAX as u64);
+/// `maxMsgsNumBatch`: the store caps every query at its `QUERY_RESULTS_MAX` (64, Java's
+/// `maxMsgsNumBatch` default, which it does not export), so more would be promised and not kept.
+const MAX_MSGS_NUM_BATCH_RANGE: (u64, u64) = (1, 64);
+/// `haTransferBatchSize`: the master never sends a frame body over [`TRANSFER_BODY_BYTES_MAX`],
+/// the most a Java slave reads into its 4 MiB buffer.
+const HA_TRANSFER_BATCH_BYTES_RANGE: (u64, u64) = (1, TRANSFER_BODY_BYTES_MAX as u64);
 
 /// Every setting, sorted by key (GET_BROKER_CONFIG lists them in this order).
-pub const SETTINGS: &[Setting] = &[
+pub const SETTINGS: &[Setting<BrokerConfig>] = &[
     setting!(
         Startup,
         "accessMessageInMemoryMaxRatio",
@@ -71,29 +66,38 @@ pub const SETTINGS: &[Setting] = &[
         key: "brokerIP2",
         scope: Scope::Startup,
         show: |c| c.broker_ip2.clone().unwrap_or_else(|| c.broker_ip1.clone()),
-        set: |c, v| parse_host(v).map(|host| c.broker_ip2 = Some(host)),
+        set: |c, v| parse_host(v).map(|host| c.broker_ip2 = Some(host)).map_err(Into::into),
     },
     setting!(Startup, "brokerId", broker_id, |v| parse_in(v, (0, 1 << 20))
         .map(|n| n as i64)),
     setting!(Startup, "brokerName", broker_name, parse_name),
-    setting!(Runtime, "brokerPermission", broker_permission, |v| parse_in(v, (0, 15))
-        .map(|n| n as i32)),
+    setting!(Runtime, "brokerPermission", broker_permission, |v| parse_in(
+        v,
+        (0, PERM_ALL as u64)
+    )
+    .map(|n| n as i32)),
     Setting {
         key: "brokerRole",
         scope: Scope::Startup,
         show: |c| c.broker_role.java_name().to_owned(),
-        set: |c, v| parse_role(v).map(|role| c.broker_role = role),
+        set: |c, v| parse_role(v).map(|role| c.broker_role = role).map_err(Into::into),
     },
     setting!(Startup, "brokerTopicEnable", broker_topic_enable, parse_bool),
     setting!(Startup, "clusterTopicEnable", cluster_topic_enable, parse_bool),
     setting!(Runtime, "compressedRegister", compressed_register, parse_bool),
     setting!(Runtime, "defaultTopicQueueNums", default_topic_queue_nums, |v| {
-        parse_in(v, (1, 1024)).map(|n| n as i32)
+        parse_in(v, (1, TOPIC_QUEUE_NUMS_MAX as u64)).map(|n| n as i32)
     }),
     setting!(Startup, "deleteWhen", store.delete_when, parse_delete_when),
     setting!(Startup, "diskMaxUsedSpaceRatio", store.disk_max_used_space_ratio, |v| {
         parse_in(v, (10, 95)).map(|n| n as u32)
     }),
+    setting!(
+        Runtime,
+        "enableSplitRegistration",
+        enable_split_registration,
+        parse_bool
+    ),
     setting!(Startup, "fileReservedTime", store.file_reserved_hours, |v| parse_in(
         v,
         (1, 100_000)
@@ -109,7 +113,11 @@ pub const SETTINGS: &[Setting] = &[
         key: "flushDiskType",
         scope: Scope::Startup,
         show: |c| flush_disk_type_name(c.store.flush_disk_type).to_owned(),
-        set: |c, v| parse_flush_disk_type(v).map(|kind| c.store.flush_disk_type = kind),
+        set: |c, v| {
+            parse_flush_disk_type(v)
+                .map(|kind| c.store.flush_disk_type = kind)
+                .map_err(Into::into)
+        },
     },
     setting!(
         Startup,
@@ -131,7 +139,11 @@ pub const SETTINGS: &[Setting] = &[
         key: "haMasterAddress",
         scope: Scope::Startup,
         show: |c| c.ha_master_address.clone().unwrap_or_default(),
-        set: |c, v| parse_ha_master_address(v).map(|addr| c.ha_master_address = addr),
+        set: |c, v| {
+            parse_ha_master_address(v)
+                .map(|addr| c.ha_master_address = addr)
+                .map_err(Into::into)
+        },
     },
     setting!(Startup, "haMaxGapNotInSync", ha.max_gap_not_in_sync, |v| parse_in(
         v,
@@ -142,11 +154,15 @@ pub const SETTINGS: &[Setting] = &[
     }),
     setting!(Startup, "haTransferBatchSize", ha.transfer_batch_bytes, |v| parse_in(
         v,
-        (1, 64 << 20)
+        HA_TRANSFER_BATCH_BYTES_RANGE
     )
     .map(|n| n as u32)),
-    setting!(Startup, "inSyncReplicas", in_sync_replicas, |v| parse_in(v, (1, 32))
-        .map(|n| n as u32)),
+    // The master and every slave it can have.
+    setting!(Startup, "inSyncReplicas", in_sync_replicas, |v| parse_in(
+        v,
+        (1, SLAVES_MAX as u64 + 1)
+    )
+    .map(|n| n as u32)),
     setting!(Startup, "listenPort", listen_port, |v| parse_in(v, (0, 65_535))
         .map(|n| n as u16)),
     setting!(Runtime, "longPollingEnable", long_polling_enable, parse_bool),
@@ -164,12 +180,12 @@ pub const SETTINGS: &[Setting] = &[
     },
     setting!(Startup, "maxMessageSize", store.body_bytes_max, |v| parse_in(
         v,
-        (1024, 1 << 30)
+        BODY_BYTES_RANGE
     )
     .map(|n| n as usize)),
     setting!(Startup, "maxMsgsNumBatch", store.max_msgs_num_batch, |v| parse_in(
         v,
-        (1, 1024)
+        MAX_MSGS_NUM_BATCH_RANGE
     )
     .map(|n| n as u32)),
     setting!(
@@ -199,8 +215,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "messageDelayLevel",
         scope: Scope::Startup,
-        show: |c| crate::schedule::delay_levels_text(&c.store.message_delay_levels_ms),
-        set: |c, v| crate::schedule::parse_delay_levels(v).map(|levels| c.store.message_delay_levels_ms = levels),
+        show: |c| crate::config::delay_levels_text(&c.store.message_delay_levels_ms),
+        set: |c, v| {
+            crate::config::parse_delay_levels(v)
+                .map(|levels| c.store.message_delay_levels_ms = levels)
+                .map_err(Into::into)
+        },
     },
     setting!(Startup, "messageIndexEnable", store.message_index_enable, parse_bool),
     setting!(Startup, "msgTraceTopicName", msg_trace_topic_name, parse_topic),
@@ -208,8 +228,18 @@ pub const SETTINGS: &[Setting] = &[
         key: "namesrvAddr",
         scope: Scope::Runtime,
         show: |c| c.namesrv_addr.clone().unwrap_or_default(),
-        set: |c, v| parse_namesrv_addr(v).map(|addr| c.namesrv_addr = addr),
+        set: |c, v| {
+            parse_namesrv_addr(v)
+                .map(|addr| c.namesrv_addr = addr)
+                .map_err(Into::into)
+        },
     },
+    setting!(
+        Startup,
+        "namesrvAddrRuntimeUpdateEnable",
+        namesrv_addr_runtime_update_enable,
+        parse_bool
+    ),
     setting!(
         Runtime,
         "notifyConsumerIdsChangedEnable",
@@ -224,7 +254,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting!(Runtime, "shortPollingTimeMills", short_polling_time_ms, |v| parse_in(
         v,
-        (1, 60_000)
+        (1, SUSPEND_MS_MAX)
     )),
     setting!(Runtime, "slaveReadEnable", slave_read_enable, parse_bool),
     setting!(Runtime, "slaveSyncPeriod", slave_sync_period_ms, |v| parse_in(
@@ -235,20 +265,27 @@ pub const SETTINGS: &[Setting] = &[
         v,
         (100, 600_000)
     )),
+    setting!(Runtime, "splitRegistrationSize", split_registration_size, |v| parse_in(
+        v,
+        SPLIT_REGISTRATION_SIZE_RANGE
+    )
+    .map(|n| n as usize)),
     Setting {
         key: "storePathCommitLog",
         scope: Scope::Startup,
         show: |c| c.store_path_root_dir.join("commitlog").display().to_string(),
         set: |c, v| match Path::new(v) == c.store_path_root_dir.join("commitlog") {
             true => Ok(()),
-            false => Err("<storePathRootDir>/commitlog (set storePathRootDir first; other places are not supported)"),
+            false => {
+                Err("<storePathRootDir>/commitlog (set storePathRootDir first; other places are not supported)".into())
+            }
         },
     },
     Setting {
         key: "storePathRootDir",
         scope: Scope::Startup,
         show: |c| c.store_path_root_dir.display().to_string(),
-        set: |c, v| parse_path(v).map(|path| c.set_store_root(path)),
+        set: |c, v| parse_path(v).map(|path| c.set_store_root(path)).map_err(Into::into),
     },
     setting!(Startup, "syncFlushTimeout", store.sync_flush_timeout_ms, |v| parse_in(
         v,
@@ -264,10 +301,6 @@ pub const SETTINGS: &[Setting] = &[
     ),
 ];
 
-pub(super) fn setting(key: &str) -> Option<&'static Setting> {
-    SETTINGS.iter().find(|setting| setting.key == key)
-}
-
 /// `haMasterAddress`: `host:port`, or empty for none. Java ignores values under 6 characters.
 fn parse_ha_master_address(value: &str) -> Result<Option<String>, &'static str> {
     if value.chars().count() < HA_ADDRESS_CHARS_MIN {
@@ -279,12 +312,12 @@ fn parse_ha_master_address(value: &str) -> Result<Option<String>, &'static str> 
     valid.then(|| Some(value.to_owned())).ok_or("host:port")
 }
 
-/// Stricter than Java's `Boolean.parseBoolean`, which reads any typo as `false`.
-fn parse_transfer(value: &str) -> Result<u32, &'static str> {
+/// The `maxTransfer*` limits: at least one, at most 64 Mi.
+fn parse_transfer(value: &str) -> Result<u32, String> {
     parse_in(value, (1, 64 << 20)).map(|n| n as u32)
 }
 
-fn parse_name(value: &str) -> Result<String, &'static str> {
+fn parse_name(value: &str) -> Result<String, String> {
     let valid = !value.is_empty()
         && value.chars().count() <= NAME_CHARS_MAX
         && value
@@ -292,7 +325,7 @@ fn parse_name(value: &str) -> Result<String, &'static str> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%' | '|'));
     valid
         .then(|| value.to_owned())
-        .ok_or("1 to 127 characters of [A-Za-z0-9_.%|-]")
+        .ok_or_else(|| format!("1 to {NAME_CHARS_MAX} characters of [A-Za-z0-9_.%|-]"))
 }
 
 fn parse_topic(value: &str) -> Result<String, &'static str> {
@@ -342,16 +375,13 @@ fn parse_flush_disk_type(value: &str) -> Result<FlushDiskType, &'static str> {
     }
 }
 
-fn parse_consume_queue_bytes(value: &str) -> Result<u64, &'static str> {
-    const EXPECTED: &str = "a multiple of 20 between 20 and 120000000";
-    let bytes = parse_in(
-        value,
-        (CONSUME_QUEUE_ENTRY_BYTES, 6_000_000 * CONSUME_QUEUE_ENTRY_BYTES),
-    )
-    .map_err(|_| EXPECTED)?;
+fn parse_consume_queue_bytes(value: &str) -> Result<u64, String> {
+    let (low, high) = (CONSUME_QUEUE_ENTRY_BYTES, 6_000_000 * CONSUME_QUEUE_ENTRY_BYTES);
+    let expected = || format!("a multiple of {CONSUME_QUEUE_ENTRY_BYTES} from {low} to {high}");
+    let bytes = parse_in(value, (low, high)).map_err(|_| expected())?;
     match bytes % CONSUME_QUEUE_ENTRY_BYTES {
         0 => Ok(bytes / CONSUME_QUEUE_ENTRY_BYTES),
-        _ => Err(EXPECTED),
+        _ => Err(expected()),
     }
 }
 
@@ -397,6 +427,37 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn ranges_are_what_the_code_honours_and_a_bad_value_names_its_range() {
+        let store = ferrocket_store::MessageStoreConfig::new("/store");
+        assert_eq!(
+            MAX_MSGS_NUM_BATCH_RANGE.1,
+            u64::from(store.max_msgs_num_batch),
+            "the store's QUERY_RESULTS_MAX, its default"
+        );
+        for (line, range) in [
+            ("maxMsgsNumBatch=65", "from 1 to 64"),
+            ("maxMessageSize=16777217", "from 1024 to 16777216"),
+            ("mappedFileSizeCommitLog=2147483648", "from 4096 to 2147483647"),
+            ("haTransferBatchSize=4194293", "from 1 to 4194292"),
+            ("inSyncReplicas=34", "from 1 to 33"),
+            ("defaultTopicQueueNums=1025", "from 1 to 1024"),
+            ("shortPollingTimeMills=60001", "from 1 to 60000"),
+            ("splitRegistrationSize=50001", "from 1 to 50000"),
+            ("brokerPermission=16", "from 0 to 15"),
+        ] {
+            let error = BrokerConfig::from_properties_text(line).unwrap_err().to_string();
+            assert!(error.contains(range), "{line}: {error}");
+        }
+        let most = "maxMsgsNumBatch=64\nmaxMessageSize=16777216\nmappedFileSizeCommitLog=2147483647\n\
+                    haTransferBatchSize=4194292\ninSyncReplicas=33\n";
+        assert!(BrokerConfig::from_properties_text(most).is_ok());
+        let error = BrokerConfig::from_properties_text("brokerName=")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("1 to 127 characters"), "{error}");
     }
 
     #[test]

@@ -6,76 +6,62 @@
 //! held only inside it. The two that change what the name servers must know (a topic created or
 //! updated, `brokerPermission` changed) register again before answering, as Java does, so a
 //! `topicRoute` right after `updateTopic` sees the topic. Persistence of the tables follows
-//! their data versions (`metadata::run_persist`).
+//! their data versions (the shell's metadata timer).
 
 mod stats;
 
 use std::sync::Arc;
 
-use ferrocket_net::{ConnectionHandle, Router};
+use ferrocket_net::ConnectionHandle;
 use ferrocket_wire::body::{GroupList, JsonBody, SubscriptionGroupConfig, TopicConfig, TopicFilterType, TopicList};
 use ferrocket_wire::header::{
     CreateTopicRequestHeader, CustomHeader, DeleteSubscriptionGroupRequestHeader, DeleteTopicRequestHeader,
     GetBrokerConfigResponseHeader, GetSubscriptionGroupConfigRequestHeader, GetTopicConfigRequestHeader,
     QueryTopicConsumeByWhoRequestHeader,
 };
-use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
+use ferrocket_wire::permissions::{PERM_INHERIT, PERM_PRIORITY, PERM_READ, PERM_WRITE};
+use ferrocket_wire::system_topics::RETRY_GROUP_TOPIC_PREFIX;
+use ferrocket_wire::{RemotingCommand, ResponseCode};
 use tracing::info;
 
-use crate::broker::{Broker, lock};
 use crate::error::{BrokerError, BrokerResult, respond};
-use crate::registration;
-use crate::topics::{RETRY_GROUP_TOPIC_PREFIX, validate_topic};
+use crate::handlers::Answer;
+use crate::state::Broker;
+use crate::state::topics::validate_topic;
 
-pub use stats::{RUNTIME_INFO_KEYS, runtime_info};
+/// Queues per topic that UPDATE_AND_CREATE_TOPIC accepts. Each queue is a consume-queue
+/// directory here and a slot in every client's route and rebalance; Java's defaults are 8 and 16,
+/// and a topic of 2^31-1 queues made the official Java producer run out of heap.
+pub const TOPIC_QUEUE_NUMS_MAX: i32 = 1_024;
+/// Every permission bit a topic can carry.
+pub const PERM_ALL: i32 = PERM_PRIORITY | PERM_READ | PERM_WRITE | PERM_INHERIT;
 
-/// A handler: the request in, the response (or Java's failure) out.
-type AdminHandler = fn(&Broker, &RemotingCommand) -> BrokerResult<RemotingCommand>;
+pub use stats::{RUNTIME_INFO_KEYS, get_consume_stats, get_runtime_info, get_topic_stats, runtime_info};
 
-/// Every code served here, its handler, and whether a success must reach the name servers
-/// before the answer.
-const ROUTES: &[(RequestCode, AdminHandler, bool)] = &[
-    (RequestCode::UPDATE_AND_CREATE_TOPIC, update_and_create_topic, true),
-    (RequestCode::DELETE_TOPIC_IN_BROKER, delete_topic, false),
-    (RequestCode::GET_ALL_TOPIC_CONFIG, get_all_topic_config, false),
-    (
-        RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-        update_and_create_group,
-        false,
-    ),
-    (RequestCode::DELETE_SUBSCRIPTIONGROUP, delete_group, false),
-    (RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, get_all_groups, false),
-    (RequestCode::GET_ALL_CONSUMER_OFFSET, get_all_consumer_offsets, false),
-    (RequestCode::GET_ALL_DELAY_OFFSET, get_all_delay_offsets, false),
-    (RequestCode::GET_TOPIC_STATS_INFO, stats::get_topic_stats, false),
-    (RequestCode::GET_CONSUME_STATS, stats::get_consume_stats, false),
-    (RequestCode::GET_BROKER_RUNTIME_INFO, stats::get_runtime_info, false),
-    (RequestCode::GET_BROKER_CONFIG, get_broker_config, false),
-    (RequestCode::UPDATE_BROKER_CONFIG, update_broker_config, true),
-    (
-        RequestCode::QUERY_TOPIC_CONSUME_BY_WHO,
-        query_topic_consume_by_who,
-        false,
-    ),
-    (RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER, get_system_topics, false),
-    (RequestCode::GET_TOPIC_CONFIG, get_topic_config, false),
-    (RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG, get_group_config, false),
-];
+/// UPDATE_AND_CREATE_TOPIC, then a registration before the answer, as Java does, so that a
+/// `topicRoute` right after `updateTopic` sees the topic.
+pub fn serve_update_and_create_topic(broker: Arc<Broker>, request: RemotingCommand, _: ConnectionHandle) -> Answer {
+    Box::pin(async move { register_on_success(&broker, &request, update_and_create_topic(&broker, &request)).await })
+}
 
-pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
-    ROUTES.iter().fold(router, |router, &(code, handler, register)| {
-        let broker = Arc::clone(broker);
-        router.route(code, move |request: RemotingCommand, _connection: ConnectionHandle| {
-            let broker = Arc::clone(&broker);
-            async move {
-                let result = handler(&broker, &request);
-                if register && result.as_ref().is_ok_and(|r| r.code == ResponseCode::SUCCESS.0) {
-                    registration::register_all(&broker).await;
-                }
-                respond(&request, result)
-            }
-        })
-    })
+/// UPDATE_BROKER_CONFIG, then a registration before the answer (`brokerPermission` may have
+/// changed what the name servers must know).
+pub fn serve_update_broker_config(broker: Arc<Broker>, request: RemotingCommand, _: ConnectionHandle) -> Answer {
+    Box::pin(async move { register_on_success(&broker, &request, update_broker_config(&broker, &request)).await })
+}
+
+async fn register_on_success(
+    broker: &Broker,
+    request: &RemotingCommand,
+    result: BrokerResult<RemotingCommand>,
+) -> Option<RemotingCommand> {
+    if result
+        .as_ref()
+        .is_ok_and(|response| response.code == ResponseCode::SUCCESS.0)
+    {
+        broker.register_now().await;
+    }
+    respond(request, result)
 }
 
 fn success(request: &RemotingCommand) -> RemotingCommand {
@@ -86,28 +72,25 @@ fn success_with(request: &RemotingCommand, body: Vec<u8>) -> RemotingCommand {
     success(request).with_body(body)
 }
 
-fn invalid(remark: impl Into<String>) -> BrokerError {
-    BrokerError::coded(ResponseCode::INVALID_PARAMETER, remark)
-}
-
-fn system_topic_conflict(topic: &str) -> BrokerError {
-    invalid(format!("The topic[{topic}] is conflict with system topic."))
-}
-
 /// UPDATE_AND_CREATE_TOPIC (17): Java's checks in order, an unchanged config is a no-op.
-fn update_and_create_topic(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn update_and_create_topic(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = CreateTopicRequestHeader::from_command(request)?;
     let topic = header.topic.as_str();
     validate_topic(topic)?;
     let now_ms = broker.now_ms();
-    let mut topics = lock(&broker.topics);
+    let mut topics = broker.topics.lock();
     if topics.is_system_topic(topic) {
-        return Err(system_topic_conflict(topic));
+        return Err(BrokerError::SystemTopicConflict {
+            topic: topic.to_owned(),
+        });
     }
     let changes = header.attributes.unwrap_or_default();
     if changes.split(',').any(|change| change.trim() == "+message.type=MIXED") {
-        return Err(invalid("MIXED message type is not supported."));
+        return Err(BrokerError::MixedMessageTypeNotSupported {
+            topic: topic.to_owned(),
+        });
     }
+    check_topic_settings(topic, header.read_queue_nums, header.write_queue_nums, header.perm)?;
     let config = TopicConfig {
         topic_name: topic.to_owned(),
         read_queue_nums: header.read_queue_nums,
@@ -128,20 +111,44 @@ fn update_and_create_topic(broker: &Broker, request: &RemotingCommand) -> Broker
     Ok(success(request))
 }
 
+/// Refuses what Java 5.3.3 takes unchecked: queue counts outside 1..=[`TOPIC_QUEUE_NUMS_MAX`]
+/// and permissions outside the four bits.
+fn check_topic_settings(topic: &str, read: i32, write: i32, perm: i32) -> BrokerResult<()> {
+    let counts = 1..=TOPIC_QUEUE_NUMS_MAX;
+    if !counts.contains(&read) || !counts.contains(&write) {
+        return Err(BrokerError::TopicQueueNumsOutOfRange {
+            topic: topic.to_owned(),
+            read,
+            write,
+            limit: TOPIC_QUEUE_NUMS_MAX,
+        });
+    }
+    if !(0..=PERM_ALL).contains(&perm) {
+        return Err(BrokerError::TopicPermInvalid {
+            topic: topic.to_owned(),
+            perm,
+            limit: PERM_ALL,
+        });
+    }
+    Ok(())
+}
+
 /// DELETE_TOPIC_IN_BROKER (215): the topic, its pop retry topics, their offsets and queues.
-fn delete_topic(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn delete_topic(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = DeleteTopicRequestHeader::from_command(request)?;
     let topic = header.topic.as_str();
     if topic.trim().is_empty() {
-        return Err(invalid("The specified topic is blank."));
+        return Err(BrokerError::TopicBlank);
     }
     let now_ms = broker.now_ms();
     let doomed = {
-        let mut topics = lock(&broker.topics);
+        let mut topics = broker.topics.lock();
         if topics.is_system_topic(topic) {
-            return Err(system_topic_conflict(topic));
+            return Err(BrokerError::SystemTopicConflict {
+                topic: topic.to_owned(),
+            });
         }
-        let groups = lock(&broker.offsets).groups_of_topic(topic);
+        let groups = broker.offsets.lock().groups_of_topic(topic);
         let mut doomed = vec![topic.to_owned()];
         for group in groups {
             // Java's `clearRetryTopicWhenDeleteTopic`: the pop retry topics, V2 then V1.
@@ -157,7 +164,7 @@ fn delete_topic(broker: &Broker, request: &RemotingCommand) -> BrokerResult<Remo
         }
         doomed
     };
-    let mut offsets = lock(&broker.offsets);
+    let mut offsets = broker.offsets.lock();
     for name in &doomed {
         offsets.remove_topic(name, now_ms);
     }
@@ -170,47 +177,47 @@ fn delete_topic(broker: &Broker, request: &RemotingCommand) -> BrokerResult<Remo
 }
 
 /// GET_ALL_TOPIC_CONFIG (21): Java's `TopicConfigAndMappingSerializeWrapper`.
-fn get_all_topic_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
-    let mut wrapper = lock(&broker.topics).to_wrapper();
+pub fn get_all_topic_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+    let mut wrapper = broker.topics.lock().to_wrapper();
     wrapper.mapping_data_version = Some(Default::default());
     wrapper.topic_queue_mapping_detail_map = Some(Default::default());
     Ok(success_with(request, wrapper.encode()))
 }
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): the body is the group's whole config.
-fn update_and_create_group(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn update_and_create_group(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let body = request.body.as_deref().unwrap_or_default();
     let config = SubscriptionGroupConfig::decode(body)?;
     let now_ms = broker.now_ms();
-    lock(&broker.groups).update(config, now_ms)?;
+    broker.groups.lock().update(config, now_ms)?;
     Ok(success(request))
 }
 
 /// DELETE_SUBSCRIPTIONGROUP (207): and the group's offsets when `cleanOffset`.
-fn delete_group(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn delete_group(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = DeleteSubscriptionGroupRequestHeader::from_command(request)?;
     let now_ms = broker.now_ms();
-    lock(&broker.groups).delete(&header.group_name, now_ms);
+    broker.groups.lock().delete(&header.group_name, now_ms);
     if header.clean_offset {
-        lock(&broker.offsets).remove_group(&header.group_name, now_ms);
+        broker.offsets.lock().remove_group(&header.group_name, now_ms);
     }
     Ok(success(request))
 }
 
-fn get_all_groups(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
-    Ok(success_with(request, lock(&broker.groups).to_wrapper().encode()))
+pub fn get_all_groups(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+    Ok(success_with(request, broker.groups.lock().to_wrapper().encode()))
 }
 
-fn get_all_consumer_offsets(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
-    Ok(success_with(request, lock(&broker.offsets).to_wrapper().encode()))
+pub fn get_all_consumer_offsets(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+    Ok(success_with(request, broker.offsets.lock().to_wrapper().encode()))
 }
 
-fn get_all_delay_offsets(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
-    Ok(success_with(request, lock(&broker.offsets).delay_wrapper().encode()))
+pub fn get_all_delay_offsets(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+    Ok(success_with(request, broker.offsets.lock().delay_wrapper().encode()))
 }
 
 /// GET_BROKER_CONFIG (26): the properties text, and the configuration's version in the header.
-fn get_broker_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn get_broker_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let config = broker.config();
     let header = GetBrokerConfigResponseHeader {
         version: String::from_utf8_lossy(&config.data_version.encode()).into_owned(),
@@ -220,66 +227,64 @@ fn get_broker_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult
 
 /// UPDATE_BROKER_CONFIG (25): run-time settings only, all or nothing. A new `brokerPermission`
 /// bumps the topic version, as Java does, so every name server hears of it.
-fn update_broker_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn update_broker_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let Some(body) = request.body.as_deref() else {
         return Ok(success(request));
     };
     let text = String::from_utf8_lossy(body);
-    let entries = ferrocket_namesrv::properties::parse(&text)
-        .map_err(|_| BrokerError::coded(ResponseCode::SYSTEM_ERROR, "string2Properties error"))?;
+    let entries =
+        ferrocket_wire::properties_text::parse(&text).map_err(|error| BrokerError::PropertiesUnparsable { error })?;
     let now_ms = broker.now_ms();
     let updated = broker.config().update_from_properties(&entries, now_ms)?;
     info!(keys = ?entries.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), "broker config updated");
     broker.replace_config(updated);
     if entries.iter().any(|(key, _)| key == "brokerPermission") {
-        lock(&broker.topics).touch(now_ms);
+        broker.topics.lock().touch(now_ms);
     }
     Ok(success(request))
 }
 
 /// QUERY_TOPIC_CONSUME_BY_WHO (300): online subscribers and groups with offsets on the topic.
-fn query_topic_consume_by_who(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn query_topic_consume_by_who(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = QueryTopicConsumeByWhoRequestHeader::from_command(request)?;
-    let mut groups = lock(&broker.clients).groups_subscribing(&header.topic);
-    groups.extend(lock(&broker.offsets).groups_of_topic(&header.topic));
+    let mut groups = broker.clients.lock().groups_subscribing(&header.topic);
+    groups.extend(broker.offsets.lock().groups_of_topic(&header.topic));
     groups.sort();
     groups.dedup();
     Ok(success_with(request, GroupList { group_list: groups }.encode()))
 }
 
 /// GET_SYSTEM_TOPIC_LIST_FROM_BROKER (305): Java's system topic set.
-fn get_system_topics(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn get_system_topics(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let list = TopicList {
         broker_addr: None,
-        topic_list: lock(&broker.topics).system_topics(),
+        topic_list: broker.topics.lock().system_topics(),
     };
     Ok(success_with(request, list.encode()))
 }
 
 /// GET_TOPIC_CONFIG (351): Java's `TopicConfigAndQueueMapping`, whose null mapping detail
 /// fastjson leaves out, so the body is the topic's config.
-fn get_topic_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn get_topic_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = GetTopicConfigRequestHeader::from_command(request)?;
-    let Some(config) = lock(&broker.topics).get(&header.topic) else {
-        return Err(BrokerError::coded(
-            ResponseCode::TOPIC_NOT_EXIST,
-            format!("No topic in this broker. topic: {}", header.topic),
-        ));
+    let Some(config) = broker.topics.lock().get(&header.topic) else {
+        return Err(BrokerError::TopicNotInBroker { topic: header.topic });
     };
     Ok(success_with(request, config.encode()))
 }
 
 /// GET_SUBSCRIPTIONGROUP_CONFIG (352): through `findSubscriptionGroupConfig`, which
 /// auto-creates like a consumer's first pull does.
-fn get_group_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn get_group_config(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = GetSubscriptionGroupConfigRequestHeader::from_command(request)?;
     let auto_create = broker.config().auto_create_subscription_group;
     let now_ms = broker.now_ms();
-    let Some(config) = lock(&broker.groups).find_or_auto_create(&header.group, auto_create, now_ms) else {
-        return Err(BrokerError::coded(
-            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-            "No group in this broker",
-        ));
+    let Some(config) = broker
+        .groups
+        .lock()
+        .find_or_auto_create(&header.group, auto_create, now_ms)
+    else {
+        return Err(BrokerError::GroupNotInBroker { group: header.group });
     };
     Ok(success_with(request, config.encode()))
 }
@@ -289,23 +294,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_code_is_routed_once() {
-        let mut codes: Vec<i32> = ROUTES.iter().map(|(code, _, _)| code.0).collect();
-        let count = codes.len();
-        codes.sort_unstable();
-        codes.dedup();
-        assert_eq!(codes.len(), count);
-        // Only the two changes the name servers must see before the answer register.
-        let registering: Vec<RequestCode> = ROUTES.iter().filter(|r| r.2).map(|r| r.0).collect();
-        assert_eq!(
-            registering,
-            [RequestCode::UPDATE_AND_CREATE_TOPIC, RequestCode::UPDATE_BROKER_CONFIG]
-        );
-    }
-
-    #[test]
     fn conflict_remark_is_javas() {
-        let error = system_topic_conflict("TBW102");
+        let error = BrokerError::SystemTopicConflict { topic: "TBW102".into() };
         assert_eq!(error.to_string(), "The topic[TBW102] is conflict with system topic.");
         assert_eq!(error.response_code(), ResponseCode::INVALID_PARAMETER);
     }

@@ -11,67 +11,47 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrocket_net::{ConnectionHandle, NetError, Router};
+use ferrocket_net::{ConnectionHandle, NetError};
 use ferrocket_wire::body::{
     ConsumerData, ConsumerIdList, HeartbeatData, JsonBody, LockBatchRequestBody, LockBatchResponseBody,
     SubscriptionGroupConfig,
 };
 use ferrocket_wire::header::{
     CustomHeader, GetConsumerConnectionListRequestHeader, GetConsumerListByGroupRequestHeader,
-    GetConsumerRunningInfoRequestHeader, GetProducerConnectionListRequestHeader, UnregisterClientRequestHeader,
+    GetConsumerRunningInfoRequestHeader, GetProducerConnectionListRequestHeader, NotifyConsumerIdsChangedRequestHeader,
+    UnregisterClientRequestHeader,
 };
+use ferrocket_wire::permissions::{PERM_READ, PERM_WRITE};
+use ferrocket_wire::system_topics::retry_topic;
+use ferrocket_wire::topic_sys_flags::topic_sys_flag;
 use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode, WireError};
+use tracing::debug;
 
-use crate::broker::{Broker, lock};
-use crate::clients::{ClientChannel, ConsumerRegistration, notify_consumer_ids_changed};
 use crate::error::{BrokerError, BrokerResult, respond};
-use crate::topics::{PERM_READ, PERM_WRITE, retry_topic};
+use crate::handlers::Answer;
+use crate::state::Broker;
+use crate::state::clients::{ClientChannel, ConsumerRegistration};
 
+/// How long a notice may wait for room in a client's writer queue before it is dropped.
+const NOTIFY_SEND_TIMEOUT: Duration = Duration::from_secs(3);
 /// Java's `Broker2Client.callClient` waits this long for the client's answer.
 pub const CALL_CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// `MixAll.IS_SUPPORT_HEART_BEAT_V2`.
 const IS_SUPPORT_HEART_BEAT_V2: &str = "IS_SUPPORT_HEART_BEAT_V2";
 /// `MixAll.IS_SUB_CHANGE`.
 const IS_SUB_CHANGE: &str = "IS_SUB_CHANGE";
-/// `TopicSysFlag.buildSysFlag(false, true)`: the retry topic of a unit-mode consumer.
-const TOPIC_SYS_FLAG_UNIT_SUB: i32 = 2;
 
-type SyncHandler = fn(&Broker, &RemotingCommand, &ConnectionHandle) -> BrokerResult<RemotingCommand>;
+/// GET_CONSUMER_RUNNING_INFO, relayed to the client and answered with its reply.
+pub fn serve_consumer_running_info(broker: Arc<Broker>, request: RemotingCommand, _: ConnectionHandle) -> Answer {
+    Box::pin(async move { respond(&request, consumer_running_info(&broker, &request).await) })
+}
 
-pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
-    let handlers: [(RequestCode, SyncHandler); 8] = [
-        (RequestCode::HEART_BEAT, heartbeat),
-        (RequestCode::UNREGISTER_CLIENT, unregister_client),
-        (RequestCode::GET_CONSUMER_LIST_BY_GROUP, consumer_list),
-        (RequestCode::GET_CONSUMER_CONNECTION_LIST, consumer_connection_list),
-        (RequestCode::GET_PRODUCER_CONNECTION_LIST, producer_connection_list),
-        (RequestCode::CHECK_CLIENT_CONFIG, check_client_config),
-        (RequestCode::LOCK_BATCH_MQ, lock_batch),
-        (RequestCode::UNLOCK_BATCH_MQ, unlock_batch),
-    ];
-    let mut router = router;
-    for (code, handler) in handlers {
-        let b = Arc::clone(broker);
-        router = router.route(code, move |request: RemotingCommand, connection: ConnectionHandle| {
-            let b = Arc::clone(&b);
-            async move { respond(&request, handler(&b, &request, &connection)) }
-        });
+/// A closed connection leaves every group it was in; the rest of each group is told.
+pub fn connection_closed(broker: &Broker, connection: &ConnectionHandle) {
+    let notices = broker.clients.lock().channel_closed(connection);
+    for (group, channels) in notices {
+        notify_consumer_ids_changed(broker, &group, channels);
     }
-    let b = Arc::clone(broker);
-    let router = router.route(
-        RequestCode::GET_CONSUMER_RUNNING_INFO,
-        move |request: RemotingCommand, _connection: ConnectionHandle| {
-            let b = Arc::clone(&b);
-            async move { respond(&request, consumer_running_info(&b, &request).await) }
-        },
-    );
-    let b = Arc::clone(broker);
-    router.on_connection_closed(move |connection| {
-        let notices = lock(&b.clients).channel_closed(connection);
-        for (group, channels) in notices {
-            notify_consumer_ids_changed(&b, &group, channels);
-        }
-    })
 }
 
 fn success(request: &RemotingCommand) -> RemotingCommand {
@@ -79,7 +59,11 @@ fn success(request: &RemotingCommand) -> RemotingCommand {
 }
 
 /// HEART_BEAT: registers the client's consumer and producer groups on this connection.
-fn heartbeat(b: &Broker, request: &RemotingCommand, connection: &ConnectionHandle) -> BrokerResult<RemotingCommand> {
+pub fn heartbeat(
+    b: &Broker,
+    request: &RemotingCommand,
+    connection: &ConnectionHandle,
+) -> BrokerResult<RemotingCommand> {
     let body = request.body.as_deref().ok_or(WireError::BadJson {
         what: "HeartbeatData",
         reason: "no body".into(),
@@ -112,14 +96,14 @@ fn heartbeat(b: &Broker, request: &RemotingCommand, connection: &ConnectionHandl
             notify_enabled: group_config.notify_consumer_ids_changed_enable,
         };
         let change = {
-            let mut clients = lock(&b.clients);
+            let mut clients = b.clients.lock();
             sub_changed |= clients.fingerprint_changed(&group, data.heartbeat_fingerprint);
             clients.register_consumer(&group, channel.clone(), registration)
         };
         notify_consumer_ids_changed(b, &group, change.notify);
     }
     {
-        let mut clients = lock(&b.clients);
+        let mut clients = b.clients.lock();
         for producer in &data.producer_data_set {
             clients.register_producer(&producer.group_name, channel.clone());
         }
@@ -134,14 +118,15 @@ fn heartbeat(b: &Broker, request: &RemotingCommand, connection: &ConnectionHandl
 /// consumer's heartbeat makes them; `None` when the group may not exist.
 fn prepare_consumer_group(b: &Broker, consumer: &ConsumerData, now_ms: i64) -> Option<SubscriptionGroupConfig> {
     let auto_create = b.config().auto_create_subscription_group;
-    let mut topics = lock(&b.topics);
-    let mut groups = lock(&b.groups);
+    let mut topics = b.topics.lock();
+    let mut groups = b.groups.lock();
     let group_config = groups.find_or_auto_create(&consumer.group_name, auto_create, now_ms)?;
     let has_order_topic = consumer
         .subscription_data_set
         .iter()
         .any(|subscription| topics.get(&subscription.topic).is_some_and(|t| t.order));
-    let topic_sys_flag = if consumer.unit_mode { TOPIC_SYS_FLAG_UNIT_SUB } else { 0 };
+    // The retry topic of a unit-mode consumer has a unit subscription.
+    let topic_sys_flag = topic_sys_flag(false, consumer.unit_mode);
     topics.create_retry_topic(
         &retry_topic(&consumer.group_name),
         group_config.retry_queue_nums,
@@ -154,35 +139,36 @@ fn prepare_consumer_group(b: &Broker, consumer: &ConsumerData, now_ms: i64) -> O
 }
 
 /// UNREGISTER_CLIENT: the client is shutting a producer or consumer down.
-fn unregister_client(
+pub fn unregister_client(
     b: &Broker,
     request: &RemotingCommand,
     connection: &ConnectionHandle,
 ) -> BrokerResult<RemotingCommand> {
     let header = UnregisterClientRequestHeader::from_command(request)?;
     if let Some(group) = header.producer_group.as_deref() {
-        lock(&b.clients).unregister_producer(group, connection);
+        b.clients.lock().unregister_producer(group, connection);
     }
     if let Some(group) = header.consumer_group.as_deref() {
         let auto_create = b.config().auto_create_subscription_group;
-        let notify_enabled = lock(&b.groups)
+        let notify_enabled = b
+            .groups
+            .lock()
             .find_or_auto_create(group, auto_create, b.now_ms())
             .is_none_or(|config| config.notify_consumer_ids_changed_enable);
-        let notify = lock(&b.clients).unregister_consumer(group, connection, notify_enabled);
+        let notify = b.clients.lock().unregister_consumer(group, connection, notify_enabled);
         notify_consumer_ids_changed(b, group, notify);
     }
     Ok(success(request))
 }
 
 /// GET_CONSUMER_LIST_BY_GROUP: the client ids a rebalance divides the queues among.
-fn consumer_list(b: &Broker, request: &RemotingCommand, _: &ConnectionHandle) -> BrokerResult<RemotingCommand> {
+pub fn consumer_list(b: &Broker, request: &RemotingCommand, _: &ConnectionHandle) -> BrokerResult<RemotingCommand> {
     let header = GetConsumerListByGroupRequestHeader::from_command(request)?;
-    let ids = lock(&b.clients).consumer_ids(&header.consumer_group);
+    let ids = b.clients.lock().consumer_ids(&header.consumer_group);
     if ids.is_empty() {
-        return Err(BrokerError::coded(
-            ResponseCode::SYSTEM_ERROR,
-            format!("no consumer for this group, {}", header.consumer_group),
-        ));
+        return Err(BrokerError::NoConsumerInGroup {
+            group: header.consumer_group,
+        });
     }
     let body = ConsumerIdList { consumer_id_list: ids };
     Ok(success(request).with_body(body.encode()))
@@ -190,36 +176,28 @@ fn consumer_list(b: &Broker, request: &RemotingCommand, _: &ConnectionHandle) ->
 
 /// GET_CONSUMER_CONNECTION_LIST: the group's members and subscriptions (mqadmin
 /// `consumerConnection`, `consumerProgress`).
-fn consumer_connection_list(
+pub fn consumer_connection_list(
     b: &Broker,
     request: &RemotingCommand,
     _: &ConnectionHandle,
 ) -> BrokerResult<RemotingCommand> {
     let header = GetConsumerConnectionListRequestHeader::from_command(request)?;
     let group = header.consumer_group;
-    let connection = lock(&b.clients).consumer_connection(&group).ok_or_else(|| {
-        BrokerError::coded(
-            ResponseCode::CONSUMER_NOT_ONLINE,
-            format!("the consumer group[{group}] not online"),
-        )
-    })?;
+    let connection = b.clients.lock().consumer_connection(&group);
+    let connection = connection.ok_or(BrokerError::ConsumerGroupNotOnline { group })?;
     Ok(success(request).with_body(connection.encode()))
 }
 
 /// GET_PRODUCER_CONNECTION_LIST: the group's live producers.
-fn producer_connection_list(
+pub fn producer_connection_list(
     b: &Broker,
     request: &RemotingCommand,
     _: &ConnectionHandle,
 ) -> BrokerResult<RemotingCommand> {
     let header = GetProducerConnectionListRequestHeader::from_command(request)?;
     let group = header.producer_group;
-    let connection = lock(&b.clients).producer_connection(&group).ok_or_else(|| {
-        BrokerError::coded(
-            ResponseCode::SYSTEM_ERROR,
-            format!("the producer group[{group}] not exist"),
-        )
-    })?;
+    let connection = b.clients.lock().producer_connection(&group);
+    let connection = connection.ok_or(BrokerError::ProducerGroupNotExist { group })?;
     Ok(success(request).with_body(connection.encode()))
 }
 
@@ -232,10 +210,12 @@ fn lock_request(request: &RemotingCommand) -> BrokerResult<LockBatchRequestBody>
 }
 
 /// LOCK_BATCH_MQ: an orderly consumer locks its queues; the answer lists those it now holds.
-fn lock_batch(b: &Broker, request: &RemotingCommand, _: &ConnectionHandle) -> BrokerResult<RemotingCommand> {
+pub fn lock_batch(b: &Broker, request: &RemotingCommand, _: &ConnectionHandle) -> BrokerResult<RemotingCommand> {
     let body = lock_request(request)?;
     let now_ms = b.now_ms();
-    let locked = lock(&b.clients)
+    let locked = b
+        .clients
+        .lock()
         .queue_locks
         .try_lock(&body.consumer_group, &body.mq_set, &body.client_id, now_ms);
     let answer = LockBatchResponseBody { lock_ok_mq_set: locked };
@@ -243,9 +223,10 @@ fn lock_batch(b: &Broker, request: &RemotingCommand, _: &ConnectionHandle) -> Br
 }
 
 /// UNLOCK_BATCH_MQ: releases the queues the client holds.
-fn unlock_batch(b: &Broker, request: &RemotingCommand, _: &ConnectionHandle) -> BrokerResult<RemotingCommand> {
+pub fn unlock_batch(b: &Broker, request: &RemotingCommand, _: &ConnectionHandle) -> BrokerResult<RemotingCommand> {
     let body = lock_request(request)?;
-    lock(&b.clients)
+    b.clients
+        .lock()
         .queue_locks
         .unlock(&body.consumer_group, &body.mq_set, &body.client_id);
     Ok(success(request))
@@ -253,7 +234,11 @@ fn unlock_batch(b: &Broker, request: &RemotingCommand, _: &ConnectionHandle) -> 
 
 /// CHECK_CLIENT_CONFIG: tag subscriptions always pass; anything else needs property filtering,
 /// which this broker does not offer.
-fn check_client_config(_: &Broker, request: &RemotingCommand, _: &ConnectionHandle) -> BrokerResult<RemotingCommand> {
+pub fn check_client_config(
+    _: &Broker,
+    request: &RemotingCommand,
+    _: &ConnectionHandle,
+) -> BrokerResult<RemotingCommand> {
     let expression_type = request
         .body
         .as_deref()
@@ -265,10 +250,9 @@ fn check_client_config(_: &Broker, request: &RemotingCommand, _: &ConnectionHand
                 .map(str::to_owned)
         });
     match expression_type {
-        Some(kind) if !kind.is_empty() && kind != "TAG" => Err(BrokerError::coded(
-            ResponseCode::SYSTEM_ERROR,
-            format!("The broker does not support consumer to filter message by {kind}"),
-        )),
+        Some(kind) if !kind.is_empty() && kind != "TAG" => {
+            Err(BrokerError::FilterTypeNotSupported { expression_type: kind })
+        }
         _ => Ok(success(request)),
     }
 }
@@ -278,27 +262,50 @@ fn check_client_config(_: &Broker, request: &RemotingCommand, _: &ConnectionHand
 async fn consumer_running_info(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = GetConsumerRunningInfoRequestHeader::from_command(request)?;
     let (group, client_id) = (header.consumer_group, header.client_id);
-    let channel = lock(&b.clients)
+    let channel = b
+        .clients
+        .lock()
         .find_consumer(&group, &client_id)
         .map(|found| found.channel.clone());
     let Some(channel) = channel else {
-        return Err(BrokerError::coded(
-            ResponseCode::SYSTEM_ERROR,
-            format!("The Consumer <{group}> <{client_id}> not online"),
-        ));
+        return Err(BrokerError::ConsumerNotOnline { group, client_id });
     };
     let mut forward = RemotingCommand::request(RequestCode::GET_CONSUMER_RUNNING_INFO);
     forward.ext_fields = request.ext_fields.clone();
     forward.body = request.body.clone();
     match channel.invoke(forward, CALL_CLIENT_TIMEOUT).await {
         Ok(answer) => Ok(answer),
-        Err(error @ NetError::Timeout { .. }) => Err(BrokerError::coded(
-            ResponseCode::CONSUME_MSG_TIMEOUT,
-            format!("consumer <{group}> <{client_id}> Timeout: {error}"),
-        )),
-        Err(error) => Err(BrokerError::coded(
-            ResponseCode::SYSTEM_ERROR,
-            format!("invoke consumer <{group}> <{client_id}> Exception: {error}"),
-        )),
+        Err(error @ NetError::Timeout { .. }) => Err(BrokerError::ConsumerCallTimeout {
+            group,
+            client_id,
+            error,
+        }),
+        Err(error) => Err(BrokerError::ConsumerCallFailed {
+            group,
+            client_id,
+            error,
+        }),
     }
+}
+/// Sends NOTIFY_CONSUMER_IDS_CHANGED (oneway) for `group` to each channel, from a spawned task
+/// so no caller waits on a slow client, unless the broker's `notifyConsumerIdsChangedEnable` is
+/// off. Must run inside the tokio runtime.
+pub fn notify_consumer_ids_changed(broker: &Broker, group: &str, channels: Vec<ConnectionHandle>) {
+    if channels.is_empty() || !broker.config().notify_consumer_ids_changed_enable {
+        return;
+    }
+    let header = NotifyConsumerIdsChangedRequestHeader {
+        consumer_group: group.to_owned(),
+        ..NotifyConsumerIdsChangedRequestHeader::default()
+    };
+    let request =
+        RemotingCommand::request(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED).with_ext_fields(header.to_ext_fields());
+    let group = group.to_owned();
+    tokio::spawn(async move {
+        for channel in channels {
+            if let Err(error) = channel.oneway(request.clone(), NOTIFY_SEND_TIMEOUT).await {
+                debug!(group, peer = channel.peer_addr(), %error, "consumer-ids notice not sent");
+            }
+        }
+    });
 }

@@ -1,8 +1,13 @@
-//! Request handlers, one module per family of codes. Each module's `routes` adds its codes to
-//! the router; a code nobody registers gets the transport's REQUEST_CODE_NOT_SUPPORTED.
+//! Request handlers, one module per family of codes, and [`ROUTES`]: the one table of every code
+//! the broker serves and the function that serves it. A code missing from the table gets the
+//! transport's REQUEST_CODE_NOT_SUPPORTED with Java's remark.
 //!
-//! Ownership while the broker is being built: send, pull, client, offsets and query belong to
-//! one author; admin to another.
+//! A handler is one of three shapes, all registered the same way by [`router`]: a synchronous
+//! function of the request, one that also needs the connection (heartbeats, locks), or an
+//! asynchronous one (sends and pulls wait for the store; some admin codes wait for the name
+//! servers; relayed calls wait for a client). Each returns the response or a typed
+//! [`BrokerError`](crate::error::BrokerError), which `crate::error` alone turns into a code and
+//! remark.
 
 pub mod admin;
 pub mod client;
@@ -11,19 +16,211 @@ pub mod pull;
 pub mod query;
 pub mod send;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use ferrocket_net::Router;
+use ferrocket_net::{ConnectionHandle, Router};
+use ferrocket_wire::{RemotingCommand, RequestCode};
 
-use crate::broker::Broker;
+use crate::error::{BrokerResult, respond};
+use crate::state::Broker;
 
-/// Every route the broker serves.
+/// What an asynchronous handler returns: the response, or `None` to send nothing.
+pub type Answer = Pin<Box<dyn Future<Output = Option<RemotingCommand>> + Send + 'static>>;
+
+/// How a code is served.
+#[derive(Clone, Copy)]
+pub enum Serve {
+    /// Over the state, without waiting for anything.
+    Sync(fn(&Broker, &RemotingCommand) -> BrokerResult<RemotingCommand>),
+    /// Over the state and the connection the request came on.
+    WithConnection(fn(&Broker, &RemotingCommand, &ConnectionHandle) -> BrokerResult<RemotingCommand>),
+    /// Waits for the store, the name servers or a client before it answers.
+    Async(fn(Arc<Broker>, RemotingCommand, ConnectionHandle) -> Answer),
+}
+
+/// Every code the broker serves and its handler.
+pub const ROUTES: &[(RequestCode, Serve)] = &[
+    // Producers: send.rs
+    (RequestCode::SEND_MESSAGE, Serve::Async(send::serve)),
+    (RequestCode::SEND_MESSAGE_V2, Serve::Async(send::serve)),
+    (RequestCode::SEND_BATCH_MESSAGE, Serve::Async(send::serve)),
+    (RequestCode::CONSUMER_SEND_MSG_BACK, Serve::Async(send::serve_send_back)),
+    // Consumers: pull.rs
+    (RequestCode::PULL_MESSAGE, Serve::Async(pull::serve)),
+    (RequestCode::LITE_PULL_MESSAGE, Serve::Async(pull::serve)),
+    // Client membership: client.rs
+    (RequestCode::HEART_BEAT, Serve::WithConnection(client::heartbeat)),
+    (
+        RequestCode::UNREGISTER_CLIENT,
+        Serve::WithConnection(client::unregister_client),
+    ),
+    (
+        RequestCode::GET_CONSUMER_LIST_BY_GROUP,
+        Serve::WithConnection(client::consumer_list),
+    ),
+    (
+        RequestCode::GET_CONSUMER_CONNECTION_LIST,
+        Serve::WithConnection(client::consumer_connection_list),
+    ),
+    (
+        RequestCode::GET_PRODUCER_CONNECTION_LIST,
+        Serve::WithConnection(client::producer_connection_list),
+    ),
+    (
+        RequestCode::CHECK_CLIENT_CONFIG,
+        Serve::WithConnection(client::check_client_config),
+    ),
+    (RequestCode::LOCK_BATCH_MQ, Serve::WithConnection(client::lock_batch)),
+    (
+        RequestCode::UNLOCK_BATCH_MQ,
+        Serve::WithConnection(client::unlock_batch),
+    ),
+    (
+        RequestCode::GET_CONSUMER_RUNNING_INFO,
+        Serve::Async(client::serve_consumer_running_info),
+    ),
+    // Offsets: offsets.rs
+    (
+        RequestCode::QUERY_CONSUMER_OFFSET,
+        Serve::Sync(offsets::query_consumer_offset),
+    ),
+    (
+        RequestCode::UPDATE_CONSUMER_OFFSET,
+        Serve::Sync(offsets::update_consumer_offset),
+    ),
+    (RequestCode::GET_MAX_OFFSET, Serve::Sync(offsets::max_offset)),
+    (RequestCode::GET_MIN_OFFSET, Serve::Sync(offsets::min_offset)),
+    (
+        RequestCode::GET_EARLIEST_MSG_STORETIME,
+        Serve::Sync(offsets::earliest_store_time),
+    ),
+    (
+        RequestCode::SEARCH_OFFSET_BY_TIMESTAMP,
+        Serve::Sync(offsets::search_offset),
+    ),
+    (
+        RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+        Serve::Sync(offsets::reset_offset),
+    ),
+    // Messages by id and key: query.rs
+    (RequestCode::VIEW_MESSAGE_BY_ID, Serve::Sync(query::view_message)),
+    (RequestCode::QUERY_MESSAGE, Serve::Sync(query::query_message)),
+    // Administration: admin.rs
+    (
+        RequestCode::UPDATE_AND_CREATE_TOPIC,
+        Serve::Async(admin::serve_update_and_create_topic),
+    ),
+    (RequestCode::DELETE_TOPIC_IN_BROKER, Serve::Sync(admin::delete_topic)),
+    (
+        RequestCode::GET_ALL_TOPIC_CONFIG,
+        Serve::Sync(admin::get_all_topic_config),
+    ),
+    (
+        RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+        Serve::Sync(admin::update_and_create_group),
+    ),
+    (RequestCode::DELETE_SUBSCRIPTIONGROUP, Serve::Sync(admin::delete_group)),
+    (
+        RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        Serve::Sync(admin::get_all_groups),
+    ),
+    (
+        RequestCode::GET_ALL_CONSUMER_OFFSET,
+        Serve::Sync(admin::get_all_consumer_offsets),
+    ),
+    (
+        RequestCode::GET_ALL_DELAY_OFFSET,
+        Serve::Sync(admin::get_all_delay_offsets),
+    ),
+    (RequestCode::GET_TOPIC_STATS_INFO, Serve::Sync(admin::get_topic_stats)),
+    (RequestCode::GET_CONSUME_STATS, Serve::Sync(admin::get_consume_stats)),
+    (
+        RequestCode::GET_BROKER_RUNTIME_INFO,
+        Serve::Sync(admin::get_runtime_info),
+    ),
+    (RequestCode::GET_BROKER_CONFIG, Serve::Sync(admin::get_broker_config)),
+    (
+        RequestCode::UPDATE_BROKER_CONFIG,
+        Serve::Async(admin::serve_update_broker_config),
+    ),
+    (
+        RequestCode::QUERY_TOPIC_CONSUME_BY_WHO,
+        Serve::Sync(admin::query_topic_consume_by_who),
+    ),
+    (
+        RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER,
+        Serve::Sync(admin::get_system_topics),
+    ),
+    (RequestCode::GET_TOPIC_CONFIG, Serve::Sync(admin::get_topic_config)),
+    (
+        RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
+        Serve::Sync(admin::get_group_config),
+    ),
+];
+
+/// The codes the broker serves, in [`ROUTES`] order.
+pub fn served_codes() -> impl Iterator<Item = RequestCode> {
+    ROUTES.iter().map(|(code, _)| *code)
+}
+
+/// The transport's router: every route of [`ROUTES`], and the connection-close hook that
+/// forgets a client's channel.
 pub fn router(broker: &Arc<Broker>) -> Router {
-    let router = Router::new();
-    let router = send::routes(router, broker);
-    let router = pull::routes(router, broker);
-    let router = client::routes(router, broker);
-    let router = offsets::routes(router, broker);
-    let router = query::routes(router, broker);
-    admin::routes(router, broker)
+    let router = ROUTES.iter().fold(Router::new(), |router, &(code, serve)| {
+        let broker = Arc::clone(broker);
+        router.route(code, move |request: RemotingCommand, connection: ConnectionHandle| {
+            let broker = Arc::clone(&broker);
+            async move {
+                match serve {
+                    Serve::Sync(handler) => respond(&request, handler(&broker, &request)),
+                    Serve::WithConnection(handler) => respond(&request, handler(&broker, &request, &connection)),
+                    Serve::Async(handler) => handler(broker, request, connection).await,
+                }
+            }
+        })
+    });
+    let broker = Arc::clone(broker);
+    router.on_connection_closed(move |connection| client::connection_closed(&broker, connection))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_code_is_served_once() {
+        let mut seen = HashSet::new();
+        for code in served_codes() {
+            assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
+        }
+        assert_eq!(seen.len(), 41);
+    }
+
+    #[test]
+    fn only_the_store_the_name_servers_and_clients_are_waited_for() {
+        let waiting: Vec<RequestCode> = ROUTES
+            .iter()
+            .filter(|(_, serve)| matches!(serve, Serve::Async(_)))
+            .map(|(code, _)| *code)
+            .collect();
+        assert_eq!(
+            waiting,
+            [
+                RequestCode::SEND_MESSAGE,
+                RequestCode::SEND_MESSAGE_V2,
+                RequestCode::SEND_BATCH_MESSAGE,
+                RequestCode::CONSUMER_SEND_MSG_BACK,
+                RequestCode::PULL_MESSAGE,
+                RequestCode::LITE_PULL_MESSAGE,
+                RequestCode::GET_CONSUMER_RUNNING_INFO,
+                // Only the two changes the name servers must see before the answer register.
+                RequestCode::UPDATE_AND_CREATE_TOPIC,
+                RequestCode::UPDATE_BROKER_CONFIG,
+            ]
+        );
+    }
 }

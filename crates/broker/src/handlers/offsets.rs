@@ -12,10 +12,9 @@
 //! group with no consumer online gets CONSUMER_NOT_ONLINE.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use ferrocket_net::{ConnectionHandle, Router};
-use ferrocket_store::{GetMessageStatus, GetMessages, StoreHandle};
+use ferrocket_net::ConnectionHandle;
+use ferrocket_store::{GetMessageStatus, GetMessages, QueueId, QueueOffset, StoreHandle};
 use ferrocket_wire::body::{JsonBody, MessageQueue, ResetOffsetBody};
 use ferrocket_wire::header::{
     BoundaryType, CustomHeader, GetEarliestMsgStoretimeRequestHeader, GetEarliestMsgStoretimeResponseHeader,
@@ -25,33 +24,10 @@ use ferrocket_wire::header::{
 };
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 
-use crate::broker::{Broker, lock};
 use crate::config::BrokerRole;
-use crate::consumer_offsets::ConsumerOffsetTable;
-use crate::error::{BrokerError, BrokerResult, respond};
-
-type SyncHandler = fn(&Broker, &RemotingCommand) -> BrokerResult<RemotingCommand>;
-
-pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
-    let handlers: [(RequestCode, SyncHandler); 7] = [
-        (RequestCode::QUERY_CONSUMER_OFFSET, query_consumer_offset),
-        (RequestCode::UPDATE_CONSUMER_OFFSET, update_consumer_offset),
-        (RequestCode::GET_MAX_OFFSET, max_offset),
-        (RequestCode::GET_MIN_OFFSET, min_offset),
-        (RequestCode::GET_EARLIEST_MSG_STORETIME, earliest_store_time),
-        (RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, search_offset),
-        (RequestCode::INVOKE_BROKER_TO_RESET_OFFSET, reset_offset),
-    ];
-    let mut router = router;
-    for (code, handler) in handlers {
-        let b = Arc::clone(broker);
-        router = router.route(code, move |request: RemotingCommand, _connection: ConnectionHandle| {
-            let b = Arc::clone(&b);
-            async move { respond(&request, handler(&b, &request)) }
-        });
-    }
-    router
-}
+use crate::error::{BrokerError, BrokerResult};
+use crate::state::Broker;
+use crate::state::consumer_offsets::ConsumerOffsetTable;
 
 fn success(request: &RemotingCommand, header: &impl CustomHeader) -> RemotingCommand {
     RemotingCommand::response_to(request, ResponseCode::SUCCESS, None).with_ext_fields(header.to_ext_fields())
@@ -64,35 +40,29 @@ fn success(request: &RemotingCommand, header: &impl CustomHeader) -> RemotingCom
 pub fn query_offset_answer(
     committed: Option<i64>,
     set_zero_if_not_found: Option<bool>,
-    min_offset: u64,
+    min_offset: QueueOffset,
     first_message_in_memory: bool,
 ) -> BrokerResult<i64> {
     if let Some(offset) = committed.filter(|offset| *offset >= 0) {
         return Ok(offset);
     }
     if set_zero_if_not_found == Some(false) {
-        return Err(BrokerError::coded(
-            ResponseCode::QUERY_NOT_FOUND,
-            "Not found, do not set to zero, maybe this group boot first",
-        ));
+        return Err(BrokerError::OffsetNotFoundZeroDeclined);
     }
-    if min_offset == 0 && first_message_in_memory {
+    if min_offset == QueueOffset(0) && first_message_in_memory {
         return Ok(0);
     }
-    Err(BrokerError::coded(
-        ResponseCode::QUERY_NOT_FOUND,
-        "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
-    ))
+    Err(BrokerError::OffsetNotFound)
 }
 
 /// Java's `checkInMemByConsumeOffset(topic, queue, 0, 1)`: the queue's entry 0 exists and its
 /// record lies within the store's in-memory window.
-fn first_message_in_memory(store: &StoreHandle, topic: &str, queue_id: i32) -> bool {
+fn first_message_in_memory(store: &StoreHandle, topic: &str, queue_id: QueueId) -> bool {
     store.read(|s| {
         s.get_messages(&GetMessages {
             topic,
             queue_id,
-            offset: 0,
+            offset: QueueOffset(0),
             max_count: 1,
             filter: None,
         })
@@ -100,15 +70,16 @@ fn first_message_in_memory(store: &StoreHandle, topic: &str, queue_id: i32) -> b
     })
 }
 
-fn query_consumer_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn query_consumer_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = QueryConsumerOffsetRequestHeader::from_command(request)?;
     let (topic, queue_id) = (header.topic.as_str(), header.queue_id);
-    let committed = lock(&b.offsets).query(&header.consumer_group, topic, queue_id);
+    let committed = b.offsets.lock().query(&header.consumer_group, topic, queue_id);
     let offset = match committed {
         Some(offset) if offset >= 0 => offset,
         _ => {
+            let queue_id = QueueId(queue_id);
             let min = b.store.read(|s| s.min_offset_in_queue(topic, queue_id));
-            let in_memory = min == 0 && first_message_in_memory(&b.store, topic, queue_id);
+            let in_memory = min == QueueOffset(0) && first_message_in_memory(&b.store, topic, queue_id);
             query_offset_answer(committed, header.set_zero_if_not_found, min, in_memory)?
         }
     };
@@ -126,24 +97,22 @@ fn reset_pending(offsets: &mut ConsumerOffsetTable, group: &str, topic: &str, qu
     }
 }
 
-fn update_consumer_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn update_consumer_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = UpdateConsumerOffsetRequestHeader::from_command(request)?;
     let group = header.consumer_group.as_str();
     let topic = header.topic.as_str();
-    if !lock(&b.groups).contains(group) {
-        return Err(BrokerError::coded(
-            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!("Group {group} not exist!"),
-        ));
+    if !b.groups.lock().contains(group) {
+        return Err(BrokerError::CommitGroupNotExist {
+            group: group.to_owned(),
+        });
     }
-    if !lock(&b.topics).contains(topic) {
-        return Err(BrokerError::coded(
-            ResponseCode::TOPIC_NOT_EXIST,
-            format!("Topic {topic} not exist!"),
-        ));
+    if !b.topics.lock().contains(topic) {
+        return Err(BrokerError::CommitTopicNotExist {
+            topic: topic.to_owned(),
+        });
     }
     let now_ms = b.now_ms();
-    let mut offsets = lock(&b.offsets);
+    let mut offsets = b.offsets.lock();
     if reset_pending(&mut offsets, group, topic, header.queue_id, now_ms) {
         return Ok(RemotingCommand::response_to(
             request,
@@ -155,34 +124,36 @@ fn update_consumer_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult
     Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None))
 }
 
-fn to_i64(offset: u64) -> i64 {
-    i64::try_from(offset).unwrap_or(i64::MAX)
-}
-
-fn max_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn max_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = GetMaxOffsetRequestHeader::from_command(request)?;
-    let offset = to_i64(b.store.read(|s| s.max_offset_in_queue(&header.topic, header.queue_id)));
+    let offset = b
+        .store
+        .read(|s| s.max_offset_in_queue(&header.topic, QueueId(header.queue_id)))
+        .to_java_long();
     Ok(success(request, &GetMaxOffsetResponseHeader { offset }))
 }
 
-fn min_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn min_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = GetMinOffsetRequestHeader::from_command(request)?;
-    let offset = to_i64(b.store.read(|s| s.min_offset_in_queue(&header.topic, header.queue_id)));
+    let offset = b
+        .store
+        .read(|s| s.min_offset_in_queue(&header.topic, QueueId(header.queue_id)))
+        .to_java_long();
     Ok(success(request, &GetMinOffsetResponseHeader { offset }))
 }
 
-fn earliest_store_time(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn earliest_store_time(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = GetEarliestMsgStoretimeRequestHeader::from_command(request)?;
     let timestamp = b
         .store
-        .read(|s| s.earliest_store_time(&header.topic, header.queue_id))
+        .read(|s| s.earliest_store_time(&header.topic, QueueId(header.queue_id)))
         .unwrap_or(-1);
     Ok(success(request, &GetEarliestMsgStoretimeResponseHeader { timestamp }))
 }
 
-fn search_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn search_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = SearchOffsetRequestHeader::from_command(request)?;
-    let (topic, queue_id, timestamp) = (header.topic.as_str(), header.queue_id, header.timestamp);
+    let (topic, queue_id, timestamp) = (header.topic.as_str(), QueueId(header.queue_id), header.timestamp);
     let offset = b.store.read(|s| match header.boundary_type {
         Some(BoundaryType::Upper) => {
             let (min, max) = (
@@ -193,19 +164,25 @@ fn search_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remoting
         }
         _ => s.offset_by_time(topic, queue_id, timestamp),
     });
-    Ok(success(request, &SearchOffsetResponseHeader { offset: to_i64(offset) }))
+    let offset = offset.to_java_long();
+    Ok(success(request, &SearchOffsetResponseHeader { offset }))
 }
 
 /// SEARCH_OFFSET_BY_TIMESTAMP with boundary UPPER: the last offset in `[min, max)` whose record
 /// was stored at or before `timestamp_ms`; the last one when all were, 0 when none was (Java's
 /// answers). Unreadable records count as older, as the LOWER search treats them.
-pub fn last_offset_stored_by(min: u64, max: u64, timestamp_ms: i64, store_time: impl Fn(u64) -> Option<i64>) -> u64 {
-    let at_or_before = |offset: u64| store_time(offset).is_none_or(|t| t <= timestamp_ms);
-    if min >= max || !at_or_before(min) {
-        return 0;
+pub fn last_offset_stored_by(
+    min: QueueOffset,
+    max: QueueOffset,
+    timestamp_ms: i64,
+    store_time: impl Fn(QueueOffset) -> Option<i64>,
+) -> QueueOffset {
+    let at_or_before = |offset: u64| store_time(QueueOffset(offset)).is_none_or(|t| t <= timestamp_ms);
+    if min >= max || !at_or_before(min.0) {
+        return QueueOffset(0);
     }
     // Invariant: `low` qualifies; the answer lies in [low, high).
-    let (mut low, mut high) = (min, max);
+    let (mut low, mut high) = (min.0, max.0);
     while high - low > 1 {
         let middle = low + (high - low) / 2;
         if at_or_before(middle) {
@@ -214,43 +191,42 @@ pub fn last_offset_stored_by(min: u64, max: u64, timestamp_ms: i64, store_time: 
             high = middle;
         }
     }
-    low
+    QueueOffset(low)
 }
 
 /// Java's `searchOffsetByTimestamp` for resets: a negative timestamp means the max offset.
 fn offset_for_reset(store: &StoreHandle, topic: &str, queue_id: i32, timestamp_ms: i64) -> i64 {
-    to_i64(store.read(|s| {
+    let queue_id = QueueId(queue_id);
+    let offset = store.read(|s| {
         if timestamp_ms < 0 {
             s.max_offset_in_queue(topic, queue_id)
         } else {
             s.offset_by_time(topic, queue_id, timestamp_ms)
         }
-    }))
+    });
+    offset.to_java_long()
 }
 
 /// INVOKE_BROKER_TO_RESET_OFFSET, as Java's `resetOffsetInner`.
-fn reset_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn reset_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = ResetOffsetRequestHeader::from_command(request)?;
     let config = b.config();
     let (topic, group) = (header.topic.as_str(), header.group.as_str());
-    let refuse = |code: ResponseCode, remark: String| Err(BrokerError::coded(code, remark));
     if config.broker_role == BrokerRole::Slave {
-        return refuse(
-            ResponseCode::SYSTEM_ERROR,
-            "Can not reset offset in slave broker".into(),
-        );
+        return Err(BrokerError::ResetOnSlave);
     }
     if !config.use_server_side_reset_offset {
         return reset_offset_by_clients(b, request, &header);
     }
-    let Some(topic_config) = lock(&b.topics).get(topic) else {
-        return refuse(ResponseCode::TOPIC_NOT_EXIST, format!("Topic {topic} does not exist"));
+    let Some(topic_config) = b.topics.lock().get(topic) else {
+        return Err(BrokerError::ResetTopicNotExist {
+            topic: topic.to_owned(),
+        });
     };
-    if !lock(&b.groups).contains(group) {
-        return refuse(
-            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!("Group {group} does not exist"),
-        );
+    if !b.groups.lock().contains(group) {
+        return Err(BrokerError::ResetGroupNotExist {
+            group: group.to_owned(),
+        });
     }
     let mut targets: BTreeMap<i32, i64> = BTreeMap::new();
     if header.queue_id >= 0 {
@@ -259,16 +235,13 @@ fn reset_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingC
             Some(offset) => {
                 let (min, max) = b.store.read(|s| {
                     (
-                        s.min_offset_in_queue(topic, queue_id),
-                        s.max_offset_in_queue(topic, queue_id),
+                        s.min_offset_in_queue(topic, QueueId(queue_id)),
+                        s.max_offset_in_queue(topic, QueueId(queue_id)),
                     )
                 });
-                let (min, max) = (to_i64(min), to_i64(max));
+                let (min, max) = (min.to_java_long(), max.to_java_long());
                 if offset < min || offset > max.saturating_add(1) {
-                    return refuse(
-                        ResponseCode::SYSTEM_ERROR,
-                        format!("Target offset {offset} not in consume queue range [{min}-{max}]"),
-                    );
+                    return Err(BrokerError::ResetOffsetOutOfRange { offset, min, max });
                 }
                 offset
             }
@@ -281,12 +254,14 @@ fn reset_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingC
         }
     }
     if targets.is_empty() {
-        return refuse(ResponseCode::SYSTEM_ERROR, "No queues to reset.".into());
+        return Err(BrokerError::ResetNoQueues {
+            topic: topic.to_owned(),
+        });
     }
     let now_ms = b.now_ms();
     let mut body = ResetOffsetBody::default();
     {
-        let mut offsets = lock(&b.offsets);
+        let mut offsets = b.offsets.lock();
         for (queue_id, offset) in &targets {
             offsets.assign_reset_offset(group, topic, *queue_id, *offset, now_ms);
             body.offset_table.insert(
@@ -297,7 +272,8 @@ fn reset_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingC
     }
     // Held pulls of these queues answer now with the reset, not at their timeout (Java waits).
     for queue_id in targets.keys() {
-        b.pull_holds.on_arrival(topic, *queue_id, u64::MAX);
+        b.pull_holds
+            .on_arrival(topic, QueueId(*queue_id), QueueOffset(u64::MAX));
     }
     Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None).with_body(body.encode()))
 }
@@ -314,20 +290,20 @@ fn reset_offset_by_clients(
     header: &ResetOffsetRequestHeader,
 ) -> BrokerResult<RemotingCommand> {
     let (topic, group) = (header.topic.as_str(), header.group.as_str());
-    let Some(topic_config) = lock(&b.topics).get(topic) else {
-        return Err(BrokerError::coded(
-            ResponseCode::SYSTEM_ERROR,
-            format!("[reset-offset] reset offset failed, no topic in this broker. topic={topic}"),
-        ));
+    let Some(topic_config) = b.topics.lock().get(topic) else {
+        return Err(BrokerError::ClientResetTopicNotExist {
+            topic: topic.to_owned(),
+        });
     };
     let broker_name = b.config().broker_name.clone();
     let mut body = ResetOffsetBody::default();
     for queue_id in 0..topic_config.write_queue_nums.max(0) {
-        let Some(consumer_offset) = lock(&b.offsets).query(group, topic, queue_id) else {
-            return Err(BrokerError::coded(
-                ResponseCode::SYSTEM_ERROR,
-                format!("THe consumer group <{group}> not exist"),
-            ));
+        let Some(consumer_offset) = b.offsets.lock().query(group, topic, queue_id) else {
+            return Err(BrokerError::ClientResetGroupNotExist {
+                group: group.to_owned(),
+                topic: topic.to_owned(),
+                queue_id,
+            });
         };
         let time_offset = offset_for_reset(&b.store, topic, queue_id, header.timestamp).max(0);
         let offset = if header.force || time_offset < consumer_offset {
@@ -338,19 +314,19 @@ fn reset_offset_by_clients(
         body.offset_table
             .insert(MessageQueue::new(topic, broker_name.as_str(), queue_id), offset);
     }
-    let channels: Vec<ConnectionHandle> = lock(&b.clients)
+    let channels: Vec<ConnectionHandle> = b
+        .clients
+        .lock()
         .consumer_channels(group)
         .into_iter()
         .map(|member| member.channel)
         .collect();
     if channels.is_empty() {
-        return Err(BrokerError::coded(
-            ResponseCode::CONSUMER_NOT_ONLINE,
-            format!(
-                "Consumer not online, so can not reset offset, Group: {group} Topic: {topic} Timestamp: {}",
-                header.timestamp
-            ),
-        ));
+        return Err(BrokerError::ClientResetConsumerNotOnline {
+            group: group.to_owned(),
+            topic: topic.to_owned(),
+            timestamp_ms: header.timestamp,
+        });
     }
     let notice_header = ResetOffsetRequestHeader {
         topic: topic.to_owned(),
@@ -378,14 +354,20 @@ mod tests {
 
     #[test]
     fn a_committed_offset_wins() {
-        assert_eq!(query_offset_answer(Some(42), Some(false), 9, false).unwrap(), 42);
-        assert_eq!(query_offset_answer(Some(0), None, 0, false).unwrap(), 0);
+        assert_eq!(
+            query_offset_answer(Some(42), Some(false), QueueOffset(9), false).unwrap(),
+            42
+        );
+        assert_eq!(query_offset_answer(Some(0), None, QueueOffset(0), false).unwrap(), 0);
     }
 
     #[test]
     fn a_new_group_on_a_young_queue_starts_at_zero() {
-        assert_eq!(query_offset_answer(None, None, 0, true).unwrap(), 0);
-        assert_eq!(query_offset_answer(Some(-1), Some(true), 0, true).unwrap(), 0);
+        assert_eq!(query_offset_answer(None, None, QueueOffset(0), true).unwrap(), 0);
+        assert_eq!(
+            query_offset_answer(Some(-1), Some(true), QueueOffset(0), true).unwrap(),
+            0
+        );
     }
 
     #[test]
@@ -396,15 +378,15 @@ mod tests {
             error.to_string()
         };
         assert_eq!(
-            remark(query_offset_answer(None, Some(false), 0, true)),
+            remark(query_offset_answer(None, Some(false), QueueOffset(0), true)),
             "Not found, do not set to zero, maybe this group boot first"
         );
         assert_eq!(
-            remark(query_offset_answer(None, None, 0, false)),
+            remark(query_offset_answer(None, None, QueueOffset(0), false)),
             "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first"
         );
         assert_eq!(
-            remark(query_offset_answer(None, None, 5, true)),
+            remark(query_offset_answer(None, None, QueueOffset(5), true)),
             "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first"
         );
     }
@@ -412,16 +394,41 @@ mod tests {
     #[test]
     fn upper_searches_find_the_last_message_stored_by_the_time() {
         // Offsets 3..8 stored at 10, 20, 20, 30, 40.
-        let times = |offset: u64| [10, 20, 20, 30, 40].get(usize::try_from(offset - 3).ok()?).copied();
-        assert_eq!(last_offset_stored_by(3, 8, 20, times), 5);
-        assert_eq!(last_offset_stored_by(3, 8, 25, times), 5);
-        assert_eq!(last_offset_stored_by(3, 8, 40, times), 7);
-        assert_eq!(last_offset_stored_by(3, 8, i64::MAX, times), 7);
-        assert_eq!(last_offset_stored_by(3, 8, 10, times), 3);
-        assert_eq!(last_offset_stored_by(3, 8, 9, times), 0);
-        assert_eq!(last_offset_stored_by(0, 0, 9, times), 0);
+        let times = |offset: QueueOffset| [10, 20, 20, 30, 40].get(usize::try_from(offset.0 - 3).ok()?).copied();
+        assert_eq!(
+            last_offset_stored_by(QueueOffset(3), QueueOffset(8), 20, times),
+            QueueOffset(5)
+        );
+        assert_eq!(
+            last_offset_stored_by(QueueOffset(3), QueueOffset(8), 25, times),
+            QueueOffset(5)
+        );
+        assert_eq!(
+            last_offset_stored_by(QueueOffset(3), QueueOffset(8), 40, times),
+            QueueOffset(7)
+        );
+        assert_eq!(
+            last_offset_stored_by(QueueOffset(3), QueueOffset(8), i64::MAX, times),
+            QueueOffset(7)
+        );
+        assert_eq!(
+            last_offset_stored_by(QueueOffset(3), QueueOffset(8), 10, times),
+            QueueOffset(3)
+        );
+        assert_eq!(
+            last_offset_stored_by(QueueOffset(3), QueueOffset(8), 9, times),
+            QueueOffset(0)
+        );
+        assert_eq!(
+            last_offset_stored_by(QueueOffset(0), QueueOffset(0), 9, times),
+            QueueOffset(0)
+        );
         // Unreadable (deleted) records count as older.
-        assert_eq!(last_offset_stored_by(0, 4, 5, |offset| (offset >= 2).then_some(100)), 1);
+        assert_eq!(
+            last_offset_stored_by(QueueOffset(0), QueueOffset(4), 5, |offset| (offset >= QueueOffset(2))
+                .then_some(100)),
+            QueueOffset(1)
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! One pull runs in three steps: [`check`] (Java's validation order, each refusal with its code,
 //! remark and `forbiddenType`), the store read with the tag filter, and [`compose`] (status →
 //! code, remark = status name, the offsets header). A PULL_NOT_FOUND with the SUSPEND flag on
-//! its first run is parked in [`PullHolds`](crate::long_poll::PullHolds) and run once more, not
+//! its first run is parked in [`PullHolds`](crate::state::long_poll::PullHolds) and run once more, not
 //! suspending, when its queue grows or its time is up; that second answer goes out with the
 //! request's opaque like any response. The commit offset the request carries is stored on the
 //! first run only, as Java's `tryCommitOffset`.
@@ -14,17 +14,18 @@ mod check;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ferrocket_net::{ConnectionHandle, Router};
-use ferrocket_store::{GetMessageStatus, GetMessages, GetMessagesResult};
+use ferrocket_net::ConnectionHandle;
+use ferrocket_store::{GetMessageStatus, GetMessages, GetMessagesResult, QueueId, QueueOffset};
+use ferrocket_wire::broker_id::MASTER_ID;
 use ferrocket_wire::header::{CustomHeader, PullMessageRequestHeader, PullMessageResponseHeader};
-use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
+use ferrocket_wire::{ExtFields, RemotingCommand, ResponseCode};
 
-pub use check::{Checked, Refusal, TagFilter, check};
+pub use check::{Checked, TagFilter, check};
 
-use crate::broker::{Broker, lock};
-use crate::error::{BrokerResult, respond};
-use crate::long_poll::hold_duration;
-use crate::replication::MASTER_ID;
+use crate::error::{BrokerError, BrokerResult, error_response, respond};
+use crate::handlers::Answer;
+use crate::state::Broker;
+use crate::state::long_poll::{HELD_PULLS_FULL, hold_duration};
 
 /// `PullSysFlag.FLAG_COMMIT_OFFSET`.
 pub const FLAG_COMMIT_OFFSET: i32 = 0x1;
@@ -32,32 +33,17 @@ pub const FLAG_COMMIT_OFFSET: i32 = 0x1;
 pub const FLAG_SUSPEND: i32 = 0x2;
 /// `PullSysFlag.FLAG_SUBSCRIPTION`.
 pub const FLAG_SUBSCRIPTION: i32 = 0x4;
-/// What Java's remoting layer answers a request its processor rejects (a slave refusing pulls).
-const REJECT_REQUEST_REMARK: &str = "[REJECTREQUEST]system busy, start flow control for a while";
 
-pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
-    let mut router = router;
-    for code in [RequestCode::PULL_MESSAGE, RequestCode::LITE_PULL_MESSAGE] {
-        let b = Arc::clone(broker);
-        router = router.route(code, move |request: RemotingCommand, connection: ConnectionHandle| {
-            let b = Arc::clone(&b);
-            async move {
-                let config = b.config();
-                // Java 5.x's `PullMessageProcessor.rejectRequest`: a slave serves reads only
-                // with `slaveReadEnable`.
-                if !config.is_master() && !config.slave_read_enable {
-                    let remark = Some(REJECT_REQUEST_REMARK.to_owned());
-                    return Some(RemotingCommand::response_to(
-                        &request,
-                        ResponseCode::SYSTEM_BUSY,
-                        remark,
-                    ));
-                }
-                respond(&request, handle_pull(&b, &request, &connection).await)
-            }
-        });
-    }
-    router
+/// PULL_MESSAGE and LITE_PULL_MESSAGE. Java 5.x's `PullMessageProcessor.rejectRequest`: a
+/// slave serves reads only with `slaveReadEnable`.
+pub fn serve(broker: Arc<Broker>, request: RemotingCommand, connection: ConnectionHandle) -> Answer {
+    Box::pin(async move {
+        let config = broker.config();
+        if !config.is_master() && !config.slave_read_enable {
+            return Some(error_response(&request, &BrokerError::RejectedBySlave));
+        }
+        respond(&request, handle_pull(&broker, &request, &connection).await)
+    })
 }
 
 /// What about this broker shapes a pull's answer besides the read itself.
@@ -117,7 +103,7 @@ pub fn keep_request_offset(outcome: &mut PullOutcome, request_offset: i64) {
                 | GetMessageStatus::OffsetFoundNull
         )
     );
-    if let (true, Ok(offset)) = (corrected, u64::try_from(request_offset)) {
+    if let (true, Some(offset)) = (corrected, QueueOffset::from_java_long(request_offset)) {
         outcome.next_begin_offset = offset;
     }
 }
@@ -127,9 +113,9 @@ pub fn keep_request_offset(outcome: &mut PullOutcome, request_offset: i64) {
 pub struct PullOutcome {
     /// `None` is `OFFSET_RESET`: an admin reset this queue and the consumer must move there.
     pub status: Option<GetMessageStatus>,
-    pub next_begin_offset: u64,
-    pub min_offset: u64,
-    pub max_offset: u64,
+    pub next_begin_offset: QueueOffset,
+    pub min_offset: QueueOffset,
+    pub max_offset: QueueOffset,
     pub records: Vec<Bytes>,
     /// The records back to back (the store read them into one buffer): the response body.
     pub body: Bytes,
@@ -153,9 +139,9 @@ impl PullOutcome {
 
     /// What a request offset below zero gets, which the store's unsigned offsets cannot
     /// express: Java's checks see it as below the queue's minimum.
-    pub fn negative_offset(min_offset: u64, max_offset: u64) -> PullOutcome {
-        let (status, next_begin_offset) = if max_offset == 0 {
-            (GetMessageStatus::NoMessageInQueue, 0)
+    pub fn negative_offset(min_offset: QueueOffset, max_offset: QueueOffset) -> PullOutcome {
+        let (status, next_begin_offset) = if max_offset == QueueOffset(0) {
+            (GetMessageStatus::NoMessageInQueue, QueueOffset(0))
         } else {
             (GetMessageStatus::OffsetTooSmall, min_offset)
         };
@@ -171,10 +157,10 @@ impl PullOutcome {
     }
 
     /// A pending admin reset of the queue to `offset`.
-    pub fn reset(offset: i64, min_offset: u64, max_offset: u64) -> PullOutcome {
+    pub fn reset(offset: i64, min_offset: QueueOffset, max_offset: QueueOffset) -> PullOutcome {
         PullOutcome {
             status: None,
-            next_begin_offset: u64::try_from(offset).unwrap_or(0),
+            next_begin_offset: QueueOffset::from_java_long(offset).unwrap_or_default(),
             min_offset,
             max_offset,
             records: Vec::new(),
@@ -223,9 +209,9 @@ pub fn compose(
     let (suggest_which_broker_id, code) = steer(role, checked, outcome, status_code(outcome.status, request_offset));
     let header = PullMessageResponseHeader {
         suggest_which_broker_id,
-        next_begin_offset: to_i64(outcome.next_begin_offset),
-        min_offset: to_i64(outcome.min_offset),
-        max_offset: to_i64(outcome.max_offset),
+        next_begin_offset: outcome.next_begin_offset.to_java_long(),
+        min_offset: outcome.min_offset.to_java_long(),
+        max_offset: outcome.max_offset.to_java_long(),
         topic_sys_flag: Some(checked.topic_sys_flag),
         group_sys_flag: Some(checked.group_sys_flag),
         ..PullMessageResponseHeader::default()
@@ -239,23 +225,19 @@ pub fn compose(
     response.with_body(outcome.body.clone())
 }
 
-fn to_i64(offset: u64) -> i64 {
-    i64::try_from(offset).unwrap_or(i64::MAX)
-}
-
-fn refusal_response(request: &RemotingCommand, refusal: Refusal) -> RemotingCommand {
-    let mut fields = ExtFields::new();
-    if let Some(forbidden_type) = refusal.forbidden_type {
-        fields.insert("forbiddenType", forbidden_type.to_string());
-    }
-    RemotingCommand::response_to(request, refusal.code, Some(refusal.remark)).with_ext_fields(fields)
+/// A refused pull: Java answers with the pull's response header, so the frame carries
+/// `extFields` (empty unless the refusal names a `forbiddenType`).
+fn refusal_response(request: &RemotingCommand, refusal: &BrokerError) -> RemotingCommand {
+    let mut response = error_response(request, refusal);
+    response.ext_fields.get_or_insert_with(ExtFields::new);
+    response
 }
 
 /// A pull to park: where, and for how long.
 struct Suspend {
     topic: String,
-    queue_id: i32,
-    offset: u64,
+    queue_id: QueueId,
+    offset: QueueOffset,
     hold_for: std::time::Duration,
 }
 
@@ -269,7 +251,11 @@ pub async fn handle_pull(
     let Some(suspend) = suspend else {
         return Ok(response);
     };
-    if let Some(mut held) = b.pull_holds.hold(&suspend.topic, suspend.queue_id, suspend.offset) {
+    let held = b.pull_holds.hold(&suspend.topic, suspend.queue_id, suspend.offset);
+    if held.is_none() {
+        HELD_PULLS_FULL.hit(b.now_ms(), &suspend.topic, "pull answered at once instead of held");
+    }
+    if let Some(mut held) = held {
         // A message stored between the read and the hold would never wake us: look again.
         let max = b
             .store
@@ -297,16 +283,19 @@ fn pull_once(
     let config = b.config();
     let now_ms = b.now_ms();
     let checked = {
-        let topics = lock(&b.topics);
-        let mut groups = lock(&b.groups);
-        let clients = lock(&b.clients);
+        let topics = b.topics.lock();
+        let mut groups = b.groups.lock();
+        let clients = b.clients.lock();
         check(&config, (&topics, &mut groups, &clients), &header, peer, now_ms)
     };
     let checked = match checked {
         Ok(checked) => checked,
-        Err(refusal) => return Ok((refusal_response(request, refusal), None)),
+        Err(refusal) => return Ok((refusal_response(request, &refusal), None)),
     };
-    let reset = lock(&b.offsets).take_reset_offset(&header.consumer_group, &header.topic, header.queue_id);
+    let reset = b
+        .offsets
+        .lock()
+        .take_reset_offset(&header.consumer_group, &header.topic, header.queue_id);
     let mut outcome = read(b, &header, &checked.filter, reset)?;
     let role = PullRole::of(&config);
     if role.slave {
@@ -315,7 +304,7 @@ fn pull_once(
     // The consumer's offset predates an admin reset this pull is about to announce: Java commits
     // it anyway, racing the reset; we keep the reset.
     if allow_suspend && header.sys_flag & FLAG_COMMIT_OFFSET != 0 && reset.is_none() {
-        lock(&b.offsets).commit(
+        b.offsets.lock().commit(
             &header.consumer_group,
             &header.topic,
             header.queue_id,
@@ -328,8 +317,8 @@ fn pull_once(
     if response.code == ResponseCode::PULL_NOT_FOUND.0 && may_wait {
         let suspend = Suspend {
             topic: header.topic,
-            queue_id: header.queue_id,
-            offset: u64::try_from(header.queue_offset).unwrap_or(0),
+            queue_id: QueueId(header.queue_id),
+            offset: QueueOffset::from_java_long(header.queue_offset).unwrap_or_default(),
             hold_for: hold_duration(
                 config.long_polling_enable,
                 config.short_polling_time_ms,
@@ -348,7 +337,7 @@ fn read(
     filter: &TagFilter,
     reset: Option<i64>,
 ) -> BrokerResult<PullOutcome> {
-    let (topic, queue_id) = (header.topic.as_str(), header.queue_id);
+    let (topic, queue_id) = (header.topic.as_str(), QueueId(header.queue_id));
     let matches = |tags_code: i64| filter.matches(tags_code);
     let outcome = b.store.read(|store| {
         let bounds = || {
@@ -361,7 +350,7 @@ fn read(
             let (min, max) = bounds();
             return Ok(PullOutcome::reset(offset, min, max));
         }
-        let Ok(offset) = u64::try_from(header.queue_offset) else {
+        let Some(offset) = QueueOffset::from_java_long(header.queue_offset) else {
             let (min, max) = bounds();
             return Ok(PullOutcome::negative_offset(min, max));
         };
@@ -381,6 +370,8 @@ fn read(
 
 #[cfg(test)]
 mod tests {
+    use ferrocket_wire::RequestCode;
+
     use super::*;
 
     #[test]
@@ -413,19 +404,22 @@ mod tests {
 
     #[test]
     fn negative_offsets_are_too_small_or_an_empty_queue_and_resets_move() {
-        let empty = PullOutcome::negative_offset(0, 0);
+        let empty = PullOutcome::negative_offset(QueueOffset(0), QueueOffset(0));
         assert_eq!(
             (empty.status, empty.next_begin_offset),
-            (Some(GetMessageStatus::NoMessageInQueue), 0)
+            (Some(GetMessageStatus::NoMessageInQueue), QueueOffset(0))
         );
-        let filled = PullOutcome::negative_offset(3, 9);
+        let filled = PullOutcome::negative_offset(QueueOffset(3), QueueOffset(9));
         assert_eq!(
             (filled.status, filled.next_begin_offset),
-            (Some(GetMessageStatus::OffsetTooSmall), 3)
+            (Some(GetMessageStatus::OffsetTooSmall), QueueOffset(3))
         );
         assert_eq!(status_code(filled.status, -5), ResponseCode::PULL_OFFSET_MOVED);
-        let reset = PullOutcome::reset(7, 0, 9);
-        assert_eq!((reset.status_name(), reset.next_begin_offset), ("OFFSET_RESET", 7));
+        let reset = PullOutcome::reset(7, QueueOffset(0), QueueOffset(9));
+        assert_eq!(
+            (reset.status_name(), reset.next_begin_offset),
+            ("OFFSET_RESET", QueueOffset(7))
+        );
     }
 
     const MASTER: PullRole = PullRole {
@@ -446,9 +440,9 @@ mod tests {
         };
         let found = PullOutcome::from_store(GetMessagesResult {
             status: GetMessageStatus::Found,
-            next_begin_offset: 2,
-            min_offset: 0,
-            max_offset: 2,
+            next_begin_offset: QueueOffset(2),
+            min_offset: QueueOffset(0),
+            max_offset: QueueOffset(2),
             records: vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cd")],
             body: Bytes::from_static(b"abcd"),
             suggest_pulling_from_slave: false,
@@ -465,7 +459,7 @@ mod tests {
         assert_eq!(header.suggest_which_broker_id, 0);
         let moved = PullOutcome {
             status: Some(GetMessageStatus::OffsetOverflowBadly),
-            next_begin_offset: 2,
+            next_begin_offset: QueueOffset(2),
             records: Vec::new(),
             ..found
         };
@@ -488,9 +482,9 @@ mod tests {
         };
         let outcome = |status, lagging| PullOutcome {
             status: Some(status),
-            next_begin_offset: 5,
-            min_offset: 0,
-            max_offset: 9,
+            next_begin_offset: QueueOffset(5),
+            min_offset: QueueOffset(0),
+            max_offset: QueueOffset(9),
             records: Vec::new(),
             body: Bytes::new(),
             suggest_pulling_from_slave: lagging,
@@ -521,9 +515,9 @@ mod tests {
         );
         let mut corrected = moved.clone();
         keep_request_offset(&mut corrected, 3);
-        assert_eq!(corrected.next_begin_offset, 3);
+        assert_eq!(corrected.next_begin_offset, QueueOffset(3));
         let mut found_outcome = found(false);
         keep_request_offset(&mut found_outcome, 3);
-        assert_eq!(found_outcome.next_begin_offset, 5);
+        assert_eq!(found_outcome.next_begin_offset, QueueOffset(5));
     }
 }

@@ -2,50 +2,24 @@
 //! key or unique key, as Java's `QueryMessageProcessor` (remoting.md §4.6.12, store-and-ha.md
 //! §3.4). Both bodies are stored records exactly as the commit log holds them.
 
-use std::sync::Arc;
-
 use bytes::{Bytes, BytesMut};
-use ferrocket_net::{ConnectionHandle, Router};
+use ferrocket_store::CommitLogOffset;
 use ferrocket_wire::header::{
     CustomHeader, QueryMessageRequestHeader, QueryMessageResponseHeader, ViewMessageRequestHeader,
 };
-use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
+use ferrocket_wire::{RemotingCommand, ResponseCode};
 
-use crate::broker::Broker;
-use crate::error::{BrokerError, BrokerResult, respond};
+use crate::error::{BrokerError, BrokerResult};
+use crate::state::Broker;
 
 /// Java's `defaultQueryMaxNum`: how many records a unique-key query may return.
 pub const DEFAULT_QUERY_MAX_NUM: i32 = 32;
 
-pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
-    let b = Arc::clone(broker);
-    let router = router.route(
-        RequestCode::VIEW_MESSAGE_BY_ID,
-        move |request: RemotingCommand, _connection: ConnectionHandle| {
-            let b = Arc::clone(&b);
-            async move { respond(&request, view_message(&b, &request)) }
-        },
-    );
-    let b = Arc::clone(broker);
-    router.route(
-        RequestCode::QUERY_MESSAGE,
-        move |request: RemotingCommand, _connection: ConnectionHandle| {
-            let b = Arc::clone(&b);
-            async move { respond(&request, query_message(&b, &request)) }
-        },
-    )
-}
-
 /// VIEW_MESSAGE_BY_ID: the one record at the offset an offset message id names.
-fn view_message(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn view_message(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = ViewMessageRequestHeader::from_command(request)?;
-    let not_found = || {
-        BrokerError::coded(
-            ResponseCode::SYSTEM_ERROR,
-            format!("can not find message by the offset, {}", header.offset),
-        )
-    };
-    let offset = u64::try_from(header.offset).map_err(|_| not_found())?;
+    let not_found = || BrokerError::MessageNotFoundAtOffset { offset: header.offset };
+    let offset = CommitLogOffset::from_java_long(header.offset).ok_or_else(not_found)?;
     let record = b
         .store
         .read(|s| {
@@ -67,7 +41,7 @@ pub fn query_max_num(header: &QueryMessageRequestHeader) -> usize {
 }
 
 /// QUERY_MESSAGE: records indexed under `topic#key` stored within the time range.
-fn query_message(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn query_message(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = QueryMessageRequestHeader::from_command(request)?;
     let max_num = query_max_num(&header);
     let found = b.store.read(|s| {

@@ -20,27 +20,29 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use ferrocket_net::{ConnectionHandle, Router};
+use ferrocket_net::ConnectionHandle;
 use ferrocket_wire::body::{TopicConfig, TopicFilterType};
 use ferrocket_wire::header::{CustomHeader, SendMessageRequestHeader, SendMessageResponseHeader};
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::message::{StoredMessage, sysflag};
-use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
-
-use crate::broker::{Broker, lock};
-use crate::config::{BrokerConfig, BrokerRole};
-use crate::error::{BrokerError, BrokerResult, respond};
-use crate::replication;
-use crate::schedule;
-use crate::subscription_groups::SubscriptionGroupTable;
-use crate::topics::{
-    self, DLQ_GROUP_TOPIC_PREFIX, OFFSET_MOVED_EVENT_TOPIC, PERM_READ, PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX,
-    SCHEDULE_TOPIC, SELF_TEST_TOPIC, TOPIC_NAME_CHARS_MAX, TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC,
-    TRANS_OP_HALF_TOPIC, TopicTable,
+use ferrocket_wire::permissions::{PERM_READ, PERM_WRITE};
+use ferrocket_wire::system_topics::{
+    OFFSET_MOVED_EVENT_TOPIC, RETRY_GROUP_TOPIC_PREFIX, SCHEDULE_TOPIC, SELF_TEST_TOPIC, TRANS_CHECK_MAX_TIME_TOPIC,
+    TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC, dlq_topic,
 };
+use ferrocket_wire::{ExtFields, RemotingCommand, ResponseCode};
+
+use crate::config::{BrokerConfig, BrokerRole};
+use crate::error::{BrokerError, BrokerResult, IllegalMessage, error_response, respond};
+use crate::handlers::Answer;
+use crate::state::Broker;
+use crate::state::replication;
+use crate::state::schedule;
+use crate::state::subscription_groups::SubscriptionGroupTable;
+use crate::state::topics::{self, TOPIC_NAME_CHARS_MAX, TopicTable};
 
 pub use message_build::{SendFacts, offset_message_ids, socket_addr};
-pub use response::{illegal_remark, put_response, topic_config_text};
+pub use response::put_response;
 
 /// Java's `BrokerConfig.regionId` default; our configuration has no region.
 pub const REGION_ID: &str = "DefaultRegion";
@@ -55,58 +57,35 @@ const NOT_ALLOWED_SEND_TOPICS: [&str; 6] = [
     SELF_TEST_TOPIC,
     OFFSET_MOVED_EVENT_TOPIC,
 ];
-/// `FAQUrl.suggestTodo(APPLY_TOPIC_URL)` and friends: every FAQ link is this page.
-pub const FAQ_SUFFIX: &str = "\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details.";
-/// What Java's remoting layer answers a request its processor rejects (a slave refusing sends).
-const REJECT_REQUEST_REMARK: &str = "[REJECTREQUEST]system busy, start flow control for a while";
 /// `MQVersion.Version.V3_4_9.ordinal()`: from this version on the header's maxReconsumeTimes counts.
 const VERSION_V3_4_9: i32 = 97;
 /// `DLQ_NUMS_PER_GROUP`.
 const DLQ_QUEUE_NUMS: i32 = 1;
 
-pub fn routes(router: Router, broker: &Arc<Broker>) -> Router {
-    let mut router = router;
-    for code in [
-        RequestCode::SEND_MESSAGE,
-        RequestCode::SEND_MESSAGE_V2,
-        RequestCode::SEND_BATCH_MESSAGE,
-    ] {
-        let b = Arc::clone(broker);
-        router = router.route(code, move |request: RemotingCommand, connection: ConnectionHandle| {
-            let b = Arc::clone(&b);
-            async move {
-                if let Some(rejected) = reject_on_slave(&b, &request) {
-                    return Some(rejected);
-                }
-                Some(handle_send(&b, &request, &connection).await)
-            }
-        });
-    }
-    let b = Arc::clone(broker);
-    router.route(
-        RequestCode::CONSUMER_SEND_MSG_BACK,
-        move |request: RemotingCommand, _connection: ConnectionHandle| {
-            let b = Arc::clone(&b);
-            async move {
-                if let Some(rejected) = reject_on_slave(&b, &request) {
-                    return Some(rejected);
-                }
-                respond(&request, send_back::handle(&b, &request).await)
-            }
-        },
-    )
+/// SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE.
+pub fn serve(broker: Arc<Broker>, request: RemotingCommand, connection: ConnectionHandle) -> Answer {
+    Box::pin(async move {
+        if let Some(rejected) = reject_on_slave(&broker, &request) {
+            return Some(rejected);
+        }
+        Some(handle_send(&broker, &request, &connection).await)
+    })
+}
+
+/// CONSUMER_SEND_MSG_BACK.
+pub fn serve_send_back(broker: Arc<Broker>, request: RemotingCommand, _: ConnectionHandle) -> Answer {
+    Box::pin(async move {
+        if let Some(rejected) = reject_on_slave(&broker, &request) {
+            return Some(rejected);
+        }
+        respond(&request, send_back::handle(&broker, &request).await)
+    })
 }
 
 /// Java 5.x's `SendMessageProcessor.rejectRequest`: a slave turns away every request of the
 /// processor (sends and send-backs) with the remoting layer's bare SYSTEM_BUSY answer.
 fn reject_on_slave(b: &Broker, request: &RemotingCommand) -> Option<RemotingCommand> {
-    (b.config().broker_role == BrokerRole::Slave).then(|| {
-        RemotingCommand::response_to(
-            request,
-            ResponseCode::SYSTEM_BUSY,
-            Some(REJECT_REQUEST_REMARK.to_owned()),
-        )
-    })
+    (b.config().broker_role == BrokerRole::Slave).then(|| error_response(request, &BrokerError::RejectedBySlave))
 }
 
 /// Answers one send: SUCCESS (or a flush-timeout code) with the full header, or Java's failure
@@ -131,7 +110,7 @@ async fn send(
     let now_ms = b.now_ms();
     let peer = connection.peer_addr();
     let topic_config = msg_check(
-        &mut lock(&b.topics),
+        &mut b.topics.lock(),
         &header,
         peer,
         (&config.broker_ip1, config.broker_permission),
@@ -139,20 +118,17 @@ async fn send(
     )?;
     let queue_id = if header.queue_id < 0 {
         message_build::random_queue_id(random_seed(), topic_config.write_queue_nums).ok_or_else(|| {
-            BrokerError::coded(
-                ResponseCode::SYSTEM_ERROR,
-                format!("topic[{}] has no writable queue", header.topic),
-            )
+            BrokerError::NoWritableQueue {
+                topic: header.topic.clone(),
+            }
         })?
     } else {
         header.queue_id
     };
     // Java's store refuses a message without a body as illegal.
-    let body = request.body.clone().ok_or_else(|| {
-        BrokerError::coded(
-            ResponseCode::MESSAGE_ILLEGAL,
-            illegal_remark(config.store.body_bytes_max),
-        )
+    let body = request.body.clone().ok_or(BrokerError::MessageIllegal {
+        why: IllegalMessage::NoBody,
+        body_bytes_max: config.store.body_bytes_max,
     })?;
     let store_host = socket_addr(b.address());
     let facts = SendFacts {
@@ -171,10 +147,10 @@ async fn send(
         let orderly = header
             .topic
             .strip_prefix(RETRY_GROUP_TOPIC_PREFIX)
-            .is_some_and(|group| !lock(&b.clients).queue_locks.all_expired(group, now_ms));
+            .is_some_and(|group| !b.clients.lock().queue_locks.all_expired(group, now_ms));
         let dead_letter = {
-            let mut topics = lock(&b.topics);
-            let mut groups = lock(&b.groups);
+            let mut topics = b.topics.lock();
+            let mut groups = b.groups.lock();
             let retry = RetryFacts {
                 request_version: request.version,
                 auto_create_group: config.auto_create_subscription_group,
@@ -182,7 +158,7 @@ async fn send(
             };
             retry_or_dead_letter(&mut topics, &mut groups, &header, &retry, now_ms)?
         };
-        single_record(&config, &header, &facts, dead_letter, body, store_host)?
+        single_record(&config, &header, &facts, dead_letter, body, store_host, now_ms)?
     };
     // Java's put hook: a delayed message waits in the schedule topic.
     let messages = schedule::park_delayed(messages, &config.store.message_delay_levels_ms);
@@ -191,19 +167,18 @@ async fn send(
         .first()
         .is_none_or(|m| m.properties.get(keys::WAIT) != Some("false"));
     let outcome = b.store.put_batch(messages).await;
-    let replica_code = match &outcome.result {
+    let replicas = match &outcome.result {
         Some(result) => replication::after_put(b, &config, result.end_offset, wait_store_msg_ok).await,
         None => None,
     };
-    let (code, header) = put_response(
-        &outcome,
+    put_response(
+        outcome,
+        replicas,
         store_host,
         queue_id,
         transaction_id,
         config.store.body_bytes_max,
-    )?;
-    // Java's `thenCombine`: a failed replication wins over the flush status; still a result.
-    Ok((replica_code.unwrap_or(code), header))
+    )
 }
 
 /// Java's `msgCheck`: the topic's config, auto-created when allowed, or the failure. `broker`
@@ -219,37 +194,29 @@ pub fn msg_check(
     let topic = header.topic.as_str();
     let existing = topics.get(topic);
     if broker_permission & PERM_WRITE == 0 && existing.as_ref().is_some_and(|c| c.order) {
-        return Err(BrokerError::coded(
-            ResponseCode::NO_PERMISSION,
-            format!("the broker[{broker_ip1}] sending message is forbidden"),
-        ));
+        return Err(BrokerError::BrokerSendForbidden {
+            broker_ip: broker_ip1.to_owned(),
+        });
     }
-    topics::validate_topic(topic).map_err(|e| BrokerError::coded(ResponseCode::INVALID_PARAMETER, e.to_string()))?;
+    topics::validate_topic(topic)?;
     if NOT_ALLOWED_SEND_TOPICS.contains(&topic) {
-        return Err(BrokerError::coded(
-            ResponseCode::NO_PERMISSION,
-            format!("Sending message to topic[{topic}] is forbidden."),
-        ));
+        return Err(BrokerError::SendToSystemTopicForbidden {
+            topic: topic.to_owned(),
+        });
     }
     let config = match existing {
         Some(config) => config,
-        None => create_on_send(topics, header, peer, now_ms)?.ok_or_else(|| {
-            BrokerError::coded(
-                ResponseCode::TOPIC_NOT_EXIST,
-                format!("topic[{topic}] not exist, apply first please!{FAQ_SUFFIX}"),
-            )
+        None => create_on_send(topics, header, peer, now_ms)?.ok_or_else(|| BrokerError::SendTopicNotExist {
+            topic: topic.to_owned(),
         })?,
     };
     let valid = config.write_queue_nums.max(config.read_queue_nums);
     if header.queue_id >= valid {
-        return Err(BrokerError::coded(
-            ResponseCode::INVALID_PARAMETER,
-            format!(
-                "request queueId[{}] is illegal, {} Producer: {peer}",
-                header.queue_id,
-                topic_config_text(&config)
-            ),
-        ));
+        return Err(BrokerError::SendQueueIdIllegal {
+            queue_id: header.queue_id,
+            topic_config: Box::new(config),
+            producer: peer.to_owned(),
+        });
     }
     Ok(config)
 }
@@ -312,10 +279,9 @@ pub fn retry_or_dead_letter(
         return Ok(None);
     };
     let Some(group_config) = groups.find_or_auto_create(group, retry.auto_create_group, now_ms) else {
-        return Err(BrokerError::coded(
-            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!("subscription group not exist, {group} {FAQ_SUFFIX}"),
-        ));
+        return Err(BrokerError::RetryGroupNotExist {
+            group: group.to_owned(),
+        });
     };
     let max_reconsume_times = match header.max_reconsume_times {
         Some(max) if retry.request_version >= VERSION_V3_4_9 => max,
@@ -324,15 +290,12 @@ pub fn retry_or_dead_letter(
     if header.reconsume_times.unwrap_or(0) <= max_reconsume_times && !retry.orderly {
         return Ok(None);
     }
-    let topic = format!("{DLQ_GROUP_TOPIC_PREFIX}{group}");
+    let topic = dlq_topic(group);
     if topics
         .create_retry_topic(&topic, DLQ_QUEUE_NUMS, PERM_READ | PERM_WRITE, false, 0, now_ms)
         .is_none()
     {
-        return Err(BrokerError::coded(
-            ResponseCode::SYSTEM_ERROR,
-            format!("topic[{topic}] not exist"),
-        ));
+        return Err(BrokerError::RetryTopicNotCreated { topic });
     }
     Ok(Some(DeadLetter { topic, queue_id: 0 }))
 }
@@ -345,9 +308,9 @@ fn single_record(
     dead_letter: Option<DeadLetter>,
     body: Bytes,
     store_host: SocketAddr,
+    now_ms: i64,
 ) -> BrokerResult<(Vec<StoredMessage>, Option<String>)> {
     check_body_bytes(body.len(), config.store.body_bytes_max)?;
-    let now_ms = crate::broker::wall_clock_ms();
     let mut properties =
         message_build::single_message_properties(header.properties.as_deref(), &config.broker_cluster_name, || {
             next_unique_id(store_host, now_ms)
@@ -374,50 +337,48 @@ fn batch_records(
     facts: &SendFacts<'_>,
     body: &Bytes,
 ) -> BrokerResult<(Vec<StoredMessage>, Option<String>)> {
-    let illegal = |remark: String| BrokerError::coded(ResponseCode::MESSAGE_ILLEGAL, remark);
-    if header.topic.chars().count() > TOPIC_NAME_CHARS_MAX {
-        return Err(illegal(format!(
-            "message topic length too long {}",
-            header.topic.chars().count()
-        )));
+    let body_bytes_max = config.store.body_bytes_max;
+    let illegal = |why: IllegalMessage| BrokerError::MessageIllegal { why, body_bytes_max };
+    let topic_chars = header.topic.chars().count();
+    if topic_chars > TOPIC_NAME_CHARS_MAX {
+        return Err(BrokerError::BatchTopicTooLong { topic_chars });
     }
     if header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
-        return Err(illegal(format!(
-            "batch request does not support retry group {}",
-            header.topic
-        )));
+        return Err(BrokerError::BatchToRetryTopic {
+            topic: header.topic.clone(),
+        });
     }
     check_body_bytes(body.len(), config.store.body_bytes_max)?;
     let properties = message_build::batch_properties(header.properties.as_deref(), &config.broker_cluster_name);
     // The store refuses transactional or delayed batches; so do we, before decoding.
     let transactional = sysflag::TransactionType::from_sys_flag(header.sys_flag) != sysflag::TransactionType::Not;
     if transactional || properties.get(keys::DELAY).is_some_and(|level| level != "0") {
-        return Err(illegal(illegal_remark(config.store.body_bytes_max)));
+        return Err(illegal(IllegalMessage::TransactionalOrDelayedBatch));
     }
     let messages = message_build::batch_messages(facts, &properties, body)
-        .map_err(|_| illegal(illegal_remark(config.store.body_bytes_max)))?;
+        .map_err(|error| illegal(IllegalMessage::BatchUndecodable { error }))?;
     if messages.is_empty() {
-        return Err(illegal(illegal_remark(config.store.body_bytes_max)));
+        return Err(illegal(IllegalMessage::EmptyBatch));
     }
     Ok((messages, properties.get(keys::UNIQ_KEY).map(str::to_owned)))
 }
 
 fn check_body_bytes(body_bytes: usize, body_bytes_max: usize) -> BrokerResult<()> {
     if body_bytes > body_bytes_max {
-        return Err(BrokerError::coded(
-            ResponseCode::MESSAGE_ILLEGAL,
-            illegal_remark(body_bytes_max),
-        ));
+        return Err(BrokerError::MessageIllegal {
+            why: IllegalMessage::BodyTooLarge { body_bytes },
+            body_bytes_max,
+        });
     }
     Ok(())
 }
 
 fn check_properties_bytes(properties_bytes: usize, body_bytes_max: usize) -> BrokerResult<()> {
     if properties_bytes > ferrocket_wire::message::properties::PROPERTIES_BYTES_MAX {
-        return Err(BrokerError::coded(
-            ResponseCode::MESSAGE_ILLEGAL,
-            illegal_remark(body_bytes_max),
-        ));
+        return Err(BrokerError::MessageIllegal {
+            why: IllegalMessage::PropertiesTooLarge { properties_bytes },
+            body_bytes_max,
+        });
     }
     Ok(())
 }
@@ -451,7 +412,7 @@ fn random_seed() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topics::SystemTopicSettings;
+    use crate::config::SystemTopicSettings;
 
     fn topics(auto_create: bool) -> TopicTable {
         TopicTable::new(

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrocket_net::Client;
 use ferrocket_wire::body::{
     ConsumerOffsetSerializeWrapper, DelayOffsetSerializeWrapper, JsonBody, SubscriptionGroupWrapper,
     TopicConfigSerializeWrapper,
@@ -18,9 +19,9 @@ use ferrocket_wire::body::{
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 use tracing::{debug, warn};
 
-use crate::broker::{Broker, lock};
 use crate::error::{BrokerError, BrokerResult};
-use crate::metadata;
+use crate::state::Broker;
+use crate::state::metadata;
 
 /// Java's `BrokerOuterAPI` waits 3 s for each of these answers.
 pub const SYNC_REQUEST_TIMEOUT_MS: u64 = 3_000;
@@ -28,7 +29,7 @@ pub const SYNC_REQUEST_TIMEOUT_MS: u64 = 3_000;
 const CHECK_INTERVAL_MS_MAX: u64 = 3_000;
 
 /// Syncs whenever the period has passed since the last attempt, forever (slaves only).
-pub async fn run(broker: Arc<Broker>) {
+pub async fn run(broker: Arc<Broker>, outbound: Client) {
     let mut last_attempt: Option<tokio::time::Instant> = None;
     loop {
         let period_ms = broker.config().slave_sync_period_ms.max(1);
@@ -38,7 +39,7 @@ pub async fn run(broker: Arc<Broker>) {
             continue;
         }
         last_attempt = Some(tokio::time::Instant::now());
-        if let Err(error) = sync_all(&broker).await {
+        if let Err(error) = sync_all(&broker, &outbound).await {
             warn!(%error, "slave sync from the master incomplete");
         }
     }
@@ -46,15 +47,15 @@ pub async fn run(broker: Arc<Broker>) {
 
 /// One full sync: topics, consumer offsets, delay offsets, subscription groups. Every step runs;
 /// the first failure is returned. Without a known master address there is nothing to do.
-pub async fn sync_all(broker: &Broker) -> BrokerResult<()> {
+pub async fn sync_all(broker: &Broker, outbound: &Client) -> BrokerResult<()> {
     let Some(master) = master_addr(broker) else {
         return Ok(());
     };
     let steps = [
-        sync_topics(broker, &master).await,
-        sync_consumer_offsets(broker, &master).await,
-        sync_delay_offsets(broker, &master).await,
-        sync_groups(broker, &master).await,
+        sync_topics(broker, outbound, &master).await,
+        sync_consumer_offsets(broker, outbound, &master).await,
+        sync_delay_offsets(broker, outbound, &master).await,
+        sync_groups(broker, outbound, &master).await,
     ];
     debug!(master, "slave sync done");
     steps.into_iter().collect()
@@ -62,37 +63,39 @@ pub async fn sync_all(broker: &Broker) -> BrokerResult<()> {
 
 /// The master's remoting address, unless it is this broker's own (Java's check).
 fn master_addr(broker: &Broker) -> Option<String> {
-    lock(&broker.master_addresses)
+    broker
+        .master_addresses
+        .lock()
         .master_addr
         .clone()
         .filter(|addr| addr != broker.address())
 }
 
-async fn sync_topics(broker: &Broker, master: &str) -> BrokerResult<()> {
-    let wrapper: TopicConfigSerializeWrapper = fetch(broker, master, RequestCode::GET_ALL_TOPIC_CONFIG).await?;
-    let replaced = lock(&broker.topics).replace_from_master(wrapper);
+async fn sync_topics(broker: &Broker, outbound: &Client, master: &str) -> BrokerResult<()> {
+    let wrapper: TopicConfigSerializeWrapper = fetch(outbound, master, RequestCode::GET_ALL_TOPIC_CONFIG).await?;
+    let replaced = broker.topics.lock().replace_from_master(wrapper);
     if replaced {
         metadata::persist_topics(broker)?;
     }
     Ok(())
 }
 
-async fn sync_consumer_offsets(broker: &Broker, master: &str) -> BrokerResult<()> {
-    let wrapper: ConsumerOffsetSerializeWrapper = fetch(broker, master, RequestCode::GET_ALL_CONSUMER_OFFSET).await?;
-    lock(&broker.offsets).merge_from_master(wrapper);
+async fn sync_consumer_offsets(broker: &Broker, outbound: &Client, master: &str) -> BrokerResult<()> {
+    let wrapper: ConsumerOffsetSerializeWrapper = fetch(outbound, master, RequestCode::GET_ALL_CONSUMER_OFFSET).await?;
+    broker.offsets.lock().merge_from_master(wrapper);
     metadata::persist_offsets(broker)
 }
 
-async fn sync_delay_offsets(broker: &Broker, master: &str) -> BrokerResult<()> {
-    let wrapper: DelayOffsetSerializeWrapper = fetch(broker, master, RequestCode::GET_ALL_DELAY_OFFSET).await?;
-    lock(&broker.offsets).load_delay_wrapper(wrapper);
+async fn sync_delay_offsets(broker: &Broker, outbound: &Client, master: &str) -> BrokerResult<()> {
+    let wrapper: DelayOffsetSerializeWrapper = fetch(outbound, master, RequestCode::GET_ALL_DELAY_OFFSET).await?;
+    broker.offsets.lock().load_delay_wrapper(wrapper);
     metadata::persist_offsets(broker)
 }
 
-async fn sync_groups(broker: &Broker, master: &str) -> BrokerResult<()> {
+async fn sync_groups(broker: &Broker, outbound: &Client, master: &str) -> BrokerResult<()> {
     let wrapper: SubscriptionGroupWrapper =
-        fetch(broker, master, RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG).await?;
-    let replaced = lock(&broker.groups).replace_from_master(wrapper);
+        fetch(outbound, master, RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG).await?;
+    let replaced = broker.groups.lock().replace_from_master(wrapper);
     if replaced {
         metadata::persist_groups(broker)?;
     }
@@ -100,24 +103,24 @@ async fn sync_groups(broker: &Broker, master: &str) -> BrokerResult<()> {
 }
 
 /// Asks the master for one table and decodes its JSON answer.
-async fn fetch<T: JsonBody>(broker: &Broker, master: &str, code: RequestCode) -> BrokerResult<T> {
+async fn fetch<T: JsonBody>(outbound: &Client, master: &str, code: RequestCode) -> BrokerResult<T> {
     let request = RemotingCommand::request(code);
     let timeout = Duration::from_millis(SYNC_REQUEST_TIMEOUT_MS);
-    let response = broker
-        .outbound
+    let response = outbound
         .invoke(master, request, timeout)
         .await
-        .map_err(|error| sync_error(format!("{code:?} to {master}: {error}")))?;
+        .map_err(|error| BrokerError::MasterCallFailed {
+            code,
+            master: master.to_owned(),
+            error,
+        })?;
     if response.response_code() != ResponseCode::SUCCESS {
-        return Err(sync_error(format!(
-            "{code:?} to {master} answered {}: {}",
-            response.code,
-            response.remark.unwrap_or_default()
-        )));
+        return Err(BrokerError::MasterRefused {
+            code,
+            master: master.to_owned(),
+            response_code: response.code,
+            remark: response.remark.unwrap_or_default(),
+        });
     }
     Ok(T::decode(response.body.as_deref().unwrap_or_default())?)
-}
-
-fn sync_error(remark: String) -> BrokerError {
-    BrokerError::coded(ResponseCode::SYSTEM_ERROR, remark)
 }

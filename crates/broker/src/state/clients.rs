@@ -10,27 +10,24 @@
 //!   [`PRODUCER_GROUPS_MAX`], [`CHANNELS_PER_GROUP_MAX`], [`SUBSCRIPTIONS_PER_GROUP_MAX`]).
 //!
 //! The read side is in `lookups`, orderly consumers' queue locks (LOCK_BATCH_MQ) in
-//! [`QueueLocks`]. The shell: [`notify_consumer_ids_changed`] sends the oneway notices from a spawned task, and
-//! [`run_expiry`] closes channels silent for [`CHANNEL_EXPIRED_TIMEOUT_MS`] (closing one runs
-//! the close callback, which removes it everywhere, as Java's scan does).
+//! [`QueueLocks`]. The shell's expiry task closes channels silent
+//! for [`CHANNEL_EXPIRED_TIMEOUT_MS`] (closing one runs the close callback, which removes it
+//! everywhere, as Java's scan does); the client handlers send the notices.
 
 mod lookups;
 mod queue_locks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_net::ConnectionHandle;
+use ferrocket_wire::LanguageCode;
 use ferrocket_wire::body::{ConsumeFromWhere, ConsumeType, MessageModel, SubscriptionData};
-use ferrocket_wire::header::{CustomHeader, NotifyConsumerIdsChangedRequestHeader};
-use ferrocket_wire::{LanguageCode, RemotingCommand, RequestCode};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
+use crate::limit_warnings::{LimitWarning, limit_warning};
 pub use queue_locks::{LOCK_MAX_LIVE_MS, QueueLocks};
-
-use crate::broker::{Broker, lock};
 
 /// Java's `channelExpiredTimeout`: a client heartbeats every 30 s, so 120 s of silence means it
 /// is gone.
@@ -45,8 +42,11 @@ pub const PRODUCER_GROUPS_MAX: usize = 100_000;
 pub const CHANNELS_PER_GROUP_MAX: usize = 10_000;
 /// One heartbeat can list any number of topics; a real consumer subscribes a handful.
 pub const SUBSCRIPTIONS_PER_GROUP_MAX: usize = 10_000;
-/// How long a notice may wait for room in a client's writer queue before it is dropped.
-const NOTIFY_SEND_TIMEOUT: Duration = Duration::from_secs(3);
+
+static CONSUMER_GROUPS_FULL: LimitWarning = limit_warning!(CONSUMER_GROUPS_MAX);
+static PRODUCER_GROUPS_FULL: LimitWarning = limit_warning!(PRODUCER_GROUPS_MAX);
+static CHANNELS_PER_GROUP_FULL: LimitWarning = limit_warning!(CHANNELS_PER_GROUP_MAX);
+static SUBSCRIPTIONS_PER_GROUP_FULL: LimitWarning = limit_warning!(SUBSCRIPTIONS_PER_GROUP_MAX);
 
 /// One client connection as its heartbeat described it (`ClientChannelInfo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,14 +136,11 @@ impl<C: Clone + Eq + Hash> ClientRegistry<C> {
             changed: false,
             notify: Vec::new(),
         };
+        let now_ms = channel.last_update_ms;
         if !self.consumers.contains_key(group) && self.consumers.len() >= CONSUMER_GROUPS_MAX {
-            warn!(
-                group,
-                "consumer not registered: already {CONSUMER_GROUPS_MAX} consumer groups"
-            );
+            CONSUMER_GROUPS_FULL.hit(now_ms, group, "consumer group not registered");
             return unchanged;
         }
-        let now_ms = channel.last_update_ms;
         let info = self
             .consumers
             .entry(group.to_owned())
@@ -161,7 +158,7 @@ impl<C: Clone + Eq + Hash> ClientRegistry<C> {
         info.last_update_ms = now_ms;
         let channel_added = update_channel(&mut info.channels, channel, group);
         let subscriptions_changed = registration.update_subscriptions
-            && update_subscriptions(&mut info.subscriptions, registration.subscriptions);
+            && update_subscriptions(&mut info.subscriptions, registration.subscriptions, group, now_ms);
         let changed = channel_added || subscriptions_changed;
         if channel_added {
             info!(group, "new consumer connected");
@@ -201,10 +198,7 @@ impl<C: Clone + Eq + Hash> ClientRegistry<C> {
     /// Java's `registerProducer`.
     pub fn register_producer(&mut self, group: &str, channel: ClientChannel<C>) {
         if !self.producers.contains_key(group) && self.producers.len() >= PRODUCER_GROUPS_MAX {
-            warn!(
-                group,
-                "producer not registered: already {PRODUCER_GROUPS_MAX} producer groups"
-            );
+            PRODUCER_GROUPS_FULL.hit(channel.last_update_ms, group, "producer group not registered");
             return;
         }
         let channels = self.producers.entry(group.to_owned()).or_default();
@@ -307,10 +301,7 @@ fn update_channel<C: Clone + Eq + Hash>(
         return false;
     }
     if channels.len() >= CHANNELS_PER_GROUP_MAX {
-        warn!(
-            group,
-            "channel not registered: the group already has {CHANNELS_PER_GROUP_MAX}"
-        );
+        CHANNELS_PER_GROUP_FULL.hit(channel.last_update_ms, group, "connection not registered in its group");
         return false;
     }
     channels.insert(channel.channel.clone(), channel);
@@ -318,8 +309,17 @@ fn update_channel<C: Clone + Eq + Hash>(
 }
 
 /// Java's `updateSubscription`: adds new topics (changed), replaces a subscription with a newer
-/// `subVersion` (not a change), drops topics no longer listed (changed).
-fn update_subscriptions(table: &mut BTreeMap<String, SubscriptionData>, subscriptions: Vec<SubscriptionData>) -> bool {
+/// `subVersion` (not a change), drops topics no longer listed (changed). Topics past
+/// [`SUBSCRIPTIONS_PER_GROUP_MAX`] are ignored.
+fn update_subscriptions(
+    table: &mut BTreeMap<String, SubscriptionData>,
+    subscriptions: Vec<SubscriptionData>,
+    group: &str,
+    now_ms: i64,
+) -> bool {
+    if subscriptions.len() > SUBSCRIPTIONS_PER_GROUP_MAX {
+        SUBSCRIPTIONS_PER_GROUP_FULL.hit(now_ms, group, "subscriptions past the limit ignored");
+    }
     let mut changed = false;
     let mut listed: Vec<String> = Vec::with_capacity(subscriptions.len());
     for subscription in subscriptions.into_iter().take(SUBSCRIPTIONS_PER_GROUP_MAX) {
@@ -338,48 +338,6 @@ fn update_subscriptions(table: &mut BTreeMap<String, SubscriptionData>, subscrip
     let before = table.len();
     table.retain(|topic, _| listed.contains(topic));
     changed || table.len() != before
-}
-
-/// Sends NOTIFY_CONSUMER_IDS_CHANGED (oneway) for `group` to each channel, from a spawned task
-/// so no caller waits on a slow client, unless the broker's `notifyConsumerIdsChangedEnable` is
-/// off. Must run inside the tokio runtime.
-pub fn notify_consumer_ids_changed(broker: &Broker, group: &str, channels: Vec<ConnectionHandle>) {
-    if channels.is_empty() || !broker.config().notify_consumer_ids_changed_enable {
-        return;
-    }
-    let header = NotifyConsumerIdsChangedRequestHeader {
-        consumer_group: group.to_owned(),
-        ..NotifyConsumerIdsChangedRequestHeader::default()
-    };
-    let request =
-        RemotingCommand::request(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED).with_ext_fields(header.to_ext_fields());
-    let group = group.to_owned();
-    tokio::spawn(async move {
-        for channel in channels {
-            if let Err(error) = channel.oneway(request.clone(), NOTIFY_SEND_TIMEOUT).await {
-                debug!(group, peer = channel.peer_addr(), %error, "consumer-ids notice not sent");
-            }
-        }
-    });
-}
-
-/// Closes channels silent for longer than Java's channel-expiry time and drops expired queue
-/// locks, every [`EXPIRY_SCAN_INTERVAL`], forever.
-pub async fn run_expiry(broker: Arc<Broker>) {
-    let mut ticks = tokio::time::interval(EXPIRY_SCAN_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let now_ms = broker.now_ms();
-        let expired = {
-            let mut clients = lock(&broker.clients);
-            clients.queue_locks.expire(now_ms);
-            clients.expire(now_ms)
-        };
-        for channel in expired {
-            channel.close();
-        }
-    }
 }
 
 #[cfg(test)]

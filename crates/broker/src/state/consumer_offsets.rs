@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use ferrocket_wire::body::{ConsumerOffsetSerializeWrapper, DataVersion, DelayOffsetSerializeWrapper};
 use tracing::warn;
 
-use crate::topics::next_version;
+use crate::limit_warnings::{LimitWarning, limit_warning};
+use crate::state::topics::next_version;
 
 /// Java's `TOPIC_GROUP_SEPARATOR`.
 pub const TOPIC_GROUP_SEPARATOR: char = '@';
@@ -28,6 +29,9 @@ pub const OFFSET_KEYS_MAX: usize = 1_000_000;
 /// Queue ids come from requests; no real topic has more queues than this (Java's largest
 /// built-in, `BenchmarkTest`, has 1024).
 pub const QUEUE_IDS_MAX: i32 = 65_536;
+
+static OFFSET_KEYS_FULL: LimitWarning = limit_warning!(OFFSET_KEYS_MAX);
+static QUEUE_IDS_OUT_OF_RANGE: LimitWarning = limit_warning!(QUEUE_IDS_MAX);
 
 #[derive(Debug, Clone, Default)]
 pub struct ConsumerOffsetTable {
@@ -83,18 +87,12 @@ impl ConsumerOffsetTable {
     /// only past the table's bounds.
     pub fn commit(&mut self, group: &str, topic: &str, queue_id: i32, offset: i64, now_ms: i64) {
         if !(0..QUEUE_IDS_MAX).contains(&queue_id) {
-            warn!(
-                group,
-                topic, queue_id, "offset commit for an impossible queue id ignored"
-            );
+            QUEUE_IDS_OUT_OF_RANGE.hit(now_ms, group, "offset commit for an impossible queue id ignored");
             return;
         }
         let key = offset_key(topic, group);
         if !self.offsets.contains_key(&key) && self.offsets.len() >= OFFSET_KEYS_MAX {
-            warn!(
-                group,
-                topic, "offset commit ignored: already {OFFSET_KEYS_MAX} topic@group keys"
-            );
+            OFFSET_KEYS_FULL.hit(now_ms, &key, "offset commit ignored");
             return;
         }
         self.offsets.entry(key).or_default().insert(queue_id, offset);

@@ -20,13 +20,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use ferrocket_store::{QueueId, QueueOffset};
 use tokio::sync::oneshot;
 
-use crate::broker::Broker;
+use crate::limit_warnings::{LimitWarning, limit_warning};
 
 /// Each held pull costs a suspended task and a map entry; a consumer holds one per queue it
 /// owns, so this covers 100 000 queues being pulled at once.
 pub const HELD_PULLS_MAX: usize = 100_000;
+/// Logged by the pull handler, which answers a pull it cannot hold at once.
+pub static HELD_PULLS_FULL: LimitWarning = limit_warning!(HELD_PULLS_MAX);
 /// Java's hold service re-checks every held pull this often under long polling.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// A client's `suspendTimeoutMillis` is capped here: a held pull occupies a connection slot, and
@@ -36,7 +39,7 @@ pub const SUSPEND_MS_MAX: u64 = 60_000;
 struct Hold {
     id: u64,
     /// The offset the pull asked for: any max offset above it wakes the pull.
-    offset: u64,
+    offset: QueueOffset,
     wake: oneshot::Sender<()>,
 }
 
@@ -45,12 +48,12 @@ struct HoldTable {
     next_id: u64,
     held: usize,
     /// Topic → queue → held pulls; nested so an arrival looks its queue up without allocating.
-    by_topic: HashMap<String, HashMap<i32, Vec<Hold>>>,
+    by_topic: HashMap<String, HashMap<QueueId, Vec<Hold>>>,
 }
 
 impl HoldTable {
     /// Removes and returns the holds of one queue that `keep` rejects.
-    fn take(&mut self, topic: &str, queue_id: i32, keep: impl Fn(&Hold) -> bool) -> Vec<Hold> {
+    fn take(&mut self, topic: &str, queue_id: QueueId, keep: impl Fn(&Hold) -> bool) -> Vec<Hold> {
         let Some(queues) = self.by_topic.get_mut(topic) else {
             return Vec::new();
         };
@@ -87,7 +90,7 @@ impl std::fmt::Debug for PullHolds {
 pub struct HeldPull {
     holds: Arc<PullHolds>,
     topic: String,
-    queue_id: i32,
+    queue_id: QueueId,
     id: u64,
     woken: Option<oneshot::Receiver<()>>,
 }
@@ -126,7 +129,7 @@ impl Drop for HeldPull {
 impl PullHolds {
     /// Parks a pull for `topic`/`queue_id` waiting beyond `offset`; `None` when
     /// [`HELD_PULLS_MAX`] pulls are already held (answer at once instead).
-    pub fn hold(self: &Arc<Self>, topic: &str, queue_id: i32, offset: u64) -> Option<HeldPull> {
+    pub fn hold(self: &Arc<Self>, topic: &str, queue_id: QueueId, offset: QueueOffset) -> Option<HeldPull> {
         let (wake, woken) = oneshot::channel();
         let id = {
             let mut table = self.lock();
@@ -156,7 +159,7 @@ impl PullHolds {
 
     /// The store dispatched entries to `topic`/`queue_id`, whose max offset is now `max_offset`:
     /// wakes every pull there waiting below it.
-    pub fn on_arrival(&self, topic: &str, queue_id: i32, max_offset: u64) {
+    pub fn on_arrival(&self, topic: &str, queue_id: QueueId, max_offset: QueueOffset) {
         let ready = self.lock().take(topic, queue_id, |hold| max_offset <= hold.offset);
         for hold in ready {
             // The receiver may be gone already (its pull was answered); nothing to do then.
@@ -166,8 +169,8 @@ impl PullHolds {
 
     /// Java's periodic check: every held queue's current max offset, read through `max_offset`
     /// without holding the table lock, wakes the pulls it has passed.
-    pub fn check_all(&self, max_offset: impl Fn(&str, i32) -> u64) {
-        let keys: Vec<(String, i32)> = {
+    pub fn check_all(&self, max_offset: impl Fn(&str, QueueId) -> QueueOffset) {
+        let keys: Vec<(String, QueueId)> = {
             let table = self.lock();
             let queues = table.by_topic.iter();
             queues
@@ -230,22 +233,6 @@ pub fn check_interval(long_polling_enable: bool, short_polling_ms: u64) -> Durat
     }
 }
 
-/// Re-checks every held pull against the store every [`check_interval`], forever (timeouts are
-/// each handler's own).
-pub async fn run_timer(broker: Arc<Broker>) {
-    loop {
-        let config = broker.config();
-        tokio::time::sleep(check_interval(config.long_polling_enable, config.short_polling_time_ms)).await;
-        if broker.pull_holds.is_empty() {
-            continue;
-        }
-        let store = broker.store.clone();
-        broker
-            .pull_holds
-            .check_all(|topic, queue_id| store.read(|s| s.max_offset_in_queue(topic, queue_id)));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,18 +240,18 @@ mod tests {
     #[test]
     fn an_arrival_wakes_only_pulls_waiting_below_the_new_max() {
         let holds = Arc::new(PullHolds::default());
-        let mut at_5 = holds.hold("T", 0, 5).unwrap();
-        let mut at_7 = holds.hold("T", 0, 7).unwrap();
-        let mut other_queue = holds.hold("T", 1, 5).unwrap();
+        let mut at_5 = holds.hold("T", QueueId(0), QueueOffset(5)).unwrap();
+        let mut at_7 = holds.hold("T", QueueId(0), QueueOffset(7)).unwrap();
+        let mut other_queue = holds.hold("T", QueueId(1), QueueOffset(5)).unwrap();
         assert_eq!(holds.len(), 3);
-        holds.on_arrival("T", 0, 5);
+        holds.on_arrival("T", QueueId(0), QueueOffset(5));
         assert!(!at_5.is_woken());
-        holds.on_arrival("T", 0, 6);
+        holds.on_arrival("T", QueueId(0), QueueOffset(6));
         assert!(at_5.is_woken());
         assert!(!at_7.is_woken());
         assert!(!other_queue.is_woken());
         assert_eq!(holds.len(), 2);
-        holds.on_arrival("U", 0, 100);
+        holds.on_arrival("U", QueueId(0), QueueOffset(100));
         assert_eq!(holds.len(), 2);
         drop(at_5);
         assert_eq!(holds.len(), 2);
@@ -273,23 +260,27 @@ mod tests {
     #[test]
     fn dropping_a_held_pull_removes_it() {
         let holds = Arc::new(PullHolds::default());
-        let first = holds.hold("T", 0, 1).unwrap();
-        let _second = holds.hold("T", 0, 1).unwrap();
+        let first = holds.hold("T", QueueId(0), QueueOffset(1)).unwrap();
+        let _second = holds.hold("T", QueueId(0), QueueOffset(1)).unwrap();
         drop(first);
         assert_eq!(holds.len(), 1);
-        holds.on_arrival("T", 0, 2);
+        holds.on_arrival("T", QueueId(0), QueueOffset(2));
         assert!(holds.is_empty());
     }
 
     #[test]
     fn the_periodic_check_reads_each_queue_once() {
         let holds = Arc::new(PullHolds::default());
-        let mut grown = holds.hold("T", 0, 3).unwrap();
-        let mut idle = holds.hold("T", 1, 3).unwrap();
+        let mut grown = holds.hold("T", QueueId(0), QueueOffset(3)).unwrap();
+        let mut idle = holds.hold("T", QueueId(1), QueueOffset(3)).unwrap();
         let calls = std::cell::Cell::new(0);
         holds.check_all(|_, queue_id| {
             calls.set(calls.get() + 1);
-            if queue_id == 0 { 4 } else { 3 }
+            if queue_id == QueueId(0) {
+                QueueOffset(4)
+            } else {
+                QueueOffset(3)
+            }
         });
         assert_eq!(calls.get(), 2);
         assert!(grown.is_woken());
@@ -299,8 +290,8 @@ mod tests {
     #[test]
     fn wake_all_releases_every_queue() {
         let holds = Arc::new(PullHolds::default());
-        let mut first = holds.hold("T", 0, 9).unwrap();
-        let mut second = holds.hold("U", 3, 9).unwrap();
+        let mut first = holds.hold("T", QueueId(0), QueueOffset(9)).unwrap();
+        let mut second = holds.hold("U", QueueId(3), QueueOffset(9)).unwrap();
         holds.wake_all();
         assert!(first.is_woken() && second.is_woken());
         assert!(holds.is_empty());
@@ -312,15 +303,15 @@ mod tests {
     fn the_table_is_bounded() {
         let holds = Arc::new(PullHolds::default());
         holds.lock().held = HELD_PULLS_MAX;
-        assert!(holds.hold("T", 0, 0).is_none());
+        assert!(holds.hold("T", QueueId(0), QueueOffset(0)).is_none());
     }
 
     #[tokio::test]
     async fn woken_resolves_after_an_arrival() {
         let holds = Arc::new(PullHolds::default());
-        let mut held = holds.hold("T", 0, 0).unwrap();
+        let mut held = holds.hold("T", QueueId(0), QueueOffset(0)).unwrap();
         let waker = Arc::clone(&holds);
-        tokio::spawn(async move { waker.on_arrival("T", 0, 1) });
+        tokio::spawn(async move { waker.on_arrival("T", QueueId(0), QueueOffset(1)) });
         tokio::time::timeout(Duration::from_secs(5), held.woken())
             .await
             .unwrap();

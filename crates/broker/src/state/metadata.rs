@@ -3,7 +3,7 @@
 //! broker's directory opens here and ours opens there.
 //!
 //! Load: start-up tables first (system topics, built-in groups), then each file on top, falling
-//! back to its `.bak` as Java's `ConfigManager.load` does (`ferrocket_store::config_file`).
+//! back to its `.bak` as Java's `ConfigManager.load` does (`ferrocket_store::load_config_file`).
 //! Persist: one task owns it. It writes `topics.json` and `subscriptionGroup.json` within
 //! [`WATCH_INTERVAL_MS`] of a change (it watches the tables' data versions, so no handler has to
 //! remember to ask), and the offset files every `flushConsumerOffsetInterval`; shutdown writes
@@ -11,22 +11,21 @@
 //! to copy the table.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use ferrocket_store::config_file;
+use ferrocket_store::{load_config_file, persist_config_file};
 use ferrocket_wire::body::{
     ConsumerOffsetSerializeWrapper, DataVersion, DelayOffsetSerializeWrapper, JsonBody, SubscriptionGroupWrapper,
     TopicConfigSerializeWrapper,
 };
-use tracing::{info, warn};
+use tracing::info;
 
-use crate::broker::{Broker, Tables, lock};
 use crate::config::BrokerConfig;
-use crate::consumer_offsets::ConsumerOffsetTable;
 use crate::error::BrokerResult;
-use crate::subscription_groups::SubscriptionGroupTable;
-use crate::topics::TopicTable;
+use crate::state::consumer_offsets::ConsumerOffsetTable;
+use crate::state::subscription_groups::SubscriptionGroupTable;
+use crate::state::topics::TopicTable;
+use crate::state::{Broker, Tables};
 
 pub const TOPICS_FILE: &str = "topics.json";
 pub const SUBSCRIPTION_GROUPS_FILE: &str = "subscriptionGroup.json";
@@ -82,7 +81,7 @@ pub fn persist_all(broker: &Broker) -> BrokerResult<()> {
 /// Writes `topics.json`; returns the data version written.
 pub fn persist_topics(broker: &Broker) -> BrokerResult<DataVersion> {
     let _guard = persist_lock();
-    let wrapper = lock(&broker.topics).to_wrapper();
+    let wrapper = broker.topics.lock().to_wrapper();
     write(&broker.config().config_dir().join(TOPICS_FILE), &wrapper)?;
     Ok(wrapper.data_version)
 }
@@ -90,7 +89,7 @@ pub fn persist_topics(broker: &Broker) -> BrokerResult<DataVersion> {
 /// Writes `subscriptionGroup.json`; returns the data version written.
 pub fn persist_groups(broker: &Broker) -> BrokerResult<DataVersion> {
     let _guard = persist_lock();
-    let wrapper = lock(&broker.groups).to_wrapper();
+    let wrapper = broker.groups.lock().to_wrapper();
     write(&broker.config().config_dir().join(SUBSCRIPTION_GROUPS_FILE), &wrapper)?;
     Ok(wrapper.data_version)
 }
@@ -99,7 +98,7 @@ pub fn persist_groups(broker: &Broker) -> BrokerResult<DataVersion> {
 pub fn persist_offsets(broker: &Broker) -> BrokerResult<()> {
     let _guard = persist_lock();
     let (offsets, delays) = {
-        let table = lock(&broker.offsets);
+        let table = broker.offsets.lock();
         (table.to_wrapper(), table.delay_wrapper())
     };
     let dir = broker.config().config_dir();
@@ -107,41 +106,9 @@ pub fn persist_offsets(broker: &Broker) -> BrokerResult<()> {
     write(&dir.join(DELAY_OFFSETS_FILE), &delays)
 }
 
-/// Persists topics and groups soon after they change, and the offsets every
-/// `flushConsumerOffsetInterval`, forever.
-pub async fn run_persist(broker: Arc<Broker>) {
-    let mut written_topics = lock(&broker.topics).data_version();
-    let mut written_groups = lock(&broker.groups).data_version();
-    let mut since_offsets_ms = 0u64;
-    let mut ticker = tokio::time::interval(Duration::from_millis(WATCH_INTERVAL_MS));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        if lock(&broker.topics).data_version() != written_topics {
-            match persist_topics(&broker) {
-                Ok(version) => written_topics = version,
-                Err(error) => warn!(%error, "persisting topics failed"),
-            }
-        }
-        if lock(&broker.groups).data_version() != written_groups {
-            match persist_groups(&broker) {
-                Ok(version) => written_groups = version,
-                Err(error) => warn!(%error, "persisting subscription groups failed"),
-            }
-        }
-        since_offsets_ms = since_offsets_ms.saturating_add(WATCH_INTERVAL_MS);
-        if since_offsets_ms >= broker.config().flush_consumer_offset_interval_ms {
-            since_offsets_ms = 0;
-            if let Err(error) = persist_offsets(&broker) {
-                warn!(%error, "persisting consumer offsets failed");
-            }
-        }
-    }
-}
-
 /// Decodes a metadata file (or its `.bak`); `None` when neither exists.
 fn read<T: JsonBody>(path: &Path) -> BrokerResult<Option<T>> {
-    let text = config_file::load(path, |text| T::decode(text.as_bytes()).is_ok())?;
+    let text = load_config_file(path, |text| T::decode(text.as_bytes()).is_ok())?;
     Ok(match text {
         Some(text) => Some(T::decode(text.as_bytes())?),
         None => None,
@@ -156,15 +123,15 @@ fn persist_lock() -> MutexGuard<'static, ()> {
 
 fn write<T: JsonBody>(path: &Path, body: &T) -> BrokerResult<()> {
     let text = String::from_utf8_lossy(&body.encode()).into_owned();
-    config_file::persist(path, &text)?;
+    persist_config_file(path, &text)?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::subscription_groups::new_group;
-    use crate::topics::new_topic;
+    use crate::state::subscription_groups::new_group;
+    use crate::state::topics::new_topic;
 
     fn config_in(dir: &Path) -> BrokerConfig {
         BrokerConfig::standalone(dir, "127.0.0.1", 0, "127.0.0.1:9876")

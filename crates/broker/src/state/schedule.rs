@@ -16,71 +16,18 @@
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
 
-use ferrocket_store::consume_queues::SCHEDULE_TOPIC;
-use ferrocket_store::{GetMessages, MessageStore, PutStatus};
+use ferrocket_store::{GetMessages, MessageStore, QueueId, QueueOffset};
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::message::{MessageVersion, StoredMessage};
-use tracing::warn;
+use ferrocket_wire::system_topics::{SCHEDULE_TOPIC, TRANS_HALF_TOPIC};
 
-use crate::broker::{Broker, lock};
-use crate::topics::TRANS_HALF_TOPIC;
-
-/// Levels `messageDelayLevel` may name: each is a queue of the schedule topic and a walk per
-/// tick; Java's default has 18, and nobody needs hundreds.
-pub const DELAY_LEVELS_MAX: usize = 128;
 /// Java's `FIRST_DELAY_TIME`: the first walk, after start-up settled.
-const FIRST_WALK_AFTER_MS: u64 = 1_000;
+pub const FIRST_WALK_AFTER_MS: u64 = 1_000;
 /// Java's `DELAY_FOR_A_WHILE`: how often a level's queue is looked at again.
-const WALK_INTERVAL_MS: u64 = 100;
+pub const WALK_INTERVAL_MS: u64 = 100;
 /// Deliveries of one level per walk, so one crowded level cannot starve the others for long.
-const DELIVERIES_PER_WALK_MAX: usize = 1_000;
-
-/// Parses `messageDelayLevel` as Java's `parseDelayLevel` does: levels separated by single
-/// spaces, each a whole number followed by `s`, `m`, `h` or `d`. Returns each level's delay in
-/// ms (index = level - 1), or what was expected.
-pub fn parse_delay_levels(text: &str) -> Result<Vec<i64>, &'static str> {
-    const EXPECTED: &str = "delays separated by single spaces, each a whole number followed by s, m, h or d";
-    let tokens: Vec<&str> = text.split(' ').collect();
-    if tokens.len() > DELAY_LEVELS_MAX {
-        return Err("at most 128 delay levels");
-    }
-    tokens
-        .into_iter()
-        .map(|token| {
-            let unit_at = token.len().checked_sub(1).ok_or(EXPECTED)?;
-            let (number, unit) = (
-                token.get(..unit_at).ok_or(EXPECTED)?,
-                token.get(unit_at..).ok_or(EXPECTED)?,
-            );
-            let unit_ms: i64 = match unit {
-                "s" => 1_000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                "d" => 86_400_000,
-                _ => return Err(EXPECTED),
-            };
-            // Java's `Long.parseLong` takes a sign; a negative delay is nonsense, refuse it.
-            let count = number.parse::<u32>().map_err(|_| EXPECTED)?;
-            unit_ms.checked_mul(i64::from(count)).ok_or(EXPECTED)
-        })
-        .collect()
-}
-
-/// `messageDelayLevel` as GET_BROKER_CONFIG shows it: each delay in its largest whole unit.
-pub fn delay_levels_text(delay_levels_ms: &[i64]) -> String {
-    let unit = |ms: i64| {
-        [(86_400_000, 'd'), (3_600_000, 'h'), (60_000, 'm')]
-            .into_iter()
-            .find(|(unit_ms, _)| ms != 0 && ms % unit_ms == 0)
-            .map_or(format!("{}s", ms / 1_000), |(unit_ms, name)| {
-                format!("{}{name}", ms / unit_ms)
-            })
-    };
-    delay_levels_ms.iter().map(|ms| unit(*ms)).collect::<Vec<_>>().join(" ")
-}
+pub const DELIVERIES_PER_WALK_MAX: usize = 1_000;
 
 /// Parks every delayed message of a put in the schedule topic ([`park_if_delayed`]).
 pub fn park_delayed(mut messages: Vec<StoredMessage>, delay_levels_ms: &[i64]) -> Vec<StoredMessage> {
@@ -151,11 +98,14 @@ pub fn delivered_message(parked: &StoredMessage) -> Option<StoredMessage> {
 
 /// Java's `buildRunningStats` for GET_BROKER_RUNTIME_INFO: `scheduleMessageOffset_<level>` =
 /// `"<delay offset>,<max offset of the level's schedule queue>"` for every recorded level.
-pub fn running_stats(delay_offsets: &BTreeMap<i32, i64>, max_offset: impl Fn(i32) -> u64) -> Vec<(String, String)> {
+pub fn running_stats(
+    delay_offsets: &BTreeMap<i32, i64>,
+    max_offset: impl Fn(QueueId) -> QueueOffset,
+) -> Vec<(String, String)> {
     delay_offsets
         .iter()
         .map(|(level, offset)| {
-            let queue_max = max_offset(level.saturating_sub(1));
+            let queue_max = max_offset(QueueId(level.saturating_sub(1)));
             (
                 format!("scheduleMessageOffset_{level}"),
                 format!("{offset},{queue_max}"),
@@ -168,19 +118,24 @@ pub fn running_stats(delay_offsets: &BTreeMap<i32, i64>, max_offset: impl Fn(i32
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueueHead {
     /// Nothing to deliver at `offset` (the queue's end, or no readable entry).
-    Idle { offset: u64 },
+    Idle { offset: QueueOffset },
     /// The entry at `offset` is not due yet.
-    Waiting { offset: u64 },
+    Waiting { offset: QueueOffset },
     /// The entry at `offset` is due; `None` when its record is gone or unreadable.
     Due {
-        offset: u64,
+        offset: QueueOffset,
         message: Option<Box<StoredMessage>>,
     },
 }
 
 /// Looks at schedule queue `queue_id` at `offset`, first moved into the queue's [min, max] as
 /// Java's task resets an offset outside it. The record is read only when `due` says so.
-pub fn queue_head(store: &MessageStore, queue_id: i32, offset: u64, due: impl Fn(i64) -> bool) -> QueueHead {
+pub fn queue_head(
+    store: &MessageStore,
+    queue_id: QueueId,
+    offset: QueueOffset,
+    due: impl Fn(i64) -> bool,
+) -> QueueHead {
     let min = store.min_offset_in_queue(SCHEDULE_TOPIC, queue_id);
     let max = store.max_offset_in_queue(SCHEDULE_TOPIC, queue_id);
     let offset = offset.clamp(min, max.max(min));
@@ -218,84 +173,14 @@ pub fn queue_head(store: &MessageStore, queue_id: i32, offset: u64, due: impl Fn
     }
 }
 
-/// Walks every level every [`WALK_INTERVAL_MS`] while this broker is a master, forever.
-pub async fn run(broker: Arc<Broker>) {
-    tokio::time::sleep(Duration::from_millis(FIRST_WALK_AFTER_MS)).await;
-    let mut ticker = tokio::time::interval(Duration::from_millis(WALK_INTERVAL_MS));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let config = broker.config();
-        if !config.is_master() {
-            continue;
-        }
-        for (index, delay_ms) in config.store.message_delay_levels_ms.iter().enumerate() {
-            let Ok(level) = i32::try_from(index + 1) else {
-                break;
-            };
-            deliver_level(&broker, level, *delay_ms).await;
-        }
-    }
-}
-
-/// Delivers the due messages at the head of one level's queue and records the level's offset.
-async fn deliver_level(b: &Broker, level: i32, delay_ms: i64) {
-    let queue_id = level - 1;
-    let recorded = lock(&b.offsets).delay_offset(level);
-    let mut offset = recorded.and_then(|offset| u64::try_from(offset).ok()).unwrap_or(0);
-    for _ in 0..DELIVERIES_PER_WALK_MAX {
-        let now_ms = b.now_ms();
-        let head = b
-            .store
-            .read(|store| queue_head(store, queue_id, offset, |at| is_due(at, now_ms, delay_ms)));
-        let (at, message) = match head {
-            QueueHead::Idle { offset: at } => {
-                // Only an offset moved into range is worth recording; Java records none here.
-                if recorded.is_some() && at != offset {
-                    record_offset(b, level, at);
-                }
-                return;
-            }
-            QueueHead::Waiting { offset: at } => {
-                // Java records the waiting entry's offset.
-                if recorded != i64::try_from(at).ok() {
-                    record_offset(b, level, at);
-                }
-                return;
-            }
-            QueueHead::Due { offset: at, message } => (at, message),
-        };
-        if let Some(delivered) = message.as_deref().and_then(delivered_message) {
-            let outcome = b.store.put(delivered).await;
-            if outcome.status != PutStatus::PutOk {
-                warn!(level, offset = at, status = ?outcome.status, "delivering a delayed message failed; retrying");
-                record_offset(b, level, at);
-                return;
-            }
-        } else {
-            warn!(
-                level,
-                offset = at,
-                "a delayed message without a readable record or real topic is skipped"
-            );
-        }
-        offset = at + 1;
-        record_offset(b, level, offset);
-    }
-}
-
-fn record_offset(b: &Broker, level: i32, offset: u64) {
-    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-    lock(&b.offsets).set_delay_offset(level, offset, b.now_ms());
-}
-
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use ferrocket_store::consume_queues::DELAY_LEVELS_MS_DEFAULT;
+    use ferrocket_store::DELAY_LEVELS_MS_DEFAULT;
     use ferrocket_wire::message::{MessageProperties, TransactionType, sysflag};
 
     use super::*;
+    use crate::config::{DELAY_LEVELS_MAX, delay_levels_text, parse_delay_levels};
 
     const JAVA_DEFAULT: &str = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
 
@@ -323,8 +208,6 @@ mod tests {
     #[test]
     fn javas_default_levels_parse_to_the_stores_table_and_show_back() {
         let levels = parse_delay_levels(JAVA_DEFAULT).unwrap();
-        // The store's name for the topic is the topic table's.
-        assert_eq!(SCHEDULE_TOPIC, crate::topics::SCHEDULE_TOPIC);
         assert_eq!(levels, DELAY_LEVELS_MS_DEFAULT.to_vec());
         assert_eq!(delay_levels_text(&levels), JAVA_DEFAULT);
         assert_eq!(
@@ -442,7 +325,7 @@ mod tests {
     #[test]
     fn running_stats_pair_each_recorded_offset_with_its_queue_end() {
         let offsets = BTreeMap::from([(1, 17), (3, 0)]);
-        let stats = running_stats(&offsets, |queue_id| 100 + queue_id as u64);
+        let stats = running_stats(&offsets, |queue_id| QueueOffset(100 + queue_id.0 as u64));
         assert_eq!(
             stats,
             [
@@ -466,27 +349,36 @@ mod tests {
             store.put(parked, 10_000).unwrap();
         }
         assert_eq!(
-            queue_head(&store, 0, 0, |at| at <= 10_999),
-            QueueHead::Waiting { offset: 0 }
+            queue_head(&store, QueueId(0), QueueOffset(0), |at| at <= 10_999),
+            QueueHead::Waiting { offset: QueueOffset(0) }
         );
         let QueueHead::Due {
-            offset: 0,
+            offset: QueueOffset(0),
             message: Some(head),
-        } = queue_head(&store, 0, 0, |at| at <= 11_000)
+        } = queue_head(&store, QueueId(0), QueueOffset(0), |at| at <= 11_000)
         else {
             panic!("the first entry is due at 11 000");
         };
         assert_eq!((head.topic.as_str(), head.queue_offset), (SCHEDULE_TOPIC, 0));
         assert!(matches!(
-            queue_head(&store, 0, 1, |_| true),
+            queue_head(&store, QueueId(0), QueueOffset(1), |_| true),
             QueueHead::Due {
-                offset: 1,
+                offset: QueueOffset(1),
                 message: Some(_)
             }
         ));
-        assert_eq!(queue_head(&store, 0, 2, |_| true), QueueHead::Idle { offset: 2 });
+        assert_eq!(
+            queue_head(&store, QueueId(0), QueueOffset(2), |_| true),
+            QueueHead::Idle { offset: QueueOffset(2) }
+        );
         // An offset past the end is moved back to it; an unused level is idle at 0.
-        assert_eq!(queue_head(&store, 0, 99, |_| true), QueueHead::Idle { offset: 2 });
-        assert_eq!(queue_head(&store, 1, 5, |_| true), QueueHead::Idle { offset: 0 });
+        assert_eq!(
+            queue_head(&store, QueueId(0), QueueOffset(99), |_| true),
+            QueueHead::Idle { offset: QueueOffset(2) }
+        );
+        assert_eq!(
+            queue_head(&store, QueueId(1), QueueOffset(5), |_| true),
+            QueueHead::Idle { offset: QueueOffset(0) }
+        );
     }
 }

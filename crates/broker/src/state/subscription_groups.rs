@@ -7,12 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use ferrocket_wire::ResponseCode;
 use ferrocket_wire::body::{DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper};
+use ferrocket_wire::system_topics::RETRY_GROUP_TOPIC_PREFIX;
 use tracing::{info, warn};
 
 use crate::error::{BrokerError, BrokerResult};
-use crate::topics::{is_topic_or_group_illegal, next_version};
+use crate::limit_warnings::{LimitWarning, limit_warning};
+use crate::names::STORED_TOPIC_BYTES_MAX;
+use crate::state::topics::{is_topic_or_group_illegal, next_version};
 
 /// `MixAll.TOOLS_CONSUMER_GROUP` and the other groups `SubscriptionGroupManager.init` creates.
 pub const TOOLS_CONSUMER_GROUP: &str = "TOOLS_CONSUMER";
@@ -26,12 +28,17 @@ pub const CID_SYS_RMQ_TRANS: &str = "CID_RMQ_SYS_TRANS";
 /// `MixAll.isSysConsumerGroup`: groups starting with this are created even without auto-create.
 pub const SYS_CONSUMER_GROUP_PREFIX: &str = "CID_RMQ_SYS_";
 
-/// `Validators.CHARACTER_MAX_LENGTH`: longer names are never auto-created.
-pub const GROUP_NAME_CHARS_MAX: usize = 255;
+/// Java allows 255 (`Validators.CHARACTER_MAX_LENGTH`), but a group's retry topic
+/// `%RETRY%<group>` must fit [`STORED_TOPIC_BYTES_MAX`]: Java creates a longer one, which can
+/// hold no message and which name servers keep out of the routes. So 7 fewer; a longer group is
+/// never created (a heartbeat skips it, as Java skips a group it may not create).
+pub const GROUP_NAME_CHARS_MAX: usize = STORED_TOPIC_BYTES_MAX - RETRY_GROUP_TOPIC_PREFIX.len();
+static GROUP_NAMES_TOO_LONG: LimitWarning = limit_warning!(GROUP_NAME_CHARS_MAX);
 
 /// Java has no limit; auto-creation lets any client add groups, so the table is bounded.
 /// 100 000 groups is far beyond any real broker and keeps `subscriptionGroup.json` under ~50 MB.
 pub const GROUPS_MAX: usize = 100_000;
+static GROUPS_FULL: LimitWarning = limit_warning!(GROUPS_MAX);
 
 const BUILT_IN_GROUPS: &[&str] = &[
     TOOLS_CONSUMER_GROUP,
@@ -99,11 +106,16 @@ impl SubscriptionGroupTable {
         if !(auto_create || group.starts_with(SYS_CONSUMER_GROUP_PREFIX)) {
             return None;
         }
-        if group.is_empty() || group.chars().count() > GROUP_NAME_CHARS_MAX || is_topic_or_group_illegal(group) {
+        if group.is_empty() || is_topic_or_group_illegal(group) {
+            return None;
+        }
+        // Only ASCII passes the check above, so bytes are characters.
+        if group.len() > GROUP_NAME_CHARS_MAX {
+            GROUP_NAMES_TOO_LONG.hit(now_ms, group, "subscription group not created");
             return None;
         }
         if self.groups.len() >= GROUPS_MAX {
-            warn!(group, "subscription group not created: already {GROUPS_MAX} groups");
+            GROUPS_FULL.hit(now_ms, group, "subscription group not created");
             return None;
         }
         let config = new_group(group);
@@ -116,17 +128,17 @@ impl SubscriptionGroupTable {
     /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: stores `config` (attributes replaced as given).
     pub fn update(&mut self, config: SubscriptionGroupConfig, now_ms: i64) -> BrokerResult<()> {
         let name = &config.group_name;
-        if name.is_empty() || is_topic_or_group_illegal(name) || name.chars().count() > GROUP_NAME_CHARS_MAX {
-            return Err(BrokerError::coded(
-                ResponseCode::SYSTEM_ERROR,
-                format!("the group name {name:?} is illegal"),
-            ));
+        if name.is_empty() || is_topic_or_group_illegal(name) {
+            return Err(BrokerError::GroupNameIllegal { group: name.clone() });
+        }
+        if name.len() > GROUP_NAME_CHARS_MAX {
+            return Err(BrokerError::GroupNameTooLong {
+                group_chars: name.len(),
+                limit: GROUP_NAME_CHARS_MAX,
+            });
         }
         if !self.groups.contains_key(name) && self.groups.len() >= GROUPS_MAX {
-            return Err(BrokerError::coded(
-                ResponseCode::SYSTEM_ERROR,
-                format!("the broker already has {GROUPS_MAX} subscription groups"),
-            ));
+            return Err(BrokerError::GroupTableFull { limit: GROUPS_MAX });
         }
         info!(group = name, "subscription group updated");
         self.groups.insert(name.clone(), config);
@@ -220,6 +232,33 @@ mod tests {
         assert!(table.find_or_auto_create("bad group", true, 4).is_none());
         assert!(table.find_or_auto_create(&"g".repeat(256), true, 4).is_none());
         assert!(table.find_or_auto_create("", true, 4).is_none());
+    }
+
+    #[test]
+    fn a_group_is_as_long_as_its_retry_topic_can_be() {
+        assert_eq!(GROUP_NAME_CHARS_MAX, 248);
+        let longest = "g".repeat(GROUP_NAME_CHARS_MAX);
+        assert_eq!(
+            format!("{RETRY_GROUP_TOPIC_PREFIX}{longest}").len(),
+            STORED_TOPIC_BYTES_MAX
+        );
+        let mut table = SubscriptionGroupTable::new(0);
+        assert!(table.find_or_auto_create(&longest, true, 1).is_some());
+        // Java would create this one (up to 255), and its 257-character retry topic.
+        let over = "g".repeat(GROUP_NAME_CHARS_MAX + 1);
+        assert!(table.find_or_auto_create(&over, true, 2).is_none());
+        let refused = table.update(new_group(&over), 3).unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                BrokerError::GroupNameTooLong {
+                    group_chars: 249,
+                    limit: 248
+                }
+            ),
+            "{refused}"
+        );
+        assert!(!table.contains(&over));
     }
 
     #[test]

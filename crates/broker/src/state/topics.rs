@@ -8,41 +8,28 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ferrocket_wire::ResponseCode;
 use ferrocket_wire::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use ferrocket_wire::permissions::{PERM_INHERIT, PERM_READ, PERM_WRITE};
+use ferrocket_wire::system_topics::{
+    AUTO_CREATE_TOPIC, BENCHMARK_TOPIC, OFFSET_MOVED_EVENT_TOPIC, REPLY_TOPIC_POSTFIX, REVIVE_TOPIC_PREFIX,
+    SCHEDULE_TOPIC, SCHEDULE_TOPIC_V2, SELF_TEST_TOPIC, SYNC_BROKER_MEMBER_TOPIC_PREFIX, SYSTEM_TOPIC_PREFIX,
+    TRACE_TOPIC, TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
+};
 use tracing::{info, warn};
 
+use crate::config::SystemTopicSettings;
 use crate::error::{BrokerError, BrokerResult};
-
-/// `TopicValidator.AUTO_CREATE_TOPIC_KEY_TOPIC`: the template topic for auto-creation.
-pub const AUTO_CREATE_TOPIC: &str = "TBW102";
-pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
-pub const BENCHMARK_TOPIC: &str = "BenchmarkTest";
-pub const OFFSET_MOVED_EVENT_TOPIC: &str = "OFFSET_MOVED_EVENT";
-pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
-pub const SCHEDULE_TOPIC_V2: &str = "SCHEDULE_TOPIC_XXXX_V2";
-pub const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
-pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
-pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
-pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
-/// Topics starting with this are system topics (`TopicValidator.SYSTEM_TOPIC_PREFIX`).
-pub const SYSTEM_TOPIC_PREFIX: &str = "rmq_sys_";
-pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
-pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
-
-/// `PermName` bits.
-pub const PERM_PRIORITY: i32 = 8;
-pub const PERM_READ: i32 = 4;
-pub const PERM_WRITE: i32 = 2;
-pub const PERM_INHERIT: i32 = 1;
-
-/// `TopicValidator.TOPIC_MAX_LENGTH`.
-pub const TOPIC_NAME_CHARS_MAX: usize = 127;
+use crate::limit_warnings::{LimitWarning, limit_warning};
+pub use crate::names::{
+    STORED_TOPIC_BYTES_MAX, TOPIC_NAME_CHARS_MAX, is_topic_or_group_illegal, next_version, validate_topic,
+};
 
 /// Java has no limit, but a 5.x broker registers its whole table as one JSON body in one
 /// 16 MiB frame; at about 200 bytes per topic that fits some 80 000 topics, so 50 000 leaves
 /// headroom while bounding a table that senders can grow by auto-creation.
 pub const TOPICS_MAX: usize = 50_000;
+static TOPICS_FULL: LimitWarning = limit_warning!(TOPICS_MAX);
+static STORED_TOPICS_TOO_LONG: LimitWarning = limit_warning!(STORED_TOPIC_BYTES_MAX);
 
 /// `TopicConfigManager.SCHEDULE_TOPIC_QUEUE_NUM`: one queue per delay level.
 const SCHEDULE_TOPIC_QUEUE_NUMS: i32 = 18;
@@ -50,30 +37,9 @@ const SCHEDULE_TOPIC_QUEUE_NUMS: i32 = 18;
 const REVIVE_QUEUE_NUMS: i32 = 8;
 /// `RMQ_SYS_BENCHMARK_TOPIC` gets 1024 queues in Java.
 const BENCHMARK_QUEUE_NUMS: i32 = 1024;
-/// `MixAll.REPLY_TOPIC_POSTFIX`.
-const REPLY_TOPIC_POSTFIX: &str = "REPLY_TOPIC";
-/// `PopAckConstants.REVIVE_TOPIC`.
-const REVIVE_TOPIC_PREFIX: &str = "rmq_sys_REVIVE_LOG_";
-/// `TopicValidator.SYNC_BROKER_MEMBER_GROUP_PREFIX`.
-const SYNC_BROKER_MEMBER_PREFIX: &str = "rmq_sys_SYNC_BROKER_MEMBER_";
 
 /// Topic attributes a 5.x broker knows (`TopicAttributes.ALL`); others are refused.
 const KNOWN_ATTRIBUTES: &[&str] = &["cleanup.policy", "message.type", "queue.type", "reserve.time"];
-
-/// What the start-up topics depend on (a subset of the broker configuration).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SystemTopicSettings {
-    pub cluster_name: String,
-    pub broker_name: String,
-    pub auto_create_topic_enable: bool,
-    pub default_topic_queue_nums: i32,
-    /// `clusterTopicEnable` (Java default true).
-    pub cluster_topic_enable: bool,
-    /// `brokerTopicEnable` (Java default true).
-    pub broker_topic_enable: bool,
-    /// `traceTopicEnable` (Java default false) and `msgTraceTopicName`.
-    pub trace_topic: Option<String>,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct TopicTable {
@@ -136,7 +102,7 @@ impl TopicTable {
                 rw,
             ),
             (
-                format!("{SYNC_BROKER_MEMBER_PREFIX}{}", settings.broker_name),
+                format!("{SYNC_BROKER_MEMBER_TOPIC_PREFIX}{}", settings.broker_name),
                 1,
                 PERM_INHERIT,
             ),
@@ -247,7 +213,8 @@ impl TopicTable {
 
     /// Java's `createTopicInSendMessageBackMethod` (`%RETRY%group`, `%DLQ%group`): the topic if
     /// it exists (its `order` flag updated to `order`), else a new one with `queue_nums` queues.
-    /// `None` only when the table is full.
+    /// `None` when the table is full, or the topic longer than [`STORED_TOPIC_BYTES_MAX`] (a
+    /// group loaded from a file or a master, longer than we create).
     pub fn create_retry_topic(
         &mut self,
         topic: &str,
@@ -265,6 +232,10 @@ impl TopicTable {
                 return Some(updated);
             }
             return Some(existing.clone());
+        }
+        if topic.len() > STORED_TOPIC_BYTES_MAX {
+            STORED_TOPICS_TOO_LONG.hit(now_ms, topic, "retry topic not created");
+            return None;
         }
         let config = TopicConfig {
             topic_sys_flag,
@@ -284,10 +255,7 @@ impl TopicTable {
         validate_topic(&config.topic_name)?;
         let current = self.topics.get(&config.topic_name);
         if current.is_none() && self.topics.len() >= TOPICS_MAX {
-            return Err(BrokerError::coded(
-                ResponseCode::SYSTEM_ERROR,
-                format!("the broker already serves {TOPICS_MAX} topics"),
-            ));
+            return Err(BrokerError::TopicTableFull { limit: TOPICS_MAX });
         }
         let mut attributes = current.map(|c| c.attributes.clone()).unwrap_or_default();
         alter_attributes(&mut attributes, attribute_changes, current.is_none())?;
@@ -371,10 +339,7 @@ impl TopicTable {
 
     fn insert_new(&mut self, config: TopicConfig, now_ms: i64) -> bool {
         if self.topics.len() >= TOPICS_MAX {
-            warn!(
-                topic = config.topic_name,
-                "topic not created: the broker already serves {TOPICS_MAX} topics"
-            );
+            TOPICS_FULL.hit(now_ms, &config.topic_name, "topic not created");
             return false;
         }
         self.topics.insert(config.topic_name.clone(), config);
@@ -385,12 +350,6 @@ impl TopicTable {
     fn bump(&mut self, now_ms: i64) {
         next_version(&mut self.data_version, now_ms);
     }
-}
-
-/// `DataVersion.nextVersion()`: counter + 1, timestamp now.
-pub fn next_version(version: &mut DataVersion, now_ms: i64) {
-    version.counter = version.counter.saturating_add(1);
-    version.timestamp = now_ms;
 }
 
 /// `new TopicConfig(name, queues, queues, perm)` with Java's other defaults.
@@ -404,66 +363,40 @@ pub fn new_topic(name: &str, queue_nums: i32, perm: i32) -> TopicConfig {
     }
 }
 
-/// `TopicValidator.isTopicOrGroupIllegal`: any character outside `[%|a-zA-Z0-9_-]`.
-pub fn is_topic_or_group_illegal(name: &str) -> bool {
-    !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-'))
-}
-
-/// `TopicValidator.validateTopic` (5.3.3), with Java's remarks and the code both the send and
-/// the admin path answer with (INVALID_PARAMETER).
-pub fn validate_topic(topic: &str) -> BrokerResult<()> {
-    let refuse = |remark: &str| Err(BrokerError::coded(ResponseCode::INVALID_PARAMETER, remark));
-    if topic.trim().is_empty() {
-        return refuse("The specified topic is blank.");
-    }
-    if is_topic_or_group_illegal(topic) {
-        return refuse("The specified topic contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$");
-    }
-    // Only ASCII passes the check above, so bytes are characters.
-    if topic.len() > TOPIC_NAME_CHARS_MAX {
-        return refuse("The specified topic is longer than topic max length.");
-    }
-    Ok(())
-}
-
-/// `%RETRY%group`.
-pub fn retry_topic(group: &str) -> String {
-    format!("{RETRY_GROUP_TOPIC_PREFIX}{group}")
-}
-
 /// Java's `AttributeUtil.alterCurrentAttributes` for the `+key=value,-key` text of a request.
 fn alter_attributes(current: &mut BTreeMap<String, String>, changes: &str, creating: bool) -> BrokerResult<()> {
-    let bad = |remark: String| BrokerError::coded(ResponseCode::SYSTEM_ERROR, remark);
     for change in changes.split(',').map(str::trim).filter(|c| !c.is_empty()) {
         let (add, rest) = match change.split_at_checked(1) {
             Some(("+", rest)) => (true, rest),
             Some(("-", rest)) => (false, rest),
-            _ => return Err(bad(format!("attribute format is wrong: {change}"))),
+            _ => {
+                return Err(BrokerError::AttributeFormatWrong {
+                    change: change.to_owned(),
+                });
+            }
         };
         let (key, value) = match rest.split_once('=') {
             Some((key, value)) => (key, value),
             None => (rest, ""),
         };
         if !KNOWN_ATTRIBUTES.contains(&key) {
-            return Err(bad(format!("unsupported key: {key}")));
+            return Err(BrokerError::AttributeKeyUnsupported { key: key.to_owned() });
         }
         match (add, creating) {
             (true, _) if value.is_empty() || value.contains(' ') => {
-                return Err(bad(format!("attribute value is wrong: {change}")));
+                return Err(BrokerError::AttributeValueWrong {
+                    change: change.to_owned(),
+                });
             }
             (true, _) => {
                 current.insert(key.to_owned(), value.to_owned());
             }
             (false, true) => {
-                return Err(bad(format!(
-                    "only add attribute is supported while creating topic. key: {key}"
-                )));
+                return Err(BrokerError::AttributeRemovedOnCreate { key: key.to_owned() });
             }
             (false, false) => {
                 if current.remove(key).is_none() {
-                    return Err(bad(format!("attempt to delete a nonexistent key: {key}")));
+                    return Err(BrokerError::AttributeRemovedMissing { key: key.to_owned() });
                 }
             }
         }
@@ -473,6 +406,9 @@ fn alter_attributes(current: &mut BTreeMap<String, String>, changes: &str, creat
 
 #[cfg(test)]
 mod tests {
+    use ferrocket_wire::ResponseCode;
+    use ferrocket_wire::system_topics::retry_topic;
+
     use super::*;
 
     fn settings(auto_create: bool) -> SystemTopicSettings {

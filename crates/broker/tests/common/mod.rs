@@ -2,11 +2,12 @@
 //! a plain client, and request builders.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrocket_broker::{BrokerConfig, BrokerHandle};
+use ferrocket_broker::{BrokerConfig, BrokerHandle, Clock};
 use ferrocket_net::{Client, ClientConfig, Router};
 use ferrocket_wire::header::{CustomHeader, SendMessageRequestHeaderV2};
 use ferrocket_wire::message::MessageProperties;
@@ -16,14 +17,41 @@ use ferrocket_wire::{RemotingCommand, RequestCode};
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A broker with no name server and small files (the tests write a handful of messages),
-/// adjusted by `tweak`.
+/// adjusted by `tweak`, on a manual clock that starts at the wall clock's now and moves only by
+/// [`advance`].
 pub async fn start_broker(dir: &Path, tweak: impl FnOnce(&mut BrokerConfig)) -> BrokerHandle {
+    start_broker_on(dir, Clock::manual(Clock::system().now_ms()), tweak).await
+}
+
+/// [`start_broker`] on a given clock (a restarted broker keeps its predecessor's time).
+pub async fn start_broker_on(dir: &Path, clock: Clock, tweak: impl FnOnce(&mut BrokerConfig)) -> BrokerHandle {
     let mut config = BrokerConfig::standalone(dir, "127.0.0.1", 0, "127.0.0.1:1");
     config.namesrv_addr = None;
     config.store.commit_log_segment_bytes = 1 << 24;
     config.store.consume_queue_file_entries = 1000;
     tweak(&mut config);
-    ferrocket_broker::start(config, None).await.unwrap()
+    ferrocket_broker::start(config, clock, None).await.unwrap()
+}
+
+/// Moves the broker's clock and tokio's paused clock forward together, and lets the broker's
+/// timers run. Tests run with `start_paused`, so this costs no real time.
+pub async fn advance(broker: &BrokerHandle, by: Duration) {
+    broker.broker().clock().advance(i64::try_from(by.as_millis()).unwrap());
+    tokio::time::advance(by).await;
+}
+
+/// Advances time in `step`s until `condition` holds; fails after [`TIMEOUT`] of test time.
+pub async fn advance_until<F: Future<Output = bool>>(
+    broker: &BrokerHandle,
+    what: &str,
+    step: Duration,
+    mut condition: impl FnMut() -> F,
+) {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while !condition().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        advance(broker, step).await;
+    }
 }
 
 pub fn client() -> Client {

@@ -10,18 +10,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use ferrocket_store::disk::{DiskSpace, used_ratio_of};
-use ferrocket_store::{MessageStore, StoreStats};
+use ferrocket_store::{DiskSpace, MessageStore, QueueId, QueueOffset, StoreStats, used_ratio_of};
+use ferrocket_wire::RemotingCommand;
 use ferrocket_wire::body::{
     ConsumeStats, JsonBody, KvTable, MessageQueue, OffsetWrapper, TopicConfig, TopicOffset, TopicStatsTable,
 };
 use ferrocket_wire::codes::version;
 use ferrocket_wire::header::{CustomHeader, GetConsumeStatsRequestHeader, GetTopicStatsInfoRequestHeader};
-use ferrocket_wire::{RemotingCommand, ResponseCode};
 
 use super::success_with;
-use crate::broker::{Broker, lock};
 use crate::error::{BrokerError, BrokerResult};
+use crate::state::Broker;
 
 /// `MQVersion.getVersionDesc(CURRENT_VERSION)` of the release we answer as.
 const VERSION_DESC: &str = "V5_3_3";
@@ -97,33 +96,30 @@ pub const RUNTIME_INFO_KEYS: &[&str] = &[
 
 /// One queue as the store sees it: min offset, max offset, store time at an offset.
 pub trait QueueReader {
-    fn min_offset(&self, topic: &str, queue_id: i32) -> u64;
-    fn max_offset(&self, topic: &str, queue_id: i32) -> u64;
-    fn store_time_at(&self, topic: &str, queue_id: i32, offset: u64) -> Option<i64>;
+    fn min_offset(&self, topic: &str, queue_id: QueueId) -> QueueOffset;
+    fn max_offset(&self, topic: &str, queue_id: QueueId) -> QueueOffset;
+    fn store_time_at(&self, topic: &str, queue_id: QueueId, offset: QueueOffset) -> Option<i64>;
 }
 
 impl QueueReader for MessageStore {
-    fn min_offset(&self, topic: &str, queue_id: i32) -> u64 {
+    fn min_offset(&self, topic: &str, queue_id: QueueId) -> QueueOffset {
         self.min_offset_in_queue(topic, queue_id)
     }
 
-    fn max_offset(&self, topic: &str, queue_id: i32) -> u64 {
+    fn max_offset(&self, topic: &str, queue_id: QueueId) -> QueueOffset {
         self.max_offset_in_queue(topic, queue_id)
     }
 
-    fn store_time_at(&self, topic: &str, queue_id: i32, offset: u64) -> Option<i64> {
+    fn store_time_at(&self, topic: &str, queue_id: QueueId, offset: QueueOffset) -> Option<i64> {
         MessageStore::store_time_at(self, topic, queue_id, offset)
     }
 }
 
 /// GET_TOPIC_STATS_INFO (202).
-pub(super) fn get_topic_stats(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn get_topic_stats(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = GetTopicStatsInfoRequestHeader::from_command(request)?;
-    let Some(config) = lock(&broker.topics).get(&header.topic) else {
-        return Err(BrokerError::coded(
-            ResponseCode::TOPIC_NOT_EXIST,
-            format!("topic[{}] not exist", header.topic),
-        ));
+    let Some(config) = broker.topics.lock().get(&header.topic) else {
+        return Err(BrokerError::TopicNotExist { topic: header.topic });
     };
     let broker_name = broker.config().broker_name.clone();
     let table = broker.store.read(|store| topic_stats(&config, &broker_name, store));
@@ -136,15 +132,17 @@ pub fn topic_stats(config: &TopicConfig, broker_name: &str, store: &impl QueueRe
     let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
     let offset_table = (0..queues)
         .map(|queue_id| {
-            let max = store.max_offset(topic, queue_id);
-            let last_update_timestamp = match max.checked_sub(1) {
-                Some(last) => store.store_time_at(topic, queue_id, last).unwrap_or(0),
+            let max = store.max_offset(topic, QueueId(queue_id));
+            let last_update_timestamp = match max.0.checked_sub(1) {
+                Some(last) => store
+                    .store_time_at(topic, QueueId(queue_id), QueueOffset(last))
+                    .unwrap_or(0),
                 None => 0,
             };
             let offsets = TopicOffset {
                 last_update_timestamp,
-                max_offset: clamp_i64(max),
-                min_offset: clamp_i64(store.min_offset(topic, queue_id)),
+                max_offset: max.to_java_long(),
+                min_offset: store.min_offset(topic, QueueId(queue_id)).to_java_long(),
             };
             (MessageQueue::new(topic, broker_name, queue_id), offsets)
         })
@@ -156,7 +154,7 @@ pub fn topic_stats(config: &TopicConfig, broker_name: &str, store: &impl QueueRe
 }
 
 /// GET_CONSUME_STATS (208).
-pub(super) fn get_consume_stats(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn get_consume_stats(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let header = GetConsumeStatsRequestHeader::from_command(request)?;
     let group = header.consumer_group.as_str();
     let listed: Vec<String> = header
@@ -170,10 +168,10 @@ pub(super) fn get_consume_stats(broker: &Broker, request: &RemotingCommand) -> B
     let topics: BTreeSet<String> = if listed.is_empty() {
         let candidates: BTreeSet<String> = match header.topic.as_deref().map(str::trim) {
             Some(topic) if !topic.is_empty() => BTreeSet::from([topic.to_owned()]),
-            _ => lock(&broker.offsets).topics_of_group(group),
+            _ => broker.offsets.lock().topics_of_group(group),
         };
         // Java keeps only subscribed topics, when the group has any subscription online.
-        let clients = lock(&broker.clients);
+        let clients = broker.clients.lock();
         let subscribed = clients
             .consumer_group(group)
             .map(|info| info.subscriptions.len())
@@ -186,10 +184,10 @@ pub(super) fn get_consume_stats(broker: &Broker, request: &RemotingCommand) -> B
         listed.into_iter().collect()
     };
     let configs: Vec<TopicConfig> = {
-        let table = lock(&broker.topics);
+        let table = broker.topics.lock();
         topics.iter().filter_map(|topic| table.get(topic)).collect()
     };
-    let offsets = lock(&broker.offsets).group_offsets(group);
+    let offsets = broker.offsets.lock().group_offsets(group);
     let broker_name = broker.config().broker_name.clone();
     let stats = broker
         .store
@@ -211,13 +209,12 @@ pub fn consume_stats(
         for queue_id in 0..config.read_queue_nums.max(0) {
             let committed = offsets.get(topic).and_then(|queues| queues.get(&queue_id));
             let consumer_offset = committed.copied().unwrap_or(0).max(0);
-            let last_timestamp = u64::try_from(consumer_offset - 1)
-                .ok()
-                .and_then(|last| store.store_time_at(topic, queue_id, last))
+            let last_timestamp = QueueOffset::from_java_long(consumer_offset - 1)
+                .and_then(|last| store.store_time_at(topic, QueueId(queue_id), last))
                 .filter(|time| *time > 0)
                 .unwrap_or(0);
             let wrapper = OffsetWrapper {
-                broker_offset: clamp_i64(store.max_offset(topic, queue_id)),
+                broker_offset: store.max_offset(topic, QueueId(queue_id)).to_java_long(),
                 consumer_offset,
                 last_timestamp,
                 pull_offset: consumer_offset,
@@ -232,7 +229,7 @@ pub fn consume_stats(
 }
 
 /// GET_BROKER_RUNTIME_INFO (28).
-pub(super) fn get_runtime_info(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+pub fn get_runtime_info(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let table = runtime_info(broker, broker.now_ms());
     Ok(success_with(request, KvTable { table }.encode()))
 }
@@ -252,7 +249,7 @@ pub fn runtime_info(broker: &Broker, now_ms: i64) -> BTreeMap<String, String> {
         };
         (stats, earliest)
     });
-    let mut info = store_info(&stats, broker.started_ms, now_ms);
+    let mut info = store_info(&stats, broker.started_ms(), now_ms);
     let root = config.store_path_root_dir.as_path();
     let ratio = used_ratio_of(root).map_or_else(|| "-1".to_owned(), java_double);
     info.insert("commitLogDiskRatio".into(), ratio.clone());
@@ -286,7 +283,7 @@ pub fn runtime_info(broker: &Broker, now_ms: i64) -> BTreeMap<String, String> {
     }
     info.insert("earliestMessageTimeStamp".into(), earliest.unwrap_or(-1).to_string());
     info.insert("dispatchBehindBytes".into(), stats.dispatch_behind_bytes.to_string());
-    let unflushed = stats.commit_log_max_offset.saturating_sub(stats.flushed_offset);
+    let unflushed = stats.commit_log_max_offset.bytes_after(stats.flushed_offset);
     info.insert("remainHowManyDataToFlush".into(), human_readable_bytes(unflushed));
     for (pool, capacity) in [
         ("send", SEND_QUEUE_CAPACITY),
@@ -298,6 +295,9 @@ pub fn runtime_info(broker: &Broker, now_ms: i64) -> BTreeMap<String, String> {
         info.insert(format!("{pool}ThreadPoolQueueSize"), "0".into());
         info.insert(format!("{pool}ThreadPoolQueueCapacity"), capacity.to_string());
         info.insert(format!("{pool}ThreadPoolQueueHeadWaitTimeMills"), "0".into());
+    }
+    for (key, value) in broker.registration_health.runtime_info() {
+        info.insert(key.into(), value);
     }
     info.insert("EndTransactionQueueSize".into(), "0".into());
     info.insert(
@@ -415,28 +415,26 @@ pub fn java_double(value: f64) -> String {
     }
 }
 
-fn clamp_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
+    use ferrocket_store::CommitLogOffset;
+
     use super::*;
-    use crate::consumer_offsets::ConsumerOffsetTable;
-    use crate::topics::new_topic;
+    use crate::state::consumer_offsets::ConsumerOffsetTable;
+    use crate::state::topics::new_topic;
 
     /// Queue `q` holds offsets `[q, 10 * q)`, stored at time `1000 + offset`.
     struct FakeStore;
 
     impl QueueReader for FakeStore {
-        fn min_offset(&self, _topic: &str, queue_id: i32) -> u64 {
-            u64::try_from(queue_id).unwrap()
+        fn min_offset(&self, _topic: &str, queue_id: QueueId) -> QueueOffset {
+            QueueOffset(u64::try_from(queue_id.0).unwrap())
         }
-        fn max_offset(&self, _topic: &str, queue_id: i32) -> u64 {
-            u64::try_from(queue_id * 10).unwrap()
+        fn max_offset(&self, _topic: &str, queue_id: QueueId) -> QueueOffset {
+            QueueOffset(u64::try_from(queue_id.0 * 10).unwrap())
         }
-        fn store_time_at(&self, _topic: &str, _queue_id: i32, offset: u64) -> Option<i64> {
-            Some(1000 + i64::try_from(offset).unwrap())
+        fn store_time_at(&self, _topic: &str, _queue_id: QueueId, offset: QueueOffset) -> Option<i64> {
+            Some(1000 + i64::try_from(offset.0).unwrap())
         }
     }
 
@@ -488,9 +486,9 @@ mod tests {
     #[test]
     fn store_info_is_numeric_where_mqadmin_parses_it() {
         let stats = StoreStats {
-            commit_log_min_offset: 0,
-            commit_log_max_offset: 4096,
-            flushed_offset: 0,
+            commit_log_min_offset: CommitLogOffset(0),
+            commit_log_max_offset: CommitLogOffset(4096),
+            flushed_offset: CommitLogOffset(0),
             dispatch_behind_bytes: 0,
             put_message_times_total: 20,
             put_message_size_total: 2000,

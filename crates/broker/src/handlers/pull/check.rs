@@ -1,48 +1,19 @@
 //! Java's validation of a pull (`PullMessageProcessor.processRequest` up to the store read), in
-//! Java's order, each refusal with its code, remark and `forbiddenType`; and the tag filter the
-//! read applies (`ExpressionMessageFilter.isMatchedByConsumeQueue`).
+//! Java's order, each refusal a [`BrokerError`] (which knows its code, remark and
+//! `forbiddenType`); and the tag filter the read applies
+//! (`ExpressionMessageFilter.isMatchedByConsumeQueue`).
 
-use ferrocket_wire::ResponseCode;
 use ferrocket_wire::body::{MessageModel, SubscriptionData, SubscriptionGroupConfig};
 use ferrocket_wire::header::PullMessageRequestHeader;
 use ferrocket_wire::message::TagExpression;
+use ferrocket_wire::permissions::PERM_READ;
 
 use super::FLAG_SUBSCRIPTION;
-use crate::clients::ClientRegistry;
 use crate::config::BrokerConfig;
-use crate::handlers::send::FAQ_SUFFIX;
-use crate::subscription_groups::SubscriptionGroupTable;
-use crate::topics::{PERM_READ, TopicTable};
-
-/// `ForbiddenType`: why a NO_PERMISSION pull was refused.
-const FORBIDDEN_BROKER: i32 = 1;
-const FORBIDDEN_GROUP: i32 = 2;
-const FORBIDDEN_TOPIC: i32 = 3;
-const FORBIDDEN_BROADCASTING: i32 = 4;
-
-/// A refused pull: code, remark and, for NO_PERMISSION, Java's `forbiddenType`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: ResponseCode,
-    pub remark: String,
-    pub forbidden_type: Option<i32>,
-}
-
-fn refuse(code: ResponseCode, remark: impl Into<String>) -> Refusal {
-    Refusal {
-        code,
-        remark: remark.into(),
-        forbidden_type: None,
-    }
-}
-
-fn forbid(forbidden_type: i32, remark: impl Into<String>) -> Refusal {
-    Refusal {
-        code: ResponseCode::NO_PERMISSION,
-        remark: remark.into(),
-        forbidden_type: Some(forbidden_type),
-    }
-}
+use crate::error::BrokerError;
+use crate::state::clients::ClientRegistry;
+use crate::state::subscription_groups::SubscriptionGroupTable;
+use crate::state::topics::TopicTable;
 
 /// Which tags a pull lets through: Java's `ExpressionMessageFilter.isMatchedByConsumeQueue`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,48 +77,51 @@ pub fn check<C: Clone + Eq + std::hash::Hash>(
     header: &PullMessageRequestHeader,
     peer: &str,
     now_ms: i64,
-) -> Result<Checked, Refusal> {
+) -> Result<Checked, BrokerError> {
     let (topics, groups, clients) = tables;
     let group = header.consumer_group.as_str();
     let topic = header.topic.as_str();
     if config.broker_permission & PERM_READ == 0 {
-        let remark = format!("the broker[{}] pulling message is forbidden", config.broker_ip1);
-        return Err(forbid(FORBIDDEN_BROKER, remark));
+        return Err(BrokerError::PullBrokerForbidden {
+            broker_ip: config.broker_ip1.clone(),
+        });
     }
     let Some(group_config) = groups.find_or_auto_create(group, config.auto_create_subscription_group, now_ms) else {
-        let remark = format!("subscription group [{group}] does not exist, {FAQ_SUFFIX}");
-        return Err(refuse(ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST, remark));
+        return Err(BrokerError::PullGroupNotExist {
+            group: group.to_owned(),
+        });
     };
     if !group_config.consume_enable {
-        return Err(forbid(
-            FORBIDDEN_GROUP,
-            format!("subscription group no permission, {group}"),
-        ));
+        return Err(BrokerError::PullGroupForbidden {
+            group: group.to_owned(),
+        });
     }
     let Some(topic_config) = topics.get(topic) else {
-        let remark = format!("topic[{topic}] not exist, apply first please! {FAQ_SUFFIX}");
-        return Err(refuse(ResponseCode::TOPIC_NOT_EXIST, remark));
+        return Err(BrokerError::PullTopicNotExist {
+            topic: topic.to_owned(),
+        });
     };
     if topic_config.perm & PERM_READ == 0 {
-        return Err(forbid(
-            FORBIDDEN_TOPIC,
-            format!("the topic[{topic}] pulling message is forbidden"),
-        ));
+        return Err(BrokerError::PullTopicForbidden {
+            topic: topic.to_owned(),
+        });
     }
     if header.queue_id < 0 || header.queue_id >= topic_config.read_queue_nums {
-        let remark = format!(
-            "queueId[{}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}] consumer:[/{peer}]",
-            header.queue_id, topic_config.read_queue_nums
-        );
-        return Err(refuse(ResponseCode::INVALID_PARAMETER, remark));
+        return Err(BrokerError::PullQueueIdIllegal {
+            topic: topic.to_owned(),
+            queue_id: header.queue_id,
+            read_queue_nums: topic_config.read_queue_nums,
+            consumer: peer.to_owned(),
+        });
     }
     let (filter, expression_type) = if header.sys_flag & FLAG_SUBSCRIPTION != 0 {
         let expression_type = header.expression_type.as_deref();
-        if expression_type.is_some_and(|t| t != "TAG") && header.subscription.as_deref().is_none_or(str::is_empty) {
-            return Err(refuse(
-                ResponseCode::SUBSCRIPTION_PARSE_FAILED,
-                "parse the consumer's subscription failed",
-            ));
+        if let Some(kind) = expression_type.filter(|t| *t != "TAG")
+            && header.subscription.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(BrokerError::SubscriptionParseFailed {
+                expression_type: kind.to_owned(),
+            });
         }
         (
             TagFilter::from_expression(header.subscription.as_deref()),
@@ -157,11 +131,9 @@ pub fn check<C: Clone + Eq + std::hash::Hash>(
         registered_filter(&group_config, clients, header)?
     };
     if !is_tag_type(expression_type.as_deref()) {
-        let remark = format!(
-            "The broker does not support consumer to filter message by {}",
-            expression_type.unwrap_or_default()
-        );
-        return Err(refuse(ResponseCode::SYSTEM_ERROR, remark));
+        return Err(BrokerError::FilterTypeNotSupported {
+            expression_type: expression_type.unwrap_or_default(),
+        });
     }
     Ok(Checked {
         filter,
@@ -177,25 +149,28 @@ fn registered_filter<C: Clone + Eq + std::hash::Hash>(
     group_config: &SubscriptionGroupConfig,
     clients: &ClientRegistry<C>,
     header: &PullMessageRequestHeader,
-) -> Result<(TagFilter, Option<String>), Refusal> {
+) -> Result<(TagFilter, Option<String>), BrokerError> {
     let group = header.consumer_group.as_str();
     // Java 5.x registers a bare group for every pull first, so a missing group reads like a
     // missing subscription.
-    let not_subscribed = || {
-        let remark = format!("the consumer's subscription not exist{FAQ_SUFFIX}");
-        refuse(ResponseCode::SUBSCRIPTION_NOT_EXIST, remark)
+    let not_subscribed = || BrokerError::SubscriptionNotExist {
+        group: group.to_owned(),
+        topic: header.topic.clone(),
     };
     let info = clients.consumer_group(group).ok_or_else(not_subscribed)?;
     if !group_config.consume_broadcast_enable && info.message_model == MessageModel::Broadcasting {
-        let remark = format!("the consumer group[{group}] can not consume by broadcast way");
-        return Err(forbid(FORBIDDEN_BROADCASTING, remark));
+        return Err(BrokerError::BroadcastForbidden {
+            group: group.to_owned(),
+        });
     }
     let subscription = info.subscriptions.get(&header.topic).ok_or_else(not_subscribed)?;
     if subscription.sub_version < header.sub_version {
-        return Err(refuse(
-            ResponseCode::SUBSCRIPTION_NOT_LATEST,
-            "the consumer's subscription not latest",
-        ));
+        return Err(BrokerError::SubscriptionNotLatest {
+            group: group.to_owned(),
+            topic: header.topic.clone(),
+            registered_version: subscription.sub_version,
+            pulled_version: header.sub_version,
+        });
     }
     Ok((
         TagFilter::from_subscription(subscription),
@@ -205,12 +180,13 @@ fn registered_filter<C: Clone + Eq + std::hash::Hash>(
 
 #[cfg(test)]
 mod tests {
+    use ferrocket_wire::ResponseCode;
     use ferrocket_wire::body::{ConsumeFromWhere, ConsumeType};
     use ferrocket_wire::message::tag_hash::tags_code;
 
     use super::*;
-    use crate::clients::{ClientChannel, ConsumerRegistration};
-    use crate::topics::SystemTopicSettings;
+    use crate::config::SystemTopicSettings;
+    use crate::state::clients::{ClientChannel, ConsumerRegistration};
 
     fn topics() -> TopicTable {
         let mut table = TopicTable::new(
@@ -225,9 +201,9 @@ mod tests {
             },
             0,
         );
-        table.update(crate::topics::new_topic("T", 4, 6), "", 0).unwrap();
+        table.update(crate::state::topics::new_topic("T", 4, 6), "", 0).unwrap();
         table
-            .update(crate::topics::new_topic("WriteOnly", 4, 2), "", 0)
+            .update(crate::state::topics::new_topic("WriteOnly", 4, 2), "", 0)
             .unwrap();
         table
     }
@@ -280,7 +256,7 @@ mod tests {
         clients
     }
 
-    fn run(header: &PullMessageRequestHeader, clients: &ClientRegistry<u32>) -> Result<Checked, Refusal> {
+    fn run(header: &PullMessageRequestHeader, clients: &ClientRegistry<u32>) -> Result<Checked, BrokerError> {
         let mut groups = SubscriptionGroupTable::new(0);
         check(&config(), (&topics(), &mut groups, clients), header, "10.0.0.9:1", 0)
     }
@@ -289,31 +265,31 @@ mod tests {
     fn refusals_follow_javas_order_codes_and_remarks() {
         let none = ClientRegistry::<u32>::default();
         let refusal = run(&header("Nope", 0, FLAG_SUBSCRIPTION), &none).unwrap_err();
-        assert_eq!(refusal.code, ResponseCode::TOPIC_NOT_EXIST);
+        assert_eq!(refusal.response_code(), ResponseCode::TOPIC_NOT_EXIST);
         assert_eq!(
-            refusal.remark,
+            refusal.to_string(),
             "topic[Nope] not exist, apply first please! \nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details."
         );
         let refusal = run(&header("WriteOnly", 0, FLAG_SUBSCRIPTION), &none).unwrap_err();
         assert_eq!(
-            (refusal.code, refusal.forbidden_type),
+            (refusal.response_code(), refusal.forbidden_type()),
             (ResponseCode::NO_PERMISSION, Some(3))
         );
         for queue_id in [-1, 4] {
             let refusal = run(&header("T", queue_id, FLAG_SUBSCRIPTION), &none).unwrap_err();
-            assert_eq!(refusal.code, ResponseCode::INVALID_PARAMETER);
+            assert_eq!(refusal.response_code(), ResponseCode::INVALID_PARAMETER);
             assert_eq!(
-                refusal.remark,
+                refusal.to_string(),
                 format!(
                     "queueId[{queue_id}] is illegal, topic:[T] topicConfig.readQueueNums:[4] consumer:[/10.0.0.9:1]"
                 )
             );
         }
         let refusal = run(&header("T", 0, 0), &none).unwrap_err();
-        assert_eq!(refusal.code, ResponseCode::SUBSCRIPTION_NOT_EXIST);
+        assert_eq!(refusal.response_code(), ResponseCode::SUBSCRIPTION_NOT_EXIST);
         assert!(
             refusal
-                .remark
+                .to_string()
                 .starts_with("the consumer's subscription not exist\nSee ")
         );
         let mut sql = header("T", 0, FLAG_SUBSCRIPTION);
@@ -321,7 +297,7 @@ mod tests {
         sql.subscription = Some("a > 1".into());
         let refusal = run(&sql, &none).unwrap_err();
         assert_eq!(
-            (refusal.code, refusal.remark.as_str()),
+            (refusal.response_code(), refusal.to_string().as_str()),
             (
                 ResponseCode::SYSTEM_ERROR,
                 "The broker does not support consumer to filter message by SQL92"
@@ -329,7 +305,7 @@ mod tests {
         );
         sql.subscription = None;
         assert_eq!(
-            run(&sql, &none).unwrap_err().code,
+            run(&sql, &none).unwrap_err().response_code(),
             ResponseCode::SUBSCRIPTION_PARSE_FAILED
         );
     }
@@ -347,7 +323,7 @@ mod tests {
             "p:1",
             0,
         );
-        assert_eq!(refusal.unwrap_err().forbidden_type, Some(1));
+        assert_eq!(refusal.unwrap_err().forbidden_type(), Some(1));
         let mut disabled = ferrocket_wire::body::SubscriptionGroupConfig {
             group_name: "cg".into(),
             ..Default::default()
@@ -363,7 +339,7 @@ mod tests {
         );
         let refusal = refusal.unwrap_err();
         assert_eq!(
-            (refusal.forbidden_type, refusal.remark.as_str()),
+            (refusal.forbidden_type(), refusal.to_string().as_str()),
             (Some(2), "subscription group no permission, cg")
         );
     }
@@ -377,7 +353,7 @@ mod tests {
         let mut newer = header("T", 0, 0);
         newer.sub_version = 101;
         let refusal = run(&newer, &clients).unwrap_err();
-        assert_eq!(refusal.code, ResponseCode::SUBSCRIPTION_NOT_LATEST);
+        assert_eq!(refusal.response_code(), ResponseCode::SUBSCRIPTION_NOT_LATEST);
         let broadcast = registered("*", 1, MessageModel::Broadcasting);
         assert!(run(&header("T", 0, 0), &broadcast).unwrap().filter.all);
     }

@@ -8,6 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
+use ferrocket_store::CommitLogOffset;
 use ferrocket_wire::WireResult;
 use ferrocket_wire::message::calendar::ms_since_month_start;
 use ferrocket_wire::message::properties::keys;
@@ -128,13 +129,13 @@ pub fn socket_addr(text: &str) -> SocketAddr {
 }
 
 /// The send response's `msgId`: the offset message id of each record, comma-joined.
-pub fn offset_message_ids(store_host: SocketAddr, physical_offsets: &[u64]) -> String {
+pub fn offset_message_ids(store_host: SocketAddr, physical_offsets: &[CommitLogOffset]) -> String {
     physical_offsets
         .iter()
         .map(|offset| {
             OffsetMessageId {
                 store_host,
-                physical_offset: i64::try_from(*offset).unwrap_or(i64::MAX),
+                physical_offset: offset.to_java_long(),
             }
             .to_string()
         })
@@ -246,9 +247,12 @@ mod tests {
     #[test]
     fn offset_ids_are_javas_and_comma_joined() {
         let host = socket_addr("192.168.1.10:10911");
-        assert_eq!(offset_message_ids(host, &[0x1234]), "C0A8010A00002A9F0000000000001234");
         assert_eq!(
-            offset_message_ids(host, &[1, 2]),
+            offset_message_ids(host, &[CommitLogOffset(0x1234)]),
+            "C0A8010A00002A9F0000000000001234"
+        );
+        assert_eq!(
+            offset_message_ids(host, &[CommitLogOffset(1), CommitLogOffset(2)]),
             "C0A8010A00002A9F0000000000000001,C0A8010A00002A9F0000000000000002"
         );
         assert_eq!(socket_addr("nonsense").port(), 0);

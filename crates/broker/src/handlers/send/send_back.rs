@@ -5,25 +5,25 @@
 //! `ORIGIN_MESSAGE_ID` kept from the first failure), or into `%DLQ%group` once it has been
 //! retried `maxReconsumeTimes` times or the consumer asks for it (delay level below 0).
 //!
-//! A retry is put with its DELAY level, so the put hook ([`crate::schedule`]) parks it in
+//! A retry is put with its DELAY level, so the put hook ([`crate::state::schedule`]) parks it in
 //! `SCHEDULE_TOPIC_XXXX` for that level's delay (10 s, 30 s, 1 min, ...) before it reaches the
 //! retry topic.
 
 use std::net::SocketAddr;
 
-use ferrocket_store::PutStatus;
+use ferrocket_store::{CommitLogOffset, PutStatus};
 use ferrocket_wire::header::{ConsumerSendMsgBackRequestHeader, CustomHeader};
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::message::{MessageVersion, StoredMessage};
+use ferrocket_wire::permissions::{PERM_READ, PERM_WRITE};
+use ferrocket_wire::system_topics::{dlq_topic, retry_topic};
+use ferrocket_wire::topic_sys_flags::topic_sys_flag;
 use ferrocket_wire::{RemotingCommand, ResponseCode};
 
-use super::{DLQ_QUEUE_NUMS, FAQ_SUFFIX, VERSION_V3_4_9, random_seed, socket_addr};
-use crate::broker::{Broker, lock};
-use crate::error::{BrokerError, BrokerResult};
-use crate::topics::{DLQ_GROUP_TOPIC_PREFIX, PERM_READ, PERM_WRITE, retry_topic};
+use super::{DLQ_QUEUE_NUMS, VERSION_V3_4_9, random_seed, socket_addr};
+use crate::error::{BrokerError, BrokerResult, PutMessageStatus};
+use crate::state::Broker;
 
-/// `TopicSysFlag.buildSysFlag(false, true)`: the retry topic of a unit-mode consumer.
-const TOPIC_SYS_FLAG_UNIT_SUB: i32 = 2;
 /// Java's first retry waits at delay level 3 (10 s), one level more per retry.
 const FIRST_RETRY_DELAY_LEVEL: i32 = 3;
 
@@ -93,22 +93,27 @@ pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
     let config = b.config();
     let group = header.group.as_str();
     let now_ms = b.now_ms();
-    let coded = |code: ResponseCode, remark: String| BrokerError::coded(code, remark);
-    let Some(group_config) = lock(&b.groups).find_or_auto_create(group, config.auto_create_subscription_group, now_ms)
+    let Some(group_config) = b
+        .groups
+        .lock()
+        .find_or_auto_create(group, config.auto_create_subscription_group, now_ms)
     else {
-        let remark = format!("subscription group not exist, {group} {FAQ_SUFFIX}");
-        return Err(coded(ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST, remark));
+        return Err(BrokerError::RetryGroupNotExist {
+            group: group.to_owned(),
+        });
     };
     if config.broker_permission & PERM_WRITE == 0 {
-        let remark = format!("the broker[{}] sending message is forbidden", config.broker_ip1);
-        return Err(coded(ResponseCode::NO_PERMISSION, remark));
+        return Err(BrokerError::BrokerSendForbidden {
+            broker_ip: config.broker_ip1.clone(),
+        });
     }
     if group_config.retry_queue_nums <= 0 {
         return Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None));
     }
     let retry = retry_topic(group);
-    let topic_sys_flag = if header.unit_mode { TOPIC_SYS_FLAG_UNIT_SUB } else { 0 };
-    let retry_config = lock(&b.topics).create_retry_topic(
+    // The retry topic of a unit-mode consumer has a unit subscription.
+    let topic_sys_flag = topic_sys_flag(false, header.unit_mode);
+    let retry_config = b.topics.lock().create_retry_topic(
         &retry,
         group_config.retry_queue_nums,
         PERM_READ | PERM_WRITE,
@@ -117,21 +122,13 @@ pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
         now_ms,
     );
     let Some(retry_config) = retry_config else {
-        return Err(coded(ResponseCode::SYSTEM_ERROR, format!("topic[{retry}] not exist")));
+        return Err(BrokerError::RetryTopicNotCreated { topic: retry });
     };
     if retry_config.perm & PERM_WRITE == 0 {
-        return Err(coded(
-            ResponseCode::NO_PERMISSION,
-            format!("the topic[{retry}] sending message is forbidden"),
-        ));
+        return Err(BrokerError::TopicSendForbidden { topic: retry });
     }
-    let not_found = || {
-        coded(
-            ResponseCode::SYSTEM_ERROR,
-            format!("look message by offset failed, {}", header.offset),
-        )
-    };
-    let offset = u64::try_from(header.offset).map_err(|_| not_found())?;
+    let not_found = || BrokerError::SendBackMessageNotFound { offset: header.offset };
+    let offset = CommitLogOffset::from_java_long(header.offset).ok_or_else(not_found)?;
     let original = b.store.read(|s| s.message_at(offset)).map_err(|_| not_found())?.message;
     let max_reconsume_times = match header.max_reconsume_times {
         Some(max) if request.version >= VERSION_V3_4_9 => max,
@@ -140,11 +137,13 @@ pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
     let (topic, queue_id, delay_level) =
         match destination(original.reconsume_times, max_reconsume_times, header.delay_level) {
             Destination::DeadLetter => {
-                let dead = format!("{DLQ_GROUP_TOPIC_PREFIX}{group}");
+                let dead = dlq_topic(group);
                 let created =
-                    lock(&b.topics).create_retry_topic(&dead, DLQ_QUEUE_NUMS, PERM_READ | PERM_WRITE, false, 0, now_ms);
+                    b.topics
+                        .lock()
+                        .create_retry_topic(&dead, DLQ_QUEUE_NUMS, PERM_READ | PERM_WRITE, false, 0, now_ms);
                 if created.is_none() {
-                    return Err(coded(ResponseCode::SYSTEM_ERROR, format!("topic[{dead}] not exist")));
+                    return Err(BrokerError::RetryTopicNotCreated { topic: dead });
                 }
                 (dead, 0, 0)
             }
@@ -155,34 +154,19 @@ pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
             }
         };
     let mut record = handed_back_record(&original, &topic, queue_id, socket_addr(b.address()), delay_level);
-    crate::schedule::park_if_delayed(&mut record, &config.store.message_delay_levels_ms);
+    crate::state::schedule::park_if_delayed(&mut record, &config.store.message_delay_levels_ms);
     let outcome = b.store.put(record).await;
-    let replica_code = match (&outcome.result, outcome.status) {
-        (Some(result), PutStatus::PutOk) => {
-            crate::replication::after_put(b, &b.config(), result.end_offset, true).await
+    let store_status = outcome.status;
+    let replicas = match &outcome.result {
+        // Only a put stored in time waits for the slaves here.
+        Some(result) if store_status == PutStatus::PutOk => {
+            crate::state::replication::after_put(b, &b.config(), result.end_offset, true).await
         }
         _ => None,
     };
-    match (outcome.status, replica_code) {
-        (PutStatus::PutOk, None) => Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)),
-        // Java names the store status; the replication statuses are its names too.
-        (PutStatus::PutOk, Some(code)) if code == ResponseCode::SLAVE_NOT_AVAILABLE => {
-            Err(coded(ResponseCode::SYSTEM_ERROR, "SLAVE_NOT_AVAILABLE".to_owned()))
-        }
-        (PutStatus::PutOk, Some(_)) => Err(coded(ResponseCode::SYSTEM_ERROR, "FLUSH_SLAVE_TIMEOUT".to_owned())),
-        (status, _) => Err(coded(ResponseCode::SYSTEM_ERROR, put_status_name(status).to_owned())),
-    }
-}
-
-/// Java's `PutMessageStatus` names, the remark of a failed send-back.
-fn put_status_name(status: PutStatus) -> &'static str {
-    match status {
-        PutStatus::PutOk => "PUT_OK",
-        PutStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
-        PutStatus::ServiceNotAvailable => "SERVICE_NOT_AVAILABLE",
-        PutStatus::MessageIllegal => "MESSAGE_ILLEGAL",
-        PutStatus::OsPageCacheBusy => "OS_PAGE_CACHE_BUSY",
-        PutStatus::UnknownError => "UNKNOWN_ERROR",
+    match PutMessageStatus::of(store_status, replicas) {
+        PutMessageStatus::PutOk => Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)),
+        status => Err(BrokerError::SendBackPutFailed { status }),
     }
 }
 

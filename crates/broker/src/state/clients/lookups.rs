@@ -105,7 +105,7 @@ mod tests {
     use ferrocket_wire::body::MessageModel;
 
     use super::*;
-    use crate::clients::tests::{channel, registration};
+    use crate::state::clients::tests::{channel, registration};
 
     #[test]
     fn connection_bodies_and_lookups() {

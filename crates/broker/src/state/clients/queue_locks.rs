@@ -9,12 +9,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use ferrocket_wire::body::MessageQueue;
-use tracing::warn;
+
+use crate::limit_warnings::{LimitWarning, limit_warning};
 
 /// Java's `rocketmq.broker.rebalance.lockMaxLiveTime` default: clients renew every 20 s.
 pub const LOCK_MAX_LIVE_MS: i64 = 60_000;
 /// Far more queues than orderly consumers lock on one broker; bounds a flood of lock requests.
 pub const LOCKED_QUEUES_MAX: usize = 1_000_000;
+static LOCKED_QUEUES_FULL: LimitWarning = limit_warning!(LOCKED_QUEUES_MAX);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct LockEntry {
@@ -56,7 +58,7 @@ impl QueueLocks {
                 }
                 Some(_) => {}
                 None if self.entries >= LOCKED_QUEUES_MAX => {
-                    warn!(group, "queue not locked: already {LOCKED_QUEUES_MAX} locked queues");
+                    LOCKED_QUEUES_FULL.hit(now_ms, group, "queue not locked");
                 }
                 None => {
                     let entry = LockEntry {
