@@ -29,7 +29,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use ferrocket_store::{FlushDiskType, GetMessages, MessageStoreConfig, PutStatus, StoreHandle};
+use ferrocket_store::{
+    Clock, FlushDiskType, GetMessages, MessageStoreConfig, PutStatus, QueueId, QueueOffset, StoreHandle,
+};
 use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::properties::MessageProperties;
 use ferrocket_wire::message::record::MessageVersion;
@@ -184,7 +186,7 @@ fn open_store(root: &Path, flush: FlushDiskType) -> anyhow::Result<StoreHandle> 
     let mut config = MessageStoreConfig::new(root);
     config.commit_log_segment_bytes = SEGMENT_BYTES;
     config.flush_disk_type = flush;
-    StoreHandle::open(config, Arc::new(|_: &str, _: i32, _: u64| {}))
+    StoreHandle::open(config, Arc::new(|_: &str, _, _| {}), Clock::system())
         .with_context(|| format!("opening {}", root.display()))
 }
 
@@ -246,8 +248,8 @@ async fn append_case(
 fn read_pass(store: &StoreHandle) -> anyhow::Result<ReadPass> {
     let started = Instant::now();
     let (mut messages, mut bytes) = (0u64, 0u64);
-    for queue_id in 0..QUEUES {
-        let mut offset = 0;
+    for queue_id in (0..QUEUES).map(QueueId) {
+        let mut offset = QueueOffset(0);
         loop {
             let query = GetMessages {
                 topic: TOPIC,

@@ -266,7 +266,7 @@ fn load_broker_config(path: &Path) -> anyhow::Result<BrokerConfig> {
         );
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let properties = ferrocket_namesrv::properties::parse(&text).with_context(|| format!("in {}", path.display()))?;
+    let properties = ferrocket_wire::properties_text::parse(&text).with_context(|| format!("in {}", path.display()))?;
     BrokerConfig::from_properties(&properties).with_context(|| format!("in {}", path.display()))
 }
 
@@ -279,7 +279,7 @@ fn announced_host(host: &str) -> String {
 }
 
 async fn start_broker(config: BrokerConfig, serialize_type: SerializeType) -> anyhow::Result<BrokerHandle> {
-    let handle = ferrocket_broker::start(config, Some(serialize_type)).await?;
+    let handle = ferrocket_broker::start(config, ferrocket_broker::Clock::system(), Some(serialize_type)).await?;
     println!("listening broker {}", handle.local_addr());
     tracing::info!(addr = %handle.local_addr(), announced = handle.broker().address(), "broker listening");
     Ok(handle)

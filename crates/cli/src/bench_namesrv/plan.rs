@@ -14,6 +14,7 @@ use ferrocket_wire::command::FRAME_BYTES_MAX;
 use ferrocket_wire::header::{
     CustomHeader, GetRouteInfoRequestHeader, RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
 };
+use ferrocket_wire::permissions::{PERM_READ, PERM_WRITE};
 use ferrocket_wire::{RemotingCommand, RequestCode};
 
 use super::{BenchNamesrvOptions, QUEUES_PER_TOPIC};
@@ -23,8 +24,6 @@ const REGISTER_HEADER_BYTES_RESERVED: usize = 64 * 1024;
 const CLUSTER: &str = "BenchCluster";
 /// Broker addresses are never dialled by a name server; distinct ports make them distinct.
 const BROKER_PORT_BASE: u16 = 10_911;
-/// `PermName.PERM_READ | PermName.PERM_WRITE`.
-const PERM_READ_WRITE: i32 = 6;
 /// A fixed DataVersion timestamp keeps the bodies, and so the run, deterministic.
 const DATA_VERSION_TIMESTAMP_MS: i64 = 1_700_000_000_000;
 
@@ -134,7 +133,7 @@ fn topic_config(name: &str) -> TopicConfig {
         topic_name: name.to_owned(),
         read_queue_nums: QUEUES_PER_TOPIC,
         write_queue_nums: QUEUES_PER_TOPIC,
-        perm: PERM_READ_WRITE,
+        perm: PERM_READ | PERM_WRITE,
         ..TopicConfig::default()
     }
 }
