@@ -20,8 +20,8 @@ use ferrocket_wire::system_topics::TRACE_TOPIC;
 use tracing::warn;
 
 use crate::error::{BrokerError, BrokerResult};
+use crate::names::TOPICS_MAX;
 use crate::names::{TOPIC_NAME_CHARS_MAX, next_version};
-use crate::state::topics::TOPICS_MAX;
 
 mod settings;
 
@@ -418,6 +418,10 @@ pub fn delay_levels_text(delay_levels_ms: &[i64]) -> String {
     };
     delay_levels_ms.iter().map(|ms| unit(*ms)).collect::<Vec<_>>().join(" ")
 }
+
+/// A client's `suspendTimeoutMillis` is capped here: a held pull occupies a connection slot, and
+/// Java clients give up on a pull after 30 s anyway.
+pub const SUSPEND_MS_MAX: u64 = 60_000;
 
 #[cfg(test)]
 mod tests {

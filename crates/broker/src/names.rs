@@ -47,3 +47,13 @@ pub fn next_version(version: &mut DataVersion, now_ms: i64) {
     version.counter = version.counter.saturating_add(1);
     version.timestamp = now_ms;
 }
+
+/// Java has no limit, but a 5.x broker registers its whole table as one JSON body in one
+/// 16 MiB frame; at about 200 bytes per topic that fits some 80 000 topics, so 50 000 leaves
+/// headroom while bounding a table that senders can grow by auto-creation.
+pub const TOPICS_MAX: usize = 50_000;
+
+/// Queues per topic that UPDATE_AND_CREATE_TOPIC accepts. Each queue is a consume-queue
+/// directory here and a slot in every client's route and rebalance; Java's defaults are 8 and 16,
+/// and a topic of 2^31-1 queues made the official Java producer run out of heap.
+pub const TOPIC_QUEUE_NUMS_MAX: i32 = 1_024;

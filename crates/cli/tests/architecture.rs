@@ -11,6 +11,9 @@
 //!   so. Every directory in `crates/` is drawn, and only those.
 //! - file size: every file in `crates/*/src/`, counted up to its first line that starts with
 //!   `#[cfg(test)]`, has at most `FILE_LINES_MAX` lines.
+//! - broker layers: each top-level module of `crates/broker/src` imports (`crate::x`, in code
+//!   before its first `#[cfg(test)]` line) only modules on a lower line of ARCHITECTURE.md's
+//!   "Broker layers" block, so the broker has no import cycle and no arrow back up.
 //! - clock reads: outside `crates/cli` and the one clock module, `src/` code (before its first
 //!   `#[cfg(test)]` line) never names `SystemTime::now`, `UNIX_EPOCH` or `std::time::Instant`.
 //!   `tokio::time::Instant` is allowed: it is the runtime's clock, which tests pause.
@@ -26,6 +29,10 @@ const FILE_LINES_MAX: usize = 800;
 const CLOCK_MODULE: &str = "crates/store/src/clock.rs";
 /// The line in ARCHITECTURE.md that introduces the fenced block of crate edges.
 const EDGES_MARKER: &str = "Crate edges (checked by crates/cli/tests/architecture.rs):";
+/// The line in ARCHITECTURE.md that introduces the broker's layers, top to bottom.
+const LAYERS_MARKER: &str = "Broker layers, top to bottom (checked by crates/cli/tests/architecture.rs):";
+/// The crate whose modules the layers name.
+const LAYERED_CRATE_SRC: &str = "crates/broker/src/";
 /// Every workspace crate's package name starts with this; other dependencies are not edges.
 const PACKAGE_PREFIX: &str = "ferrocket";
 
@@ -84,6 +91,22 @@ fn library_code_reads_clocks_only_in_the_clock_module() {
     assert!(
         offenders.is_empty(),
         "clock reads outside {CLOCK_MODULE} (take now_ms, or use tokio::time::Instant):\n  {}",
+        offenders.join("\n  ")
+    );
+}
+
+#[test]
+fn broker_modules_import_only_lower_layers() {
+    let root = workspace_root();
+    let markdown = fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let layers = parse_layers(&markdown).unwrap_or_else(|problem| panic!("ARCHITECTURE.md: {problem}"));
+    let offenders: Vec<String> = source_files(&root)
+        .iter()
+        .flat_map(|(path, text)| layer_problems(path, text, &layers))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "imports against the broker's layers:\n  {}",
         offenders.join("\n  ")
     );
 }
@@ -402,6 +425,62 @@ fn without_comment(line: &str) -> &str {
     line.find("//").map_or(line, |at| &line[..at])
 }
 
+// ---- broker layers ----
+
+/// Module name -> rank, 0 for the top line of the block; modules on one line share a rank.
+fn parse_layers(markdown: &str) -> Result<BTreeMap<String, usize>, String> {
+    let mut lines = markdown.lines().skip_while(|line| line.trim() != LAYERS_MARKER);
+    if lines.next().is_none() {
+        return Err(format!("no line `{LAYERS_MARKER}`"));
+    }
+    let mut lines = lines.skip_while(|line| line.trim().is_empty());
+    if !lines.next().is_some_and(|line| line.trim_start().starts_with("```")) {
+        return Err(format!("`{LAYERS_MARKER}` is not followed by a fenced block"));
+    }
+    let mut layers = BTreeMap::new();
+    for (rank, line) in lines
+        .take_while(|line| !line.trim_start().starts_with("```"))
+        .enumerate()
+    {
+        for module in line.split_whitespace() {
+            layers.insert(crate_name(module)?, rank);
+        }
+    }
+    Ok(layers)
+}
+
+/// Each `crate::x` in the file's code that names a module on the same or a higher line than the
+/// file's own module, as `path:line: module -> x`. `lib.rs` sits above every layer.
+fn layer_problems(path: &str, text: &str, layers: &BTreeMap<String, usize>) -> Vec<String> {
+    let Some(inside) = path.strip_prefix(LAYERED_CRATE_SRC) else {
+        return Vec::new();
+    };
+    let module = inside.split('/').next().unwrap_or(inside).trim_end_matches(".rs");
+    if module == "lib" {
+        return Vec::new();
+    }
+    let Some(&rank) = layers.get(module) else {
+        return vec![format!(
+            "{path}: module `{module}` is in no line of the broker's layers"
+        )];
+    };
+    let mut problems = Vec::new();
+    for (number, line) in non_test_lines(text).enumerate() {
+        let code = without_comment(line);
+        for (at, _) in code.match_indices("crate::") {
+            let target: String = code[at + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let allowed = target == module || layers.get(&target).is_some_and(|&below| below > rank);
+            if !allowed {
+                problems.push(format!("{path}:{}: {module} -> {target}", number + 1));
+            }
+        }
+    }
+    problems
+}
+
 // ---- walking the workspace ----
 
 /// The directories under `crates/` that hold a Cargo.toml, sorted.
@@ -448,6 +527,33 @@ fn collect_rs(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
 
 mod checks_fail_on_bad_input {
     use super::*;
+
+    const LAYERS: &str = "Broker layers, top to bottom (checked by crates/cli/tests/architecture.rs):\n\n```text\nshell\nhandlers\nstate\nerror names\n```\n";
+
+    #[test]
+    fn an_import_up_or_sideways_in_the_broker_fails() {
+        let layers = parse_layers(LAYERS).unwrap();
+        let down = "use crate::state::Broker;\nuse crate::error::BrokerError;\n";
+        assert!(layer_problems("crates/broker/src/handlers/send.rs", down, &layers).is_empty());
+        let up = "use crate::handlers::admin::X;\n";
+        assert_eq!(
+            layer_problems("crates/broker/src/state/topics.rs", up, &layers),
+            vec!["crates/broker/src/state/topics.rs:1: state -> handlers"]
+        );
+        let sideways = "    crate::names::f();\n";
+        assert_eq!(
+            layer_problems("crates/broker/src/error.rs", sideways, &layers),
+            vec!["crates/broker/src/error.rs:1: error -> names"]
+        );
+        let in_tests = "#[cfg(test)]\nmod tests { use crate::shell::x; }\n";
+        assert!(layer_problems("crates/broker/src/state/mod.rs", in_tests, &layers).is_empty());
+        assert_eq!(
+            layer_problems("crates/broker/src/extra.rs", "", &layers),
+            vec!["crates/broker/src/extra.rs: module `extra` is in no line of the broker's layers"]
+        );
+        assert!(layer_problems("crates/broker/src/lib.rs", up, &layers).is_empty());
+        assert!(layer_problems("crates/store/src/x.rs", up, &layers).is_empty());
+    }
 
     const DRAWING: &str = "# Architecture\n\n\
         Crate edges (checked by crates/cli/tests/architecture.rs):\n\n\

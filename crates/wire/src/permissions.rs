@@ -16,6 +16,8 @@ pub const PERM_READ: i32 = 1 << 2;
 pub const PERM_WRITE: i32 = 1 << 1;
 /// A topic created on send may use this topic as its template.
 pub const PERM_INHERIT: i32 = 1;
+/// Every permission bit a topic can carry.
+pub const PERM_ALL: i32 = PERM_PRIORITY | PERM_READ | PERM_WRITE | PERM_INHERIT;
 
 /// Java's `PermName.perm2String`: `R`, `W` and `X` (inherit) in that order, `-` for a bit that
 /// is clear; the priority bit is not shown. Remarks that quote a `TopicConfig` use it.

@@ -13,9 +13,11 @@ use super::{
     BrokerConfig, BrokerRole, CONSUME_QUEUE_ENTRY_BYTES, NAME_CHARS_MAX, NAMESRV_ADDR_CHARS_MAX,
     REGISTER_PERIOD_MS_RANGE, SEGMENT_BYTES_RANGE, SPLIT_REGISTRATION_SIZE_RANGE,
 };
-use crate::handlers::admin::{PERM_ALL, TOPIC_QUEUE_NUMS_MAX};
+use ferrocket_wire::permissions::PERM_ALL;
+
+use crate::config::SUSPEND_MS_MAX;
+use crate::names::TOPIC_QUEUE_NUMS_MAX;
 use crate::names::validate_topic;
-use crate::state::long_poll::SUSPEND_MS_MAX;
 
 /// A setting whose value is `field`'s `Display` and whose parser is `parse`.
 macro_rules! setting {

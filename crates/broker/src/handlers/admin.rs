@@ -19,22 +19,16 @@ use ferrocket_wire::header::{
     GetBrokerConfigResponseHeader, GetSubscriptionGroupConfigRequestHeader, GetTopicConfigRequestHeader,
     QueryTopicConsumeByWhoRequestHeader,
 };
-use ferrocket_wire::permissions::{PERM_INHERIT, PERM_PRIORITY, PERM_READ, PERM_WRITE};
+use ferrocket_wire::permissions::PERM_ALL;
 use ferrocket_wire::system_topics::RETRY_GROUP_TOPIC_PREFIX;
 use ferrocket_wire::{RemotingCommand, ResponseCode};
 use tracing::info;
 
 use crate::error::{BrokerError, BrokerResult, respond};
 use crate::handlers::Answer;
+use crate::names::TOPIC_QUEUE_NUMS_MAX;
+use crate::names::validate_topic;
 use crate::state::Broker;
-use crate::state::topics::validate_topic;
-
-/// Queues per topic that UPDATE_AND_CREATE_TOPIC accepts. Each queue is a consume-queue
-/// directory here and a slot in every client's route and rebalance; Java's defaults are 8 and 16,
-/// and a topic of 2^31-1 queues made the official Java producer run out of heap.
-pub const TOPIC_QUEUE_NUMS_MAX: i32 = 1_024;
-/// Every permission bit a topic can carry.
-pub const PERM_ALL: i32 = PERM_PRIORITY | PERM_READ | PERM_WRITE | PERM_INHERIT;
 
 pub use stats::{RUNTIME_INFO_KEYS, get_consume_stats, get_runtime_info, get_topic_stats, runtime_info};
 

@@ -35,11 +35,12 @@ use ferrocket_wire::{ExtFields, RemotingCommand, ResponseCode};
 use crate::config::{BrokerConfig, BrokerRole};
 use crate::error::{BrokerError, BrokerResult, IllegalMessage, error_response, respond};
 use crate::handlers::Answer;
+use crate::names::{TOPIC_NAME_CHARS_MAX, validate_topic};
 use crate::state::Broker;
 use crate::state::replication;
 use crate::state::schedule;
 use crate::state::subscription_groups::SubscriptionGroupTable;
-use crate::state::topics::{self, TOPIC_NAME_CHARS_MAX, TopicTable};
+use crate::state::topics::TopicTable;
 
 pub use message_build::{SendFacts, offset_message_ids, socket_addr};
 pub use response::put_response;
@@ -198,7 +199,7 @@ pub fn msg_check(
             broker_ip: broker_ip1.to_owned(),
         });
     }
-    topics::validate_topic(topic)?;
+    validate_topic(topic)?;
     if NOT_ALLOWED_SEND_TOPICS.contains(&topic) {
         return Err(BrokerError::SendToSystemTopicForbidden {
             topic: topic.to_owned(),
@@ -569,7 +570,7 @@ mod tests {
     #[test]
     fn a_read_only_broker_refuses_order_topics_only() {
         let mut table = topics(true);
-        let mut config = topics::new_topic("Ordered", 4, 6);
+        let mut config = crate::state::topics::new_topic("Ordered", 4, 6);
         config.order = true;
         table.update(config, "", 0).unwrap();
         let (code, remark) = code_and_remark(msg_check(

@@ -19,11 +19,10 @@
 //! Servers are asked in parallel, each one's batches in order; one that is down only costs its
 //! own timeout. A round that a name server refused or did not answer is logged as an error with
 //! the server's remark and retried after [`RETRY_DELAY_MS_MIN`], doubling up to the period;
-//! [`RegistrationHealth`] keeps the tally GET_BROKER_RUNTIME_INFO shows. A slave remembers the
+//! [`RegistrationHealth`](crate::state::registration_health::RegistrationHealth) keeps the tally GET_BROKER_RUNTIME_INFO shows. A slave remembers the
 //! master and HA addresses the answer carries.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use ferrocket_net::Client;
@@ -57,53 +56,6 @@ pub const RETRY_DELAY_MS_MIN: u64 = 2_000;
 /// The largest REGISTER_BROKER body sent: the 16 MiB frame less room for the header (under
 /// 1 KiB) and the frame's length fields.
 pub const REGISTER_BODY_BYTES_MAX: usize = FRAME_BYTES_MAX - 64 * 1024;
-
-/// How registration is going, for GET_BROKER_RUNTIME_INFO and operators.
-#[derive(Debug, Default)]
-pub struct RegistrationHealth {
-    /// When every name server last accepted a whole round, ms since the epoch (0: never).
-    last_ok_ms: AtomicI64,
-    /// Rounds in a row that a name server refused or did not answer.
-    failed_rounds_in_a_row: AtomicU64,
-    /// Rounds that a name server refused or did not answer, since start.
-    failed_rounds_total: AtomicU64,
-    /// REGISTER_BROKER requests per name server in the last round (1 unless split).
-    batches_last_round: AtomicU64,
-}
-
-impl RegistrationHealth {
-    /// The runtime-info entries: `(key, value)`.
-    pub fn runtime_info(&self) -> [(&'static str, String); 4] {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed).to_string();
-        [
-            (
-                "namesrvRegisterLastOkTimeStamp",
-                self.last_ok_ms.load(Ordering::Relaxed).to_string(),
-            ),
-            ("namesrvRegisterFailedRoundsInARow", load(&self.failed_rounds_in_a_row)),
-            ("namesrvRegisterFailedRoundsTotal", load(&self.failed_rounds_total)),
-            ("namesrvRegisterBatchesLastRound", load(&self.batches_last_round)),
-        ]
-    }
-
-    pub fn failed_rounds_in_a_row(&self) -> u64 {
-        self.failed_rounds_in_a_row.load(Ordering::Relaxed)
-    }
-
-    fn record(&self, round: &Round, now_ms: i64) {
-        self.batches_last_round.store(round.batches as u64, Ordering::Relaxed);
-        match round.all_accepted() {
-            true => {
-                self.last_ok_ms.store(now_ms, Ordering::Relaxed);
-                self.failed_rounds_in_a_row.store(0, Ordering::Relaxed);
-            }
-            false => {
-                self.failed_rounds_in_a_row.fetch_add(1, Ordering::Relaxed);
-                self.failed_rounds_total.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-}
 
 /// Registers now, then on every change, every period, after a failure sooner, and whenever a
 /// handler asks (it waits for the answer), forever.
@@ -228,7 +180,9 @@ impl Registrar {
     }
 
     fn conclude(&mut self, broker: &Broker, round: &Round) {
-        broker.registration_health.record(round, broker.now_ms());
+        broker
+            .registration_health
+            .record(round.batches, round.all_accepted(), broker.now_ms());
         match round.all_accepted() {
             true => self.failures = 0,
             false => {

@@ -14,7 +14,7 @@ use ferrocket_wire::body::{ConsumerOffsetSerializeWrapper, DataVersion, DelayOff
 use tracing::warn;
 
 use crate::limit_warnings::{LimitWarning, limit_warning};
-use crate::state::topics::next_version;
+use crate::names::next_version;
 
 /// Java's `TOPIC_GROUP_SEPARATOR`.
 pub const TOPIC_GROUP_SEPARATOR: char = '@';

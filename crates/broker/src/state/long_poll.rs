@@ -23,6 +23,8 @@ use std::time::Duration;
 use ferrocket_store::{QueueId, QueueOffset};
 use tokio::sync::oneshot;
 
+use crate::config::SUSPEND_MS_MAX;
+
 use crate::limit_warnings::{LimitWarning, limit_warning};
 
 /// Each held pull costs a suspended task and a map entry; a consumer holds one per queue it
@@ -32,9 +34,6 @@ pub const HELD_PULLS_MAX: usize = 100_000;
 pub static HELD_PULLS_FULL: LimitWarning = limit_warning!(HELD_PULLS_MAX);
 /// Java's hold service re-checks every held pull this often under long polling.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(5);
-/// A client's `suspendTimeoutMillis` is capped here: a held pull occupies a connection slot, and
-/// Java clients give up on a pull after 30 s anyway.
-pub const SUSPEND_MS_MAX: u64 = 60_000;
 
 struct Hold {
     id: u64,

@@ -12,6 +12,7 @@ pub mod clients;
 pub mod consumer_offsets;
 pub mod long_poll;
 pub mod metadata;
+pub mod registration_health;
 pub mod replication;
 pub mod schedule;
 pub mod subscription_groups;
@@ -72,7 +73,7 @@ pub struct Broker {
     /// The master and HA addresses the name servers last reported (slaves only).
     pub master_addresses: Table<MasterAddresses>,
     /// How registration with the name servers is going (GET_BROKER_RUNTIME_INFO shows it).
-    pub registration_health: crate::shell::registration::RegistrationHealth,
+    pub registration_health: registration_health::RegistrationHealth,
     pub pull_holds: Arc<PullHolds>,
     pub store: StoreHandle,
     /// The HA listener (masters) or follower (slaves).

@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::error::{BrokerError, BrokerResult};
 use crate::limit_warnings::{LimitWarning, limit_warning};
 use crate::names::STORED_TOPIC_BYTES_MAX;
-use crate::state::topics::{is_topic_or_group_illegal, next_version};
+use crate::names::{is_topic_or_group_illegal, next_version};
 
 /// `MixAll.TOOLS_CONSUMER_GROUP` and the other groups `SubscriptionGroupManager.init` creates.
 pub const TOOLS_CONSUMER_GROUP: &str = "TOOLS_CONSUMER";

@@ -20,14 +20,8 @@ use tracing::{info, warn};
 use crate::config::SystemTopicSettings;
 use crate::error::{BrokerError, BrokerResult};
 use crate::limit_warnings::{LimitWarning, limit_warning};
-pub use crate::names::{
-    STORED_TOPIC_BYTES_MAX, TOPIC_NAME_CHARS_MAX, is_topic_or_group_illegal, next_version, validate_topic,
-};
+use crate::names::{STORED_TOPIC_BYTES_MAX, TOPICS_MAX, next_version, validate_topic};
 
-/// Java has no limit, but a 5.x broker registers its whole table as one JSON body in one
-/// 16 MiB frame; at about 200 bytes per topic that fits some 80 000 topics, so 50 000 leaves
-/// headroom while bounding a table that senders can grow by auto-creation.
-pub const TOPICS_MAX: usize = 50_000;
 static TOPICS_FULL: LimitWarning = limit_warning!(TOPICS_MAX);
 static STORED_TOPICS_TOO_LONG: LimitWarning = limit_warning!(STORED_TOPIC_BYTES_MAX);
 

@@ -257,7 +257,7 @@ pub fn runtime_info(broker: &Broker, now_ms: i64) -> BTreeMap<String, String> {
     info.insert("commitLogDirCapacity".into(), capacity(root));
     info.insert(
         "brokerActive".into(),
-        (config.broker_role != crate::BrokerRole::Slave).to_string(),
+        (config.broker_role != crate::config::BrokerRole::Slave).to_string(),
     );
     info.insert("brokerVersionDesc".into(), VERSION_DESC.into());
     info.insert("brokerVersion".into(), version::CURRENT.to_string());
