@@ -462,6 +462,16 @@ async fn a_slave_store_serves_what_the_master_store_accepted() {
         Some(master.local_addr().to_string()),
         fast_config(),
     );
+    // The slave must have reported before the log grows: a slave first heard from after the
+    // master's log passed a segment starts at the master's last segment (Java's rule), and the
+    // queues would then rightly start past 0 on the slave.
+    timeout(WAIT, async {
+        while !master.slaves().iter().any(|s| s.request_offset.is_some()) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
     let mut end = CommitLogOffset(0);
     for n in 0..400 {
         let outcome = master_store.put(message(n, 50 + n % 700)).await;
