@@ -1,7 +1,7 @@
 # The two commands of README.md: `make run` and `make test`. CI runs `make test` (.ci/run).
 # Each step is a script in scripts/ so it can also be run on its own.
 
-.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long bench
+.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long chaos bench
 
 run:
 	cargo run --release -p ferrocket -- standalone
@@ -43,6 +43,13 @@ fuzz-long:
 # crash must leave a store that opens, repairs itself and keeps every acknowledged record.
 crash-long:
 	FERROCKET_CRASH_CYCLES=1000 cargo test -p ferrocket-store --test crash -- --nocapture
+
+# The long versions of the hardening checks whose short runs are in the test command: the crash
+# loop 1,000 times, route lookups while 17 brokers of 38,000 topics expire, and the restart time
+# of a ~380 MB store after SIGKILL (each prints its figures).
+chaos: crash-long
+	cargo test --release -p ferrocket-namesrv --test large_clusters -- --ignored --nocapture
+	cargo test --release -p ferrocket-store --test recovery -- --ignored --nocapture --exact restart_time_after_sigkill
 
 bench:
 	cargo run --release -p ferrocket -- bench net
