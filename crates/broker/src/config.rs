@@ -139,11 +139,22 @@ pub struct BrokerConfig {
     /// topic table to the new address; an operator must opt in.
     pub namesrv_addr_runtime_update_enable: bool,
     pub slave_read_enable: bool,
+    /// `rejectTransactionMessage`: refuse prepared sends (NO_PERMISSION).
+    pub reject_transaction_message: bool,
+    /// `transactionTimeOut`: a half message younger than this is not checked yet.
+    pub transaction_timeout_ms: u64,
+    /// `transactionCheckMax`: checks of one half message before it is parked in
+    /// `TRANS_CHECK_MAX_TIME_TOPIC`.
+    pub transaction_check_max: u32,
+    /// `transactionCheckInterval`: how often the check loop runs.
+    pub transaction_check_interval_ms: u64,
     /// `compressedRegister`: send REGISTER_BROKER's body zlib-compressed.
     pub compressed_register: bool,
     /// `enableSplitRegistration`: register the topic table in batches of
     /// `splitRegistrationSize` topics, each a REGISTER_BROKER of its own.
     pub enable_split_registration: bool,
+    /// `enablePropertyFilter` (Java's default false): whether SQL92 subscriptions are served.
+    pub enable_property_filter: bool,
     /// `splitRegistrationSize`.
     pub split_registration_size: usize,
     /// `registerNameServerPeriod`.
@@ -195,8 +206,13 @@ impl Default for BrokerConfig {
             notify_consumer_ids_changed_enable: true,
             namesrv_addr_runtime_update_enable: false,
             slave_read_enable: false,
+            reject_transaction_message: false,
+            transaction_timeout_ms: 6_000,
+            transaction_check_max: 15,
+            transaction_check_interval_ms: 30_000,
             compressed_register: false,
             enable_split_registration: false,
+            enable_property_filter: false,
             split_registration_size: SPLIT_REGISTRATION_SIZE_DEFAULT,
             register_name_server_period_ms: REGISTER_PERIOD_MS_DEFAULT,
             flush_consumer_offset_interval_ms: FLUSH_CONSUMER_OFFSET_INTERVAL_MS_DEFAULT,

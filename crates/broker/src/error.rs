@@ -56,6 +56,10 @@ pub enum BrokerError {
     #[error("The specified topic is longer than topic max length.")]
     TopicTooLong { topic_chars: usize, limit: usize },
 
+    /// `rejectTransactionMessage` is on and the send is a prepared transactional message.
+    #[error("the broker[{broker_ip}] sending transaction message is forbidden")]
+    TransactionMessageForbidden { broker_ip: String },
+
     /// `TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`.
     #[error("Sending message to topic[{topic}] is forbidden.")]
     SendToSystemTopicForbidden { topic: String },
@@ -160,9 +164,20 @@ pub enum BrokerError {
     #[error("parse the consumer's subscription failed")]
     SubscriptionParseFailed { expression_type: String },
 
-    /// SQL92 and other property filters (a pull, or CHECK_CLIENT_CONFIG).
+    /// SQL92 and other property filters (a pull, or CHECK_CLIENT_CONFIG) while
+    /// `enablePropertyFilter` is off, or a type other than SQL92.
     #[error("The broker does not support consumer to filter message by {expression_type}")]
     FilterTypeNotSupported { expression_type: String },
+
+    /// CHECK_CLIENT_CONFIG: the SQL92 expression does not compile; the remark is Java's
+    /// `MQFilterException` message (the compiler's error, as text: errors sit below state).
+    #[error("{message}")]
+    SqlExpressionInvalid { message: String },
+
+    /// A pull by a consumer whose registered SQL92 expression does not compile (Java keeps no
+    /// filter data for it).
+    #[error("The broker's consumer filter data is not exist!Your expression may be wrong!")]
+    FilterDataNotExist { group: String, topic: String },
 
     /// No consumer of the group registered a subscription to the topic.
     #[error("the consumer's subscription not exist{}", FAQ_SUFFIX)]
@@ -498,6 +513,7 @@ impl BrokerError {
         use BrokerError as E;
         match self {
             E::BrokerSendForbidden { .. }
+            | E::TransactionMessageForbidden { .. }
             | E::SendToSystemTopicForbidden { .. }
             | E::TopicSendForbidden { .. }
             | E::PullBrokerForbidden { .. }
@@ -530,7 +546,10 @@ impl BrokerError {
             }
             E::ServiceNotAvailable { .. } => ResponseCode::SERVICE_NOT_AVAILABLE,
             E::RejectedBySlave | E::PageCacheBusy => ResponseCode::SYSTEM_BUSY,
-            E::SubscriptionParseFailed { .. } => ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+            E::SubscriptionParseFailed { .. } | E::SqlExpressionInvalid { .. } => {
+                ResponseCode::SUBSCRIPTION_PARSE_FAILED
+            }
+            E::FilterDataNotExist { .. } => ResponseCode::FILTER_DATA_NOT_EXIST,
             E::SubscriptionNotExist { .. } => ResponseCode::SUBSCRIPTION_NOT_EXIST,
             E::SubscriptionNotLatest { .. } => ResponseCode::SUBSCRIPTION_NOT_LATEST,
             E::ConsumerGroupNotOnline { .. } | E::ClientResetConsumerNotOnline { .. } => {

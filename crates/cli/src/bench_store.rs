@@ -186,7 +186,7 @@ fn open_store(root: &Path, flush: FlushDiskType) -> anyhow::Result<StoreHandle> 
     let mut config = MessageStoreConfig::new(root);
     config.commit_log_segment_bytes = SEGMENT_BYTES;
     config.flush_disk_type = flush;
-    StoreHandle::open(config, Arc::new(|_: &str, _, _| {}), Clock::system())
+    StoreHandle::open(config, Arc::new(|_: &ferrocket_store::Arrival| {}), Clock::system())
         .with_context(|| format!("opening {}", root.display()))
 }
 

@@ -52,7 +52,12 @@ mod tests {
             commit_log_segment_bytes: 4096,
             ..MessageStoreConfig::new(dir.path())
         };
-        let handle = StoreHandle::open(config, Arc::new(|_: &str, _, _| {}), Clock::manual(1_700_000_000_000)).unwrap();
+        let handle = StoreHandle::open(
+            config,
+            Arc::new(|_: &ferrocket_store::Arrival| {}),
+            Clock::manual(1_700_000_000_000),
+        )
+        .unwrap();
         let put = handle
             .write(|store| store.put(sample_message(3000), 1_700_000_000_000))
             .unwrap();

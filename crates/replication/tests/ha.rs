@@ -446,7 +446,12 @@ async fn a_slave_store_serves_what_the_master_store_accepted() {
             commit_log_segment_bytes: SEGMENT_BYTES,
             ..MessageStoreConfig::new(dir)
         };
-        StoreHandle::open(config, Arc::new(|_: &str, _, _| {}), Clock::manual(1_700_000_000_000)).unwrap()
+        StoreHandle::open(
+            config,
+            Arc::new(|_: &ferrocket_store::Arrival| {}),
+            Clock::manual(1_700_000_000_000),
+        )
+        .unwrap()
     };
     let (master_store, slave_store) = (open(master_dir.path()), open(slave_dir.path()));
     let master = HaMaster::bind(

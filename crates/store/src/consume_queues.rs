@@ -193,6 +193,11 @@ impl ConsumeQueues {
     /// Adds the entry for one commit-log record to its queue, creating the queue on first use.
     /// Prepared and rolled-back transactional messages get no entry, nor does a topic that
     /// cannot name a directory (the broker never accepts one; see [`ConsumeQueue::dir`]).
+    /// The delay levels that give a [`SCHEDULE_TOPIC`] entry its tags code.
+    pub fn delay_levels_ms(&self) -> &[i64] {
+        &self.delay_levels_ms
+    }
+
     pub fn dispatch(&mut self, record: &ScannedRecord, log: &CommitLog) -> StoreResult<Option<QueuePutOutcome>> {
         self.dispatch_with(record, log, false)
     }

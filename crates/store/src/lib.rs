@@ -18,6 +18,7 @@
 //! Every module is private; what other crates use is re-exported below, and nothing else.
 
 mod abort_file;
+mod arrivals;
 mod checkpoint;
 mod clock;
 mod commit_log;
@@ -39,6 +40,7 @@ mod segments;
 mod service;
 mod store_config;
 
+pub use arrivals::{ARRIVAL_TAGS_CODES_MAX, Arrival};
 pub use clock::Clock;
 pub use commit_log::{AppendResult, CommitLog, CommitLogConfig, LogRecovery, ScannedRecord};
 pub use config_file::{

@@ -17,7 +17,7 @@
 //! leaves the store refusing puts. Any other dispatch failure does, as Java flags a "logics
 //! queue error".
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +28,7 @@ use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::record::body_crc;
 
 use crate::abort_file::AbortFile;
+use crate::arrivals::{Arrival, PendingArrivals};
 use crate::checkpoint::Checkpoint;
 use crate::commit_log::{CommitLog, FlushTicket, ScannedRecord};
 use crate::consume_queues::{ConsumeQueues, QueueRepairs, sync_queue_files};
@@ -171,9 +172,8 @@ pub struct MessageStore {
     dispatched_offset: CommitLogOffset,
     /// Store time of the newest appended record.
     last_store_timestamp_ms: i64,
-    /// New max offsets per queue since the last [`MessageStore::take_arrivals`] (coalesced, so
-    /// bounded by the number of queues).
-    arrivals: BTreeMap<(String, QueueId), QueueOffset>,
+    /// The queues that grew since the last [`MessageStore::take_arrivals`].
+    arrivals: PendingArrivals,
     /// Why puts are refused (shut down, dispatch failed), if they are.
     not_writeable: Option<String>,
     /// The disk-full flag of the last clean-up run; refuses puts while set.
@@ -221,7 +221,7 @@ impl MessageStore {
             next_queue_offsets: HashMap::new(),
             dispatched_offset,
             last_store_timestamp_ms: checkpoint.physic_msg_timestamp_ms,
-            arrivals: BTreeMap::new(),
+            arrivals: PendingArrivals::default(),
             not_writeable: None,
             disk_state: DiskState::default(),
             disk_full_remark: String::new(),
@@ -413,7 +413,7 @@ impl MessageStore {
     pub fn delete_topic(&mut self, topic: &str) -> StoreResult<()> {
         self.queues.remove_topic(topic)?;
         self.next_queue_offsets.retain(|(name, _), _| name != topic);
-        self.arrivals.retain(|(name, _), _| name != topic);
+        self.arrivals.forget_topic(topic);
         Ok(())
     }
 
@@ -460,13 +460,10 @@ impl MessageStore {
         self.manual_delete_runs = MANUAL_DELETE_RUNS;
     }
 
-    /// The queues that grew since the last call, each with its new max offset (what the arrival
-    /// listener and long polls want).
-    pub fn take_arrivals(&mut self) -> Vec<(String, QueueId, QueueOffset)> {
-        std::mem::take(&mut self.arrivals)
-            .into_iter()
-            .map(|((topic, queue_id), max)| (topic, queue_id, max))
-            .collect()
+    /// The queues that grew since the last call, each with its new max offset and the tags
+    /// codes that arrived (what the arrival listener and long polls want).
+    pub fn take_arrivals(&mut self) -> Vec<Arrival> {
+        self.arrivals.take()
     }
 
     pub fn commit_log_min_offset(&self) -> CommitLogOffset {
@@ -615,9 +612,11 @@ mod tests {
         let normal = store.put(message(0), T0 + 1).unwrap();
         assert_eq!(normal.queue_offset, QueueOffset(0));
         assert_eq!(store.put(message(0), T0 + 2).unwrap().queue_offset, QueueOffset(1));
+        let arrivals = store.take_arrivals();
+        assert_eq!(arrivals.len(), 1);
         assert_eq!(
-            store.take_arrivals(),
-            vec![("T".to_owned(), QueueId(2), QueueOffset(2))]
+            (arrivals[0].topic.as_str(), arrivals[0].queue_id, arrivals[0].max_offset),
+            ("T", QueueId(2), QueueOffset(2))
         );
         assert_eq!(store.stats().put_message_times_total, 3);
         // The caller's queue offset is ignored: the store assigns it.

@@ -22,17 +22,19 @@ use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::properties::keys;
 use tokio::sync::oneshot;
 
+use crate::arrivals::Arrival;
 use crate::clock::Clock;
 use crate::error::{StoreError, StoreResult};
 use crate::group_commit::{FlushOutcome, GroupCommit};
 use crate::message_store::{MessageStore, PutResult};
-use crate::offsets::{CommitLogOffset, QueueId, QueueOffset};
+use crate::offsets::CommitLogOffset;
 use crate::recovery::RecoveryReport;
 use crate::retention::CleanReport;
 use crate::store_config::{FlushDiskType, MessageStoreConfig};
 
-/// Called after dispatch with (topic, queue id, new max offset); wakes long polls.
-pub type ArrivalListener = Arc<dyn Fn(&str, QueueId, QueueOffset) + Send + Sync>;
+/// Called after dispatch for each queue that grew (its new max offset and the tags codes that
+/// arrived); wakes long polls.
+pub type ArrivalListener = Arc<dyn Fn(&Arrival) + Send + Sync>;
 
 /// Java's `GroupCommitService` waits this long for requests before flushing anyway.
 const GROUP_COMMIT_WAIT_MS: u64 = 10;
@@ -331,9 +333,9 @@ impl Shared {
         self.flush_wake.notify_one();
     }
 
-    fn notify_arrivals(&self, arrivals: Vec<(String, QueueId, QueueOffset)>) {
-        for (topic, queue_id, max_offset) in arrivals {
-            (self.on_arrival)(&topic, queue_id, max_offset);
+    fn notify_arrivals(&self, arrivals: Vec<Arrival>) {
+        for arrival in &arrivals {
+            (self.on_arrival)(arrival);
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use ferrocket_store::{
-    Clock, FlushDiskType, GetMessageStatus, GetMessages, GetMessagesResult, IndexGeometry, MessageStore,
+    Arrival, Clock, FlushDiskType, GetMessageStatus, GetMessages, GetMessagesResult, IndexGeometry, MessageStore,
     MessageStoreConfig, PutStatus, QueueId, QueueOffset, StoreError, StoreHandle,
 };
 use ferrocket_wire::message::tag_hash::tags_code;
@@ -436,9 +436,11 @@ fn sync_flush_shows_records_only_once_flushed() {
     assert_eq!(flushed, store.commit_log_max_offset());
     assert_eq!(store.max_offset_in_queue(TOPIC, QueueId(0)), QueueOffset(2));
     assert_eq!(get(&store, 0, 32).records.len(), 2);
+    let arrivals = store.take_arrivals();
+    assert_eq!(arrivals.len(), 1);
     assert_eq!(
-        store.take_arrivals(),
-        vec![(TOPIC.to_owned(), QueueId(0), QueueOffset(2))]
+        (arrivals[0].topic.as_str(), arrivals[0].queue_id, arrivals[0].max_offset),
+        (TOPIC, QueueId(0), QueueOffset(2))
     );
 }
 
@@ -466,8 +468,11 @@ fn handle_puts_notify_arrivals_and_answer_after_flush() {
     let dir = tempfile::tempdir().unwrap();
     let arrivals = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&arrivals);
-    let listener: ferrocket_store::ArrivalListener =
-        Arc::new(move |topic: &str, queue_id, max| seen.lock().unwrap().push((topic.to_owned(), queue_id, max)));
+    let listener: ferrocket_store::ArrivalListener = Arc::new(move |arrival: &Arrival| {
+        seen.lock()
+            .unwrap()
+            .push((arrival.topic.clone(), arrival.queue_id, arrival.max_offset))
+    });
     for flush_disk_type in [FlushDiskType::Async, FlushDiskType::Sync] {
         let root = dir.path().join(format!("{flush_disk_type:?}"));
         let handle = StoreHandle::open(
@@ -506,7 +511,7 @@ fn handle_answers_flush_disk_timeout_when_the_deadline_passes_first() {
     let moved = clock.clone();
     // The flush thread tells the listener before it releases the waiters, so the deadline has
     // passed by the time the flush could answer the put.
-    let leap_an_hour: ferrocket_store::ArrivalListener = Arc::new(move |_: &str, _, _| moved.advance(3_600_000));
+    let leap_an_hour: ferrocket_store::ArrivalListener = Arc::new(move |_: &Arrival| moved.advance(3_600_000));
     let handle = StoreHandle::open(
         MessageStoreConfig {
             flush_disk_type: FlushDiskType::Sync,
@@ -541,7 +546,7 @@ fn concurrent_sync_puts_are_group_committed_in_order() {
             flush_disk_type: FlushDiskType::Sync,
             ..config(dir.path())
         },
-        Arc::new(|_: &str, _, _| {}),
+        Arc::new(|_: &ferrocket_store::Arrival| {}),
         Clock::manual(T0),
     )
     .unwrap();

@@ -129,7 +129,12 @@ fn open_files_child() {
     )
     .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let handle = StoreHandle::open(config(&root), Arc::new(|_: &str, _, _| {}), Clock::manual(T0)).unwrap();
+    let handle = StoreHandle::open(
+        config(&root),
+        Arc::new(|_: &ferrocket_store::Arrival| {}),
+        Clock::manual(T0),
+    )
+    .unwrap();
     let put = |topic: &str| runtime.block_on(handle.put(message(topic)));
 
     // More new topics than the cache holds and the process may open: every put succeeds.

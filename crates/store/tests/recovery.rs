@@ -271,7 +271,7 @@ fn a_restart_after_a_crash_says_what_recovery_found_in_one_line() {
     let handle = tracing::subscriber::with_default(subscriber, || {
         StoreHandle::open(
             config(root.path()),
-            Arc::new(|_: &str, _, _| {}),
+            Arc::new(|_: &ferrocket_store::Arrival| {}),
             Clock::manual(T0 + 100),
         )
         .unwrap()
@@ -367,7 +367,12 @@ fn restart_bench_writer() {
         return;
     };
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let handle = StoreHandle::open(bench_config(&root), Arc::new(|_: &str, _, _| {}), Clock::system()).unwrap();
+    let handle = StoreHandle::open(
+        bench_config(&root),
+        Arc::new(|_: &ferrocket_store::Arrival| {}),
+        Clock::system(),
+    )
+    .unwrap();
     let body = Bytes::from(vec![b'x'; 1024]);
     for n in 0..BENCH_MESSAGES {
         let mut message = message(&format!("Bench{}", n % BENCH_TOPICS), n);

@@ -46,6 +46,10 @@ const MAX_MSGS_NUM_BATCH_RANGE: (u64, u64) = (1, 64);
 /// the most a Java slave reads into its 4 MiB buffer.
 const HA_TRANSFER_BATCH_BYTES_RANGE: (u64, u64) = (1, TRANSFER_BODY_BYTES_MAX as u64);
 
+/// `transactionTimeOut` and `transactionCheckInterval`: from 1 s (Java's check loop would spin)
+/// to a day (a producer waits no longer for its answer).
+const TRANSACTION_INTERVAL_MS_RANGE: (u64, u64) = (1_000, 86_400_000);
+
 /// Every setting, sorted by key (GET_BROKER_CONFIG lists them in this order).
 pub const SETTINGS: &[Setting<BrokerConfig>] = &[
     setting!(
@@ -94,6 +98,7 @@ pub const SETTINGS: &[Setting<BrokerConfig>] = &[
     setting!(Startup, "diskMaxUsedSpaceRatio", store.disk_max_used_space_ratio, |v| {
         parse_in(v, (10, 95)).map(|n| n as u32)
     }),
+    setting!(Runtime, "enablePropertyFilter", enable_property_filter, parse_bool),
     setting!(
         Runtime,
         "enableSplitRegistration",
@@ -254,6 +259,12 @@ pub const SETTINGS: &[Setting<BrokerConfig>] = &[
         register_name_server_period_ms,
         |v| parse_in(v, REGISTER_PERIOD_MS_RANGE)
     ),
+    setting!(
+        Runtime,
+        "rejectTransactionMessage",
+        reject_transaction_message,
+        parse_bool
+    ),
     setting!(Runtime, "shortPollingTimeMills", short_polling_time_ms, |v| parse_in(
         v,
         (1, SUSPEND_MS_MAX)
@@ -295,6 +306,21 @@ pub const SETTINGS: &[Setting<BrokerConfig>] = &[
     )
     .map(|n| n as i64)),
     setting!(Startup, "traceTopicEnable", trace_topic_enable, parse_bool),
+    setting!(
+        Runtime,
+        "transactionCheckInterval",
+        transaction_check_interval_ms,
+        |v| { parse_in(v, TRANSACTION_INTERVAL_MS_RANGE) }
+    ),
+    setting!(Runtime, "transactionCheckMax", transaction_check_max, |v| parse_in(
+        v,
+        (1, 10_000)
+    )
+    .map(|n| n as u32)),
+    setting!(Runtime, "transactionTimeOut", transaction_timeout_ms, |v| parse_in(
+        v,
+        TRANSACTION_INTERVAL_MS_RANGE
+    )),
     setting!(
         Runtime,
         "useServerSideResetOffset",

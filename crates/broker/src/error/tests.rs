@@ -242,6 +242,21 @@ fn table() -> Vec<(BrokerError, ResponseCode, String)> {
             s("The broker does not support consumer to filter message by SQL92"),
         ),
         (
+            E::SqlExpressionInvalid {
+                message: s("java.lang.RuntimeException: Value ''x'' cannot be compared."),
+            },
+            C::SUBSCRIPTION_PARSE_FAILED,
+            s("java.lang.RuntimeException: Value ''x'' cannot be compared."),
+        ),
+        (
+            E::FilterDataNotExist {
+                group: s("cg"),
+                topic: s("T"),
+            },
+            C::FILTER_DATA_NOT_EXIST,
+            s("The broker's consumer filter data is not exist!Your expression may be wrong!"),
+        ),
+        (
             E::SubscriptionNotExist {
                 group: s("cg"),
                 topic: s("T"),

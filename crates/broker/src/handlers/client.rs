@@ -58,12 +58,29 @@ fn success(request: &RemotingCommand) -> RemotingCommand {
     RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)
 }
 
-/// HEART_BEAT: registers the client's consumer and producer groups on this connection.
-pub fn heartbeat(
+/// HEART_BEAT; a heartbeat that created a `%RETRY%` topic answers only after the name servers
+/// were told of it, as Java's `createTopicInSendMessageBackMethod` registers synchronously: the
+/// client looks the retry topic's route up right after, and a miss costs it a 20 s rebalance.
+pub fn serve_heartbeat(broker: Arc<Broker>, request: RemotingCommand, connection: ConnectionHandle) -> Answer {
+    Box::pin(async move {
+        let (result, created_topic) = match heartbeat(&broker, &request, &connection) {
+            Ok((response, created_topic)) => (Ok(response), created_topic),
+            Err(error) => (Err(error), false),
+        };
+        if created_topic {
+            broker.register_now().await;
+        }
+        respond(&request, result)
+    })
+}
+
+/// Registers the client's consumer and producer groups on this connection; also says whether a
+/// retry topic was created.
+fn heartbeat(
     b: &Broker,
     request: &RemotingCommand,
     connection: &ConnectionHandle,
-) -> BrokerResult<RemotingCommand> {
+) -> BrokerResult<(RemotingCommand, bool)> {
     let body = request.body.as_deref().ok_or(WireError::BadJson {
         what: "HeartbeatData",
         reason: "no body".into(),
@@ -81,12 +98,14 @@ pub fn heartbeat(
     let version2 = data.heartbeat_fingerprint != 0;
     let update_subscriptions = !(version2 && data.without_sub);
     let mut sub_changed = false;
+    let mut created_topic = false;
     for consumer in data.consumer_data_set {
         let group = consumer.group_name.clone();
-        let Some(group_config) = prepare_consumer_group(b, &consumer, now_ms) else {
+        let Some((group_config, created)) = prepare_consumer_group(b, &consumer, now_ms) else {
             // Java silently skips a group it may not create.
             continue;
         };
+        created_topic |= created;
         let registration = ConsumerRegistration {
             consume_type: consumer.consume_type,
             message_model: consumer.message_model,
@@ -111,12 +130,13 @@ pub fn heartbeat(
     let mut fields = ExtFields::new();
     fields.insert(IS_SUPPORT_HEART_BEAT_V2, "true");
     fields.insert(IS_SUB_CHANGE, (!version2 || sub_changed).to_string());
-    Ok(success(request).with_ext_fields(fields))
+    Ok((success(request).with_ext_fields(fields), created_topic))
 }
 
 /// The group's subscription config (auto-created when allowed) and its `%RETRY%` topic, as a
-/// consumer's heartbeat makes them; `None` when the group may not exist.
-fn prepare_consumer_group(b: &Broker, consumer: &ConsumerData, now_ms: i64) -> Option<SubscriptionGroupConfig> {
+/// consumer's heartbeat makes them, with whether the topic is new; `None` when the group may
+/// not exist.
+fn prepare_consumer_group(b: &Broker, consumer: &ConsumerData, now_ms: i64) -> Option<(SubscriptionGroupConfig, bool)> {
     let auto_create = b.config().auto_create_subscription_group;
     let mut topics = b.topics.lock();
     let mut groups = b.groups.lock();
@@ -127,15 +147,17 @@ fn prepare_consumer_group(b: &Broker, consumer: &ConsumerData, now_ms: i64) -> O
         .any(|subscription| topics.get(&subscription.topic).is_some_and(|t| t.order));
     // The retry topic of a unit-mode consumer has a unit subscription.
     let topic_sys_flag = topic_sys_flag(false, consumer.unit_mode);
-    topics.create_retry_topic(
-        &retry_topic(&consumer.group_name),
+    let retry = retry_topic(&consumer.group_name);
+    let existed = topics.get(&retry).is_some();
+    let created = topics.create_retry_topic(
+        &retry,
         group_config.retry_queue_nums,
         PERM_READ | PERM_WRITE,
         has_order_topic,
         topic_sys_flag,
         now_ms,
     );
-    Some(group_config)
+    Some((group_config, !existed && created.is_some()))
 }
 
 /// UNREGISTER_CLIENT: the client is shutting a producer or consumer down.
@@ -232,26 +254,34 @@ pub fn unlock_batch(b: &Broker, request: &RemotingCommand, _: &ConnectionHandle)
     Ok(success(request))
 }
 
-/// CHECK_CLIENT_CONFIG: tag subscriptions always pass; anything else needs property filtering,
-/// which this broker does not offer.
+/// CHECK_CLIENT_CONFIG (Java's `checkClientConfig`): tag subscriptions always pass; SQL92 needs
+/// `enablePropertyFilter` and an expression that compiles (else the compiler's message, which
+/// fails the client's `start()`).
 pub fn check_client_config(
-    _: &Broker,
+    b: &Broker,
     request: &RemotingCommand,
     _: &ConnectionHandle,
 ) -> BrokerResult<RemotingCommand> {
-    let expression_type = request
+    let subscription = request
         .body
         .as_deref()
         .and_then(|body| serde_json::from_slice::<serde_json::Value>(body).ok())
-        .and_then(|body| {
-            body.get("subscriptionData")?
-                .get("expressionType")?
-                .as_str()
-                .map(str::to_owned)
-        });
-    match expression_type {
+        .and_then(|body| body.get("subscriptionData").cloned());
+    let field = |name: &str| {
+        subscription
+            .as_ref()
+            .and_then(|s| s.get(name)?.as_str().map(str::to_owned))
+    };
+    match field("expressionType") {
         Some(kind) if !kind.is_empty() && kind != "TAG" => {
-            Err(BrokerError::FilterTypeNotSupported { expression_type: kind })
+            if !b.config().enable_property_filter || kind != "SQL92" {
+                return Err(BrokerError::FilterTypeNotSupported { expression_type: kind });
+            }
+            let expression = field("subString").unwrap_or_default();
+            crate::state::sql_filter::parse(&expression).map_err(|error| BrokerError::SqlExpressionInvalid {
+                message: error.to_string(),
+            })?;
+            Ok(success(request))
         }
         _ => Ok(success(request)),
     }

@@ -3,9 +3,9 @@
 //! transport's REQUEST_CODE_NOT_SUPPORTED with Java's remark.
 //!
 //! A handler is one of three shapes, all registered the same way by [`router`]: a synchronous
-//! function of the request, one that also needs the connection (heartbeats, locks), or an
-//! asynchronous one (sends and pulls wait for the store; some admin codes wait for the name
-//! servers; relayed calls wait for a client). Each returns the response or a typed
+//! function of the request, one that also needs the connection (locks), or an asynchronous one
+//! (sends and pulls wait for the store; some admin codes and a heartbeat that creates a retry
+//! topic wait for the name servers; relayed calls wait for a client). Each returns the response or a typed
 //! [`BrokerError`](crate::error::BrokerError), which `crate::error` alone turns into a code and
 //! remark.
 
@@ -15,6 +15,7 @@ pub mod offsets;
 pub mod pull;
 pub mod query;
 pub mod send;
+pub mod transaction;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -47,11 +48,12 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
     (RequestCode::SEND_MESSAGE_V2, Serve::Async(send::serve)),
     (RequestCode::SEND_BATCH_MESSAGE, Serve::Async(send::serve)),
     (RequestCode::CONSUMER_SEND_MSG_BACK, Serve::Async(send::serve_send_back)),
+    (RequestCode::END_TRANSACTION, Serve::Async(transaction::serve)),
     // Consumers: pull.rs
     (RequestCode::PULL_MESSAGE, Serve::Async(pull::serve)),
     (RequestCode::LITE_PULL_MESSAGE, Serve::Async(pull::serve)),
     // Client membership: client.rs
-    (RequestCode::HEART_BEAT, Serve::WithConnection(client::heartbeat)),
+    (RequestCode::HEART_BEAT, Serve::Async(client::serve_heartbeat)),
     (
         RequestCode::UNREGISTER_CLIENT,
         Serve::WithConnection(client::unregister_client),
@@ -197,7 +199,7 @@ mod tests {
         for code in served_codes() {
             assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
         }
-        assert_eq!(seen.len(), 41);
+        assert_eq!(seen.len(), 42);
     }
 
     #[test]
@@ -214,8 +216,12 @@ mod tests {
                 RequestCode::SEND_MESSAGE_V2,
                 RequestCode::SEND_BATCH_MESSAGE,
                 RequestCode::CONSUMER_SEND_MSG_BACK,
+                // A commit stores the real message and the op record.
+                RequestCode::END_TRANSACTION,
                 RequestCode::PULL_MESSAGE,
                 RequestCode::LITE_PULL_MESSAGE,
+                // A heartbeat that creates a retry topic registers it before the answer.
+                RequestCode::HEART_BEAT,
                 RequestCode::GET_CONSUMER_RUNNING_INFO,
                 // Only the two changes the name servers must see before the answer register.
                 RequestCode::UPDATE_AND_CREATE_TOPIC,

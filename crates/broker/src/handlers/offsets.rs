@@ -273,7 +273,7 @@ pub fn reset_offset(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
     // Held pulls of these queues answer now with the reset, not at their timeout (Java waits).
     for queue_id in targets.keys() {
         b.pull_holds
-            .on_arrival(topic, QueueId(*queue_id), QueueOffset(u64::MAX));
+            .on_arrival(topic, QueueId(*queue_id), QueueOffset(u64::MAX), None);
     }
     Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None).with_body(body.encode()))
 }

@@ -25,7 +25,7 @@ pub use check::{Checked, TagFilter, check};
 use crate::error::{BrokerError, BrokerResult, error_response, respond};
 use crate::handlers::Answer;
 use crate::state::Broker;
-use crate::state::long_poll::{HELD_PULLS_FULL, hold_duration};
+use crate::state::long_poll::{ArrivalFilter, HELD_PULLS_FULL, hold_duration};
 
 /// `PullSysFlag.FLAG_COMMIT_OFFSET`.
 pub const FLAG_COMMIT_OFFSET: i32 = 0x1;
@@ -239,6 +239,16 @@ struct Suspend {
     queue_id: QueueId,
     offset: QueueOffset,
     hold_for: std::time::Duration,
+    /// Which arrivals wake it: the pull's own filter.
+    filter: Option<ArrivalFilter>,
+}
+
+/// The hold's view of a pull's filter; `None` (wake on anything) for `*`.
+fn arrival_filter(filter: TagFilter) -> Option<ArrivalFilter> {
+    if filter.all {
+        return None;
+    }
+    Some(Box::new(move |tags_code| filter.matches(tags_code)))
 }
 
 /// Serves a pull, holding it once when it finds nothing new and may wait.
@@ -251,7 +261,9 @@ pub async fn handle_pull(
     let Some(suspend) = suspend else {
         return Ok(response);
     };
-    let held = b.pull_holds.hold(&suspend.topic, suspend.queue_id, suspend.offset);
+    let held = b
+        .pull_holds
+        .hold(&suspend.topic, suspend.queue_id, suspend.offset, suspend.filter);
     if held.is_none() {
         HELD_PULLS_FULL.hit(b.now_ms(), &suspend.topic, "pull answered at once instead of held");
     }
@@ -297,6 +309,9 @@ fn pull_once(
         .lock()
         .take_reset_offset(&header.consumer_group, &header.topic, header.queue_id);
     let mut outcome = read(b, &header, &checked.filter, reset)?;
+    if let Some(sql) = &checked.sql {
+        check::keep_matching(&mut outcome, sql);
+    }
     let role = PullRole::of(&config);
     if role.slave {
         keep_request_offset(&mut outcome, header.queue_offset);
@@ -324,6 +339,7 @@ fn pull_once(
                 config.short_polling_time_ms,
                 header.suspend_timeout_millis,
             ),
+            filter: arrival_filter(checked.filter),
         };
         return Ok((response, Some(suspend)));
     }
@@ -433,6 +449,7 @@ mod tests {
         let request = RemotingCommand::request(RequestCode::PULL_MESSAGE);
         let checked = Checked {
             filter: TagFilter::from_expression(None),
+            sql: None,
             topic_sys_flag: 0,
             group_sys_flag: 0,
             group_broker_id: 0,
@@ -475,6 +492,7 @@ mod tests {
     fn pulls_are_steered_as_java_steers_them() {
         let checked = Checked {
             filter: TagFilter::from_expression(None),
+            sql: None,
             topic_sys_flag: 0,
             group_sys_flag: 0,
             group_broker_id: 0,

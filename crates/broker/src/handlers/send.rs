@@ -41,6 +41,7 @@ use crate::state::replication;
 use crate::state::schedule;
 use crate::state::subscription_groups::SubscriptionGroupTable;
 use crate::state::topics::TopicTable;
+use crate::state::transactions;
 
 pub use message_build::{SendFacts, offset_message_ids, socket_addr};
 pub use response::put_response;
@@ -159,7 +160,18 @@ async fn send(
             };
             retry_or_dead_letter(&mut topics, &mut groups, &header, &retry, now_ms)?
         };
-        single_record(&config, &header, &facts, dead_letter, body, store_host, now_ms)?
+        let (mut messages, transaction_id) =
+            single_record(&config, &header, &facts, dead_letter, body, store_host, now_ms)?;
+        // Java's prepared path (`TransactionalMessageBridge.parseHalfMessageInner`).
+        for message in messages.iter_mut().filter(|m| transactions::takes_prepared_path(m)) {
+            if config.reject_transaction_message {
+                return Err(BrokerError::TransactionMessageForbidden {
+                    broker_ip: config.broker_ip1.clone(),
+                });
+            }
+            transactions::into_half_message(message);
+        }
+        (messages, transaction_id)
     };
     // Java's put hook: a delayed message waits in the schedule topic.
     let messages = schedule::park_delayed(messages, &config.store.message_delay_levels_ms);

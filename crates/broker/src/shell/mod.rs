@@ -11,12 +11,13 @@ pub mod registration;
 pub mod replication;
 pub mod slave_sync;
 pub mod timers;
+pub mod transaction_check;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ferrocket_net::{Client, ClientConfig, Router, Server, ServerConfig};
-use ferrocket_store::{Clock, StoreHandle};
+use ferrocket_store::{Arrival, Clock, StoreHandle};
 use ferrocket_wire::SerializeType;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -92,7 +93,14 @@ pub async fn start(
     let arrivals = Arc::clone(&pull_holds);
     let store = StoreHandle::open(
         replication::store_config(&config),
-        Arc::new(move |topic: &str, queue_id, max_offset| arrivals.on_arrival(topic, queue_id, max_offset)),
+        Arc::new(move |arrival: &Arrival| {
+            arrivals.on_arrival(
+                &arrival.topic,
+                arrival.queue_id,
+                arrival.max_offset,
+                arrival.tags_codes.as_deref(),
+            );
+        }),
         clock.clone(),
     )?;
     let bind_addr: SocketAddr = format!("{}:{}", config.listen_host, config.listen_port)
@@ -145,6 +153,7 @@ pub async fn start(
         tokio::spawn(timers::run_client_expiry(Arc::clone(&broker))),
         tokio::spawn(timers::run_pull_hold_checks(Arc::clone(&broker))),
         tokio::spawn(timers::run_delayed_delivery(Arc::clone(&broker))),
+        tokio::spawn(transaction_check::run(Arc::clone(&broker))),
     ];
     if is_slave {
         tasks.push(tokio::spawn(slave_sync::run(Arc::clone(&broker), outbound.clone())));

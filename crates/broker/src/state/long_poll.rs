@@ -12,9 +12,13 @@
 //! * at most [`HELD_PULLS_MAX`] pulls are held; past it a pull is answered at once;
 //! * the lock is never held while calling the store (the store calls us under its own lock).
 //!
-//! One difference from Java: an arrival carries no tags code here, so a held pull is woken by
-//! any new message of its queue; a message its filter rejects then answers
-//! PULL_RETRY_IMMEDIATELY (the client pulls again at once) instead of staying parked.
+//!
+//! Filters, as Java's `notifyMessageArriving`: each hold keeps an [`ArrivalFilter`] (the pull's
+//! tag filter; an SQL92 filter plugs in the same way) and an arrival wakes it only when one of
+//! the arrived tags codes passes (`isMatchedByConsumeQueue`), so a held pull stays parked while
+//! messages it would not receive arrive. An arrival whose tags codes are unknown (`None`: the
+//! periodic check, an offset reset, a batch of too many distinct tags) wakes every hold past its
+//! offset, as Java's periodic check passes a null tags code, which every filter accepts.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -35,11 +39,32 @@ pub static HELD_PULLS_FULL: LimitWarning = limit_warning!(HELD_PULLS_MAX);
 /// Java's hold service re-checks every held pull this often under long polling.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Whether a held pull wants a message with this tags code (Java's
+/// `MessageFilter.isMatchedByConsumeQueue`). Arrivals carry no properties, so a property (SQL92)
+/// filter answers from the tags code alone, accepting when unsure; the woken pull's read filters
+/// for real. `None` in [`PullHolds::hold`] accepts everything.
+pub type ArrivalFilter = Box<dyn Fn(i64) -> bool + Send>;
+
 struct Hold {
     id: u64,
     /// The offset the pull asked for: any max offset above it wakes the pull.
     offset: QueueOffset,
+    filter: Option<ArrivalFilter>,
     wake: oneshot::Sender<()>,
+}
+
+impl Hold {
+    /// Whether an arrival raising the queue's max to `max_offset` with `tags_codes` (`None`:
+    /// unknown) wakes this pull.
+    fn woken_by(&self, max_offset: QueueOffset, tags_codes: Option<&[i64]>) -> bool {
+        if max_offset <= self.offset {
+            return false;
+        }
+        match (&self.filter, tags_codes) {
+            (Some(filter), Some(codes)) => codes.iter().any(|code| filter(*code)),
+            _ => true,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -126,9 +151,16 @@ impl Drop for HeldPull {
 }
 
 impl PullHolds {
-    /// Parks a pull for `topic`/`queue_id` waiting beyond `offset`; `None` when
-    /// [`HELD_PULLS_MAX`] pulls are already held (answer at once instead).
-    pub fn hold(self: &Arc<Self>, topic: &str, queue_id: QueueId, offset: QueueOffset) -> Option<HeldPull> {
+    /// Parks a pull for `topic`/`queue_id` waiting beyond `offset` for a message `filter`
+    /// accepts (`None`: any); `None` when [`HELD_PULLS_MAX`] pulls are already held (answer at
+    /// once instead).
+    pub fn hold(
+        self: &Arc<Self>,
+        topic: &str,
+        queue_id: QueueId,
+        offset: QueueOffset,
+        filter: Option<ArrivalFilter>,
+    ) -> Option<HeldPull> {
         let (wake, woken) = oneshot::channel();
         let id = {
             let mut table = self.lock();
@@ -144,7 +176,12 @@ impl PullHolds {
                 .or_default()
                 .entry(queue_id)
                 .or_default()
-                .push(Hold { id, offset, wake });
+                .push(Hold {
+                    id,
+                    offset,
+                    filter,
+                    wake,
+                });
             id
         };
         Some(HeldPull {
@@ -156,10 +193,13 @@ impl PullHolds {
         })
     }
 
-    /// The store dispatched entries to `topic`/`queue_id`, whose max offset is now `max_offset`:
-    /// wakes every pull there waiting below it.
-    pub fn on_arrival(&self, topic: &str, queue_id: QueueId, max_offset: QueueOffset) {
-        let ready = self.lock().take(topic, queue_id, |hold| max_offset <= hold.offset);
+    /// The store dispatched entries with `tags_codes` (`None`: unknown) to `topic`/`queue_id`,
+    /// whose max offset is now `max_offset`: wakes every pull there waiting below it whose
+    /// filter accepts one of the codes.
+    pub fn on_arrival(&self, topic: &str, queue_id: QueueId, max_offset: QueueOffset, tags_codes: Option<&[i64]>) {
+        let ready = self
+            .lock()
+            .take(topic, queue_id, |hold| !hold.woken_by(max_offset, tags_codes));
         for hold in ready {
             // The receiver may be gone already (its pull was answered); nothing to do then.
             let _ = hold.wake.send(());
@@ -167,7 +207,8 @@ impl PullHolds {
     }
 
     /// Java's periodic check: every held queue's current max offset, read through `max_offset`
-    /// without holding the table lock, wakes the pulls it has passed.
+    /// without holding the table lock, wakes the pulls it has passed, whatever their filter
+    /// (Java passes no tags code here).
     pub fn check_all(&self, max_offset: impl Fn(&str, QueueId) -> QueueOffset) {
         let keys: Vec<(String, QueueId)> = {
             let table = self.lock();
@@ -178,7 +219,7 @@ impl PullHolds {
         };
         for (topic, queue_id) in keys {
             let max = max_offset(&topic, queue_id);
-            self.on_arrival(&topic, queue_id, max);
+            self.on_arrival(&topic, queue_id, max, None);
         }
     }
 
@@ -239,39 +280,56 @@ mod tests {
     #[test]
     fn an_arrival_wakes_only_pulls_waiting_below_the_new_max() {
         let holds = Arc::new(PullHolds::default());
-        let mut at_5 = holds.hold("T", QueueId(0), QueueOffset(5)).unwrap();
-        let mut at_7 = holds.hold("T", QueueId(0), QueueOffset(7)).unwrap();
-        let mut other_queue = holds.hold("T", QueueId(1), QueueOffset(5)).unwrap();
+        let mut at_5 = holds.hold("T", QueueId(0), QueueOffset(5), None).unwrap();
+        let mut at_7 = holds.hold("T", QueueId(0), QueueOffset(7), None).unwrap();
+        let mut other_queue = holds.hold("T", QueueId(1), QueueOffset(5), None).unwrap();
         assert_eq!(holds.len(), 3);
-        holds.on_arrival("T", QueueId(0), QueueOffset(5));
+        holds.on_arrival("T", QueueId(0), QueueOffset(5), None);
         assert!(!at_5.is_woken());
-        holds.on_arrival("T", QueueId(0), QueueOffset(6));
+        holds.on_arrival("T", QueueId(0), QueueOffset(6), None);
         assert!(at_5.is_woken());
         assert!(!at_7.is_woken());
         assert!(!other_queue.is_woken());
         assert_eq!(holds.len(), 2);
-        holds.on_arrival("U", QueueId(0), QueueOffset(100));
+        holds.on_arrival("U", QueueId(0), QueueOffset(100), None);
         assert_eq!(holds.len(), 2);
         drop(at_5);
         assert_eq!(holds.len(), 2);
     }
 
     #[test]
+    fn an_arrival_wakes_only_pulls_whose_filter_takes_one_of_its_tags() {
+        let holds = Arc::new(PullHolds::default());
+        let wants_7 = || -> Option<ArrivalFilter> { Some(Box::new(|code| code == 7)) };
+        let mut tagged = holds.hold("T", QueueId(0), QueueOffset(5), wants_7()).unwrap();
+        let mut any = holds.hold("T", QueueId(0), QueueOffset(5), None).unwrap();
+        holds.on_arrival("T", QueueId(0), QueueOffset(6), Some(&[3]));
+        assert!(any.is_woken());
+        assert!(!tagged.is_woken());
+        holds.on_arrival("T", QueueId(0), QueueOffset(8), Some(&[3, 7]));
+        assert!(tagged.is_woken());
+        let mut unknown = holds.hold("T", QueueId(0), QueueOffset(8), wants_7()).unwrap();
+        holds.on_arrival("T", QueueId(0), QueueOffset(9), None);
+        assert!(unknown.is_woken());
+        assert!(holds.is_empty());
+    }
+
+    #[test]
     fn dropping_a_held_pull_removes_it() {
         let holds = Arc::new(PullHolds::default());
-        let first = holds.hold("T", QueueId(0), QueueOffset(1)).unwrap();
-        let _second = holds.hold("T", QueueId(0), QueueOffset(1)).unwrap();
+        let first = holds.hold("T", QueueId(0), QueueOffset(1), None).unwrap();
+        let _second = holds.hold("T", QueueId(0), QueueOffset(1), None).unwrap();
         drop(first);
         assert_eq!(holds.len(), 1);
-        holds.on_arrival("T", QueueId(0), QueueOffset(2));
+        holds.on_arrival("T", QueueId(0), QueueOffset(2), None);
         assert!(holds.is_empty());
     }
 
     #[test]
     fn the_periodic_check_reads_each_queue_once() {
         let holds = Arc::new(PullHolds::default());
-        let mut grown = holds.hold("T", QueueId(0), QueueOffset(3)).unwrap();
-        let mut idle = holds.hold("T", QueueId(1), QueueOffset(3)).unwrap();
+        let mut grown = holds.hold("T", QueueId(0), QueueOffset(3), None).unwrap();
+        let mut idle = holds.hold("T", QueueId(1), QueueOffset(3), None).unwrap();
         let calls = std::cell::Cell::new(0);
         holds.check_all(|_, queue_id| {
             calls.set(calls.get() + 1);
@@ -289,8 +347,8 @@ mod tests {
     #[test]
     fn wake_all_releases_every_queue() {
         let holds = Arc::new(PullHolds::default());
-        let mut first = holds.hold("T", QueueId(0), QueueOffset(9)).unwrap();
-        let mut second = holds.hold("U", QueueId(3), QueueOffset(9)).unwrap();
+        let mut first = holds.hold("T", QueueId(0), QueueOffset(9), None).unwrap();
+        let mut second = holds.hold("U", QueueId(3), QueueOffset(9), None).unwrap();
         holds.wake_all();
         assert!(first.is_woken() && second.is_woken());
         assert!(holds.is_empty());
@@ -302,15 +360,15 @@ mod tests {
     fn the_table_is_bounded() {
         let holds = Arc::new(PullHolds::default());
         holds.lock().held = HELD_PULLS_MAX;
-        assert!(holds.hold("T", QueueId(0), QueueOffset(0)).is_none());
+        assert!(holds.hold("T", QueueId(0), QueueOffset(0), None).is_none());
     }
 
     #[tokio::test]
     async fn woken_resolves_after_an_arrival() {
         let holds = Arc::new(PullHolds::default());
-        let mut held = holds.hold("T", QueueId(0), QueueOffset(0)).unwrap();
+        let mut held = holds.hold("T", QueueId(0), QueueOffset(0), None).unwrap();
         let waker = Arc::clone(&holds);
-        tokio::spawn(async move { waker.on_arrival("T", QueueId(0), QueueOffset(1)) });
+        tokio::spawn(async move { waker.on_arrival("T", QueueId(0), QueueOffset(1), None) });
         tokio::time::timeout(Duration::from_secs(5), held.woken())
             .await
             .unwrap();

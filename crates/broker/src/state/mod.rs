@@ -15,8 +15,10 @@ pub mod metadata;
 pub mod registration_health;
 pub mod replication;
 pub mod schedule;
+pub mod sql_filter;
 pub mod subscription_groups;
 pub mod topics;
+pub mod transactions;
 
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
@@ -75,6 +77,8 @@ pub struct Broker {
     /// How registration with the name servers is going (GET_BROKER_RUNTIME_INFO shows it).
     pub registration_health: registration_health::RegistrationHealth,
     pub pull_holds: Arc<PullHolds>,
+    /// Half messages already committed or rolled back (END_TRANSACTION, the check loop).
+    pub transactions: Table<transactions::Decisions>,
     pub store: StoreHandle,
     /// The HA listener (masters) or follower (slaves).
     pub replication: Replication,
@@ -98,6 +102,10 @@ pub struct BrokerParts {
 impl Broker {
     pub fn new(parts: BrokerParts) -> Broker {
         let started_ms = parts.clock.now_ms();
+        let (op_from, half_from) = transactions::check_offsets(&parts.tables.offsets);
+        let decisions = parts
+            .store
+            .read(|store| transactions::recorded_decisions(store, op_from, half_from.unwrap_or(0)));
         Broker {
             config: RwLock::new(Arc::new(parts.config)),
             address: OnceLock::new(),
@@ -108,6 +116,7 @@ impl Broker {
             master_addresses: Table::new(MasterAddresses::default()),
             registration_health: Default::default(),
             pull_holds: parts.pull_holds,
+            transactions: Table::new(decisions),
             store: parts.store,
             replication: parts.replication,
             clock: parts.clock,

@@ -5,12 +5,11 @@
 //! A dispatch that fails part way leaves `dispatched_offset` at the first record not dispatched,
 //! so a retry resumes there; both dispatchers are idempotent for a record they already took.
 
-use std::collections::BTreeMap;
-
+use crate::arrivals::PendingArrivals;
 use crate::checkpoint::Checkpoint;
 use crate::commit_log::{CommitLog, ScannedRecord};
 use crate::consume_queue::QueuePutOutcome;
-use crate::consume_queues::ConsumeQueues;
+use crate::consume_queues::{ConsumeQueues, entry_tags_code};
 use crate::error::{StoreError, StoreResult};
 use crate::index_files::IndexFiles;
 use crate::offsets::{CommitLogOffset, QueueId, QueueOffset};
@@ -24,7 +23,7 @@ struct Dispatcher<'a> {
     queues: &'a mut ConsumeQueues,
     index: &'a mut IndexFiles,
     checkpoint: &'a mut Checkpoint,
-    arrivals: &'a mut BTreeMap<(String, QueueId), QueueOffset>,
+    arrivals: &'a mut PendingArrivals,
     index_enabled: bool,
 }
 
@@ -36,8 +35,9 @@ impl Dispatcher<'_> {
             let new_max = QueueOffset::from_java_long(message.queue_offset)
                 .unwrap_or_default()
                 .next();
+            let tags_code = entry_tags_code(message, self.queues.delay_levels_ms());
             self.arrivals
-                .insert((message.topic.clone(), QueueId(message.queue_id)), new_max);
+                .record(&message.topic, QueueId(message.queue_id), new_max, tags_code);
         }
         if self.index_enabled
             && let Some(filled_end_ms) = self.index.dispatch(record, now_ms)?

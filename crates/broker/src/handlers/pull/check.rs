@@ -1,17 +1,25 @@
 //! Java's validation of a pull (`PullMessageProcessor.processRequest` up to the store read), in
 //! Java's order, each refusal a [`BrokerError`] (which knows its code, remark and
-//! `forbiddenType`); and the tag filter the read applies
-//! (`ExpressionMessageFilter.isMatchedByConsumeQueue`).
+//! `forbiddenType`); the tag filter the read applies
+//! (`ExpressionMessageFilter.isMatchedByConsumeQueue`); and the SQL92 filter applied to the
+//! records read (`isMatchedByCommitLog`).
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use ferrocket_store::GetMessageStatus;
+use ferrocket_wire::message::record::StoredMessage;
 
 use ferrocket_wire::body::{MessageModel, SubscriptionData, SubscriptionGroupConfig};
 use ferrocket_wire::header::PullMessageRequestHeader;
 use ferrocket_wire::message::TagExpression;
 use ferrocket_wire::permissions::PERM_READ;
 
-use super::FLAG_SUBSCRIPTION;
+use super::{FLAG_SUBSCRIPTION, PullOutcome};
 use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 use crate::state::clients::ClientRegistry;
+use crate::state::sql_filter::{self, Expression};
 use crate::state::subscription_groups::SubscriptionGroupTable;
 use crate::state::topics::TopicTable;
 
@@ -53,10 +61,12 @@ impl TagFilter {
     }
 }
 
-/// What [`check`] hands to the read: the filter and the flags the response carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What [`check`] hands to the read: the filters and the flags the response carries.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Checked {
     pub filter: TagFilter,
+    /// An SQL92 subscription's compiled expression; the tag filter then lets everything through.
+    pub sql: Option<Arc<Expression>>,
     pub topic_sys_flag: i32,
     pub group_sys_flag: i32,
     /// The group's `brokerId`: where it reads when it keeps up (with `slaveReadEnable`).
@@ -114,7 +124,8 @@ pub fn check<C: Clone + Eq + std::hash::Hash>(
             consumer: peer.to_owned(),
         });
     }
-    let (filter, expression_type) = if header.sys_flag & FLAG_SUBSCRIPTION != 0 {
+    let from_request = header.sys_flag & FLAG_SUBSCRIPTION != 0;
+    let (filter, expression_type, expression) = if from_request {
         let expression_type = header.expression_type.as_deref();
         if let Some(kind) = expression_type.filter(|t| *t != "TAG")
             && header.subscription.as_deref().is_none_or(str::is_empty)
@@ -126,17 +137,30 @@ pub fn check<C: Clone + Eq + std::hash::Hash>(
         (
             TagFilter::from_expression(header.subscription.as_deref()),
             expression_type.map(str::to_owned),
+            header.subscription.clone().unwrap_or_default(),
         )
     } else {
         registered_filter(&group_config, clients, header)?
     };
-    if !is_tag_type(expression_type.as_deref()) {
-        return Err(BrokerError::FilterTypeNotSupported {
-            expression_type: expression_type.unwrap_or_default(),
-        });
-    }
+    let sql = if is_tag_type(expression_type.as_deref()) {
+        None
+    } else {
+        let expression_type = expression_type.unwrap_or_default();
+        Some(sql_expression(
+            config,
+            header,
+            from_request,
+            &expression_type,
+            &expression,
+        )?)
+    };
     Ok(Checked {
-        filter,
+        filter: if sql.is_some() {
+            TagFilter::from_expression(None)
+        } else {
+            filter
+        },
+        sql,
         topic_sys_flag: topic_config.topic_sys_flag,
         group_sys_flag: group_config.group_sys_flag,
         group_broker_id: group_config.broker_id,
@@ -144,12 +168,86 @@ pub fn check<C: Clone + Eq + std::hash::Hash>(
     })
 }
 
+/// A non-tag subscription: SQL92 compiled (a registered expression that does not compile has
+/// no filter data in Java), refused while `enablePropertyFilter` is off.
+fn sql_expression(
+    config: &BrokerConfig,
+    header: &PullMessageRequestHeader,
+    from_request: bool,
+    expression_type: &str,
+    expression: &str,
+) -> Result<Arc<Expression>, BrokerError> {
+    let not_supported = || BrokerError::FilterTypeNotSupported {
+        expression_type: expression_type.to_owned(),
+    };
+    if expression_type != "SQL92" {
+        return Err(not_supported());
+    }
+    let compiled = sql_filter::parse(expression).map_err(|_| {
+        if from_request {
+            BrokerError::SubscriptionParseFailed {
+                expression_type: expression_type.to_owned(),
+            }
+        } else {
+            BrokerError::FilterDataNotExist {
+                group: header.consumer_group.clone(),
+                topic: header.topic.clone(),
+            }
+        }
+    })?;
+    if !config.enable_property_filter {
+        return Err(not_supported());
+    }
+    Ok(Arc::new(compiled))
+}
+
+/// `isMatchedByCommitLog` over a read batch: keeps the records whose properties pass `sql`
+/// (a record that does not decode does not pass, as Java's filter catches and answers false).
+/// A batch left empty reads as `NO_MATCHED_MESSAGE`; the next offset stays past it.
+pub fn keep_matching(outcome: &mut PullOutcome, sql: &Expression) {
+    if outcome.records.is_empty() {
+        return;
+    }
+    let kept: Vec<_> = outcome
+        .records
+        .iter()
+        .filter(|record| {
+            StoredMessage::decode(record).is_ok_and(|(message, _)| {
+                let properties = &message.properties;
+                sql.matches(&|name| properties.get(name))
+            })
+        })
+        .cloned()
+        .collect();
+    if kept.len() == outcome.records.len() {
+        return;
+    }
+    let mut body = BytesMut::with_capacity(kept.iter().map(|r| r.len()).sum());
+    for record in &kept {
+        body.extend_from_slice(record);
+    }
+    let body = body.freeze();
+    let mut start = 0;
+    outcome.records = kept
+        .iter()
+        .map(|record| {
+            let slice = body.slice(start..start + record.len());
+            start += record.len();
+            slice
+        })
+        .collect();
+    outcome.body = body;
+    if outcome.records.is_empty() {
+        outcome.status = Some(GetMessageStatus::NoMatchedMessage);
+    }
+}
+
 /// The subscription a consumer registered by heartbeat, checked as Java does.
 fn registered_filter<C: Clone + Eq + std::hash::Hash>(
     group_config: &SubscriptionGroupConfig,
     clients: &ClientRegistry<C>,
     header: &PullMessageRequestHeader,
-) -> Result<(TagFilter, Option<String>), BrokerError> {
+) -> Result<(TagFilter, Option<String>, String), BrokerError> {
     let group = header.consumer_group.as_str();
     // Java 5.x registers a bare group for every pull first, so a missing group reads like a
     // missing subscription.
@@ -175,6 +273,7 @@ fn registered_filter<C: Clone + Eq + std::hash::Hash>(
     Ok((
         TagFilter::from_subscription(subscription),
         Some(subscription.expression_type.clone()),
+        subscription.sub_string.clone(),
     ))
 }
 
@@ -308,6 +407,29 @@ mod tests {
             run(&sql, &none).unwrap_err().response_code(),
             ResponseCode::SUBSCRIPTION_PARSE_FAILED
         );
+    }
+
+    #[test]
+    fn sql92_compiles_when_property_filtering_is_on() {
+        let none = ClientRegistry::<u32>::default();
+        let mut groups = SubscriptionGroupTable::new(0);
+        let mut on = config();
+        on.enable_property_filter = true;
+        let mut sql = header("T", 0, FLAG_SUBSCRIPTION);
+        sql.expression_type = Some("SQL92".into());
+        sql.subscription = Some("a > 5 AND b = 'x'".into());
+        let checked = check(&on, (&topics(), &mut groups, &none), &sql, "p:1", 0).unwrap();
+        assert!(checked.filter.all);
+        let expression = checked.sql.unwrap();
+        assert!(expression.matches(&|name| {
+            [("a", "6"), ("b", "x")]
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| *v)
+        }));
+        sql.subscription = Some("a > 'x'".into());
+        let refusal = check(&on, (&topics(), &mut groups, &none), &sql, "p:1", 0).unwrap_err();
+        assert_eq!(refusal.response_code(), ResponseCode::SUBSCRIPTION_PARSE_FAILED);
     }
 
     #[test]

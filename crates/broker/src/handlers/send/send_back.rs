@@ -12,6 +12,7 @@
 use std::net::SocketAddr;
 
 use ferrocket_store::{CommitLogOffset, PutStatus};
+use ferrocket_wire::body::TopicConfig;
 use ferrocket_wire::header::{ConsumerSendMsgBackRequestHeader, CustomHeader};
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::message::{MessageVersion, StoredMessage};
@@ -113,14 +114,7 @@ pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
     let retry = retry_topic(group);
     // The retry topic of a unit-mode consumer has a unit subscription.
     let topic_sys_flag = topic_sys_flag(false, header.unit_mode);
-    let retry_config = b.topics.lock().create_retry_topic(
-        &retry,
-        group_config.retry_queue_nums,
-        PERM_READ | PERM_WRITE,
-        false,
-        topic_sys_flag,
-        now_ms,
-    );
+    let retry_config = create_registered(b, &retry, group_config.retry_queue_nums, topic_sys_flag, now_ms).await;
     let Some(retry_config) = retry_config else {
         return Err(BrokerError::RetryTopicNotCreated { topic: retry });
     };
@@ -138,11 +132,7 @@ pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
         match destination(original.reconsume_times, max_reconsume_times, header.delay_level) {
             Destination::DeadLetter => {
                 let dead = dlq_topic(group);
-                let created =
-                    b.topics
-                        .lock()
-                        .create_retry_topic(&dead, DLQ_QUEUE_NUMS, PERM_READ | PERM_WRITE, false, 0, now_ms);
-                if created.is_none() {
+                if create_registered(b, &dead, DLQ_QUEUE_NUMS, 0, now_ms).await.is_none() {
                     return Err(BrokerError::RetryTopicNotCreated { topic: dead });
                 }
                 (dead, 0, 0)
@@ -168,6 +158,29 @@ pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
         PutMessageStatus::PutOk => Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None)),
         status => Err(BrokerError::SendBackPutFailed { status }),
     }
+}
+
+/// Java's `createTopicInSendMessageBackMethod` for a retry or dead-letter topic: a new one is
+/// registered with the name servers before the send-back goes on, as Java's is.
+async fn create_registered(
+    b: &Broker,
+    topic: &str,
+    queue_nums: i32,
+    topic_sys_flag: i32,
+    now_ms: i64,
+) -> Option<TopicConfig> {
+    let (config, created) = {
+        let mut topics = b.topics.lock();
+        let existed = topics.get(topic).is_some();
+        let config =
+            topics.create_retry_topic(topic, queue_nums, PERM_READ | PERM_WRITE, false, topic_sys_flag, now_ms);
+        let created = !existed && config.is_some();
+        (config, created)
+    };
+    if created {
+        b.register_now().await;
+    }
+    config
 }
 
 #[cfg(test)]

@@ -68,6 +68,16 @@ impl<C: Clone + Eq + Hash> ClientRegistry<C> {
         })
     }
 
+    /// Java's `ProducerManager.getAvailableChannel`: a live channel of the producer group (the
+    /// one heard from last; Java picks one at random).
+    pub fn producer_channel(&self, group: &str) -> Option<C> {
+        let channels = self.producers.get(group)?;
+        channels
+            .values()
+            .max_by_key(|channel| channel.last_update_ms)
+            .map(|channel| channel.channel.clone())
+    }
+
     /// Online consumer groups subscribing `topic`, sorted (QUERY_TOPIC_CONSUME_BY_WHO).
     pub fn groups_subscribing(&self, topic: &str) -> Vec<String> {
         let mut groups: Vec<String> = self
