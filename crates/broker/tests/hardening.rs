@@ -6,22 +6,8 @@
 
 mod common;
 
-use common::{ask, client, send_v2, start_broker, with_header};
-use ferrocket_wire::header::CreateTopicRequestHeader;
+use common::{ask, client, create_topic_with, send_v2, start_broker};
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
-
-fn create_topic(topic: &str, read: i32, write: i32, perm: i32) -> RemotingCommand {
-    let header = CreateTopicRequestHeader {
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: read,
-        write_queue_nums: write,
-        perm,
-        topic_filter_type: "SINGLE_TAG".into(),
-        ..Default::default()
-    };
-    with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &header)
-}
 
 #[tokio::test(start_paused = true)]
 async fn absurd_queue_counts_and_permissions_are_refused() {
@@ -38,7 +24,7 @@ async fn absurd_queue_counts_and_permissions_are_refused() {
         (4, 4, 255),
         (4, 4, i32::MAX),
     ] {
-        let response = ask(&client, &broker, create_topic("Absurd", read, write, perm)).await;
+        let response = ask(&client, &broker, create_topic_with("Absurd", read, write, perm)).await;
         assert_eq!(
             response.code,
             ResponseCode::INVALID_PARAMETER.0,
@@ -54,7 +40,7 @@ async fn absurd_queue_counts_and_permissions_are_refused() {
     assert!(broker.broker().topics.lock().get("Absurd").is_none());
 
     // The limits themselves are accepted, and the broker serves as before.
-    let response = ask(&client, &broker, create_topic("Roomy", 1_024, 1_024, 15)).await;
+    let response = ask(&client, &broker, create_topic_with("Roomy", 1_024, 1_024, 15)).await;
     assert_eq!(response.code, 0, "{:?}", response.remark);
     let response = ask(&client, &broker, send_v2("Roomy", 3, "", b"still served")).await;
     assert_eq!(response.code, 0, "{:?}", response.remark);

@@ -13,14 +13,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TIMEOUT, advance, advance_until, client, start_broker};
+use common::{TIMEOUT, advance, advance_until, client, consumer_heartbeat, create_topic, start_broker};
 use ferrocket_broker::BrokerHandle;
 use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
 use ferrocket_net::Client;
-use ferrocket_wire::body::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, JsonBody, MessageModel, SubscriptionData,
-};
-use ferrocket_wire::header::{CreateTopicRequestHeader, CustomHeader, GetRouteInfoRequestHeader};
+use ferrocket_wire::header::{CustomHeader, GetRouteInfoRequestHeader};
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 
 async fn start_namesrv(dir: &std::path::Path) -> NamesrvHandle {
@@ -45,48 +42,18 @@ async fn routed(client: &Client, namesrv: &NamesrvHandle, topic: &str) -> bool {
     response.code == ResponseCode::SUCCESS.0
 }
 
-fn heartbeat(group: &str) -> RemotingCommand {
-    let data = HeartbeatData {
-        client_id: "10.0.0.1@1".into(),
-        consumer_data_set: vec![ConsumerData {
-            consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
-            consume_type: ConsumeType::ConsumePassively,
-            group_name: group.into(),
-            message_model: MessageModel::Clustering,
-            subscription_data_set: vec![SubscriptionData {
-                topic: "LongGroupTopic".into(),
-                sub_string: "*".into(),
-                sub_version: 1,
-                ..SubscriptionData::default()
-            }],
-            unit_mode: false,
-        }],
-        ..HeartbeatData::default()
-    };
-    RemotingCommand::request(RequestCode::HEART_BEAT).with_body(data.encode())
-}
-
-/// UPDATE_AND_CREATE_TOPIC, which the broker registers with its name servers before answering.
-fn create_topic(topic: &str) -> RemotingCommand {
-    let header = CreateTopicRequestHeader {
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: 4,
-        write_queue_nums: 4,
-        perm: 6,
-        topic_filter_type: "SINGLE_TAG".into(),
-        ..Default::default()
-    };
-    RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_TOPIC).with_ext_fields(header.to_ext_fields())
-}
-
 async fn heartbeat_then_wait_past_expiry(broker: &BrokerHandle, namesrv: &NamesrvHandle, group: &str) {
     let client = client();
-    let response = common::ask(&client, broker, heartbeat(group)).await;
+    let response = common::ask(
+        &client,
+        broker,
+        consumer_heartbeat("10.0.0.1@1", group, "LongGroupTopic", 1),
+    )
+    .await;
     assert_eq!(response.code, ResponseCode::SUCCESS.0, "{:?}", response.remark);
     // The next registration carries everything the heartbeat created, and is taken.
     let topic = format!("After{}", group.len());
-    let response = common::ask(&client, broker, create_topic(&topic)).await;
+    let response = common::ask(&client, broker, create_topic(&topic, 4)).await;
     assert_eq!(response.code, ResponseCode::SUCCESS.0, "{:?}", response.remark);
     assert!(
         routed(&client, namesrv, &topic).await,

@@ -11,48 +11,15 @@ use std::time::Duration;
 use ferrocket_broker::{BrokerConfig, Clock};
 use ferrocket_namesrv::NamesrvConfig;
 use ferrocket_net::{Client, ClientConfig, Router};
-use ferrocket_wire::body::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, JsonBody, MessageModel, SubscriptionData,
-    TopicRouteData,
-};
-use ferrocket_wire::header::{CreateTopicRequestHeader, CustomHeader, GetRouteInfoRequestHeader};
+use ferrocket_wire::body::{JsonBody, TopicRouteData};
+use ferrocket_wire::header::{CustomHeader, GetRouteInfoRequestHeader};
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 
+mod common;
+
+use common::{consumer_heartbeat, create_topic};
+
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn heartbeat(group: &str) -> RemotingCommand {
-    let data = HeartbeatData {
-        client_id: "127.0.0.1@retry-route".into(),
-        consumer_data_set: vec![ConsumerData {
-            consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
-            consume_type: ConsumeType::ConsumePassively,
-            group_name: group.into(),
-            message_model: MessageModel::Clustering,
-            subscription_data_set: vec![SubscriptionData {
-                topic: "RetryRouteTopic".into(),
-                sub_string: "*".into(),
-                sub_version: 100,
-                ..SubscriptionData::default()
-            }],
-            unit_mode: false,
-        }],
-        ..HeartbeatData::default()
-    };
-    RemotingCommand::request(RequestCode::HEART_BEAT).with_body(data.encode())
-}
-
-fn create_topic(topic: &str) -> RemotingCommand {
-    let header = CreateTopicRequestHeader {
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: 4,
-        write_queue_nums: 4,
-        perm: 6,
-        topic_filter_type: "SINGLE_TAG".into(),
-        ..Default::default()
-    };
-    RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_TOPIC).with_ext_fields(header.to_ext_fields())
-}
 
 async fn route(client: &Client, namesrv: &str, topic: &str) -> Option<TopicRouteData> {
     let header = GetRouteInfoRequestHeader {
@@ -87,7 +54,7 @@ async fn the_retry_topic_is_routable_when_the_first_heartbeat_is_answered() {
     let client = Client::new(Router::new(), ClientConfig::default());
     // An admin topic creation registers before it answers: the broker is known and idle after.
     let created = client
-        .invoke(&broker_addr, create_topic("RetryRouteTopic"), TIMEOUT)
+        .invoke(&broker_addr, create_topic("RetryRouteTopic", 4), TIMEOUT)
         .await
         .unwrap();
     assert_eq!(created.code, ResponseCode::SUCCESS.0);
@@ -96,7 +63,14 @@ async fn the_retry_topic_is_routable_when_the_first_heartbeat_is_answered() {
     for group in ["retry-route-first", "retry-route-second"] {
         let retry = format!("%RETRY%{group}");
         assert!(route(&client, &namesrv_addr, &retry).await.is_none());
-        let response = client.invoke(&broker_addr, heartbeat(group), TIMEOUT).await.unwrap();
+        let response = client
+            .invoke(
+                &broker_addr,
+                consumer_heartbeat("127.0.0.1@retry-route", group, "RetryRouteTopic", 100),
+                TIMEOUT,
+            )
+            .await
+            .unwrap();
         assert_eq!(response.code, ResponseCode::SUCCESS.0);
         let route = route(&client, &namesrv_addr, &retry)
             .await

@@ -9,7 +9,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrocket_broker::{BrokerConfig, BrokerHandle, Clock};
 use ferrocket_net::{Client, ClientConfig, Router};
-use ferrocket_wire::header::{CustomHeader, SendMessageRequestHeaderV2};
+use ferrocket_wire::body::{
+    ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, JsonBody, MessageModel, SubscriptionData,
+};
+use ferrocket_wire::header::{CreateTopicRequestHeader, CustomHeader, SendMessageRequestHeaderV2};
 use ferrocket_wire::message::MessageProperties;
 use ferrocket_wire::{RemotingCommand, RequestCode};
 
@@ -96,4 +99,45 @@ pub fn send_v2_header(topic: &str, queue_id: i32, props: &str) -> SendMessageReq
 pub fn send_v2(topic: &str, queue_id: i32, props: &str, body: &'static [u8]) -> RemotingCommand {
     with_header(RequestCode::SEND_MESSAGE_V2, &send_v2_header(topic, queue_id, props))
         .with_body(Bytes::from_static(body))
+}
+
+/// UPDATE_AND_CREATE_TOPIC with `queues` read and write queues, readable and writable.
+pub fn create_topic(topic: &str, queues: i32) -> RemotingCommand {
+    create_topic_with(topic, queues, queues, 6)
+}
+
+/// UPDATE_AND_CREATE_TOPIC with every number the caller's.
+pub fn create_topic_with(topic: &str, read: i32, write: i32, perm: i32) -> RemotingCommand {
+    let header = CreateTopicRequestHeader {
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: read,
+        write_queue_nums: write,
+        perm,
+        topic_filter_type: "SINGLE_TAG".into(),
+        ..Default::default()
+    };
+    with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &header)
+}
+
+/// HEART_BEAT of one clustering consumer of `group` subscribed to all of `topic`.
+pub fn consumer_heartbeat(client_id: &str, group: &str, topic: &str, sub_version: i64) -> RemotingCommand {
+    let data = HeartbeatData {
+        client_id: client_id.into(),
+        consumer_data_set: vec![ConsumerData {
+            consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
+            consume_type: ConsumeType::ConsumePassively,
+            group_name: group.into(),
+            message_model: MessageModel::Clustering,
+            subscription_data_set: vec![SubscriptionData {
+                topic: topic.into(),
+                sub_string: "*".into(),
+                sub_version,
+                ..SubscriptionData::default()
+            }],
+            unit_mode: false,
+        }],
+        ..HeartbeatData::default()
+    };
+    RemotingCommand::request(RequestCode::HEART_BEAT).with_body(data.encode())
 }
