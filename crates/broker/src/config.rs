@@ -155,6 +155,13 @@ pub struct BrokerConfig {
     pub enable_split_registration: bool,
     /// `enablePropertyFilter` (Java's default false): whether SQL92 subscriptions are served.
     pub enable_property_filter: bool,
+    /// `timerWheelEnable`: whether timer messages (`TIMER_DELIVER_MS`, ...) are served.
+    pub timer_wheel_enable: bool,
+    /// `timerPrecisionMs`: the slot a timer's `TIMER_OUT_MS` is rounded to (100, 200, 500 or
+    /// 1000, as Java snaps it).
+    pub timer_precision_ms: i64,
+    /// `timerMaxDelaySec`: how far ahead a timer may ask to be delivered.
+    pub timer_max_delay_sec: i64,
     /// `splitRegistrationSize`.
     pub split_registration_size: usize,
     /// `registerNameServerPeriod`.
@@ -213,6 +220,9 @@ impl Default for BrokerConfig {
             compressed_register: false,
             enable_split_registration: false,
             enable_property_filter: false,
+            timer_wheel_enable: true,
+            timer_precision_ms: 1_000,
+            timer_max_delay_sec: 3 * 24 * 3_600,
             split_registration_size: SPLIT_REGISTRATION_SIZE_DEFAULT,
             register_name_server_period_ms: REGISTER_PERIOD_MS_DEFAULT,
             flush_consumer_offset_interval_ms: FLUSH_CONSUMER_OFFSET_INTERVAL_MS_DEFAULT,
@@ -350,6 +360,7 @@ impl BrokerConfig {
             cluster_topic_enable: self.cluster_topic_enable,
             broker_topic_enable: self.broker_topic_enable,
             trace_topic: self.trace_topic_enable.then(|| self.msg_trace_topic_name.clone()),
+            timer_wheel_enable: self.timer_wheel_enable,
         }
     }
 
@@ -385,6 +396,8 @@ pub struct SystemTopicSettings {
     pub broker_topic_enable: bool,
     /// `traceTopicEnable` (Java default false) and `msgTraceTopicName`.
     pub trace_topic: Option<String>,
+    /// `timerWheelEnable` (Java default true): the timer topic is created at start-up.
+    pub timer_wheel_enable: bool,
 }
 
 /// Levels `messageDelayLevel` may name: each is a queue of the schedule topic and a walk per

@@ -126,6 +126,22 @@ pub enum BrokerError {
     #[error("store putMessage return null")]
     PutResultMissing,
 
+    /// `WHEEL_TIMER_MSG_ILLEGAL`: a timer time that is no number, lies beyond
+    /// `timerMaxDelaySec`, or a delete mark whose time has passed.
+    #[error(
+        "timer message illegal, the delay time should not be bigger than the max delay {max_delay_ms}ms; or if set del msg, the delay time should be bigger than the current time"
+    )]
+    TimerMessageIllegal { max_delay_ms: i64 },
+
+    /// `WHEEL_TIMER_FLOW_CONTROL`: as many timers wait as the wheel holds (ours is a total,
+    /// Java's a per-slot `timerCongestNumEachSlot`).
+    #[error("timer message is under flow control, max num limit is {limit}")]
+    TimerFlowControl { limit: u64 },
+
+    /// `WHEEL_TIMER_NOT_ENABLE`: a timer message while `timerWheelEnable=false`.
+    #[error("accurate timer message is not enabled, timerWheelEnable is false")]
+    TimerNotEnabled,
+
     /// CONSUMER_SEND_MSG_BACK names a commit-log offset holding no message.
     #[error("look message by offset failed, {offset}")]
     SendBackMessageNotFound { offset: i64 },
@@ -541,9 +557,10 @@ impl BrokerError {
             | E::CommitGroupNotExist { .. }
             | E::ResetGroupNotExist { .. }
             | E::GroupNotInBroker { .. } => ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-            E::MessageIllegal { .. } | E::BatchTopicTooLong { .. } | E::BatchToRetryTopic { .. } => {
-                ResponseCode::MESSAGE_ILLEGAL
-            }
+            E::MessageIllegal { .. }
+            | E::BatchTopicTooLong { .. }
+            | E::BatchToRetryTopic { .. }
+            | E::TimerMessageIllegal { .. } => ResponseCode::MESSAGE_ILLEGAL,
             E::ServiceNotAvailable { .. } => ResponseCode::SERVICE_NOT_AVAILABLE,
             E::RejectedBySlave | E::PageCacheBusy => ResponseCode::SYSTEM_BUSY,
             E::SubscriptionParseFailed { .. } | E::SqlExpressionInvalid { .. } => {
@@ -564,6 +581,8 @@ impl BrokerError {
             | E::PutUnknownError { .. }
             | E::CreateMappedFileFailed { .. }
             | E::PutResultMissing
+            | E::TimerFlowControl { .. }
+            | E::TimerNotEnabled
             | E::SendBackMessageNotFound { .. }
             | E::SendBackPutFailed { .. }
             | E::FilterTypeNotSupported { .. }

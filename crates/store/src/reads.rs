@@ -312,6 +312,16 @@ impl MessageStore {
         self.store_time_at(topic, queue_id, queue.min_offset())
     }
 
+    /// The consume-queue entry at `queue_offset`, if the queue and the entry are readable.
+    pub fn queue_entry_at(
+        &self,
+        topic: &str,
+        queue_id: QueueId,
+        queue_offset: QueueOffset,
+    ) -> Option<ConsumeQueueEntry> {
+        self.queue(topic, queue_id)?.get(queue_offset).ok()?
+    }
+
     /// Store time of the message at `queue_offset` (`getMessageStoreTimeStamp`).
     pub fn store_time_at(&self, topic: &str, queue_id: QueueId, queue_offset: QueueOffset) -> Option<i64> {
         let entry = self.queue(topic, queue_id)?.get(queue_offset).ok()??;

@@ -25,6 +25,10 @@ pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 /// `TopicValidator.RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC`: half messages checked too often.
 pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
 
+/// `TimerMessageStore.TIMER_TOPIC`: timer messages (5.x arbitrary delivery time) wait here, one
+/// queue, created at start-up while `timerWheelEnable` is on.
+pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
+
 /// `TopicValidator.SYSTEM_TOPIC_PREFIX`: a topic named `rmq_sys_…` is a system topic.
 pub const SYSTEM_TOPIC_PREFIX: &str = "rmq_sys_";
 /// `TopicValidator.SYNC_BROKER_MEMBER_GROUP_PREFIX` + broker name: a 5.x broker set's internal

@@ -50,6 +50,10 @@ const HA_TRANSFER_BATCH_BYTES_RANGE: (u64, u64) = (1, TRANSFER_BODY_BYTES_MAX as
 /// to a day (a producer waits no longer for its answer).
 const TRANSACTION_INTERVAL_MS_RANGE: (u64, u64) = (1_000, 86_400_000);
 
+/// `timerMaxDelaySec`: from a second to ten years (Java takes any int; a negative one refuses
+/// every timer).
+const TIMER_MAX_DELAY_SEC_RANGE: (u64, u64) = (1, 10 * 365 * 86_400);
+
 /// Every setting, sorted by key (GET_BROKER_CONFIG lists them in this order).
 pub const SETTINGS: &[Setting<BrokerConfig>] = &[
     setting!(
@@ -305,6 +309,13 @@ pub const SETTINGS: &[Setting<BrokerConfig>] = &[
         (1, 60_000)
     )
     .map(|n| n as i64)),
+    setting!(Runtime, "timerMaxDelaySec", timer_max_delay_sec, |v| parse_in(
+        v,
+        TIMER_MAX_DELAY_SEC_RANGE
+    )
+    .map(|n| n as i64)),
+    setting!(Startup, "timerPrecisionMs", timer_precision_ms, parse_timer_precision),
+    setting!(Startup, "timerWheelEnable", timer_wheel_enable, parse_bool),
     setting!(Startup, "traceTopicEnable", trace_topic_enable, parse_bool),
     setting!(
         Runtime,
@@ -328,6 +339,18 @@ pub const SETTINGS: &[Setting<BrokerConfig>] = &[
         parse_bool
     ),
 ];
+
+/// `setTimerPrecisionMs`: Java snaps any number to the largest of 100, 200, 500 and 1000 not
+/// above it (100 below 200, 1000 from 1000 on); so do we, for a number.
+fn parse_timer_precision(value: &str) -> Result<i64, &'static str> {
+    let asked: i64 = value.trim().parse().map_err(|_| "a number of milliseconds")?;
+    let snapped = [100, 200, 500, 1_000]
+        .into_iter()
+        .rev()
+        .find(|candidate| asked >= *candidate)
+        .unwrap_or(100);
+    Ok(snapped)
+}
 
 /// `haMasterAddress`: `host:port`, or empty for none. Java ignores values under 6 characters.
 fn parse_ha_master_address(value: &str) -> Result<Option<String>, &'static str> {

@@ -64,6 +64,25 @@ fn table() -> Vec<(BrokerError, ResponseCode, String)> {
     config.attributes.insert(s("+message.type"), s("NORMAL"));
     vec![
         (
+            E::TimerMessageIllegal {
+                max_delay_ms: 259_200_000,
+            },
+            C::MESSAGE_ILLEGAL,
+            s(
+                "timer message illegal, the delay time should not be bigger than the max delay 259200000ms; or if set del msg, the delay time should be bigger than the current time",
+            ),
+        ),
+        (
+            E::TimerFlowControl { limit: 5_000_000 },
+            C::SYSTEM_ERROR,
+            s("timer message is under flow control, max num limit is 5000000"),
+        ),
+        (
+            E::TimerNotEnabled,
+            C::SYSTEM_ERROR,
+            s("accurate timer message is not enabled, timerWheelEnable is false"),
+        ),
+        (
             E::RejectedBySlave,
             C::SYSTEM_BUSY,
             s("[REJECTREQUEST]system busy, start flow control for a while"),

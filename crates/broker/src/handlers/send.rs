@@ -40,6 +40,7 @@ use crate::state::Broker;
 use crate::state::replication;
 use crate::state::schedule;
 use crate::state::subscription_groups::SubscriptionGroupTable;
+use crate::state::timer::{self, TimerRefusal};
 use crate::state::topics::TopicTable;
 use crate::state::transactions;
 
@@ -171,6 +172,10 @@ async fn send(
             }
             transactions::into_half_message(message);
         }
+        // Java's put hook applies to single messages only, not to a batch.
+        for message in &mut messages {
+            park_timer(b, &config, message, now_ms)?;
+        }
         (messages, transaction_id)
     };
     // Java's put hook: a delayed message waits in the schedule topic.
@@ -192,6 +197,24 @@ async fn send(
         transaction_id,
         config.store.body_bytes_max,
     )
+}
+
+/// Java's put hook for timer messages (`HookUtils.handleScheduleMessage`): a message asking for
+/// a later delivery time waits in the timer topic (`state::timer`), or is refused with Java's
+/// code. Sends, send-backs and transaction commits all pass here.
+pub fn park_timer(b: &Broker, config: &BrokerConfig, message: &mut StoredMessage, now_ms: i64) -> BrokerResult<()> {
+    let pending = b.timers.lock().pending();
+    let settings = timer::TimerSettings::of(config);
+    match timer::park_if_timer(message, &settings, now_ms, pending) {
+        Ok(_) => Ok(()),
+        Err(TimerRefusal::NotEnabled) => Err(BrokerError::TimerNotEnabled),
+        Err(TimerRefusal::Illegal) => Err(BrokerError::TimerMessageIllegal {
+            max_delay_ms: settings.max_delay_ms,
+        }),
+        Err(TimerRefusal::FlowControl) => Err(BrokerError::TimerFlowControl {
+            limit: timer::TIMERS_PENDING_MAX,
+        }),
+    }
 }
 
 /// Java's `msgCheck`: the topic's config, auto-created when allowed, or the failure. `broker`
@@ -437,6 +460,7 @@ mod tests {
                 cluster_topic_enable: true,
                 broker_topic_enable: true,
                 trace_topic: None,
+                timer_wheel_enable: true,
             },
             0,
         )

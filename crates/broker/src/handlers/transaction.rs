@@ -22,9 +22,9 @@ use ferrocket_wire::{RemotingCommand, ResponseCode};
 use crate::config::BrokerRole;
 use crate::error::{BrokerError, PutMessageStatus, error_response, put_status_code};
 use crate::handlers::Answer;
-use crate::handlers::send::socket_addr;
+use crate::handlers::send::{park_timer, socket_addr};
 use crate::state::Broker;
-use crate::state::transactions;
+use crate::state::{schedule, transactions};
 
 /// `TransactionalMessageServiceImpl.getHalfMessageByOffset`'s remark.
 const HALF_NOT_FOUND: &str = "Find prepared transaction message failed";
@@ -143,9 +143,15 @@ fn release(b: &Broker, offsets: &[i64]) {
 async fn decide(b: &Broker, half: &StoredMessage, offsets: &[i64], commit: bool) -> Reply {
     let body_bytes_max = b.config().store.body_bytes_max;
     if commit {
-        let Some(real) = transactions::committed_message(half) else {
+        let Some(mut real) = transactions::committed_message(half) else {
             return Reply::SystemError(HALF_NOT_FOUND);
         };
+        // Java's put hooks run on the committed message: a timer or delay applies now.
+        let config = b.config();
+        if let Err(error) = park_timer(b, &config, &mut real, b.now_ms()) {
+            return Reply::PutFailed(error.response_code(), error.to_string());
+        }
+        schedule::park_if_delayed(&mut real, &config.store.message_delay_levels_ms);
         let outcome = b.store.put(real).await;
         // Java's `sendFinalMessage`: stored is SUCCESS, whatever the flush or the slaves did.
         if outcome.result.is_none() {

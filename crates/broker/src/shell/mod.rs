@@ -10,6 +10,7 @@
 pub mod registration;
 pub mod replication;
 pub mod slave_sync;
+pub mod timer_delivery;
 pub mod timers;
 pub mod transaction_check;
 
@@ -154,6 +155,7 @@ pub async fn start(
         tokio::spawn(timers::run_pull_hold_checks(Arc::clone(&broker))),
         tokio::spawn(timers::run_delayed_delivery(Arc::clone(&broker))),
         tokio::spawn(transaction_check::run(Arc::clone(&broker))),
+        tokio::spawn(timer_delivery::run(Arc::clone(&broker))),
     ];
     if is_slave {
         tasks.push(tokio::spawn(slave_sync::run(Arc::clone(&broker), outbound.clone())));

@@ -17,6 +17,7 @@ pub mod replication;
 pub mod schedule;
 pub mod sql_filter;
 pub mod subscription_groups;
+pub mod timer;
 pub mod topics;
 pub mod transactions;
 
@@ -79,6 +80,8 @@ pub struct Broker {
     pub pull_holds: Arc<PullHolds>,
     /// Half messages already committed or rolled back (END_TRANSACTION, the check loop).
     pub transactions: Table<transactions::Decisions>,
+    /// Timer messages waiting for their time (the shell's wheel task delivers them).
+    pub timers: Table<timer::wheel::TimerWheel>,
     pub store: StoreHandle,
     /// The HA listener (masters) or follower (slaves).
     pub replication: Replication,
@@ -106,6 +109,7 @@ impl Broker {
         let decisions = parts
             .store
             .read(|store| transactions::recorded_decisions(store, op_from, half_from.unwrap_or(0)));
+        let timers = timer::wheel::restore(&parts.store, &parts.config, started_ms);
         Broker {
             config: RwLock::new(Arc::new(parts.config)),
             address: OnceLock::new(),
@@ -117,6 +121,7 @@ impl Broker {
             registration_health: Default::default(),
             pull_holds: parts.pull_holds,
             transactions: Table::new(decisions),
+            timers: Table::new(timers),
             store: parts.store,
             replication: parts.replication,
             clock: parts.clock,

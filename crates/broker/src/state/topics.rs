@@ -13,7 +13,7 @@ use ferrocket_wire::permissions::{PERM_INHERIT, PERM_READ, PERM_WRITE};
 use ferrocket_wire::system_topics::{
     AUTO_CREATE_TOPIC, BENCHMARK_TOPIC, OFFSET_MOVED_EVENT_TOPIC, REPLY_TOPIC_POSTFIX, REVIVE_TOPIC_PREFIX,
     SCHEDULE_TOPIC, SCHEDULE_TOPIC_V2, SELF_TEST_TOPIC, SYNC_BROKER_MEMBER_TOPIC_PREFIX, SYSTEM_TOPIC_PREFIX,
-    TRACE_TOPIC, TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
+    TIMER_TOPIC, TRACE_TOPIC, TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
 };
 use tracing::{info, warn};
 
@@ -103,6 +103,9 @@ impl TopicTable {
             (TRANS_HALF_TOPIC.to_owned(), 1, rw),
             (TRANS_OP_HALF_TOPIC.to_owned(), 1, rw),
         ]);
+        if settings.timer_wheel_enable {
+            start_up.push((TIMER_TOPIC.to_owned(), 1, rw));
+        }
         for (name, queue_nums, perm) in start_up {
             table.system_topics.insert(name.clone());
             let config = new_topic(&name, queue_nums, perm);
@@ -414,6 +417,7 @@ mod tests {
             cluster_topic_enable: true,
             broker_topic_enable: true,
             trace_topic: None,
+            timer_wheel_enable: true,
         }
     }
 
@@ -440,7 +444,8 @@ mod tests {
         expect("rmq_sys_SYNC_BROKER_MEMBER_broker-a", 1, 1);
         expect("RMQ_SYS_TRANS_HALF_TOPIC", 1, 6);
         expect("RMQ_SYS_TRANS_OP_HALF_TOPIC", 1, 6);
-        assert_eq!(table.len(), 12);
+        expect("rmq_sys_wheel_timer", 1, 6);
+        assert_eq!(table.len(), 13);
         assert!(table.get("RMQ_SYS_TRACE_TOPIC").is_none());
         assert!(table.is_system_topic("broker-a") && table.is_system_topic("rmq_sys_x"));
         assert!(!table.is_system_topic("TopicTest"));
@@ -591,6 +596,7 @@ mod tests {
             cluster_topic_enable: true,
             broker_topic_enable: true,
             trace_topic: None,
+            timer_wheel_enable: true,
         };
         let mut master = TopicTable::new(&settings, 1);
         master.update(new_topic("T", 4, 6), "", 2).unwrap();

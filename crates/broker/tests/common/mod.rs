@@ -141,3 +141,38 @@ pub fn consumer_heartbeat(client_id: &str, group: &str, topic: &str, sub_version
     };
     RemotingCommand::request(RequestCode::HEART_BEAT).with_body(data.encode())
 }
+
+/// Everything in `topic`/`queue_id` from offset 0 as group `cg` pulls it (no hold); empty when
+/// the pull finds nothing.
+pub async fn pull_queue(
+    client: &Client,
+    broker: &BrokerHandle,
+    topic: &str,
+    queue_id: i32,
+) -> Vec<ferrocket_wire::message::StoredMessage> {
+    let header = ferrocket_wire::header::PullMessageRequestHeader {
+        consumer_group: "cg".into(),
+        topic: topic.into(),
+        queue_id,
+        queue_offset: 0,
+        max_msg_nums: 32,
+        // `PullSysFlag.FLAG_SUBSCRIPTION`, no suspend flag: answered at once.
+        sys_flag: 0x4,
+        suspend_timeout_millis: 0,
+        subscription: Some("*".into()),
+        expression_type: Some("TAG".into()),
+        ..Default::default()
+    };
+    let response = ask(client, broker, with_header(RequestCode::PULL_MESSAGE, &header)).await;
+    if response.code != 0 {
+        return Vec::new();
+    }
+    let decoded = ferrocket_wire::message::decode_all(response.body.as_deref().unwrap_or_default());
+    assert!(decoded.error.is_none(), "{:?}", decoded.error);
+    decoded.messages
+}
+
+/// Fails with the remark unless `response` is SUCCESS.
+pub fn ok_code(response: &RemotingCommand) {
+    assert_eq!(response.code, 0, "{:?}", response.remark);
+}

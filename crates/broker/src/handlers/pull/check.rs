@@ -297,6 +297,7 @@ mod tests {
                 cluster_topic_enable: true,
                 broker_topic_enable: true,
                 trace_topic: None,
+                timer_wheel_enable: true,
             },
             0,
         );

@@ -144,6 +144,7 @@ pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
             }
         };
     let mut record = handed_back_record(&original, &topic, queue_id, socket_addr(b.address()), delay_level);
+    super::park_timer(b, &config, &mut record, now_ms)?;
     crate::state::schedule::park_if_delayed(&mut record, &config.store.message_delay_levels_ms);
     let outcome = b.store.put(record).await;
     let store_status = outcome.status;
