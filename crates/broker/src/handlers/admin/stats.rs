@@ -272,14 +272,23 @@ pub fn runtime_info(broker: &Broker, now_ms: i64) -> BTreeMap<String, String> {
         ("msgGetTotalTodayNow", gets.as_str()),
         ("pageCacheLockTimeMills", "0"),
         ("startAcceptSendRequestTimeStamp", "0"),
-        ("timerReadBehind", "0"),
-        ("timerOffsetBehind", "0"),
-        ("timerCongestNum", "0"),
-        ("timerEnqueueTps", "0.0"),
-        ("timerDequeueTps", "0.0"),
         ("remainTransientStoreBufferNumbs", "2147483647"),
     ] {
         info.insert(key.into(), value.into());
+    }
+    // Java's figures of its wheel, "0" and "0.0" while the wheel is off; rates are averages
+    // since start, as `putTps` is here.
+    let timers = broker.timers.lock().runtime_figures(now_ms);
+    let uptime_ms = now_ms.saturating_sub(broker.started_ms()).max(1);
+    let rate = |total: u64| java_double(total as f64 * 1000.0 / uptime_ms as f64);
+    for (key, value) in [
+        ("timerReadBehind", timers.read_behind_s.to_string()),
+        ("timerOffsetBehind", timers.offset_behind.to_string()),
+        ("timerCongestNum", timers.congest.to_string()),
+        ("timerEnqueueTps", rate(timers.scheduled_total)),
+        ("timerDequeueTps", rate(timers.taken_total)),
+    ] {
+        info.insert(key.into(), value);
     }
     info.insert("earliestMessageTimeStamp".into(), earliest.unwrap_or(-1).to_string());
     info.insert("dispatchBehindBytes".into(), stats.dispatch_behind_bytes.to_string());

@@ -69,6 +69,9 @@ pub struct TimerWheel {
     ingested_to: u64,
     /// Timers written to the queue but not ingested yet (the shell keeps it current).
     unread: u64,
+    /// Timers taken into and out of the wheel since start (GET_BROKER_RUNTIME_INFO's rates).
+    scheduled_total: u64,
+    taken_total: u64,
 }
 
 impl TimerWheel {
@@ -83,6 +86,7 @@ impl TimerWheel {
     pub fn schedule(&mut self, pending: Pending) {
         *self.blocks.entry(pending.queue_offset / OFFSETS_PER_BLOCK).or_default() += 1;
         self.heap.push(Reverse(pending));
+        self.scheduled_total += 1;
     }
 
     /// Takes the earliest timer if it is due at `now_ms`.
@@ -92,6 +96,7 @@ impl TimerWheel {
             return None;
         }
         self.heap.pop();
+        self.taken_total += 1;
         let block = head.queue_offset / OFFSETS_PER_BLOCK;
         if let Some(count) = self.blocks.get_mut(&block) {
             *count -= 1;
@@ -131,6 +136,21 @@ impl TimerWheel {
         self.heap.is_empty()
     }
 
+    /// Java's timer figures of GET_BROKER_RUNTIME_INFO: `timerReadBehind` (seconds the earliest
+    /// waiting timer is overdue), `timerOffsetBehind` (timers not read yet), `timerCongestNum`
+    /// (timers waiting), and the totals behind `timerEnqueueTps` / `timerDequeueTps`.
+    pub fn runtime_figures(&self, now_ms: i64) -> TimerFigures {
+        TimerFigures {
+            read_behind_s: self
+                .next_due_ms()
+                .map_or(0, |due| now_ms.saturating_sub(due).max(0) / 1_000),
+            offset_behind: self.unread,
+            congest: self.heap.len() as u64,
+            scheduled_total: self.scheduled_total,
+            taken_total: self.taken_total,
+        }
+    }
+
     /// Bytes the waiting timers hold: the heap's allocation and the block counts (a B-tree
     /// entry is 12 bytes of key and count; nodes add about a third).
     pub fn memory_bytes(&self) -> usize {
@@ -154,6 +174,16 @@ impl TimerWheel {
             delivered_before_ms,
         }
     }
+}
+
+/// See [`TimerWheel::runtime_figures`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerFigures {
+    pub read_behind_s: i64,
+    pub offset_behind: u64,
+    pub congest: u64,
+    pub scheduled_total: u64,
+    pub taken_total: u64,
 }
 
 /// What a restart makes of a timer record found in the queue.

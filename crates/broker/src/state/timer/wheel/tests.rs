@@ -100,3 +100,22 @@ fn a_million_waiting_timers_cost_about_sixteen_mib() {
     }
     assert!(wheel.is_empty());
 }
+
+#[test]
+fn runtime_figures_count_waiting_unread_and_overdue() {
+    let mut wheel = TimerWheel::default();
+    wheel.schedule(at(1_000, 0));
+    wheel.schedule(at(9_000, 1));
+    wheel.set_read_position(2, 5);
+    let figures = wheel.runtime_figures(4_500);
+    assert_eq!(
+        (figures.read_behind_s, figures.offset_behind, figures.congest),
+        (3, 3, 2)
+    );
+    wheel.pop_due(4_500);
+    let figures = wheel.runtime_figures(4_500);
+    assert_eq!(
+        (figures.read_behind_s, figures.scheduled_total, figures.taken_total),
+        (0, 2, 1)
+    );
+}
