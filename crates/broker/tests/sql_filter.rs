@@ -214,3 +214,62 @@ async fn send_all_few(client: &ferrocket_net::Client, broker: &ferrocket_broker:
     .with_body(Bytes::from_static(b"0"));
     assert_eq!(ask(client, broker, request).await.code, 0);
 }
+
+/// Java's `notifyMessageArriving` reads an arrival's properties before it wakes an SQL92 pull:
+/// a held pull stays held while messages it would not receive arrive, and is answered by the
+/// first one it wants.
+#[tokio::test(start_paused = true)]
+async fn a_held_sql92_pull_stays_held_while_non_matching_messages_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |c| c.enable_property_filter = true).await;
+    let client = client();
+    let send = |a: &str, b: &'static str| {
+        with_header(
+            RequestCode::SEND_MESSAGE_V2,
+            &send_v2_header(TOPIC, 0, &properties(&[("a", a), ("b", "x")])),
+        )
+        .with_body(Bytes::from_static(b.as_bytes()))
+    };
+    assert_eq!(ask(&client, &broker, send("1", "first")).await.code, 0);
+    let holds = std::sync::Arc::clone(&broker.broker().pull_holds);
+    let mut header = PullMessageRequestHeader::from_command(&pull(1, Some(SELECTOR))).unwrap();
+    // FLAG_SUSPEND | FLAG_SUBSCRIPTION.
+    header.sys_flag = 0x2 | FLAG_SUBSCRIPTION;
+    let request = with_header(RequestCode::PULL_MESSAGE, &header);
+    let mut held = client
+        .invoke_async(
+            &broker.local_addr().to_string(),
+            request,
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    let pass = |ms: u64| async move {
+        for _ in 0..ms / 10 {
+            tokio::time::advance(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    pass(100).await;
+    assert_eq!(holds.len(), 1, "the pull is not held");
+    for a in ["2", "3", "4"] {
+        assert_eq!(ask(&client, &broker, send(a, "unwanted")).await.code, 0);
+        pass(200).await;
+    }
+    assert!(
+        tokio::time::timeout(std::time::Duration::ZERO, &mut held)
+            .await
+            .is_err(),
+        "messages the expression refuses answered the held SQL92 pull"
+    );
+    assert_eq!(holds.len(), 1);
+    assert_eq!(ask(&client, &broker, send("9", "wanted")).await.code, 0);
+    let response = tokio::time::timeout(std::time::Duration::from_millis(500), held)
+        .await
+        .expect("the matching message did not release the pull")
+        .unwrap();
+    assert_eq!(response.code, 0, "{:?}", response.remark);
+    let decoded = decode_all(response.body.as_deref().unwrap());
+    let bodies: Vec<&[u8]> = decoded.messages.iter().map(|m| &m.body[..]).collect();
+    assert_eq!(bodies, [&b"wanted"[..]]);
+    assert!(holds.is_empty());
+}

@@ -5,8 +5,8 @@
 //!
 //! Long polls use the tags codes to wake only the held pulls whose filter accepts one of them.
 //! The message properties Java also passes (for SQL92 filters) are not carried: copying them
-//! for every dispatched message would tax every put for the few SQL92 consumers, so a property
-//! filter sees only tags codes and wakes its pull, whose read then filters for real.
+//! for every dispatched message would tax every put for the few SQL92 consumers, so a woken
+//! SQL92 pull reads the new records' properties itself and parks again when none passes.
 
 use std::collections::BTreeMap;
 

@@ -26,6 +26,7 @@ use crate::error::{BrokerError, BrokerResult, error_response, respond};
 use crate::handlers::Answer;
 use crate::state::Broker;
 use crate::state::long_poll::{ArrivalFilter, HELD_PULLS_FULL, hold_duration};
+use crate::state::sql_filter::Expression;
 
 /// `PullSysFlag.FLAG_COMMIT_OFFSET`.
 pub const FLAG_COMMIT_OFFSET: i32 = 0x1;
@@ -239,19 +240,25 @@ struct Suspend {
     queue_id: QueueId,
     offset: QueueOffset,
     hold_for: std::time::Duration,
-    /// Which arrivals wake it: the pull's own filter.
-    filter: Option<ArrivalFilter>,
+    /// Which arrivals wake it: the pull's own tag filter.
+    filter: TagFilter,
+    /// A property (SQL92) filter, which arrivals cannot judge: a woken hold reads the new
+    /// messages' properties and parks again when none passes.
+    sql: Option<Arc<Expression>>,
 }
 
 /// The hold's view of a pull's filter; `None` (wake on anything) for `*`.
-fn arrival_filter(filter: TagFilter) -> Option<ArrivalFilter> {
+fn arrival_filter(filter: &TagFilter) -> Option<ArrivalFilter> {
     if filter.all {
         return None;
     }
+    let filter = filter.clone();
     Some(Box::new(move |tags_code| filter.matches(tags_code)))
 }
 
-/// Serves a pull, holding it once when it finds nothing new and may wait.
+/// Serves a pull, holding it when it finds nothing new and may wait, until a message it wants
+/// arrives or its time is up (Java's `PullRequestHoldService`, which also reads an arrival's
+/// properties before it wakes an SQL92 pull).
 pub async fn handle_pull(
     b: &Arc<Broker>,
     request: &RemotingCommand,
@@ -261,24 +268,44 @@ pub async fn handle_pull(
     let Some(suspend) = suspend else {
         return Ok(response);
     };
-    let held = b
-        .pull_holds
-        .hold(&suspend.topic, suspend.queue_id, suspend.offset, suspend.filter);
-    if held.is_none() {
-        HELD_PULLS_FULL.hit(b.now_ms(), &suspend.topic, "pull answered at once instead of held");
-    }
-    if let Some(mut held) = held {
+    let deadline = tokio::time::Instant::now() + suspend.hold_for;
+    let mut watched_from = suspend.offset;
+    loop {
+        let held = b.pull_holds.hold(
+            &suspend.topic,
+            suspend.queue_id,
+            watched_from,
+            arrival_filter(&suspend.filter),
+        );
+        let Some(mut held) = held else {
+            HELD_PULLS_FULL.hit(b.now_ms(), &suspend.topic, "pull answered at once instead of held");
+            break;
+        };
         // A message stored between the read and the hold would never wake us: look again.
         let max = b
             .store
             .read(|s| s.max_offset_in_queue(&suspend.topic, suspend.queue_id));
-        if max <= suspend.offset {
+        if max <= watched_from {
             tokio::select! {
-                _ = tokio::time::timeout(suspend.hold_for, held.woken()) => {}
+                _ = tokio::time::timeout_at(deadline, held.woken()) => {}
                 // Nobody to answer: stop holding (the answer below goes nowhere, harmlessly).
-                () = connection.closed() => {}
+                () = connection.closed() => break,
             }
         }
+        drop(held);
+        let Some(sql) = &suspend.sql else { break };
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        let max = b
+            .store
+            .read(|s| s.max_offset_in_queue(&suspend.topic, suspend.queue_id));
+        if b.store
+            .read(|s| check::arrived_matching(s, &suspend.topic, suspend.queue_id, (watched_from, max), sql))
+        {
+            break;
+        }
+        watched_from = max.max(watched_from);
     }
     let (response, _) = pull_once(b, request, connection.peer_addr(), false)?;
     Ok(response)
@@ -339,7 +366,8 @@ fn pull_once(
                 config.short_polling_time_ms,
                 header.suspend_timeout_millis,
             ),
-            filter: arrival_filter(checked.filter),
+            filter: checked.filter,
+            sql: checked.sql,
         };
         return Ok((response, Some(suspend)));
     }

@@ -40,9 +40,10 @@ pub static HELD_PULLS_FULL: LimitWarning = limit_warning!(HELD_PULLS_MAX);
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Whether a held pull wants a message with this tags code (Java's
-/// `MessageFilter.isMatchedByConsumeQueue`). Arrivals carry no properties, so a property (SQL92)
-/// filter answers from the tags code alone, accepting when unsure; the woken pull's read filters
-/// for real. `None` in [`PullHolds::hold`] accepts everything.
+/// `MessageFilter.isMatchedByConsumeQueue`). Arrivals carry no properties, so an SQL92 pull is
+/// held with no arrival filter; its handler reads the woken arrivals' properties and parks
+/// again when none passes (`handlers::pull::handle_pull`). `None` in [`PullHolds::hold`]
+/// accepts everything.
 pub type ArrivalFilter = Box<dyn Fn(i64) -> bool + Send>;
 
 struct Hold {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use ferrocket_store::GetMessageStatus;
+use ferrocket_store::{CommitLogOffset, GetMessageStatus, MessageStore, QueueId, QueueOffset};
 use ferrocket_wire::message::record::StoredMessage;
 
 use ferrocket_wire::body::{MessageModel, SubscriptionData, SubscriptionGroupConfig};
@@ -199,6 +199,38 @@ fn sql_expression(
         return Err(not_supported());
     }
     Ok(Arc::new(compiled))
+}
+
+/// New entries a woken SQL92 hold reads before it decides to park again; beyond this it lets
+/// the pull's own read decide (which answers PULL_RETRY_IMMEDIATELY past non-matching ones).
+pub const ARRIVALS_CHECKED_MAX: u64 = 1_024;
+
+/// Java's `notifyMessageArriving` for a property filter: whether a message that arrived in
+/// `topic`/`queue_id` at offsets `[from, to)` passes `sql` (an unreadable one counts as passing:
+/// the pull's read then decides). More than [`ARRIVALS_CHECKED_MAX`] arrivals count as a match.
+pub fn arrived_matching(
+    store: &MessageStore,
+    topic: &str,
+    queue_id: QueueId,
+    (from, to): (QueueOffset, QueueOffset),
+    sql: &Expression,
+) -> bool {
+    if to.0.saturating_sub(from.0) > ARRIVALS_CHECKED_MAX {
+        return true;
+    }
+    (from.0..to.0).any(|offset| {
+        let message = store
+            .queue_entry_at(topic, queue_id, QueueOffset(offset))
+            .and_then(|entry| u64::try_from(entry.physical_offset).ok())
+            .and_then(|physical| store.message_at(CommitLogOffset(physical)).ok());
+        match message {
+            Some(record) => {
+                let properties = &record.message.properties;
+                sql.matches(&|name| properties.get(name))
+            }
+            None => true,
+        }
+    })
 }
 
 /// `isMatchedByCommitLog` over a read batch: keeps the records whose properties pass `sql`
