@@ -149,6 +149,10 @@ async fn pulls_deliver_exactly_the_matching_messages() {
     assert!(expected.len() > 50);
 
     assert_eq!(pull_all(&client, &broker, Some(SELECTOR)).await, expected);
+    // As Java filters while it reads (`isMatchedByCommitLog` in `getMessage`), one pull brings
+    // maxMsgNums matching messages, not maxMsgNums read and then thinned out.
+    let first = ask(&client, &broker, pull(0, Some(SELECTOR))).await;
+    assert_eq!(decode_all(first.body.as_deref().unwrap()).messages.len(), 32);
 
     assert_eq!(ask(&client, &broker, heartbeat(SELECTOR, 1)).await.code, 0);
     assert_eq!(pull_all(&client, &broker, None).await, expected);

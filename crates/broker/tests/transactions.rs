@@ -98,6 +98,7 @@ fn op_bodies(broker: &BrokerHandle) -> Vec<String> {
         offset: QueueOffset(0),
         max_count: 32,
         filter: None,
+        record_filter: None,
     };
     let Ok(found) = broker.broker().store.read(|s| s.get_messages(&query)) else {
         return Vec::new();
@@ -376,6 +377,7 @@ async fn a_message_checked_too_often_is_parked_in_trans_check_max_time_topic() {
         offset: QueueOffset(0),
         max_count: 32,
         filter: None,
+        record_filter: None,
     };
     let topic = broker.broker().topics.lock().get(TRANS_CHECK_MAX_TIME_TOPIC).unwrap();
     assert_eq!((topic.read_queue_nums, topic.write_queue_nums, topic.perm), (1, 1, 6));

@@ -257,6 +257,7 @@ fn read_pass(store: &StoreHandle) -> anyhow::Result<ReadPass> {
                 offset,
                 max_count: READ_BATCH,
                 filter: None,
+                record_filter: None,
             };
             let result = store.read(|s| s.get_messages(&query))?;
             if result.records.is_empty() {

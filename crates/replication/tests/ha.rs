@@ -496,6 +496,7 @@ async fn a_slave_store_serves_what_the_master_store_accepted() {
                     offset: QueueOffset(0),
                     max_count: 1000,
                     filter: None,
+                    record_filter: None,
                 })
                 .unwrap()
             })

@@ -27,6 +27,9 @@ const QUERY_ATTEMPTS: usize = 3;
 /// Bytes read to find a record's SYSFLAG (and so its store-timestamp position).
 const SYSFLAG_PREFIX_BYTES: u32 = SYSFLAG_POSITION as u32 + 4;
 
+/// A predicate over one stored record's bytes.
+pub type RecordFilter<'a> = dyn Fn(&[u8]) -> bool + 'a;
+
 /// One pull's parameters (`getMessage(group, topic, queueId, offset, maxMsgNums, filter)`).
 pub struct GetMessages<'a> {
     pub topic: &'a str,
@@ -36,6 +39,9 @@ pub struct GetMessages<'a> {
     pub max_count: u32,
     /// Tag filter on the consume-queue entry's tags code; `None` matches everything.
     pub filter: Option<&'a dyn Fn(i64) -> bool>,
+    /// Filter on the record read (Java's `isMatchedByCommitLog`, for SQL92): a record it refuses
+    /// is left out of the batch and takes no place in `max_count`; `None` keeps every record.
+    pub record_filter: Option<&'a RecordFilter<'a>>,
 }
 
 /// Java's `GetMessageStatus`.
@@ -198,7 +204,19 @@ impl MessageStore {
                 }
                 continue;
             }
+            let batch_end = batch.buffer.len();
             match self.log.read_into(CommitLogOffset(phy), size, &mut batch.buffer) {
+                Ok(())
+                    if query
+                        .record_filter
+                        .is_some_and(|keep| !keep(batch.buffer.get(batch_end..).unwrap_or_default())) =>
+                {
+                    batch.buffer.truncate(batch_end);
+                    if batch.bytes == 0 {
+                        result.status = GetMessageStatus::NoMatchedMessage;
+                    }
+                    skip_below = None;
+                }
                 Ok(()) => {
                     batch.bytes += u64::from(size);
                     batch.lengths.push(size as usize);
@@ -443,6 +461,7 @@ mod tests {
                 offset: QueueOffset(offset),
                 max_count,
                 filter: None,
+                record_filter: None,
             })
             .unwrap()
     }

@@ -353,6 +353,7 @@ fn check_message_store(store: &MessageStore, records: &[ScannedRecord]) {
                     offset,
                     max_count: 32,
                     filter: None,
+                    record_filter: None,
                 })
                 .unwrap();
             assert_eq!(found.status, GetMessageStatus::Found, "queue {queue_id} at {offset:?}");

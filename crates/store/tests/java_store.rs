@@ -180,6 +180,7 @@ fn pull_queue(store: &MessageStore, topic: &str, queue_id: i32) -> Vec<Line> {
                 offset,
                 max_count: 32,
                 filter: None,
+                record_filter: None,
             })
             .unwrap();
         if result.records.is_empty() {

@@ -77,6 +77,7 @@ fn get(store: &MessageStore, offset: u64, max_count: u32) -> GetMessagesResult {
             offset: QueueOffset(offset),
             max_count,
             filter: None,
+            record_filter: None,
         })
         .unwrap()
 }
@@ -179,6 +180,7 @@ fn tag_filter_skips_entries_and_reports_no_match() {
             offset: QueueOffset(1),
             max_count: 32,
             filter: Some(&only_a),
+            record_filter: None,
         })
         .unwrap();
     assert_eq!(result.status, GetMessageStatus::Found);
@@ -192,6 +194,7 @@ fn tag_filter_skips_entries_and_reports_no_match() {
             offset: QueueOffset(3),
             max_count: 32,
             filter: Some(&none),
+            record_filter: None,
         })
         .unwrap();
     assert_eq!(
@@ -214,6 +217,7 @@ fn a_pull_examines_at_most_800_entries_and_one_queue_file() {
         offset: QueueOffset(offset),
         max_count,
         filter: Some(&none),
+        record_filter: None,
     };
     // max(maxFilterMessageSize 16000, 32 × 20) bytes of entries = 800 entries.
     let capped = store.get_messages(&query(0, 32)).unwrap();
@@ -290,6 +294,7 @@ fn pulls_stop_at_the_count_and_byte_caps() {
             offset: QueueOffset(0),
             max_count: 32,
             filter: None,
+            record_filter: None,
         })
         .unwrap();
     // 256 KiB in memory: the third 100 KiB record would pass it.

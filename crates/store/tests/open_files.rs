@@ -78,6 +78,7 @@ fn pull_one(handle: &StoreHandle, topic: &str) -> GetMessageStatus {
                 offset: QueueOffset(0),
                 max_count: 32,
                 filter: None,
+                record_filter: None,
             })
             .unwrap();
         assert!(found.records.len() <= 1, "{topic}: {} records", found.records.len());

@@ -78,6 +78,7 @@ fn check_all_readable(store: &MessageStore, count: usize) {
                 offset,
                 max_count: 32,
                 filter: None,
+                record_filter: None,
             })
             .unwrap();
         assert_eq!(

@@ -65,6 +65,7 @@ fn first_message_in_memory(store: &StoreHandle, topic: &str, queue_id: QueueId) 
             offset: QueueOffset(0),
             max_count: 1,
             filter: None,
+            record_filter: None,
         })
         .is_ok_and(|result| result.status == GetMessageStatus::Found && !result.suggest_pulling_from_slave)
     })

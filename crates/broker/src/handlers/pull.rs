@@ -335,10 +335,7 @@ fn pull_once(
         .offsets
         .lock()
         .take_reset_offset(&header.consumer_group, &header.topic, header.queue_id);
-    let mut outcome = read(b, &header, &checked.filter, reset)?;
-    if let Some(sql) = &checked.sql {
-        check::keep_matching(&mut outcome, sql);
-    }
+    let mut outcome = read(b, &header, (&checked.filter, checked.sql.as_deref()), reset)?;
     let role = PullRole::of(&config);
     if role.slave {
         keep_request_offset(&mut outcome, header.queue_offset);
@@ -378,11 +375,12 @@ fn pull_once(
 fn read(
     b: &Broker,
     header: &PullMessageRequestHeader,
-    filter: &TagFilter,
+    (filter, sql): (&TagFilter, Option<&Expression>),
     reset: Option<i64>,
 ) -> BrokerResult<PullOutcome> {
     let (topic, queue_id) = (header.topic.as_str(), QueueId(header.queue_id));
     let matches = |tags_code: i64| filter.matches(tags_code);
+    let sql_matches = |record: &[u8]| sql.is_none_or(|sql| check::record_matches(record, sql));
     let outcome = b.store.read(|store| {
         let bounds = || {
             (
@@ -406,6 +404,7 @@ fn read(
                 // Java takes one message even when asked for none.
                 max_count: u32::try_from(header.max_msg_nums).unwrap_or(0).max(1),
                 filter: if filter.all { None } else { Some(&matches) },
+                record_filter: if sql.is_some() { Some(&sql_matches) } else { None },
             })
             .map(PullOutcome::from_store)
     })?;

@@ -129,6 +129,7 @@ fn half_at(b: &Broker, offset: QueueOffset) -> Option<StoredMessage> {
         offset,
         max_count: 1,
         filter: None,
+        record_filter: None,
     };
     let found = b.store.read(|s| s.get_messages(&query)).ok()?;
     let record = found.records.first()?;

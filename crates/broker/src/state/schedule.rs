@@ -157,6 +157,7 @@ pub fn queue_head(
         offset,
         max_count: 1,
         filter: Some(&filter),
+        record_filter: None,
     };
     let found = store.get_messages(&query);
     match head_tags_code.get() {

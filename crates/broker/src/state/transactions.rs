@@ -172,6 +172,7 @@ pub fn recorded_decisions(store: &MessageStore, op_from: Option<i64>, half_from:
             offset,
             max_count: OP_RECORDS_PER_READ,
             filter: None,
+            record_filter: None,
         };
         let Ok(found) = store.get_messages(&query) else {
             break;

@@ -6,8 +6,7 @@
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
-use ferrocket_store::{CommitLogOffset, GetMessageStatus, MessageStore, QueueId, QueueOffset};
+use ferrocket_store::{CommitLogOffset, MessageStore, QueueId, QueueOffset};
 use ferrocket_wire::message::record::StoredMessage;
 
 use ferrocket_wire::body::{MessageModel, SubscriptionData, SubscriptionGroupConfig};
@@ -15,7 +14,7 @@ use ferrocket_wire::header::PullMessageRequestHeader;
 use ferrocket_wire::message::TagExpression;
 use ferrocket_wire::permissions::PERM_READ;
 
-use super::{FLAG_SUBSCRIPTION, PullOutcome};
+use super::FLAG_SUBSCRIPTION;
 use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 use crate::state::clients::ClientRegistry;
@@ -233,45 +232,14 @@ pub fn arrived_matching(
     })
 }
 
-/// `isMatchedByCommitLog` over a read batch: keeps the records whose properties pass `sql`
-/// (a record that does not decode does not pass, as Java's filter catches and answers false).
-/// A batch left empty reads as `NO_MATCHED_MESSAGE`; the next offset stays past it.
-pub fn keep_matching(outcome: &mut PullOutcome, sql: &Expression) {
-    if outcome.records.is_empty() {
-        return;
-    }
-    let kept: Vec<_> = outcome
-        .records
-        .iter()
-        .filter(|record| {
-            StoredMessage::decode(record).is_ok_and(|(message, _)| {
-                let properties = &message.properties;
-                sql.matches(&|name| properties.get(name))
-            })
-        })
-        .cloned()
-        .collect();
-    if kept.len() == outcome.records.len() {
-        return;
-    }
-    let mut body = BytesMut::with_capacity(kept.iter().map(|r| r.len()).sum());
-    for record in &kept {
-        body.extend_from_slice(record);
-    }
-    let body = body.freeze();
-    let mut start = 0;
-    outcome.records = kept
-        .iter()
-        .map(|record| {
-            let slice = body.slice(start..start + record.len());
-            start += record.len();
-            slice
-        })
-        .collect();
-    outcome.body = body;
-    if outcome.records.is_empty() {
-        outcome.status = Some(GetMessageStatus::NoMatchedMessage);
-    }
+/// `isMatchedByCommitLog`: whether a stored record's properties pass `sql` (a record that does
+/// not decode does not pass, as Java's filter catches and answers false). The store applies it
+/// while it reads a pull's batch, so a batch holds up to `maxMsgNums` matching records.
+pub fn record_matches(record: &[u8], sql: &Expression) -> bool {
+    StoredMessage::decode(record).is_ok_and(|(message, _)| {
+        let properties = &message.properties;
+        sql.matches(&|name| properties.get(name))
+    })
 }
 
 /// The subscription a consumer registered by heartbeat, checked as Java does.
