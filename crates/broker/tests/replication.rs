@@ -615,3 +615,58 @@ async fn replication_throughput_and_lag() {
         client.shutdown().await;
     }
 }
+
+/// Timer messages on a master/slave pair: the timer record and its delivered copy replicate like
+/// any other record, and only the master delivers (a slave's wheel would deliver a second copy).
+#[tokio::test(start_paused = true)]
+async fn only_the_master_delivers_a_timer_and_the_slave_holds_the_one_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let namesrv = start_namesrv(dir.path()).await;
+    let master = start_broker(dir.path(), "master", Some(&namesrv), |_| {}).await;
+    let slave_broker = start_broker(dir.path(), "slave", Some(&namesrv), slave).await;
+    let client = client();
+    assert_eq!(ask(&client, master.local_addr(), create_topic(TOPIC, 1)).await.code, 0);
+    let properties = [("TAGS", "TagA"), ("TIMER_DELAY_SEC", "2")]
+        .into_iter()
+        .collect::<MessageProperties>()
+        .encode()
+        .unwrap();
+    let header = SendMessageRequestHeaderV2 {
+        producer_group: "pg".into(),
+        topic: TOPIC.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id: 0,
+        born_timestamp: 1_700_000_000_000,
+        properties: Some(properties),
+        batch: Some(false),
+        ..SendMessageRequestHeaderV2::default()
+    };
+    let request = with_header(RequestCode::SEND_MESSAGE_V2, &header).with_body(body_of(1));
+    assert_eq!(ask(&client, master.local_addr(), request).await.code, 0);
+    let in_topic = |broker: &BrokerHandle| {
+        broker
+            .broker()
+            .store
+            .read(|store| store.max_offset_in_queue(TOPIC, ferrocket_store::QueueId(0)))
+            .0
+    };
+    // Both brokers' clocks move with tokio's, past the timer's time and well beyond.
+    for _ in 0..200 {
+        for broker in [&master, &slave_broker] {
+            broker.broker().clock().advance(25);
+        }
+        tokio::time::advance(Duration::from_millis(25)).await;
+    }
+    assert_eq!(in_topic(&master), 1, "the master delivered the timer once");
+    eventually("the slave to catch up", || async {
+        commit_log_end(&slave_broker) == commit_log_end(&master)
+    })
+    .await;
+    assert_eq!(in_topic(&slave_broker), 1, "the slave holds the replicated copy only");
+    assert!(slave_broker.broker().timers.lock().is_empty());
+    slave_broker.shutdown().await;
+    master.shutdown().await;
+    namesrv.shutdown().await;
+    client.shutdown().await;
+}
