@@ -423,3 +423,41 @@ async fn decisions_and_the_check_position_survive_a_restart() {
     assert_eq!(pull_real_topic(&producer.client, &broker).await.len(), 1);
     broker.shutdown().await;
 }
+
+/// A crash can lose the check loop's saved position (group `CID_RMQ_SYS_TRANS`, saved every few
+/// seconds) after a check stored its copy; the next round then meets both the message and that
+/// copy. The transaction is still asked about once in that round, so a checker's answer decides
+/// it once and an UNKNOW does not leave two lines of copies behind.
+#[tokio::test(start_paused = true)]
+async fn a_rewound_check_position_asks_about_a_transaction_once_per_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |_| {}).await;
+    let mut producer = Producer::join(&broker).await;
+    send_prepared(&producer.client, &broker, "K-REWOUND", b"rewound").await;
+    let_checks_run(&broker, &producer, 1).await;
+    let (first, _) = producer.checks.try_recv().expect("the first check");
+    assert!(producer.checks.try_recv().is_err());
+
+    // What a SIGKILL before the position was saved leaves: the loop starts from the beginning.
+    let now_ms = broker.broker().now_ms();
+    broker
+        .broker()
+        .offsets
+        .lock()
+        .commit("CID_RMQ_SYS_TRANS", TRANS_HALF_TOPIC, 0, 0, now_ms);
+    let_checks_run(&broker, &producer, 1).await;
+    let mut asked = Vec::new();
+    while let Ok((check, _)) = producer.checks.try_recv() {
+        asked.push(check.tran_state_table_offset);
+    }
+    assert_eq!(asked.len(), 1, "checks after the rewind, by half offset: {asked:?}");
+    assert!(asked[0] > first.tran_state_table_offset);
+
+    let_checks_run(&broker, &producer, 1).await;
+    let mut next = Vec::new();
+    while let Ok((check, _)) = producer.checks.try_recv() {
+        next.push(check.tran_state_table_offset);
+    }
+    assert_eq!(next.len(), 1, "one line of copies goes on: {next:?}");
+    broker.shutdown().await;
+}

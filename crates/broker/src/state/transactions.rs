@@ -222,12 +222,23 @@ pub fn original_offset(half: &StoredMessage) -> i64 {
 /// One step of the check loop over the half message at `offset` (`None`: unreadable). Java's
 /// order: decided, check count (`needDiscard`), stored this round, younger than its immunity.
 /// Unlike Java, a message whose decision is recorded is never checked: [`Decisions`] is written
-/// before the op record, and copies carry the offset they copy.
-pub fn check_step(half: Option<&StoredMessage>, decisions: &Decisions, round: &CheckRound) -> CheckStep {
+/// before the op record, and copies carry the offset they copy. Also unlike Java, a transaction
+/// is checked (or discarded) once per round: `asked_this_round` holds the original offsets of
+/// this round's checks and discards, and a later copy of one of them is passed. The round meets
+/// two copies of one transaction when a crash lost the loop's saved position after a check had
+/// stored its copy; passing the later one ends that second line of copies.
+pub fn check_step(
+    half: Option<&StoredMessage>,
+    decisions: &Decisions,
+    asked_this_round: &mut BTreeSet<i64>,
+    round: &CheckRound,
+) -> CheckStep {
     let Some(half) = half else {
         return CheckStep::Pass;
     };
-    if decisions.is_decided(half.queue_offset) || decisions.is_decided(original_offset(half)) {
+    let original = original_offset(half);
+    if decisions.is_decided(half.queue_offset) || decisions.is_decided(original) || asked_this_round.contains(&original)
+    {
         return CheckStep::Pass;
     }
     let checks = half
@@ -235,6 +246,7 @@ pub fn check_step(half: Option<&StoredMessage>, decisions: &Decisions, round: &C
         .get(keys::TRANSACTION_CHECK_TIMES)
         .map(|n| n.parse::<u32>().unwrap_or(0));
     if checks.is_some_and(|n| n >= round.check_max) {
+        asked_this_round.insert(original);
         return CheckStep::Discard(Box::new(discarded_message(half)));
     }
     if half.store_timestamp_ms >= round.started_ms {
@@ -248,7 +260,8 @@ pub fn check_step(half: Option<&StoredMessage>, decisions: &Decisions, round: &C
     let next = checks.map_or(1, |n| n.saturating_add(1));
     copy.properties.insert(keys::TRANSACTION_CHECK_TIMES, next.to_string());
     copy.properties
-        .insert(keys::TRAN_PREPARED_QUEUE_OFFSET, original_offset(half).to_string());
+        .insert(keys::TRAN_PREPARED_QUEUE_OFFSET, original.to_string());
+    asked_this_round.insert(original);
     copy.queue_offset = 0;
     copy.physical_offset = 0;
     copy.store_timestamp_ms = 0;
@@ -469,8 +482,11 @@ mod tests {
             check_max: 2,
         };
         let mut decisions = Decisions::default();
-        assert_eq!(check_step(None, &decisions, &round), CheckStep::Pass);
-        let CheckStep::Check(copy) = check_step(Some(&half), &decisions, &round) else {
+        assert_eq!(
+            check_step(None, &decisions, &mut BTreeSet::new(), &round),
+            CheckStep::Pass
+        );
+        let CheckStep::Check(copy) = check_step(Some(&half), &decisions, &mut BTreeSet::new(), &round) else {
             panic!("an old undecided message is checked");
         };
         assert_eq!(copy.properties.get(keys::TRANSACTION_CHECK_TIMES), Some("1"));
@@ -480,20 +496,29 @@ mod tests {
             started_ms: 6_999,
             ..round
         };
-        assert_eq!(check_step(Some(&half), &decisions, &young), CheckStep::Stop);
+        assert_eq!(
+            check_step(Some(&half), &decisions, &mut BTreeSet::new(), &young),
+            CheckStep::Stop
+        );
         let stored_now = CheckRound {
             started_ms: 1_500,
             ..round
         };
-        assert_eq!(check_step(Some(&half), &decisions, &stored_now), CheckStep::Stop);
+        assert_eq!(
+            check_step(Some(&half), &decisions, &mut BTreeSet::new(), &stored_now),
+            CheckStep::Stop
+        );
         // A copy is decided when the message it copies is.
         let mut copy = *copy;
         copy.queue_offset = 9;
         decisions.record([4]);
-        assert_eq!(check_step(Some(&copy), &decisions, &round), CheckStep::Pass);
+        assert_eq!(
+            check_step(Some(&copy), &decisions, &mut BTreeSet::new(), &round),
+            CheckStep::Pass
+        );
         copy.properties.insert(keys::TRANSACTION_CHECK_TIMES, "2");
         copy.properties.insert(keys::TRAN_PREPARED_QUEUE_OFFSET, "5");
-        let CheckStep::Discard(parked) = check_step(Some(&copy), &decisions, &round) else {
+        let CheckStep::Discard(parked) = check_step(Some(&copy), &decisions, &mut BTreeSet::new(), &round) else {
             panic!("checked too often");
         };
         assert_eq!(
@@ -503,5 +528,46 @@ mod tests {
         assert!(decisions.claim_all(&[9, 5]));
         assert!(!decisions.claim_all(&[10, 5]));
         assert!(!decisions.is_decided(10));
+    }
+
+    #[test]
+    fn a_transaction_is_checked_once_per_round_whatever_copies_the_round_meets() {
+        let mut half = prepared();
+        into_half_message(&mut half);
+        half.queue_offset = 4;
+        half.store_timestamp_ms = 1_500;
+        let round = CheckRound {
+            started_ms: 10_000,
+            transaction_timeout_ms: 6_000,
+            check_max: 3,
+        };
+        let decisions = Decisions::default();
+        let mut asked = BTreeSet::new();
+        // An earlier round's copy, met again after a crash rewound the loop's position.
+        let CheckStep::Check(copy) = check_step(Some(&half), &decisions, &mut asked, &round) else {
+            panic!("the message is checked");
+        };
+        let mut copy = *copy;
+        copy.queue_offset = 5;
+        copy.store_timestamp_ms = 1_600;
+        assert_eq!(check_step(Some(&copy), &decisions, &mut asked, &round), CheckStep::Pass);
+        // In the next round, the copy is the one checked.
+        let mut next = BTreeSet::new();
+        assert!(matches!(
+            check_step(Some(&copy), &decisions, &mut next, &round),
+            CheckStep::Check(_)
+        ));
+        assert_eq!(check_step(Some(&half), &decisions, &mut next, &round), CheckStep::Pass);
+        // A discarded transaction is not checked in the same round either.
+        copy.properties.insert(keys::TRANSACTION_CHECK_TIMES, "3");
+        let mut discarding = BTreeSet::new();
+        assert!(matches!(
+            check_step(Some(&copy), &decisions, &mut discarding, &round),
+            CheckStep::Discard(_)
+        ));
+        assert_eq!(
+            check_step(Some(&half), &decisions, &mut discarding, &round),
+            CheckStep::Pass
+        );
     }
 }

@@ -47,6 +47,9 @@ public final class BrokerUnderTest implements AutoCloseable {
 
         /** SIGTERM, then wait: the broker saves its offsets and metadata on the way out. */
         void stopGracefully() throws InterruptedException;
+
+        /** SIGKILL: nothing saved on the way out, what is on disk (page cache included) stays. */
+        void kill();
     }
 
     /** Starts the broker process (again) on the same configuration and data. */
@@ -97,6 +100,11 @@ public final class BrokerUnderTest implements AutoCloseable {
             }
 
             @Override
+            public void kill() {
+                child.kill();
+            }
+
+            @Override
             public void close() throws InterruptedException {
                 child.terminate();
                 child.awaitStopped(Duration.ofSeconds(5));
@@ -125,6 +133,11 @@ public final class BrokerUnderTest implements AutoCloseable {
             @Override
             public void stopGracefully() throws InterruptedException {
                 javaBroker.stop(GRACEFUL_STOP);
+            }
+
+            @Override
+            public void kill() {
+                javaBroker.kill();
             }
 
             @Override
@@ -282,6 +295,20 @@ public final class BrokerUnderTest implements AutoCloseable {
             broker.close();
         } catch (Exception e) {
             throw new IllegalStateException("closing the stopped broker", e);
+        }
+        broker = launcher.launch();
+    }
+
+    /**
+     * Kills the broker (SIGKILL: a crash, no saving, no unregistering) and starts it again on the
+     * same configuration and data. Ours standalone restarts its name server too, on the same port.
+     */
+    public void killAndRestartBroker() throws IOException, InterruptedException {
+        broker.kill();
+        try {
+            broker.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the killed broker", e);
         }
         broker = launcher.launch();
     }
