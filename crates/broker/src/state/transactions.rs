@@ -10,8 +10,11 @@
 //! several offsets per record; we write one per decision, which Java reads the same way).
 //! Invariant: an offset is in [`Decisions`] once its op record is stored, or while the handler
 //! that claimed it is storing one, so a half message is never decided (or delivered) twice.
+//! Our check copies name the offset they copy (`TRAN_PREPARED_QUEUE_OFFSET`); a Java broker's
+//! do not, so [`Decisions`] also keeps the transaction ids (`UNIQ_KEY`) decided lately, which
+//! link a copy left in a Java-written store to its message's decision.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -34,6 +37,14 @@ pub const OFFSET_SEPARATOR: char = ',';
 pub const DECIDED_OFFSETS_MAX: usize = 1_000_000;
 /// Op records read per store lookup while loading decisions (Java's `OP_MSG_PULL_NUMS`).
 pub const OP_RECORDS_PER_READ: u32 = 32;
+/// Decided transaction ids kept in memory, the oldest forgotten first. A Java check copy of a
+/// decided message exists only for a few check rounds after the decision (until the check loop
+/// passes it), so the newest ones are the ones that matter.
+pub const DECIDED_KEYS_MAX: usize = 100_000;
+/// The newest op records whose half messages are read at start-up for their transaction ids
+/// (each read is one lookup in the half queue; Java batches many offsets per op record, and
+/// [`DECIDED_KEYS_MAX`] caps the lookups too).
+pub const OP_RECORDS_READ_FOR_KEYS_MAX: u64 = 1_000;
 
 /// Java's `Boolean.parseBoolean(TRAN_MSG)`: whether a send is a prepared transactional message.
 pub fn is_prepared(properties: &MessageProperties) -> bool {
@@ -157,14 +168,19 @@ pub fn decision_too_late(half: &StoredMessage, from_check: bool, transaction_tim
 
 /// The decisions the op queue records from `op_from` on (the check loop's op offset, or the
 /// queue's start), for half offsets from `half_from` on (the check loop's half offset): what a
-/// restarted broker must not decide or check again. Reads [`OP_RECORDS_PER_READ`] at a time.
+/// restarted broker must not decide or check again. Also the transaction ids of the half
+/// messages the newest [`OP_RECORDS_READ_FOR_KEYS_MAX`] op records decide, so that a Java
+/// broker's check copies of them are passed. Reads [`OP_RECORDS_PER_READ`] at a time.
 pub fn recorded_decisions(store: &MessageStore, op_from: Option<i64>, half_from: i64) -> Decisions {
     let mut decisions = Decisions::default();
     let queue_id = QueueId(0);
     let min = store.min_offset_in_queue(TRANS_OP_HALF_TOPIC, queue_id);
     let max = store.max_offset_in_queue(TRANS_OP_HALF_TOPIC, queue_id);
     let from = op_from.and_then(|offset| u64::try_from(offset).ok()).map(QueueOffset);
-    let mut offset = from.unwrap_or(min).clamp(min, max.max(min));
+    let from = from.unwrap_or(min).clamp(min, max.max(min));
+    let keys_from = QueueOffset(max.0.saturating_sub(OP_RECORDS_READ_FOR_KEYS_MAX)).max(min);
+    let mut key_lookups = 0;
+    let mut offset = from.min(keys_from);
     while offset < max {
         let query = GetMessages {
             topic: TRANS_OP_HALF_TOPIC,
@@ -177,8 +193,23 @@ pub fn recorded_decisions(store: &MessageStore, op_from: Option<i64>, half_from:
             break;
         };
         for record in &found.records {
-            if let Ok((op, _)) = StoredMessage::decode(record) {
-                decisions.record(deleted_offsets(&op).into_iter().filter(|o| *o >= half_from));
+            let Ok((op, _)) = StoredMessage::decode(record) else {
+                continue;
+            };
+            let deleted = deleted_offsets(&op);
+            if op.queue_offset >= from.to_java_long() {
+                decisions.record(deleted.iter().copied().filter(|o| *o >= half_from));
+            }
+            if op.queue_offset >= keys_from.to_java_long() {
+                for half_offset in deleted {
+                    if key_lookups >= DECIDED_KEYS_MAX {
+                        break;
+                    }
+                    key_lookups += 1;
+                    if let Some(key) = half_key_at(store, half_offset) {
+                        decisions.record_key(&key);
+                    }
+                }
             }
         }
         if found.next_begin_offset <= offset {
@@ -187,6 +218,20 @@ pub fn recorded_decisions(store: &MessageStore, op_from: Option<i64>, half_from:
         offset = found.next_begin_offset;
     }
     decisions
+}
+
+/// The transaction id of the half message at `half_offset`, if it is still readable.
+fn half_key_at(store: &MessageStore, half_offset: i64) -> Option<String> {
+    let query = GetMessages {
+        topic: TRANS_HALF_TOPIC,
+        queue_id: QueueId(0),
+        offset: QueueOffset(u64::try_from(half_offset).ok()?),
+        max_count: 1,
+        filter: None,
+    };
+    let found = store.get_messages(&query).ok()?;
+    let (half, _) = StoredMessage::decode(found.records.first()?).ok()?;
+    transaction_key(&half).map(str::to_owned)
 }
 
 /// What the check loop does with the half message at one offset (`TransactionalMessageServiceImpl.check`).
@@ -219,6 +264,11 @@ pub fn original_offset(half: &StoredMessage) -> i64 {
         .unwrap_or(half.queue_offset)
 }
 
+/// The transaction id a half message (or any copy of it) carries: its `UNIQ_KEY`.
+pub fn transaction_key(half: &StoredMessage) -> Option<&str> {
+    half.properties.get(keys::UNIQ_KEY).filter(|key| !key.is_empty())
+}
+
 /// One step of the check loop over the half message at `offset` (`None`: unreadable). Java's
 /// order: decided, check count (`needDiscard`), stored this round, younger than its immunity.
 /// Unlike Java, a message whose decision is recorded is never checked: [`Decisions`] is written
@@ -237,7 +287,11 @@ pub fn check_step(
         return CheckStep::Pass;
     };
     let original = original_offset(half);
-    if decisions.is_decided(half.queue_offset) || decisions.is_decided(original) || asked_this_round.contains(&original)
+    let key_decided = transaction_key(half).is_some_and(|key| decisions.is_key_decided(key));
+    if decisions.is_decided(half.queue_offset)
+        || decisions.is_decided(original)
+        || key_decided
+        || asked_this_round.contains(&original)
     {
         return CheckStep::Pass;
     }
@@ -304,10 +358,14 @@ pub fn check_offsets(offsets: &ConsumerOffsetTable) -> (Option<i64>, Option<i64>
     )
 }
 
-/// Half-queue offsets with a decision: stored in the op queue, or being stored now.
+/// Half-queue offsets with a decision (stored in the op queue, or being stored now), and the
+/// transaction ids decided lately.
 #[derive(Debug, Default)]
 pub struct Decisions {
     decided: BTreeSet<i64>,
+    keys: HashSet<String>,
+    /// `keys` in the order recorded, to forget the oldest first; may hold ids already forgotten.
+    key_order: VecDeque<String>,
 }
 
 impl Decisions {
@@ -322,17 +380,43 @@ impl Decisions {
         self.decided.insert(half_offset)
     }
 
-    /// Takes every offset of `half_offsets`, or none when one is already decided.
-    pub fn claim_all(&mut self, half_offsets: &[i64]) -> bool {
-        if half_offsets.iter().any(|offset| self.decided.contains(offset)) {
+    /// Takes every offset of `half_offsets` and the transaction id `key` for one decision, or
+    /// nothing when one of them is already decided.
+    pub fn claim_all(&mut self, half_offsets: &[i64], key: Option<&str>) -> bool {
+        if half_offsets.iter().any(|offset| self.decided.contains(offset)) || key.is_some_and(|k| self.keys.contains(k))
+        {
             return false;
+        }
+        if let Some(key) = key {
+            self.record_key(key);
         }
         half_offsets.iter().all(|offset| self.claim(*offset))
     }
 
     /// Gives back a claim whose op record could not be stored.
-    pub fn release(&mut self, half_offset: i64) {
+    pub fn release(&mut self, half_offset: i64, key: Option<&str>) {
         self.decided.remove(&half_offset);
+        if let Some(key) = key {
+            self.keys.remove(key);
+        }
+    }
+
+    /// Records a decided transaction id, forgetting the oldest beyond [`DECIDED_KEYS_MAX`].
+    pub fn record_key(&mut self, key: &str) {
+        if self.keys.contains(key) {
+            return;
+        }
+        while self.key_order.len() >= DECIDED_KEYS_MAX {
+            if let Some(oldest) = self.key_order.pop_front() {
+                self.keys.remove(&oldest);
+            }
+        }
+        self.keys.insert(key.to_owned());
+        self.key_order.push_back(key.to_owned());
+    }
+
+    pub fn is_key_decided(&self, key: &str) -> bool {
+        self.keys.contains(key)
     }
 
     /// Records decisions read back from the op queue.
@@ -461,7 +545,7 @@ mod tests {
         let mut decisions = Decisions::default();
         assert!(decisions.claim(5));
         assert!(!decisions.claim(5));
-        decisions.release(5);
+        decisions.release(5, None);
         assert!(decisions.claim(5));
         decisions.record([1, 2, 9]);
         assert!(decisions.is_decided(9) && !decisions.is_decided(3));
@@ -525,8 +609,13 @@ mod tests {
             (parked.topic.as_str(), parked.queue_id),
             (TRANS_CHECK_MAX_TIME_TOPIC, 0)
         );
-        assert!(decisions.claim_all(&[9, 5]));
-        assert!(!decisions.claim_all(&[10, 5]));
+        assert!(decisions.claim_all(&[9, 5], Some("K9")));
+        assert!(!decisions.claim_all(&[10, 5], None));
+        assert!(
+            !decisions.claim_all(&[11], Some("K9")),
+            "one decision per transaction id"
+        );
+        assert!(!decisions.is_decided(11));
         assert!(!decisions.is_decided(10));
     }
 
