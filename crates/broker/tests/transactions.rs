@@ -425,3 +425,97 @@ async fn decisions_and_the_check_position_survive_a_restart() {
     assert_eq!(pull_real_topic(&producer.client, &broker).await.len(), 1);
     broker.shutdown().await;
 }
+
+/// A crash can lose the check loop's saved position (group `CID_RMQ_SYS_TRANS`, saved every few
+/// seconds) after a check stored its copy; the next round then meets both the message and that
+/// copy. The transaction is still asked about once in that round, so a checker's answer decides
+/// it once and an UNKNOW does not leave two lines of copies behind.
+#[tokio::test(start_paused = true)]
+async fn a_rewound_check_position_asks_about_a_transaction_once_per_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |_| {}).await;
+    let mut producer = Producer::join(&broker).await;
+    send_prepared(&producer.client, &broker, "K-REWOUND", b"rewound").await;
+    let_checks_run(&broker, &producer, 1).await;
+    let (first, _) = producer.checks.try_recv().expect("the first check");
+    assert!(producer.checks.try_recv().is_err());
+
+    // What a SIGKILL before the position was saved leaves: the loop starts from the beginning.
+    let now_ms = broker.broker().now_ms();
+    broker
+        .broker()
+        .offsets
+        .lock()
+        .commit("CID_RMQ_SYS_TRANS", TRANS_HALF_TOPIC, 0, 0, now_ms);
+    let_checks_run(&broker, &producer, 1).await;
+    let mut asked = Vec::new();
+    while let Ok((check, _)) = producer.checks.try_recv() {
+        asked.push(check.tran_state_table_offset);
+    }
+    assert_eq!(asked.len(), 1, "checks after the rewind, by half offset: {asked:?}");
+    assert!(asked[0] > first.tran_state_table_offset);
+
+    let_checks_run(&broker, &producer, 1).await;
+    let mut next = Vec::new();
+    while let Ok((check, _)) = producer.checks.try_recv() {
+        next.push(check.tran_state_table_offset);
+    }
+    assert_eq!(next.len(), 1, "one line of copies goes on: {next:?}");
+    broker.shutdown().await;
+}
+
+/// A Java broker's check copies (`renewHalfMessageInner`) keep the message's properties, one more
+/// `TRANSACTION_CHECK_TIMES`, and do not name the offset they copy. Java writes its op records
+/// in batches, so it can copy a message its producer has just decided; a broker taking over
+/// such a store must not ask about the copy again (the checker would answer COMMIT and the
+/// message would be stored twice). The transaction id (`UNIQ_KEY`) links the copy to the
+/// decision, in memory and, after a restart, from the newest op records.
+#[tokio::test(start_paused = true)]
+async fn a_java_check_copy_of_a_decided_message_is_never_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(Clock::system().now_ms());
+    let broker = start_broker_on(dir.path(), clock.clone(), |_| {}).await;
+    let mut producer = Producer::join(&broker).await;
+    let committed = send_prepared(&producer.client, &broker, "K-JAVA-COPY", b"decided").await;
+    assert_eq!(end(&producer.client, &broker, &end_header(&committed, 8)).await.code, 0);
+    // What Java's check loop stores when it copies the message before its op record is written.
+    let mut copy = stored_at(&broker, committed.commit_log_offset);
+    copy.properties.insert("TRANSACTION_CHECK_TIMES", "1");
+    copy.queue_offset = 0;
+    copy.physical_offset = 0;
+    copy.store_timestamp_ms = 0;
+    let copy_offset = broker.broker().store.put(copy).await.result.unwrap().physical_offset;
+    let copy_offset = i64::try_from(copy_offset.0).unwrap();
+
+    let_checks_run(&broker, &producer, 2).await;
+    assert!(
+        producer.checks.try_recv().is_err(),
+        "the copy of a decided message is not checked"
+    );
+    // A late answer about the copy (a check Java sent before it stopped) changes nothing.
+    let answer = EndTransactionRequestHeader {
+        tran_state_table_offset: 1,
+        commit_log_offset: copy_offset,
+        from_transaction_check: true,
+        ..end_header(&committed, 8)
+    };
+    assert_eq!(end(&producer.client, &broker, &answer).await.code, 0);
+    assert_eq!(pull_real_topic(&producer.client, &broker).await.len(), 1);
+    // A store whose saved check position predates the copy (as a Java broker's may).
+    let now_ms = broker.broker().now_ms();
+    broker
+        .broker()
+        .offsets
+        .lock()
+        .commit("CID_RMQ_SYS_TRANS", TRANS_HALF_TOPIC, 0, 0, now_ms);
+    broker.shutdown().await;
+    drop(producer);
+
+    // After a restart, the op queue alone says the copy is decided.
+    let broker = start_broker_on(dir.path(), clock, |_| {}).await;
+    let mut producer = Producer::join(&broker).await;
+    let_checks_run(&broker, &producer, 2).await;
+    assert!(producer.checks.try_recv().is_err(), "nor after a restart");
+    assert_eq!(pull_real_topic(&producer.client, &broker).await.len(), 1);
+    broker.shutdown().await;
+}

@@ -58,13 +58,15 @@ async fn end_transaction(b: &Broker, request: &RemotingCommand) -> Option<Remoti
     };
     // A check's copy stands for the offset it copies: deciding one decides both.
     let offsets = decided_offsets(&half);
-    let claimed = b.transactions.lock().claim_all(&offsets);
+    // So is any other half message of the transaction (a Java broker's check copy names none).
+    let key = transactions::transaction_key(&half);
+    let claimed = b.transactions.lock().claim_all(&offsets, key);
     if !claimed {
         return Some(Reply::Success.into_command(request));
     }
     let reply = decide(b, &half, &offsets, commit).await;
     if reply != Reply::Success {
-        release(b, &offsets);
+        release(b, &offsets, key);
     }
     Some(reply.into_command(request))
 }
@@ -132,10 +134,10 @@ fn decided_offsets(half: &StoredMessage) -> Vec<i64> {
     }
 }
 
-fn release(b: &Broker, offsets: &[i64]) {
+fn release(b: &Broker, offsets: &[i64], key: Option<&str>) {
     let mut decisions = b.transactions.lock();
     for offset in offsets {
-        decisions.release(*offset);
+        decisions.release(*offset, key);
     }
 }
 
@@ -171,7 +173,7 @@ async fn decide(b: &Broker, half: &StoredMessage, offsets: &[i64], commit: bool)
         // it keeps its claim, but a rollback may be decided again.
         tracing::warn!(offset = half.queue_offset, "transaction op record not stored");
         if !commit {
-            release(b, offsets);
+            release(b, offsets, transactions::transaction_key(half));
         }
     }
     Reply::Success

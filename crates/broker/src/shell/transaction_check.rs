@@ -7,6 +7,7 @@
 //! All state lives in the store (half and op queues) and the group's consumer offset, so the
 //! loop resumes where it stopped after a restart.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,12 +65,14 @@ pub async fn check_round(b: &Broker) {
         .map_or(min, QueueOffset)
         .clamp(min, max.max(min));
     let mut offset = start;
+    // At most one entry per step: bounded by CHECK_STEPS_PER_ROUND_MAX.
+    let mut asked_this_round = BTreeSet::new();
     for _ in 0..CHECK_STEPS_PER_ROUND_MAX {
         if offset >= max {
             break;
         }
         let half = half_at(b, offset);
-        let step = check_step(half.as_ref(), &b.transactions.lock(), &round);
+        let step = check_step(half.as_ref(), &b.transactions.lock(), &mut asked_this_round, &round);
         match step {
             CheckStep::Pass => {}
             CheckStep::Stop => break,

@@ -10,8 +10,11 @@
 //! several offsets per record; we write one per decision, which Java reads the same way).
 //! Invariant: an offset is in [`Decisions`] once its op record is stored, or while the handler
 //! that claimed it is storing one, so a half message is never decided (or delivered) twice.
+//! Our check copies name the offset they copy (`TRAN_PREPARED_QUEUE_OFFSET`); a Java broker's
+//! do not, so [`Decisions`] also keeps the transaction ids (`UNIQ_KEY`) decided lately, which
+//! link a copy left in a Java-written store to its message's decision.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -34,6 +37,14 @@ pub const OFFSET_SEPARATOR: char = ',';
 pub const DECIDED_OFFSETS_MAX: usize = 1_000_000;
 /// Op records read per store lookup while loading decisions (Java's `OP_MSG_PULL_NUMS`).
 pub const OP_RECORDS_PER_READ: u32 = 32;
+/// Decided transaction ids kept in memory, the oldest forgotten first. A Java check copy of a
+/// decided message exists only for a few check rounds after the decision (until the check loop
+/// passes it), so the newest ones are the ones that matter.
+pub const DECIDED_KEYS_MAX: usize = 100_000;
+/// The newest op records whose half messages are read at start-up for their transaction ids
+/// (each read is one lookup in the half queue; Java batches many offsets per op record, and
+/// [`DECIDED_KEYS_MAX`] caps the lookups too).
+pub const OP_RECORDS_READ_FOR_KEYS_MAX: u64 = 1_000;
 
 /// Java's `Boolean.parseBoolean(TRAN_MSG)`: whether a send is a prepared transactional message.
 pub fn is_prepared(properties: &MessageProperties) -> bool {
@@ -157,14 +168,19 @@ pub fn decision_too_late(half: &StoredMessage, from_check: bool, transaction_tim
 
 /// The decisions the op queue records from `op_from` on (the check loop's op offset, or the
 /// queue's start), for half offsets from `half_from` on (the check loop's half offset): what a
-/// restarted broker must not decide or check again. Reads [`OP_RECORDS_PER_READ`] at a time.
+/// restarted broker must not decide or check again. Also the transaction ids of the half
+/// messages the newest [`OP_RECORDS_READ_FOR_KEYS_MAX`] op records decide, so that a Java
+/// broker's check copies of them are passed. Reads [`OP_RECORDS_PER_READ`] at a time.
 pub fn recorded_decisions(store: &MessageStore, op_from: Option<i64>, half_from: i64) -> Decisions {
     let mut decisions = Decisions::default();
     let queue_id = QueueId(0);
     let min = store.min_offset_in_queue(TRANS_OP_HALF_TOPIC, queue_id);
     let max = store.max_offset_in_queue(TRANS_OP_HALF_TOPIC, queue_id);
     let from = op_from.and_then(|offset| u64::try_from(offset).ok()).map(QueueOffset);
-    let mut offset = from.unwrap_or(min).clamp(min, max.max(min));
+    let from = from.unwrap_or(min).clamp(min, max.max(min));
+    let keys_from = QueueOffset(max.0.saturating_sub(OP_RECORDS_READ_FOR_KEYS_MAX)).max(min);
+    let mut key_lookups = 0;
+    let mut offset = from.min(keys_from);
     while offset < max {
         let query = GetMessages {
             topic: TRANS_OP_HALF_TOPIC,
@@ -178,8 +194,23 @@ pub fn recorded_decisions(store: &MessageStore, op_from: Option<i64>, half_from:
             break;
         };
         for record in &found.records {
-            if let Ok((op, _)) = StoredMessage::decode(record) {
-                decisions.record(deleted_offsets(&op).into_iter().filter(|o| *o >= half_from));
+            let Ok((op, _)) = StoredMessage::decode(record) else {
+                continue;
+            };
+            let deleted = deleted_offsets(&op);
+            if op.queue_offset >= from.to_java_long() {
+                decisions.record(deleted.iter().copied().filter(|o| *o >= half_from));
+            }
+            if op.queue_offset >= keys_from.to_java_long() {
+                for half_offset in deleted {
+                    if key_lookups >= DECIDED_KEYS_MAX {
+                        break;
+                    }
+                    key_lookups += 1;
+                    if let Some(key) = half_key_at(store, half_offset) {
+                        decisions.record_key(&key);
+                    }
+                }
             }
         }
         if found.next_begin_offset <= offset {
@@ -188,6 +219,20 @@ pub fn recorded_decisions(store: &MessageStore, op_from: Option<i64>, half_from:
         offset = found.next_begin_offset;
     }
     decisions
+}
+
+/// The transaction id of the half message at `half_offset`, if it is still readable.
+fn half_key_at(store: &MessageStore, half_offset: i64) -> Option<String> {
+    let query = GetMessages {
+        topic: TRANS_HALF_TOPIC,
+        queue_id: QueueId(0),
+        offset: QueueOffset(u64::try_from(half_offset).ok()?),
+        max_count: 1,
+        filter: None,
+    };
+    let found = store.get_messages(&query).ok()?;
+    let (half, _) = StoredMessage::decode(found.records.first()?).ok()?;
+    transaction_key(&half).map(str::to_owned)
 }
 
 /// What the check loop does with the half message at one offset (`TransactionalMessageServiceImpl.check`).
@@ -220,15 +265,35 @@ pub fn original_offset(half: &StoredMessage) -> i64 {
         .unwrap_or(half.queue_offset)
 }
 
+/// The transaction id a half message (or any copy of it) carries: its `UNIQ_KEY`.
+pub fn transaction_key(half: &StoredMessage) -> Option<&str> {
+    half.properties.get(keys::UNIQ_KEY).filter(|key| !key.is_empty())
+}
+
 /// One step of the check loop over the half message at `offset` (`None`: unreadable). Java's
 /// order: decided, check count (`needDiscard`), stored this round, younger than its immunity.
 /// Unlike Java, a message whose decision is recorded is never checked: [`Decisions`] is written
-/// before the op record, and copies carry the offset they copy.
-pub fn check_step(half: Option<&StoredMessage>, decisions: &Decisions, round: &CheckRound) -> CheckStep {
+/// before the op record, and copies carry the offset they copy. Also unlike Java, a transaction
+/// is checked (or discarded) once per round: `asked_this_round` holds the original offsets of
+/// this round's checks and discards, and a later copy of one of them is passed. The round meets
+/// two copies of one transaction when a crash lost the loop's saved position after a check had
+/// stored its copy; passing the later one ends that second line of copies.
+pub fn check_step(
+    half: Option<&StoredMessage>,
+    decisions: &Decisions,
+    asked_this_round: &mut BTreeSet<i64>,
+    round: &CheckRound,
+) -> CheckStep {
     let Some(half) = half else {
         return CheckStep::Pass;
     };
-    if decisions.is_decided(half.queue_offset) || decisions.is_decided(original_offset(half)) {
+    let original = original_offset(half);
+    let key_decided = transaction_key(half).is_some_and(|key| decisions.is_key_decided(key));
+    if decisions.is_decided(half.queue_offset)
+        || decisions.is_decided(original)
+        || key_decided
+        || asked_this_round.contains(&original)
+    {
         return CheckStep::Pass;
     }
     let checks = half
@@ -236,6 +301,7 @@ pub fn check_step(half: Option<&StoredMessage>, decisions: &Decisions, round: &C
         .get(keys::TRANSACTION_CHECK_TIMES)
         .map(|n| n.parse::<u32>().unwrap_or(0));
     if checks.is_some_and(|n| n >= round.check_max) {
+        asked_this_round.insert(original);
         return CheckStep::Discard(Box::new(discarded_message(half)));
     }
     if half.store_timestamp_ms >= round.started_ms {
@@ -249,7 +315,8 @@ pub fn check_step(half: Option<&StoredMessage>, decisions: &Decisions, round: &C
     let next = checks.map_or(1, |n| n.saturating_add(1));
     copy.properties.insert(keys::TRANSACTION_CHECK_TIMES, next.to_string());
     copy.properties
-        .insert(keys::TRAN_PREPARED_QUEUE_OFFSET, original_offset(half).to_string());
+        .insert(keys::TRAN_PREPARED_QUEUE_OFFSET, original.to_string());
+    asked_this_round.insert(original);
     copy.queue_offset = 0;
     copy.physical_offset = 0;
     copy.store_timestamp_ms = 0;
@@ -292,10 +359,14 @@ pub fn check_offsets(offsets: &ConsumerOffsetTable) -> (Option<i64>, Option<i64>
     )
 }
 
-/// Half-queue offsets with a decision: stored in the op queue, or being stored now.
+/// Half-queue offsets with a decision (stored in the op queue, or being stored now), and the
+/// transaction ids decided lately.
 #[derive(Debug, Default)]
 pub struct Decisions {
     decided: BTreeSet<i64>,
+    keys: HashSet<String>,
+    /// `keys` in the order recorded, to forget the oldest first; may hold ids already forgotten.
+    key_order: VecDeque<String>,
 }
 
 impl Decisions {
@@ -310,17 +381,43 @@ impl Decisions {
         self.decided.insert(half_offset)
     }
 
-    /// Takes every offset of `half_offsets`, or none when one is already decided.
-    pub fn claim_all(&mut self, half_offsets: &[i64]) -> bool {
-        if half_offsets.iter().any(|offset| self.decided.contains(offset)) {
+    /// Takes every offset of `half_offsets` and the transaction id `key` for one decision, or
+    /// nothing when one of them is already decided.
+    pub fn claim_all(&mut self, half_offsets: &[i64], key: Option<&str>) -> bool {
+        if half_offsets.iter().any(|offset| self.decided.contains(offset)) || key.is_some_and(|k| self.keys.contains(k))
+        {
             return false;
+        }
+        if let Some(key) = key {
+            self.record_key(key);
         }
         half_offsets.iter().all(|offset| self.claim(*offset))
     }
 
     /// Gives back a claim whose op record could not be stored.
-    pub fn release(&mut self, half_offset: i64) {
+    pub fn release(&mut self, half_offset: i64, key: Option<&str>) {
         self.decided.remove(&half_offset);
+        if let Some(key) = key {
+            self.keys.remove(key);
+        }
+    }
+
+    /// Records a decided transaction id, forgetting the oldest beyond [`DECIDED_KEYS_MAX`].
+    pub fn record_key(&mut self, key: &str) {
+        if self.keys.contains(key) {
+            return;
+        }
+        while self.key_order.len() >= DECIDED_KEYS_MAX {
+            if let Some(oldest) = self.key_order.pop_front() {
+                self.keys.remove(&oldest);
+            }
+        }
+        self.keys.insert(key.to_owned());
+        self.key_order.push_back(key.to_owned());
+    }
+
+    pub fn is_key_decided(&self, key: &str) -> bool {
+        self.keys.contains(key)
     }
 
     /// Records decisions read back from the op queue.
@@ -449,7 +546,7 @@ mod tests {
         let mut decisions = Decisions::default();
         assert!(decisions.claim(5));
         assert!(!decisions.claim(5));
-        decisions.release(5);
+        decisions.release(5, None);
         assert!(decisions.claim(5));
         decisions.record([1, 2, 9]);
         assert!(decisions.is_decided(9) && !decisions.is_decided(3));
@@ -470,8 +567,11 @@ mod tests {
             check_max: 2,
         };
         let mut decisions = Decisions::default();
-        assert_eq!(check_step(None, &decisions, &round), CheckStep::Pass);
-        let CheckStep::Check(copy) = check_step(Some(&half), &decisions, &round) else {
+        assert_eq!(
+            check_step(None, &decisions, &mut BTreeSet::new(), &round),
+            CheckStep::Pass
+        );
+        let CheckStep::Check(copy) = check_step(Some(&half), &decisions, &mut BTreeSet::new(), &round) else {
             panic!("an old undecided message is checked");
         };
         assert_eq!(copy.properties.get(keys::TRANSACTION_CHECK_TIMES), Some("1"));
@@ -481,28 +581,83 @@ mod tests {
             started_ms: 6_999,
             ..round
         };
-        assert_eq!(check_step(Some(&half), &decisions, &young), CheckStep::Stop);
+        assert_eq!(
+            check_step(Some(&half), &decisions, &mut BTreeSet::new(), &young),
+            CheckStep::Stop
+        );
         let stored_now = CheckRound {
             started_ms: 1_500,
             ..round
         };
-        assert_eq!(check_step(Some(&half), &decisions, &stored_now), CheckStep::Stop);
+        assert_eq!(
+            check_step(Some(&half), &decisions, &mut BTreeSet::new(), &stored_now),
+            CheckStep::Stop
+        );
         // A copy is decided when the message it copies is.
         let mut copy = *copy;
         copy.queue_offset = 9;
         decisions.record([4]);
-        assert_eq!(check_step(Some(&copy), &decisions, &round), CheckStep::Pass);
+        assert_eq!(
+            check_step(Some(&copy), &decisions, &mut BTreeSet::new(), &round),
+            CheckStep::Pass
+        );
         copy.properties.insert(keys::TRANSACTION_CHECK_TIMES, "2");
         copy.properties.insert(keys::TRAN_PREPARED_QUEUE_OFFSET, "5");
-        let CheckStep::Discard(parked) = check_step(Some(&copy), &decisions, &round) else {
+        let CheckStep::Discard(parked) = check_step(Some(&copy), &decisions, &mut BTreeSet::new(), &round) else {
             panic!("checked too often");
         };
         assert_eq!(
             (parked.topic.as_str(), parked.queue_id),
             (TRANS_CHECK_MAX_TIME_TOPIC, 0)
         );
-        assert!(decisions.claim_all(&[9, 5]));
-        assert!(!decisions.claim_all(&[10, 5]));
+        assert!(decisions.claim_all(&[9, 5], Some("K9")));
+        assert!(!decisions.claim_all(&[10, 5], None));
+        assert!(
+            !decisions.claim_all(&[11], Some("K9")),
+            "one decision per transaction id"
+        );
+        assert!(!decisions.is_decided(11));
         assert!(!decisions.is_decided(10));
+    }
+
+    #[test]
+    fn a_transaction_is_checked_once_per_round_whatever_copies_the_round_meets() {
+        let mut half = prepared();
+        into_half_message(&mut half);
+        half.queue_offset = 4;
+        half.store_timestamp_ms = 1_500;
+        let round = CheckRound {
+            started_ms: 10_000,
+            transaction_timeout_ms: 6_000,
+            check_max: 3,
+        };
+        let decisions = Decisions::default();
+        let mut asked = BTreeSet::new();
+        // An earlier round's copy, met again after a crash rewound the loop's position.
+        let CheckStep::Check(copy) = check_step(Some(&half), &decisions, &mut asked, &round) else {
+            panic!("the message is checked");
+        };
+        let mut copy = *copy;
+        copy.queue_offset = 5;
+        copy.store_timestamp_ms = 1_600;
+        assert_eq!(check_step(Some(&copy), &decisions, &mut asked, &round), CheckStep::Pass);
+        // In the next round, the copy is the one checked.
+        let mut next = BTreeSet::new();
+        assert!(matches!(
+            check_step(Some(&copy), &decisions, &mut next, &round),
+            CheckStep::Check(_)
+        ));
+        assert_eq!(check_step(Some(&half), &decisions, &mut next, &round), CheckStep::Pass);
+        // A discarded transaction is not checked in the same round either.
+        copy.properties.insert(keys::TRANSACTION_CHECK_TIMES, "3");
+        let mut discarding = BTreeSet::new();
+        assert!(matches!(
+            check_step(Some(&copy), &decisions, &mut discarding, &round),
+            CheckStep::Discard(_)
+        ));
+        assert_eq!(
+            check_step(Some(&half), &decisions, &mut discarding, &round),
+            CheckStep::Pass
+        );
     }
 }
