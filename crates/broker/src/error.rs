@@ -241,6 +241,17 @@ pub enum BrokerError {
         error: NetError,
     },
 
+    /// INVOKE_BROKER_TO_GET_CONSUMER_STATUS for a group without live consumers. Java says this
+    /// for a group whose member table is empty, and fails with a NullPointerException (same
+    /// code) when the group is unknown, which is the case once its last consumer left.
+    #[error("No Any Consumer online in the consumer group: [{group}]")]
+    NoConsumerOnlineInGroup { group: String },
+
+    /// CONSUME_MESSAGE_DIRECTLY whose offset message id does not parse or names no stored
+    /// record; Java fails on it with an exception's description (same code).
+    #[error("The message <{msg_id}> is not stored in this broker")]
+    DirectMessageNotFound { msg_id: String },
+
     // Consumer offsets.
     /// No committed offset and the client asked not to start from zero.
     #[error("Not found, do not set to zero, maybe this group boot first")]
@@ -590,6 +601,8 @@ impl BrokerError {
             | E::ProducerGroupNotExist { .. }
             | E::ConsumerNotOnline { .. }
             | E::ConsumerCallFailed { .. }
+            | E::NoConsumerOnlineInGroup { .. }
+            | E::DirectMessageNotFound { .. }
             | E::ResetOnSlave
             | E::ResetOffsetOutOfRange { .. }
             | E::ResetNoQueues { .. }

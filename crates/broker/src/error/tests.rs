@@ -340,6 +340,18 @@ fn table() -> Vec<(BrokerError, ResponseCode, String)> {
             s("invoke consumer <cg> <c1> Exception: connection to 10.0.0.9:5 closed"),
         ),
         (
+            E::NoConsumerOnlineInGroup { group: s("cg") },
+            C::SYSTEM_ERROR,
+            s("No Any Consumer online in the consumer group: [cg]"),
+        ),
+        (
+            E::DirectMessageNotFound {
+                msg_id: s("0A00000900001F9100000000000000FF"),
+            },
+            C::SYSTEM_ERROR,
+            s("The message <0A00000900001F9100000000000000FF> is not stored in this broker"),
+        ),
+        (
             E::OffsetNotFoundZeroDeclined,
             C::QUERY_NOT_FOUND,
             s("Not found, do not set to zero, maybe this group boot first"),

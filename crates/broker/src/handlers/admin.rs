@@ -30,7 +30,9 @@ use crate::names::TOPIC_QUEUE_NUMS_MAX;
 use crate::names::validate_topic;
 use crate::state::Broker;
 
-pub use stats::{RUNTIME_INFO_KEYS, get_consume_stats, get_runtime_info, get_topic_stats, runtime_info};
+pub use stats::{
+    RUNTIME_INFO_KEYS, get_consume_stats, get_runtime_info, get_topic_stats, query_consume_time_span, runtime_info,
+};
 
 /// UPDATE_AND_CREATE_TOPIC, then a registration before the answer, as Java does, so that a
 /// `topicRoute` right after `updateTopic` sees the topic.

@@ -1,8 +1,8 @@
 //! Client membership: HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP (38),
 //! LOCK_BATCH_MQ (41), UNLOCK_BATCH_MQ (42), CHECK_CLIENT_CONFIG (46),
-//! GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204),
-//! GET_CONSUMER_RUNNING_INFO (307, relayed to the client), and the connection-close hook: Java's `ClientManageProcessor`, `ConsumerManageProcessor` and the
-//! relaying half of `AdminBrokerProcessor` (remoting.md §4.2.2–4.2.3, §4.3.4, §4.4, §4.6.7).
+//! GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204) and the
+//! connection-close hook: Java's `ClientManageProcessor` and `ConsumerManageProcessor`
+//! (remoting.md §4.2.2–4.2.3, §4.3.4, §4.4). Calls relayed to a client are in `relay.rs`.
 //!
 //! A heartbeat registers each consumer group (auto-creating its subscription group when
 //! allowed, and its `%RETRY%` topic), then each producer group. Membership changes are told to
@@ -11,15 +11,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrocket_net::{ConnectionHandle, NetError};
+use ferrocket_net::ConnectionHandle;
 use ferrocket_wire::body::{
     ConsumerData, ConsumerIdList, HeartbeatData, JsonBody, LockBatchRequestBody, LockBatchResponseBody,
     SubscriptionGroupConfig,
 };
 use ferrocket_wire::header::{
     CustomHeader, GetConsumerConnectionListRequestHeader, GetConsumerListByGroupRequestHeader,
-    GetConsumerRunningInfoRequestHeader, GetProducerConnectionListRequestHeader, NotifyConsumerIdsChangedRequestHeader,
-    UnregisterClientRequestHeader,
+    GetProducerConnectionListRequestHeader, NotifyConsumerIdsChangedRequestHeader, UnregisterClientRequestHeader,
 };
 use ferrocket_wire::permissions::{PERM_READ, PERM_WRITE};
 use ferrocket_wire::system_topics::retry_topic;
@@ -34,17 +33,10 @@ use crate::state::clients::{ClientChannel, ConsumerRegistration};
 
 /// How long a notice may wait for room in a client's writer queue before it is dropped.
 const NOTIFY_SEND_TIMEOUT: Duration = Duration::from_secs(3);
-/// Java's `Broker2Client.callClient` waits this long for the client's answer.
-pub const CALL_CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// `MixAll.IS_SUPPORT_HEART_BEAT_V2`.
 const IS_SUPPORT_HEART_BEAT_V2: &str = "IS_SUPPORT_HEART_BEAT_V2";
 /// `MixAll.IS_SUB_CHANGE`.
 const IS_SUB_CHANGE: &str = "IS_SUB_CHANGE";
-
-/// GET_CONSUMER_RUNNING_INFO, relayed to the client and answered with its reply.
-pub fn serve_consumer_running_info(broker: Arc<Broker>, request: RemotingCommand, _: ConnectionHandle) -> Answer {
-    Box::pin(async move { respond(&request, consumer_running_info(&broker, &request).await) })
-}
 
 /// A closed connection leaves every group it was in; the rest of each group is told.
 pub fn connection_closed(broker: &Broker, connection: &ConnectionHandle) {
@@ -287,36 +279,6 @@ pub fn check_client_config(
     }
 }
 
-/// GET_CONSUMER_RUNNING_INFO: forwarded to the named client over its own connection; its answer
-/// goes back unchanged.
-async fn consumer_running_info(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
-    let header = GetConsumerRunningInfoRequestHeader::from_command(request)?;
-    let (group, client_id) = (header.consumer_group, header.client_id);
-    let channel = b
-        .clients
-        .lock()
-        .find_consumer(&group, &client_id)
-        .map(|found| found.channel.clone());
-    let Some(channel) = channel else {
-        return Err(BrokerError::ConsumerNotOnline { group, client_id });
-    };
-    let mut forward = RemotingCommand::request(RequestCode::GET_CONSUMER_RUNNING_INFO);
-    forward.ext_fields = request.ext_fields.clone();
-    forward.body = request.body.clone();
-    match channel.invoke(forward, CALL_CLIENT_TIMEOUT).await {
-        Ok(answer) => Ok(answer),
-        Err(error @ NetError::Timeout { .. }) => Err(BrokerError::ConsumerCallTimeout {
-            group,
-            client_id,
-            error,
-        }),
-        Err(error) => Err(BrokerError::ConsumerCallFailed {
-            group,
-            client_id,
-            error,
-        }),
-    }
-}
 /// Sends NOTIFY_CONSUMER_IDS_CHANGED (oneway) for `group` to each channel, from a spawned task
 /// so no caller waits on a slow client, unless the broker's `notifyConsumerIdsChangedEnable` is
 /// off. Must run inside the tokio runtime.

@@ -14,6 +14,7 @@ pub mod client;
 pub mod offsets;
 pub mod pull;
 pub mod query;
+pub mod relay;
 pub mod send;
 pub mod transaction;
 
@@ -79,9 +80,18 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
         RequestCode::UNLOCK_BATCH_MQ,
         Serve::WithConnection(client::unlock_batch),
     ),
+    // Relayed to consumers: relay.rs
     (
         RequestCode::GET_CONSUMER_RUNNING_INFO,
-        Serve::Async(client::serve_consumer_running_info),
+        Serve::Async(relay::serve_consumer_running_info),
+    ),
+    (
+        RequestCode::CONSUME_MESSAGE_DIRECTLY,
+        Serve::Async(relay::serve_consume_message_directly),
+    ),
+    (
+        RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS,
+        Serve::Async(relay::serve_consumer_status),
     ),
     // Offsets: offsets.rs
     (
@@ -138,6 +148,10 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
     ),
     (RequestCode::GET_TOPIC_STATS_INFO, Serve::Sync(admin::get_topic_stats)),
     (RequestCode::GET_CONSUME_STATS, Serve::Sync(admin::get_consume_stats)),
+    (
+        RequestCode::QUERY_CONSUME_TIME_SPAN,
+        Serve::Sync(admin::query_consume_time_span),
+    ),
     (
         RequestCode::GET_BROKER_RUNTIME_INFO,
         Serve::Sync(admin::get_runtime_info),
@@ -199,7 +213,7 @@ mod tests {
         for code in served_codes() {
             assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
         }
-        assert_eq!(seen.len(), 42);
+        assert_eq!(seen.len(), 45);
     }
 
     #[test]
@@ -222,7 +236,10 @@ mod tests {
                 RequestCode::LITE_PULL_MESSAGE,
                 // A heartbeat that creates a retry topic registers it before the answer.
                 RequestCode::HEART_BEAT,
+                // Relayed to a consumer, answered with its reply.
                 RequestCode::GET_CONSUMER_RUNNING_INFO,
+                RequestCode::CONSUME_MESSAGE_DIRECTLY,
+                RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS,
                 // Only the two changes the name servers must see before the answer register.
                 RequestCode::UPDATE_AND_CREATE_TOPIC,
                 RequestCode::UPDATE_BROKER_CONFIG,

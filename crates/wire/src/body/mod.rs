@@ -33,7 +33,9 @@ pub use heartbeat::{
 pub use kv::KvTable;
 pub use lock::{LockBatchRequestBody, LockBatchResponseBody};
 pub use message_queue::MessageQueue;
-pub use offsets::{ConsumerOffsetSerializeWrapper, DelayOffsetSerializeWrapper, ResetOffsetBody};
+pub use offsets::{
+    ConsumerOffsetSerializeWrapper, DelayOffsetSerializeWrapper, GetConsumerStatusBody, ResetOffsetBody,
+};
 pub use register::{DECOMPRESSED_BYTES_MAX, RegisterBrokerBody};
 pub use route::{BrokerData, ClusterInfo, QueueData, TopicRouteData};
 pub use running_info::{ConsumeStatus, ConsumerRunningInfo, PopProcessQueueInfo, ProcessQueueInfo};

@@ -34,6 +34,15 @@ custom_header! {
 }
 
 custom_header! {
+    /// QUERY_CONSUME_TIME_SPAN (303).
+    pub struct QueryConsumeTimeSpanRequestHeader {
+        "topic" => topic: String,
+        "group" => group: String,
+    }
+    base rpc: TopicRpcFields;
+}
+
+custom_header! {
     /// QUERY_TOPIC_CONSUME_BY_WHO (300).
     pub struct QueryTopicConsumeByWhoRequestHeader {
         "topic" => topic: String,
@@ -76,6 +85,10 @@ mod tests {
             ["indexLastUpdateTimestamp", "indexLastUpdatePhyoffset"]
         );
         assert_eq!(required_keys::<QueryTopicConsumeByWhoRequestHeader>(&[]), ["topic"]);
+        assert_eq!(
+            required_keys::<QueryConsumeTimeSpanRequestHeader>(&[]),
+            ["topic", "group"]
+        );
         assert_eq!(required_keys::<QueryTopicsByConsumerRequestHeader>(&[]), ["group"]);
         assert_eq!(
             required_keys::<QuerySubscriptionByConsumerRequestHeader>(&[]),

@@ -1,6 +1,7 @@
 //! Statistics for mqadmin: GET_TOPIC_STATS_INFO (`topicStatus`), GET_CONSUME_STATS
-//! (`consumerProgress`) and GET_BROKER_RUNTIME_INFO (`brokerStatus`, `clusterList`), as Java
-//! 5.3.3's `AdminBrokerProcessor` builds them (store-and-ha.md §15).
+//! (`consumerProgress`), QUERY_CONSUME_TIME_SPAN (the admin API's `queryConsumeTimeSpan`) and
+//! GET_BROKER_RUNTIME_INFO (`brokerStatus`, `clusterList`), as Java 5.3.3's
+//! `AdminBrokerProcessor` builds them (store-and-ha.md §15).
 //!
 //! The bodies are built by pure functions from the tables and a per-queue reader, so tests need
 //! no store. What Java samples over time (TPS over 10 s, 60 s and 600 s, put latencies) is not
@@ -13,10 +14,13 @@ use std::path::Path;
 use ferrocket_store::{DiskSpace, MessageStore, QueueId, QueueOffset, StoreStats, used_ratio_of};
 use ferrocket_wire::RemotingCommand;
 use ferrocket_wire::body::{
-    ConsumeStats, JsonBody, KvTable, MessageQueue, OffsetWrapper, TopicConfig, TopicOffset, TopicStatsTable,
+    ConsumeStats, JsonBody, KvTable, MessageQueue, OffsetWrapper, QueryConsumeTimeSpanBody, QueueTimeSpan, TopicConfig,
+    TopicOffset, TopicStatsTable,
 };
 use ferrocket_wire::codes::version;
-use ferrocket_wire::header::{CustomHeader, GetConsumeStatsRequestHeader, GetTopicStatsInfoRequestHeader};
+use ferrocket_wire::header::{
+    CustomHeader, GetConsumeStatsRequestHeader, GetTopicStatsInfoRequestHeader, QueryConsumeTimeSpanRequestHeader,
+};
 
 use super::success_with;
 use crate::error::{BrokerError, BrokerResult};
@@ -226,6 +230,67 @@ pub fn consume_stats(
         consume_tps: 0.0,
         offset_table,
     }
+}
+
+/// QUERY_CONSUME_TIME_SPAN (303): per write queue of the topic, the store times of its first
+/// and last messages and of the group's last consumed one, and how long the next waits.
+pub fn query_consume_time_span(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+    let header = QueryConsumeTimeSpanRequestHeader::from_command(request)?;
+    let Some(config) = broker.topics.lock().get(&header.topic) else {
+        return Err(BrokerError::TopicNotExist { topic: header.topic });
+    };
+    let offsets = broker.offsets.lock().queue_offsets(&header.group, &header.topic);
+    let broker_name = broker.config().broker_name.clone();
+    let now_ms = broker.now_ms();
+    let spans = broker
+        .store
+        .read(|store| consume_time_spans(&config, &offsets, &broker_name, store, now_ms));
+    let body = QueryConsumeTimeSpanBody {
+        consume_time_span_set: spans,
+    };
+    Ok(success_with(request, body.encode()))
+}
+
+/// Java's figures, -1 where a store time is missing: the consume time is the store time of the
+/// last committed message (the earliest one's without a commit), and the delay is counted from
+/// the store time at the committed offset, which Java reads even when there is none (offset
+/// -1, time -1, so a group that never committed is "delayed" by `now + 1`).
+pub fn consume_time_spans(
+    config: &TopicConfig,
+    offsets: &BTreeMap<i32, i64>,
+    broker_name: &str,
+    store: &impl QueueReader,
+    now_ms: i64,
+) -> Vec<QueueTimeSpan> {
+    let topic = config.topic_name.as_str();
+    (0..config.write_queue_nums.max(0))
+        .map(|queue_id| {
+            let queue = QueueId(queue_id);
+            let time_at = |offset: i64| {
+                QueueOffset::from_java_long(offset)
+                    .and_then(|offset| store.store_time_at(topic, queue, offset))
+                    .unwrap_or(-1)
+            };
+            let min_time_stamp = time_at(store.min_offset(topic, queue).to_java_long());
+            let max_offset = store.max_offset(topic, queue).to_java_long();
+            let consumer_offset = offsets.get(&queue_id).copied().unwrap_or(-1);
+            let consume_time_stamp = match consumer_offset > 0 {
+                true => time_at(consumer_offset - 1),
+                false => min_time_stamp,
+            };
+            let delay_time = match consumer_offset < max_offset {
+                true => now_ms.saturating_sub(time_at(consumer_offset)),
+                false => 0,
+            };
+            QueueTimeSpan {
+                consume_time_stamp,
+                delay_time,
+                max_time_stamp: time_at(max_offset - 1),
+                message_queue: MessageQueue::new(topic, broker_name, queue_id),
+                min_time_stamp,
+            }
+        })
+        .collect()
 }
 
 /// GET_BROKER_RUNTIME_INFO (28).
@@ -489,6 +554,58 @@ mod tests {
         assert_eq!(
             (used.broker_offset, used.consumer_offset, used.last_timestamp),
             (10, 4, 1003)
+        );
+    }
+
+    /// Like [`FakeStore`], but only offsets in `[min, max)` have a store time.
+    struct StoredOnly;
+
+    impl QueueReader for StoredOnly {
+        fn min_offset(&self, topic: &str, queue_id: QueueId) -> QueueOffset {
+            FakeStore.min_offset(topic, queue_id)
+        }
+        fn max_offset(&self, topic: &str, queue_id: QueueId) -> QueueOffset {
+            FakeStore.max_offset(topic, queue_id)
+        }
+        fn store_time_at(&self, topic: &str, queue_id: QueueId, offset: QueueOffset) -> Option<i64> {
+            let stored = offset >= self.min_offset(topic, queue_id) && offset < self.max_offset(topic, queue_id);
+            stored.then(|| 1000 + i64::try_from(offset.0).unwrap())
+        }
+    }
+
+    #[test]
+    fn consume_time_spans_follow_javas_arithmetic() {
+        let mut config = new_topic("T", 3, 6);
+        config.read_queue_nums = 1;
+        // Queue 1 consumed to its end (10), queue 2 up to 15 of [2, 20); queue 0 is empty.
+        let offsets = BTreeMap::from([(1, 10), (2, 15)]);
+        let spans = consume_time_spans(&config, &offsets, "broker-a", &StoredOnly, 5000);
+        let fields: Vec<(i32, i64, i64, i64, i64)> = spans
+            .iter()
+            .map(|s| {
+                let queue = s.message_queue.queue_id;
+                (
+                    queue,
+                    s.min_time_stamp,
+                    s.max_time_stamp,
+                    s.consume_time_stamp,
+                    s.delay_time,
+                )
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                // Empty, never consumed: no times, and offset -1 < max 0 gives now - (-1).
+                (0, -1, -1, -1, 5001),
+                (1, 1001, 1009, 1009, 0),
+                (2, 1002, 1019, 1014, 5000 - 1015),
+            ]
+        );
+        assert!(
+            spans
+                .iter()
+                .all(|s| s.message_queue.topic == "T" && s.message_queue.broker_name == "broker-a")
         );
     }
 

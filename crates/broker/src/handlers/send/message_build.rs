@@ -7,6 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use super::{REGION_ID, TRACE_ON};
 use bytes::Bytes;
 use ferrocket_store::CommitLogOffset;
 use ferrocket_wire::WireResult;
@@ -77,14 +78,24 @@ pub fn batch_messages(
         .collect())
 }
 
-/// The properties of a single message as Java's `sendMessage` leaves them: POP_CK removed,
-/// UNIQ_KEY generated when missing, CLUSTER set.
+/// The header's properties with `MSG_REGION` and `TRACE_ON` set, as 5.3.3's `buildMsgContext`
+/// rewrites them for every send before anything else reads them. A consumer's trace hook
+/// skips a message without `MSG_REGION`, so without these no consumer trace is ever written.
+fn header_properties(header_properties: Option<&str>) -> MessageProperties {
+    let mut properties = MessageProperties::parse(header_properties.unwrap_or(""));
+    properties.insert(keys::MSG_REGION, REGION_ID);
+    properties.insert(keys::TRACE_ON, TRACE_ON.to_string());
+    properties
+}
+
+/// The properties of a single message as Java's `sendMessage` leaves them: region and trace
+/// switch set, POP_CK removed, UNIQ_KEY generated when missing, CLUSTER set.
 pub fn single_message_properties(
     header_properties: Option<&str>,
     cluster: &str,
     new_unique_id: impl FnOnce() -> String,
 ) -> MessageProperties {
-    let mut properties = MessageProperties::parse(header_properties.unwrap_or(""));
+    let mut properties = self::header_properties(header_properties);
     properties.remove(keys::POP_CK);
     if properties.get(keys::UNIQ_KEY).is_none_or(str::is_empty) {
         properties.insert(keys::UNIQ_KEY, new_unique_id());
@@ -93,9 +104,10 @@ pub fn single_message_properties(
     properties
 }
 
-/// The batch-level properties: the header's, POP_CK removed, CLUSTER set.
+/// The batch-level properties: the header's with region and trace switch, POP_CK removed,
+/// CLUSTER set.
 pub fn batch_properties(header_properties: Option<&str>, cluster: &str) -> MessageProperties {
-    let mut properties = MessageProperties::parse(header_properties.unwrap_or(""));
+    let mut properties = self::header_properties(header_properties);
     properties.remove(keys::POP_CK);
     properties.insert(keys::CLUSTER, cluster);
     properties
@@ -173,6 +185,8 @@ mod tests {
         assert_eq!(properties.get(keys::POP_CK), None);
         assert_eq!(properties.get(keys::UNIQ_KEY), Some("ID"));
         assert_eq!(properties.get(keys::CLUSTER), Some("DefaultCluster"));
+        assert_eq!(properties.get(keys::MSG_REGION), Some("DefaultRegion"));
+        assert_eq!(properties.get(keys::TRACE_ON), Some("true"));
         let message = single_message(&facts(), properties, Bytes::from_static(b"hello"));
         assert_eq!(message.body_crc, body_crc(b"hello"));
         let mut bytes = BytesMut::new();
@@ -217,6 +231,7 @@ mod tests {
             assert_eq!(message.properties.get("UNIQ_KEY"), Some(format!("U{i}").as_str()));
             assert_eq!(message.properties.get("WAIT"), Some("true"));
             assert_eq!(message.properties.get("CLUSTER"), Some("DefaultCluster"));
+            assert_eq!(message.properties.get("MSG_REGION"), Some("DefaultRegion"));
             assert_eq!(message.queue_id, 2);
         }
         // A cut inside a member fails; a cut between members leaves fewer members.
