@@ -229,6 +229,7 @@ fn half_key_at(store: &MessageStore, half_offset: i64) -> Option<String> {
         offset: QueueOffset(u64::try_from(half_offset).ok()?),
         max_count: 1,
         filter: None,
+        record_filter: None,
     };
     let found = store.get_messages(&query).ok()?;
     let (half, _) = StoredMessage::decode(found.records.first()?).ok()?;
