@@ -23,7 +23,7 @@
 
 mod java;
 mod plan;
-mod proc_stats;
+pub(crate) mod proc_stats;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -4,6 +4,7 @@
 //! Each listener prints `listening <role> <addr>` on stdout once bound, which scripts and tests
 //! read to find ports chosen by the OS (port 0).
 
+mod bench_broker;
 mod bench_namesrv;
 mod bench_net;
 mod bench_store;
@@ -72,6 +73,37 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Sends per second, latency, broker CPU per message and memory: our broker beside the Java
+    /// 5.3.3 broker and a do-nothing responder, each a child process, in one run.
+    Broker {
+        /// Seconds per side, load and round.
+        #[arg(long, default_value_t = bench_broker::SLICE.as_secs())]
+        seconds: u64,
+        #[arg(long, default_value_t = bench_broker::ROUNDS)]
+        rounds: u32,
+        #[arg(long, value_delimiter = ',', default_value = "8,64")]
+        connections: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_value = "128,1024")]
+        body_bytes: Vec<usize>,
+        /// Header encodings: json, rocketmq.
+        #[arg(long, value_delimiter = ',', default_value = "json,rocketmq")]
+        headers: Vec<String>,
+        /// The runtime classpath of org.apache.rocketmq:rocketmq-broker and rocketmq-namesrv
+        /// 5.3.3; without it the Java side is skipped.
+        #[arg(long)]
+        java_classpath: Option<String>,
+        #[arg(long, default_value = "java")]
+        java: PathBuf,
+        /// Our binary to run as the broker (this one by default).
+        #[arg(long)]
+        ferrocket_bin: Option<PathBuf>,
+    },
+    /// A do-nothing responder on 127.0.0.1 for `bench broker` (runs until killed).
+    #[command(hide = true)]
+    Responder {
+        #[arg(long)]
+        port: u16,
+    },
     /// Route lookups per second and memory at scale: ours beside the Java name server.
     Namesrv(bench_namesrv::BenchNamesrvArgs),
     /// Store appends and reads beside this machine's sequential write bandwidth and fsyncs/s.
@@ -188,6 +220,47 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let report = bench_store::run(options).await?;
             println!("{report}");
         }
+        Command::Bench {
+            what:
+                BenchCommand::Broker {
+                    seconds,
+                    rounds,
+                    connections,
+                    body_bytes,
+                    headers,
+                    java_classpath,
+                    java,
+                    ferrocket_bin,
+                },
+        } => {
+            let headers = headers
+                .iter()
+                .map(|name| match name.as_str() {
+                    "json" => Ok(SerializeType::Json),
+                    "rocketmq" => Ok(SerializeType::RocketMq),
+                    other => Err(anyhow::anyhow!("unknown header encoding {other}: json or rocketmq")),
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let ferrocket_bin = match ferrocket_bin {
+                Some(path) => path,
+                None => std::env::current_exe()?,
+            };
+            let options = bench_broker::BenchBrokerOptions {
+                slice: Duration::from_secs(seconds),
+                rounds,
+                connections,
+                body_bytes,
+                headers,
+                ferrocket_bin,
+                java_bin: java,
+                java_classpath,
+            };
+            let report = bench_broker::run(options).await?;
+            println!("{report}");
+        }
+        Command::Bench {
+            what: BenchCommand::Responder { port },
+        } => bench_broker::serve_responder(port).await?,
         Command::Bench {
             what:
                 BenchCommand::Net {

@@ -10,7 +10,7 @@ const PROC_CLOCK_TICKS_PER_SECOND: u64 = 100;
 const PROC_STAT_UTIME_AFTER_COMM: usize = 11;
 
 /// `VmRSS` of this process (`None`) or of `pid`, in bytes; `None` off Linux.
-pub(super) fn resident_bytes(pid: Option<u32>) -> Option<u64> {
+pub(crate) fn resident_bytes(pid: Option<u32>) -> Option<u64> {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/status"),
         None => "/proc/self/status".to_owned(),
@@ -28,7 +28,7 @@ pub(super) fn resident_bytes(pid: Option<u32>) -> Option<u64> {
 }
 
 /// CPU time (user + system, all threads) of this process (`None`) or of `pid`; `None` off Linux.
-pub(super) fn cpu_time(pid: Option<u32>) -> Option<Duration> {
+pub(crate) fn cpu_time(pid: Option<u32>) -> Option<Duration> {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/stat"),
         None => "/proc/self/stat".to_owned(),
@@ -45,7 +45,7 @@ pub(super) fn cpu_time(pid: Option<u32>) -> Option<Duration> {
 }
 
 /// `total` plus `after - before`; `None` once any reading failed.
-pub(super) fn add_elapsed(
+pub(crate) fn add_elapsed(
     total: Option<Duration>,
     before: Option<Duration>,
     after: Option<Duration>,

@@ -1,0 +1,281 @@
+//! `ferrocket bench broker`: sends per second, latency, broker CPU per message and memory of our
+//! broker beside the official Java 5.3.3 broker and a do-nothing responder, in one run on this
+//! machine, driven by the same native load generator (issue 13's measurement).
+//!
+//! Each side is a child process (`sides`), so its CPU time (utime + stime from `/proc`) over a
+//! slice, divided by the sends it acknowledged, is its CPU per message; the do-nothing responder
+//! (`ferrocket bench responder`: our transport answering every send with a canned SUCCESS) is
+//! the ceiling a broker's cost is read against. Loads (`load`) are SEND_MESSAGE_V2 with one send
+//! in flight per connection, for each header encoding, body size and connection count; the
+//! sides take turns in `rounds` slices (A B C A B C), so a change in the machine's load falls on
+//! all alike. Ratios, not absolute numbers, are the result.
+
+mod load;
+mod sides;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use ferrocket_net::{ConnectionHandle, Router, Server, ServerConfig};
+use ferrocket_wire::header::{CustomHeader, SendMessageResponseHeader};
+use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
+
+use crate::bench_namesrv::proc_stats::{cpu_time, resident_bytes};
+use load::{Load, Measured};
+use sides::{Launch, Side, SideKind};
+
+/// Measured time per side, load and round.
+pub const SLICE: Duration = Duration::from_secs(4);
+/// Turns each side takes per load.
+pub const ROUNDS: u32 = 2;
+/// Lets each side create the topic, warm its JIT or caches and settle.
+const WARMUP: Duration = Duration::from_secs(5);
+/// Bounds that keep a mistyped option from running for hours or exhausting memory.
+const SLICE_MAX: Duration = Duration::from_secs(300);
+const ROUNDS_MAX: u32 = 20;
+const CONNECTIONS_MAX: usize = 1_024;
+/// Java's default `maxMessageSize`.
+const BODY_BYTES_MAX: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct BenchBrokerOptions {
+    pub slice: Duration,
+    pub rounds: u32,
+    pub connections: Vec<usize>,
+    pub body_bytes: Vec<usize>,
+    pub headers: Vec<SerializeType>,
+    pub ferrocket_bin: PathBuf,
+    pub java_bin: PathBuf,
+    /// The runtime classpath of rocketmq-broker and rocketmq-namesrv 5.3.3; `None` skips Java.
+    pub java_classpath: Option<String>,
+}
+
+/// One side under one load.
+#[derive(Debug, Clone)]
+pub struct SideFigures {
+    pub kind: SideKind,
+    pub per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub p999: Duration,
+    /// Broker CPU per acknowledged send; `None` where `/proc` could not be read.
+    pub cpu_per_message: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    pub load: Load,
+    pub sides: Vec<SideFigures>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchBrokerReport {
+    pub options: BenchBrokerOptions,
+    pub loads: Vec<LoadReport>,
+    /// Resident memory of each side's measured process after all loads.
+    pub resident: Vec<(SideKind, Option<u64>)>,
+}
+
+/// Starts every side, warms each up, then runs every load on each in turn.
+pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerReport> {
+    ensure!(
+        options.slice > Duration::ZERO && options.slice <= SLICE_MAX,
+        "slice must be within (0, {SLICE_MAX:?}]"
+    );
+    ensure!(
+        (1..=ROUNDS_MAX).contains(&options.rounds),
+        "rounds must be within 1..={ROUNDS_MAX}"
+    );
+    ensure!(
+        options.connections.iter().all(|c| (1..=CONNECTIONS_MAX).contains(c)),
+        "connections must be within 1..={CONNECTIONS_MAX}"
+    );
+    ensure!(
+        options.body_bytes.iter().all(|b| *b <= BODY_BYTES_MAX),
+        "bodies must be at most {BODY_BYTES_MAX} bytes"
+    );
+    let launch = Launch {
+        ferrocket_bin: options.ferrocket_bin.clone(),
+        java_bin: options.java_bin.clone(),
+        java_classpath: options.java_classpath.clone(),
+    };
+    let mut kinds = vec![SideKind::Responder, SideKind::Ferrocket];
+    if options.java_classpath.is_some() {
+        kinds.push(SideKind::Java);
+    }
+    let mut sides = Vec::new();
+    for kind in kinds {
+        let side = Side::start(kind, &launch).await?;
+        let warmup = Load {
+            connections: options.connections.iter().copied().max().unwrap_or(1),
+            body_bytes: 128,
+            header: SerializeType::Json,
+        };
+        load::run(&side.broker_addr, warmup, WARMUP)
+            .await
+            .with_context(|| format!("warming up {}", kind.name()))?;
+        sides.push(side);
+    }
+    let mut loads = Vec::new();
+    for &header in &options.headers {
+        for &body_bytes in &options.body_bytes {
+            for &connections in &options.connections {
+                let load = Load {
+                    connections,
+                    body_bytes,
+                    header,
+                };
+                loads.push(measure_load(&sides, load, &options).await?);
+            }
+        }
+    }
+    let resident = sides.iter().map(|s| (s.kind, resident_bytes(Some(s.pid())))).collect();
+    Ok(BenchBrokerReport {
+        options,
+        loads,
+        resident,
+    })
+}
+
+async fn measure_load(sides: &[Side], load: Load, options: &BenchBrokerOptions) -> anyhow::Result<LoadReport> {
+    let mut totals: Vec<(Measured, Option<Duration>)> = sides
+        .iter()
+        .map(|_| (Measured::default(), Some(Duration::ZERO)))
+        .collect();
+    for _ in 0..options.rounds {
+        for (side, (measured, cpu)) in sides.iter().zip(totals.iter_mut()) {
+            let before = cpu_time(Some(side.pid()));
+            let slice = load::run(&side.broker_addr, load, options.slice)
+                .await
+                .with_context(|| format!("{} under {load:?}", side.kind.name()))?;
+            let after = cpu_time(Some(side.pid()));
+            *cpu = match (*cpu, before, after) {
+                (Some(total), Some(before), Some(after)) => after.checked_sub(before).map(|used| total + used),
+                _ => None,
+            };
+            measured.add(slice);
+        }
+    }
+    let sides = sides
+        .iter()
+        .zip(totals)
+        .map(|(side, (mut measured, cpu))| SideFigures {
+            kind: side.kind,
+            per_second: measured.per_second(),
+            p50: measured.quantile(0.50),
+            p99: measured.quantile(0.99),
+            p999: measured.quantile(0.999),
+            cpu_per_message: cpu.and_then(|cpu| {
+                let sends = u32::try_from(measured.sends).ok().filter(|n| *n > 0)?;
+                Some(cpu / sends)
+            }),
+        })
+        .collect();
+    Ok(LoadReport { load, sides })
+}
+
+impl LoadReport {
+    fn side(&self, kind: SideKind) -> Option<&SideFigures> {
+        self.sides.iter().find(|s| s.kind == kind)
+    }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}", a / b)
+    } else {
+        "-".to_owned()
+    }
+}
+
+fn micros(d: Option<Duration>) -> String {
+    d.map_or_else(|| "-".to_owned(), |d| format!("{:.1}", d.as_secs_f64() * 1e6))
+}
+
+impl fmt::Display for BenchBrokerReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = &self.options;
+        writeln!(
+            f,
+            "bench broker: SEND_MESSAGE_V2, one in flight per connection, {:.1} s x {} rounds per side and load, sides in turn",
+            o.slice.as_secs_f64(),
+            o.rounds
+        )?;
+        for report in &self.loads {
+            let l = report.load;
+            writeln!(
+                f,
+                "\n{:?} header, {} B body, {} connections",
+                l.header, l.body_bytes, l.connections
+            )?;
+            writeln!(
+                f,
+                "  {:<22} {:>10} {:>9} {:>9} {:>9} {:>12}",
+                "side", "sends/s", "p50 ms", "p99 ms", "p999 ms", "CPU us/msg"
+            )?;
+            for side in &report.sides {
+                writeln!(
+                    f,
+                    "  {:<22} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>12}",
+                    side.kind.name(),
+                    side.per_second,
+                    side.p50.as_secs_f64() * 1e3,
+                    side.p99.as_secs_f64() * 1e3,
+                    side.p999.as_secs_f64() * 1e3,
+                    micros(side.cpu_per_message)
+                )?;
+            }
+            let ours = report.side(SideKind::Ferrocket);
+            let cpu = |s: Option<&SideFigures>| s.and_then(|s| s.cpu_per_message).map_or(0.0, |d| d.as_secs_f64());
+            let rate = |s: Option<&SideFigures>| s.map_or(0.0, |s| s.per_second);
+            let responder = report.side(SideKind::Responder);
+            let java = report.side(SideKind::Java);
+            writeln!(
+                f,
+                "  ratios: sends/s ours/java {}, ours/responder {}; CPU/msg ours/java {}, ours/responder {}",
+                ratio(rate(ours), rate(java)),
+                ratio(rate(ours), rate(responder)),
+                ratio(cpu(ours), cpu(java)),
+                ratio(cpu(ours), cpu(responder)),
+            )?;
+        }
+        write!(f, "\nresident memory after the loads:")?;
+        for (kind, bytes) in &self.resident {
+            let mib = bytes.map_or_else(
+                || "-".to_owned(),
+                |b| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+            );
+            write!(f, "  {} {mib};", kind.name())?;
+        }
+        Ok(())
+    }
+}
+
+/// `ferrocket bench responder`: our transport answering every request with a canned SUCCESS
+/// send result, until killed: the ceiling a broker's sends are measured against.
+pub async fn serve_responder(port: u16) -> anyhow::Result<()> {
+    let router = Router::new().route(RequestCode::SEND_MESSAGE_V2, answer_sent);
+    let server = Server::bind(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        router,
+        ServerConfig::default(),
+    )
+    .await?;
+    std::future::pending::<()>().await;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// The send result a broker answers, with fixed ids and offsets.
+async fn answer_sent(request: RemotingCommand, _: ConnectionHandle) -> Option<RemotingCommand> {
+    let header = SendMessageResponseHeader {
+        msg_id: "7F00000100002A9F0000000000000000".into(),
+        queue_id: 0,
+        queue_offset: 0,
+        ..SendMessageResponseHeader::default()
+    };
+    Some(RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None).with_ext_fields(header.to_ext_fields()))
+}
