@@ -162,6 +162,10 @@ pub struct BrokerConfig {
     pub timer_precision_ms: i64,
     /// `timerMaxDelaySec`: how far ahead a timer may ask to be delivered.
     pub timer_max_delay_sec: i64,
+    /// `recallMessageEnable` (Java's default false): whether RECALL_MESSAGE is served.
+    pub recall_message_enable: bool,
+    /// `allowRecallWhenBrokerNotWriteable` (Java's default true).
+    pub allow_recall_when_broker_not_writeable: bool,
     /// `splitRegistrationSize`.
     pub split_registration_size: usize,
     /// `registerNameServerPeriod`.
@@ -223,6 +227,8 @@ impl Default for BrokerConfig {
             timer_wheel_enable: true,
             timer_precision_ms: 1_000,
             timer_max_delay_sec: 3 * 24 * 3_600,
+            recall_message_enable: false,
+            allow_recall_when_broker_not_writeable: true,
             split_registration_size: SPLIT_REGISTRATION_SIZE_DEFAULT,
             register_name_server_period_ms: REGISTER_PERIOD_MS_DEFAULT,
             flush_consumer_offset_interval_ms: FLUSH_CONSUMER_OFFSET_INTERVAL_MS_DEFAULT,

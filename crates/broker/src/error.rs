@@ -142,6 +142,35 @@ pub enum BrokerError {
     #[error("accurate timer message is not enabled, timerWheelEnable is false")]
     TimerNotEnabled,
 
+    // RECALL_MESSAGE (`RecallMessageProcessor`, 5.3.2+), in Java's order.
+    #[error("recall failed, operation is forbidden")]
+    RecallForbidden,
+
+    /// On a slave (SLAVE_NOT_AVAILABLE) or a broker not writeable (SERVICE_NOT_AVAILABLE).
+    #[error("recall failed, broker service not available")]
+    RecallUnavailable { on_slave: bool },
+
+    #[error("recall failed, the topic[{topic}] not exist")]
+    RecallTopicNotExist { topic: String },
+
+    #[error("recall handle is invalid")]
+    RecallHandleInvalid,
+
+    #[error("recall failed, topic not match")]
+    RecallTopicMismatch,
+
+    /// The handle names another broker.
+    #[error("recall failed, broker service not available")]
+    RecallBrokerMismatch,
+
+    /// The handle's time has passed, or lies beyond `timerMaxDelaySec`.
+    #[error("recall failed, timestamp invalid")]
+    RecallTimestampInvalid,
+
+    /// The delete mark was not stored.
+    #[error("recall failed, execute error")]
+    RecallPutFailed,
+
     /// CONSUMER_SEND_MSG_BACK names a commit-log offset holding no message.
     #[error("look message by offset failed, {offset}")]
     SendBackMessageNotFound { offset: i64 },
@@ -568,6 +597,13 @@ impl BrokerError {
             | E::CommitGroupNotExist { .. }
             | E::ResetGroupNotExist { .. }
             | E::GroupNotInBroker { .. } => ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            E::RecallForbidden => ResponseCode::NO_PERMISSION,
+            E::RecallUnavailable { on_slave: true } => ResponseCode::SLAVE_NOT_AVAILABLE,
+            E::RecallUnavailable { on_slave: false } => ResponseCode::SERVICE_NOT_AVAILABLE,
+            E::RecallTopicNotExist { .. } => ResponseCode::TOPIC_NOT_EXIST,
+            E::RecallHandleInvalid | E::RecallTopicMismatch | E::RecallBrokerMismatch | E::RecallTimestampInvalid => {
+                ResponseCode::ILLEGAL_OPERATION
+            }
             E::MessageIllegal { .. }
             | E::BatchTopicTooLong { .. }
             | E::BatchToRetryTopic { .. }
@@ -594,6 +630,7 @@ impl BrokerError {
             | E::PutResultMissing
             | E::TimerFlowControl { .. }
             | E::TimerNotEnabled
+            | E::RecallPutFailed
             | E::SendBackMessageNotFound { .. }
             | E::SendBackPutFailed { .. }
             | E::FilterTypeNotSupported { .. }

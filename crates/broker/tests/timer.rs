@@ -238,3 +238,73 @@ async fn a_time_that_passed_while_the_broker_was_down_is_delivered_at_start() {
     assert_once_each(&messages, 3);
     broker.shutdown().await;
 }
+
+fn recall(handle: &str, topic: &str) -> ferrocket_wire::RemotingCommand {
+    let header = ferrocket_wire::header::RecallMessageRequestHeader {
+        producer_group: Some("pg".into()),
+        topic: topic.into(),
+        recall_handle: handle.into(),
+        ..Default::default()
+    };
+    common::with_header(ferrocket_wire::RequestCode::RECALL_MESSAGE, &header)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_recalled_timer_is_never_delivered_even_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(Clock::system().now_ms());
+    let broker = start_broker_on(dir.path(), clock.clone(), |c| c.recall_message_enable = true).await;
+    let client = client();
+    let at = now_ms(&broker) + 3_000;
+    let recalled = send_timer(&client, &broker, 1, ("TIMER_DELIVER_MS", at.to_string())).await;
+    let kept = send_timer(&client, &broker, 2, ("TIMER_DELIVER_MS", at.to_string())).await;
+    let handle = recalled.recall_handle.expect("a timer send returns a recall handle");
+    assert!(kept.recall_handle.is_some());
+
+    // Java's refusals first: another topic, a broken handle.
+    let wrong_topic = ask(&client, &broker, recall(&handle, "OtherTopic")).await;
+    assert_eq!(
+        (wrong_topic.code, wrong_topic.remark.as_deref()),
+        (17, Some("recall failed, the topic[OtherTopic] not exist"))
+    );
+    let broken = ask(&client, &broker, recall("djEgYSBi", TOPIC)).await;
+    assert_eq!(
+        (broken.code, broken.remark.as_deref()),
+        (604, Some("recall handle is invalid"))
+    );
+
+    let answer = ask(&client, &broker, recall(&handle, TOPIC)).await;
+    ok_code(&answer);
+    assert_eq!(answer.ext("msgId"), Some(uniq(1).as_str()));
+    assert_eq!(answer.ext("MSG_REGION"), Some("DefaultRegion"));
+    // The broker stops and starts again before the slot comes: the recall holds.
+    advance(&broker, Duration::from_millis(500)).await;
+    broker.shutdown().await;
+    let broker = start_broker_on(dir.path(), clock.clone(), |c| c.recall_message_enable = true).await;
+    let (delivered, _) = wait_delivered(&client, &broker, 1, 5_000).await;
+    advance(&broker, Duration::from_secs(3)).await;
+    let delivered_after = pull_queue(&client, &broker, TOPIC, 0).await;
+    assert_eq!(delivered_after.len(), 1, "the recalled timer was delivered");
+    assert_eq!(delivered[0].properties.get("UNIQ_KEY"), Some(uniq(2).as_str()));
+    // Too late now: the time has passed.
+    let late = ask(&client, &broker, recall(kept.recall_handle.as_deref().unwrap(), TOPIC)).await;
+    assert_eq!(
+        (late.code, late.remark.as_deref()),
+        (604, Some("recall failed, timestamp invalid"))
+    );
+    broker.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn recall_is_refused_unless_enabled_as_in_java() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |_| {}).await;
+    let client = client();
+    let sent = send_timer(&client, &broker, 1, ("TIMER_DELAY_SEC", "30".into())).await;
+    let answer = ask(&client, &broker, recall(&sent.recall_handle.unwrap(), TOPIC)).await;
+    assert_eq!(
+        (answer.code, answer.remark.as_deref()),
+        (16, Some("recall failed, operation is forbidden"))
+    );
+    broker.shutdown().await;
+}

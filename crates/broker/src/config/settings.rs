@@ -64,6 +64,12 @@ pub const SETTINGS: &[Setting<BrokerConfig>] = &[
     ),
     setting!(
         Runtime,
+        "allowRecallWhenBrokerNotWriteable",
+        allow_recall_when_broker_not_writeable,
+        parse_bool
+    ),
+    setting!(
+        Runtime,
         "autoCreateSubscriptionGroup",
         auto_create_subscription_group,
         parse_bool
@@ -257,6 +263,7 @@ pub const SETTINGS: &[Setting<BrokerConfig>] = &[
         notify_consumer_ids_changed_enable,
         parse_bool
     ),
+    setting!(Runtime, "recallMessageEnable", recall_message_enable, parse_bool),
     setting!(
         Runtime,
         "registerNameServerPeriod",

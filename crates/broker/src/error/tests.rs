@@ -64,6 +64,47 @@ fn table() -> Vec<(BrokerError, ResponseCode, String)> {
     config.attributes.insert(s("+message.type"), s("NORMAL"));
     vec![
         (
+            E::RecallForbidden,
+            C::NO_PERMISSION,
+            s("recall failed, operation is forbidden"),
+        ),
+        (
+            E::RecallUnavailable { on_slave: true },
+            C::SLAVE_NOT_AVAILABLE,
+            s("recall failed, broker service not available"),
+        ),
+        (
+            E::RecallUnavailable { on_slave: false },
+            C::SERVICE_NOT_AVAILABLE,
+            s("recall failed, broker service not available"),
+        ),
+        (
+            E::RecallTopicNotExist { topic: s("T") },
+            C::TOPIC_NOT_EXIST,
+            s("recall failed, the topic[T] not exist"),
+        ),
+        (
+            E::RecallHandleInvalid,
+            C::ILLEGAL_OPERATION,
+            s("recall handle is invalid"),
+        ),
+        (
+            E::RecallTopicMismatch,
+            C::ILLEGAL_OPERATION,
+            s("recall failed, topic not match"),
+        ),
+        (
+            E::RecallBrokerMismatch,
+            C::ILLEGAL_OPERATION,
+            s("recall failed, broker service not available"),
+        ),
+        (
+            E::RecallTimestampInvalid,
+            C::ILLEGAL_OPERATION,
+            s("recall failed, timestamp invalid"),
+        ),
+        (E::RecallPutFailed, C::SYSTEM_ERROR, s("recall failed, execute error")),
+        (
             E::TimerMessageIllegal {
                 max_delay_ms: 259_200_000,
             },

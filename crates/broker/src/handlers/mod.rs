@@ -50,6 +50,7 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
     (RequestCode::SEND_BATCH_MESSAGE, Serve::Async(send::serve)),
     (RequestCode::CONSUMER_SEND_MSG_BACK, Serve::Async(send::serve_send_back)),
     (RequestCode::END_TRANSACTION, Serve::Async(transaction::serve)),
+    (RequestCode::RECALL_MESSAGE, Serve::Async(send::serve_recall)),
     // Consumers: pull.rs
     (RequestCode::PULL_MESSAGE, Serve::Async(pull::serve)),
     (RequestCode::LITE_PULL_MESSAGE, Serve::Async(pull::serve)),
@@ -213,7 +214,7 @@ mod tests {
         for code in served_codes() {
             assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
         }
-        assert_eq!(seen.len(), 45);
+        assert_eq!(seen.len(), 46);
     }
 
     #[test]
@@ -232,6 +233,8 @@ mod tests {
                 RequestCode::CONSUMER_SEND_MSG_BACK,
                 // A commit stores the real message and the op record.
                 RequestCode::END_TRANSACTION,
+                // A recall stores its delete mark.
+                RequestCode::RECALL_MESSAGE,
                 RequestCode::PULL_MESSAGE,
                 RequestCode::LITE_PULL_MESSAGE,
                 // A heartbeat that creates a retry topic registers it before the answer.

@@ -10,6 +10,7 @@
 //! "Batch or not" comes from the header's batch flag, not from the request code.
 
 mod message_build;
+mod recall;
 mod response;
 mod send_back;
 
@@ -45,6 +46,7 @@ use crate::state::topics::TopicTable;
 use crate::state::transactions;
 
 pub use message_build::{SendFacts, offset_message_ids, socket_addr};
+pub use recall::serve as serve_recall;
 pub use response::put_response;
 
 /// Java's `BrokerConfig.regionId` default; our configuration has no region.
@@ -180,6 +182,13 @@ async fn send(
     };
     // Java's put hook: a delayed message waits in the schedule topic.
     let messages = schedule::park_delayed(messages, &config.store.message_delay_levels_ms);
+    // `attachRecallHandle`: a single timer send learns how to take the timer back.
+    let recall_handle = match header.batch.unwrap_or(false) {
+        true => None,
+        false => messages
+            .first()
+            .and_then(|m| timer::recall::handle_of(m, &config.broker_name)),
+    };
     // Java's `isWaitStoreMsgOK`, read from the (first) message as the store reads it.
     let wait_store_msg_ok = messages
         .first()
@@ -189,14 +198,16 @@ async fn send(
         Some(result) => replication::after_put(b, &config, result.end_offset, wait_store_msg_ok).await,
         None => None,
     };
-    put_response(
+    let (code, mut response) = put_response(
         outcome,
         replicas,
         store_host,
         queue_id,
         transaction_id,
         config.store.body_bytes_max,
-    )
+    )?;
+    response.recall_handle = recall_handle;
+    Ok((code, response))
 }
 
 /// Java's put hook for timer messages (`HookUtils.handleScheduleMessage`): a message asking for

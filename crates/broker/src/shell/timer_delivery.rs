@@ -13,8 +13,8 @@ use tracing::warn;
 
 use crate::state::Broker;
 use crate::state::timer::wheel::{
-    DELIVERIES_PER_TICK_MAX, INGEST_PER_TICK_MAX, PROGRESS_FILE, Pending, RECORDS_PER_LOCK_MAX, TimerProgress,
-    WHEEL_TICK_MS, parked_at, persist_progress,
+    CANCEL_KEEP_MS, DELIVERIES_PER_TICK_MAX, INGEST_PER_TICK_MAX, PROGRESS_FILE, Pending, RECORDS_PER_LOCK_MAX,
+    TimerProgress, WHEEL_TICK_MS, parked_at, persist_progress,
 };
 use crate::state::timer::{delivered_message, due_ms};
 
@@ -48,6 +48,10 @@ pub async fn run(broker: Arc<Broker>) {
             }
         };
         progress.after_tick(&broker, ingested > 0 || delivered.is_some(), delivered);
+        broker
+            .timers
+            .lock()
+            .forget_cancels_before(broker.now_ms().saturating_sub(CANCEL_KEEP_MS));
     }
 }
 
@@ -110,10 +114,12 @@ async fn deliver(b: &Broker) -> Result<Option<CommitLogOffset>, (Option<CommitLo
             delivered += 1;
             // Unreadable records, delete marks and records naming no real topic are dropped, as
             // Java's dequeue drops them.
-            let Some(message) = parked
-                .as_ref()
-                .and_then(|m| delivered_message(m, m.store_timestamp_ms, now_ms))
-            else {
+            let Some(parked) = parked else { continue };
+            // A recall's mark cancels its timer; neither is delivered.
+            if !b.timers.lock().settle(&parked) {
+                continue;
+            }
+            let Some(message) = delivered_message(&parked, parked.store_timestamp_ms, now_ms) else {
                 continue;
             };
             let outcome = b.store.put(message).await;

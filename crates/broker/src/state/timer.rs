@@ -13,6 +13,7 @@
 //! time plus the delay, which is never before Java's own "now + delay"), and never later than
 //! Java's slot end ([`due_ms`]).
 
+pub mod recall;
 pub mod wheel;
 
 use ferrocket_wire::message::properties::keys;
@@ -164,6 +165,10 @@ pub fn due_ms(parked: &StoredMessage, precision_ms: i64) -> Option<i64> {
     } else {
         properties.get(keys::TIMER_DELIVER_MS).and_then(parse_java_long)
     };
+    // A delete mark (a recall) is taken at its slot's start, before any timer it may cancel.
+    if properties.get(keys::TIMER_DEL_UNIQKEY).is_some() {
+        return Some(slot_ms);
+    }
     Some(asked_ms.map_or(slot_end_ms, |asked| asked.clamp(slot_ms, slot_end_ms)))
 }
 

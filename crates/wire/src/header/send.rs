@@ -138,6 +138,24 @@ custom_header! {
     }
 }
 
+custom_header! {
+    /// RECALL_MESSAGE (370, 5.3.2+): `RecallMessageRequestHeader`, taking back a timer message
+    /// before its time by the `recallHandle` its send returned.
+    pub struct RecallMessageRequestHeader {
+        "producerGroup" => producer_group: Option<String>,
+        "topic" => topic: String,
+        "recallHandle" => recall_handle: String,
+    }
+    base rpc: crate::header::TopicRpcFields;
+}
+
+custom_header! {
+    /// RECALL_MESSAGE's answer: the recalled message's UNIQ_KEY.
+    pub struct RecallMessageResponseHeader {
+        "msgId" => msg_id: String,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +187,11 @@ mod tests {
             required_keys::<SendMessageResponseHeader>(&[]),
             ["msgId", "queueId", "queueOffset"]
         );
+        assert_eq!(
+            required_keys::<RecallMessageRequestHeader>(&[]),
+            ["topic", "recallHandle"]
+        );
+        assert_eq!(required_keys::<RecallMessageResponseHeader>(&[]), ["msgId"]);
     }
 
     const PROPERTIES: &str =

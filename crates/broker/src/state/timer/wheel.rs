@@ -14,7 +14,7 @@
 //! delivered again only when not found. Delivery is thus once, not at-least-once as Java's.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::path::Path;
 
 use ferrocket_store::{MessageStore, QueueId, QueueOffset, StoreHandle, load_config_file, persist_config_file};
@@ -24,7 +24,7 @@ use ferrocket_wire::system_topics::TIMER_TOPIC;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use super::due_ms;
+use super::{due_ms, recall};
 use crate::config::BrokerConfig;
 use crate::error::BrokerResult;
 
@@ -39,6 +39,12 @@ pub const RECORDS_PER_LOCK_MAX: usize = 256;
 pub const INGEST_PER_TICK_MAX: usize = 50_000;
 /// Timers delivered per tick; the rest wait for the next tick, still due.
 pub const DELIVERIES_PER_TICK_MAX: usize = 50_000;
+/// Recalls remembered at once; past it the oldest slot's are forgotten (their timers, if still
+/// to come, are then delivered).
+pub const CANCELS_MAX: usize = 100_000;
+/// How long a recall waits for its timer after the slot's start before it is forgotten (the
+/// timer comes within the slot, or right after a restart).
+pub const CANCEL_KEEP_MS: i64 = 600_000;
 /// Queue offsets per pending-count block: [`TimerWheel::progress`]'s `scanFrom` is the start
 /// of the lowest block still holding a timer, so a restart re-reads at most this many extra.
 const OFFSETS_PER_BLOCK: u64 = 4_096;
@@ -72,6 +78,8 @@ pub struct TimerWheel {
     /// Timers taken into and out of the wheel since start (GET_BROKER_RUNTIME_INFO's rates).
     scheduled_total: u64,
     taken_total: u64,
+    /// Recalls met but not yet their timers: `(slot, delete key)` (see `super::recall`).
+    cancels: BTreeSet<(i64, String)>,
 }
 
 impl TimerWheel {
@@ -105,6 +113,34 @@ impl TimerWheel {
             }
         }
         Some(head)
+    }
+
+    /// What to do with a due record: a delete mark is remembered and dropped; a timer it
+    /// cancels is dropped (and the mark forgotten); any other is delivered (`true`).
+    pub fn settle(&mut self, parked: &StoredMessage) -> bool {
+        let Some(slot_ms) = parked
+            .properties
+            .get(keys::TIMER_OUT_MS)
+            .and_then(|slot| slot.parse::<i64>().ok())
+        else {
+            return true;
+        };
+        if let Some(key) = parked.properties.get(keys::TIMER_DEL_UNIQKEY) {
+            if self.cancels.len() >= CANCELS_MAX {
+                self.cancels.pop_first();
+            }
+            self.cancels.insert((slot_ms, key.to_owned()));
+            return false;
+        }
+        match recall::key_of(parked) {
+            Some(key) => !self.cancels.remove(&(slot_ms, key)),
+            None => true,
+        }
+    }
+
+    /// Forgets recalls whose slot started before `slot_ms`.
+    pub fn forget_cancels_before(&mut self, slot_ms: i64) {
+        self.cancels = self.cancels.split_off(&(slot_ms, String::new()));
     }
 
     /// The due time of the earliest waiting timer.
@@ -227,6 +263,10 @@ pub fn rebuild(store: &MessageStore, progress: &TimerProgress, precision_ms: i64
         };
         let pending = Pending { due_ms, queue_offset };
         match on_restart(progress, pending, now_ms) {
+            // A recall met before the stop whose timer may not have been: met again.
+            OnRestart::Delivered if parked.properties.get(keys::TIMER_DEL_UNIQKEY).is_some() => {
+                wheel.settle(&parked);
+            }
             OnRestart::Delivered => {}
             OnRestart::MaybeDelivered if already_delivered(store, &parked) => found_delivered += 1,
             OnRestart::Waiting | OnRestart::MaybeDelivered => wheel.schedule(pending),
