@@ -6,98 +6,350 @@
 //! Reading is lenient the way fastjson is: numbers may come as strings, unknown properties are
 //! ignored, and extFields values that are numbers or booleans are taken as their text.
 
-use serde_json::{Map, Value};
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::codes::LanguageCode;
 use crate::command::{RemotingCommand, SerializeType};
 use crate::error::{WireError, WireResult};
 use crate::ext_fields::ExtFields;
 
+/// Written straight into the frame's buffer (no intermediate JSON tree): every send answers one
+/// of these, so it is on the hot path.
 pub fn encode(command: &RemotingCommand) -> Vec<u8> {
-    let mut object = Map::new();
-    object.insert("code".into(), command.code.into());
+    let mut out = Vec::with_capacity(128 + command.ext_fields.as_ref().map_or(0, |f| f.len() * 32));
+    out.extend_from_slice(b"{\"code\":");
+    push_int(&mut out, command.code);
     if let Some(fields) = &command.ext_fields {
-        let ext: Map<String, Value> = fields
-            .entries()
-            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), Value::String(v.to_owned()))))
-            .collect();
-        object.insert("extFields".into(), Value::Object(ext));
+        out.extend_from_slice(b",\"extFields\":{");
+        let mut first = true;
+        for (key, value) in unique_non_null(fields) {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            push_string(&mut out, key);
+            out.push(b':');
+            push_string(&mut out, value);
+        }
+        out.push(b'}');
     }
-    object.insert("flag".into(), command.flag.into());
-    object.insert("language".into(), command.language.json_name().into());
-    object.insert("opaque".into(), command.opaque.into());
+    out.extend_from_slice(b",\"flag\":");
+    push_int(&mut out, command.flag);
+    out.extend_from_slice(b",\"language\":");
+    push_string(&mut out, command.language.json_name());
+    out.extend_from_slice(b",\"opaque\":");
+    push_int(&mut out, command.opaque);
     if let Some(remark) = &command.remark {
-        object.insert("remark".into(), remark.as_str().into());
+        out.extend_from_slice(b",\"remark\":");
+        push_string(&mut out, remark);
     }
-    object.insert("serializeTypeCurrentRPC".into(), SerializeType::Json.java_name().into());
-    object.insert("version".into(), command.version.into());
-    // Serializing a map of strings and integers cannot fail.
-    serde_json::to_vec(&Value::Object(object)).unwrap_or_default()
+    out.extend_from_slice(b",\"serializeTypeCurrentRPC\":");
+    push_string(&mut out, SerializeType::Json.java_name());
+    out.extend_from_slice(b",\"version\":");
+    push_int(&mut out, command.version);
+    out.push(b'}');
+    out
+}
+
+/// The entries as a JSON object holds them: nulls left out, and a repeated key written once,
+/// where it first appears, with its last value (what fastjson's map would hold).
+fn unique_non_null(fields: &ExtFields) -> impl Iterator<Item = (&str, &str)> {
+    let present: Vec<(&str, &str)> = fields.entries().filter_map(|(k, v)| Some((k, v?))).collect();
+    let repeated = present
+        .iter()
+        .enumerate()
+        .any(|(i, (key, _))| present.iter().skip(i + 1).any(|(other, _)| other == key));
+    let mut written: Vec<(&str, &str)> = Vec::with_capacity(present.len());
+    for (key, value) in present {
+        match written.iter_mut().find(|(k, _)| repeated && *k == key) {
+            Some(entry) => entry.1 = value,
+            None => written.push((key, value)),
+        }
+    }
+    written.into_iter()
+}
+
+fn push_int(out: &mut Vec<u8>, value: i32) {
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{value}");
+}
+
+/// A JSON string with serde_json's escaping (control characters as `\u00XX`, as fastjson).
+fn push_string(out: &mut Vec<u8>, text: &str) {
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 pub fn decode(header: &[u8]) -> WireResult<RemotingCommand> {
-    let value: Value = serde_json::from_slice(header).map_err(|e| bad(e.to_string()))?;
-    let Value::Object(object) = value else {
-        return Err(bad("header is not a JSON object".into()));
-    };
-    let language = match object.get("language") {
-        None | Some(Value::Null) => LanguageCode::JAVA,
-        Some(Value::String(name)) => LanguageCode::from_name(name),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .and_then(|n| u8::try_from(n).ok())
-            .map_or(LanguageCode::OTHER, LanguageCode),
-        Some(_) => return Err(bad("language is not a string".into())),
-    };
-    let remark = match object.get("remark") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(bad("remark is not a string".into())),
-    };
-    let ext_fields = match object.get("extFields") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(map)) => Some(decode_ext(map)?),
-        Some(_) => return Err(bad("extFields is not an object".into())),
-    };
+    let mut deserializer = serde_json::Deserializer::from_slice(header);
+    let fields = HeaderVisitor
+        .deserialize(&mut deserializer)
+        .and_then(|fields| deserializer.end().map(|()| fields))
+        .map_err(|e| bad(e.to_string()))?;
     Ok(RemotingCommand {
-        code: int_field(&object, "code")?,
-        language,
-        version: int_field(&object, "version")?,
-        opaque: int_field(&object, "opaque")?,
-        flag: int_field(&object, "flag")?,
-        remark,
-        ext_fields,
+        code: fields.code.unwrap_or(0),
+        language: fields.language.unwrap_or(LanguageCode::JAVA),
+        version: fields.version.unwrap_or(0),
+        opaque: fields.opaque.unwrap_or(0),
+        flag: fields.flag.unwrap_or(0),
+        remark: fields.remark,
+        ext_fields: fields.ext_fields,
         body: None,
         serialize_type: SerializeType::Json,
     })
 }
 
-fn decode_ext(map: &Map<String, Value>) -> WireResult<ExtFields> {
-    let mut fields = ExtFields::new();
-    for (key, value) in map {
-        let text = match value {
-            Value::Null => None,
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Array(_) | Value::Object(_) => {
-                return Err(bad(format!("extFields.{key} is not a scalar")));
-            }
-        };
-        fields.push_raw(key.clone(), text);
-    }
-    Ok(fields)
+/// The header's members as read; a later duplicate replaces an earlier one, unknown members
+/// are skipped, `null` reads as absent.
+#[derive(Default)]
+struct HeaderFields {
+    code: Option<i32>,
+    language: Option<LanguageCode>,
+    version: Option<i32>,
+    opaque: Option<i32>,
+    flag: Option<i32>,
+    remark: Option<String>,
+    ext_fields: Option<ExtFields>,
 }
 
-/// Missing means Java's default, 0; a string holding an int is accepted, as fastjson does.
-fn int_field(object: &Map<String, Value>, name: &'static str) -> WireResult<i32> {
-    let parsed = match object.get(name) {
-        None | Some(Value::Null) => return Ok(0),
-        Some(Value::Number(n)) => n.as_i64().and_then(|v| i32::try_from(v).ok()),
-        Some(Value::String(s)) => s.trim().parse::<i32>().ok(),
-        Some(_) => None,
-    };
-    parsed.ok_or_else(|| bad(format!("{name} is not a 32-bit integer")))
+struct HeaderVisitor;
+
+impl<'de> DeserializeSeed<'de> for HeaderVisitor {
+    type Value = HeaderFields;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<HeaderFields, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = HeaderFields;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("header is not a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderFields, A::Error> {
+        let mut fields = HeaderFields::default();
+        while let Some(name) = map.next_key::<MemberName>()? {
+            match name {
+                MemberName::Code => fields.code = map.next_value_seed(LenientInt("code"))?,
+                MemberName::Version => fields.version = map.next_value_seed(LenientInt("version"))?,
+                MemberName::Opaque => fields.opaque = map.next_value_seed(LenientInt("opaque"))?,
+                MemberName::Flag => fields.flag = map.next_value_seed(LenientInt("flag"))?,
+                MemberName::Language => fields.language = map.next_value_seed(LanguageSeed)?,
+                MemberName::Remark => fields.remark = map.next_value::<Option<String>>()?,
+                MemberName::ExtFields => fields.ext_fields = map.next_value_seed(ExtFieldsSeed)?,
+                MemberName::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// A header member, recognised without allocating.
+enum MemberName {
+    Code,
+    Language,
+    Version,
+    Opaque,
+    Flag,
+    Remark,
+    ExtFields,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for MemberName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<MemberName, D::Error> {
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = MemberName;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<MemberName, E> {
+                Ok(match name {
+                    "code" => MemberName::Code,
+                    "language" => MemberName::Language,
+                    "version" => MemberName::Version,
+                    "opaque" => MemberName::Opaque,
+                    "flag" => MemberName::Flag,
+                    "remark" => MemberName::Remark,
+                    "extFields" => MemberName::ExtFields,
+                    _ => MemberName::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(NameVisitor)
+    }
+}
+
+/// Java's default (absent) for `null`; an int, or a string holding one, as fastjson reads it.
+struct LenientInt(&'static str);
+
+impl<'de> DeserializeSeed<'de> for LenientInt {
+    type Value = Option<i32>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<i32>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for LenientInt {
+    type Value = Option<i32>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} as a 32-bit integer", self.0)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<i32>, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<i32>, E> {
+        i32::try_from(v).map(Some).map_err(|_| self.refuse())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<i32>, E> {
+        i32::try_from(v).map(Some).map_err(|_| self.refuse())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<i32>, E> {
+        v.trim().parse::<i32>().map(Some).map_err(|_| self.refuse())
+    }
+}
+
+impl LenientInt {
+    fn refuse<E: de::Error>(&self) -> E {
+        E::custom(format!("{} is not a 32-bit integer", self.0))
+    }
+}
+
+/// `language`: a name, or (as some clients send it) the code's number.
+struct LanguageSeed;
+
+impl<'de> DeserializeSeed<'de> for LanguageSeed {
+    type Value = Option<LanguageCode>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<LanguageCode>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for LanguageSeed {
+    type Value = Option<LanguageCode>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("language is not a string")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<LanguageCode>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Option<LanguageCode>, E> {
+        Ok(Some(LanguageCode::from_name(name)))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Option<LanguageCode>, E> {
+        Ok(Some(u8::try_from(n).map_or(LanguageCode::OTHER, LanguageCode)))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Option<LanguageCode>, E> {
+        Ok(Some(u8::try_from(n).map_or(LanguageCode::OTHER, LanguageCode)))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<LanguageCode>, E> {
+        Ok(Some(LanguageCode::OTHER))
+    }
+}
+
+/// `extFields`: an object of scalars, numbers and booleans taken as their text, `null` kept as
+/// a null entry; every entry kept in order (a repeated key reads as its last value).
+struct ExtFieldsSeed;
+
+impl<'de> DeserializeSeed<'de> for ExtFieldsSeed {
+    type Value = Option<ExtFields>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<ExtFields>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ExtFieldsSeed {
+    type Value = Option<ExtFields>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("extFields is not an object")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<ExtFields>, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<ExtFields>, A::Error> {
+        let mut fields = ExtFields::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(ScalarText(&key))?;
+            fields.push_raw(key, value);
+        }
+        Ok(Some(fields))
+    }
+}
+
+/// One extFields value as text.
+struct ScalarText<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for ScalarText<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<String>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScalarText<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "extFields.{} is not a scalar", self.0)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        Ok(Some(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Option<String>, E> {
+        Ok(Some(v))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<String>, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<String>, E> {
+        // serde_json's rendering of the number, as `Value::Number::to_string` gave.
+        Ok(Some(
+            serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string()),
+        ))
+    }
 }
 
 fn bad(reason: String) -> WireError {
