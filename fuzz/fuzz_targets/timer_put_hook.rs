@@ -35,7 +35,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         precision_ms: 1_000,
         max_delay_ms: 259_200_000,
     };
-    if timer::park_if_timer(&mut message, &settings, 1_700_000_000_000, 0) == Ok(true) {
+    if timer::park_if_timer(&mut message, &settings, 1_700_000_000_000, || 0) == Ok(true) {
         assert!(timer::due_ms(&message, settings.precision_ms).is_some());
         let _ = recall::handle_of(&message, "broker-a");
     }

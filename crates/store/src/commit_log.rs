@@ -81,6 +81,8 @@ pub struct AppendResult {
     pub store_timestamp_ms: i64,
     /// As encoded in the record (assigned by the caller).
     pub queue_offset: i64,
+    /// BODYCRC as written (computed once, here).
+    pub body_crc: i32,
 }
 
 impl AppendResult {
@@ -245,7 +247,8 @@ impl CommitLog {
         assert_eq!(record.len(), size, "encoder layout disagrees with its output");
         let (_, after_size_and_magic) = record.split_at_mut(BODY_CRC_POSITION);
         let (body_crc_field, _) = after_size_and_magic.split_at_mut(4);
-        body_crc_field.copy_from_slice(&body_crc(&message.body).to_be_bytes());
+        let crc = body_crc(&message.body);
+        body_crc_field.copy_from_slice(&crc.to_be_bytes());
         let offset_field = i64::try_from(physical_offset).unwrap_or(i64::MAX);
         layout.set_physical_offset(record, offset_field)?;
         layout.set_store_timestamp(record, now_ms)?;
@@ -257,6 +260,7 @@ impl CommitLog {
             size: size as u32,
             store_timestamp_ms: now_ms,
             queue_offset: message.queue_offset,
+            body_crc: crc,
         })
     }
 

@@ -25,7 +25,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::BytesMut;
 use ferrocket_wire::message::StoredMessage;
-use ferrocket_wire::message::record::body_crc;
 
 use crate::abort_file::AbortFile;
 use crate::arrivals::{Arrival, PendingArrivals};
@@ -308,7 +307,7 @@ impl MessageStore {
             if dispatching {
                 message.physical_offset = appended.physical_offset.to_java_long();
                 message.store_timestamp_ms = now_ms;
-                message.body_crc = body_crc(&message.body);
+                message.body_crc = appended.body_crc;
                 let record = ScannedRecord {
                     physical_offset: appended.physical_offset,
                     size: appended.size,

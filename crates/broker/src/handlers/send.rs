@@ -153,7 +153,10 @@ async fn send(
             .topic
             .strip_prefix(RETRY_GROUP_TOPIC_PREFIX)
             .is_some_and(|group| !b.clients.lock().queue_locks.all_expired(group, now_ms));
-        let dead_letter = {
+        // Only a send to a retry topic can be redirected; the tables are not locked otherwise.
+        let dead_letter = if !header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+            None
+        } else {
             let mut topics = b.topics.lock();
             let mut groups = b.groups.lock();
             let retry = RetryFacts {
@@ -214,8 +217,9 @@ async fn send(
 /// a later delivery time waits in the timer topic (`state::timer`), or is refused with Java's
 /// code. Sends, send-backs and transaction commits all pass here.
 pub fn park_timer(b: &Broker, config: &BrokerConfig, message: &mut StoredMessage, now_ms: i64) -> BrokerResult<()> {
-    let pending = b.timers.lock().pending();
     let settings = timer::TimerSettings::of(config);
+    // The wheel is locked only for a message that is a timer.
+    let pending = || b.timers.lock().pending();
     match timer::park_if_timer(message, &settings, now_ms, pending) {
         Ok(_) => Ok(()),
         Err(TimerRefusal::NotEnabled) => Err(BrokerError::TimerNotEnabled),

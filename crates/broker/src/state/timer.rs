@@ -64,12 +64,13 @@ pub enum TimerRefusal {
 /// NOT or COMMIT. Returns whether the message was parked in [`TIMER_TOPIC`]. A message with a
 /// positive `DELAY` level loses its timer properties and keeps its level (the level wins, as in
 /// Java); one already parked (in the timer topic, or with `TIMER_OUT_MS`) is left alone; one
-/// whose time has come is delivered now, its properties untouched.
+/// whose time has come is delivered now, its properties untouched. `pending` (the timers
+/// waiting) is asked only of a timer.
 pub fn park_if_timer(
     message: &mut StoredMessage,
     settings: &TimerSettings,
     now_ms: i64,
-    pending: u64,
+    pending: impl FnOnce() -> u64,
 ) -> Result<bool, TimerRefusal> {
     if !message.transaction_type().takes_queue_offset() || message.topic == TIMER_TOPIC {
         return Ok(false);
@@ -104,7 +105,7 @@ pub fn park_if_timer(
     if deliver_ms - now_ms > settings.max_delay_ms {
         return Err(TimerRefusal::Illegal);
     }
-    if pending >= TIMERS_PENDING_MAX {
+    if pending() >= TIMERS_PENDING_MAX {
         return Err(TimerRefusal::FlowControl);
     }
     let slot_ms = slot_of(deliver_ms, settings.precision_ms);

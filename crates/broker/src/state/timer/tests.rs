@@ -33,7 +33,7 @@ fn message(properties: &[(&str, &str)]) -> StoredMessage {
 
 fn park(properties: &[(&str, &str)]) -> (Result<bool, TimerRefusal>, StoredMessage) {
     let mut m = message(properties);
-    (park_if_timer(&mut m, &SETTINGS, NOW, 0), m)
+    (park_if_timer(&mut m, &SETTINGS, NOW, || 0), m)
 }
 
 #[test]
@@ -79,10 +79,10 @@ fn what_is_no_timer_is_left_alone() {
     assert_eq!(m, message(&[("DELAY", "2")]));
     let mut prepared = message(&[("TIMER_DELAY_SEC", "9")]);
     prepared.sys_flag = sysflag::with_transaction_type(0, TransactionType::Prepared);
-    assert_eq!(park_if_timer(&mut prepared, &SETTINGS, NOW, 0), Ok(false));
+    assert_eq!(park_if_timer(&mut prepared, &SETTINGS, NOW, || 0), Ok(false));
     let mut rolled = message(&[("TIMER_DELAY_SEC", "9")]);
     rolled.topic = TIMER_TOPIC.into();
-    assert_eq!(park_if_timer(&mut rolled, &SETTINGS, NOW, 0), Ok(false));
+    assert_eq!(park_if_timer(&mut rolled, &SETTINGS, NOW, || 0), Ok(false));
 }
 
 #[test]
@@ -102,9 +102,9 @@ fn javas_refusals() {
         enabled: false,
         ..SETTINGS
     };
-    assert_eq!(park_if_timer(&mut m, &off, NOW, 0), Err(TimerRefusal::NotEnabled));
+    assert_eq!(park_if_timer(&mut m, &off, NOW, || 0), Err(TimerRefusal::NotEnabled));
     assert_eq!(
-        park_if_timer(&mut m, &SETTINGS, NOW, TIMERS_PENDING_MAX),
+        park_if_timer(&mut m, &SETTINGS, NOW, || TIMERS_PENDING_MAX),
         Err(TimerRefusal::FlowControl)
     );
 }
