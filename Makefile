@@ -1,7 +1,7 @@
 # The two commands of README.md: `make run` and `make test`. CI runs `make test` (.ci/run).
 # Each step is a script in scripts/ so it can also be run on its own.
 
-.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long chaos bench
+.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long chaos bench bench-broker
 
 run:
 	cargo run --release -p ferrocket -- standalone
@@ -57,3 +57,21 @@ bench:
 	cargo run --release -p ferrocket -- bench namesrv --java-classpath "$$(cat interop/java/namesrv-bench/target/classpath.txt)"
 	mvn -q -B -f interop/java/store-bench/pom.xml compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
 	cargo run --release -p ferrocket -- bench store --java-classpath "$(CURDIR)/interop/java/store-bench/target/classes:$$(cat interop/java/store-bench/target/classpath.txt)"
+
+# Our broker (`ferrocket standalone`, release build) beside the official Java 5.3.3 broker in one
+# run, driven by the same official 5.3.3 client: transactional sends/s (commit path), timer
+# messages scheduled/s and delivered/s, broker CPU per message and RSS (BENCHMARKS.md). About
+# 3-4 minutes; options after BENCH_BROKER_ARGS=, e.g. "--timer-messages=50000 --order=java,ferrocket".
+# The stores (about 1.5 GB per broker, deleted after each) go to tmpfs: both brokers delete their
+# oldest files on a disk over 85 % full, which would drop parked timers in the middle of the run.
+BENCH_BROKER_DIR := $(CURDIR)/interop/java/broker-bench/target
+BENCH_BROKER_WORK ?= /dev/shm/ferrocket-bench-broker
+bench-broker:
+	cargo build --release -p ferrocket
+	mvn -q -B -f interop/java/pom.xml -pl broker-bench -am package -DskipTests
+	@echo "load before: $$(uptime)"
+	FERROCKET_BIN=$(CURDIR)/target/release/ferrocket java -Xms1g -Xmx1g \
+		-Duser.home=$(BENCH_BROKER_DIR)/home -Drmq.logback.configurationFile=rmq.client.logback.xml \
+		-cp "$(BENCH_BROKER_DIR)/classes:$$(cat $(BENCH_BROKER_DIR)/dependencies.classpath)" \
+		org.ferrocket.bench.broker.BrokerBench --work=$(BENCH_BROKER_WORK) $(BENCH_BROKER_ARGS)
+	@echo "load after: $$(uptime)"

@@ -24,6 +24,13 @@ public final class JavaBroker implements AutoCloseable {
 
     private static final String MAIN_CLASS = "org.apache.rocketmq.broker.BrokerStartup";
 
+    /** System property replacing {@link #TEST_JVM_OPTIONS}, e.g. {@code -Xms1g -Xmx1g -XX:+UseG1GC}. */
+    public static final String JVM_OPTIONS_PROPERTY = "ferrocket.interop.javaBrokerJvmOptions";
+
+    /** Small and quick to start: the tests send hundreds of messages, not millions. */
+    private static final List<String> TEST_JVM_OPTIONS = List.of("-Xms256m", "-Xmx256m",
+        "-XX:MaxDirectMemorySize=128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+
     private final ChildProcess process;
     private final String address;
     private final String serializeType;
@@ -60,8 +67,9 @@ public final class JavaBroker implements AutoCloseable {
         extraConf.forEach((key, value) -> confText.append(key).append('=').append(value).append('\n'));
         Files.writeString(conf, confText.toString(), StandardCharsets.UTF_8);
 
-        List<String> command = new ArrayList<>(List.of(InteropEnv.javaBinary().toString(),
-            "-Xms256m", "-Xmx256m", "-XX:MaxDirectMemorySize=128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        List<String> command = new ArrayList<>(List.of(InteropEnv.javaBinary().toString()));
+        command.addAll(jvmOptions());
+        command.addAll(List.of(
             "-Djava.awt.headless=true", "-Duser.home=" + home, "-Drocketmq.home.dir=" + home,
             "-Drocketmq.serialize.type=" + serializeType,
             "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
@@ -76,6 +84,16 @@ public final class JavaBroker implements AutoCloseable {
             child.close();
             throw e;
         }
+    }
+
+    /**
+     * The heap, GC and JIT options: the tests' small heap and C1-only start-up by default; a
+     * benchmark, where that would handicap the Java broker, names its own (space-separated) in
+     * {@link #JVM_OPTIONS_PROPERTY}.
+     */
+    private static List<String> jvmOptions() {
+        String options = System.getProperty(JVM_OPTIONS_PROPERTY, "").trim();
+        return options.isEmpty() ? TEST_JVM_OPTIONS : List.of(options.split("\\s+"));
     }
 
     private static String brokerConf(String namesrvAddr, String clusterName, String brokerName, int port, Path store) {
