@@ -308,3 +308,40 @@ async fn recall_is_refused_unless_enabled_as_in_java() {
     );
     broker.shutdown().await;
 }
+
+/// Ours, not Java's: clean-up keeps the commit-log segment of a timer still waiting, whatever
+/// its age (Java deletes it, and the timer is never delivered); older segments still go.
+#[tokio::test(start_paused = true)]
+async fn clean_up_keeps_the_segment_of_a_waiting_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |c| c.store.commit_log_segment_bytes = 64 * 1024).await;
+    let client = client();
+    let body = &[b'x'; 1024];
+    let filler = |n: u32| {
+        let props = properties(&[("UNIQ_KEY", &uniq(1_000 + n))]);
+        common::send_v2("FillerTopic", 0, &props, body)
+    };
+    for n in 0..200 {
+        ok_code(&ask(&client, &broker, filler(n)).await);
+    }
+    let at = now_ms(&broker) + 60_000;
+    send_timer(&client, &broker, 1, ("TIMER_DELIVER_MS", at.to_string())).await;
+    for n in 200..400 {
+        ok_code(&ask(&client, &broker, filler(n)).await);
+    }
+    // Let the wheel read the timer and tell the store what it still needs.
+    for _ in 0..60 {
+        advance(&broker, Duration::from_millis(100)).await;
+    }
+    let store = &broker.broker().store;
+    let min_before = store.read(|s| s.commit_log_min_offset());
+    // Three days and an hour later every segment has expired; an operator asks for deletion.
+    store.write(|s| s.arm_manual_delete());
+    let report = store.run_cleanup_once(now_ms(&broker) + 73 * 3_600_000).unwrap();
+    assert!(!report.deleted_segments.is_empty(), "the older segments are deleted");
+    assert!(report.held_back > 0, "the timer's segment is kept: {report:?}");
+    assert!(store.read(|s| s.commit_log_min_offset()) > min_before);
+    let (delivered, _) = wait_delivered(&client, &broker, 1, 70_000).await;
+    assert_eq!(delivered[0].properties.get("UNIQ_KEY"), Some(uniq(1).as_str()));
+    broker.shutdown().await;
+}

@@ -60,6 +60,6 @@ pub use offsets::{CommitLogOffset, QueueId, QueueOffset};
 pub use open_files::{COMMIT_LOG_FILES_OPEN_MAX, INDEX_FILES_OPEN_MAX, QUEUE_FILES_OPEN_MAX};
 pub use reads::{GetMessageStatus, GetMessages, GetMessagesResult, QueryByKeyResult};
 pub use recovery::RecoveryReport;
-pub use retention::{CleanReport, RetentionPolicy, clean_expired};
+pub use retention::{CleanReport, CleanRun, RetentionPolicy, clean_expired};
 pub use service::{ArrivalListener, PutOutcome, PutStatus, StoreHandle};
 pub use store_config::{FlushDiskType, MessageStoreConfig};

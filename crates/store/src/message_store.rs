@@ -179,6 +179,8 @@ pub struct MessageStore {
     disk_state: DiskState,
     disk_full_remark: String,
     retention: RetentionPolicy,
+    /// See [`MessageStore::set_keep_from`]; the log's end-of-time (`u64::MAX`) until set.
+    keep_from: CommitLogOffset,
     /// Clean-up runs left that an admin `DELETE_EXPIRED_COMMITLOG` armed.
     manual_delete_runs: u32,
     recovered_abnormally: bool,
@@ -225,6 +227,7 @@ impl MessageStore {
             disk_state: DiskState::default(),
             disk_full_remark: String::new(),
             retention,
+            keep_from: CommitLogOffset(u64::MAX),
             manual_delete_runs: 0,
             recovered_abnormally: abnormal,
             recovery: report,
@@ -442,15 +445,19 @@ impl MessageStore {
         }
         let manual = self.manual_delete_runs > 0;
         self.manual_delete_runs = self.manual_delete_runs.saturating_sub(1);
-        retention::clean_expired(
-            &mut self.log,
-            &mut self.queues,
-            &mut self.index,
-            &self.retention,
+        let run = retention::CleanRun {
             now_ms,
-            &check,
+            disk: &check,
             manual,
-        )
+            keep_from: self.keep_from,
+        };
+        retention::clean_expired(&mut self.log, &mut self.queues, &mut self.index, &self.retention, &run)
+    }
+
+    /// The oldest log offset the broker still has to deliver from (parked timers, delayed and
+    /// half messages): clean-up deletes no segment holding a record at or after it.
+    pub fn set_keep_from(&mut self, keep_from: CommitLogOffset) {
+        self.keep_from = keep_from;
     }
 
     /// Arms the next `MANUAL_DELETE_RUNS` clean-up runs to delete expired files whatever the

@@ -137,10 +137,45 @@ pub fn decide(
     }
 }
 
+/// Ours, not Java's: keeps every segment holding a record at or after `keep_from` (the oldest
+/// record the broker still has to deliver: a parked timer, a delayed message, an undecided half
+/// message). Java deletes them like any other when the disk fills or they expire, and those
+/// messages are then silently never delivered; here a full disk refuses new puts instead.
+/// Trims `delete_starts` (a prefix of `segments`) to the segments wholly below `keep_from`;
+/// returns how many it held back.
+pub fn hold_back(
+    delete_starts: &mut Vec<CommitLogOffset>,
+    segments: &[SegmentAge],
+    keep_from: CommitLogOffset,
+) -> usize {
+    let deletable = delete_starts
+        .iter()
+        .zip(segments.iter().skip(1))
+        .take_while(|(_, next)| next.start <= keep_from)
+        .count();
+    let held = delete_starts.len() - deletable;
+    delete_starts.truncate(deletable);
+    held
+}
+
+/// One clean-up run's circumstances.
+#[derive(Debug, Clone, Copy)]
+pub struct CleanRun<'a> {
+    pub now_ms: i64,
+    /// This run's [`DiskThresholds::check`](crate::disk::DiskThresholds::check).
+    pub disk: &'a DiskCheck,
+    /// An admin `DELETE_EXPIRED_COMMITLOG` round is armed.
+    pub manual: bool,
+    /// See [`hold_back`]; `u64::MAX` keeps nothing back.
+    pub keep_from: CommitLogOffset,
+}
+
 /// What [`clean_expired`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanReport {
     pub decision: CleanDecision,
+    /// Segments the decision chose but that hold records at or after the keep-from offset.
+    pub held_back: usize,
     /// Segments actually deleted (the decision's, unless an error stopped the run).
     pub deleted_segments: Vec<CommitLogOffset>,
     /// The commit log's min offset after the run.
@@ -158,10 +193,14 @@ pub fn clean_expired(
     queues: &mut ConsumeQueues,
     index: &mut IndexFiles,
     policy: &RetentionPolicy,
-    now_ms: i64,
-    disk: &DiskCheck,
-    manual: bool,
+    run: &CleanRun<'_>,
 ) -> StoreResult<CleanReport> {
+    let CleanRun {
+        now_ms,
+        disk,
+        manual,
+        keep_from,
+    } = *run;
     let ages = log
         .segment_ages()?
         .into_iter()
@@ -170,7 +209,8 @@ pub fn clean_expired(
             last_modified_ms,
         })
         .collect::<Vec<_>>();
-    let decision = decide(policy, &ages, now_ms, disk, manual);
+    let mut decision = decide(policy, &ages, now_ms, disk, manual);
+    let held_back = hold_back(&mut decision.delete_starts, &ages, keep_from);
     let mut deleted_segments = Vec::with_capacity(decision.delete_starts.len());
     for &start in &decision.delete_starts {
         // The decision is a prefix of the segments, so each one is the oldest in turn.
@@ -187,6 +227,7 @@ pub fn clean_expired(
     };
     Ok(CleanReport {
         decision,
+        held_back,
         deleted_segments,
         commit_log_min_offset,
         consume_queue_files_deleted,
@@ -325,5 +366,23 @@ mod tests {
             decide(&policy, &ages, T0, &quiet_disk(), false).delete_starts,
             vec![CommitLogOffset(0)]
         );
+    }
+
+    #[test]
+    fn segments_holding_records_still_to_deliver_are_held_back() {
+        // Segments start at 0, 1024, 2048 and 3072.
+        let ages = segments(&[0, 0, 0, 0]);
+        let at = |kib: u64| CommitLogOffset(kib * 1024);
+        let mut starts = vec![at(0), at(1), at(2)];
+        // The oldest record still to deliver is inside the second segment.
+        assert_eq!(hold_back(&mut starts, &ages, CommitLogOffset(1500)), 2);
+        assert_eq!(starts, [at(0)]);
+        let mut starts = vec![at(0), at(1)];
+        // Exactly at a segment's start: the segments before it may go.
+        assert_eq!(hold_back(&mut starts, &ages, at(2)), 0);
+        assert_eq!(starts.len(), 2);
+        let mut starts = vec![at(0)];
+        assert_eq!(hold_back(&mut starts, &ages, at(0)), 1);
+        assert!(starts.is_empty());
     }
 }

@@ -11,9 +11,9 @@ use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
 use ferrocket_store::{
-    CommitLog, CommitLogOffset, ConsumeQueue, ConsumeQueueEntry, ConsumeQueues, DiskCheck, DiskFullFlag, DiskSpace,
-    DiskState, DiskThresholds, IndexFiles, IndexGeometry, QueueId, QueueOffset, RetentionPolicy, ScannedRecord,
-    StoreError, clean_expired, load_config_file, persist_config_file, used_ratio_of,
+    CleanRun, CommitLog, CommitLogOffset, ConsumeQueue, ConsumeQueueEntry, ConsumeQueues, DiskCheck, DiskFullFlag,
+    DiskSpace, DiskState, DiskThresholds, IndexFiles, IndexGeometry, QueueId, QueueOffset, RetentionPolicy,
+    ScannedRecord, StoreError, clean_expired, load_config_file, persist_config_file, used_ratio_of,
 };
 
 mod common;
@@ -149,9 +149,7 @@ fn expired_segments_go_oldest_first_and_take_their_queue_and_index_files_along()
         &mut store.queues,
         &mut store.index,
         &policy,
-        NOW_MS,
-        &reclaim(),
-        false,
+        &run(&reclaim()),
     )
     .unwrap();
 
@@ -199,16 +197,7 @@ fn young_segments_stay_unless_the_disk_forces_a_batch_out_and_the_last_always_st
     assert!(segments >= 3);
     let policy = RetentionPolicy::new(72, "04").unwrap();
     let run = |store: &mut Store, disk: &DiskCheck| {
-        clean_expired(
-            &mut store.log,
-            &mut store.queues,
-            &mut store.index,
-            &policy,
-            NOW_MS,
-            disk,
-            false,
-        )
-        .unwrap()
+        clean_expired(&mut store.log, &mut store.queues, &mut store.index, &policy, &run(disk)).unwrap()
     };
     // The files were just written: nothing is old enough.
     assert!(run(&mut store, &reclaim()).deleted_segments.is_empty());
@@ -398,7 +387,7 @@ fn full_disk_child() {
 
     // A forced clean-up frees the disk, the next check clears the flag, and appends work again.
     let policy = RetentionPolicy::new(72, "04").unwrap();
-    let report = clean_expired(&mut log, &mut queues, &mut index, &policy, NOW_MS, &verdict, false).unwrap();
+    let report = clean_expired(&mut log, &mut queues, &mut index, &policy, &run(&verdict)).unwrap();
     assert!(!report.deleted_segments.is_empty());
     let ratio = used_ratio_of(&commit_log_dir);
     let verdict = thresholds.check(ratio, used_ratio_of(&root));
@@ -409,4 +398,14 @@ fn full_disk_child() {
         "full disk checked: {} acked, ratio after clean-up {ratio:?}",
         acked.len()
     );
+}
+
+/// A run at [`NOW_MS`], not manual, keeping nothing back.
+fn run(disk: &DiskCheck) -> CleanRun<'_> {
+    CleanRun {
+        now_ms: NOW_MS,
+        disk,
+        manual: false,
+        keep_from: CommitLogOffset(u64::MAX),
+    }
 }

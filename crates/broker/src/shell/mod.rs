@@ -156,6 +156,7 @@ pub async fn start(
         tokio::spawn(timers::run_delayed_delivery(Arc::clone(&broker))),
         tokio::spawn(transaction_check::run(Arc::clone(&broker))),
         tokio::spawn(timer_delivery::run(Arc::clone(&broker))),
+        tokio::spawn(timers::run_keep_from(Arc::clone(&broker))),
     ];
     if is_slave {
         tasks.push(tokio::spawn(slave_sync::run(Arc::clone(&broker), outbound.clone())));

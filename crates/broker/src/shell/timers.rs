@@ -4,16 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrocket_store::{PutStatus, QueueId, QueueOffset};
+use ferrocket_store::{CommitLogOffset, PutStatus, QueueId, QueueOffset};
 use tracing::warn;
 
-use crate::state::Broker;
 use crate::state::clients::EXPIRY_SCAN_INTERVAL;
 use crate::state::long_poll::check_interval;
 use crate::state::metadata::{WATCH_INTERVAL_MS, persist_groups, persist_offsets, persist_topics};
 use crate::state::schedule::{
     DELIVERIES_PER_WALK_MAX, FIRST_WALK_AFTER_MS, QueueHead, WALK_INTERVAL_MS, delivered_message, is_due, queue_head,
 };
+use crate::state::{Broker, keep_from, transactions};
 
 /// Closes channels silent for longer than Java's channel-expiry time and drops expired queue
 /// locks, every [`EXPIRY_SCAN_INTERVAL`], forever.
@@ -79,6 +79,36 @@ pub async fn run_metadata_persist(broker: Arc<Broker>) {
                 warn!(%error, "persisting consumer offsets failed");
             }
         }
+    }
+}
+
+/// How often the store is told the oldest record still to deliver (its clean-up runs every 10 s).
+pub const KEEP_FROM_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Tells the store, every [`KEEP_FROM_INTERVAL`], the oldest record a master still has to deliver
+/// (`state::keep_from`), so clean-up keeps it; a slave delivers nothing and keeps nothing back.
+pub async fn run_keep_from(broker: Arc<Broker>) {
+    let mut ticker = tokio::time::interval(KEEP_FROM_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let config = broker.config();
+        let keep_from = if config.is_master() {
+            let pending = keep_from::Pending {
+                timers_from: broker.timers.lock().progress(broker.now_ms()).scan_from,
+                delay_levels_from: {
+                    let offsets = broker.offsets.lock();
+                    (1..=config.store.message_delay_levels_ms.len())
+                        .map(|level| offsets.delay_offset(i32::try_from(level).unwrap_or(i32::MAX)))
+                        .collect()
+                },
+                halves_from: transactions::check_offsets(&broker.offsets.lock()).1,
+            };
+            broker.store.read(|store| keep_from::oldest_to_deliver(store, &pending))
+        } else {
+            CommitLogOffset(u64::MAX)
+        };
+        broker.store.write(|store| store.set_keep_from(keep_from));
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod clients;
 pub mod consumer_offsets;
+pub mod keep_from;
 pub mod long_poll;
 pub mod metadata;
 pub mod registration_health;
