@@ -22,6 +22,7 @@ use crate::driver::{CLOSE_FLUSH_TIMEOUT, Drive, Side, connection_span, drive, un
 use crate::error::{NetError, NetResult};
 use crate::log_rate::LogRate;
 use crate::router::Router;
+use crate::tls::{ServerTls, admit};
 
 /// After a failed `accept` (out of file descriptors, most likely) wait this long before the
 /// next, so the loop does not spin while the condition lasts.
@@ -166,13 +167,15 @@ impl Acceptor {
             side: Side::Server,
         };
         let router = Arc::clone(&self.router);
-        connections.spawn(serve(stream, setup, slot, router, connection).instrument(span));
+        let tls = self.config.tls.clone();
+        connections.spawn(serve(stream, tls, setup, slot, router, connection).instrument(span));
     }
 }
 
 async fn serve(
     stream: TcpStream,
-    setup: Drive,
+    tls: ServerTls,
+    mut setup: Drive,
     slot: OwnedSemaphorePermit,
     router: Arc<Router>,
     connection: ConnectionHandle,
@@ -181,7 +184,10 @@ async fn serve(
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%error, "cannot disable Nagle's algorithm");
     }
-    drive(stream, setup).await;
+    // The first byte is awaited as long as an idle connection may live.
+    if let Some(transport) = admit(stream, &tls, setup.limits.idle_timeout, &mut setup.shutdown).await {
+        drive(transport, setup).await;
+    }
     // Free the slot first, so a callback observing the close may connect again at once.
     drop(slot);
     router.connection_closed(&connection);
