@@ -1,6 +1,9 @@
 //! `ferrocket`: the one binary. `standalone` (name server and broker in one process), `namesrv`,
 //! `broker -c broker.conf`, and `bench net`.
 //!
+//! `-D name=value` sets what Java reads as a JVM system property: the `tls.*` settings of
+//! acl.md §8 (`-Dtls.server.mode=enforcing`), with Java's names and defaults.
+//!
 //! Each listener prints `listening <role> <addr>` on stdout once bound, which scripts and tests
 //! read to find ports chosen by the OS (port 0).
 
@@ -9,6 +12,7 @@ mod bench_namesrv;
 mod bench_net;
 mod bench_store;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,6 +21,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use ferrocket_broker::{BrokerConfig, BrokerHandle};
 use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
+use ferrocket_net::TlsSettings;
 use ferrocket_wire::SerializeType;
 
 /// RocketMQ's default ports (remoting.md §1.1).
@@ -28,6 +33,17 @@ const BROKER_PORT: u16 = 10911;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A Java system property, `-Dname=value`: the `tls.*` settings (acl.md §8), e.g.
+    /// `-Dtls.server.mode=enforcing`; for standalone, namesrv and broker.
+    #[arg(short = 'D', value_name = "NAME=VALUE", global = true, value_parser = parse_define)]
+    defines: Vec<(String, String)>,
+}
+
+fn parse_define(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {text:?}")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -147,11 +163,14 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(run(cli.command))
+    let defines = cli.defines.into_iter().collect();
+    runtime.block_on(run(cli.command, &defines))
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
+async fn run(command: Command, defines: &BTreeMap<String, String>) -> anyhow::Result<()> {
     let serialize_type = configured_serialize_type()?;
+    // Read once and checked before anything starts, as the JVM does with its properties.
+    let tls = TlsSettings::from_properties(defines).context("TLS settings (-D tls.*)")?;
     match command {
         Command::Standalone {
             host,
@@ -160,12 +179,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
             data_dir,
             broker_ip,
         } => {
-            let namesrv =
-                start_namesrv(NamesrvConfig::default(), &host, namesrv_port, &data_dir, serialize_type).await?;
+            let server_tls = tls.server()?;
+            let namesrv_config = NamesrvConfig {
+                tls: server_tls.clone(),
+                ..NamesrvConfig::default()
+            };
+            let namesrv = start_namesrv(namesrv_config, &host, namesrv_port, &data_dir, serialize_type).await?;
             let announced = broker_ip.unwrap_or_else(|| announced_host(&host));
             let namesrv_addr = format!("{}:{}", announced_host(&host), namesrv.local_addr().port());
             let mut config = BrokerConfig::standalone(&data_dir, &host, broker_port, &namesrv_addr);
             config.broker_ip1 = announced;
+            config.server_tls = server_tls;
+            config.client_tls = tls.client()?;
             let broker = start_broker(config, serialize_type).await?;
             wait_for_stop_signal().await?;
             // The broker first, so it can unregister from the name server.
@@ -178,16 +203,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             config,
             data_dir,
         } => {
-            let config = match config {
+            let mut config = match config {
                 Some(path) => load_namesrv_config(&path)?,
                 None => NamesrvConfig::default(),
             };
+            config.tls = tls.server()?;
             let namesrv = start_namesrv(config, &host, port, &data_dir, serialize_type).await?;
             wait_for_stop_signal().await?;
             namesrv.shutdown().await;
         }
         Command::Broker { config } => {
-            let config = load_broker_config(&config)?;
+            let mut config = load_broker_config(&config)?;
+            config.server_tls = tls.server()?;
+            config.client_tls = tls.client()?;
             let broker = start_broker(config, serialize_type).await?;
             wait_for_stop_signal().await?;
             broker.shutdown().await;

@@ -51,6 +51,7 @@ impl Server {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let shutdown = watch::Sender::new(false);
         let budgets = Arc::new(Budgets::new(&config.memory));
+        let config_tls_mode = config.tls.mode().java_name();
         let acceptor = Acceptor {
             budgets: Arc::clone(&budgets),
             listener,
@@ -61,7 +62,7 @@ impl Server {
         };
         let span = tracing::info_span!("server", addr = %local_addr);
         let accepting = tokio::spawn(acceptor.run().instrument(span));
-        info!(addr = %local_addr, "listening");
+        info!(addr = %local_addr, tls = config_tls_mode, "listening");
         Ok(Server {
             local_addr,
             shutdown,
