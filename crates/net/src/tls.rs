@@ -11,6 +11,9 @@
 //! | `permissive` | TLS             | plaintext            | close         |
 //! | `enforcing`  | TLS             | close                | close         |
 //!
+//! In `disabled` mode nothing is peeked: a TLS record's first four bytes, read as a frame length,
+//! are over 16 MiB, so the frame reader closes the connection just the same.
+//!
 //! Invariants: the first byte is peeked, never consumed, so the frame reader or the TLS library
 //! sees the stream whole; waiting for it is bounded by the connection's idle timeout, and the
 //! handshake by [`TLS_HANDSHAKE_TIMEOUT`], so a peer that connects and stalls holds its slot for
@@ -147,6 +150,12 @@ pub(crate) async fn admit(
     first_byte_wait: Duration,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Option<Transport> {
+    if tls.mode == TlsMode::Disabled {
+        // No wait for the first byte: a ClientHello's first four bytes read as a frame length
+        // over 369 MB, which the frame reader refuses at once, closing the connection as the
+        // table says; plaintext-only servers keep the plain path.
+        return Some(Transport::Plain(stream));
+    }
     let mut first = [0u8; 1];
     let peeked = tokio::select! {
         biased;
