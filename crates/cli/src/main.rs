@@ -21,7 +21,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use ferrocket_broker::{BrokerConfig, BrokerHandle};
 use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
-use ferrocket_net::TlsSettings;
+use ferrocket_net::{ServerTls, TlsSettings};
 use ferrocket_wire::SerializeType;
 
 /// RocketMQ's default ports (remoting.md §1.1).
@@ -189,10 +189,12 @@ async fn run(command: Command, defines: &BTreeMap<String, String>) -> anyhow::Re
             let namesrv_addr = format!("{}:{}", announced_host(&host), namesrv.local_addr().port());
             let mut config = BrokerConfig::standalone(&data_dir, &host, broker_port, &namesrv_addr);
             config.broker_ip1 = announced;
+            let reload = watch_certificates(&tls, &server_tls);
             config.server_tls = server_tls;
             config.client_tls = tls.client()?;
             let broker = start_broker(config, serialize_type).await?;
             wait_for_stop_signal().await?;
+            reload.abort();
             // The broker first, so it can unregister from the name server.
             broker.shutdown().await;
             namesrv.shutdown().await;
@@ -208,16 +210,20 @@ async fn run(command: Command, defines: &BTreeMap<String, String>) -> anyhow::Re
                 None => NamesrvConfig::default(),
             };
             config.tls = tls.server()?;
+            let reload = watch_certificates(&tls, &config.tls);
             let namesrv = start_namesrv(config, &host, port, &data_dir, serialize_type).await?;
             wait_for_stop_signal().await?;
+            reload.abort();
             namesrv.shutdown().await;
         }
         Command::Broker { config } => {
             let mut config = load_broker_config(&config)?;
             config.server_tls = tls.server()?;
             config.client_tls = tls.client()?;
+            let reload = watch_certificates(&tls, &config.server_tls);
             let broker = start_broker(config, serialize_type).await?;
             wait_for_stop_signal().await?;
+            reload.abort();
             broker.shutdown().await;
         }
         Command::Bench {
@@ -308,6 +314,11 @@ async fn run(command: Command, defines: &BTreeMap<String, String>) -> anyhow::Re
         }
     }
     Ok(())
+}
+
+/// Java reloads its TLS files when they change (`FileWatchService`); so do we, until stopped.
+fn watch_certificates(tls: &TlsSettings, server: &ServerTls) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(ferrocket_net::tls::reload_on_change(tls.clone(), server.clone()))
 }
 
 /// Java picks the header encoding of everything a process writes from `ROCKETMQ_SERIALIZE_TYPE`

@@ -20,9 +20,10 @@
 //! a bounded time; shutdown interrupts both waits.
 
 mod client;
+mod reload;
 mod settings;
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -33,6 +34,7 @@ use tracing::debug;
 use crate::driver::{Transport, until_set};
 
 pub use client::ClientTls;
+pub use reload::{TLS_RELOAD_CHECK_INTERVAL, reload_on_change};
 pub use settings::{ClientAuth, TlsError, TlsSettings};
 
 /// Netty's `SslHandler` default `handshakeTimeoutMillis`: a TLS handshake not finished this long
@@ -95,11 +97,13 @@ pub fn admission(mode: TlsMode, first_byte: Option<u8>) -> Admission {
     }
 }
 
-/// A server's TLS: its mode and, unless disabled, the certificate it serves.
+/// A server's TLS: its mode and, unless disabled, the certificate it serves. Clones share the
+/// certificate, so [`ServerTls::replace_config`] on one changes it for every server holding a clone.
 #[derive(Clone, Default)]
 pub struct ServerTls {
     mode: TlsMode,
-    acceptor: Option<TlsAcceptor>,
+    /// Read for each handshake, replaced on a certificate reload; never held across an await.
+    acceptor: Option<Arc<RwLock<TlsAcceptor>>>,
 }
 
 impl ServerTls {
@@ -110,8 +114,21 @@ impl ServerTls {
 
     /// A server in `mode` serving `config`'s certificate.
     pub fn new(mode: TlsMode, config: rustls::ServerConfig) -> ServerTls {
-        let acceptor = (mode != TlsMode::Disabled).then(|| TlsAcceptor::from(Arc::new(config)));
+        let acceptor = (mode != TlsMode::Disabled).then(|| Arc::new(RwLock::new(TlsAcceptor::from(Arc::new(config)))));
         ServerTls { mode, acceptor }
+    }
+
+    /// Serves `config` (a reloaded certificate, say) to connections from now on; connections
+    /// already open keep theirs. No effect when TLS is disabled.
+    pub fn replace_config(&self, config: rustls::ServerConfig) {
+        if let Some(acceptor) = &self.acceptor {
+            *acceptor.write().unwrap_or_else(PoisonError::into_inner) = TlsAcceptor::from(Arc::new(config));
+        }
+    }
+
+    fn current_acceptor(&self) -> Option<TlsAcceptor> {
+        let acceptor = self.acceptor.as_ref()?;
+        Some(acceptor.read().unwrap_or_else(PoisonError::into_inner).clone())
     }
 
     pub fn mode(&self) -> TlsMode {
@@ -128,13 +145,13 @@ impl std::fmt::Debug for ServerTls {
     }
 }
 
-/// Two settings are equal when they are the same mode with the same certificate configuration.
+/// Two settings are equal when they are the same mode sharing one certificate slot.
 impl PartialEq for ServerTls {
     fn eq(&self, other: &ServerTls) -> bool {
         self.mode == other.mode
             && match (&self.acceptor, &other.acceptor) {
                 (None, None) => true,
-                (Some(mine), Some(theirs)) => Arc::ptr_eq(mine.config(), theirs.config()),
+                (Some(mine), Some(theirs)) => Arc::ptr_eq(mine, theirs),
                 _ => false,
             }
     }
@@ -174,9 +191,9 @@ pub(crate) async fn admit(
             return None;
         }
     };
-    match (admission(tls.mode, first_byte), &tls.acceptor) {
+    match (admission(tls.mode, first_byte), tls.current_acceptor()) {
         (Admission::Plaintext, _) => Some(Transport::Plain(stream)),
-        (Admission::Tls, Some(acceptor)) => handshake(stream, acceptor, shutdown).await,
+        (Admission::Tls, Some(acceptor)) => handshake(stream, &acceptor, shutdown).await,
         (Admission::Tls, None) => {
             debug!("TLS handshake but no certificate; closing");
             None

@@ -160,8 +160,30 @@ impl TlsSettings {
 
     /// The server side: a self-signed certificate in test mode, else the configured files.
     pub fn server(&self) -> Result<ServerTls, TlsError> {
+        Ok(match self.server_config()? {
+            Some(config) => ServerTls::new(self.mode, config),
+            None => ServerTls::disabled(),
+        })
+    }
+
+    /// The files a reload watches: the certificate, key and CA, when they are in use.
+    pub fn server_files(&self) -> Vec<PathBuf> {
+        if self.mode == TlsMode::Disabled || self.test_mode {
+            return Vec::new();
+        }
+        let ca = (self.server_need_client_auth != ClientAuth::None)
+            .then(|| self.server_trust_cert_path.clone())
+            .flatten();
+        [self.server_cert_path.clone(), self.server_key_path.clone(), ca]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// The rustls configuration [`TlsSettings::server`] serves; `None` when TLS is disabled.
+    pub fn server_config(&self) -> Result<Option<rustls::ServerConfig>, TlsError> {
         if self.mode == TlsMode::Disabled {
-            return Ok(ServerTls::disabled());
+            return Ok(None);
         }
         let provider = provider();
         let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
@@ -203,7 +225,7 @@ impl TlsSettings {
             }
         };
         let config = builder.with_single_cert(chain, key).map_err(rustls_error)?;
-        Ok(ServerTls::new(self.mode, config))
+        Ok(Some(config))
     }
 
     /// The client side, when `tls.enable` (or enforcing mode) asks for it.
@@ -300,7 +322,7 @@ fn pem_error(path: &Path, error: impl std::fmt::Display) -> TlsError {
     }
 }
 
-fn read_bounded(path: &Path) -> Result<Vec<u8>, TlsError> {
+pub(super) fn read_bounded(path: &Path) -> Result<Vec<u8>, TlsError> {
     let read_error = |source| TlsError::Read {
         path: path.to_owned(),
         source,

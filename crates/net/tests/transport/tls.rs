@@ -250,3 +250,64 @@ async fn an_optional_client_certificate_may_be_left_out() {
     assert!(served(&trusting_tls_client(), &server).await);
     assert!(served(&client_with_certificate(dir.path()), &server).await);
 }
+
+fn client_trusting_ca_of(dir: &Path) -> Client {
+    let ca = dir.join("ca.pem").to_string_lossy().into_owned();
+    let tls = settings(&[
+        ("tls.enable", "true"),
+        ("tls.test.mode.enable", "false"),
+        ("tls.client.authServer", "true"),
+        ("tls.client.trustCertPath", &ca),
+    ])
+    .client()
+    .unwrap()
+    .unwrap();
+    tls_client(tls)
+}
+
+#[tokio::test]
+async fn a_replaced_certificate_is_served_without_restart() {
+    let served_dir = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
+    let new = tempfile::tempdir().unwrap();
+    write_pki(old.path());
+    write_pki(new.path());
+    for name in ["server.pem", "server.key"] {
+        std::fs::copy(old.path().join(name), served_dir.path().join(name)).unwrap();
+    }
+    let path = |name: &str| served_dir.path().join(name).to_string_lossy().into_owned();
+    let tls_settings = settings(&[
+        ("tls.server.mode", "enforcing"),
+        ("tls.test.mode.enable", "false"),
+        ("tls.server.certPath", &path("server.pem")),
+        ("tls.server.keyPath", &path("server.key")),
+    ]);
+    let tls = tls_settings.server().unwrap();
+    let server = start_with(
+        echo_router(),
+        ServerConfig {
+            tls: tls.clone(),
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let reload = tokio::spawn(ferrocket_net::tls::reload_on_change(tls_settings, tls));
+    assert!(served(&client_trusting_ca_of(old.path()), &server).await);
+    assert!(!served(&client_trusting_ca_of(new.path()), &server).await);
+
+    // The certificate alone first: it does not match the key, so the old pair stays served.
+    std::fs::copy(new.path().join("server.pem"), served_dir.path().join("server.pem")).unwrap();
+    tokio::time::sleep(ferrocket_net::tls::TLS_RELOAD_CHECK_INTERVAL * 3).await;
+    assert!(
+        served(&client_trusting_ca_of(old.path()), &server).await,
+        "half a pair was loaded"
+    );
+    std::fs::copy(new.path().join("server.key"), served_dir.path().join("server.key")).unwrap();
+    let deadline = tokio::time::Instant::now() + STEP;
+    while !served(&client_trusting_ca_of(new.path()), &server).await {
+        assert!(tokio::time::Instant::now() < deadline, "new certificate not served");
+        tokio::time::sleep(ferrocket_net::tls::TLS_RELOAD_CHECK_INTERVAL).await;
+    }
+    assert!(!served(&client_trusting_ca_of(old.path()), &server).await);
+    reload.abort();
+}
