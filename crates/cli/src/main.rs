@@ -1,8 +1,9 @@
 //! `ferrocket`: the one binary. `standalone` (name server and broker in one process), `namesrv`,
 //! `broker -c broker.conf`, and `bench net`.
 //!
-//! `-D name=value` sets what Java reads as a JVM system property: the `tls.*` settings of
-//! acl.md §8 (`-Dtls.server.mode=enforcing`), with Java's names and defaults.
+//! `-Dname=value` after `standalone`, `namesrv` or `broker` sets what Java reads as a JVM system
+//! property: the `tls.*` settings of acl.md §8 (`-Dtls.server.mode=enforcing`), with Java's names
+//! and defaults.
 //!
 //! Each listener prints `listening <role> <addr>` on stdout once bound, which scripts and tests
 //! read to find ports chosen by the OS (port 0).
@@ -33,10 +34,22 @@ const BROKER_PORT: u16 = 10911;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// A Java system property, `-Dname=value`: the `tls.*` settings (acl.md §8), e.g.
-    /// `-Dtls.server.mode=enforcing`; for standalone, namesrv and broker.
-    #[arg(short = 'D', value_name = "NAME=VALUE", global = true, value_parser = parse_define)]
+}
+
+/// What Java reads as JVM system properties, given after the command as `-Dname=value`.
+#[derive(clap::Args, Debug, Default)]
+struct JavaProperties {
+    /// A Java system property: the `tls.*` settings (acl.md §8), e.g. `-Dtls.server.mode=enforcing`.
+    #[arg(short = 'D', value_name = "NAME=VALUE", value_parser = parse_define)]
     defines: Vec<(String, String)>,
+}
+
+impl JavaProperties {
+    /// Read once and checked before anything starts, as the JVM does with its properties.
+    fn tls(&self) -> anyhow::Result<TlsSettings> {
+        let defines: BTreeMap<String, String> = self.defines.iter().cloned().collect();
+        TlsSettings::from_properties(&defines).context("TLS settings (-D tls.*)")
+    }
 }
 
 fn parse_define(text: &str) -> Result<(String, String), String> {
@@ -62,6 +75,8 @@ enum Command {
         /// `--host`, or 127.0.0.1 when that is a wildcard.
         #[arg(long)]
         broker_ip: Option<String>,
+        #[command(flatten)]
+        java: JavaProperties,
     },
     /// The name server alone.
     Namesrv {
@@ -74,11 +89,15 @@ enum Command {
         config: Option<PathBuf>,
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        java: JavaProperties,
     },
     /// The broker alone, configured by a Java broker.conf.
     Broker {
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
+        #[command(flatten)]
+        java: JavaProperties,
     },
     /// Side-by-side benchmarks.
     Bench {
@@ -163,14 +182,11 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let defines = cli.defines.into_iter().collect();
-    runtime.block_on(run(cli.command, &defines))
+    runtime.block_on(run(cli.command))
 }
 
-async fn run(command: Command, defines: &BTreeMap<String, String>) -> anyhow::Result<()> {
+async fn run(command: Command) -> anyhow::Result<()> {
     let serialize_type = configured_serialize_type()?;
-    // Read once and checked before anything starts, as the JVM does with its properties.
-    let tls = TlsSettings::from_properties(defines).context("TLS settings (-D tls.*)")?;
     match command {
         Command::Standalone {
             host,
@@ -178,7 +194,9 @@ async fn run(command: Command, defines: &BTreeMap<String, String>) -> anyhow::Re
             broker_port,
             data_dir,
             broker_ip,
+            java,
         } => {
+            let tls = java.tls()?;
             let server_tls = tls.server()?;
             let namesrv_config = NamesrvConfig {
                 tls: server_tls.clone(),
@@ -204,7 +222,9 @@ async fn run(command: Command, defines: &BTreeMap<String, String>) -> anyhow::Re
             port,
             config,
             data_dir,
+            java,
         } => {
+            let tls = java.tls()?;
             let mut config = match config {
                 Some(path) => load_namesrv_config(&path)?,
                 None => NamesrvConfig::default(),
@@ -216,7 +236,8 @@ async fn run(command: Command, defines: &BTreeMap<String, String>) -> anyhow::Re
             reload.abort();
             namesrv.shutdown().await;
         }
-        Command::Broker { config } => {
+        Command::Broker { config, java } => {
+            let tls = java.tls()?;
             let mut config = load_broker_config(&config)?;
             config.server_tls = tls.server()?;
             config.client_tls = tls.client()?;
@@ -405,4 +426,45 @@ async fn wait_for_stop_signal() -> anyhow::Result<()> {
     }
     tracing::info!("stopping");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defines(args: &[&str]) -> Option<Vec<(String, String)>> {
+        match Cli::try_parse_from(args).ok()?.command {
+            Command::Standalone { java, .. } | Command::Namesrv { java, .. } | Command::Broker { java, .. } => {
+                Some(java.defines)
+            }
+            Command::Bench { .. } => None,
+        }
+    }
+
+    #[test]
+    fn java_system_properties_are_dash_d_settings_after_the_command() {
+        let both = [
+            ("tls.server.mode".to_owned(), "enforcing".to_owned()),
+            ("tls.enable".to_owned(), "true".to_owned()),
+        ];
+        let given = [
+            "ferrocket",
+            "standalone",
+            "-Dtls.server.mode=enforcing",
+            "-D",
+            "tls.enable=true",
+        ];
+        assert_eq!(defines(&given), Some(both.to_vec()));
+        let given = [
+            "ferrocket",
+            "broker",
+            "-c",
+            "b.conf",
+            "-Dtls.server.mode=enforcing",
+            "-Dtls.enable=true",
+        ];
+        assert_eq!(defines(&given), Some(both.to_vec()));
+        assert_eq!(defines(&["ferrocket", "namesrv", "-Dtls.enable"]), None, "no value");
+        assert_eq!(defines(&["ferrocket", "namesrv", "-D=true"]), None, "no name");
+    }
 }
