@@ -132,12 +132,17 @@ enum BenchCommand {
         /// Our binary to run as the broker (this one by default).
         #[arg(long)]
         ferrocket_bin: Option<PathBuf>,
+        /// Every side in TLS enforcing mode (test-mode certificate) and the load over TLS.
+        #[arg(long)]
+        tls: bool,
     },
     /// A do-nothing responder on 127.0.0.1 for `bench broker` (runs until killed).
     #[command(hide = true)]
     Responder {
         #[arg(long)]
         port: u16,
+        #[arg(long)]
+        tls: bool,
     },
     /// Route lookups per second and memory at scale: ours beside the Java name server.
     Namesrv(bench_namesrv::BenchNamesrvArgs),
@@ -286,6 +291,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     java_classpath,
                     java,
                     ferrocket_bin,
+                    tls,
                 },
         } => {
             let headers = headers
@@ -309,13 +315,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 ferrocket_bin,
                 java_bin: java,
                 java_classpath,
+                tls,
             };
             let report = bench_broker::run(options).await?;
             println!("{report}");
         }
         Command::Bench {
-            what: BenchCommand::Responder { port },
-        } => bench_broker::serve_responder(port).await?,
+            what: BenchCommand::Responder { port, tls },
+        } => bench_broker::serve_responder(port, tls).await?,
         Command::Bench {
             what:
                 BenchCommand::Net {
