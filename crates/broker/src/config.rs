@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ferrocket_net::{ClientTls, ServerTls};
 use ferrocket_replication::HaConfig;
 use ferrocket_store::MessageStoreConfig;
 use ferrocket_wire::body::DataVersion;
@@ -177,6 +178,11 @@ pub struct BrokerConfig {
     pub store_path_root_dir: PathBuf,
     /// Keys no setting knows, as given: shown by GET_BROKER_CONFIG, otherwise unused.
     pub unknown: BTreeMap<String, String>,
+    /// TLS on the port. Not broker.conf keys: Java reads `tls.*` as JVM system properties, our
+    /// binary as `-D` settings (acl.md §8); plaintext only unless set.
+    pub server_tls: ServerTls,
+    /// TLS on our calls to name servers (Java's `tls.enable`, or enforcing mode); `None`: plaintext.
+    pub client_tls: Option<ClientTls>,
     /// Bumped by every run-time update (GET_BROKER_CONFIG's `version` header).
     pub data_version: DataVersion,
 }
@@ -235,6 +241,8 @@ impl Default for BrokerConfig {
             store: MessageStoreConfig::new(root.clone()),
             store_path_root_dir: root,
             unknown: BTreeMap::new(),
+            server_tls: ServerTls::disabled(),
+            client_tls: None,
             data_version: DataVersion::default(),
         }
     }

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use ferrocket_net::{ConnectionHandle, Router, Server, ServerConfig};
+use ferrocket_net::{ConnectionHandle, Router, Server, ServerConfig, ServerTls, TlsSettings};
 use ferrocket_wire::header::{CustomHeader, SendMessageResponseHeader};
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
@@ -51,6 +51,8 @@ pub struct BenchBrokerOptions {
     pub java_bin: PathBuf,
     /// The runtime classpath of rocketmq-broker and rocketmq-namesrv 5.3.3; `None` skips Java.
     pub java_classpath: Option<String>,
+    /// Every side in TLS enforcing mode with its test-mode certificate; the load over TLS.
+    pub tls: bool,
 }
 
 /// One side under one load.
@@ -101,6 +103,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
         ferrocket_bin: options.ferrocket_bin.clone(),
         java_bin: options.java_bin.clone(),
         java_classpath: options.java_classpath.clone(),
+        tls: options.tls,
     };
     let mut kinds = vec![SideKind::Responder, SideKind::Ferrocket];
     if options.java_classpath.is_some() {
@@ -113,6 +116,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
             connections: options.connections.iter().copied().max().unwrap_or(1),
             body_bytes: 128,
             header: SerializeType::Json,
+            tls: options.tls,
         };
         load::run(&side.broker_addr, warmup, WARMUP)
             .await
@@ -127,6 +131,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
                     connections,
                     body_bytes,
                     header,
+                    tls: options.tls,
                 };
                 loads.push(measure_load(&sides, load, &options).await?);
             }
@@ -200,9 +205,14 @@ impl fmt::Display for BenchBrokerReport {
         let o = &self.options;
         writeln!(
             f,
-            "bench broker: SEND_MESSAGE_V2, one in flight per connection, {:.1} s x {} rounds per side and load, sides in turn",
+            "bench broker: SEND_MESSAGE_V2, one in flight per connection, {:.1} s x {} rounds per side and load, sides in turn{}",
             o.slice.as_secs_f64(),
-            o.rounds
+            o.rounds,
+            if o.tls {
+                ", TLS (enforcing mode, test-mode certificates)"
+            } else {
+                ""
+            }
         )?;
         for report in &self.loads {
             let l = report.load;
@@ -256,14 +266,20 @@ impl fmt::Display for BenchBrokerReport {
 
 /// `ferrocket bench responder`: our transport answering every request with a canned SUCCESS
 /// send result, until killed: the ceiling a broker's sends are measured against.
-pub async fn serve_responder(port: u16) -> anyhow::Result<()> {
+/// With `tls`, in enforcing mode with a test-mode certificate, as the brokers are then.
+pub async fn serve_responder(port: u16, tls: bool) -> anyhow::Result<()> {
     let router = Router::new().route(RequestCode::SEND_MESSAGE_V2, answer_sent);
-    let server = Server::bind(
-        SocketAddr::from(([127, 0, 0, 1], port)),
-        router,
-        ServerConfig::default(),
-    )
-    .await?;
+    let tls = if tls {
+        let enforcing = [("tls.server.mode".to_owned(), "enforcing".to_owned())].into();
+        TlsSettings::resolve(&enforcing, &Default::default()).server()?
+    } else {
+        ServerTls::disabled()
+    };
+    let config = ServerConfig {
+        tls,
+        ..ServerConfig::default()
+    };
+    let server = Server::bind(SocketAddr::from(([127, 0, 0, 1], port)), router, config).await?;
     std::future::pending::<()>().await;
     server.shutdown().await;
     Ok(())

@@ -1,6 +1,10 @@
 //! `ferrocket`: the one binary. `standalone` (name server and broker in one process), `namesrv`,
 //! `broker -c broker.conf`, and `bench net`.
 //!
+//! `-Dname=value` after `standalone`, `namesrv` or `broker` sets what Java reads as a JVM system
+//! property: the `tls.*` settings of acl.md §8 (`-Dtls.server.mode=enforcing`), with Java's names
+//! and defaults.
+//!
 //! Each listener prints `listening <role> <addr>` on stdout once bound, which scripts and tests
 //! read to find ports chosen by the OS (port 0).
 
@@ -9,6 +13,7 @@ mod bench_namesrv;
 mod bench_net;
 mod bench_store;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,6 +22,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use ferrocket_broker::{BrokerConfig, BrokerHandle};
 use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
+use ferrocket_net::{ServerTls, TlsSettings};
 use ferrocket_wire::SerializeType;
 
 /// RocketMQ's default ports (remoting.md §1.1).
@@ -28,6 +34,29 @@ const BROKER_PORT: u16 = 10911;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// What Java reads as JVM system properties, given after the command as `-Dname=value`.
+#[derive(clap::Args, Debug, Default)]
+struct JavaProperties {
+    /// A Java system property: the `tls.*` settings (acl.md §8), e.g. `-Dtls.server.mode=enforcing`.
+    #[arg(short = 'D', value_name = "NAME=VALUE", value_parser = parse_define)]
+    defines: Vec<(String, String)>,
+}
+
+impl JavaProperties {
+    /// Read once and checked before anything starts, as the JVM does with its properties.
+    fn tls(&self) -> anyhow::Result<TlsSettings> {
+        let defines: BTreeMap<String, String> = self.defines.iter().cloned().collect();
+        TlsSettings::from_properties(&defines).context("TLS settings (-D tls.*)")
+    }
+}
+
+fn parse_define(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {text:?}")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -46,6 +75,8 @@ enum Command {
         /// `--host`, or 127.0.0.1 when that is a wildcard.
         #[arg(long)]
         broker_ip: Option<String>,
+        #[command(flatten)]
+        java: JavaProperties,
     },
     /// The name server alone.
     Namesrv {
@@ -58,11 +89,15 @@ enum Command {
         config: Option<PathBuf>,
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        java: JavaProperties,
     },
     /// The broker alone, configured by a Java broker.conf.
     Broker {
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
+        #[command(flatten)]
+        java: JavaProperties,
     },
     /// Side-by-side benchmarks.
     Bench {
@@ -97,12 +132,17 @@ enum BenchCommand {
         /// Our binary to run as the broker (this one by default).
         #[arg(long)]
         ferrocket_bin: Option<PathBuf>,
+        /// Every side in TLS enforcing mode (test-mode certificate) and the load over TLS.
+        #[arg(long)]
+        tls: bool,
     },
     /// A do-nothing responder on 127.0.0.1 for `bench broker` (runs until killed).
     #[command(hide = true)]
     Responder {
         #[arg(long)]
         port: u16,
+        #[arg(long)]
+        tls: bool,
     },
     /// Route lookups per second and memory at scale: ours beside the Java name server.
     Namesrv(bench_namesrv::BenchNamesrvArgs),
@@ -159,15 +199,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
             broker_port,
             data_dir,
             broker_ip,
+            java,
         } => {
-            let namesrv =
-                start_namesrv(NamesrvConfig::default(), &host, namesrv_port, &data_dir, serialize_type).await?;
+            let tls = java.tls()?;
+            let server_tls = tls.server()?;
+            let namesrv_config = NamesrvConfig {
+                tls: server_tls.clone(),
+                ..NamesrvConfig::default()
+            };
+            let namesrv = start_namesrv(namesrv_config, &host, namesrv_port, &data_dir, serialize_type).await?;
             let announced = broker_ip.unwrap_or_else(|| announced_host(&host));
             let namesrv_addr = format!("{}:{}", announced_host(&host), namesrv.local_addr().port());
             let mut config = BrokerConfig::standalone(&data_dir, &host, broker_port, &namesrv_addr);
             config.broker_ip1 = announced;
+            let reload = watch_certificates(&tls, &server_tls);
+            config.server_tls = server_tls;
+            config.client_tls = tls.client()?;
             let broker = start_broker(config, serialize_type).await?;
             wait_for_stop_signal().await?;
+            reload.abort();
             // The broker first, so it can unregister from the name server.
             broker.shutdown().await;
             namesrv.shutdown().await;
@@ -177,19 +227,29 @@ async fn run(command: Command) -> anyhow::Result<()> {
             port,
             config,
             data_dir,
+            java,
         } => {
-            let config = match config {
+            let tls = java.tls()?;
+            let mut config = match config {
                 Some(path) => load_namesrv_config(&path)?,
                 None => NamesrvConfig::default(),
             };
+            config.tls = tls.server()?;
+            let reload = watch_certificates(&tls, &config.tls);
             let namesrv = start_namesrv(config, &host, port, &data_dir, serialize_type).await?;
             wait_for_stop_signal().await?;
+            reload.abort();
             namesrv.shutdown().await;
         }
-        Command::Broker { config } => {
-            let config = load_broker_config(&config)?;
+        Command::Broker { config, java } => {
+            let tls = java.tls()?;
+            let mut config = load_broker_config(&config)?;
+            config.server_tls = tls.server()?;
+            config.client_tls = tls.client()?;
+            let reload = watch_certificates(&tls, &config.server_tls);
             let broker = start_broker(config, serialize_type).await?;
             wait_for_stop_signal().await?;
+            reload.abort();
             broker.shutdown().await;
         }
         Command::Bench {
@@ -231,6 +291,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     java_classpath,
                     java,
                     ferrocket_bin,
+                    tls,
                 },
         } => {
             let headers = headers
@@ -254,13 +315,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 ferrocket_bin,
                 java_bin: java,
                 java_classpath,
+                tls,
             };
             let report = bench_broker::run(options).await?;
             println!("{report}");
         }
         Command::Bench {
-            what: BenchCommand::Responder { port },
-        } => bench_broker::serve_responder(port).await?,
+            what: BenchCommand::Responder { port, tls },
+        } => bench_broker::serve_responder(port, tls).await?,
         Command::Bench {
             what:
                 BenchCommand::Net {
@@ -280,6 +342,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Java reloads its TLS files when they change (`FileWatchService`); so do we, until stopped.
+fn watch_certificates(tls: &TlsSettings, server: &ServerTls) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(ferrocket_net::tls::reload_on_change(tls.clone(), server.clone()))
 }
 
 /// Java picks the header encoding of everything a process writes from `ROCKETMQ_SERIALIZE_TYPE`
@@ -366,4 +433,45 @@ async fn wait_for_stop_signal() -> anyhow::Result<()> {
     }
     tracing::info!("stopping");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defines(args: &[&str]) -> Option<Vec<(String, String)>> {
+        match Cli::try_parse_from(args).ok()?.command {
+            Command::Standalone { java, .. } | Command::Namesrv { java, .. } | Command::Broker { java, .. } => {
+                Some(java.defines)
+            }
+            Command::Bench { .. } => None,
+        }
+    }
+
+    #[test]
+    fn java_system_properties_are_dash_d_settings_after_the_command() {
+        let both = [
+            ("tls.server.mode".to_owned(), "enforcing".to_owned()),
+            ("tls.enable".to_owned(), "true".to_owned()),
+        ];
+        let given = [
+            "ferrocket",
+            "standalone",
+            "-Dtls.server.mode=enforcing",
+            "-D",
+            "tls.enable=true",
+        ];
+        assert_eq!(defines(&given), Some(both.to_vec()));
+        let given = [
+            "ferrocket",
+            "broker",
+            "-c",
+            "b.conf",
+            "-Dtls.server.mode=enforcing",
+            "-Dtls.enable=true",
+        ];
+        assert_eq!(defines(&given), Some(both.to_vec()));
+        assert_eq!(defines(&["ferrocket", "namesrv", "-Dtls.enable"]), None, "no value");
+        assert_eq!(defines(&["ferrocket", "namesrv", "-D=true"]), None, "no name");
+    }
 }

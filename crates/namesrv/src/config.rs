@@ -10,6 +10,7 @@
 //! impossible by construction: no setting names a file, so no request can choose one. Updates
 //! are all-or-nothing: one denied key or bad value and nothing changes.
 
+use ferrocket_net::ServerTls;
 use ferrocket_wire::properties_text;
 use ferrocket_wire::settings::{self, Scope, Setting, parse_bool, parse_in};
 
@@ -72,6 +73,9 @@ pub struct NamesrvConfig {
     pub delete_topic_with_broker_registration: bool,
     /// `productEnvName`: a label, shown in GET_NAMESRV_CONFIG.
     pub product_env_name: String,
+    /// TLS on the port. Not a namesrv.conf key: Java reads `tls.*` as JVM system properties, our
+    /// binary as `-D` settings (acl.md §8); plaintext only unless set.
+    pub tls: ServerTls,
 }
 
 impl Default for NamesrvConfig {
@@ -89,6 +93,7 @@ impl Default for NamesrvConfig {
             wait_seconds_for_service: 45,
             delete_topic_with_broker_registration: false,
             product_env_name: "center".into(),
+            tls: ServerTls::disabled(),
         }
     }
 }

@@ -116,7 +116,11 @@ pub async fn start(
     let (closed_tx, closed) = mpsc::channel(CLOSED_CONNECTIONS_QUEUED_MAX);
     let (stop_tx, stop) = oneshot::channel();
     let router = router(jobs_tx, closed_tx, response_serialize_type);
-    let server = Server::bind(listen_addr, router, ServerConfig::default()).await?;
+    let server_config = ServerConfig {
+        tls: config.tls.clone(),
+        ..ServerConfig::default()
+    };
+    let server = Server::bind(listen_addr, router, server_config).await?;
     let clock = Instant::now();
     let owner = Owner {
         core: NameServer::new(config, kv, 0),

@@ -22,9 +22,10 @@ use tracing::{Instrument, debug, warn};
 use crate::budget::{Budgets, MemoryUse};
 use crate::config::{ClientConfig, deadline_after};
 use crate::connection::{ConnectionHandle, PendingResponse};
-use crate::driver::{CLOSE_FLUSH_TIMEOUT, Drive, Side, connection_span, drive};
+use crate::driver::{CLOSE_FLUSH_TIMEOUT, Drive, Side, Transport, connection_span, drive};
 use crate::error::{NetError, NetResult};
 use crate::router::Router;
+use crate::tls::TLS_HANDSHAKE_TIMEOUT;
 
 /// A cheaply cloneable client; clones share connections.
 #[derive(Clone, Debug)]
@@ -174,6 +175,17 @@ impl Client {
         if let Err(error) = stream.set_nodelay(true) {
             debug!(%error, "cannot disable Nagle's algorithm");
         }
+        let stream = match &self.shared.config.tls {
+            None => Transport::Plain(stream),
+            Some(tls) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.connect(stream, addr)).await {
+                Ok(Ok(stream)) => Transport::Tls(Box::new(stream.into())),
+                Ok(Err(error)) => return Err(failed(format!("TLS handshake failed: {error}"))),
+                Err(_) => {
+                    let timeout_ms = TLS_HANDSHAKE_TIMEOUT.as_millis();
+                    return Err(failed(format!("TLS handshake not finished within {timeout_ms} ms")));
+                }
+            },
+        };
         let limits = self.shared.config.connection.clone();
         let (connection, outbound) = ConnectionHandle::open(addr.to_owned(), &limits, Arc::clone(&self.shared.budgets));
         let span = connection_span("client", &connection);

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use crate::tls::{ClientTls, ServerTls};
+
 /// Java's `serverChannelMaxIdleTimeSeconds` and `clientChannelMaxIdleTimeSeconds`: a connection
 /// with neither reads nor writes for this long is closed (clients heartbeat every 30 s).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -126,6 +128,8 @@ pub struct ServerConfig {
     pub connection: ConnectionLimits,
     pub memory: MemoryLimits,
     pub shutdown_grace: Duration,
+    /// TLS on the port; plaintext only by default (the binary defaults to Java's permissive).
+    pub tls: ServerTls,
 }
 
 impl Default for ServerConfig {
@@ -135,6 +139,7 @@ impl Default for ServerConfig {
             connection: ConnectionLimits::default(),
             memory: MemoryLimits::default(),
             shutdown_grace: SHUTDOWN_GRACE,
+            tls: ServerTls::disabled(),
         }
     }
 }
@@ -146,6 +151,8 @@ pub struct ClientConfig {
     pub connection: ConnectionLimits,
     pub memory: MemoryLimits,
     pub shutdown_grace: Duration,
+    /// TLS on every connection (Java's `tls.enable`), or plaintext with `None`.
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ClientConfig {
@@ -156,6 +163,7 @@ impl Default for ClientConfig {
             connection: ConnectionLimits::default(),
             memory: MemoryLimits::default(),
             shutdown_grace: SHUTDOWN_GRACE,
+            tls: None,
         }
     }
 }

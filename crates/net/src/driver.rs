@@ -29,9 +29,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use ferrocket_wire::command::{FLAG_ONEWAY, FLAG_RESPONSE};
 use ferrocket_wire::{RemotingCommand, SerializeType, WireError};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{self, JoinError, JoinSet};
 use tokio::time::Instant;
@@ -89,9 +88,33 @@ pub(crate) fn connection_span(side: &'static str, connection: &ConnectionHandle)
     tracing::info_span!("connection", id = connection.id(), peer = %connection.peer_addr(), side)
 }
 
+/// A connection's byte stream: plain TCP, or TLS over it (acl.md §8).
+pub(crate) enum Transport {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+}
+
 /// Serves `stream` until the peer leaves, a frame is bad, the connection idles, is closed by a
 /// handle, or shutdown is signalled. Returns once the socket is closed.
-pub(crate) async fn drive(mut stream: TcpStream, drive: Drive) {
+pub(crate) async fn drive(stream: Transport, drive: Drive) {
+    match stream {
+        // Plain TCP splits without a lock; TLS state is shared by both halves, so it needs one.
+        Transport::Plain(mut stream) => {
+            let (reader, writer) = stream.split();
+            drive_halves(reader, writer, drive).await;
+        }
+        Transport::Tls(stream) => {
+            let (reader, writer) = tokio::io::split(*stream);
+            drive_halves(reader, writer, drive).await;
+        }
+    }
+}
+
+async fn drive_halves<R, W>(reader: R, writer: W, drive: Drive)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let Drive {
         connection,
         outbound,
@@ -103,7 +126,6 @@ pub(crate) async fn drive(mut stream: TcpStream, drive: Drive) {
         side,
     } = drive;
     let activity = Activity::new();
-    let (reader, writer) = stream.split();
     let frames = FrameReader::new(reader, budgets, limits.frame_read_timeout);
     let shutdown = Shutdown {
         signal: shutdown,
@@ -128,8 +150,8 @@ enum End {
     Failed(ReadError),
 }
 
-async fn read_loop(
-    mut frames: FrameReader<ReadHalf<'_>>,
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut frames: FrameReader<R>,
     connection: &ConnectionHandle,
     router: &Arc<Router>,
     limits: &ConnectionLimits,
@@ -373,8 +395,8 @@ async fn respond(
     }
 }
 
-async fn write_loop(
-    mut writer: WriteHalf<'_>,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
     mut outbound: mpsc::Receiver<QueuedFrame>,
     connection: &ConnectionHandle,
     stall_timeout: Duration,
@@ -422,8 +444,8 @@ async fn write_loop(
 }
 
 /// Writes what is still queued at close, within [`CLOSE_FLUSH_TIMEOUT`], and shuts the socket.
-async fn flush(
-    writer: &mut WriteHalf<'_>,
+async fn flush<W: AsyncWrite + Unpin>(
+    writer: &mut W,
     batch: &mut BytesMut,
     outbound: &mut mpsc::Receiver<QueuedFrame>,
     stall_timeout: Duration,
@@ -451,8 +473,8 @@ enum WriteFailure {
 
 /// Writes `first` and whatever else is queued, up to about [`WRITE_BATCH_BYTES`], in one go.
 /// The frames' bytes stay reserved until written (or failed), then are given back.
-async fn write_batch(
-    writer: &mut WriteHalf<'_>,
+async fn write_batch<W: AsyncWrite + Unpin>(
+    writer: &mut W,
     batch: &mut BytesMut,
     first: QueuedFrame,
     outbound: &mut mpsc::Receiver<QueuedFrame>,
@@ -480,8 +502,8 @@ async fn write_batch(
 }
 
 /// Writes all of `bytes`, failing if the peer takes none for `stall_timeout` or past `deadline`.
-async fn write_watched(
-    writer: &mut WriteHalf<'_>,
+async fn write_watched<W: AsyncWrite + Unpin>(
+    writer: &mut W,
     mut bytes: &[u8],
     stall_timeout: Duration,
     deadline: Option<Instant>,

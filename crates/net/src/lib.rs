@@ -9,7 +9,8 @@
 //! frame, an unknown serialize type or an undecodable header closes the connection without a
 //! response; a oneway request is never answered; a code nobody serves gets
 //! `REQUEST_CODE_NOT_SUPPORTED` with remark `" request type <code> not supported"`; a connection
-//! idle for 120 s is closed. Every queue, map and byte buffer is bounded ([`config`]); the bytes
+//! idle for 120 s is closed. TLS shares the port with plaintext, told apart by the first byte
+//! ([`tls`]). Every queue, map and byte buffer is bounded ([`config`]); the bytes
 //! held for connections are reported by [`Server::memory_use`] and [`Client::memory_use`].
 
 mod budget;
@@ -23,6 +24,7 @@ pub mod log_rate;
 mod outbound;
 pub mod router;
 pub mod server;
+pub mod tls;
 
 pub use budget::MemoryUse;
 pub use client::Client;
@@ -32,3 +34,4 @@ pub use error::{NetError, NetResult};
 pub use log_rate::LogRate;
 pub use router::{Handler, HandlerFuture, Router};
 pub use server::Server;
+pub use tls::{ClientTls, ServerTls, TlsMode, TlsSettings};

@@ -22,6 +22,7 @@ use crate::driver::{CLOSE_FLUSH_TIMEOUT, Drive, Side, connection_span, drive, un
 use crate::error::{NetError, NetResult};
 use crate::log_rate::LogRate;
 use crate::router::Router;
+use crate::tls::{ServerTls, admit};
 
 /// After a failed `accept` (out of file descriptors, most likely) wait this long before the
 /// next, so the loop does not spin while the condition lasts.
@@ -50,6 +51,7 @@ impl Server {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let shutdown = watch::Sender::new(false);
         let budgets = Arc::new(Budgets::new(&config.memory));
+        let config_tls_mode = config.tls.mode().java_name();
         let acceptor = Acceptor {
             budgets: Arc::clone(&budgets),
             listener,
@@ -60,7 +62,7 @@ impl Server {
         };
         let span = tracing::info_span!("server", addr = %local_addr);
         let accepting = tokio::spawn(acceptor.run().instrument(span));
-        info!(addr = %local_addr, "listening");
+        info!(addr = %local_addr, tls = config_tls_mode, "listening");
         Ok(Server {
             local_addr,
             shutdown,
@@ -166,13 +168,15 @@ impl Acceptor {
             side: Side::Server,
         };
         let router = Arc::clone(&self.router);
-        connections.spawn(serve(stream, setup, slot, router, connection).instrument(span));
+        let tls = self.config.tls.clone();
+        connections.spawn(serve(stream, tls, setup, slot, router, connection).instrument(span));
     }
 }
 
 async fn serve(
     stream: TcpStream,
-    setup: Drive,
+    tls: ServerTls,
+    mut setup: Drive,
     slot: OwnedSemaphorePermit,
     router: Arc<Router>,
     connection: ConnectionHandle,
@@ -181,7 +185,10 @@ async fn serve(
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%error, "cannot disable Nagle's algorithm");
     }
-    drive(stream, setup).await;
+    // The first byte is awaited as long as an idle connection may live.
+    if let Some(transport) = admit(stream, &tls, setup.limits.idle_timeout, &mut setup.shutdown).await {
+        drive(transport, setup).await;
+    }
     // Free the slot first, so a callback observing the close may connect again at once.
     drop(slot);
     router.connection_closed(&connection);

@@ -135,7 +135,11 @@ pub async fn start(
     if let Some(serialize_type) = serialize_type {
         router = router.response_serialize_type(serialize_type);
     }
-    let server = match Server::bind(bind_addr, router, ServerConfig::default()).await {
+    let server_config = ServerConfig {
+        tls: broker.config().server_tls.clone(),
+        ..ServerConfig::default()
+    };
+    let server = match Server::bind(bind_addr, router, server_config).await {
         Ok(server) => server,
         Err(error) => {
             broker.replication.shutdown().await;
@@ -147,7 +151,11 @@ pub async fn start(
         }
     };
     broker.set_address(format!("{broker_ip1}:{}", server.local_addr().port()));
-    let outbound = Client::new(Router::new(), ClientConfig::default());
+    let client_config = ClientConfig {
+        tls: broker.config().client_tls.clone(),
+        ..ClientConfig::default()
+    };
+    let outbound = Client::new(Router::new(), client_config);
     let mut tasks = vec![
         tokio::spawn(registration::run(Arc::clone(&broker), outbound.clone(), register_queue)),
         tokio::spawn(timers::run_metadata_persist(Arc::clone(&broker))),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use ferrocket_net::{Client, ClientConfig, Router};
+use ferrocket_net::{Client, ClientConfig, ClientTls, Router};
 use ferrocket_wire::header::{CustomHeader, SendMessageRequestHeaderV2};
 use ferrocket_wire::message::MessageProperties;
 use ferrocket_wire::{RemotingCommand, RequestCode, SerializeType};
@@ -29,6 +29,8 @@ pub struct Load {
     pub connections: usize,
     pub body_bytes: usize,
     pub header: SerializeType,
+    /// Over TLS, trusting any certificate as Java's client does in test mode.
+    pub tls: bool,
 }
 
 /// What a load measured.
@@ -70,7 +72,7 @@ pub async fn run(addr: &str, load: Load, duration: Duration) -> anyhow::Result<M
     let mut connections = JoinSet::new();
     for connection in 0..load.connections {
         let (addr, body) = (addr.to_owned(), body.clone());
-        connections.spawn(async move { drive(&addr, connection, load.header, body, deadline).await });
+        connections.spawn(async move { drive(&addr, connection, load.header, load.tls, body, deadline).await });
     }
     let mut measured = Measured::default();
     while let Some(joined) = connections.join_next().await {
@@ -87,11 +89,19 @@ async fn drive(
     addr: &str,
     connection: usize,
     header: SerializeType,
+    tls: bool,
     body: Bytes,
     deadline: Instant,
 ) -> anyhow::Result<(u64, Vec<Duration>)> {
     // A client of its own, so each caller has its own connection.
-    let client = Client::new(Router::new(), ClientConfig::default());
+    let tls = if tls { Some(ClientTls::new(None, None)?) } else { None };
+    let client = Client::new(
+        Router::new(),
+        ClientConfig {
+            tls,
+            ..ClientConfig::default()
+        },
+    );
     let mut sends = 0u64;
     let mut latencies = Vec::new();
     let queue_offset = i32::try_from(connection).unwrap_or(0);

@@ -54,6 +54,15 @@ pub struct Launch {
     pub java_bin: PathBuf,
     /// The runtime classpath of rocketmq-broker and rocketmq-namesrv 5.3.3; `None` skips Java.
     pub java_classpath: Option<String>,
+    /// Every side in TLS enforcing mode (`-Dtls.server.mode=enforcing`, test-mode certificate).
+    pub tls: bool,
+}
+
+impl Launch {
+    /// The same `-D` settings for our servers and Java's JVMs.
+    fn tls_settings(&self) -> Option<&'static str> {
+        self.tls.then_some("-Dtls.server.mode=enforcing")
+    }
 }
 
 /// One running server: its processes, the address load goes to, and the process measured.
@@ -80,7 +89,9 @@ impl Side {
             SideKind::Responder => {
                 let port = free_port()?;
                 let child = spawn(
-                    Command::new(&launch.ferrocket_bin).args(["bench", "responder", "--port", &port.to_string()]),
+                    Command::new(&launch.ferrocket_bin)
+                        .args(["bench", "responder", "--port", &port.to_string()])
+                        .args(launch.tls.then_some("--tls")),
                     home.path(),
                     "responder",
                 )?;
@@ -132,15 +143,17 @@ fn start_ferrocket(launch: &Launch, home: TempDir) -> anyhow::Result<Side> {
     let (namesrv_port, broker_port) = (free_port()?, free_broker_port()?);
     let dir = home.path();
     let namesrv = spawn(
-        Command::new(&launch.ferrocket_bin).args([
-            "namesrv",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &namesrv_port.to_string(),
-            "--data-dir",
-            &dir.join("namesrv").display().to_string(),
-        ]),
+        Command::new(&launch.ferrocket_bin)
+            .args([
+                "namesrv",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &namesrv_port.to_string(),
+                "--data-dir",
+                &dir.join("namesrv").display().to_string(),
+            ])
+            .args(launch.tls_settings()),
         dir,
         "namesrv",
     )?;
@@ -148,7 +161,9 @@ fn start_ferrocket(launch: &Launch, home: TempDir) -> anyhow::Result<Side> {
     std::fs::write(&conf, broker_conf(namesrv_port, broker_port, &dir.join("store")))
         .with_context(|| format!("cannot write {}", conf.display()))?;
     let broker = spawn(
-        Command::new(&launch.ferrocket_bin).args(["broker", "-c", &conf.display().to_string()]),
+        Command::new(&launch.ferrocket_bin)
+            .args(["broker", "-c", &conf.display().to_string()])
+            .args(launch.tls_settings()),
         dir,
         "broker",
     )?;
@@ -167,6 +182,7 @@ fn start_java(launch: &Launch, home: TempDir) -> anyhow::Result<Side> {
                 .args(heap)
                 .args(JAVA_OPENS)
                 .arg(format!("-Duser.home={}", dir.display()))
+                .args(launch.tls_settings())
                 .args(["-cp", classpath, main_class, "-c"])
                 .arg(conf)
                 .env("ROCKETMQ_HOME", dir),

@@ -14,4 +14,5 @@ mod limits;
 mod malformed;
 mod round_trip;
 mod support;
+mod tls;
 mod unfinished_frames;

@@ -54,9 +54,11 @@ final class BrokerFixture implements AutoCloseable {
     final MqAdmin mqadmin;
     final String clusterName;
     final String brokerName;
+    /** Whether the fixture's clients (admin, producers, consumers) use TLS: {@code setUseTLS}. */
+    final boolean clientTls;
 
     private BrokerFixture(Path workDir, String classpath, BrokerUnderTest broker, DefaultMQAdminExt admin,
-                          MqAdmin mqadmin, String clusterName, String brokerName) {
+                          MqAdmin mqadmin, String clusterName, String brokerName, boolean clientTls) {
         this.workDir = workDir;
         this.classpath = classpath;
         this.broker = broker;
@@ -64,13 +66,24 @@ final class BrokerFixture implements AutoCloseable {
         this.mqadmin = mqadmin;
         this.clusterName = clusterName;
         this.brokerName = brokerName;
+        this.clientTls = clientTls;
     }
 
     static BrokerFixture start(Class<?> testClass, Map<String, String> brokerConf) throws Exception {
+        return start(testClass, brokerConf, Map.of(), false);
+    }
+
+    /**
+     * As above, with Java system properties for both servers ({@code tls.server.mode}, say) and,
+     * with {@code clientTls}, clients that connect over TLS.
+     */
+    static BrokerFixture start(Class<?> testClass, Map<String, String> brokerConf, Map<String, String> systemProperties,
+                               boolean clientTls) throws Exception {
         Path workDir = InteropEnv.freshWorkDir(testClass);
         String classpath = InteropEnv.classpathFromFile("ferrocket.interop.rocketmq5Classpath");
-        BrokerUnderTest broker = BrokerUnderTest.start(workDir, classpath, SERIALIZE_TYPE, brokerConf);
+        BrokerUnderTest broker = BrokerUnderTest.start(workDir, classpath, SERIALIZE_TYPE, brokerConf, systemProperties);
         DefaultMQAdminExt admin = new DefaultMQAdminExt();
+        admin.setUseTLS(clientTls);
         try {
             admin.setNamesrvAddr(broker.namesrvAddress());
             admin.setInstanceName(uniqueName("it-admin"));
@@ -90,7 +103,7 @@ final class BrokerFixture implements AutoCloseable {
             }
             assertTrue(brokerName != null && clusterName != null, "broker not in cluster info: " + info.toJson());
             MqAdmin mqadmin = new MqAdmin(classpath, workDir, broker.namesrvAddress(), SERIALIZE_TYPE);
-            return new BrokerFixture(workDir, classpath, broker, admin, mqadmin, clusterName, brokerName);
+            return new BrokerFixture(workDir, classpath, broker, admin, mqadmin, clusterName, brokerName, clientTls);
         } catch (Exception | Error e) {
             admin.shutdown();
             broker.close();
@@ -144,6 +157,7 @@ final class BrokerFixture implements AutoCloseable {
         producer.setInstanceName(uniqueName(group));
         producer.setSendMsgTimeout(10_000);
         producer.setRetryTimesWhenSendFailed(0);
+        producer.setUseTLS(clientTls);
         producer.start();
         return producer;
     }
@@ -159,6 +173,7 @@ final class BrokerFixture implements AutoCloseable {
         consumer.setInstanceName(uniqueName("it-pull-all"));
         consumer.setAutoCommit(false);
         consumer.setPollTimeoutMillis(500);
+        consumer.setUseTLS(clientTls);
         consumer.setConsumeFromWhere(org.apache.rocketmq.common.consumer.ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         consumer.start();
         try {

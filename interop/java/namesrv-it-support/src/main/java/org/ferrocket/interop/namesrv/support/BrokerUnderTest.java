@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -164,17 +165,28 @@ public final class BrokerUnderTest implements AutoCloseable {
      */
     public static BrokerUnderTest start(Path workDir, String javaClasspath, String serializeType,
                                         Map<String, String> brokerConf) throws IOException, InterruptedException {
+        return start(workDir, javaClasspath, serializeType, brokerConf, Map.of());
+    }
+
+    /**
+     * As above, with Java system properties for both servers ({@code tls.server.mode}, say): JVM
+     * {@code -D} arguments for Java's, our binary's {@code -D} settings for ours.
+     */
+    public static BrokerUnderTest start(Path workDir, String javaClasspath, String serializeType,
+                                        Map<String, String> brokerConf, Map<String, String> systemProperties)
+        throws IOException, InterruptedException {
         return selectedImpl() == Impl.JAVA
-            ? startJava(workDir, javaClasspath, serializeType, brokerConf)
-            : startFerrocket(workDir, brokerConf);
+            ? startJava(workDir, javaClasspath, serializeType, brokerConf, systemProperties)
+            : startFerrocket(workDir, brokerConf, systemProperties);
     }
 
     private static BrokerUnderTest startJava(Path workDir, String classpath, String serializeType,
-                                             Map<String, String> brokerConf) throws IOException, InterruptedException {
-        JavaNamesrv namesrv = JavaNamesrv.start(classpath, workDir, serializeType);
+                                             Map<String, String> brokerConf, Map<String, String> systemProperties)
+        throws IOException, InterruptedException {
+        JavaNamesrv namesrv = JavaNamesrv.start(classpath, workDir, serializeType, systemProperties);
         try {
             BrokerLauncher launcher = () -> running(JavaBroker.start(classpath, workDir, namesrv.address(), JAVA_CLUSTER,
-                JAVA_BROKER_NAME, serializeType, brokerConf));
+                JAVA_BROKER_NAME, serializeType, brokerConf, systemProperties));
             return new BrokerUnderTest(Impl.JAVA, namesrv.address(), namesrv, launcher, launcher.launch());
         } catch (IOException | InterruptedException | RuntimeException | Error e) {
             namesrv.close();
@@ -182,8 +194,11 @@ public final class BrokerUnderTest implements AutoCloseable {
         }
     }
 
-    private static BrokerUnderTest startFerrocket(Path workDir, Map<String, String> brokerConf)
+    private static BrokerUnderTest startFerrocket(Path workDir, Map<String, String> brokerConf,
+                                                  Map<String, String> systemProperties)
         throws IOException, InterruptedException {
+        List<String> defines = new ArrayList<>();
+        systemProperties.forEach((key, value) -> defines.add("-D" + key + "=" + value));
         Path bin = InteropEnv.ferrocketBinary();
         Map<String, String> env = Map.of("FERROCKET_LOG", System.getenv().getOrDefault("FERROCKET_LOG", "info"),
             "NO_COLOR", "1");
@@ -197,9 +212,10 @@ public final class BrokerUnderTest implements AutoCloseable {
             while (Math.abs(namesrvPort - brokerPort) <= 2) {
                 namesrvPort = Ports.freePort();
             }
-            List<String> command = List.of(bin.toString(), "standalone", "--host", "127.0.0.1",
+            List<String> command = new ArrayList<>(List.of(bin.toString(), "standalone", "--host", "127.0.0.1",
                 "--namesrv-port", Integer.toString(namesrvPort), "--broker-port", Integer.toString(brokerPort),
-                "--data-dir", dir.resolve("data").toString());
+                "--data-dir", dir.resolve("data").toString()));
+            command.addAll(defines);
             String[] namesrvAddress = new String[1];
             int[] launches = {0};
             BrokerLauncher launcher = () -> {
@@ -216,7 +232,7 @@ public final class BrokerUnderTest implements AutoCloseable {
             RunningBroker first = launcher.launch();
             return new BrokerUnderTest(Impl.FERROCKET, namesrvAddress[0], null, launcher, first);
         }
-        FerrocketNamesrv namesrv = FerrocketNamesrv.start(workDir);
+        FerrocketNamesrv namesrv = FerrocketNamesrv.start(workDir, systemProperties);
         try {
             // Chosen once the name server holds its port (port 0 could otherwise be handed the same one).
             int brokerPort = Ports.brokerListenPort();
@@ -227,8 +243,10 @@ public final class BrokerUnderTest implements AutoCloseable {
                 StandardCharsets.UTF_8);
             int[] launches = {0};
             BrokerLauncher launcher = () -> {
-                ChildProcess child = ChildProcess.start("ferrocket-broker", List.of(bin.toString(), "broker", "-c",
-                    conf.toString()), dir, workDir.resolve(logName("ferrocket-broker", ++launches[0])), env);
+                List<String> command = new ArrayList<>(List.of(bin.toString(), "broker", "-c", conf.toString()));
+                command.addAll(defines);
+                ChildProcess child = ChildProcess.start("ferrocket-broker", command, dir,
+                    workDir.resolve(logName("ferrocket-broker", ++launches[0])), env);
                 try {
                     // It may listen on every interface (0.0.0.0); it registers as brokerIP1:listenPort.
                     String listening = child.awaitStdout(BROKER_LISTENING, FERROCKET_STARTUP_TIMEOUT).group(1);

@@ -3,6 +3,7 @@ package org.ferrocket.interop.namesrv.support;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -29,10 +30,17 @@ public final class FerrocketNamesrv implements AutoCloseable {
 
     /** Starts the binary from {@link InteropEnv#ferrocketBinary} with its data under {@code workDir/namesrv}. */
     public static FerrocketNamesrv start(Path workDir) throws IOException, InterruptedException {
+        return start(workDir, Map.of());
+    }
+
+    /** As above, with Java system properties given as our {@code -Dkey=value}, e.g. {@code tls.server.mode}. */
+    public static FerrocketNamesrv start(Path workDir, Map<String, String> systemProperties)
+        throws IOException, InterruptedException {
         Path bin = InteropEnv.ferrocketBinary();
         Path dir = workDir.resolve("namesrv");
-        List<String> command = List.of(bin.toString(), "namesrv", "--host", "127.0.0.1", "--port", "0",
-            "--data-dir", dir.resolve("data").toString());
+        List<String> command = new ArrayList<>(List.of(bin.toString(), "namesrv", "--host", "127.0.0.1", "--port", "0",
+            "--data-dir", dir.resolve("data").toString()));
+        systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
         String logLevel = System.getenv().getOrDefault("FERROCKET_LOG", "info");
         ChildProcess child = ChildProcess.start("ferrocket-namesrv", command, dir, workDir.resolve("logs/ferrocket-namesrv.log"),
             Map.of("FERROCKET_LOG", logLevel, "NO_COLOR", "1"));

@@ -58,6 +58,14 @@ public final class JavaBroker implements AutoCloseable {
     public static JavaBroker start(String classpath, Path workDir, String namesrvAddr, String clusterName,
                                    String brokerName, String serializeType, Map<String, String> extraConf)
         throws IOException, InterruptedException {
+        return start(classpath, workDir, namesrvAddr, clusterName, brokerName, serializeType, extraConf, Map.of());
+    }
+
+    /** As above, with JVM system properties ({@code -Dkey=value}), e.g. {@code tls.server.mode}. */
+    public static JavaBroker start(String classpath, Path workDir, String namesrvAddr, String clusterName,
+                                   String brokerName, String serializeType, Map<String, String> extraConf,
+                                   Map<String, String> systemProperties)
+        throws IOException, InterruptedException {
         Path dir = workDir.resolve("broker-" + brokerName);
         Path home = dir.resolve("home");
         Files.createDirectories(home);
@@ -73,8 +81,9 @@ public final class JavaBroker implements AutoCloseable {
             "-Djava.awt.headless=true", "-Duser.home=" + home, "-Drocketmq.home.dir=" + home,
             "-Drocketmq.serialize.type=" + serializeType,
             "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-            "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
-            "-cp", classpath, MAIN_CLASS, "-c", conf.toString()));
+            "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED"));
+        systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
+        command.addAll(List.of("-cp", classpath, MAIN_CLASS, "-c", conf.toString()));
         ChildProcess child = ChildProcess.start("java-broker-" + brokerName, command, dir,
             workDir.resolve("logs/java-broker-" + brokerName + ".log"), Map.of("ROCKETMQ_HOME", home.toString()));
         try {

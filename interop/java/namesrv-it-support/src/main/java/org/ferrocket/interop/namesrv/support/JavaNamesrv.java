@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -33,6 +34,12 @@ public final class JavaNamesrv implements AutoCloseable {
 
     /** Starts it on the classpath {@code classpath} (which must hold rocketmq-namesrv); returns once it booted. */
     public static JavaNamesrv start(String classpath, Path workDir, String serializeType) throws IOException, InterruptedException {
+        return start(classpath, workDir, serializeType, Map.of());
+    }
+
+    /** As above, with JVM system properties ({@code -Dkey=value}), e.g. {@code tls.server.mode}. */
+    public static JavaNamesrv start(String classpath, Path workDir, String serializeType,
+                                    Map<String, String> systemProperties) throws IOException, InterruptedException {
         Path dir = workDir.resolve("java-namesrv");
         Path home = dir.resolve("home");
         Files.createDirectories(home);
@@ -47,11 +54,12 @@ public final class JavaNamesrv implements AutoCloseable {
             "defaultThreadPoolNums=4",
             "clientRequestThreadPoolNums=2",
             ""), StandardCharsets.UTF_8);
-        List<String> command = List.of(InteropEnv.javaBinary().toString(),
+        List<String> command = new ArrayList<>(List.of(InteropEnv.javaBinary().toString(),
             "-Xms128m", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-Djava.awt.headless=true", "-Duser.home=" + home, "-Drocketmq.home.dir=" + home,
-            "-Drocketmq.serialize.type=" + serializeType,
-            "-cp", classpath, MAIN_CLASS, "-c", conf.toString());
+            "-Drocketmq.serialize.type=" + serializeType));
+        systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
+        command.addAll(List.of("-cp", classpath, MAIN_CLASS, "-c", conf.toString()));
         ChildProcess child = ChildProcess.start("java-namesrv", command, dir, workDir.resolve("logs/java-namesrv.log"),
             Map.of("ROCKETMQ_HOME", home.toString()));
         try {
