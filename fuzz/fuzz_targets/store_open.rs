@@ -57,6 +57,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         offset: QueueOffset(0),
         max_count: 32,
         filter: None,
+        record_filter: None,
     };
     if let Ok(result) = store.get_messages(&query) {
         assert!(result.records.len() <= 32);
