@@ -40,6 +40,15 @@ impl ExtFields {
         self.entries.push((key, value));
     }
 
+    /// Sets `key` to `value` (null included) where it already is, else appends: a JSON object's
+    /// semantics, where a repeated member keeps its first place and its last value.
+    pub fn set_raw(&mut self, key: String, value: Option<String>) {
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
     pub fn remove(&mut self, key: &str) {
         self.entries.retain(|(k, _)| k != key);
     }

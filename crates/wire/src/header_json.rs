@@ -269,8 +269,8 @@ impl Visitor<'_> for LanguageSeed {
     }
 }
 
-/// `extFields`: an object of scalars, numbers and booleans taken as their text, `null` kept as
-/// a null entry; every entry kept in order (a repeated key reads as its last value).
+/// `extFields`: an object of scalars, numbers and booleans taken as their text, `null` as an
+/// absent field; a repeated key keeps its first place and its last value, as a JSON object does.
 struct ExtFieldsSeed;
 
 impl<'de> DeserializeSeed<'de> for ExtFieldsSeed {
@@ -295,8 +295,12 @@ impl<'de> Visitor<'de> for ExtFieldsSeed {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<ExtFields>, A::Error> {
         let mut fields = ExtFields::new();
         while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(ScalarText(&key))?;
-            fields.push_raw(key, value);
+            // A null member is an absent field (Java's map holds null, which reads as absent);
+            // leaving it out keeps decode, encode, decode stable.
+            match map.next_value_seed(ScalarText(&key))? {
+                Some(value) => fields.set_raw(key, Some(value)),
+                None => fields.remove(&key),
+            }
         }
         Ok(Some(fields))
     }
@@ -370,6 +374,16 @@ mod tests {
         assert_eq!(command.ext("n"), Some("1"));
         assert_eq!(command.ext("b"), Some("true"));
         assert_eq!(command.ext("z"), None);
+    }
+
+    #[test]
+    fn a_repeated_ext_field_keeps_its_place_and_last_value_and_re_encodes_once() {
+        let header = br#"{"code":320,"extFields":{"j":"0","k":"x","j":"1"},"opaque":1}"#;
+        let command = decode(header).unwrap();
+        let entries: Vec<_> = command.ext_fields.as_ref().unwrap().entries().collect();
+        assert_eq!(entries, [("j", Some("1")), ("k", Some("x"))]);
+        let again = decode(&encode(&command)).unwrap();
+        assert_eq!(again.ext_fields, command.ext_fields);
     }
 
     #[test]
