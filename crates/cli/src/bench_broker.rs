@@ -5,10 +5,12 @@
 //! Each side is a child process (`sides`), so its CPU time (utime + stime from `/proc`) over a
 //! slice, divided by the sends it acknowledged, is its CPU per message; the do-nothing responder
 //! (`ferrocket bench responder`: our transport answering every send with a canned SUCCESS) is
-//! the ceiling a broker's cost is read against. Loads (`load`) are SEND_MESSAGE_V2 with one send
-//! in flight per connection, for each header encoding, body size and connection count; the
-//! sides take turns in `rounds` slices (A B C A B C), so a change in the machine's load falls on
-//! all alike. Ratios, not absolute numbers, are the result.
+//! the ceiling a broker's cost is read against. Loads (`load`) are single sends (SEND_MESSAGE_V2),
+//! batch sends (SEND_BATCH_MESSAGE) and then pulls through the backlog the sends left, one
+//! request in flight per connection, for each header encoding, body size and connection count;
+//! the sides take turns in `rounds` slices (A B C A B C), so a change in the machine's load falls
+//! on all alike. The responder answers sends only, so pull loads run on the brokers. Ratios, not
+//! absolute numbers, are the result.
 
 mod load;
 mod sides;
@@ -24,7 +26,7 @@ use ferrocket_wire::header::{CustomHeader, SendMessageResponseHeader};
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
 use crate::bench_namesrv::proc_stats::{cpu_time, resident_bytes};
-use load::{Load, Measured};
+use load::{Load, LoadKind, Measured};
 use sides::{Launch, Side, SideKind};
 
 /// Measured time per side, load and round.
@@ -39,6 +41,8 @@ const ROUNDS_MAX: u32 = 20;
 const CONNECTIONS_MAX: usize = 1_024;
 /// Java's default `maxMessageSize`.
 const BODY_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Java's client refuses a batch over its `maxMessageSize` (4 MiB) anyway.
+const BATCH_MEMBERS_MAX: usize = 1_024;
 
 #[derive(Debug, Clone)]
 pub struct BenchBrokerOptions {
@@ -47,6 +51,10 @@ pub struct BenchBrokerOptions {
     pub connections: Vec<usize>,
     pub body_bytes: Vec<usize>,
     pub headers: Vec<SerializeType>,
+    /// Messages per send: 1 is SEND_MESSAGE_V2, more is SEND_BATCH_MESSAGE.
+    pub batches: Vec<usize>,
+    /// After the sends, pull loops through the backlog they left.
+    pub pulls: bool,
     pub ferrocket_bin: PathBuf,
     pub java_bin: PathBuf,
     /// The runtime classpath of rocketmq-broker and rocketmq-namesrv 5.3.3; `None` skips Java.
@@ -59,11 +67,12 @@ pub struct BenchBrokerOptions {
 #[derive(Debug, Clone)]
 pub struct SideFigures {
     pub kind: SideKind,
+    /// Messages per second.
     pub per_second: f64,
     pub p50: Duration,
     pub p99: Duration,
     pub p999: Duration,
-    /// Broker CPU per acknowledged send; `None` where `/proc` could not be read.
+    /// Broker CPU per message acknowledged or pulled; `None` where `/proc` could not be read.
     pub cpu_per_message: Option<Duration>,
 }
 
@@ -99,6 +108,10 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
         options.body_bytes.iter().all(|b| *b <= BODY_BYTES_MAX),
         "bodies must be at most {BODY_BYTES_MAX} bytes"
     );
+    ensure!(
+        options.batches.iter().all(|b| (1..=BATCH_MEMBERS_MAX).contains(b)),
+        "batches must be within 1..={BATCH_MEMBERS_MAX} messages"
+    );
     let launch = Launch {
         ferrocket_bin: options.ferrocket_bin.clone(),
         java_bin: options.java_bin.clone(),
@@ -113,6 +126,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
     for kind in kinds {
         let side = Side::start(kind, &launch).await?;
         let warmup = Load {
+            kind: LoadKind::Send { batch: 1 },
             connections: options.connections.iter().copied().max().unwrap_or(1),
             body_bytes: 128,
             header: SerializeType::Json,
@@ -123,17 +137,29 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
             .with_context(|| format!("warming up {}", kind.name()))?;
         sides.push(side);
     }
+    let mut kinds: Vec<LoadKind> = options.batches.iter().map(|&batch| LoadKind::Send { batch }).collect();
+    if options.pulls {
+        kinds.push(LoadKind::Pull);
+    }
     let mut loads = Vec::new();
-    for &header in &options.headers {
-        for &body_bytes in &options.body_bytes {
-            for &connections in &options.connections {
-                let load = Load {
-                    connections,
-                    body_bytes,
-                    header,
-                    tls: options.tls,
-                };
-                loads.push(measure_load(&sides, load, &options).await?);
+    for kind in kinds {
+        for &header in &options.headers {
+            for &body_bytes in &options.body_bytes {
+                for &connections in &options.connections {
+                    let load = Load {
+                        kind,
+                        connections,
+                        body_bytes,
+                        header,
+                        tls: options.tls,
+                    };
+                    // The responder has no messages to give.
+                    let driven: Vec<&Side> = sides
+                        .iter()
+                        .filter(|side| kind != LoadKind::Pull || side.kind != SideKind::Responder)
+                        .collect();
+                    loads.push(measure_load(&driven, load, &options).await?);
+                }
             }
         }
     }
@@ -145,7 +171,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
     })
 }
 
-async fn measure_load(sides: &[Side], load: Load, options: &BenchBrokerOptions) -> anyhow::Result<LoadReport> {
+async fn measure_load(sides: &[&Side], load: Load, options: &BenchBrokerOptions) -> anyhow::Result<LoadReport> {
     let mut totals: Vec<(Measured, Option<Duration>)> = sides
         .iter()
         .map(|_| (Measured::default(), Some(Duration::ZERO)))
@@ -174,8 +200,8 @@ async fn measure_load(sides: &[Side], load: Load, options: &BenchBrokerOptions) 
             p99: measured.quantile(0.99),
             p999: measured.quantile(0.999),
             cpu_per_message: cpu.and_then(|cpu| {
-                let sends = u32::try_from(measured.sends).ok().filter(|n| *n > 0)?;
-                Some(cpu / sends)
+                let messages = u32::try_from(measured.messages).ok().filter(|n| *n > 0)?;
+                Some(cpu / messages)
             }),
         })
         .collect();
@@ -205,7 +231,7 @@ impl fmt::Display for BenchBrokerReport {
         let o = &self.options;
         writeln!(
             f,
-            "bench broker: SEND_MESSAGE_V2, one in flight per connection, {:.1} s x {} rounds per side and load, sides in turn{}",
+            "bench broker: one request in flight per connection, {:.1} s x {} rounds per side and load, sides in turn{}",
             o.slice.as_secs_f64(),
             o.rounds,
             if o.tls {
@@ -216,15 +242,20 @@ impl fmt::Display for BenchBrokerReport {
         )?;
         for report in &self.loads {
             let l = report.load;
+            let what = match l.kind {
+                LoadKind::Send { batch: 1 } => "SEND_MESSAGE_V2".to_owned(),
+                LoadKind::Send { batch } => format!("SEND_BATCH_MESSAGE of {batch}"),
+                LoadKind::Pull => "PULL_MESSAGE of up to 32 from the backlog".to_owned(),
+            };
             writeln!(
                 f,
-                "\n{:?} header, {} B body, {} connections",
+                "\n{what}, {:?} header, {} B body, {} connections",
                 l.header, l.body_bytes, l.connections
             )?;
             writeln!(
                 f,
                 "  {:<22} {:>10} {:>9} {:>9} {:>9} {:>12}",
-                "side", "sends/s", "p50 ms", "p99 ms", "p999 ms", "CPU us/msg"
+                "side", "msgs/s", "p50 ms", "p99 ms", "p999 ms", "CPU us/msg"
             )?;
             for side in &report.sides {
                 writeln!(
@@ -245,7 +276,7 @@ impl fmt::Display for BenchBrokerReport {
             let java = report.side(SideKind::Java);
             writeln!(
                 f,
-                "  ratios: sends/s ours/java {}, ours/responder {}; CPU/msg ours/java {}, ours/responder {}",
+                "  ratios: msgs/s ours/java {}, ours/responder {}; CPU/msg ours/java {}, ours/responder {}",
                 ratio(rate(ours), rate(java)),
                 ratio(rate(ours), rate(responder)),
                 ratio(cpu(ours), cpu(java)),
@@ -268,7 +299,9 @@ impl fmt::Display for BenchBrokerReport {
 /// send result, until killed: the ceiling a broker's sends are measured against.
 /// With `tls`, in enforcing mode with a test-mode certificate, as the brokers are then.
 pub async fn serve_responder(port: u16, tls: bool) -> anyhow::Result<()> {
-    let router = Router::new().route(RequestCode::SEND_MESSAGE_V2, answer_sent);
+    let router = Router::new()
+        .route(RequestCode::SEND_MESSAGE_V2, answer_sent)
+        .route(RequestCode::SEND_BATCH_MESSAGE, answer_sent);
     let tls = if tls {
         let enforcing = [("tls.server.mode".to_owned(), "enforcing".to_owned())].into();
         TlsSettings::resolve(&enforcing, &Default::default()).server()?

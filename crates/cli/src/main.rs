@@ -123,6 +123,12 @@ enum BenchCommand {
         /// Header encodings: json, rocketmq.
         #[arg(long, value_delimiter = ',', default_value = "json,rocketmq")]
         headers: Vec<String>,
+        /// Messages per send: 1 is SEND_MESSAGE_V2, more is SEND_BATCH_MESSAGE of that many.
+        #[arg(long, value_delimiter = ',', default_value = "1,32")]
+        batches: Vec<usize>,
+        /// After the sends, pull loops through the backlog they left.
+        #[arg(long)]
+        pulls: bool,
         /// The runtime classpath of org.apache.rocketmq:rocketmq-broker and rocketmq-namesrv
         /// 5.3.3; without it the Java side is skipped.
         #[arg(long)]
@@ -288,6 +294,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     connections,
                     body_bytes,
                     headers,
+                    batches,
+                    pulls,
                     java_classpath,
                     java,
                     ferrocket_bin,
@@ -312,6 +320,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 connections,
                 body_bytes,
                 headers,
+                batches,
+                pulls,
                 ferrocket_bin,
                 java_bin: java,
                 java_classpath,
