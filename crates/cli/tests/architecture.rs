@@ -17,6 +17,9 @@
 //! - clock reads: outside `crates/cli` and the one clock module, `src/` code (before its first
 //!   `#[cfg(test)]` line) never names `SystemTime::now`, `UNIX_EPOCH` or `std::time::Instant`.
 //!   `tokio::time::Instant` is allowed: it is the runtime's clock, which tests pause.
+//! - unsafe code: the workspace denies `unsafe_code`; only the one audited module
+//!   (`crates/store/src/mapped.rs`, its invariants in its doc) holds `unsafe`, and only the line
+//!   of `crates/store/src/lib.rs` that declares it allows it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a panic is the failure report
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +30,9 @@ use std::path::{Path, PathBuf};
 const FILE_LINES_MAX: usize = 800;
 /// The one library file allowed to read the wall clock; everything else receives `now_ms`.
 const CLOCK_MODULE: &str = "crates/store/src/clock.rs";
+/// The one module allowed `unsafe`, and the one file that may allow it (declaring the module).
+const UNSAFE_MODULE: &str = "crates/store/src/mapped.rs";
+const UNSAFE_ALLOWED_IN: &str = "crates/store/src/lib.rs";
 /// The line in ARCHITECTURE.md that introduces the fenced block of crate edges.
 const EDGES_MARKER: &str = "Crate edges (checked by crates/cli/tests/architecture.rs):";
 /// The line in ARCHITECTURE.md that introduces the broker's layers, top to bottom.
@@ -93,6 +99,42 @@ fn library_code_reads_clocks_only_in_the_clock_module() {
         "clock reads outside {CLOCK_MODULE} (take now_ms, or use tokio::time::Instant):\n  {}",
         offenders.join("\n  ")
     );
+}
+
+#[test]
+fn unsafe_code_lives_in_the_one_audited_module() {
+    let root = workspace_root();
+    let offenders: Vec<String> = source_files(&root)
+        .iter()
+        .flat_map(|(path, text)| unsafe_uses(path, text))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "unsafe outside {UNSAFE_MODULE} (or an allow outside {UNSAFE_ALLOWED_IN}):\n  {}",
+        offenders.join("\n  ")
+    );
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("unsafe_code = \"deny\"") || manifest.contains("unsafe_code = \"forbid\""),
+        "the workspace must deny unsafe_code"
+    );
+}
+
+/// `unsafe` blocks, functions or impls, and `allow(unsafe_code)`, where they may not be.
+fn unsafe_uses(path: &str, text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (index, line) in text.lines().map(without_comment).enumerate() {
+        let number = index + 1;
+        let code = line.trim();
+        let allows = code.contains("allow(unsafe_code)");
+        let is_unsafe = ["unsafe {", "unsafe fn", "unsafe impl", "unsafe extern"]
+            .iter()
+            .any(|form| code.contains(form));
+        if (allows && path != UNSAFE_ALLOWED_IN) || (is_unsafe && path != UNSAFE_MODULE) {
+            found.push(format!("{path}:{number}: {code}"));
+        }
+    }
+    found
 }
 
 #[test]
@@ -527,6 +569,17 @@ fn collect_rs(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
 
 mod checks_fail_on_bad_input {
     use super::*;
+
+    #[test]
+    fn unsafe_outside_the_audited_module_fails() {
+        let block = "fn f() {\n    let x = unsafe { g() };\n}\n";
+        assert_eq!(unsafe_uses("crates/net/src/x.rs", block), vec!["crates/net/src/x.rs:2: let x = unsafe { g() };"]);
+        assert!(unsafe_uses(UNSAFE_MODULE, block).is_empty());
+        let allow = "#[allow(unsafe_code)]\nmod m;\n";
+        assert_eq!(unsafe_uses("crates/wire/src/lib.rs", allow).len(), 1);
+        assert!(unsafe_uses(UNSAFE_ALLOWED_IN, allow).is_empty());
+        assert!(unsafe_uses("crates/net/src/x.rs", "// unsafe { in a comment }\n").is_empty());
+    }
 
     const LAYERS: &str = "Broker layers, top to bottom (checked by crates/cli/tests/architecture.rs):\n\n```text\nshell\nhandlers\nstate\nerror names\n```\n";
 

@@ -220,48 +220,97 @@ impl CommitLog {
     /// Appends `message` as one record at the end of the log, stamped with `now_ms`, its body CRC
     /// and its physical offset. Moves to a new segment (after a filler) if it does not fit.
     pub fn append(&mut self, message: &StoredMessage, now_ms: i64) -> StoreResult<AppendResult> {
-        if message.body.len() > self.body_bytes_max {
-            return Err(StoreError::MessageTooLarge {
-                bytes: message.body.len(),
-                limit: self.body_bytes_max,
-            });
-        }
-        self.scratch.clear();
-        let layout = message.encode(&mut self.scratch)?;
-        let size = layout.len;
-        let record_max = self.record_bytes_max();
-        if size > record_max {
-            return Err(StoreError::MessageTooLarge {
-                bytes: size,
-                limit: record_max,
-            });
-        }
-        let segment_bytes = self.segments.segment_bytes();
-        let room = segment_bytes - self.write_offset % segment_bytes;
-        if size as u64 + BLANK_BYTES > room {
-            self.write_filler(room)?;
-        }
-        let physical_offset = self.write_offset;
-        // `scratch` was cleared before encoding, so it holds exactly this record.
-        let record: &mut [u8] = self.scratch.as_mut();
-        assert_eq!(record.len(), size, "encoder layout disagrees with its output");
-        let (_, after_size_and_magic) = record.split_at_mut(BODY_CRC_POSITION);
-        let (body_crc_field, _) = after_size_and_magic.split_at_mut(4);
-        let crc = body_crc(&message.body);
-        body_crc_field.copy_from_slice(&crc.to_be_bytes());
-        let offset_field = i64::try_from(physical_offset).unwrap_or(i64::MAX);
-        layout.set_physical_offset(record, offset_field)?;
-        layout.set_store_timestamp(record, now_ms)?;
-        self.segments.write_at(physical_offset, record)?;
-        self.write_offset = physical_offset + size as u64;
-        Ok(AppendResult {
-            physical_offset: CommitLogOffset(physical_offset),
-            // At most `record_bytes_max`, well inside u32.
-            size: size as u32,
-            store_timestamp_ms: now_ms,
-            queue_offset: message.queue_offset,
-            body_crc: crc,
+        let appended = self.append_all(std::slice::from_ref(message), now_ms)?;
+        appended.first().copied().ok_or_else(|| StoreError::NotWriteable {
+            reason: "an append of one record wrote none".to_owned(),
         })
+    }
+
+    /// Appends `messages` as consecutive records, each as [`CommitLog::append`] would, with one
+    /// write per segment they land in rather than one per record (a batch send's members).
+    ///
+    /// Every record is encoded and checked before anything is written, so a member too large
+    /// or not encodable leaves the log as it was. A failed write leaves the log's end after the
+    /// runs written before it.
+    pub fn append_all(&mut self, messages: &[StoredMessage], now_ms: i64) -> StoreResult<Vec<AppendResult>> {
+        self.scratch.clear();
+        let segment_bytes = self.segments.segment_bytes();
+        let record_max = self.record_bytes_max();
+        // Where each record goes and where each write starts, planned in full before writing.
+        let mut planned: Vec<(usize, AppendResult)> = Vec::with_capacity(messages.len());
+        let mut fillers: Vec<(usize, u64, u64)> = Vec::new();
+        let mut next = self.write_offset;
+        for message in messages {
+            if message.body.len() > self.body_bytes_max {
+                return Err(StoreError::MessageTooLarge {
+                    bytes: message.body.len(),
+                    limit: self.body_bytes_max,
+                });
+            }
+            let start = self.scratch.len();
+            let layout = message.encode(&mut self.scratch)?;
+            let size = layout.len;
+            if size > record_max {
+                return Err(StoreError::MessageTooLarge {
+                    bytes: size,
+                    limit: record_max,
+                });
+            }
+            let room = segment_bytes - next % segment_bytes;
+            if size as u64 + BLANK_BYTES > room {
+                // The records before this one end the segment's run; a filler closes it.
+                fillers.push((start, next, room));
+                next += room;
+            }
+            // `encode` appended exactly this record at `start`.
+            let record = self.scratch.get_mut(start..).unwrap_or_default();
+            assert_eq!(record.len(), size, "encoder layout disagrees with its output");
+            let (_, after_size_and_magic) = record.split_at_mut(BODY_CRC_POSITION);
+            let (body_crc_field, _) = after_size_and_magic.split_at_mut(4);
+            let crc = body_crc(&message.body);
+            body_crc_field.copy_from_slice(&crc.to_be_bytes());
+            layout.set_physical_offset(record, i64::try_from(next).unwrap_or(i64::MAX))?;
+            layout.set_store_timestamp(record, now_ms)?;
+            planned.push((
+                start,
+                AppendResult {
+                    physical_offset: CommitLogOffset(next),
+                    // At most `record_bytes_max`, well inside u32.
+                    size: size as u32,
+                    store_timestamp_ms: now_ms,
+                    queue_offset: message.queue_offset,
+                    body_crc: crc,
+                },
+            ));
+            next += size as u64;
+        }
+        let scratch = std::mem::take(&mut self.scratch);
+        let written = self.write_runs(&scratch, &fillers);
+        self.scratch = scratch;
+        written?;
+        Ok(planned.into_iter().map(|(_, appended)| appended).collect())
+    }
+
+    /// Writes `records` from the log's end, a filler at each planned segment end `(scratch
+    /// position, log offset, room)`: one write per run of records within a segment.
+    fn write_runs(&mut self, records: &[u8], fillers: &[(usize, u64, u64)]) -> StoreResult<()> {
+        let mut run_start = 0usize;
+        for &(scratch_at, log_at, room) in fillers {
+            let run = records.get(run_start..scratch_at).unwrap_or_default();
+            if !run.is_empty() {
+                self.segments.write_at(self.write_offset, run)?;
+                self.write_offset += run.len() as u64;
+            }
+            debug_assert_eq!(self.write_offset, log_at, "planned filler offset");
+            self.write_filler(room)?;
+            run_start = scratch_at;
+        }
+        let rest = records.get(run_start..).unwrap_or_default();
+        if !rest.is_empty() {
+            self.segments.write_at(self.write_offset, rest)?;
+            self.write_offset += rest.len() as u64;
+        }
+        Ok(())
     }
 
     /// Appends bytes replicated from a master (store-and-ha.md §7.3) verbatim at `offset`, which

@@ -13,7 +13,9 @@
 //! when written, so the newest entries can be undone in reverse order ([`IndexFile::truncate_to`]).
 //! Every write order is chosen so that a process killed between two writes leaves a file that
 //! reads correctly (see `put` and `truncate_to`). The file is opened on demand through the
-//! store's bounded handle cache.
+//! store's bounded handle cache; the file being written (the newest) is also memory-mapped at its
+//! first put ([`crate::mapped`]), so a put is memory accesses, not four system calls. A file
+//! system that cannot allocate ahead keeps positioned I/O.
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 use ferrocket_wire::message::tag_hash::java_string_hash;
 
 use crate::error::{StoreError, StoreResult, io_error};
+use crate::mapped::MappedFile;
 use crate::open_files::{CachedPath, OpenFiles};
 use crate::segments::sync_path;
 
@@ -174,6 +177,16 @@ pub struct IndexFile {
     files: Arc<OpenFiles>,
     geometry: IndexGeometry,
     header: IndexHeader,
+    map: MapState,
+}
+
+/// Whether the file's bytes are reached through a memory map.
+enum MapState {
+    /// Not yet tried: mapped at the first put.
+    Unmapped,
+    Mapped(MappedFile),
+    /// Mapping failed once (logged); positioned I/O from then on.
+    Unavailable,
 }
 
 impl IndexFile {
@@ -213,6 +226,7 @@ impl IndexFile {
             files,
             geometry,
             header,
+            map: MapState::Unmapped,
         };
         if let Err(error) = index.write_header() {
             index.files.forget(&index.path);
@@ -257,6 +271,7 @@ impl IndexFile {
             files,
             geometry,
             header,
+            map: MapState::Unmapped,
         })
     }
 
@@ -267,6 +282,27 @@ impl IndexFile {
     /// Closes the file's handle (before it is deleted).
     pub(crate) fn forget_handle(&self) {
         self.files.forget(&self.path);
+    }
+
+    /// Drops the memory map (the file is no longer written); reads go through the handle cache.
+    pub(crate) fn unmap(&mut self) {
+        self.map = MapState::Unmapped;
+    }
+
+    /// Maps the file for writing unless it is or cannot be; every byte up to the next entry is
+    /// allocated on disk first (see `mapped`).
+    fn map_for_writes(&mut self) {
+        if !matches!(self.map, MapState::Unmapped) {
+            return;
+        }
+        let allocate_to = self.geometry.entry_position(self.header.index_count.unsigned_abs());
+        self.map = match MappedFile::open(self.path.path(), allocate_to) {
+            Ok(mapped) => MapState::Mapped(mapped),
+            Err(error) => {
+                tracing::warn!(file = %self.path.path().display(), %error, "index file not memory-mapped; writing it with positioned I/O");
+                MapState::Unavailable
+            }
+        };
     }
 
     pub fn header(&self) -> &IndexHeader {
@@ -284,6 +320,7 @@ impl IndexFile {
         if self.is_full() {
             return Ok(false);
         }
+        self.map_for_writes();
         let hash = key_hash(key);
         let slot_position = self.geometry.slot_position(hash);
         let count = self.header.index_count;
@@ -422,11 +459,7 @@ impl IndexFile {
             return Err(corrupt(self.path.path(), 0, format!("entry number {number}")));
         }
         let mut bytes = [0u8; ENTRY_BYTES as usize];
-        let position = self.geometry.entry_position(number);
-        self.files
-            .get(&self.path)?
-            .read_exact_at(&mut bytes, position)
-            .map_err(io_error(self.path.path()))?;
+        self.read(self.geometry.entry_position(number), &mut bytes)?;
         Ok(IndexEntry::decode(&bytes))
     }
 
@@ -442,14 +475,26 @@ impl IndexFile {
 
     fn read_i32(&self, position: u64) -> StoreResult<i32> {
         let mut bytes = [0u8; 4];
-        self.files
-            .get(&self.path)?
-            .read_exact_at(&mut bytes, position)
-            .map_err(io_error(self.path.path()))?;
+        self.read(position, &mut bytes)?;
         Ok(i32::from_be_bytes(bytes))
     }
 
-    fn write(&self, position: u64, bytes: &[u8]) -> StoreResult<()> {
+    fn read(&self, position: u64, out: &mut [u8]) -> StoreResult<()> {
+        if let MapState::Mapped(mapped) = &self.map {
+            return mapped
+                .read(position, out)
+                .ok_or_else(|| corrupt(self.path.path(), position, "read past the file's end".to_owned()));
+        }
+        self.files
+            .get(&self.path)?
+            .read_exact_at(out, position)
+            .map_err(io_error(self.path.path()))
+    }
+
+    fn write(&mut self, position: u64, bytes: &[u8]) -> StoreResult<()> {
+        if let MapState::Mapped(mapped) = &mut self.map {
+            return mapped.write(position, bytes).map_err(io_error(self.path.path()));
+        }
         self.files
             .get(&self.path)?
             .write_all_at(bytes, position)

@@ -296,6 +296,10 @@ impl IndexFiles {
                 continue;
             }
             let path = self.dir.join(&name);
+            // The full file is no longer written: its map goes.
+            if let Some(previous) = self.files.last_mut() {
+                previous.unmap();
+            }
             match IndexFile::create(
                 &path,
                 Arc::clone(&self.handles),

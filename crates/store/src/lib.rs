@@ -30,6 +30,9 @@ mod error;
 mod group_commit;
 mod index_file;
 mod index_files;
+// The one module allowed `unsafe` (a memory map); its invariants are its module doc.
+#[allow(unsafe_code)]
+mod mapped;
 mod message_store;
 mod offsets;
 mod open_files;

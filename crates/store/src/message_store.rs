@@ -274,30 +274,48 @@ impl MessageStore {
             self.dispatch_until(self.log.max_offset(), now_ms)
                 .map_err(|error| self.noted(error, now_ms))?;
         }
-        let mut result: Option<PutResult> = None;
-        for mut message in messages {
-            let key = (message.topic.clone(), QueueId(message.queue_id));
-            let takes_offset = message.transaction_type().takes_queue_offset();
-            let queue_offset = if takes_offset {
-                self.next_offset_for(&key).map_err(|error| self.noted(error, now_ms))?
-            } else {
-                QueueOffset(0)
-            };
-            message.queue_offset = queue_offset.to_java_long();
-            let appended = self
-                .log
-                .append(&message, now_ms)
-                .map_err(|error| self.noted(error, now_ms))?;
-            if takes_offset {
-                self.next_queue_offsets.insert(key, queue_offset.next());
+        // Queue offsets first (consecutive per topic and queue), then every record in one
+        // append (one write per segment), then dispatch in log order.
+        let mut messages = messages;
+        let mut next_offsets: Vec<((String, QueueId), QueueOffset)> = Vec::new();
+        for message in &mut messages {
+            if !message.transaction_type().takes_queue_offset() {
+                message.queue_offset = 0;
+                continue;
             }
+            let key = (message.topic.clone(), QueueId(message.queue_id));
+            let assigned = match next_offsets.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, next)) => next,
+                None => {
+                    let first = self.next_offset_for(&key).map_err(|error| self.noted(error, now_ms))?;
+                    next_offsets.push((key, first));
+                    next_offsets
+                        .last_mut()
+                        .map(|(_, next)| next)
+                        .ok_or_else(|| StoreError::NotWriteable {
+                            reason: "queue offset table".to_owned(),
+                        })?
+                }
+            };
+            message.queue_offset = assigned.to_java_long();
+            *assigned = assigned.next();
+        }
+        let appended = self
+            .log
+            .append_all(&messages, now_ms)
+            .map_err(|error| self.noted(error, now_ms))?;
+        for (key, next) in next_offsets {
+            self.next_queue_offsets.insert(key, next);
+        }
+        let mut result: Option<PutResult> = None;
+        for (mut message, appended) in messages.into_iter().zip(appended) {
             self.last_store_timestamp_ms = now_ms;
             self.put_times_total += 1;
             self.put_bytes_total += u64::from(appended.size);
             let summary = result.get_or_insert_with(|| PutResult {
                 physical_offset: appended.physical_offset,
                 wrote_bytes: 0,
-                queue_offset,
+                queue_offset: QueueOffset::from_java_long(appended.queue_offset).unwrap_or_default(),
                 msg_count: 0,
                 store_timestamp_ms: now_ms,
                 end_offset: appended.end_offset(),

@@ -76,6 +76,52 @@ fn records_that_do_not_fit_move_to_the_next_segment_after_a_filler() {
 }
 
 #[test]
+fn a_batch_append_writes_the_same_bytes_as_one_append_per_record() {
+    // Batches of 1..=40 records over 64 KiB segments: several runs end at a filler.
+    let (one_dir, batch_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut one_by_one = CommitLog::open(&config(one_dir.path())).unwrap();
+    let mut batched = CommitLog::open(&config(batch_dir.path())).unwrap();
+    let messages: Vec<StoredMessage> = (0..600).map(|n| message(n, 100 + (n * 37) % 900)).collect();
+    let mut at = 0;
+    for batch_len in (1..=40).cycle() {
+        if at >= messages.len() {
+            break;
+        }
+        let batch = &messages[at..(at + batch_len).min(messages.len())];
+        let now_ms = 1_700_000_001_000 + at as i64;
+        let expected: Vec<_> = batch.iter().map(|m| one_by_one.append(m, now_ms).unwrap()).collect();
+        assert_eq!(batched.append_all(batch, now_ms).unwrap(), expected);
+        at += batch_len;
+    }
+    assert!(batched.max_offset().0 > 3 * SEGMENT_BYTES);
+    assert_eq!(batched.max_offset(), one_by_one.max_offset());
+    let end = batched.max_offset().0;
+    let mut offset = 0;
+    while offset < end {
+        let len = (end - offset).min(SEGMENT_BYTES - offset % SEGMENT_BYTES) as u32;
+        assert_eq!(
+            batched.read_bytes(CommitLogOffset(offset), len).unwrap(),
+            one_by_one.read_bytes(CommitLogOffset(offset), len).unwrap(),
+            "bytes at {offset}"
+        );
+        offset += u64::from(len);
+    }
+
+    // A member too large: nothing of the batch is written.
+    let mut log = CommitLog::open(&CommitLogConfig {
+        body_bytes_max: 1000,
+        ..config(tempfile::tempdir().unwrap().path())
+    })
+    .unwrap();
+    let bad = [message(0, 10), message(1, 1001)];
+    assert!(matches!(
+        log.append_all(&bad, 1),
+        Err(StoreError::MessageTooLarge { .. })
+    ));
+    assert_eq!(log.max_offset(), CommitLogOffset(0));
+}
+
+#[test]
 fn oversized_messages_are_rejected_without_writing() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = CommitLog::open(&CommitLogConfig {

@@ -1,0 +1,146 @@
+//! The repository's only `unsafe`: a shared, writable memory map of a whole store file, so that
+//! the index's small random reads and writes (a 4-byte slot, a 20-byte entry and the header per
+//! key, for every message) are memory accesses instead of four system calls (issue 13; measured
+//! in BENCHMARKS.md, "Index writes through a memory map").
+//!
+//! Why the map is sound, invariant by invariant:
+//! 1. **Bounds.** The map covers the file's length as it is when mapped; every access goes
+//!    through [`MappedFile::read`] / [`MappedFile::write`], which check the range against the map
+//!    (no access can fall outside it, whatever the caller's arithmetic).
+//! 2. **No truncation while mapped.** Memory past a file's end raises SIGBUS. Mapped files have a
+//!    fixed size from creation (index files: the geometry's size, checked at open) and the store
+//!    never shrinks them; deleting (unlinking) a mapped file is harmless, the map keeps its pages.
+//!    The store directory belongs to one broker process (as for Java, which maps these files
+//!    too): a file truncated by another process behind our back is outside what is handled.
+//! 3. **No SIGBUS from a full disk.** Index files are sparse; a store through the map into a hole
+//!    needs a block, and with the disk full the kernel answers SIGBUS instead of ENOSPC. So
+//!    every byte is allocated (`fallocate`) before it is first written: writes below
+//!    `allocated_end` only, which grows in [`ALLOCATION_CHUNK_BYTES`] steps, so a full disk turns
+//!    into an ordinary I/O error from `fallocate`. A file system without `fallocate` gets no map
+//!    at all ([`MappedFile::open`] fails with `Unsupported`; callers use positioned I/O).
+//! 4. **No aliasing.** The map is owned by one [`MappedFile`]; reads take `&self`, writes
+//!    `&mut self`, so Rust's borrow rules hold for the bytes as for any `Vec`.
+//!
+//! Durability is unchanged: `fsync` on the file writes back pages dirtied through the map.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::Path;
+
+use memmap2::{MmapMut, MmapOptions};
+use rustix::fs::{FallocateFlags, fallocate};
+
+/// Allocation ahead of the writes: one `fallocate` per this many bytes written past the end.
+pub const ALLOCATION_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
+
+pub struct MappedFile {
+    map: MmapMut,
+    /// Kept for `fallocate`.
+    file: File,
+    /// Every byte below this is allocated on disk (invariant 3).
+    allocated_end: u64,
+}
+
+impl MappedFile {
+    /// Maps the whole of the file at `path` and allocates its first `allocate_to` bytes.
+    /// `Unsupported` when the file system cannot allocate ahead (see invariant 3).
+    pub fn open(path: &Path, allocate_to: u64) -> io::Result<MappedFile> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len();
+        let map_len = usize::try_from(len).map_err(|_| io::Error::other("file too large to map"))?;
+        if map_len == 0 {
+            return Err(io::Error::other("an empty file cannot be mapped"));
+        }
+        // SAFETY: invariants 1 and 2 of the module doc: the map is exactly the file's length,
+        // which the store never shrinks while it is mapped, and no other process writes it.
+        let map = unsafe { MmapOptions::new().len(map_len).map_mut(&file)? };
+        let mut mapped = MappedFile {
+            map,
+            file,
+            allocated_end: 0,
+        };
+        mapped.allocate_to(allocate_to.min(len))?;
+        Ok(mapped)
+    }
+
+    pub fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// Copies the bytes at `at` into `out`; `None` when the range is not inside the file.
+    pub fn read(&self, at: u64, out: &mut [u8]) -> Option<()> {
+        let start = usize::try_from(at).ok()?;
+        let bytes = self.map.get(start..start.checked_add(out.len())?)?;
+        out.copy_from_slice(bytes);
+        Some(())
+    }
+
+    /// Writes `bytes` at `at`, allocating the file's blocks first where they are not yet.
+    pub fn write(&mut self, at: u64, bytes: &[u8]) -> io::Result<()> {
+        let end = at.saturating_add(bytes.len() as u64);
+        if end > self.len() {
+            return Err(io::Error::other(format!(
+                "write of {} bytes at {at} past the mapped end",
+                bytes.len()
+            )));
+        }
+        if end > self.allocated_end {
+            self.allocate_to(end.saturating_add(ALLOCATION_CHUNK_BYTES).min(self.len()))?;
+        }
+        let start = usize::try_from(at).map_err(io::Error::other)?;
+        let range = self
+            .map
+            .get_mut(start..start + bytes.len())
+            .ok_or_else(|| io::Error::other("range outside the map"))?;
+        range.copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Allocates `[allocated_end, end)`; a no-op for blocks already there.
+    fn allocate_to(&mut self, end: u64) -> io::Result<()> {
+        if end <= self.allocated_end {
+            return Ok(());
+        }
+        let from = self.allocated_end;
+        fallocate(&self.file, FallocateFlags::empty(), from, end - from).map_err(|errno| {
+            let error = io::Error::from(errno);
+            if errno == rustix::io::Errno::OPNOTSUPP {
+                io::Error::new(io::ErrorKind::Unsupported, error)
+            } else {
+                error
+            }
+        })?;
+        self.allocated_end = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_writes_stay_inside_the_file_and_reach_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = File::create(&path).unwrap();
+        file.set_len(3 * ALLOCATION_CHUNK_BYTES).unwrap();
+        let mut mapped = MappedFile::open(&path, 100).unwrap();
+        assert_eq!(mapped.allocated_end, 100);
+        mapped.write(10, b"abc").unwrap();
+        let far = 2 * ALLOCATION_CHUNK_BYTES + 5;
+        mapped.write(far, b"xyz").unwrap();
+        assert_eq!(mapped.allocated_end, 3 * ALLOCATION_CHUNK_BYTES);
+        let mut out = [0u8; 3];
+        mapped.read(far, &mut out).unwrap();
+        assert_eq!(&out, b"xyz");
+        assert!(mapped.read(mapped.len() - 2, &mut out).is_none());
+        assert!(mapped.read(u64::MAX, &mut out).is_none());
+        assert!(mapped.write(mapped.len() - 2, b"xyz").is_err());
+        assert!(mapped.write(u64::MAX - 1, b"xyz").is_err());
+        drop(mapped);
+        let on_disk = std::fs::read(&path).unwrap();
+        assert_eq!(&on_disk[10..13], b"abc");
+        assert_eq!(&on_disk[far as usize..far as usize + 3], b"xyz");
+    }
+}
