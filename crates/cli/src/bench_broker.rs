@@ -25,7 +25,7 @@ use ferrocket_net::{ConnectionHandle, Router, Server, ServerConfig, ServerTls, T
 use ferrocket_wire::header::{CustomHeader, SendMessageResponseHeader};
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
-use crate::bench_namesrv::proc_stats::{cpu_time, resident_bytes};
+use crate::bench_namesrv::proc_stats::{cpu_time, resident_anon_bytes, resident_bytes};
 use load::{Load, LoadKind, Measured};
 use sides::{Launch, Side, SideKind};
 
@@ -86,8 +86,9 @@ pub struct LoadReport {
 pub struct BenchBrokerReport {
     pub options: BenchBrokerOptions,
     pub loads: Vec<LoadReport>,
-    /// Resident memory of each side's measured process after all loads.
-    pub resident: Vec<(SideKind, Option<u64>)>,
+    /// Resident memory of each side's measured process after all loads: all of it, and the
+    /// anonymous part (without the mapped file pages that are page cache).
+    pub resident: Vec<(SideKind, Option<u64>, Option<u64>)>,
 }
 
 /// Starts every side, warms each up, then runs every load on each in turn.
@@ -163,7 +164,16 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
             }
         }
     }
-    let resident = sides.iter().map(|s| (s.kind, resident_bytes(Some(s.pid())))).collect();
+    let resident = sides
+        .iter()
+        .map(|s| {
+            (
+                s.kind,
+                resident_bytes(Some(s.pid())),
+                resident_anon_bytes(Some(s.pid())),
+            )
+        })
+        .collect();
     Ok(BenchBrokerReport {
         options,
         loads,
@@ -283,13 +293,18 @@ impl fmt::Display for BenchBrokerReport {
                 ratio(cpu(ours), cpu(responder)),
             )?;
         }
-        write!(f, "\nresident memory after the loads:")?;
-        for (kind, bytes) in &self.resident {
-            let mib = bytes.map_or_else(
+        write!(
+            f,
+            "\nresident memory after the loads (anonymous, i.e. without mapped file pages):"
+        )?;
+        let mib = |bytes: &Option<u64>| {
+            bytes.map_or_else(
                 || "-".to_owned(),
                 |b| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
-            );
-            write!(f, "  {} {mib};", kind.name())?;
+            )
+        };
+        for (kind, all, anon) in &self.resident {
+            write!(f, "  {} {} ({});", kind.name(), mib(all), mib(anon))?;
         }
         Ok(())
     }

@@ -573,7 +573,10 @@ mod checks_fail_on_bad_input {
     #[test]
     fn unsafe_outside_the_audited_module_fails() {
         let block = "fn f() {\n    let x = unsafe { g() };\n}\n";
-        assert_eq!(unsafe_uses("crates/net/src/x.rs", block), vec!["crates/net/src/x.rs:2: let x = unsafe { g() };"]);
+        assert_eq!(
+            unsafe_uses("crates/net/src/x.rs", block),
+            vec!["crates/net/src/x.rs:2: let x = unsafe { g() };"]
+        );
         assert!(unsafe_uses(UNSAFE_MODULE, block).is_empty());
         let allow = "#[allow(unsafe_code)]\nmod m;\n";
         assert_eq!(unsafe_uses("crates/wire/src/lib.rs", allow).len(), 1);

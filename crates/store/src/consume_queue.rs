@@ -146,12 +146,17 @@ pub struct ConsumeQueue {
 impl ConsumeQueue {
     /// `<store root>/consumequeue/<topic>/<queueId>`.
     pub fn dir(store_root: &Path, topic: &str, queue_id: QueueId) -> StoreResult<PathBuf> {
-        if topic.is_empty() || topic == "." || topic == ".." || topic.contains(['/', '\0']) {
+        if !ConsumeQueue::names_a_dir(topic) {
             return Err(StoreError::InvalidTopic {
                 topic: topic.to_owned(),
             });
         }
         Ok(store_root.join("consumequeue").join(topic).join(queue_id.0.to_string()))
+    }
+
+    /// Whether `topic` can name a queue directory ([`ConsumeQueue::dir`] succeeds for it).
+    pub fn names_a_dir(topic: &str) -> bool {
+        !(topic.is_empty() || topic == "." || topic == ".." || topic.contains(['/', '\0']))
     }
 
     /// Opens (creating if needed) the queue and recovers its valid end by Java's rule, with a

@@ -327,9 +327,7 @@ impl ConsumeQueues {
     ) -> StoreResult<Option<QueuePutOutcome>> {
         let message = &record.message;
         let queue_id = QueueId(message.queue_id);
-        if !message.transaction_type().takes_queue_offset()
-            || ConsumeQueue::dir(&self.store_root, &message.topic, queue_id).is_err()
-        {
+        if !message.transaction_type().takes_queue_offset() || !ConsumeQueue::names_a_dir(&message.topic) {
             return Ok(None);
         }
         let entry = entry_of(record, &self.delay_levels_ms);

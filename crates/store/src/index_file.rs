@@ -172,6 +172,18 @@ pub fn key_hash(key: &str) -> i32 {
     java_string_hash(key).checked_abs().unwrap_or(0)
 }
 
+/// [`key_hash`] of `topic#key`, without building the string: `String.hashCode` runs over the
+/// UTF-16 units in order, so it continues from one part to the next.
+pub fn index_key_hash(topic: &str, key: &str) -> i32 {
+    topic
+        .encode_utf16()
+        .chain("#".encode_utf16())
+        .chain(key.encode_utf16())
+        .fold(0i32, |hash, unit| hash.wrapping_mul(31).wrapping_add(i32::from(unit)))
+        .checked_abs()
+        .unwrap_or(0)
+}
+
 pub struct IndexFile {
     path: CachedPath,
     files: Arc<OpenFiles>,
@@ -317,11 +329,15 @@ impl IndexFile {
     /// Adds `key` for the record at `phy_offset` stored at `store_timestamp_ms` (`putKey`);
     /// `false` when the file is full.
     pub fn put(&mut self, key: &str, phy_offset: i64, store_timestamp_ms: i64) -> StoreResult<bool> {
+        self.put_hash(key_hash(key), phy_offset, store_timestamp_ms)
+    }
+
+    /// [`IndexFile::put`] of a key by its [`key_hash`] (all the file keeps of it).
+    pub fn put_hash(&mut self, hash: i32, phy_offset: i64, store_timestamp_ms: i64) -> StoreResult<bool> {
         if self.is_full() {
             return Ok(false);
         }
         self.map_for_writes();
-        let hash = key_hash(key);
         let slot_position = self.geometry.slot_position(hash);
         let count = self.header.index_count;
         let mut slot_value = self.read_i32(slot_position)?;
@@ -546,6 +562,14 @@ mod tests {
         let mut index = IndexFile::create(&path, OpenFiles::new(4), SMALL, 0, 0).unwrap();
         // "T#a".hashCode() = 84*31² + 35*31 + 97 = 81906 → slot 2; "T#b" → 81907, slot 3.
         assert_eq!(key_hash("T#a"), 81906);
+        for (topic, key) in [
+            ("T", "a"),
+            ("TopicTest", "7F0000010B1C18B4AAC2"),
+            ("主题", "键"),
+            ("", ""),
+        ] {
+            assert_eq!(index_key_hash(topic, key), key_hash(&format!("{topic}#{key}")));
+        }
         assert!(index.put("T#a", 100, T0).unwrap());
         assert!(index.put("T#b", 300, T0 + 2500).unwrap());
         let mut expected = Vec::new();
@@ -716,6 +740,14 @@ mod tests {
         assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
         assert_eq!(key_hash("polygenelubricants"), 0);
         assert_eq!(key_hash("T#a"), 81906);
+        for (topic, key) in [
+            ("T", "a"),
+            ("TopicTest", "7F0000010B1C18B4AAC2"),
+            ("主题", "键"),
+            ("", ""),
+        ] {
+            assert_eq!(index_key_hash(topic, key), key_hash(&format!("{topic}#{key}")));
+        }
         assert!(key_hash("TopicTest#ID1") >= 0);
     }
 }

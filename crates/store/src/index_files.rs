@@ -21,7 +21,7 @@ use ferrocket_wire::message::sysflag::TransactionType;
 
 use crate::commit_log::{CommitLog, ScannedRecord};
 use crate::error::{StoreError, StoreResult, io_error};
-use crate::index_file::{IndexFile, IndexGeometry};
+use crate::index_file::{IndexFile, IndexGeometry, index_key_hash};
 use crate::offsets::CommitLogOffset;
 use crate::open_files::{INDEX_FILES_OPEN_MAX, OpenFiles};
 
@@ -37,14 +37,18 @@ const NAME_ATTEMPTS: i64 = 1000;
 /// The index keys of one message: `topic#UNIQ_KEY`, then `topic#key` for each non-empty key of
 /// `KEYS` split on single spaces.
 pub fn index_keys(topic: &str, properties: &MessageProperties) -> Vec<String> {
-    let unique = properties.get(keys::UNIQ_KEY).map(|key| format!("{topic}#{key}"));
+    key_parts(properties).map(|key| format!("{topic}#{key}")).collect()
+}
+
+/// The part after `topic#` of each of [`index_keys`], without building the keys.
+fn key_parts(properties: &MessageProperties) -> impl Iterator<Item = &str> {
+    let unique = properties.get(keys::UNIQ_KEY);
     let business = properties
         .get(keys::KEYS)
         .into_iter()
         .flat_map(|keys| keys.split(KEY_SEPARATOR))
-        .filter(|key| !key.is_empty())
-        .map(|key| format!("{topic}#{key}"));
-    unique.into_iter().chain(business).collect()
+        .filter(|key| !key.is_empty());
+    unique.into_iter().chain(business)
 }
 
 /// What a query found (`QueryOffsetResult`).
@@ -183,8 +187,10 @@ impl IndexFiles {
             return Ok(None);
         }
         let mut filled = None;
-        for key in index_keys(&message.topic, &message.properties) {
-            let put = self.put_key(&key, phy_offset, message.store_timestamp_ms, now_ms, &mut filled);
+        // Only each key's hash is stored, so the `topic#key` strings are never built.
+        for key in key_parts(&message.properties) {
+            let hash = index_key_hash(&message.topic, key);
+            let put = self.put_key(hash, phy_offset, message.store_timestamp_ms, now_ms, &mut filled);
             if let Err(error) = put {
                 // Undo this record's keys, so a retry (the error may pass) indexes it whole.
                 if let Err(undo) = self.truncate_to(record.physical_offset) {
@@ -200,13 +206,13 @@ impl IndexFiles {
     /// full file's end time in `filled`).
     fn put_key(
         &mut self,
-        key: &str,
+        key_hash: i32,
         phy_offset: i64,
         store_timestamp_ms: i64,
         now_ms: i64,
         filled: &mut Option<i64>,
     ) -> StoreResult<()> {
-        if self.put_in_newest(key, phy_offset, store_timestamp_ms)? {
+        if self.put_in_newest(key_hash, phy_offset, store_timestamp_ms)? {
             return Ok(());
         }
         if let Some(full) = self.files.last() {
@@ -214,7 +220,7 @@ impl IndexFiles {
             *filled = Some(full.header().end_timestamp_ms);
         }
         self.create_file(now_ms)?;
-        self.put_in_newest(key, phy_offset, store_timestamp_ms)?;
+        self.put_in_newest(key_hash, phy_offset, store_timestamp_ms)?;
         Ok(())
     }
 
@@ -268,9 +274,9 @@ impl IndexFiles {
     }
 
     /// Puts into the newest file; `false` when there is none or it is full.
-    fn put_in_newest(&mut self, key: &str, phy_offset: i64, store_timestamp_ms: i64) -> StoreResult<bool> {
+    fn put_in_newest(&mut self, key_hash: i32, phy_offset: i64, store_timestamp_ms: i64) -> StoreResult<bool> {
         match self.files.last_mut() {
-            Some(newest) => newest.put(key, phy_offset, store_timestamp_ms),
+            Some(newest) => newest.put_hash(key_hash, phy_offset, store_timestamp_ms),
             None => Ok(false),
         }
     }

@@ -23,7 +23,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::BytesMut;
 use ferrocket_wire::message::StoredMessage;
 
 use crate::abort_file::AbortFile;
@@ -190,8 +189,6 @@ pub struct MessageStore {
     put_times_total: u64,
     put_bytes_total: u64,
     pub(crate) read_counters: ReadCounters,
-    /// Reused to validate batch members before any is written.
-    scratch: BytesMut,
 }
 
 impl MessageStore {
@@ -235,7 +232,6 @@ impl MessageStore {
             put_times_total: 0,
             put_bytes_total: 0,
             read_counters: ReadCounters::default(),
-            scratch: BytesMut::new(),
         })
     }
 
@@ -260,12 +256,6 @@ impl MessageStore {
             return Err(StoreError::NotWriteable {
                 reason: "empty batch".to_owned(),
             });
-        }
-        // A single record is checked by the append itself; a batch is checked whole first.
-        if messages.len() > 1 {
-            for message in &messages {
-                self.validate_message(message)?;
-            }
         }
         let mut dispatching = self.config.flush_disk_type == FlushDiskType::Async;
         if dispatching {
@@ -573,19 +563,6 @@ impl MessageStore {
     pub fn append_replicated(&mut self, offset: CommitLogOffset, bytes: &[u8], now_ms: i64) -> StoreResult<()> {
         self.log.append_raw(offset, bytes)?;
         self.dispatch_until(self.log.max_offset(), now_ms)
-    }
-
-    /// Body length and encodability, before anything of a batch is written.
-    fn validate_message(&mut self, message: &StoredMessage) -> StoreResult<()> {
-        if message.body.len() > self.config.body_bytes_max {
-            return Err(StoreError::MessageTooLarge {
-                bytes: message.body.len(),
-                limit: self.config.body_bytes_max,
-            });
-        }
-        self.scratch.clear();
-        message.encode(&mut self.scratch)?;
-        Ok(())
     }
 }
 

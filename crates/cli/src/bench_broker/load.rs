@@ -8,7 +8,8 @@
 //!   left, each connection walking one queue from offset 0 and starting over at its end: reads
 //!   that the page cache serves.
 //!
-//! Every answer must be SUCCESS (pulls: or "no more" at a queue's end); its latency is sampled.
+//! Every answer must be SUCCESS (pulls: or "no more" at a queue's end; sends: or SYSTEM_BUSY,
+//! Java's flow control, which is sent again and not counted); its latency is sampled.
 //! Figures count messages, so a batch or a pull of 32 counts 32.
 
 use std::time::Duration;
@@ -164,6 +165,10 @@ async fn send_loop(
             .await
             .with_context(|| format!("send to {addr}"))?;
         let latency = started.elapsed();
+        if response.code == ResponseCode::SYSTEM_BUSY.0 {
+            // Java's flow control on a loaded machine; its client sends again, so does this one.
+            continue;
+        }
         if response.code != 0 {
             bail!("send to {addr} answered {}: {:?}", response.code, response.remark);
         }

@@ -11,6 +11,17 @@ const PROC_STAT_UTIME_AFTER_COMM: usize = 11;
 
 /// `VmRSS` of this process (`None`) or of `pid`, in bytes; `None` off Linux.
 pub(crate) fn resident_bytes(pid: Option<u32>) -> Option<u64> {
+    status_bytes(pid, "VmRSS:")
+}
+
+/// The anonymous part of [`resident_bytes`] (heap and stacks): what a process holds besides
+/// file pages it maps, which are the page cache (a memory-mapped index file counts in RSS).
+pub(crate) fn resident_anon_bytes(pid: Option<u32>) -> Option<u64> {
+    status_bytes(pid, "RssAnon:")
+}
+
+/// A `kB` line of `/proc/<pid>/status`, in bytes.
+fn status_bytes(pid: Option<u32>, field: &str) -> Option<u64> {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/status"),
         None => "/proc/self/status".to_owned(),
@@ -18,7 +29,7 @@ pub(crate) fn resident_bytes(pid: Option<u32>) -> Option<u64> {
     let status = std::fs::read_to_string(path).ok()?;
     let kib = status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .find_map(|line| line.strip_prefix(field))?
         .trim()
         .strip_suffix("kB")?
         .trim()
