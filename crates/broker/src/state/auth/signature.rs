@@ -13,6 +13,8 @@ use ferrocket_wire::RemotingCommand;
 use ferrocket_wire::codes::version;
 use ring::hmac;
 
+use crate::config::AuthConfig;
+
 /// The ext field naming the user (`SessionCredentials.ACCESS_KEY`).
 pub const ACCESS_KEY: &str = "AccessKey";
 /// The ext field carrying the signature (`SessionCredentials.SIGNATURE`).
@@ -37,6 +39,29 @@ pub fn signed_content(request: &RemotingCommand) -> Vec<u8> {
         content.extend_from_slice(body);
     }
     content
+}
+
+/// What Java's `AclClientRPCHook` adds to a request: `AccessKey`, then `Signature` over the
+/// request as the receiving server will rebuild it (every ext field, then the body).
+pub fn sign_request(mut request: RemotingCommand, access_key: &str, secret_key: &str) -> RemotingCommand {
+    let mut fields = request.ext_fields.take().unwrap_or_default();
+    fields.remove(SIGNATURE);
+    fields.insert(ACCESS_KEY, access_key);
+    request.ext_fields = Some(fields);
+    let signature = sign(&signed_content(&request), secret_key);
+    if let Some(fields) = request.ext_fields.as_mut() {
+        fields.insert(SIGNATURE, signature);
+    }
+    request
+}
+
+/// `request` signed with `innerClientAuthenticationCredentials` when they are set (Java's
+/// `BrokerOuterAPI` registers an `AclClientRPCHook` for them), else as it is.
+pub fn sign_as_broker(request: RemotingCommand, auth: &AuthConfig) -> RemotingCommand {
+    match &auth.inner_credentials {
+        Some(credentials) => sign_request(request, &credentials.access_key, &credentials.secret_key),
+        None => request,
+    }
 }
 
 /// `AclSigner.calSignature`: base64 of HMAC-SHA1(`secret`, `content`).
@@ -91,5 +116,29 @@ mod tests {
         assert_eq!(sign(&signed_content(&request), secret), expected);
         request.version = version::V4_9_4;
         assert_eq!(signed_content(&request), b"alicetrueTbody");
+    }
+
+    #[test]
+    fn a_signed_request_carries_the_key_and_a_signature_the_server_accepts() {
+        let mut fields = ExtFields::new();
+        fields.insert("topic", "T");
+        let request = RemotingCommand::request(RequestCode::REGISTER_BROKER)
+            .with_ext_fields(fields)
+            .with_body(&b"body"[..]);
+        let signed = sign_request(request, "alice", "secret");
+        assert_eq!(signed.ext(ACCESS_KEY), Some("alice"));
+        assert_eq!(signed.ext(SIGNATURE), Some("XaQZgvMrvX5u/JUhfHm3qYZlijg="));
+        assert!(verify(
+            &signed_content(&signed),
+            "secret",
+            signed.ext(SIGNATURE).unwrap()
+        ));
+        let resigned = sign_request(signed, "alice", "secret");
+        assert_eq!(resigned.ext(SIGNATURE), Some("XaQZgvMrvX5u/JUhfHm3qYZlijg="));
+        let unsigned = sign_as_broker(
+            RemotingCommand::request(RequestCode::REGISTER_BROKER),
+            &AuthConfig::default(),
+        );
+        assert_eq!(unsigned.ext(ACCESS_KEY), None);
     }
 }
