@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use ferrocket_store::{load_config_file, persist_config_file};
+use ferrocket_store::{load_config_file, persist_config_file, persist_secret_config_file};
 use ferrocket_wire::WireError;
 use ferrocket_wire::body::{
     AclInfo, ConsumerOffsetSerializeWrapper, DataVersion, DelayOffsetSerializeWrapper, JsonBody,
@@ -98,7 +98,8 @@ pub fn persist_auth(broker: &Broker) -> BrokerResult<()> {
 }
 
 fn write_auth(dir: &Path, table: &AuthTable) -> BrokerResult<()> {
-    persist_config_file(&dir.join(auth::USERS_FILE), json::encode(&table.users_file_body()))?;
+    // The users' secrets are HMAC keys, kept as given (as Java keeps them): owner-only files.
+    persist_secret_config_file(&dir.join(auth::USERS_FILE), json::encode(&table.users_file_body()))?;
     persist_config_file(&dir.join(auth::ACLS_FILE), json::encode(&table.acls_file_body()))?;
     Ok(())
 }
