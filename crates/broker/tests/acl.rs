@@ -86,6 +86,22 @@ async fn signatures_acls_and_the_user_store_as_java_answers_them() {
         "User:alice has no permission to access Cluster:DefaultCluster from 127.0.0.1, no matched policies.",
     );
 
+    // Ours, stricter than Java: reading the broker's configuration or all its tables needs the
+    // cluster (Java lets any authenticated user).
+    refused(
+        &ask(
+            &client,
+            &broker,
+            signed(RemotingCommand::request(RequestCode::GET_BROKER_CONFIG), ALICE),
+        )
+        .await,
+        "User:alice has no permission to access Cluster:DefaultCluster from 127.0.0.1, no matched policies.",
+    );
+    refused(
+        &ask(&client, &broker, signed(all_topics(), ALICE)).await,
+        "User:alice has no permission to access Cluster:DefaultCluster from 127.0.0.1, no matched policies.",
+    );
+
     // Users and ACLs survive a restart.
     broker.shutdown().await;
     let broker = start_broker(dir.path(), acl_on).await;

@@ -1,12 +1,13 @@
 //! What a request needs, as Java 5.3.3's `DefaultAuthorizationContextBuilder` reads it: a
 //! hand-written case for sends, pulls, heartbeats, offsets and locks, and for every other code
 //! the `@RocketMQAction` / `@RocketMQResource` annotations of its request header (transcribed
-//! below for the codes we serve). A code with neither needs nothing, so Java lets any
-//! authenticated user call it (GET_BROKER_CONFIG, UPDATE_BROKER_CONFIG, GET_ALL_TOPIC_CONFIG,
-//! LITE_PULL_MESSAGE ...); so do we, for now.
+//! below for the codes we serve). A code with neither needs nothing in Java, so any
+//! authenticated user may call it; we close the two holes that makes (see [`stricter_than_java`]):
+//! LITE_PULL_MESSAGE (Java's lite pull consumer reads any topic unchecked) needs what
+//! PULL_MESSAGE needs, and the admin codes without an annotated header need the cluster.
 
-use ferrocket_wire::body::{HeartbeatData, JsonBody, LockBatchRequestBody};
-use ferrocket_wire::{RemotingCommand, RequestCode};
+use ferrocket_wire::body::{HeartbeatData, JsonBody, LockBatchRequestBody, SubscriptionGroupConfig};
+use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode};
 
 use super::AuthError;
 use super::model::{Action, RETRY_PREFIX, Resource, ResourceType};
@@ -91,6 +92,24 @@ fn annotated(code: RequestCode) -> Option<Annotated> {
     })
 }
 
+/// Ours, not Java's: admin codes whose Java header carries no `@RocketMQAction` (so Java checks
+/// nothing) need Get or Update on the cluster, as Java's annotated admin codes do; only Super
+/// users and users granted `Cluster:<name>` may read the whole broker or change its settings.
+/// (Also LITE_PULL_MESSAGE and UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, handled in [`needs`].)
+pub fn stricter_than_java(code: RequestCode) -> Option<&'static [Action]> {
+    match code {
+        RequestCode::GET_ALL_TOPIC_CONFIG
+        | RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
+        | RequestCode::GET_ALL_CONSUMER_OFFSET
+        | RequestCode::GET_ALL_DELAY_OFFSET
+        | RequestCode::GET_BROKER_RUNTIME_INFO
+        | RequestCode::GET_BROKER_CONFIG
+        | RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => Some(&[Get]),
+        RequestCode::UPDATE_BROKER_CONFIG => Some(&[Update]),
+        _ => None,
+    }
+}
+
 fn is_retry(name: Option<&str>) -> bool {
     name.is_some_and(|n| n.starts_with(RETRY_PREFIX))
 }
@@ -101,15 +120,25 @@ fn is_blank(name: Option<&str>) -> bool {
 
 /// The needs of `request`, in Java's order; `cluster_name` names the Cluster resource.
 pub fn needs(request: &RemotingCommand, cluster_name: &str) -> Result<Vec<Need>, AuthError> {
-    let Some(ext) = request.ext_fields.as_ref().filter(|f| !f.is_empty()) else {
-        return Ok(Vec::new());
+    let code = request.request_code();
+    let ours = stricter_than_java(code).is_some()
+        || matches!(
+            code,
+            RequestCode::LITE_PULL_MESSAGE | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
+        );
+    let no_fields = ExtFields::new();
+    let ext = match request.ext_fields.as_ref().filter(|f| !f.is_empty()) {
+        Some(fields) => fields,
+        // Java checks nothing for a request without ext fields; our own needs still apply.
+        None if ours => &no_fields,
+        None => return Ok(Vec::new()),
     };
     let field = |key: &str| ext.get(key);
     let topic = |key: &str| Resource::topic(field(key));
     let group = |key: &str| Resource::group(field(key));
     let mut needs = Vec::new();
     let mut need = |resource, actions: &[Action]| needs.push(Need::new(resource, actions));
-    match request.request_code() {
+    match code {
         RequestCode::SEND_MESSAGE => match is_retry(field("topic")) {
             // Java reads `group`, a key SEND_MESSAGE never has: the retry topic names the group.
             true if !is_blank(field("group")) => need(group("group"), &[Sub]),
@@ -174,6 +203,20 @@ pub fn needs(request: &RemotingCommand, cluster_name: &str) -> Result<Vec<Need>,
                     need(Resource::topic(Some(&queue.topic)), &[Sub]);
                 }
             }
+        }
+        RequestCode::LITE_PULL_MESSAGE => {
+            if !is_retry(field("topic")) {
+                need(topic("topic"), &[Sub]);
+            }
+            need(group("consumerGroup"), &[Sub]);
+        }
+        RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
+            let body = request.body.as_deref().unwrap_or_default();
+            let config = SubscriptionGroupConfig::decode(body).map_err(|_| AuthError::ContextUnparsable)?;
+            need(Resource::literal(Group, Some(&config.group_name)), &[Create]);
+        }
+        code if let Some(actions) = stricter_than_java(code) => {
+            need(Resource::literal(ResourceType::Cluster, Some(cluster_name)), actions);
         }
         code => {
             if let Some(annotated) = annotated(code) {

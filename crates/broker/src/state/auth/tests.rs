@@ -291,8 +291,21 @@ fn needs_are_read_as_javas_context_builder_reads_them() {
         keys(needs::needs(&stats, "C").unwrap()),
         ["Group:cg Get", "Topic:a Get", "Topic:b Get"]
     );
-    let config = request(RequestCode::GET_BROKER_CONFIG, &[("x", "y")]);
-    assert!(needs::needs(&config, "C").unwrap().is_empty());
+    // Ours, stricter than Java (which checks nothing for these).
+    let config = RemotingCommand::request(RequestCode::GET_BROKER_CONFIG);
+    assert_eq!(keys(needs::needs(&config, "C").unwrap()), ["Cluster:C Get"]);
+    let update = request(RequestCode::UPDATE_BROKER_CONFIG, &[("AccessKey", "a")]);
+    assert_eq!(keys(needs::needs(&update, "C").unwrap()), ["Cluster:C Update"]);
+    let lite = request(
+        RequestCode::LITE_PULL_MESSAGE,
+        &[("topic", "T"), ("consumerGroup", "cg")],
+    );
+    assert_eq!(keys(needs::needs(&lite, "C").unwrap()), ["Topic:T Sub", "Group:cg Sub"]);
+    let group = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+        .with_body(&br#"{"groupName":"g1"}"#[..]);
+    assert_eq!(keys(needs::needs(&group, "C").unwrap()), ["Group:g1 Create"]);
+    let unannotated = request(RequestCode::CHECK_CLIENT_CONFIG, &[("x", "y")]);
+    assert!(needs::needs(&unannotated, "C").unwrap().is_empty());
     let heartbeat = RemotingCommand::request(RequestCode::HEART_BEAT)
         .with_ext_fields([("AccessKey", "alice")].into_iter().collect())
         .with_body(&br#"{"clientID":"c","consumerDataSet":[{"groupName":"cg","subscriptionDataSet":[{"topic":"T"},{"topic":"%RETRY%cg"}]}],"producerDataSet":[]}"#[..]);
