@@ -21,7 +21,7 @@ use crate::error::BrokerResult;
 use crate::state::Broker;
 use crate::state::auth::model::UserType;
 use crate::state::auth::signature::ACCESS_KEY;
-use crate::state::auth::{AuthError, AuthResult, AuthTable, needs, user_from_info};
+use crate::state::auth::{AuthError, AuthResult, AuthTable, check_signature, needs, user_from_info};
 use crate::state::metadata;
 
 /// The checks every served request passes before its handler.
@@ -34,20 +34,20 @@ pub fn guard(broker: &Broker, request: &RemotingCommand, connection: &Connection
     let code = request.code.to_string();
     let authenticate = auth.authentication_enabled && !auth.authentication_whitelist.contains(&code);
     let authorize = auth.authorization_enabled && !auth.authorization_whitelist.contains(&code);
-    // Read before the lock: a heartbeat's body is parsed here.
-    let needs = match authorize {
-        true => needs::needs(request, &config.broker_cluster_name)?,
-        false => Vec::new(),
-    };
-    let table = broker.auth.lock();
     if authenticate {
-        table.authenticate(request)?;
+        // The table lock covers the lookup only, not the HMAC over a body of up to megabytes.
+        let secret = broker.auth.lock().secret_for(request)?;
+        check_signature(request, &secret)?;
     }
     if authorize {
+        let needs = needs::needs(request, &config.broker_cluster_name)?;
         let peer = connection.peer_addr();
         let source_ip = peer.rsplit_once(':').map_or(peer, |(ip, _)| ip);
         let source_ip = source_ip.trim_start_matches('[').trim_end_matches(']');
-        table.authorize(request.ext(ACCESS_KEY), &needs, source_ip)?;
+        broker
+            .auth
+            .lock()
+            .authorize(request.ext(ACCESS_KEY), &needs, source_ip)?;
     }
     Ok(())
 }

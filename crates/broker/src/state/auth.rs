@@ -92,6 +92,12 @@ impl AuthTable {
     /// `DefaultAuthenticationHandler`: the request's `AccessKey` names an enabled user whose
     /// secret signs the request as `Signature` says.
     pub fn authenticate(&self, request: &RemotingCommand) -> AuthResult<()> {
+        check_signature(request, &self.secret_for(request)?)
+    }
+
+    /// The secret of the enabled user the request's `AccessKey` names: the half of
+    /// [`Self::authenticate`] that needs the table (the HMAC over the body does not).
+    pub fn secret_for(&self, request: &RemotingCommand) -> AuthResult<String> {
         let username = request
             .ext(signature::ACCESS_KEY)
             .filter(|name| !name.is_empty())
@@ -104,11 +110,7 @@ impl AuthTable {
                 username: username.to_owned(),
             });
         }
-        let sent = request.ext(signature::SIGNATURE).ok_or(AuthError::SignatureMismatch)?;
-        match signature::verify(&signature::signed_content(request), &user.password, sent) {
-            true => Ok(()),
-            false => Err(AuthError::SignatureMismatch),
-        }
+        Ok(user.password.clone())
     }
 
     /// `UserAuthorizationHandler` then `AclAuthorizationHandler`, for each need in order; the
@@ -301,6 +303,15 @@ impl AuthTable {
                 (!acl.policies.is_empty()).then_some(acl)
             })
             .collect()
+    }
+}
+
+/// Whether `Signature` signs the request with `secret` (constant-time comparison).
+pub fn check_signature(request: &RemotingCommand, secret: &str) -> AuthResult<()> {
+    let sent = request.ext(signature::SIGNATURE).ok_or(AuthError::SignatureMismatch)?;
+    match signature::verify(&signature::signed_content(request), secret, sent) {
+        true => Ok(()),
+        false => Err(AuthError::SignatureMismatch),
     }
 }
 
