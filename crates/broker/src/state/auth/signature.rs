@@ -29,8 +29,10 @@ pub fn signed_content(request: &RemotingCommand) -> Vec<u8> {
         for (key, value) in fields.entries() {
             let old_client_flag = request.version <= version::V4_9_3 && key == UNIQUE_MSG_QUERY_FLAG;
             if key != SIGNATURE && !old_client_flag {
-                // A JSON `null` reaches Java's `StringBuilder.append` as the text "null".
-                sorted.insert(key, value.unwrap_or("null"));
+                // A value we hold as absent is a zero-length one in the binary header (no
+                // client sends a JSON null): the client signed "", so we count "". Java's
+                // decoder makes it null and appends "null", refusing that client (acl.md §2.5).
+                sorted.insert(key, value.unwrap_or(""));
             }
         }
     }
@@ -116,6 +118,52 @@ mod tests {
         assert_eq!(sign(&signed_content(&request), secret), expected);
         request.version = version::V4_9_4;
         assert_eq!(signed_content(&request), b"alicetrueTbody");
+    }
+
+    /// acl.md §2.4's vectors (checked there with Java's `TreeMap` and `Mac`), secret 12345678.
+    #[test]
+    fn the_shared_vectors_verify() {
+        let request = |pairs: &[(&str, &str)], body: &'static [u8]| {
+            RemotingCommand::request(RequestCode::SEND_MESSAGE_V2)
+                .with_ext_fields(pairs.iter().copied().collect())
+                .with_body(body)
+        };
+        let vectors = [
+            (
+                request(&[("AccessKey", "rocketmq2"), ("topic", "TBW102")], b""),
+                "/u5P/wZUbhjanu4LM/UzEdo2u2I=",
+            ),
+            (
+                request(&[("topic", "TopicTest"), ("AccessKey", "RocketMQ")], b""),
+                "0jiwhsaYp5ObE5GObbZH1I8/FT4=",
+            ),
+            (
+                request(
+                    &[
+                        ("b", "TopicTest"),
+                        ("a", "ProducerGroupA"),
+                        ("k", "false"),
+                        ("e", "0"),
+                        ("SecurityToken", "t0k"),
+                        ("AccessKey", "RocketMQ"),
+                    ],
+                    b"Hello RocketMQ",
+                ),
+                "5PRVP4RkvXRuzCWsCHsv+L6u9jE=",
+            ),
+        ];
+        for (request, expected) in vectors {
+            assert_eq!(sign(&signed_content(&request), "12345678"), expected);
+        }
+    }
+
+    #[test]
+    fn a_zero_length_value_counts_as_empty() {
+        let mut fields = ExtFields::new();
+        fields.push_raw("tags".into(), None);
+        fields.insert("topic", "T");
+        let request = RemotingCommand::request(RequestCode::SEND_MESSAGE).with_ext_fields(fields);
+        assert_eq!(signed_content(&request), b"T");
     }
 
     #[test]
