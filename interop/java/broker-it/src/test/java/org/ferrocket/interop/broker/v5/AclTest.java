@@ -52,6 +52,8 @@ class AclTest {
     private final String allowed = BrokerFixture.uniqueName("it-acl-ok");
     private final String denied = BrokerFixture.uniqueName("it-acl-denied");
     private final String unlisted = BrokerFixture.uniqueName("it-acl-unlisted");
+    /** Matches both {@code Topic:it-acl-ok*} (Allow) and {@code Topic:it-acl-ok-special*} (Deny). */
+    private final String special = BrokerFixture.uniqueName("it-acl-ok-special");
     private final List<DefaultMQProducer> producers = new ArrayList<>();
     private BrokerFixture fixture;
     private MqAdmin mqadmin;
@@ -77,7 +79,7 @@ class AclTest {
         Path tools = fixture.workDir.resolve("mqadmin").resolve("home").resolve("conf").resolve("tools.yml");
         Files.createDirectories(tools.getParent());
         Files.writeString(tools, "accessKey: " + ROOT + "\nsecretKey: " + ROOT_SECRET + "\n", StandardCharsets.UTF_8);
-        for (String topic : List.of(allowed, denied, unlisted)) {
+        for (String topic : List.of(allowed, denied, unlisted, special)) {
             fixture.createTopic(topic, 2);
         }
     }
@@ -137,6 +139,8 @@ class AclTest {
             "-r", "Topic:it-acl-ok*,Group:*", "-a", "Pub,Sub,Get,Update", "-d", "Allow");
         assertTrue(allow.stdout().contains("create acl to " + brokerAddr + " success."), allow.toString());
         mqadmin("createAcl", "-b", brokerAddr, "-s", "User:" + ALICE, "-r", "Topic:" + denied, "-a", "Pub", "-d", "Deny");
+        mqadmin("createAcl", "-b", brokerAddr, "-s", "User:" + ALICE, "-r", "Topic:it-acl-ok-special*", "-a", "Pub",
+            "-d", "Deny");
     }
 
     @Test
@@ -177,8 +181,19 @@ class AclTest {
             () -> producer.send(message(unlisted, "x")));
     }
 
+    /**
+     * Java sorts matching prefixed entries shorter prefix first ({@code AclAuthorizationHandler}
+     * compares the lengths ascending), so the broader Allow wins over the narrower Deny.
+     */
     @Test
     @Order(4)
+    void theShorterPrefixDecidesAsJavaSortsIt() throws Exception {
+        DefaultMQProducer producer = producer(hook(ALICE, ALICE_SECRET));
+        assertEquals(SendStatus.SEND_OK, producer.send(message(special, "x")).getSendStatus());
+    }
+
+    @Test
+    @Order(5)
     void aWrongSecretAndNoCredentialsAreRefused() throws Exception {
         DefaultMQProducer wrong = producer(hook(ALICE, "not-the-secret"));
         assertRefused("check signature failed.", () -> wrong.send(message(allowed, "x")));
@@ -189,7 +204,7 @@ class AclTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void mqadminListsReadsUpdatesAndDeletes() throws Exception {
         MqAdmin.Result users = mqadmin("listUser", "-b", brokerAddr);
         assertTrue(users.stdout().lines().anyMatch(l -> l.startsWith(ALICE + " ") && l.contains("Normal")
