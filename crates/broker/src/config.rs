@@ -24,8 +24,10 @@ use crate::error::{BrokerError, BrokerResult};
 use crate::names::TOPICS_MAX;
 use crate::names::{TOPIC_NAME_CHARS_MAX, next_version};
 
+mod auth;
 mod settings;
 
+pub use auth::{AUTH_SETTINGS, AuthConfig, InitUser, InnerCredentials};
 pub use settings::SETTINGS;
 
 /// Java's `listenPort` default.
@@ -183,6 +185,8 @@ pub struct BrokerConfig {
     pub server_tls: ServerTls,
     /// TLS on our calls to name servers (Java's `tls.enable`, or enforcing mode); `None`: plaintext.
     pub client_tls: Option<ClientTls>,
+    /// Java's `AuthConfig` (config/auth.rs): signatures and ACLs.
+    pub auth: AuthConfig,
     /// Bumped by every run-time update (GET_BROKER_CONFIG's `version` header).
     pub data_version: DataVersion,
 }
@@ -243,6 +247,7 @@ impl Default for BrokerConfig {
             unknown: BTreeMap::new(),
             server_tls: ServerTls::disabled(),
             client_tls: None,
+            auth: AuthConfig::default(),
             data_version: DataVersion::default(),
         }
     }
@@ -257,7 +262,7 @@ impl BrokerConfig {
         let mut config = BrokerConfig::default();
         let (roots, others): (Vec<_>, Vec<_>) = entries.iter().partition(|(key, _)| key == "storePathRootDir");
         for (key, value) in roots.into_iter().chain(others) {
-            match find(SETTINGS, key) {
+            match find(SETTINGS, key).or_else(|| find(AUTH_SETTINGS, key)) {
                 Some(setting) => config.apply(setting, key, value)?,
                 None if config.unknown.len() >= UNKNOWN_KEYS_MAX => {
                     return Err(BrokerError::TooManyUnknownConfigKeys {

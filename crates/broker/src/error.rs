@@ -17,6 +17,10 @@ use ferrocket_wire::permissions::perm_text;
 use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode, WireError};
 use thiserror::Error;
 
+mod auth;
+
+pub use auth::{AuthError, Refusal};
+
 /// `FAQUrl.suggestTodo(...)`: every FAQ link Java appends is this page.
 pub const FAQ_SUFFIX: &str = "\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details.";
 
@@ -36,6 +40,11 @@ pub enum BrokerError {
     /// The store failed; details in the message (disk, corruption, limits).
     #[error(transparent)]
     Store(#[from] StoreError),
+
+    /// Authentication, authorization or an auth admin operation failed: Java's remark and code
+    /// ([`AuthError`]).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 
     /// A slave turns away sends, send-backs and (without `slaveReadEnable`) pulls with the
     /// remoting layer's answer to a processor's `rejectRequest`.
@@ -568,6 +577,7 @@ impl BrokerError {
     pub fn response_code(&self) -> ResponseCode {
         use BrokerError as E;
         match self {
+            E::Auth(auth) => auth.response_code(),
             E::BrokerSendForbidden { .. }
             | E::TransactionMessageForbidden { .. }
             | E::SendToSystemTopicForbidden { .. }

@@ -21,6 +21,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{StoreError, StoreResult, io_error};
@@ -39,16 +40,29 @@ pub const CONFIG_FILE_BYTES_MAX: u64 = 256 * 1024 * 1024;
 /// keeping the previous content in `<path>.bak`, crash-safely (see the module diagram). Creates
 /// the parent directory.
 pub fn persist_config_file(path: &Path, json_text: impl AsRef<[u8]>) -> StoreResult<()> {
+    persist(path, json_text.as_ref(), None)
+}
+
+/// [`persist_config_file`] for a file holding secrets (the ACL users' keys): the file, its
+/// temporary and its `.bak` are readable by the broker's user only (mode 0600).
+pub fn persist_secret_config_file(path: &Path, json_text: impl AsRef<[u8]>) -> StoreResult<()> {
+    persist(path, json_text.as_ref(), Some(SECRET_FILE_MODE))
+}
+
+/// Owner read and write, nothing for group and others.
+const SECRET_FILE_MODE: u32 = 0o600;
+
+fn persist(path: &Path, json_text: &[u8], mode: Option<u32>) -> StoreResult<()> {
     let dir = parent_dir(path);
     fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let temporary = with_suffix(path, TEMPORARY_SUFFIX);
-    write_synced(&temporary, json_text.as_ref())?;
+    write_synced(&temporary, json_text, mode)?;
     // The current file is complete (we only ever rename complete files over it), so it is the
     // right backup; an empty one (a Java crash mid-overwrite) would only destroy a good `.bak`.
     if let Some(previous) = read_bounded(path)?
         && !previous.is_empty()
     {
-        write_synced(&with_suffix(path, BACKUP_SUFFIX), &previous)?;
+        write_synced(&with_suffix(path, BACKUP_SUFFIX), &previous, mode)?;
     }
     fs::rename(&temporary, path).map_err(io_error(path))?;
     File::open(&dir).and_then(|d| d.sync_all()).map_err(io_error(&dir))
@@ -124,13 +138,19 @@ fn read_bounded(path: &Path) -> StoreResult<Option<Vec<u8>>> {
 }
 
 /// Creates or truncates `path`, writes `bytes` and `fsync`s it.
-fn write_synced(path: &Path, bytes: &[u8]) -> StoreResult<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(io_error(path))?;
+/// Writes `bytes` to `path` and syncs; with `mode`, the file gets that mode before any byte is
+/// written (also when it already existed with another).
+fn write_synced(path: &Path, bytes: &[u8], mode: Option<u32>) -> StoreResult<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    if let Some(mode) = mode {
+        options.mode(mode);
+    }
+    let mut file = options.open(path).map_err(io_error(path))?;
+    if let Some(mode) = mode {
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io_error(path))?;
+    }
     file.write_all(bytes).map_err(io_error(path))?;
     file.sync_all().map_err(io_error(path))
 }
@@ -146,6 +166,19 @@ fn parent_dir(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_file_and_its_backup_are_for_the_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        fs::write(&path, "[]").unwrap();
+        persist_secret_config_file(&path, "[1]").unwrap();
+        for file in [path.clone(), with_suffix(&path, BACKUP_SUFFIX)] {
+            let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+        assert_eq!(fs::read_to_string(&path).unwrap(), "[1]");
+    }
 
     fn is_object(text: &str) -> bool {
         text.trim_start().starts_with('{') && text.trim_end().ends_with('}')

@@ -47,7 +47,8 @@ pub use arrivals::{ARRIVAL_TAGS_CODES_MAX, Arrival};
 pub use clock::Clock;
 pub use commit_log::{AppendResult, CommitLog, CommitLogConfig, LogRecovery, ScannedRecord};
 pub use config_file::{
-    BACKUP_SUFFIX, CORRUPT_SUFFIX, TEMPORARY_SUFFIX, load_config_file, persist_config_file, with_suffix,
+    BACKUP_SUFFIX, CORRUPT_SUFFIX, TEMPORARY_SUFFIX, load_config_file, persist_config_file, persist_secret_config_file,
+    with_suffix,
 };
 pub use consume_queue::STALE_ENTRIES_MAX;
 pub use consume_queue::{ConsumeQueue, ConsumeQueueEntry, QueuePutOutcome};

@@ -266,6 +266,8 @@ impl LanguageCode {
 /// Read from the 5.3.3 and 4.9.8 jars (`MQVersion.Version.X.ordinal()`); remoting.md §1.7
 /// lists every ordinal 4 too low (see docs/protocol-notes.md).
 pub mod version {
+    /// At or below it, a signed request's `_UNIQUE_KEY_QUERY` field is left out of the signature.
+    pub const V4_9_3: i32 = 400;
     pub const V4_9_4: i32 = 401;
     pub const V4_9_8: i32 = 409;
     pub const V5_0_0: i32 = 413;

@@ -10,6 +10,7 @@
 //! remark.
 
 pub mod admin;
+pub mod auth;
 pub mod client;
 pub mod offsets;
 pub mod pull;
@@ -175,6 +176,17 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
         RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG,
         Serve::Sync(admin::get_group_config),
     ),
+    // Users and ACLs: auth.rs
+    (RequestCode::AUTH_CREATE_USER, Serve::Sync(auth::create_user)),
+    (RequestCode::AUTH_UPDATE_USER, Serve::Sync(auth::update_user)),
+    (RequestCode::AUTH_DELETE_USER, Serve::Sync(auth::delete_user)),
+    (RequestCode::AUTH_GET_USER, Serve::Sync(auth::get_user)),
+    (RequestCode::AUTH_LIST_USER, Serve::Sync(auth::list_users)),
+    (RequestCode::AUTH_CREATE_ACL, Serve::Sync(auth::upsert_acl)),
+    (RequestCode::AUTH_UPDATE_ACL, Serve::Sync(auth::upsert_acl)),
+    (RequestCode::AUTH_DELETE_ACL, Serve::Sync(auth::delete_acl)),
+    (RequestCode::AUTH_GET_ACL, Serve::Sync(auth::get_acl)),
+    (RequestCode::AUTH_LIST_ACL, Serve::Sync(auth::list_acls)),
 ];
 
 /// The codes the broker serves, in [`ROUTES`] order.
@@ -182,14 +194,18 @@ pub fn served_codes() -> impl Iterator<Item = RequestCode> {
     ROUTES.iter().map(|(code, _)| *code)
 }
 
-/// The transport's router: every route of [`ROUTES`], and the connection-close hook that
-/// forgets a client's channel.
+/// The transport's router: every route of [`ROUTES`] behind the auth guard, and the
+/// connection-close hook that forgets a client's channel.
 pub fn router(broker: &Arc<Broker>) -> Router {
     let router = ROUTES.iter().fold(Router::new(), |router, &(code, serve)| {
         let broker = Arc::clone(broker);
         router.route(code, move |request: RemotingCommand, connection: ConnectionHandle| {
             let broker = Arc::clone(&broker);
             async move {
+                // Authentication and authorization, when on, before any handler (auth.rs).
+                if let Err(refused) = auth::guard(&broker, &request, &connection) {
+                    return respond(&request, Err(refused.into()));
+                }
                 match serve {
                     Serve::Sync(handler) => respond(&request, handler(&broker, &request)),
                     Serve::WithConnection(handler) => respond(&request, handler(&broker, &request, &connection)),
@@ -214,7 +230,7 @@ mod tests {
         for code in served_codes() {
             assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
         }
-        assert_eq!(seen.len(), 46);
+        assert_eq!(seen.len(), 56);
     }
 
     #[test]

@@ -40,6 +40,7 @@ use tracing::{debug, error, warn};
 
 use crate::config::{BrokerConfig, REGISTER_PERIOD_MS_RANGE, SPLIT_REGISTRATION_SIZE_DEFAULT};
 use crate::error::BrokerResult;
+use crate::state::auth::signature::sign_as_broker;
 use crate::state::replication::MasterAddresses;
 use crate::state::{Broker, RegisterRequest};
 
@@ -285,6 +286,7 @@ pub async fn unregister_all(broker: &Broker, outbound: &Client) {
         broker_id: config.broker_id,
     };
     let request = RemotingCommand::request(RequestCode::UNREGISTER_BROKER).with_ext_fields(header.to_ext_fields());
+    let request = sign_as_broker(request, &config.auth);
     for addr in config.namesrv_addresses() {
         let timeout = Duration::from_millis(UNREGISTER_TIMEOUT_MS);
         match outbound.invoke(&addr, request.clone(), timeout).await {
@@ -423,9 +425,10 @@ fn register_request(body: Vec<u8>, config: &BrokerConfig, identity: &Identity) -
         compressed: config.compressed_register,
         body_crc32: body_crc(&body),
     };
-    RemotingCommand::request(RequestCode::REGISTER_BROKER)
+    let request = RemotingCommand::request(RequestCode::REGISTER_BROKER)
         .with_ext_fields(header.to_ext_fields())
-        .with_body(body)
+        .with_body(body);
+    sign_as_broker(request, &config.auth)
 }
 
 /// Java's `registerBrokerAll` wrapper: empty static-topic mappings, and every topic's perm

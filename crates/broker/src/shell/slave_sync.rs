@@ -21,6 +21,7 @@ use tracing::{debug, warn};
 
 use crate::error::{BrokerError, BrokerResult};
 use crate::state::Broker;
+use crate::state::auth::signature::sign_as_broker;
 use crate::state::metadata;
 
 /// Java's `BrokerOuterAPI` waits 3 s for each of these answers.
@@ -72,7 +73,8 @@ fn master_addr(broker: &Broker) -> Option<String> {
 }
 
 async fn sync_topics(broker: &Broker, outbound: &Client, master: &str) -> BrokerResult<()> {
-    let wrapper: TopicConfigSerializeWrapper = fetch(outbound, master, RequestCode::GET_ALL_TOPIC_CONFIG).await?;
+    let wrapper: TopicConfigSerializeWrapper =
+        fetch(broker, outbound, master, RequestCode::GET_ALL_TOPIC_CONFIG).await?;
     let replaced = broker.topics.lock().replace_from_master(wrapper);
     if replaced {
         metadata::persist_topics(broker)?;
@@ -81,20 +83,22 @@ async fn sync_topics(broker: &Broker, outbound: &Client, master: &str) -> Broker
 }
 
 async fn sync_consumer_offsets(broker: &Broker, outbound: &Client, master: &str) -> BrokerResult<()> {
-    let wrapper: ConsumerOffsetSerializeWrapper = fetch(outbound, master, RequestCode::GET_ALL_CONSUMER_OFFSET).await?;
+    let wrapper: ConsumerOffsetSerializeWrapper =
+        fetch(broker, outbound, master, RequestCode::GET_ALL_CONSUMER_OFFSET).await?;
     broker.offsets.lock().merge_from_master(wrapper);
     metadata::persist_offsets(broker)
 }
 
 async fn sync_delay_offsets(broker: &Broker, outbound: &Client, master: &str) -> BrokerResult<()> {
-    let wrapper: DelayOffsetSerializeWrapper = fetch(outbound, master, RequestCode::GET_ALL_DELAY_OFFSET).await?;
+    let wrapper: DelayOffsetSerializeWrapper =
+        fetch(broker, outbound, master, RequestCode::GET_ALL_DELAY_OFFSET).await?;
     broker.offsets.lock().load_delay_wrapper(wrapper);
     metadata::persist_offsets(broker)
 }
 
 async fn sync_groups(broker: &Broker, outbound: &Client, master: &str) -> BrokerResult<()> {
     let wrapper: SubscriptionGroupWrapper =
-        fetch(outbound, master, RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG).await?;
+        fetch(broker, outbound, master, RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG).await?;
     let replaced = broker.groups.lock().replace_from_master(wrapper);
     if replaced {
         metadata::persist_groups(broker)?;
@@ -103,8 +107,9 @@ async fn sync_groups(broker: &Broker, outbound: &Client, master: &str) -> Broker
 }
 
 /// Asks the master for one table and decodes its JSON answer.
-async fn fetch<T: JsonBody>(outbound: &Client, master: &str, code: RequestCode) -> BrokerResult<T> {
-    let request = RemotingCommand::request(code);
+async fn fetch<T: JsonBody>(broker: &Broker, outbound: &Client, master: &str, code: RequestCode) -> BrokerResult<T> {
+    // Signed with innerClientAuthenticationCredentials, for a master with authentication on.
+    let request = sign_as_broker(RemotingCommand::request(code), &broker.config().auth);
     let timeout = Duration::from_millis(SYNC_REQUEST_TIMEOUT_MS);
     let response = outbound
         .invoke(master, request, timeout)

@@ -13,15 +13,18 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use ferrocket_store::{load_config_file, persist_config_file};
+use ferrocket_store::{load_config_file, persist_config_file, persist_secret_config_file};
+use ferrocket_wire::WireError;
 use ferrocket_wire::body::{
-    ConsumerOffsetSerializeWrapper, DataVersion, DelayOffsetSerializeWrapper, JsonBody, SubscriptionGroupWrapper,
-    TopicConfigSerializeWrapper,
+    AclInfo, ConsumerOffsetSerializeWrapper, DataVersion, DelayOffsetSerializeWrapper, JsonBody,
+    SubscriptionGroupWrapper, TopicConfigSerializeWrapper, UserInfo,
 };
+use ferrocket_wire::json;
 use tracing::info;
 
 use crate::config::BrokerConfig;
 use crate::error::BrokerResult;
+use crate::state::auth::{self, AuthTable};
 use crate::state::consumer_offsets::ConsumerOffsetTable;
 use crate::state::subscription_groups::SubscriptionGroupTable;
 use crate::state::topics::TopicTable;
@@ -58,6 +61,7 @@ pub fn load(config: &BrokerConfig, now_ms: i64) -> BrokerResult<Tables> {
     if let Some(wrapper) = read::<DelayOffsetSerializeWrapper>(&dir.join(DELAY_OFFSETS_FILE))? {
         offsets.load_delay_wrapper(wrapper);
     }
+    let auth = load_auth(config)?;
     info!(
         topics = topics.len(),
         groups = groups.groups().len(),
@@ -68,7 +72,54 @@ pub fn load(config: &BrokerConfig, now_ms: i64) -> BrokerResult<Tables> {
         topics,
         groups,
         offsets,
+        auth,
     })
+}
+
+/// Reads `users.json` and `acls.json`, adds the configured initial users, and writes the files
+/// back when it added one (Java creates them in its store at start).
+fn load_auth(config: &BrokerConfig) -> BrokerResult<AuthTable> {
+    let dir = config.config_dir();
+    let users = read_list::<UserInfo>(&dir.join(auth::USERS_FILE))?;
+    let acls = read_list::<AclInfo>(&dir.join(auth::ACLS_FILE))?;
+    let (table, added) = AuthTable::load(users, acls, &config.auth)?;
+    if added {
+        let _guard = persist_lock();
+        write_auth(&dir, &table)?;
+    }
+    Ok(table)
+}
+
+/// Writes `users.json` and `acls.json`.
+pub fn persist_auth(broker: &Broker) -> BrokerResult<()> {
+    let _guard = persist_lock();
+    let table = broker.auth.lock().clone();
+    write_auth(&broker.config().config_dir(), &table)
+}
+
+fn write_auth(dir: &Path, table: &AuthTable) -> BrokerResult<()> {
+    // The users' secrets are HMAC keys, kept as given (as Java keeps them): owner-only files.
+    persist_secret_config_file(&dir.join(auth::USERS_FILE), json::encode(&table.users_file_body()))?;
+    persist_config_file(&dir.join(auth::ACLS_FILE), json::encode(&table.acls_file_body()))?;
+    Ok(())
+}
+
+/// Decodes a file holding a JSON array of `T` (or its `.bak`); empty when neither exists.
+fn read_list<T: JsonBody>(path: &Path) -> BrokerResult<Vec<T>> {
+    let parse = |text: &str| -> BrokerResult<Vec<T>> {
+        let values: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| WireError::BadJson {
+            what: T::JAVA_NAME,
+            reason: e.to_string(),
+        })?;
+        values
+            .iter()
+            .map(|value| Ok(T::decode(value.to_string().as_bytes())?))
+            .collect()
+    };
+    match load_config_file(path, |text| parse(text).is_ok())? {
+        Some(text) => parse(&text),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Writes every table.

@@ -8,6 +8,7 @@
 //! offsets, clients, master addresses; the pull holds and replication take their own locks
 //! after any of these.
 
+pub mod auth;
 pub mod clients;
 pub mod consumer_offsets;
 pub mod keep_from;
@@ -57,6 +58,7 @@ pub struct Tables {
     pub topics: TopicTable,
     pub groups: SubscriptionGroupTable,
     pub offsets: ConsumerOffsetTable,
+    pub auth: auth::AuthTable,
 }
 
 /// How handlers ask the shell to register with the name servers before they answer (Java
@@ -73,6 +75,8 @@ pub struct Broker {
     pub topics: Table<TopicTable>,
     pub groups: Table<SubscriptionGroupTable>,
     pub offsets: Table<ConsumerOffsetTable>,
+    /// Users and ACLs (taken alone, never with another table).
+    pub auth: Table<auth::AuthTable>,
     pub clients: Table<ClientRegistry>,
     /// The master and HA addresses the name servers last reported (slaves only).
     pub master_addresses: Table<MasterAddresses>,
@@ -117,6 +121,7 @@ impl Broker {
             topics: Table::new(parts.tables.topics),
             groups: Table::new(parts.tables.groups),
             offsets: Table::new(parts.tables.offsets),
+            auth: Table::new(parts.tables.auth),
             clients: Table::new(ClientRegistry::default()),
             master_addresses: Table::new(MasterAddresses::default()),
             registration_health: Default::default(),

@@ -7,6 +7,7 @@
 //! Bodies with bean-keyed maps (`Map<MessageQueue, …>`) override `encode` to write raw object
 //! keys like fastjson. Sets are kept as `Vec`s, since Java writes them in arbitrary order.
 
+mod auth;
 mod connection;
 mod data_version;
 mod groups;
@@ -21,6 +22,7 @@ mod running_info;
 mod stats;
 mod topic;
 
+pub use auth::{AclInfo, PolicyEntryInfo, PolicyInfo, UserInfo};
 pub use connection::{Connection, ConsumerConnection, ProducerConnection};
 pub use data_version::DataVersion;
 pub use groups::{

@@ -140,6 +140,7 @@ impl<T: FieldValue> HeaderField for Option<T> {
 mod rpc;
 
 mod admin;
+mod auth;
 mod client;
 mod namesrv;
 mod offset;
@@ -149,6 +150,7 @@ mod send;
 mod transaction;
 
 pub use admin::*;
+pub use auth::*;
 pub use client::*;
 pub use namesrv::*;
 pub use offset::*;

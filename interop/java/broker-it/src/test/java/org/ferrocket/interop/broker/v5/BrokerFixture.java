@@ -79,10 +79,16 @@ final class BrokerFixture implements AutoCloseable {
      */
     static BrokerFixture start(Class<?> testClass, Map<String, String> brokerConf, Map<String, String> systemProperties,
                                boolean clientTls) throws Exception {
+        return start(testClass, brokerConf, systemProperties, clientTls, null);
+    }
+
+    /** As above, with the admin client signing its requests with {@code adminHook} (ACL on the broker). */
+    static BrokerFixture start(Class<?> testClass, Map<String, String> brokerConf, Map<String, String> systemProperties,
+                               boolean clientTls, org.apache.rocketmq.remoting.RPCHook adminHook) throws Exception {
         Path workDir = InteropEnv.freshWorkDir(testClass);
         String classpath = InteropEnv.classpathFromFile("ferrocket.interop.rocketmq5Classpath");
         BrokerUnderTest broker = BrokerUnderTest.start(workDir, classpath, SERIALIZE_TYPE, brokerConf, systemProperties);
-        DefaultMQAdminExt admin = new DefaultMQAdminExt();
+        DefaultMQAdminExt admin = new DefaultMQAdminExt(adminHook);
         admin.setUseTLS(clientTls);
         try {
             admin.setNamesrvAddr(broker.namesrvAddress());
