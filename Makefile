@@ -58,7 +58,9 @@ bench:
 	mvn -q -B -f interop/java/store-bench/pom.xml compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
 	cargo run --release -p ferrocket -- bench store --java-classpath "$(CURDIR)/interop/java/store-bench/target/classes:$$(cat interop/java/store-bench/target/classpath.txt)"
 	mvn -q -B -f interop/java/pom.xml -pl broker-bench -am package -DskipTests
-	cargo run --release -p ferrocket -- bench broker --java-classpath "$$(cat interop/java/broker-bench/target/dependencies.classpath)"
+	mvn -q -B -f interop/java/pom.xml -pl broker-it -am generate-test-resources
+	cargo run --release -p ferrocket -- bench broker --java-classpath "$$(cat interop/java/broker-bench/target/dependencies.classpath)" \
+		--example-jar interop/java/broker-it/target/benchmark/rocketmq-example.jar --pulls --paced-rates 10000
 
 # Our broker (`ferrocket standalone`, release build) beside the official Java 5.3.3 broker in one
 # run, driven by the same official 5.3.3 client: transactional sends/s (commit path), timer

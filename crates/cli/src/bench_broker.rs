@@ -13,6 +13,7 @@
 //! absolute numbers, are the result.
 
 mod load;
+mod official;
 mod sides;
 
 use std::fmt;
@@ -27,6 +28,8 @@ use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
 use crate::bench_namesrv::proc_stats::{cpu_time, resident_anon_bytes, resident_bytes};
 use load::{Load, LoadKind, Measured};
+pub use official::OfficialProducer;
+use official::OfficialRun;
 use sides::{Launch, Side, SideKind};
 
 /// Measured time per side, load and round.
@@ -55,12 +58,36 @@ pub struct BenchBrokerOptions {
     pub batches: Vec<usize>,
     /// After the sends, pull loops through the backlog they left.
     pub pulls: bool,
+    /// Single sends at these fixed total rates (msgs/s), for latency at a load all sides carry.
+    pub paced_rates: Vec<u32>,
     pub ferrocket_bin: PathBuf,
     pub java_bin: PathBuf,
     /// The runtime classpath of rocketmq-broker and rocketmq-namesrv 5.3.3; `None` skips Java.
     pub java_classpath: Option<String>,
     /// Every side in TLS enforcing mode with its test-mode certificate; the load over TLS.
     pub tls: bool,
+    /// The official benchmark Producer, run against each broker after the native loads.
+    pub official: Option<OfficialProducer>,
+    /// Its `-w` thread counts and messages per run.
+    pub official_threads: Vec<usize>,
+    pub official_messages: u64,
+}
+
+/// One broker under one official Producer shape, over all rounds.
+#[derive(Debug, Clone)]
+pub struct OfficialFigures {
+    pub kind: SideKind,
+    /// The mean of the runs' send TPS.
+    pub tps: f64,
+    pub average_rt_ms: f64,
+    pub cpu_per_message: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OfficialReport {
+    pub threads: usize,
+    pub body_bytes: usize,
+    pub sides: Vec<OfficialFigures>,
 }
 
 /// One side under one load.
@@ -86,6 +113,7 @@ pub struct LoadReport {
 pub struct BenchBrokerReport {
     pub options: BenchBrokerOptions,
     pub loads: Vec<LoadReport>,
+    pub official: Vec<OfficialReport>,
     /// Resident memory of each side's measured process after all loads: all of it, and the
     /// anonymous part (without the mapped file pages that are page cache).
     pub resident: Vec<(SideKind, Option<u64>, Option<u64>)>,
@@ -108,6 +136,10 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
     ensure!(
         options.body_bytes.iter().all(|b| *b <= BODY_BYTES_MAX),
         "bodies must be at most {BODY_BYTES_MAX} bytes"
+    );
+    ensure!(
+        options.paced_rates.iter().all(|r| *r > 0),
+        "paced rates must be above 0 msgs/s"
     );
     ensure!(
         options.batches.iter().all(|b| (1..=BATCH_MEMBERS_MAX).contains(b)),
@@ -139,6 +171,12 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
         sides.push(side);
     }
     let mut kinds: Vec<LoadKind> = options.batches.iter().map(|&batch| LoadKind::Send { batch }).collect();
+    kinds.extend(
+        options
+            .paced_rates
+            .iter()
+            .map(|&per_second| LoadKind::Paced { per_second }),
+    );
     if options.pulls {
         kinds.push(LoadKind::Pull);
     }
@@ -164,6 +202,15 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
             }
         }
     }
+    let mut official = Vec::new();
+    if let Some(producer) = &options.official {
+        let brokers: Vec<&Side> = sides.iter().filter(|s| s.kind != SideKind::Responder).collect();
+        for &body_bytes in &options.body_bytes {
+            for &threads in &options.official_threads {
+                official.push(measure_official(producer, &brokers, threads, body_bytes, &options).await?);
+            }
+        }
+    }
     let resident = sides
         .iter()
         .map(|s| {
@@ -177,6 +224,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
     Ok(BenchBrokerReport {
         options,
         loads,
+        official,
         resident,
     })
 }
@@ -218,6 +266,58 @@ async fn measure_load(sides: &[&Side], load: Load, options: &BenchBrokerOptions)
     Ok(LoadReport { load, sides })
 }
 
+/// The official Producer against each broker in turn, `rounds` times.
+async fn measure_official(
+    producer: &OfficialProducer,
+    brokers: &[&Side],
+    threads: usize,
+    body_bytes: usize,
+    options: &BenchBrokerOptions,
+) -> anyhow::Result<OfficialReport> {
+    let work = tempfile::Builder::new().prefix("ferrocket-bench-official-").tempdir()?;
+    let mut runs: Vec<(Vec<OfficialRun>, Option<Duration>)> =
+        brokers.iter().map(|_| (Vec::new(), Some(Duration::ZERO))).collect();
+    for _ in 0..options.rounds {
+        for (side, (done, cpu)) in brokers.iter().zip(runs.iter_mut()) {
+            let before = cpu_time(Some(side.pid()));
+            let run = producer
+                .run(side, threads, body_bytes, options.official_messages, work.path())
+                .await
+                .with_context(|| {
+                    format!(
+                        "official producer -w {threads} -s {body_bytes} against {}",
+                        side.kind.name()
+                    )
+                })?;
+            let after = cpu_time(Some(side.pid()));
+            *cpu = match (*cpu, before, after) {
+                (Some(total), Some(before), Some(after)) => after.checked_sub(before).map(|used| total + used),
+                _ => None,
+            };
+            done.push(run);
+        }
+    }
+    let sides = brokers
+        .iter()
+        .zip(runs)
+        .map(|(side, (done, cpu))| {
+            let count = done.len().max(1) as f64;
+            let sent: u64 = done.iter().map(|r| r.sent).sum();
+            OfficialFigures {
+                kind: side.kind,
+                tps: done.iter().map(|r| r.tps).sum::<f64>() / count,
+                average_rt_ms: done.iter().map(|r| r.average_rt_ms).sum::<f64>() / count,
+                cpu_per_message: cpu.and_then(|cpu| Some(cpu / u32::try_from(sent).ok().filter(|n| *n > 0)?)),
+            }
+        })
+        .collect();
+    Ok(OfficialReport {
+        threads,
+        body_bytes,
+        sides,
+    })
+}
+
 impl LoadReport {
     fn side(&self, kind: SideKind) -> Option<&SideFigures> {
         self.sides.iter().find(|s| s.kind == kind)
@@ -256,6 +356,7 @@ impl fmt::Display for BenchBrokerReport {
                 LoadKind::Send { batch: 1 } => "SEND_MESSAGE_V2".to_owned(),
                 LoadKind::Send { batch } => format!("SEND_BATCH_MESSAGE of {batch}"),
                 LoadKind::Pull => "PULL_MESSAGE of up to 32 from the backlog".to_owned(),
+                LoadKind::Paced { per_second } => format!("SEND_MESSAGE_V2 paced at {per_second} msgs/s in all"),
             };
             writeln!(
                 f,
@@ -291,6 +392,37 @@ impl fmt::Display for BenchBrokerReport {
                 ratio(rate(ours), rate(responder)),
                 ratio(cpu(ours), cpu(java)),
                 ratio(cpu(ours), cpu(responder)),
+            )?;
+        }
+        for report in &self.official {
+            writeln!(
+                f,
+                "\nofficial benchmark Producer -w {} -s {} (-q {}, send TPS as it reports it, mean of {} runs)",
+                report.threads, report.body_bytes, o.official_messages, o.rounds
+            )?;
+            writeln!(
+                f,
+                "  {:<22} {:>10} {:>12} {:>12}",
+                "side", "send TPS", "avg RT ms", "CPU us/msg"
+            )?;
+            for side in &report.sides {
+                writeln!(
+                    f,
+                    "  {:<22} {:>10.0} {:>12.3} {:>12}",
+                    side.kind.name(),
+                    side.tps,
+                    side.average_rt_ms,
+                    micros(side.cpu_per_message)
+                )?;
+            }
+            let of = |kind| report.sides.iter().find(|s| s.kind == kind);
+            let (ours, java) = (of(SideKind::Ferrocket), of(SideKind::Java));
+            let cpu = |s: Option<&OfficialFigures>| s.and_then(|s| s.cpu_per_message).map_or(0.0, |d| d.as_secs_f64());
+            writeln!(
+                f,
+                "  ratios: TPS ours/java {}; CPU/msg ours/java {}",
+                ratio(ours.map_or(0.0, |s| s.tps), java.map_or(0.0, |s| s.tps)),
+                ratio(cpu(ours), cpu(java))
             )?;
         }
         write!(

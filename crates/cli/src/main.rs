@@ -129,6 +129,19 @@ enum BenchCommand {
         /// After the sends, pull loops through the backlog they left.
         #[arg(long)]
         pulls: bool,
+        /// Single sends also at these fixed total rates (msgs/s): latency where every side keeps up.
+        #[arg(long, value_delimiter = ',')]
+        paced_rates: Vec<u32>,
+        /// rocketmq-example's jar: runs the official benchmark Producer against each broker
+        /// (needs --java-classpath, whose 5.3.3 broker carries the client).
+        #[arg(long)]
+        example_jar: Option<PathBuf>,
+        /// The official Producer's `-w` thread counts.
+        #[arg(long, value_delimiter = ',', default_value = "8,64")]
+        official_threads: Vec<usize>,
+        /// Messages per official Producer run (`-q`).
+        #[arg(long, default_value_t = 200_000)]
+        official_messages: u64,
         /// The runtime classpath of org.apache.rocketmq:rocketmq-broker and rocketmq-namesrv
         /// 5.3.3; without it the Java side is skipped.
         #[arg(long)]
@@ -296,6 +309,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     headers,
                     batches,
                     pulls,
+                    paced_rates,
+                    example_jar,
+                    official_threads,
+                    official_messages,
                     java_classpath,
                     java,
                     ferrocket_bin,
@@ -322,6 +339,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 headers,
                 batches,
                 pulls,
+                paced_rates,
+                official: match (&example_jar, &java_classpath) {
+                    (Some(jar), Some(classpath)) => Some(bench_broker::OfficialProducer {
+                        java_bin: java.clone(),
+                        classpath: format!("{classpath}:{}", jar.display()),
+                    }),
+                    (Some(_), None) => anyhow::bail!("--example-jar needs --java-classpath"),
+                    _ => None,
+                },
+                official_threads,
+                official_messages,
                 ferrocket_bin,
                 java_bin: java,
                 java_classpath,

@@ -49,6 +49,9 @@ pub enum LoadKind {
     Send { batch: usize },
     /// PULL_MESSAGE through the backlog, over and over.
     Pull,
+    /// SEND_MESSAGE_V2 at a fixed total rate spread over the connections (each sends on its own
+    /// schedule, at once when behind it): latency at a load every side can carry.
+    Paced { per_second: u32 },
 }
 
 /// One load's shape.
@@ -136,19 +139,38 @@ async fn drive(
         },
     );
     let result = match load.kind {
-        LoadKind::Send { batch } => send_loop(&client, addr, connection, load.header, batch, body, deadline).await,
+        LoadKind::Send { batch } => {
+            send_loop(&client, addr, connection, load.header, batch, None, body, deadline).await
+        }
+        LoadKind::Paced { per_second } => {
+            // Each connection's share of the rate; `connections` ≥ 1 and the rate > 0 (checked).
+            let interval = Duration::from_secs_f64(load.connections as f64 / f64::from(per_second.max(1)));
+            send_loop(
+                &client,
+                addr,
+                connection,
+                load.header,
+                1,
+                Some(interval),
+                body,
+                deadline,
+            )
+            .await
+        }
         LoadKind::Pull => pull_loop(&client, addr, connection, load.header, deadline).await,
     };
     client.shutdown().await;
     result
 }
 
+#[allow(clippy::too_many_arguments)] // one loop for paced and unpaced sends
 async fn send_loop(
     client: &Client,
     addr: &str,
     connection: usize,
     header: SerializeType,
     batch: usize,
+    pace: Option<Duration>,
     body: Bytes,
     deadline: Instant,
 ) -> anyhow::Result<(u64, Vec<Duration>)> {
@@ -156,7 +178,15 @@ async fn send_loop(
     let mut latencies = Vec::new();
     let mut sent = 0u64;
     let queue_offset = i32::try_from(connection).unwrap_or(0);
+    let mut schedule = pace.map(|every| {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        ticks
+    });
     while Instant::now() < deadline {
+        if let Some(ticks) = &mut schedule {
+            ticks.tick().await;
+        }
         let queue_id = (queue_offset + i32::try_from(sent % 1_000).unwrap_or(0)) % QUEUES;
         let request = send_request(queue_id, header, batch, &body, connection, sent)?;
         let started = Instant::now();

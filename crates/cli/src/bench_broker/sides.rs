@@ -69,6 +69,8 @@ impl Launch {
 pub struct Side {
     pub kind: SideKind,
     pub broker_addr: String,
+    /// The brokers' name server (none for the responder), for clients that route.
+    pub namesrv_addr: Option<String>,
     /// The broker (or responder) process; a separate name server is not measured.
     measured: Child,
     others: Vec<Child>,
@@ -95,7 +97,7 @@ impl Side {
                     home.path(),
                     "responder",
                 )?;
-                Side::new(kind, port, child, Vec::new(), home)
+                Side::new(kind, port, None, child, Vec::new(), home)
             }
             SideKind::Ferrocket => start_ferrocket(launch, home)?,
             SideKind::Java => start_java(launch, home)?,
@@ -104,10 +106,18 @@ impl Side {
         Ok(side)
     }
 
-    fn new(kind: SideKind, port: u16, measured: Child, others: Vec<Child>, home: TempDir) -> Side {
+    fn new(
+        kind: SideKind,
+        port: u16,
+        namesrv_port: Option<u16>,
+        measured: Child,
+        others: Vec<Child>,
+        home: TempDir,
+    ) -> Side {
         Side {
             kind,
             broker_addr: format!("127.0.0.1:{port}"),
+            namesrv_addr: namesrv_port.map(|port| format!("127.0.0.1:{port}")),
             measured,
             others,
             _home: home,
@@ -167,7 +177,14 @@ fn start_ferrocket(launch: &Launch, home: TempDir) -> anyhow::Result<Side> {
         dir,
         "broker",
     )?;
-    Ok(Side::new(SideKind::Ferrocket, broker_port, broker, vec![namesrv], home))
+    Ok(Side::new(
+        SideKind::Ferrocket,
+        broker_port,
+        Some(namesrv_port),
+        broker,
+        vec![namesrv],
+        home,
+    ))
 }
 
 fn start_java(launch: &Launch, home: TempDir) -> anyhow::Result<Side> {
@@ -212,7 +229,14 @@ fn start_java(launch: &Launch, home: TempDir) -> anyhow::Result<Side> {
         &broker_conf_path,
         "java-broker",
     )?;
-    Ok(Side::new(SideKind::Java, broker_port, broker, vec![namesrv], home))
+    Ok(Side::new(
+        SideKind::Java,
+        broker_port,
+        Some(namesrv_port),
+        broker,
+        vec![namesrv],
+        home,
+    ))
 }
 
 /// The same `broker.conf` for both brokers: Java's defaults but for the ports, the store
@@ -227,7 +251,7 @@ fn broker_conf(namesrv_port: u16, broker_port: u16, store: &Path) -> String {
     )
 }
 
-fn spawn(command: &mut Command, dir: &Path, name: &str) -> anyhow::Result<Child> {
+pub(super) fn spawn(command: &mut Command, dir: &Path, name: &str) -> anyhow::Result<Child> {
     let output = File::create(dir.join(format!("{name}.log"))).context("cannot create a process log")?;
     command
         .stdin(Stdio::null())
