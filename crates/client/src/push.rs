@@ -1,0 +1,463 @@
+//! The push consumer (Java's `DefaultMQPushConsumer` in clustering mode with a concurrent
+//! listener): the SDK pulls with long polling and calls the listener for each message.
+//!
+//! One supervisor task owns everything: it heartbeats at start, shares the subscribed topics'
+//! queues (and the group's `%RETRY%` topic's) with the group's other members by Java's average
+//! allocation, again whenever a broker sends NOTIFY_CONSUMER_IDS_CHANGED and every 20 s, and
+//! commits consumed offsets every 5 s. Each owned queue has one reader task: it long-polls
+//! (15 s, as Java's `brokerSuspendMaxTimeMillis`), hands the messages to the listener one at a
+//! time, and moves the queue's consumed offset past a batch once the listener has finished it.
+//! Queues run concurrently; messages of one queue run in order, which is how the listener stays
+//! "concurrent" without tracking offsets message by message.
+//!
+//! A message the listener answers [`ConsumeOutcome::Retry`] goes back to its broker with
+//! CONSUMER_SEND_MSG_BACK and comes again through the retry topic after Java's delay (level
+//! 3 + reconsume times), or goes to the DLQ after 16 times; if the send-back fails, the listener
+//! gets it again after a pause. A dropped queue's reader stops after its current pull and commits.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use ferrocket_wire::body::{ConsumeType, MessageQueue};
+use ferrocket_wire::header::{CustomHeader, UnregisterClientRequestHeader};
+use ferrocket_wire::{RemotingCommand, RequestCode};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::{debug, warn};
+
+use crate::allocate::allocate_averagely;
+use crate::cluster::{ClientOptions, Cluster};
+use crate::error::{ClientError, ClientResult};
+use crate::message::{RETRY_GROUP_TOPIC_PREFIX, ReceivedMessage, check_topic};
+use crate::pull::{OWNED_QUEUES_MAX, REBALANCE_INTERVAL, consumer_data};
+use crate::queue_reader::{self, PullRequest, Pulled, StartFrom};
+use crate::route;
+
+/// Java's `pullBatchSize` for the push consumer.
+pub const PUSH_PULL_BATCH_SIZE: i32 = 32;
+/// Java's `brokerSuspendMaxTimeMillis`.
+pub const LONG_POLL: Duration = Duration::from_secs(15);
+/// Java's `persistConsumerOffsetInterval`.
+pub const OFFSET_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+/// The pause after a failed pull or send-back before trying again (Java: 3 s / 5 s; shorter here
+/// because our readers stop promptly on shutdown).
+pub const RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// How long shutdown waits for readers to finish the message in hand.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Subscriptions per consumer.
+pub const SUBSCRIPTIONS_MAX: usize = 64;
+
+/// What the listener made of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumeOutcome {
+    /// Consumed; the offset may move past it.
+    Success,
+    /// Not now: redeliver later through the group's retry topic.
+    Retry,
+}
+
+type Listener = Arc<dyn Fn(ReceivedMessage) -> Pin<Box<dyn Future<Output = ConsumeOutcome> + Send>> + Send + Sync>;
+
+/// How a push consumer behaves.
+///
+/// ```
+/// use ferrocket_client::{ClientOptions, PushConsumerOptions};
+///
+/// let options = PushConsumerOptions::new(ClientOptions::new("127.0.0.1:9876"), "billing")
+///     .subscribe("OrderTopic", "paid");
+/// assert_eq!(options.subscriptions.len(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PushConsumerOptions {
+    pub client: ClientOptions,
+    pub group: String,
+    /// Topic and tag expression pairs.
+    pub subscriptions: Vec<(String, String)>,
+    pub start_from: StartFrom,
+    pub pull_batch_size: i32,
+    pub long_poll: Duration,
+    pub offset_commit_interval: Duration,
+    pub rebalance_interval: Duration,
+}
+
+impl PushConsumerOptions {
+    pub fn new(client: ClientOptions, group: impl Into<String>) -> PushConsumerOptions {
+        PushConsumerOptions {
+            client,
+            group: group.into(),
+            subscriptions: Vec::new(),
+            start_from: StartFrom::LastOffset,
+            pull_batch_size: PUSH_PULL_BATCH_SIZE,
+            long_poll: LONG_POLL,
+            offset_commit_interval: OFFSET_COMMIT_INTERVAL,
+            rebalance_interval: REBALANCE_INTERVAL,
+        }
+    }
+
+    /// Adds a subscription.
+    pub fn subscribe(mut self, topic: impl Into<String>, expression: impl Into<String>) -> PushConsumerOptions {
+        self.subscriptions.push((topic.into(), expression.into()));
+        self
+    }
+}
+
+/// A running push consumer.
+///
+/// ```no_run
+/// use ferrocket_client::{ClientOptions, ConsumeOutcome, PushConsumer, PushConsumerOptions};
+///
+/// # async fn demo() -> Result<(), ferrocket_client::ClientError> {
+/// let options = PushConsumerOptions::new(ClientOptions::new("127.0.0.1:9876"), "billing")
+///     .subscribe("OrderTopic", "*");
+/// let consumer = PushConsumer::start(options, |message| async move {
+///     println!("{}: {:?}", message.msg_id(), message.body);
+///     ConsumeOutcome::Success
+/// })
+/// .await?;
+/// // ... later
+/// consumer.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct PushConsumer {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    supervisor: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared {
+    options: PushConsumerOptions,
+    cluster: Cluster,
+    listener: Listener,
+    /// Queue → the offset consumed up to (next to consume), and what was last committed.
+    offsets: Mutex<BTreeMap<MessageQueue, (i64, Option<i64>)>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushConsumer")
+            .field("group", &self.options.group)
+            .field("client_id", &self.cluster.client_id())
+            .finish()
+    }
+}
+
+impl PushConsumer {
+    /// Starts consuming: heartbeats, takes its share of the queues and calls `listener` for each
+    /// message. Returns once the first allocation is done.
+    pub async fn start<L, F>(options: PushConsumerOptions, listener: L) -> ClientResult<PushConsumer>
+    where
+        L: Fn(ReceivedMessage) -> F + Send + Sync + 'static,
+        F: Future<Output = ConsumeOutcome> + Send + 'static,
+    {
+        if options.group.is_empty() || options.subscriptions.is_empty() {
+            return Err(ClientError::Invalid {
+                what: "push consumer",
+                reason: "needs a group and at least one subscription".into(),
+            });
+        }
+        if options.subscriptions.len() > SUBSCRIPTIONS_MAX {
+            return Err(ClientError::Full {
+                what: "subscriptions",
+                limit: SUBSCRIPTIONS_MAX,
+            });
+        }
+        for (topic, _) in &options.subscriptions {
+            check_topic(topic)?;
+        }
+        let cluster = Cluster::start(options.client.clone())?;
+        let listener: Listener = Arc::new(move |message| Box::pin(listener(message)));
+        let shared = Arc::new(Shared {
+            options,
+            cluster,
+            listener,
+            offsets: Mutex::new(BTreeMap::new()),
+        });
+        let mut subscriptions: BTreeMap<String, String> = shared.options.subscriptions.iter().cloned().collect();
+        subscriptions.insert(retry_topic(&shared.options.group), "*".into());
+        for (topic, _) in &shared.options.subscriptions {
+            shared.cluster.fetch_route(topic).await?;
+        }
+        shared.cluster.register_consumer(consumer_data(
+            &shared.options.group,
+            ConsumeType::ConsumePassively,
+            shared.options.start_from,
+            &subscriptions,
+        ))?;
+        shared.cluster.heartbeat_all().await;
+        let (stop, stopped) = watch::channel(false);
+        let mut readers = Readers::default();
+        readers.rebalance(&shared, &stopped).await;
+        let supervisor = tokio::spawn(supervise(Arc::clone(&shared), readers, stopped));
+        Ok(PushConsumer {
+            shared,
+            stop,
+            supervisor: Mutex::new(Some(supervisor)),
+        })
+    }
+
+    /// The queues this member reads now.
+    pub fn owned_queues(&self) -> Vec<MessageQueue> {
+        lock(&self.shared.offsets).keys().cloned().collect()
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.shared.cluster
+    }
+
+    /// Stops reading, commits every consumed offset, leaves the group (UNREGISTER_CLIENT, so the
+    /// others rebalance at once) and closes the connections.
+    pub async fn shutdown(&self) {
+        self.stop.send_replace(true);
+        let supervisor = lock(&self.supervisor).take();
+        if let Some(supervisor) = supervisor
+            && tokio::time::timeout(SHUTDOWN_TIMEOUT, supervisor).await.is_err()
+        {
+            warn!("push consumer readers still busy after the shutdown timeout");
+        }
+        commit_all(&self.shared).await;
+        self.shared.cluster.unregister_groups();
+        unregister(&self.shared).await;
+        self.shared.cluster.shutdown().await;
+    }
+}
+
+impl Drop for PushConsumer {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+        if let Some(supervisor) = lock(&self.supervisor).take() {
+            supervisor.abort();
+        }
+    }
+}
+
+/// The reader tasks, owned by the supervisor.
+#[derive(Default)]
+struct Readers {
+    tasks: JoinSet<()>,
+    running: BTreeMap<MessageQueue, watch::Sender<bool>>,
+}
+
+impl Readers {
+    async fn rebalance(&mut self, shared: &Arc<Shared>, stopped: &watch::Receiver<bool>) {
+        let Some(mine) = allocation(shared).await else { return };
+        let dropped: Vec<MessageQueue> = self.running.keys().filter(|q| !mine.contains(q)).cloned().collect();
+        for queue in dropped {
+            if let Some(stop) = self.running.remove(&queue) {
+                stop.send_replace(true);
+            }
+        }
+        for queue in mine {
+            if self.running.contains_key(&queue) {
+                continue;
+            }
+            let (stop, queue_stopped) = watch::channel(*stopped.borrow());
+            self.running.insert(queue.clone(), stop);
+            self.tasks.spawn(read_queue(Arc::clone(shared), queue, queue_stopped));
+        }
+        while self.tasks.try_join_next().is_some() {}
+    }
+
+    async fn stop_all(mut self) {
+        for stop in self.running.values() {
+            stop.send_replace(true);
+        }
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+async fn supervise(shared: Arc<Shared>, mut readers: Readers, mut stopped: watch::Receiver<bool>) {
+    let mut membership = shared.cluster.membership_changes();
+    let mut rebalance = tokio::time::interval(shared.options.rebalance_interval);
+    let mut commit = tokio::time::interval(shared.options.offset_commit_interval);
+    rebalance.tick().await;
+    commit.tick().await;
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            changed = membership.changed() => {
+                if changed.is_err() { break; }
+                debug!(group = %shared.options.group, "membership changed; rebalancing");
+                readers.rebalance(&shared, &stopped).await;
+            }
+            _ = rebalance.tick() => readers.rebalance(&shared, &stopped).await,
+            _ = commit.tick() => commit_all(&shared).await,
+        }
+    }
+    readers.stop_all().await;
+}
+
+/// This member's share of every subscribed topic's queues; `None` if membership is unknown.
+async fn allocation(shared: &Shared) -> Option<Vec<MessageQueue>> {
+    let cluster = &shared.cluster;
+    let group = &shared.options.group;
+    let mut topics: Vec<String> = shared.options.subscriptions.iter().map(|(t, _)| t.clone()).collect();
+    topics.push(retry_topic(group));
+    let mut mine = Vec::new();
+    for topic in topics {
+        // The retry topic appears once a broker has seen our heartbeat; until then it has no route.
+        let route = match cluster.fetch_route(&topic).await {
+            Ok(route) => route,
+            Err(error) => {
+                debug!(%topic, %error, "no route yet; skipping in this rebalance");
+                continue;
+            }
+        };
+        let queues = route::subscribe_queues(&route, &topic);
+        let Some(first) = queues.first() else { continue };
+        let members = match queue_reader::group_members(cluster, group, &first.broker_name).await {
+            Ok(members) => members,
+            Err(error) => {
+                warn!(%topic, %error, "cannot list the group's members; keeping the current queues");
+                return None;
+            }
+        };
+        mine.extend(allocate_averagely(&queues, &members, cluster.client_id()));
+    }
+    mine.truncate(OWNED_QUEUES_MAX);
+    Some(mine)
+}
+
+async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch::Receiver<bool>) {
+    let options = &shared.options;
+    let cluster = &shared.cluster;
+    let expression = options
+        .subscriptions
+        .iter()
+        .find(|(topic, _)| *topic == queue.topic)
+        .map_or_else(|| "*".to_owned(), |(_, expression)| expression.clone());
+    let mut offset = loop {
+        if *stopped.borrow() {
+            return;
+        }
+        match queue_reader::start_offset(cluster, &options.group, &queue, options.start_from).await {
+            Ok(offset) => break offset,
+            Err(error) => {
+                warn!(?queue, %error, "cannot find where to start");
+                pause(&mut stopped, RETRY_PAUSE).await;
+            }
+        }
+    };
+    lock(&shared.offsets).entry(queue.clone()).or_insert((offset, None)).0 = offset;
+    while !*stopped.borrow() {
+        let request = PullRequest {
+            group: &options.group,
+            queue: &queue,
+            offset,
+            max_messages: options.pull_batch_size,
+            expression: &expression,
+            commit_offset: None,
+            suspend: options.long_poll,
+        };
+        let pulled = tokio::select! {
+            _ = stopped.changed() => break,
+            pulled = queue_reader::pull(cluster, request, cluster.options().api_timeout) => pulled,
+        };
+        match pulled {
+            Ok(Pulled::Found(messages, next)) => {
+                for message in messages {
+                    consume_one(&shared, message, &mut stopped).await;
+                }
+                offset = next;
+            }
+            Ok(Pulled::Nothing(next)) | Ok(Pulled::OffsetMoved(next)) => offset = next,
+            Err(error) => {
+                debug!(?queue, %error, "pull failed");
+                pause(&mut stopped, RETRY_PAUSE).await;
+                continue;
+            }
+        }
+        if let Some(entry) = lock(&shared.offsets).get_mut(&queue) {
+            entry.0 = offset;
+        }
+    }
+    // Dropped or shutting down: commit what this reader consumed, then forget the queue.
+    let entry = lock(&shared.offsets).remove(&queue);
+    if let Some((consumed, committed)) = entry
+        && committed != Some(consumed)
+        && let Err(error) = queue_reader::commit_offset(cluster, &options.group, &queue, consumed).await
+    {
+        warn!(?queue, %error, "commit of a released queue failed");
+    }
+}
+
+/// Runs the listener on `message` until it is consumed or handed back to the broker.
+async fn consume_one(shared: &Shared, message: ReceivedMessage, stopped: &mut watch::Receiver<bool>) {
+    loop {
+        match (shared.listener)(message.clone()).await {
+            ConsumeOutcome::Success => return,
+            ConsumeOutcome::Retry => {
+                match queue_reader::send_back(&shared.cluster, &shared.options.group, &message).await {
+                    Ok(()) => return,
+                    Err(error) => warn!(msg_id = message.msg_id(), %error, "send-back failed; consuming again"),
+                }
+            }
+        }
+        if *stopped.borrow() {
+            return;
+        }
+        pause(stopped, RETRY_PAUSE).await;
+    }
+}
+
+async fn commit_all(shared: &Shared) {
+    let pending: Vec<(MessageQueue, i64)> = lock(&shared.offsets)
+        .iter()
+        .filter(|(_, (consumed, committed))| *committed != Some(*consumed))
+        .map(|(queue, (consumed, _))| (queue.clone(), *consumed))
+        .collect();
+    for (queue, offset) in pending {
+        match queue_reader::commit_offset(&shared.cluster, &shared.options.group, &queue, offset).await {
+            Ok(()) => {
+                if let Some(entry) = lock(&shared.offsets).get_mut(&queue) {
+                    entry.1 = Some(offset);
+                }
+            }
+            Err(error) => warn!(?queue, %error, "offset commit failed"),
+        }
+    }
+}
+
+/// UNREGISTER_CLIENT to every master we know, so the group rebalances without waiting for the
+/// broker to notice our heartbeats stopped (Java does the same on shutdown).
+async fn unregister(shared: &Shared) {
+    let mut addrs = Vec::new();
+    for (topic, _) in &shared.options.subscriptions {
+        if let Ok(route) = shared.cluster.route(topic).await {
+            addrs.extend(route::master_addrs(&route).into_iter().map(|(_, addr)| addr));
+        }
+    }
+    addrs.sort();
+    addrs.dedup();
+    let header = UnregisterClientRequestHeader {
+        client_id: shared.cluster.client_id().to_owned(),
+        producer_group: None,
+        consumer_group: Some(shared.options.group.clone()),
+        ..Default::default()
+    };
+    for addr in addrs {
+        let request = RemotingCommand::request(RequestCode::UNREGISTER_CLIENT).with_ext_fields(header.to_ext_fields());
+        if let Err(error) = shared.cluster.invoke_checked(&addr, request).await {
+            debug!(%addr, %error, "unregister failed");
+        }
+    }
+}
+
+async fn pause(stopped: &mut watch::Receiver<bool>, how_long: Duration) {
+    tokio::select! {
+        _ = stopped.changed() => {}
+        () = tokio::time::sleep(how_long) => {}
+    }
+}
+
+fn retry_topic(group: &str) -> String {
+    format!("{RETRY_GROUP_TOPIC_PREFIX}{group}")
+}
+
+// Held for map edits only, never across an await.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
