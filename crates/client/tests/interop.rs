@@ -109,7 +109,8 @@ async fn every_send_kind_round_trips_with_tags_keys_properties_and_compression()
         expected.insert(format!("batch-{i}"), ("TagA".into(), None));
     }
 
-    let consumer = pull_consumer(&unique("cg_all"));
+    let group = unique("cg_all");
+    let consumer = pull_consumer(&group);
     await_route(&consumer, &topic).await;
     consumer.subscribe(&topic, "*").await.unwrap();
     let got = poll_until(&consumer, expected.len()).await;
@@ -125,6 +126,23 @@ async fn every_send_kind_round_trips_with_tags_keys_properties_and_compression()
     assert_eq!(seen, expected);
     consumer.commit().await.unwrap();
     consumer.shutdown().await;
+
+    // The group's offsets were committed: a new member starts after them. Seeking goes back.
+    let again = pull_consumer(&group);
+    again.subscribe(&topic, "*").await.unwrap();
+    assert!(again.poll(Duration::from_millis(800)).await.unwrap().is_empty());
+    let first_queue = got[0].queue_id;
+    let queue = again
+        .owned_queues()
+        .into_iter()
+        .find(|q| q.queue_id == first_queue)
+        .unwrap();
+    again.seek(&queue, 0).unwrap();
+    let replayed = again.poll(Duration::from_secs(5)).await.unwrap();
+    assert!(!replayed.is_empty());
+    assert!(replayed.iter().all(|m| m.queue_id == first_queue), "{replayed:?}");
+    assert_eq!(replayed[0].queue_offset, 0);
+    again.shutdown().await;
 
     // A tag subscription sees only its tag.
     let tagged = pull_consumer(&unique("cg_tag"));
@@ -225,6 +243,49 @@ async fn a_push_consumer_gets_a_retried_message_again_through_the_retry_topic() 
         assert!(Instant::now() < deadline, "deliveries so far: {got:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    consumer.shutdown().await;
+    // Shutdown committed what the push consumer consumed: the group has nothing left to read.
+    let after = pull_consumer(&group);
+    after.subscribe(&topic, "*").await.unwrap();
+    assert!(after.poll(Duration::from_millis(800)).await.unwrap().is_empty());
+    after.shutdown().await;
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running target: interop/rust-client/run.sh"]
+async fn delayed_and_timer_messages_arrive_no_earlier_than_asked() {
+    let topic = unique("Later");
+    let producer = producer().await;
+    producer.send(Message::new(&topic, "now")).await.unwrap();
+    let consumer = pull_consumer(&unique("cg_later"));
+    await_route(&consumer, &topic).await;
+    consumer.subscribe(&topic, "*").await.unwrap();
+    assert_eq!(poll_until(&consumer, 1).await.len(), 1);
+
+    let sent_at = Instant::now();
+    let wall_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    producer
+        .send(Message::new(&topic, "level-1").with_delay_level(1))
+        .await
+        .unwrap();
+    producer
+        .send(Message::new(&topic, "timer-3s").with_deliver_time_ms(wall_ms + 3_000))
+        .await
+        .unwrap();
+    let mut arrived = BTreeMap::new();
+    let deadline = Instant::now() + WAIT;
+    while arrived.len() < 2 {
+        assert!(Instant::now() < deadline, "arrived so far: {arrived:?}");
+        for message in consumer.poll(Duration::from_millis(200)).await.unwrap() {
+            assert_eq!(message.topic, topic);
+            let body = String::from_utf8(message.body.to_vec()).unwrap();
+            arrived.insert(body, sent_at.elapsed());
+        }
+    }
+    // Level 1 is 1 s; the timer wheel's precision is 1 s, so a timer may fire up to 1 s early.
+    assert!(arrived["level-1"] >= Duration::from_millis(900), "{arrived:?}");
+    assert!(arrived["timer-3s"] >= Duration::from_millis(1_900), "{arrived:?}");
     consumer.shutdown().await;
     producer.shutdown().await;
 }
