@@ -57,7 +57,9 @@ pub struct ClientOptions {
     pub client_ip: IpAddr,
     /// Timeout of name-server, heartbeat and offset calls.
     pub api_timeout: Duration,
+    /// How often cached routes are fetched again (Java: 30 s).
     pub route_refresh_interval: Duration,
+    /// How often every broker hears from this client (Java: 30 s).
     pub heartbeat_interval: Duration,
     /// The transport's limits and TLS.
     pub transport: ClientConfig,
@@ -182,6 +184,7 @@ impl Cluster {
         &self.shared.client_id
     }
 
+    /// The options the client was started with.
     pub fn options(&self) -> &ClientOptions {
         &self.shared.options
     }

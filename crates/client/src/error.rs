@@ -47,9 +47,11 @@ pub enum ClientError {
     #[error("{what} is full ({limit})")]
     Full { what: &'static str, limit: usize },
 
+    /// The transport failed: connect, timeout, closed connection, a limit of `ferrocket-net`.
     #[error(transparent)]
     Net(#[from] NetError),
 
+    /// A frame, header or body could not be encoded or decoded.
     #[error(transparent)]
     Wire(#[from] WireError),
 }

@@ -97,18 +97,22 @@ impl Message {
         self
     }
 
+    /// The topic it is sent to.
     pub fn topic(&self) -> &str {
         &self.topic
     }
 
+    /// The body as given (compression happens at send time).
     pub fn body(&self) -> &Bytes {
         &self.body
     }
 
+    /// Java's `Message.flag`.
     pub fn flag(&self) -> i32 {
         self.flag
     }
 
+    /// The tag, if any (`TAGS`).
     pub fn tags(&self) -> Option<&str> {
         self.properties.get(names::TAGS)
     }
@@ -121,6 +125,7 @@ impl Message {
             .unwrap_or_default()
     }
 
+    /// Any property by its Java name, user or system.
     pub fn property(&self, name: &str) -> Option<&str> {
         self.properties.get(name)
     }
@@ -196,34 +201,48 @@ pub enum SendStatus {
 /// What a successful send returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendResult {
+    /// How it was stored.
     pub status: SendStatus,
     /// The client-made unique id (`UNIQ_KEY`); comma-joined for a batch.
     pub msg_id: String,
     /// The broker's offset id (store host and commit-log offset).
     pub offset_msg_id: String,
+    /// The topic (for a retried message, the original topic, as Java shows it).
     pub topic: String,
+    /// The broker that stored it.
     pub broker_name: String,
+    /// The queue it was stored in.
     pub queue_id: i32,
+    /// Its position in that queue.
     pub queue_offset: i64,
 }
 
 /// A message read from a broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedMessage {
+    /// The topic (for a retried message, the original topic, as Java shows it).
     pub topic: String,
+    /// The broker that stored it.
     pub broker_name: String,
+    /// The queue it was stored in.
     pub queue_id: i32,
+    /// Its position in that queue.
     pub queue_offset: i64,
     /// Decompressed if the producer compressed it.
     pub body: Bytes,
+    /// Java's `Message.flag`, as sent.
     pub flag: i32,
+    /// Every property, in Java's names.
     pub properties: MessageProperties,
+    /// When the producer sent it (producer's clock).
     pub born_timestamp_ms: i64,
+    /// When the broker stored it (broker's clock).
     pub store_timestamp_ms: i64,
     /// How many times the group consumed it before (retry messages).
     pub reconsume_times: i32,
     /// Commit-log offset, for CONSUMER_SEND_MSG_BACK.
     pub commit_log_offset: i64,
+    /// The broker's offset id (store host and commit-log offset).
     pub offset_msg_id: String,
 }
 
@@ -263,10 +282,12 @@ impl ReceivedMessage {
         self.properties.get(names::UNIQ_KEY).unwrap_or(&self.offset_msg_id)
     }
 
+    /// The tag, if any (`TAGS`).
     pub fn tags(&self) -> Option<&str> {
         self.properties.get(names::TAGS)
     }
 
+    /// The keys (`KEYS`, split on spaces).
     pub fn keys(&self) -> Vec<&str> {
         self.properties
             .get(names::KEYS)
@@ -274,6 +295,7 @@ impl ReceivedMessage {
             .unwrap_or_default()
     }
 
+    /// Any property by its Java name, user or system.
     pub fn property(&self, name: &str) -> Option<&str> {
         self.properties.get(name)
     }

@@ -56,7 +56,9 @@ pub const BATCH_MESSAGES_MAX: usize = 10_000;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ProducerOptions {
+    /// How to reach the cluster.
     pub client: ClientOptions,
+    /// The producer group.
     pub group: String,
     /// The whole send, retries included.
     pub send_timeout: Duration,
@@ -64,6 +66,7 @@ pub struct ProducerOptions {
     pub retries: u32,
     /// Bodies of at least this many bytes are compressed (`compressMsgBodyOverHowmuch`).
     pub compress_body_bytes_min: usize,
+    /// zlib level 0..=9 (Java: 5).
     pub compress_level: u32,
     /// Java's `sendLatencyFaultEnable` (off by default in 5.3.3).
     pub latency_fault_enabled: bool,
@@ -72,6 +75,7 @@ pub struct ProducerOptions {
 }
 
 impl ProducerOptions {
+    /// Java's defaults for `group`.
     pub fn new(client: ClientOptions, group: impl Into<String>) -> ProducerOptions {
         ProducerOptions {
             client,

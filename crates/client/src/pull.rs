@@ -49,16 +49,22 @@ pub const REBALANCE_INTERVAL: Duration = Duration::from_secs(20);
 /// ```
 #[derive(Debug, Clone)]
 pub struct PullConsumerOptions {
+    /// How to reach the cluster.
     pub client: ClientOptions,
+    /// The consumer group.
     pub group: String,
+    /// Messages asked for per pull (1..=1,024).
     pub pull_batch_size: i32,
     /// Where a queue with no committed offset starts.
     pub start_from: StartFrom,
+    /// Commit from `poll` every 5 s (Java: `autoCommit`, on by default).
     pub auto_commit: bool,
+    /// Timeout of one pull request.
     pub pull_timeout: Duration,
 }
 
 impl PullConsumerOptions {
+    /// Java's defaults for `group`.
     pub fn new(client: ClientOptions, group: impl Into<String>) -> PullConsumerOptions {
         PullConsumerOptions {
             client,
@@ -149,6 +155,7 @@ impl PullConsumer {
         })
     }
 
+    /// The cluster view this consumer uses (routes, client id).
     pub fn cluster(&self) -> &Cluster {
         &self.shared.cluster
     }

@@ -72,18 +72,26 @@ type Listener = Arc<dyn Fn(ReceivedMessage) -> Pin<Box<dyn Future<Output = Consu
 /// ```
 #[derive(Debug, Clone)]
 pub struct PushConsumerOptions {
+    /// How to reach the cluster.
     pub client: ClientOptions,
+    /// The consumer group.
     pub group: String,
     /// Topic and tag expression pairs.
     pub subscriptions: Vec<(String, String)>,
+    /// Where a queue with no committed offset starts.
     pub start_from: StartFrom,
+    /// Messages asked for per pull.
     pub pull_batch_size: i32,
+    /// How long a broker may hold a pull that found nothing.
     pub long_poll: Duration,
+    /// How often consumed offsets are committed.
     pub offset_commit_interval: Duration,
+    /// How often queues are re-shared without a membership notice.
     pub rebalance_interval: Duration,
 }
 
 impl PushConsumerOptions {
+    /// Java's defaults for `group`, with no subscription yet.
     pub fn new(client: ClientOptions, group: impl Into<String>) -> PushConsumerOptions {
         PushConsumerOptions {
             client,
@@ -204,6 +212,7 @@ impl PushConsumer {
         lock(&self.shared.offsets).keys().cloned().collect()
     }
 
+    /// The cluster view this consumer uses (routes, client id).
     pub fn cluster(&self) -> &Cluster {
         &self.shared.cluster
     }
