@@ -207,6 +207,11 @@ impl Cluster {
         self.fetch_route(topic).await
     }
 
+    /// The cached route of `topic`, without asking anyone.
+    pub fn cached_route(&self, topic: &str) -> Option<Arc<TopicRouteData>> {
+        lock(&self.shared.state).routes.get(topic).cloned()
+    }
+
     /// Asks the name servers for `topic`'s route now and caches it.
     pub async fn fetch_route(&self, topic: &str) -> ClientResult<Arc<TopicRouteData>> {
         let header = GetRouteInfoRequestHeader {

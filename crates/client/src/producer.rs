@@ -11,6 +11,7 @@
 //!   batches are never compressed;
 //! * every message gets a `UNIQ_KEY` unless it has one; oneway and selector sends make one attempt.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::clock;
-use crate::cluster::{ClientOptions, Cluster};
+use crate::cluster::{ClientOptions, Cluster, TOPICS_MAX};
 use crate::error::{ClientError, ClientResult};
 use crate::fault::FaultTable;
 use crate::message::{Message, SendResult, SendStatus};
@@ -142,6 +143,9 @@ struct Shared {
     cluster: Cluster,
     faults: Mutex<FaultTable>,
     async_permits: Arc<Semaphore>,
+    /// Topics without a route of their own yet: the queues taken from `TBW102`'s route and when,
+    /// reused until the next route refresh is due (as Java keeps them in its publish table).
+    created_on_send: Mutex<HashMap<String, (Vec<MessageQueue>, Instant)>>,
 }
 
 /// Where one attempt goes and what it carries.
@@ -177,6 +181,7 @@ impl Producer {
                 cluster,
                 options,
                 async_permits: Arc::new(Semaphore::new(ASYNC_SENDS_IN_FLIGHT_MAX)),
+                created_on_send: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -383,7 +388,19 @@ impl Producer {
     /// The writable queues of `topic`, or, while it has no route, those `TBW102`'s route offers.
     pub async fn publish_queues(&self, topic: &str) -> ClientResult<Vec<MessageQueue>> {
         let cluster = &self.shared.cluster;
-        match cluster.route(topic).await {
+        let refresh_every = cluster.options().route_refresh_interval;
+        if let Some(route) = cluster.cached_route(topic) {
+            let queues = route::publish_queues(&route, topic);
+            if !queues.is_empty() {
+                return Ok(queues);
+            }
+        }
+        if let Some((queues, since)) = self.templated().get(topic)
+            && since.elapsed() < refresh_every
+        {
+            return Ok(queues.clone());
+        }
+        match cluster.fetch_route(topic).await {
             Ok(route) => {
                 let queues = route::publish_queues(&route, topic);
                 if !queues.is_empty() {
@@ -400,7 +417,21 @@ impl Producer {
                 topic: topic.to_owned(),
                 reason: format!("no route of its own, and {AUTO_CREATE_TOPIC}'s failed: {error}"),
             })?;
-        Ok(self.created_on_send(&template, topic))
+        let queues = self.created_on_send(&template, topic);
+        let mut templated = self.templated();
+        templated.retain(|_, (_, since)| since.elapsed() < refresh_every);
+        if templated.len() < TOPICS_MAX {
+            templated.insert(topic.to_owned(), (queues.clone(), Instant::now()));
+        }
+        Ok(queues)
+    }
+
+    fn templated(&self) -> MutexGuard<'_, HashMap<String, (Vec<MessageQueue>, Instant)>> {
+        // Held for one look-up or insert, never across an await.
+        self.shared
+            .created_on_send
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Java's `topicRouteData2TopicPublishInfo` on the template with queue counts capped.

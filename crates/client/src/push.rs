@@ -5,10 +5,11 @@
 //! queues (and the group's `%RETRY%` topic's) with the group's other members by Java's average
 //! allocation, again whenever a broker sends NOTIFY_CONSUMER_IDS_CHANGED and every 20 s, and
 //! commits consumed offsets every 5 s. Each owned queue has one reader task: it long-polls
-//! (15 s, as Java's `brokerSuspendMaxTimeMillis`), hands the messages to the listener one at a
-//! time, and moves the queue's consumed offset past a batch once the listener has finished it.
-//! Queues run concurrently; messages of one queue run in order, which is how the listener stays
-//! "concurrent" without tracking offsets message by message.
+//! (15 s, as Java's `brokerSuspendMaxTimeMillis`), runs the listener on every message of a
+//! pulled batch concurrently (at most `pull_batch_size` at once per queue), and moves the queue's
+//! consumed offset past the batch once every message of it is finished, so an offset is never
+//! committed past a message still in hand (Java keeps the same promise with its process queue's
+//! smallest offset). The next pull waits for the batch: that is the flow control.
 //!
 //! A message the listener answers [`ConsumeOutcome::Retry`] goes back to its broker with
 //! CONSUMER_SEND_MSG_BACK and comes again through the retry topic after Java's delay (level
@@ -367,9 +368,13 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
         };
         match pulled {
             Ok(Pulled::Found(messages, next)) => {
+                // The batch's messages run concurrently; the offset moves past the batch once
+                // every one is consumed or handed back, so nothing unfinished is committed.
+                let mut batch = JoinSet::new();
                 for message in messages {
-                    consume_one(&shared, message, &mut stopped).await;
+                    batch.spawn(consume_one(Arc::clone(&shared), message, stopped.clone()));
                 }
+                while batch.join_next().await.is_some() {}
                 offset = next;
             }
             Ok(Pulled::Nothing(next)) | Ok(Pulled::OffsetMoved(next)) => offset = next,
@@ -394,7 +399,7 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
 }
 
 /// Runs the listener on `message` until it is consumed or handed back to the broker.
-async fn consume_one(shared: &Shared, message: ReceivedMessage, stopped: &mut watch::Receiver<bool>) {
+async fn consume_one(shared: Arc<Shared>, message: ReceivedMessage, mut stopped: watch::Receiver<bool>) {
     loop {
         match (shared.listener)(message.clone()).await {
             ConsumeOutcome::Success => return,
@@ -408,7 +413,7 @@ async fn consume_one(shared: &Shared, message: ReceivedMessage, stopped: &mut wa
         if *stopped.borrow() {
             return;
         }
-        pause(stopped, RETRY_PAUSE).await;
+        pause(&mut stopped, RETRY_PAUSE).await;
     }
 }
 

@@ -193,3 +193,61 @@ async fn routes_are_refreshed_every_thirty_seconds() {
     producer.shutdown().await;
     drop((fakes.busy, fakes.good));
 }
+
+#[tokio::test]
+async fn a_topic_without_a_route_is_sent_through_tbw102s_queues_capped_at_four() {
+    let sends = Arc::new(AtomicUsize::new(0));
+    let good = broker(ResponseCode::SUCCESS, Arc::clone(&sends)).await;
+    let template = TopicRouteData {
+        broker_datas: vec![BrokerData {
+            broker_name: "broker-a".into(),
+            cluster: "c".into(),
+            broker_addrs: BTreeMap::from([(0, good.local_addr().to_string())]),
+            ..BrokerData::default()
+        }],
+        queue_datas: vec![QueueData {
+            broker_name: "broker-a".into(),
+            perm: 7,
+            read_queue_nums: 8,
+            write_queue_nums: 8,
+            topic_sys_flag: 0,
+        }],
+        ..TopicRouteData::default()
+    }
+    .encode();
+    let asked: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&asked);
+    let handler = move |request: RemotingCommand, _connection| {
+        let (template, seen) = (template.clone(), Arc::clone(&seen));
+        async move {
+            let topic = request.ext("topic").unwrap_or_default().to_owned();
+            seen.lock().unwrap().push(topic.clone());
+            Some(if topic == "TBW102" {
+                RemotingCommand::response_to(&request, ResponseCode::SUCCESS, None).with_body(template)
+            } else {
+                RemotingCommand::response_to(
+                    &request,
+                    ResponseCode::TOPIC_NOT_EXIST,
+                    Some("No topic route info".into()),
+                )
+            })
+        }
+    };
+    let router = Router::new().route(RequestCode::GET_ROUTEINFO_BY_TOPIC, handler);
+    let namesrv = Server::bind(loopback(), router, ServerConfig::default()).await.unwrap();
+    let producer = Producer::start(ProducerOptions::new(
+        ClientOptions::new(&namesrv.local_addr().to_string()),
+        "pg",
+    ))
+    .unwrap();
+    let queues = producer.publish_queues("Fresh").await.unwrap();
+    assert_eq!(queues.iter().map(|q| q.queue_id).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    assert!(queues.iter().all(|q| q.topic == "Fresh"));
+    for _ in 0..5 {
+        producer.send(Message::new("Fresh", "x")).await.unwrap();
+    }
+    assert_eq!(sends.load(Ordering::SeqCst), 5);
+    // Asked once for the topic and once for the template; later sends reuse them until a refresh.
+    assert_eq!(*asked.lock().unwrap(), ["Fresh", "TBW102"]);
+    producer.shutdown().await;
+}
