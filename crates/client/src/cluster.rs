@@ -10,7 +10,7 @@
 //! * NOTIFY_CONSUMER_IDS_CHANGED from any broker bumps [`Cluster::membership_changes`], which
 //!   push consumers watch to rebalance at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -109,6 +109,8 @@ struct State {
     routes: HashMap<String, Arc<TopicRouteData>>,
     producer_groups: Vec<String>,
     consumers: Vec<ConsumerData>,
+    /// Broker addresses that have had a heartbeat from us; bounded by the routes' brokers.
+    greeted: HashSet<String>,
 }
 
 impl Drop for Shared {
@@ -123,6 +125,12 @@ impl Cluster {
     /// Connects nothing yet: connections open on first use. Starts the refresh and heartbeat
     /// task; must be called inside a tokio runtime.
     pub fn start(options: ClientOptions) -> ClientResult<Cluster> {
+        Cluster::start_with_router(options, Router::new())
+    }
+
+    /// As [`Cluster::start`], serving the requests brokers send this client with `router`'s
+    /// handlers too (a transactional producer answers CHECK_TRANSACTION_STATE there).
+    pub fn start_with_router(options: ClientOptions, router: Router) -> ClientResult<Cluster> {
         if options.namesrv_addrs.is_empty() {
             return Err(ClientError::Invalid {
                 what: "name server address",
@@ -131,7 +139,7 @@ impl Cluster {
         }
         let membership = watch::Sender::new(0u64);
         let notify = membership.clone();
-        let router = Router::new().route(
+        let router = router.route(
             RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
             move |request: RemotingCommand, _connection| {
                 let notify = notify.clone();
@@ -230,14 +238,24 @@ impl Cluster {
         }
         let body = response.body.unwrap_or_default();
         let route = Arc::new(TopicRouteData::decode(&body)?);
-        let mut state = lock(&self.shared.state);
-        if state.routes.len() >= TOPICS_MAX && !state.routes.contains_key(topic) {
-            return Err(ClientError::Full {
-                what: "route cache",
-                limit: TOPICS_MAX,
-            });
+        let unseen = {
+            let mut state = lock(&self.shared.state);
+            if state.routes.len() >= TOPICS_MAX && !state.routes.contains_key(topic) {
+                return Err(ClientError::Full {
+                    what: "route cache",
+                    limit: TOPICS_MAX,
+                });
+            }
+            state.routes.insert(topic.to_owned(), Arc::clone(&route));
+            route::master_addrs(&route)
+                .into_iter()
+                .any(|(_, addr)| !state.greeted.contains(&addr))
+        };
+        if unseen {
+            // A broker learns of our groups at once, not 30 s later: it may need to call us
+            // back (a transaction check) or count us in a group (rebalance).
+            self.heartbeat_all().await;
         }
-        state.routes.insert(topic.to_owned(), Arc::clone(&route));
         Ok(route)
     }
 
@@ -317,6 +335,11 @@ impl Cluster {
             addrs.dedup();
             (data, addrs)
         };
+        {
+            let mut state = lock(&self.shared.state);
+            state.greeted.retain(|addr| addrs.contains(addr));
+            state.greeted.extend(addrs.iter().cloned());
+        }
         let body = data.encode();
         for addr in addrs {
             let request = RemotingCommand::request(RequestCode::HEART_BEAT).with_body(body.clone());

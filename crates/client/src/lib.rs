@@ -31,6 +31,7 @@ pub mod pull;
 pub mod push;
 mod queue_reader;
 pub mod route;
+pub mod transaction;
 
 pub use cluster::{ClientOptions, Cluster};
 pub use error::{ClientError, ClientResult};
@@ -39,3 +40,4 @@ pub use producer::{HashByKey, Producer, ProducerOptions, QueueSelector};
 pub use pull::{PullConsumer, PullConsumerOptions};
 pub use push::{ConsumeOutcome, PushConsumer, PushConsumerOptions};
 pub use queue_reader::StartFrom;
+pub use transaction::{TransactionChecker, TransactionState};

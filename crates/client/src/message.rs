@@ -215,6 +215,8 @@ pub struct SendResult {
     pub queue_id: i32,
     /// Its position in that queue.
     pub queue_offset: i64,
+    /// The broker's transaction id of a half message (its `transactionId` answer).
+    pub transaction_id: Option<String>,
 }
 
 /// A message read from a broker.

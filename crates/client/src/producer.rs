@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use ferrocket_net::Router;
 use ferrocket_wire::body::{MessageQueue, TopicRouteData};
 use ferrocket_wire::header::{CustomHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
 use ferrocket_wire::message::compression::{self, COMPRESS_BODY_BYTES_MIN, COMPRESS_LEVEL_DEFAULT};
@@ -173,7 +174,12 @@ impl Producer {
                 reason: format!("{} is over {SEND_RETRIES_MAX}", options.retries),
             });
         }
-        let cluster = Cluster::start(options.client.clone())?;
+        Producer::start_with_router(options, Router::new())
+    }
+
+    /// As [`Producer::start`], with handlers for requests brokers send this producer.
+    pub(crate) fn start_with_router(options: ProducerOptions, router: Router) -> ClientResult<Producer> {
+        let cluster = Cluster::start_with_router(options.client.clone(), router)?;
         cluster.register_producer(&options.group)?;
         Ok(Producer {
             shared: Arc::new(Shared {
@@ -189,6 +195,11 @@ impl Producer {
     /// The cluster view this producer uses (routes, client id).
     pub fn cluster(&self) -> &Cluster {
         &self.shared.cluster
+    }
+
+    /// The producer group.
+    pub fn group(&self) -> &str {
+        &self.shared.options.group
     }
 
     /// Sends and waits for the broker's answer, retrying on another broker as Java does.
@@ -464,12 +475,18 @@ impl Producer {
     fn prepare_single(&self, message: &mut Message) -> ClientResult<(Bytes, i32)> {
         self.ensure_unique_id(message);
         let options = &self.shared.options;
+        // A half message is flagged by its TRAN_MSG property as well as its sysFlag, as Java sends it.
+        let mut flag = if message.property(names::TRAN_MSG) == Some("true") {
+            sysflag::TRANSACTION_PREPARED_TYPE
+        } else {
+            0
+        };
         if message.body().len() >= options.compress_body_bytes_min {
             let packed = compression::compress(CompressionType::Zlib, message.body(), options.compress_level)?;
-            let flag = sysflag::COMPRESSED | CompressionType::Zlib.flag_bits();
+            flag |= sysflag::COMPRESSED | CompressionType::Zlib.flag_bits();
             return Ok((Bytes::from(packed), flag));
         }
-        Ok((message.body().clone(), 0))
+        Ok((message.body().clone(), flag))
     }
 
     fn attempt_for<'a>(
@@ -544,6 +561,7 @@ impl Producer {
             broker_name: attempt.queue.broker_name.clone(),
             queue_id: header.queue_id,
             queue_offset: header.queue_offset,
+            transaction_id: header.transaction_id,
         })
     }
 

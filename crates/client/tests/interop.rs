@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferrocket_client::{
     ClientOptions, ConsumeOutcome, Message, Producer, ProducerOptions, PullConsumer, PullConsumerOptions, PushConsumer,
-    PushConsumerOptions, ReceivedMessage, SendStatus, StartFrom,
+    PushConsumerOptions, ReceivedMessage, SendStatus, StartFrom, TransactionState,
 };
 use tokio::time::Instant;
 
@@ -286,6 +286,47 @@ async fn delayed_and_timer_messages_arrive_no_earlier_than_asked() {
     // Level 1 is 1 s; the timer wheel's precision is 1 s, so a timer may fire up to 1 s early.
     assert!(arrived["level-1"] >= Duration::from_millis(900), "{arrived:?}");
     assert!(arrived["timer-3s"] >= Duration::from_millis(1_900), "{arrived:?}");
+    consumer.shutdown().await;
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running target: interop/rust-client/run.sh"]
+async fn a_committed_half_message_is_delivered_and_a_rolled_back_one_is_not() {
+    let topic = unique("Tx");
+    let options = ProducerOptions::new(client(), unique("txg"));
+    let producer = Producer::start_transactional(options, |_: &ReceivedMessage| TransactionState::Rollback).unwrap();
+    producer.send(Message::new(&topic, "plain")).await.unwrap();
+    let consumer = pull_consumer(&unique("cg_tx"));
+    await_route(&consumer, &topic).await;
+    consumer.subscribe(&topic, "*").await.unwrap();
+    let (_, state) = producer
+        .send_in_transaction(Message::new(&topic, "tx-commit"), |sent| {
+            assert_eq!(sent.status, SendStatus::Ok);
+            TransactionState::Commit
+        })
+        .await
+        .unwrap();
+    assert_eq!(state, TransactionState::Commit);
+    producer
+        .send_in_transaction(Message::new(&topic, "tx-rollback"), |_| TransactionState::Rollback)
+        .await
+        .unwrap();
+    let mut bodies: Vec<String> = poll_until(&consumer, 2)
+        .await
+        .iter()
+        .map(|m| String::from_utf8(m.body.to_vec()).unwrap())
+        .collect();
+    bodies.extend(
+        consumer
+            .poll(Duration::from_secs(1))
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| String::from_utf8(m.body.to_vec()).unwrap()),
+    );
+    bodies.sort();
+    assert_eq!(bodies, ["plain", "tx-commit"]);
     consumer.shutdown().await;
     producer.shutdown().await;
 }
