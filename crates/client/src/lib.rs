@@ -35,6 +35,8 @@ pub mod transaction;
 
 pub use cluster::{ClientOptions, Cluster};
 pub use error::{ClientError, ClientResult};
+/// Wire types the SDK's API speaks in: a queue of a topic, and a group's message model.
+pub use ferrocket_wire::body::{MessageModel, MessageQueue};
 pub use message::{Message, ReceivedMessage, SendResult, SendStatus};
 pub use producer::{HashByKey, Producer, ProducerOptions, QueueSelector};
 pub use pull::{PullConsumer, PullConsumerOptions};

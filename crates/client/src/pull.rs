@@ -395,6 +395,7 @@ impl PullConsumer {
         let data = consumer_data(
             &self.shared.options.group,
             ConsumeType::ConsumeActively,
+            MessageModel::Clustering,
             self.shared.options.start_from,
             &subscriptions,
         );
@@ -411,6 +412,7 @@ impl PullConsumer {
 pub(crate) fn consumer_data(
     group: &str,
     consume_type: ConsumeType,
+    message_model: MessageModel,
     start_from: StartFrom,
     subscriptions: &BTreeMap<String, String>,
 ) -> ConsumerData {
@@ -421,7 +423,7 @@ pub(crate) fn consumer_data(
         },
         consume_type,
         group_name: group.to_owned(),
-        message_model: MessageModel::Clustering,
+        message_model,
         subscription_data_set: subscriptions
             .iter()
             .map(|(topic, expression)| subscription_data(topic, expression))

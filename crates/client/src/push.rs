@@ -22,7 +22,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use ferrocket_wire::body::{ConsumeType, MessageQueue};
+use ferrocket_wire::body::{ConsumeType, MessageModel, MessageQueue};
 use ferrocket_wire::header::{CustomHeader, UnregisterClientRequestHeader};
 use ferrocket_wire::{RemotingCommand, RequestCode};
 use tokio::sync::watch;
@@ -81,6 +81,10 @@ pub struct PushConsumerOptions {
     pub subscriptions: Vec<(String, String)>,
     /// Where a queue with no committed offset starts.
     pub start_from: StartFrom,
+    /// Clustering (the group shares the queues; Java's default) or broadcasting (every member
+    /// reads every queue, keeps its offsets in memory and drops what its listener retries, as
+    /// Java drops them; Java also keeps them in a local file, which we do not).
+    pub message_model: MessageModel,
     /// Messages asked for per pull.
     pub pull_batch_size: i32,
     /// How long a broker may hold a pull that found nothing.
@@ -99,6 +103,7 @@ impl PushConsumerOptions {
             group: group.into(),
             subscriptions: Vec::new(),
             start_from: StartFrom::LastOffset,
+            message_model: MessageModel::Clustering,
             pull_batch_size: PUSH_PULL_BATCH_SIZE,
             long_poll: LONG_POLL,
             offset_commit_interval: OFFSET_COMMIT_INTERVAL,
@@ -145,6 +150,12 @@ struct Shared {
     offsets: Mutex<BTreeMap<MessageQueue, (i64, Option<i64>)>>,
 }
 
+impl Shared {
+    fn clustering(&self) -> bool {
+        self.options.message_model == MessageModel::Clustering
+    }
+}
+
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PushConsumer")
@@ -186,13 +197,16 @@ impl PushConsumer {
             offsets: Mutex::new(BTreeMap::new()),
         });
         let mut subscriptions: BTreeMap<String, String> = shared.options.subscriptions.iter().cloned().collect();
-        subscriptions.insert(retry_topic(&shared.options.group), "*".into());
+        if shared.clustering() {
+            subscriptions.insert(retry_topic(&shared.options.group), "*".into());
+        }
         for (topic, _) in &shared.options.subscriptions {
             shared.cluster.fetch_route(topic).await?;
         }
         shared.cluster.register_consumer(consumer_data(
             &shared.options.group,
             ConsumeType::ConsumePassively,
+            shared.options.message_model.clone(),
             shared.options.start_from,
             &subscriptions,
         ))?;
@@ -305,7 +319,9 @@ async fn allocation(shared: &Shared) -> Option<Vec<MessageQueue>> {
     let cluster = &shared.cluster;
     let group = &shared.options.group;
     let mut topics: Vec<String> = shared.options.subscriptions.iter().map(|(t, _)| t.clone()).collect();
-    topics.push(retry_topic(group));
+    if shared.clustering() {
+        topics.push(retry_topic(group));
+    }
     let mut mine = Vec::new();
     for topic in topics {
         // The retry topic appears once a broker has seen our heartbeat; until then it has no route.
@@ -317,6 +333,10 @@ async fn allocation(shared: &Shared) -> Option<Vec<MessageQueue>> {
             }
         };
         let queues = route::subscribe_queues(&route, &topic);
+        if !shared.clustering() {
+            mine.extend(queues);
+            continue;
+        }
         let Some(first) = queues.first() else { continue };
         let members = match queue_reader::group_members(cluster, group, &first.broker_name).await {
             Ok(members) => members,
@@ -343,7 +363,12 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
         if *stopped.borrow() {
             return;
         }
-        match queue_reader::start_offset(cluster, &options.group, &queue, options.start_from).await {
+        let found = if shared.clustering() {
+            queue_reader::start_offset(cluster, &options.group, &queue, options.start_from).await
+        } else {
+            queue_reader::position(cluster, &queue, options.start_from).await
+        };
+        match found {
             Ok(offset) => break offset,
             Err(error) => {
                 warn!(?queue, %error, "cannot find where to start");
@@ -391,6 +416,7 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
     // Dropped or shutting down: commit what this reader consumed, then forget the queue.
     let entry = lock(&shared.offsets).remove(&queue);
     if let Some((consumed, committed)) = entry
+        && shared.clustering()
         && committed != Some(consumed)
         && let Err(error) = queue_reader::commit_offset(cluster, &options.group, &queue, consumed).await
     {
@@ -403,6 +429,13 @@ async fn consume_one(shared: Arc<Shared>, message: ReceivedMessage, mut stopped:
     loop {
         match (shared.listener)(message.clone()).await {
             ConsumeOutcome::Success => return,
+            ConsumeOutcome::Retry if !shared.clustering() => {
+                warn!(
+                    msg_id = message.msg_id(),
+                    "broadcasting: a retried message is dropped, as Java drops it"
+                );
+                return;
+            }
             ConsumeOutcome::Retry => {
                 match queue_reader::send_back(&shared.cluster, &shared.options.group, &message).await {
                     Ok(()) => return,
@@ -418,6 +451,9 @@ async fn consume_one(shared: Arc<Shared>, message: ReceivedMessage, mut stopped:
 }
 
 async fn commit_all(shared: &Shared) {
+    if !shared.clustering() {
+        return;
+    }
     let pending: Vec<(MessageQueue, i64)> = lock(&shared.offsets)
         .iter()
         .filter(|(_, (consumed, committed))| *committed != Some(*consumed))

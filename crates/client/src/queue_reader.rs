@@ -173,6 +173,11 @@ pub(crate) async fn start_offset(
     {
         return Ok(offset);
     }
+    position(cluster, queue, start_from).await
+}
+
+/// The queue's end or start, as `start_from` says.
+pub(crate) async fn position(cluster: &Cluster, queue: &MessageQueue, start_from: StartFrom) -> ClientResult<i64> {
     match start_from {
         StartFrom::LastOffset => max_offset(cluster, queue).await,
         StartFrom::FirstOffset => min_offset(cluster, queue).await,

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferrocket_client::{
-    ClientOptions, ConsumeOutcome, Message, Producer, ProducerOptions, PullConsumer, PullConsumerOptions, PushConsumer,
-    PushConsumerOptions, ReceivedMessage, SendStatus, StartFrom, TransactionState,
+    ClientOptions, ConsumeOutcome, Message, MessageModel, Producer, ProducerOptions, PullConsumer, PullConsumerOptions,
+    PushConsumer, PushConsumerOptions, ReceivedMessage, SendStatus, StartFrom, TransactionState,
 };
 use tokio::time::Instant;
 
@@ -328,6 +328,55 @@ async fn a_committed_half_message_is_delivered_and_a_rolled_back_one_is_not() {
     bodies.sort();
     assert_eq!(bodies, ["plain", "tx-commit"]);
     consumer.shutdown().await;
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running target: interop/rust-client/run.sh"]
+async fn every_broadcasting_member_gets_every_message() {
+    let topic = unique("Broadcast");
+    let group = unique("cg_broadcast");
+    let producer = producer().await;
+    producer.send(Message::new(&topic, "m0")).await.unwrap();
+    let waiter = pull_consumer(&unique("cg_wait"));
+    await_route(&waiter, &topic).await;
+    waiter.shutdown().await;
+    let mut members = Vec::new();
+    let mut logs = Vec::new();
+    for _ in 0..2 {
+        let log: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+        let seen = Arc::clone(&log);
+        let mut options = PushConsumerOptions::new(client(), &group).subscribe(&topic, "*");
+        options.start_from = StartFrom::FirstOffset;
+        options.message_model = MessageModel::Broadcasting;
+        let member = PushConsumer::start(options, move |message: ReceivedMessage| {
+            let seen = Arc::clone(&seen);
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .insert(String::from_utf8_lossy(&message.body).into_owned());
+                ConsumeOutcome::Success
+            }
+        })
+        .await
+        .unwrap();
+        members.push(member);
+        logs.push(log);
+    }
+    for i in 1..6 {
+        producer.send(Message::new(&topic, format!("m{i}"))).await.unwrap();
+    }
+    let want: BTreeSet<String> = (0..6).map(|i| format!("m{i}")).collect();
+    let deadline = Instant::now() + WAIT;
+    while logs.iter().any(|log| *log.lock().unwrap() != want) {
+        let got: Vec<BTreeSet<String>> = logs.iter().map(|log| log.lock().unwrap().clone()).collect();
+        assert!(Instant::now() < deadline, "members got {got:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for member in members {
+        assert_eq!(member.owned_queues().iter().filter(|q| q.topic == topic).count(), 4);
+        member.shutdown().await;
+    }
     producer.shutdown().await;
 }
 
