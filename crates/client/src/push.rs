@@ -85,6 +85,10 @@ pub struct PushConsumerOptions {
     /// reads every queue, keeps its offsets in memory and drops what its listener retries, as
     /// Java drops them; Java also keeps them in a local file, which we do not).
     pub message_model: MessageModel,
+    /// An orderly listener (Java's `MessageListenerOrderly`, clustering only): each queue is
+    /// locked on its broker before it is read and its messages go to the listener one at a time,
+    /// in queue order; a retried message is retried here, after a pause, before the next one.
+    pub orderly: bool,
     /// Messages asked for per pull.
     pub pull_batch_size: i32,
     /// How long a broker may hold a pull that found nothing.
@@ -104,6 +108,7 @@ impl PushConsumerOptions {
             subscriptions: Vec::new(),
             start_from: StartFrom::LastOffset,
             message_model: MessageModel::Clustering,
+            orderly: false,
             pull_batch_size: PUSH_PULL_BATCH_SIZE,
             long_poll: LONG_POLL,
             offset_commit_interval: OFFSET_COMMIT_INTERVAL,
@@ -153,6 +158,10 @@ struct Shared {
 impl Shared {
     fn clustering(&self) -> bool {
         self.options.message_model == MessageModel::Clustering
+    }
+
+    fn orderly(&self) -> bool {
+        self.options.orderly && self.clustering()
     }
 }
 
@@ -267,7 +276,13 @@ struct Readers {
 
 impl Readers {
     async fn rebalance(&mut self, shared: &Arc<Shared>, stopped: &watch::Receiver<bool>) {
-        let Some(mine) = allocation(shared).await else { return };
+        let Some(mut mine) = allocation(shared).await else {
+            return;
+        };
+        if shared.orderly() {
+            // Locked (or relocked: a lock lives 60 s) queues only; the rest wait for a later round.
+            mine = lock_all(shared, mine).await;
+        }
         let dropped: Vec<MessageQueue> = self.running.keys().filter(|q| !mine.contains(q)).cloned().collect();
         for queue in dropped {
             if let Some(stop) = self.running.remove(&queue) {
@@ -395,11 +410,24 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
             Ok(Pulled::Found(messages, next)) => {
                 // The batch's messages run concurrently; the offset moves past the batch once
                 // every one is consumed or handed back, so nothing unfinished is committed.
-                let mut batch = JoinSet::new();
-                for message in messages {
-                    batch.spawn(consume_one(Arc::clone(&shared), message, stopped.clone()));
+                if shared.orderly() {
+                    for message in messages {
+                        consume_one(Arc::clone(&shared), message, stopped.clone()).await;
+                        if *stopped.borrow() {
+                            break;
+                        }
+                    }
+                    if *stopped.borrow() {
+                        // The batch was cut short: resume from the committed offset next time.
+                        break;
+                    }
+                } else {
+                    let mut batch = JoinSet::new();
+                    for message in messages {
+                        batch.spawn(consume_one(Arc::clone(&shared), message, stopped.clone()));
+                    }
+                    while batch.join_next().await.is_some() {}
                 }
-                while batch.join_next().await.is_some() {}
                 offset = next;
             }
             Ok(Pulled::Nothing(next)) | Ok(Pulled::OffsetMoved(next)) => offset = next,
@@ -422,6 +450,28 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
     {
         warn!(?queue, %error, "commit of a released queue failed");
     }
+    if shared.orderly()
+        && let Err(error) =
+            queue_reader::unlock_queues(cluster, &options.group, &queue.broker_name.clone(), vec![queue]).await
+    {
+        debug!(%error, "unlock failed; the broker's lock expires on its own");
+    }
+}
+
+/// Locks `queues` on their brokers; returns the ones now locked by us.
+async fn lock_all(shared: &Shared, queues: Vec<MessageQueue>) -> Vec<MessageQueue> {
+    let mut by_broker: BTreeMap<String, Vec<MessageQueue>> = BTreeMap::new();
+    for queue in queues {
+        by_broker.entry(queue.broker_name.clone()).or_default().push(queue);
+    }
+    let mut locked = Vec::new();
+    for (broker_name, queues) in by_broker {
+        match queue_reader::lock_queues(&shared.cluster, &shared.options.group, &broker_name, queues).await {
+            Ok(granted) => locked.extend(granted),
+            Err(error) => warn!(%broker_name, %error, "cannot lock queues"),
+        }
+    }
+    locked
 }
 
 /// Runs the listener on `message` until it is consumed or handed back to the broker.
@@ -429,6 +479,9 @@ async fn consume_one(shared: Arc<Shared>, message: ReceivedMessage, mut stopped:
     loop {
         match (shared.listener)(message.clone()).await {
             ConsumeOutcome::Success => return,
+            ConsumeOutcome::Retry if shared.orderly() => {
+                debug!(msg_id = message.msg_id(), "orderly: consuming again after a pause");
+            }
             ConsumeOutcome::Retry if !shared.clustering() => {
                 warn!(
                     msg_id = message.msg_id(),

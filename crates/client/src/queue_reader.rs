@@ -273,6 +273,47 @@ pub(crate) async fn group_members(cluster: &Cluster, group: &str, broker_name: &
     Ok(ConsumerIdList::decode(&body)?.consumer_id_list)
 }
 
+/// Locks `queues` (all of `broker_name`) for this client in `group` (LOCK_BATCH_MQ); returns the
+/// ones the broker granted. A lock lives 60 s on the broker unless renewed.
+pub(crate) async fn lock_queues(
+    cluster: &Cluster,
+    group: &str,
+    broker_name: &str,
+    queues: Vec<MessageQueue>,
+) -> ClientResult<Vec<MessageQueue>> {
+    use ferrocket_wire::body::{JsonBody, LockBatchRequestBody, LockBatchResponseBody};
+    let addr = broker_addr(cluster, broker_name)?;
+    let body = LockBatchRequestBody {
+        client_id: cluster.client_id().to_owned(),
+        consumer_group: group.to_owned(),
+        mq_set: queues,
+        only_this_broker: false,
+    };
+    let request = RemotingCommand::request(RequestCode::LOCK_BATCH_MQ).with_body(body.encode());
+    let response = cluster.invoke_checked(&addr, request).await?;
+    Ok(LockBatchResponseBody::decode(&response.body.unwrap_or_default())?.lock_ok_mq_set)
+}
+
+/// Releases this client's locks on `queues` of `broker_name` (UNLOCK_BATCH_MQ).
+pub(crate) async fn unlock_queues(
+    cluster: &Cluster,
+    group: &str,
+    broker_name: &str,
+    queues: Vec<MessageQueue>,
+) -> ClientResult<()> {
+    use ferrocket_wire::body::{JsonBody, LockBatchRequestBody};
+    let addr = broker_addr(cluster, broker_name)?;
+    let body = LockBatchRequestBody {
+        client_id: cluster.client_id().to_owned(),
+        consumer_group: group.to_owned(),
+        mq_set: queues,
+        only_this_broker: false,
+    };
+    let request = RemotingCommand::request(RequestCode::UNLOCK_BATCH_MQ).with_body(body.encode());
+    cluster.invoke_checked(&addr, request).await?;
+    Ok(())
+}
+
 fn broker_addr(cluster: &Cluster, broker_name: &str) -> ClientResult<String> {
     cluster
         .broker_addr(broker_name)

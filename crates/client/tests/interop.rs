@@ -382,6 +382,65 @@ async fn every_broadcasting_member_gets_every_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a running target: interop/rust-client/run.sh"]
+async fn an_orderly_push_consumer_sees_each_key_in_order_even_with_a_retry() {
+    let topic = unique("Orderly");
+    let producer = producer().await;
+    producer.send(Message::new(&topic, "warm-up")).await.unwrap();
+    let waiter = pull_consumer(&unique("cg_wait"));
+    await_route(&waiter, &topic).await;
+    waiter.shutdown().await;
+    producer.cluster().fetch_route(&topic).await.unwrap();
+    let keys = ["k1", "k2", "k3"];
+    for seq in 0..12 {
+        for key in keys {
+            producer
+                .send_ordered(Message::new(&topic, format!("{key}:{seq}")), key)
+                .await
+                .unwrap();
+        }
+    }
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&log);
+    let failed_once = Arc::new(Mutex::new(false));
+    let mut options = PushConsumerOptions::new(client(), unique("cg_orderly")).subscribe(&topic, "*");
+    options.start_from = StartFrom::FirstOffset;
+    options.orderly = true;
+    let consumer = PushConsumer::start(options, move |message: ReceivedMessage| {
+        let (seen, failed_once) = (Arc::clone(&seen), Arc::clone(&failed_once));
+        async move {
+            let body = String::from_utf8_lossy(&message.body).into_owned();
+            // Uneven work, so a listener run concurrently would finish out of order.
+            let pause = body.bytes().map(u64::from).sum::<u64>() % 7;
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            if body == "k2:3" && !std::mem::replace(&mut *failed_once.lock().unwrap(), true) {
+                return ConsumeOutcome::Retry;
+            }
+            seen.lock().unwrap().push(body);
+            ConsumeOutcome::Success
+        }
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while log.lock().unwrap().len() < 1 + 12 * keys.len() {
+        assert!(Instant::now() < deadline, "got {:?}", log.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    consumer.shutdown().await;
+    let got = log.lock().unwrap().clone();
+    for key in keys {
+        let seqs: Vec<i64> = got
+            .iter()
+            .filter_map(|body| body.strip_prefix(&format!("{key}:")))
+            .map(|seq| seq.parse().unwrap())
+            .collect();
+        assert_eq!(seqs, (0..12).collect::<Vec<_>>(), "{key}");
+    }
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running target: interop/rust-client/run.sh"]
 async fn push_consumers_share_the_queues_two_then_three_then_two() {
     let topic = unique("Rebalance");
     let group = unique("cg_rebalance");
