@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Rust SDK (crates/client) against two targets, the same test body for both
 # (crates/client/tests/interop.rs): first the official Apache RocketMQ 5.3.3 name server and
-# broker, then ours (`ferrocket standalone`). Each target is started here on free loopback ports
+# broker, then ours (`ferrocket namesrv` and `ferrocket broker -c broker.conf`). Each target is started here on free loopback ports
 # and handed to `cargo test -p ferrocket-client --test interop` in FERROCKET_CLIENT_NAMESRV; the
 # test fails (never skips) without it.
 #
@@ -90,7 +90,7 @@ start_java() {
   printf '%s\n' "namesrvAddr=127.0.0.1:$namesrv_port" brokerClusterName=DefaultCluster brokerName=broker-a \
     brokerId=0 brokerRole=ASYNC_MASTER flushDiskType=ASYNC_FLUSH brokerIP1=127.0.0.1 brokerIP2=127.0.0.1 \
     "listenPort=$broker_port" bindAddress=127.0.0.1 "storePathRootDir=$dir/store" \
-    autoCreateTopicEnable=true autoCreateSubscriptionGroup=true \
+    autoCreateTopicEnable=true autoCreateSubscriptionGroup=true enablePropertyFilter=true \
     "mappedFileSizeCommitLog=$((64 * 1024 * 1024))" "mappedFileSizeConsumeQueue=600000" \
     maxHashSlotNum=10000 maxIndexNum=40000 traceTopicEnable=false \
     sendMessageThreadPoolNums=2 pullMessageThreadPoolNums=4 litePullMessageThreadPoolNums=2 \
@@ -112,10 +112,18 @@ start_ferrocket() {
   local namesrv_port broker_port
   namesrv_port="$(free_port)"
   broker_port="$(free_port)"
-  NO_COLOR=1 "$bin" standalone --host 127.0.0.1 --namesrv-port "$namesrv_port" --broker-port "$broker_port" \
-    --data-dir "$dir/data" > "$dir/standalone.log" 2>&1 &
+  NO_COLOR=1 "$bin" namesrv --host 127.0.0.1 --port "$namesrv_port" --data-dir "$dir/namesrv" \
+    > "$dir/namesrv.log" 2>&1 &
   children+=($!)
-  await_line "$dir/standalone.log" "^listening broker " 60
+  await_line "$dir/namesrv.log" "^listening namesrv " 60
+  # The same settings as the Java broker's where ours has them (SQL92 needs enablePropertyFilter).
+  printf '%s\n' "namesrvAddr=127.0.0.1:$namesrv_port" brokerClusterName=DefaultCluster brokerName=broker-a \
+    brokerId=0 brokerRole=ASYNC_MASTER flushDiskType=ASYNC_FLUSH brokerIP1=127.0.0.1 bindAddress=127.0.0.1 \
+    "listenPort=$broker_port" "storePathRootDir=$dir/store" autoCreateTopicEnable=true \
+    autoCreateSubscriptionGroup=true enablePropertyFilter=true > "$dir/broker.conf"
+  NO_COLOR=1 "$bin" broker -c "$dir/broker.conf" > "$dir/broker.log" 2>&1 &
+  children+=($!)
+  await_line "$dir/broker.log" "^listening broker " 60
   namesrv="127.0.0.1:$namesrv_port"
 }
 

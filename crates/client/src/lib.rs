@@ -24,6 +24,7 @@ mod clock;
 pub mod cluster;
 pub mod error;
 pub mod fault;
+pub mod filter;
 mod ids;
 pub mod message;
 pub mod producer;
@@ -37,6 +38,7 @@ pub use cluster::{ClientOptions, Cluster};
 pub use error::{ClientError, ClientResult};
 /// Wire types the SDK's API speaks in: a queue of a topic, and a group's message model.
 pub use ferrocket_wire::body::{MessageModel, MessageQueue};
+pub use filter::Filter;
 pub use message::{Message, ReceivedMessage, SendResult, SendStatus};
 pub use producer::{HashByKey, Producer, ProducerOptions, QueueSelector};
 pub use pull::{PullConsumer, PullConsumerOptions};

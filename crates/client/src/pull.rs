@@ -10,16 +10,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use ferrocket_wire::body::{ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData};
-use ferrocket_wire::message::tag_hash::TagExpression;
+use ferrocket_wire::body::{ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::warn;
 
 use crate::allocate::allocate_averagely;
-use crate::clock;
 use crate::cluster::{ClientOptions, Cluster};
 use crate::error::{ClientError, ClientResult};
+use crate::filter::Filter;
 use crate::message::{ReceivedMessage, check_topic};
 use crate::queue_reader::{self, PullRequest, Pulled, StartFrom};
 use crate::route;
@@ -107,10 +106,10 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Topic → expression, for subscribed topics.
-    subscriptions: BTreeMap<String, String>,
+    /// Topic → filter, for subscribed topics.
+    subscriptions: BTreeMap<String, Filter>,
     /// Expressions of assigned topics.
-    assigned_expressions: BTreeMap<String, String>,
+    assigned_filters: BTreeMap<String, Filter>,
     owned: BTreeMap<MessageQueue, Cursor>,
     next_round_start: usize,
     last_commit: Option<Instant>,
@@ -169,11 +168,14 @@ impl PullConsumer {
     /// Subscribes to `topic` with a tag expression (`"*"`, `"a || b"`); its queues are shared with
     /// the group's other subscribed members and re-shared when membership changes.
     pub async fn subscribe(&self, topic: &str, expression: &str) -> ClientResult<()> {
+        self.subscribe_with(topic, Filter::tags(expression)).await
+    }
+
+    /// As [`PullConsumer::subscribe`], with any [`Filter`] (an SQL92 one, say).
+    pub async fn subscribe_with(&self, topic: &str, filter: Filter) -> ClientResult<()> {
         check_topic(topic)?;
         self.shared.cluster.fetch_route(topic).await?;
-        self.lock()
-            .subscriptions
-            .insert(topic.to_owned(), expression.to_owned());
+        self.lock().subscriptions.insert(topic.to_owned(), filter);
         self.register_heartbeat()?;
         self.shared.cluster.heartbeat_all().await;
         self.rebalance().await
@@ -195,8 +197,8 @@ impl PullConsumer {
         state.owned.clear();
         for queue in queues {
             state
-                .assigned_expressions
-                .insert(queue.topic.clone(), expression.to_owned());
+                .assigned_filters
+                .insert(queue.topic.clone(), Filter::tags(expression));
             state.owned.insert(queue, Cursor::default());
         }
         Ok(())
@@ -290,18 +292,18 @@ impl PullConsumer {
     async fn pull_queue(&self, queue: &MessageQueue) -> ClientResult<Vec<ReceivedMessage>> {
         let options = &self.shared.options;
         let cluster = &self.shared.cluster;
-        let (next, expression) = {
+        let (next, filter) = {
             let state = self.lock();
             let Some(cursor) = state.owned.get(queue) else {
                 return Ok(Vec::new());
             };
-            let expression = state
+            let filter = state
                 .subscriptions
                 .get(&queue.topic)
-                .or_else(|| state.assigned_expressions.get(&queue.topic))
+                .or_else(|| state.assigned_filters.get(&queue.topic))
                 .cloned()
-                .unwrap_or_else(|| "*".into());
-            (cursor.next, expression)
+                .unwrap_or_else(Filter::all);
+            (cursor.next, filter)
         };
         let offset = match next {
             Some(offset) => offset,
@@ -312,7 +314,7 @@ impl PullConsumer {
             queue,
             offset,
             max_messages: options.pull_batch_size,
-            expression: &expression,
+            filter: &filter,
             commit_offset: None,
             suspend: Duration::ZERO,
         };
@@ -414,7 +416,7 @@ pub(crate) fn consumer_data(
     consume_type: ConsumeType,
     message_model: MessageModel,
     start_from: StartFrom,
-    subscriptions: &BTreeMap<String, String>,
+    subscriptions: &BTreeMap<String, Filter>,
 ) -> ConsumerData {
     ConsumerData {
         consume_from_where: match start_from {
@@ -426,26 +428,8 @@ pub(crate) fn consumer_data(
         message_model,
         subscription_data_set: subscriptions
             .iter()
-            .map(|(topic, expression)| subscription_data(topic, expression))
+            .map(|(topic, filter)| filter.subscription_data(topic))
             .collect(),
         unit_mode: false,
-    }
-}
-
-/// Java's `FilterAPI.buildSubscriptionData` for a tag expression.
-pub(crate) fn subscription_data(topic: &str, expression: &str) -> SubscriptionData {
-    let parsed = TagExpression::parse(expression);
-    let (sub_string, tags_set) = match &parsed {
-        TagExpression::All => ("*".to_owned(), Vec::new()),
-        TagExpression::Tags(tags) => (expression.to_owned(), tags.clone()),
-    };
-    SubscriptionData {
-        code_set: parsed.codes(),
-        expression_type: "TAG".into(),
-        sub_string,
-        sub_version: clock::now_ms(),
-        tags_set,
-        topic: topic.to_owned(),
-        ..SubscriptionData::default()
     }
 }

@@ -32,6 +32,7 @@ use tracing::{debug, warn};
 use crate::allocate::allocate_averagely;
 use crate::cluster::{ClientOptions, Cluster};
 use crate::error::{ClientError, ClientResult};
+use crate::filter::Filter;
 use crate::message::{RETRY_GROUP_TOPIC_PREFIX, ReceivedMessage, check_topic};
 use crate::pull::{OWNED_QUEUES_MAX, REBALANCE_INTERVAL, consumer_data};
 use crate::queue_reader::{self, PullRequest, Pulled, StartFrom};
@@ -77,8 +78,8 @@ pub struct PushConsumerOptions {
     pub client: ClientOptions,
     /// The consumer group.
     pub group: String,
-    /// Topic and tag expression pairs.
-    pub subscriptions: Vec<(String, String)>,
+    /// Topics and their filters.
+    pub subscriptions: Vec<(String, Filter)>,
     /// Where a queue with no committed offset starts.
     pub start_from: StartFrom,
     /// Clustering (the group shares the queues; Java's default) or broadcasting (every member
@@ -117,8 +118,13 @@ impl PushConsumerOptions {
     }
 
     /// Adds a subscription.
-    pub fn subscribe(mut self, topic: impl Into<String>, expression: impl Into<String>) -> PushConsumerOptions {
-        self.subscriptions.push((topic.into(), expression.into()));
+    pub fn subscribe(self, topic: impl Into<String>, expression: impl Into<String>) -> PushConsumerOptions {
+        self.subscribe_with(topic, Filter::tags(expression))
+    }
+
+    /// Adds a subscription with any [`Filter`] (an SQL92 one, say).
+    pub fn subscribe_with(mut self, topic: impl Into<String>, filter: Filter) -> PushConsumerOptions {
+        self.subscriptions.push((topic.into(), filter));
         self
     }
 }
@@ -205,9 +211,9 @@ impl PushConsumer {
             listener,
             offsets: Mutex::new(BTreeMap::new()),
         });
-        let mut subscriptions: BTreeMap<String, String> = shared.options.subscriptions.iter().cloned().collect();
+        let mut subscriptions: BTreeMap<String, Filter> = shared.options.subscriptions.iter().cloned().collect();
         if shared.clustering() {
-            subscriptions.insert(retry_topic(&shared.options.group), "*".into());
+            subscriptions.insert(retry_topic(&shared.options.group), Filter::all());
         }
         for (topic, _) in &shared.options.subscriptions {
             shared.cluster.fetch_route(topic).await?;
@@ -369,11 +375,11 @@ async fn allocation(shared: &Shared) -> Option<Vec<MessageQueue>> {
 async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch::Receiver<bool>) {
     let options = &shared.options;
     let cluster = &shared.cluster;
-    let expression = options
+    let filter = options
         .subscriptions
         .iter()
         .find(|(topic, _)| *topic == queue.topic)
-        .map_or_else(|| "*".to_owned(), |(_, expression)| expression.clone());
+        .map_or_else(Filter::all, |(_, filter)| filter.clone());
     let mut offset = loop {
         if *stopped.borrow() {
             return;
@@ -398,7 +404,7 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
             queue: &queue,
             offset,
             max_messages: options.pull_batch_size,
-            expression: &expression,
+            filter: &filter,
             commit_offset: None,
             suspend: options.long_poll,
         };

@@ -16,11 +16,11 @@ use ferrocket_wire::header::{
 };
 use ferrocket_wire::message::decode_all;
 use ferrocket_wire::message::properties::keys as names;
-use ferrocket_wire::message::tag_hash::TagExpression;
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 
 use crate::cluster::{Cluster, expect_success};
 use crate::error::{ClientError, ClientResult};
+use crate::filter::Filter;
 use crate::message::ReceivedMessage;
 
 /// `PullSysFlag` bits.
@@ -57,7 +57,7 @@ pub(crate) struct PullRequest<'a> {
     pub queue: &'a MessageQueue,
     pub offset: i64,
     pub max_messages: i32,
-    pub expression: &'a str,
+    pub filter: &'a Filter,
     /// Commit this offset along with the pull (push consumers, clustering).
     pub commit_offset: Option<i64>,
     /// Let the broker hold the pull this long (long polling); zero for none.
@@ -84,9 +84,9 @@ pub(crate) async fn pull(cluster: &Cluster, request: PullRequest<'_>, timeout: D
         sys_flag,
         commit_offset: request.commit_offset.unwrap_or(0),
         suspend_timeout_millis: i64::try_from(request.suspend.as_millis()).unwrap_or(i64::MAX),
-        subscription: Some(request.expression.to_owned()),
+        subscription: Some(request.filter.expression().to_owned()),
         sub_version: 0,
-        expression_type: Some("TAG".into()),
+        expression_type: Some(request.filter.expression_type().into()),
         max_msg_bytes: None,
         request_source: None,
         proxy_forward_client_id: None,
@@ -114,12 +114,11 @@ pub(crate) async fn pull(cluster: &Cluster, request: PullRequest<'_>, timeout: D
         ResponseCode::SUCCESS => {
             let body = response.body.unwrap_or_default();
             let decoded = decode_all(&body);
-            let tags = TagExpression::parse(request.expression);
             let mut messages = Vec::with_capacity(decoded.messages.len());
             for stored in decoded.messages {
                 let message = ReceivedMessage::from_stored(stored, &queue.broker_name)?;
                 // The broker filters by tag hash only; Java's client re-checks the tag itself.
-                if matches_tags(&tags, message.tags()) {
+                if request.filter.admits(message.tags()) {
                     messages.push(message);
                 }
             }
@@ -127,13 +126,6 @@ pub(crate) async fn pull(cluster: &Cluster, request: PullRequest<'_>, timeout: D
         }
         ResponseCode::PULL_OFFSET_MOVED => Ok(Pulled::OffsetMoved(next)),
         _ => Ok(Pulled::Nothing(next)),
-    }
-}
-
-fn matches_tags(expression: &TagExpression, tags: Option<&str>) -> bool {
-    match expression {
-        TagExpression::All => true,
-        TagExpression::Tags(wanted) => tags.is_some_and(|tag| wanted.iter().any(|w| w == tag)),
     }
 }
 
@@ -326,18 +318,5 @@ fn topic_rpc(broker_name: &str) -> TopicRpcFields {
     TopicRpcFields {
         broker_name: Some(broker_name.to_owned()),
         ..TopicRpcFields::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_recheck_matches_javas_client_filter() {
-        assert!(matches_tags(&TagExpression::parse("*"), None));
-        assert!(matches_tags(&TagExpression::parse("a || b"), Some("b")));
-        assert!(!matches_tags(&TagExpression::parse("a || b"), Some("c")));
-        assert!(!matches_tags(&TagExpression::parse("a"), None));
     }
 }

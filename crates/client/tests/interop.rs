@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferrocket_client::{
-    ClientOptions, ConsumeOutcome, Message, MessageModel, Producer, ProducerOptions, PullConsumer, PullConsumerOptions,
-    PushConsumer, PushConsumerOptions, ReceivedMessage, SendStatus, StartFrom, TransactionState,
+    ClientOptions, ConsumeOutcome, Filter, Message, MessageModel, Producer, ProducerOptions, PullConsumer,
+    PullConsumerOptions, PushConsumer, PushConsumerOptions, ReceivedMessage, SendStatus, StartFrom, TransactionState,
 };
 use tokio::time::Instant;
 
@@ -152,6 +152,42 @@ async fn every_send_kind_round_trips_with_tags_keys_properties_and_compression()
     assert!(got.iter().all(|m| m.tags() == Some("TagB")), "{got:?}");
     assert!(tagged.poll(Duration::from_millis(500)).await.unwrap().is_empty());
     tagged.shutdown().await;
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running target: interop/rust-client/run.sh"]
+async fn an_sql92_subscription_gets_only_matching_messages() {
+    let topic = unique("Sql");
+    let producer = producer().await;
+    for amount in 1..=10 {
+        let message = Message::new(&topic, format!("amount {amount}"))
+            .with_tags(if amount % 2 == 0 { "even" } else { "odd" })
+            .with_property("amount", amount.to_string());
+        producer.send(message).await.unwrap();
+    }
+    let consumer = pull_consumer(&unique("cg_sql"));
+    await_route(&consumer, &topic).await;
+    consumer
+        .subscribe_with(&topic, Filter::sql92("amount > 5 AND TAGS = 'even'"))
+        .await
+        .unwrap();
+    let mut bodies: Vec<String> = poll_until(&consumer, 3)
+        .await
+        .iter()
+        .map(|m| String::from_utf8(m.body.to_vec()).unwrap())
+        .collect();
+    bodies.extend(
+        consumer
+            .poll(Duration::from_millis(800))
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| String::from_utf8(m.body.to_vec()).unwrap()),
+    );
+    bodies.sort();
+    assert_eq!(bodies, ["amount 10", "amount 6", "amount 8"]);
+    consumer.shutdown().await;
     producer.shutdown().await;
 }
 
