@@ -204,6 +204,12 @@ impl PullConsumer {
         Ok(())
     }
 
+    /// The end of `queue` on its broker: the offset the next message will get.
+    pub async fn end_offset(&self, queue: &MessageQueue) -> ClientResult<i64> {
+        self.shared.cluster.route(&queue.topic).await?;
+        queue_reader::max_offset(&self.shared.cluster, queue).await
+    }
+
     /// The queues this consumer reads now.
     pub fn owned_queues(&self) -> Vec<MessageQueue> {
         self.lock().owned.keys().cloned().collect()

@@ -35,7 +35,7 @@ use crate::error::{ClientError, ClientResult};
 use crate::filter::Filter;
 use crate::message::{RETRY_GROUP_TOPIC_PREFIX, ReceivedMessage, check_topic};
 use crate::pull::{OWNED_QUEUES_MAX, REBALANCE_INTERVAL, consumer_data};
-use crate::queue_reader::{self, PullRequest, Pulled, StartFrom};
+use crate::queue_reader::{self, MAX_RECONSUME_TIMES, PullRequest, Pulled, StartFrom};
 use crate::route;
 
 /// Java's `pullBatchSize` for the push consumer.
@@ -49,6 +49,9 @@ pub const OFFSET_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 pub const RETRY_PAUSE: Duration = Duration::from_secs(1);
 /// How long shutdown waits for readers to finish the message in hand.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most retries a consumer may ask for: Java's broker caps the delay level at 18 and keeps
+/// retrying at 2 h afterwards, so past this a message stays out of the DLQ for days.
+pub const MAX_RECONSUME_TIMES_LIMIT: i32 = 32;
 /// Subscriptions per consumer.
 pub const SUBSCRIPTIONS_MAX: usize = 64;
 
@@ -90,6 +93,9 @@ pub struct PushConsumerOptions {
     /// locked on its broker before it is read and its messages go to the listener one at a time,
     /// in queue order; a retried message is retried here, after a pause, before the next one.
     pub orderly: bool,
+    /// Retries before the broker moves a message to the group's DLQ (`%DLQ%<group>`); Java's
+    /// `maxReconsumeTimes`, 16 by default, 0 sends the first failure straight there.
+    pub max_reconsume_times: i32,
     /// Messages asked for per pull.
     pub pull_batch_size: i32,
     /// How long a broker may hold a pull that found nothing.
@@ -110,6 +116,7 @@ impl PushConsumerOptions {
             start_from: StartFrom::LastOffset,
             message_model: MessageModel::Clustering,
             orderly: false,
+            max_reconsume_times: MAX_RECONSUME_TIMES,
             pull_batch_size: PUSH_PULL_BATCH_SIZE,
             long_poll: LONG_POLL,
             offset_commit_interval: OFFSET_COMMIT_INTERVAL,
@@ -192,6 +199,15 @@ impl PushConsumer {
             return Err(ClientError::Invalid {
                 what: "push consumer",
                 reason: "needs a group and at least one subscription".into(),
+            });
+        }
+        if !(0..=MAX_RECONSUME_TIMES_LIMIT).contains(&options.max_reconsume_times) {
+            return Err(ClientError::Invalid {
+                what: "max reconsume times",
+                reason: format!(
+                    "{} is outside 0..={MAX_RECONSUME_TIMES_LIMIT}",
+                    options.max_reconsume_times
+                ),
             });
         }
         if options.subscriptions.len() > SUBSCRIPTIONS_MAX {
@@ -496,7 +512,10 @@ async fn consume_one(shared: Arc<Shared>, message: ReceivedMessage, mut stopped:
                 return;
             }
             ConsumeOutcome::Retry => {
-                match queue_reader::send_back(&shared.cluster, &shared.options.group, &message).await {
+                let group = &shared.options.group;
+                match queue_reader::send_back(&shared.cluster, group, &message, shared.options.max_reconsume_times)
+                    .await
+                {
                     Ok(()) => return,
                     Err(error) => warn!(msg_id = message.msg_id(), %error, "send-back failed; consuming again"),
                 }

@@ -225,7 +225,12 @@ pub(crate) async fn commit_offset(
 
 /// Hands a message the listener could not consume back to its broker, which redelivers it
 /// through the group's retry topic after a delay (or to the DLQ after 16 times).
-pub(crate) async fn send_back(cluster: &Cluster, group: &str, message: &ReceivedMessage) -> ClientResult<()> {
+pub(crate) async fn send_back(
+    cluster: &Cluster,
+    group: &str,
+    message: &ReceivedMessage,
+    max_reconsume_times: i32,
+) -> ClientResult<()> {
     let addr = broker_addr(cluster, &message.broker_name)?;
     let origin_topic = message
         .property(names::RETRY_TOPIC)
@@ -238,7 +243,7 @@ pub(crate) async fn send_back(cluster: &Cluster, group: &str, message: &Received
         origin_msg_id: Some(message.msg_id().to_owned()),
         origin_topic: Some(origin_topic),
         unit_mode: false,
-        max_reconsume_times: Some(MAX_RECONSUME_TIMES),
+        max_reconsume_times: Some(max_reconsume_times),
         rpc: ferrocket_wire::header::RpcFields {
             broker_name: Some(message.broker_name.clone()),
             ..Default::default()

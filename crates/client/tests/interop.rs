@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferrocket_client::{
-    ClientOptions, ConsumeOutcome, Filter, Message, MessageModel, Producer, ProducerOptions, PullConsumer,
+    ClientOptions, Cluster, ConsumeOutcome, Filter, Message, MessageModel, Producer, ProducerOptions, PullConsumer,
     PullConsumerOptions, PushConsumer, PushConsumerOptions, ReceivedMessage, SendStatus, StartFrom, TransactionState,
 };
 use tokio::time::Instant;
@@ -36,7 +36,19 @@ fn client() -> ClientOptions {
 }
 
 async fn producer() -> Producer {
-    Producer::start(ProducerOptions::new(client(), unique("pg"))).unwrap()
+    let producer = Producer::start(ProducerOptions::new(client(), unique("pg"))).unwrap();
+    await_broker_registered(producer.cluster()).await;
+    producer
+}
+
+/// Waits until the broker has registered with the name server: a Java broker says it booted a
+/// moment before its first registration lands, and topics are created on send from TBW102's route.
+async fn await_broker_registered(cluster: &Cluster) {
+    let deadline = Instant::now() + WAIT;
+    while let Err(error) = cluster.fetch_route("TBW102").await {
+        assert!(Instant::now() < deadline, "the broker never registered TBW102: {error}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn pull_consumer(group: &str) -> PullConsumer {
@@ -332,6 +344,7 @@ async fn a_committed_half_message_is_delivered_and_a_rolled_back_one_is_not() {
     let topic = unique("Tx");
     let options = ProducerOptions::new(client(), unique("txg"));
     let producer = Producer::start_transactional(options, |_: &ReceivedMessage| TransactionState::Rollback).unwrap();
+    await_broker_registered(producer.cluster()).await;
     producer.send(Message::new(&topic, "plain")).await.unwrap();
     let consumer = pull_consumer(&unique("cg_tx"));
     await_route(&consumer, &topic).await;
@@ -472,6 +485,53 @@ async fn an_orderly_push_consumer_sees_each_key_in_order_even_with_a_retry() {
             .collect();
         assert_eq!(seqs, (0..12).collect::<Vec<_>>(), "{key}");
     }
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running target: interop/rust-client/run.sh"]
+async fn a_message_out_of_retries_goes_to_the_dlq() {
+    let topic = unique("Dlq");
+    let group = unique("cg_dlq");
+    let producer = producer().await;
+    producer.send(Message::new(&topic, "poison")).await.unwrap();
+    let reader = pull_consumer(&unique("cg_wait"));
+    await_route(&reader, &topic).await;
+    let mut options = PushConsumerOptions::new(client(), &group).subscribe(&topic, "*");
+    options.start_from = StartFrom::FirstOffset;
+    options.max_reconsume_times = 0;
+    let calls = Arc::new(Mutex::new(0u32));
+    let counted = Arc::clone(&calls);
+    let consumer = PushConsumer::start(options, move |_message: ReceivedMessage| {
+        let counted = Arc::clone(&counted);
+        async move {
+            *counted.lock().unwrap() += 1;
+            ConsumeOutcome::Retry
+        }
+    })
+    .await
+    .unwrap();
+    // The DLQ is created by the send-back that fills it; its one queue then holds the message.
+    let dlq = format!("%DLQ%{group}");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(queues) = reader.queues_of(&dlq).await
+            && let Some(queue) = queues.first()
+            && reader.end_offset(queue).await.unwrap_or(0) == 1
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "nothing in {dlq}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        *calls.lock().unwrap(),
+        1,
+        "with no retries left the message is not redelivered"
+    );
+    consumer.shutdown().await;
+    reader.shutdown().await;
     producer.shutdown().await;
 }
 
