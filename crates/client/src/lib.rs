@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 pub mod allocate;
 mod clock;
 pub mod cluster;
@@ -34,6 +35,7 @@ mod queue_reader;
 pub mod route;
 pub mod transaction;
 
+pub use admin::{Admin, QueueProgress};
 pub use cluster::{ClientOptions, Cluster};
 pub use error::{ClientError, ClientResult};
 /// Wire types the SDK's API speaks in: a queue of a topic, and a group's message model.

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferrocket_client::{
-    ClientOptions, Cluster, ConsumeOutcome, Filter, Message, MessageModel, Producer, ProducerOptions, PullConsumer,
-    PullConsumerOptions, PushConsumer, PushConsumerOptions, ReceivedMessage, SendStatus, StartFrom, TransactionState,
+    Admin, ClientOptions, Cluster, ConsumeOutcome, Filter, Message, MessageModel, Producer, ProducerOptions,
+    PullConsumer, PullConsumerOptions, PushConsumer, PushConsumerOptions, ReceivedMessage, SendStatus, StartFrom,
+    TransactionState,
 };
 use tokio::time::Instant;
 
@@ -533,6 +534,57 @@ async fn a_message_out_of_retries_goes_to_the_dlq() {
     consumer.shutdown().await;
     reader.shutdown().await;
     producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running target: interop/rust-client/run.sh"]
+async fn admin_creates_reports_progress_on_and_deletes_a_topic() {
+    let admin = Admin::start(client()).unwrap();
+    await_broker_registered(admin.cluster()).await;
+    let info = admin.cluster_info().await.unwrap();
+    let (cluster_name, brokers) = info.cluster_addr_table.iter().next().expect("a cluster");
+    assert!(!brokers.is_empty());
+    let topic = unique("Admin");
+    admin.create_topic(cluster_name, &topic, 8).await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match admin.topic_route(&topic).await {
+            Ok(route) if route.queue_datas.iter().any(|q| q.write_queue_nums == 8) => break,
+            other => assert!(Instant::now() < deadline, "route of {topic}: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let producer = producer().await;
+    for i in 0..16 {
+        producer.send(Message::new(&topic, format!("m{i}"))).await.unwrap();
+    }
+    let group = unique("cg_admin");
+    let consumer = pull_consumer(&group);
+    consumer.subscribe(&topic, "*").await.unwrap();
+    assert_eq!(consumer.owned_queues().len(), 8);
+    poll_until(&consumer, 16).await;
+    consumer.commit().await.unwrap();
+    assert_eq!(
+        admin.group_members(&group, &topic).await.unwrap(),
+        [consumer.cluster().client_id()]
+    );
+    let progress = admin.consume_progress(&group, &topic).await.unwrap();
+    assert_eq!(progress.len(), 8, "{progress:?}");
+    assert_eq!(
+        progress.iter().map(|p| p.broker_offset).sum::<i64>(),
+        16,
+        "{progress:?}"
+    );
+    assert!(progress.iter().all(|p| p.lag() == 0), "{progress:?}");
+    consumer.shutdown().await;
+    producer.shutdown().await;
+
+    admin.delete_topic(cluster_name, &topic).await.unwrap();
+    assert!(
+        admin.topic_route(&topic).await.is_err(),
+        "the name server still routes {topic}"
+    );
+    admin.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
