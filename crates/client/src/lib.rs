@@ -1,13 +1,15 @@
-//! Ferrocket's Rust SDK for Apache RocketMQ: a producer and consumers speaking the remoting
-//! protocol to any RocketMQ 4.x/5.x name server and broker, ours or Java's.
+//! Ferrocket's Rust SDK for Apache RocketMQ: producers, consumers and admin calls speaking the
+//! remoting protocol to any RocketMQ 4.x/5.x name server and broker, ours or Java's.
 //!
 //! The codecs are the `ferrocket-wire` crate's (the same ones our servers use) and the transport
 //! is `ferrocket-net`'s client, so this crate holds only client behaviour, each piece a pure core
 //! under a thin async shell: routes ([`route`]), latency-fault avoidance ([`fault`]), queue
-//! allocation ([`allocate`]), and the shells [`Cluster`], [`Producer`], [`PullConsumer`] and
-//! [`PushConsumer`]. Java's defaults are kept (3 s sends with 2 retries, 4 KiB compression
-//! threshold, 30 s route refresh and heartbeats, 5 s offset commits); every queue and cache is
-//! bounded.
+//! allocation ([`allocate`]), filters ([`filter`]), and the shells [`Cluster`], [`Producer`]
+//! (with [`transaction`]s), [`PullConsumer`], [`PushConsumer`] and [`Admin`]. Java's defaults
+//! are kept (3 s sends with 2 retries, 4 KiB compression threshold, 30 s route refresh and
+//! heartbeats, 5 s offset commits, 16 retries before the DLQ); every queue and cache is bounded.
+//! interop/rust-client/run.sh runs the same tests against the official Java 5.3.3 name server
+//! and broker and against ours.
 //!
 //! ```no_run
 //! use ferrocket_client::{ClientOptions, Message, Producer, ProducerOptions};

@@ -1,5 +1,6 @@
-//! The push consumer (Java's `DefaultMQPushConsumer` in clustering mode with a concurrent
-//! listener): the SDK pulls with long polling and calls the listener for each message.
+//! The push consumer (Java's `DefaultMQPushConsumer`): the SDK pulls with long polling and calls
+//! the listener for each message. Clustering with a concurrent listener is described here;
+//! broadcasting and the orderly listener are options ([`PushConsumerOptions`]).
 //!
 //! One supervisor task owns everything: it heartbeats at start, shares the subscribed topics'
 //! queues (and the group's `%RETRY%` topic's) with the group's other members by Java's average
@@ -13,7 +14,7 @@
 //!
 //! A message the listener answers [`ConsumeOutcome::Retry`] goes back to its broker with
 //! CONSUMER_SEND_MSG_BACK and comes again through the retry topic after Java's delay (level
-//! 3 + reconsume times), or goes to the DLQ after 16 times; if the send-back fails, the listener
+//! 3 + reconsume times), or goes to the DLQ after `max_reconsume_times` (16) times; if the send-back fails, the listener
 //! gets it again after a pause. A dropped queue's reader stops after its current pull and commits.
 
 use std::collections::BTreeMap;
