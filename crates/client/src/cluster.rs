@@ -279,6 +279,17 @@ impl Cluster {
             .find_map(|route| route::master_addr(route, broker_name).map(str::to_owned))
     }
 
+    /// Where to pull `broker_name`'s queues (and keep their offsets): the master, or a slave
+    /// while no master is routed (reads fail over; sends wait for a master).
+    pub fn read_addr(&self, broker_name: &str) -> Option<String> {
+        let state = lock(&self.shared.state);
+        let routes = || state.routes.values();
+        routes()
+            .find_map(|route| route::master_addr(route, broker_name))
+            .or_else(|| routes().find_map(|route| route::read_addr(route, broker_name)))
+            .map(str::to_owned)
+    }
+
     /// Registers a producer group for heartbeats.
     pub(crate) fn register_producer(&self, group: &str) -> ClientResult<()> {
         let mut state = lock(&self.shared.state);

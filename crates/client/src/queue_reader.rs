@@ -67,7 +67,7 @@ pub(crate) struct PullRequest<'a> {
 /// Pulls once from the queue's master; the call's own timeout is the suspend time plus `timeout`.
 pub(crate) async fn pull(cluster: &Cluster, request: PullRequest<'_>, timeout: Duration) -> ClientResult<Pulled> {
     let queue = request.queue;
-    let addr = broker_addr(cluster, &queue.broker_name)?;
+    let addr = subscribe_addr(cluster, &queue.broker_name)?;
     let mut sys_flag = PULL_SUBSCRIPTION;
     if request.commit_offset.is_some() {
         sys_flag |= PULL_COMMIT_OFFSET;
@@ -135,7 +135,7 @@ pub(crate) async fn committed_offset(
     group: &str,
     queue: &MessageQueue,
 ) -> ClientResult<Option<i64>> {
-    let addr = broker_addr(cluster, &queue.broker_name)?;
+    let addr = subscribe_addr(cluster, &queue.broker_name)?;
     let header = QueryConsumerOffsetRequestHeader {
         consumer_group: group.to_owned(),
         topic: queue.topic.clone(),
@@ -178,7 +178,7 @@ pub(crate) async fn position(cluster: &Cluster, queue: &MessageQueue, start_from
 
 /// The queue's end (the offset the next message will get).
 pub(crate) async fn max_offset(cluster: &Cluster, queue: &MessageQueue) -> ClientResult<i64> {
-    let addr = broker_addr(cluster, &queue.broker_name)?;
+    let addr = subscribe_addr(cluster, &queue.broker_name)?;
     let header = GetMaxOffsetRequestHeader {
         topic: queue.topic.clone(),
         queue_id: queue.queue_id,
@@ -192,7 +192,7 @@ pub(crate) async fn max_offset(cluster: &Cluster, queue: &MessageQueue) -> Clien
 
 /// The queue's first stored offset.
 pub(crate) async fn min_offset(cluster: &Cluster, queue: &MessageQueue) -> ClientResult<i64> {
-    let addr = broker_addr(cluster, &queue.broker_name)?;
+    let addr = subscribe_addr(cluster, &queue.broker_name)?;
     let header = GetMinOffsetRequestHeader {
         topic: queue.topic.clone(),
         queue_id: queue.queue_id,
@@ -210,7 +210,7 @@ pub(crate) async fn commit_offset(
     queue: &MessageQueue,
     offset: i64,
 ) -> ClientResult<()> {
-    let addr = broker_addr(cluster, &queue.broker_name)?;
+    let addr = subscribe_addr(cluster, &queue.broker_name)?;
     let header = UpdateConsumerOffsetRequestHeader {
         consumer_group: group.to_owned(),
         topic: queue.topic.clone(),
@@ -309,6 +309,17 @@ pub(crate) async fn unlock_queues(
     let request = RemotingCommand::request(RequestCode::UNLOCK_BATCH_MQ).with_body(body.encode());
     cluster.invoke_checked(&addr, request).await?;
     Ok(())
+}
+
+/// Pulls and offsets go to the master, or to a slave while no master is routed, as Java's
+/// `findBrokerAddressInSubscribe(.., onlyThisBroker = false)` (PullAPIWrapper,
+/// RemoteBrokerOffsetStore).
+fn subscribe_addr(cluster: &Cluster, broker_name: &str) -> ClientResult<String> {
+    cluster
+        .read_addr(broker_name)
+        .ok_or_else(|| ClientError::NoBrokerAddress {
+            broker_name: broker_name.to_owned(),
+        })
 }
 
 fn broker_addr(cluster: &Cluster, broker_name: &str) -> ClientResult<String> {

@@ -65,6 +65,17 @@ pub fn master_addr<'a>(route: &'a TopicRouteData, broker_name: &str) -> Option<&
         .map(String::as_str)
 }
 
+/// Where to read `broker_name`'s queues: its master, or, while the route names no master (it
+/// died or is being replaced), its lowest-numbered slave, as Java's
+/// `findBrokerAddressInSubscribe(.., onlyThisBroker = false)` falls back.
+pub fn read_addr<'a>(route: &'a TopicRouteData, broker_name: &str) -> Option<&'a str> {
+    let data = route.broker_datas.iter().find(|data| data.broker_name == broker_name)?;
+    data.broker_addrs
+        .get(&MASTER_ID)
+        .or_else(|| data.broker_addrs.values().next())
+        .map(String::as_str)
+}
+
 /// Every master address of the route (heartbeats go to each).
 pub fn master_addrs(route: &TopicRouteData) -> Vec<(String, String)> {
     route
@@ -142,6 +153,9 @@ mod tests {
         assert_eq!(names, [("a", 0), ("b", 0), ("b", 1), ("c", 0), ("d", 0)]);
         assert_eq!(master_addr(&route(), "a"), Some("a:10911"));
         assert_eq!(master_addr(&route(), "c"), None);
+        assert_eq!(read_addr(&route(), "a"), Some("a:10911"));
+        assert_eq!(read_addr(&route(), "c"), Some("c:10912"), "no master: read the slave");
+        assert_eq!(read_addr(&route(), "zz"), None);
         assert_eq!(master_addrs(&route()).len(), 2);
     }
 }
