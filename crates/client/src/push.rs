@@ -397,22 +397,8 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
         .iter()
         .find(|(topic, _)| *topic == queue.topic)
         .map_or_else(Filter::all, |(_, filter)| filter.clone());
-    let mut offset = loop {
-        if *stopped.borrow() {
-            return;
-        }
-        let found = if shared.clustering() {
-            queue_reader::start_offset(cluster, &options.group, &queue, options.start_from).await
-        } else {
-            queue_reader::position(cluster, &queue, options.start_from).await
-        };
-        match found {
-            Ok(offset) => break offset,
-            Err(error) => {
-                warn!(?queue, %error, "cannot find where to start");
-                pause(&mut stopped, RETRY_PAUSE).await;
-            }
-        }
+    let Some(mut offset) = find_start(&shared, &queue, &mut stopped).await else {
+        return;
     };
     lock(&shared.offsets).entry(queue.clone()).or_insert((offset, None)).0 = offset;
     while !*stopped.borrow() {
@@ -431,25 +417,9 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
         };
         match pulled {
             Ok(Pulled::Found(messages, next)) => {
-                // The batch's messages run concurrently; the offset moves past the batch once
-                // every one is consumed or handed back, so nothing unfinished is committed.
-                if shared.orderly() {
-                    for message in messages {
-                        consume_one(Arc::clone(&shared), message, stopped.clone()).await;
-                        if *stopped.borrow() {
-                            break;
-                        }
-                    }
-                    if *stopped.borrow() {
-                        // The batch was cut short: resume from the committed offset next time.
-                        break;
-                    }
-                } else {
-                    let mut batch = JoinSet::new();
-                    for message in messages {
-                        batch.spawn(consume_one(Arc::clone(&shared), message, stopped.clone()));
-                    }
-                    while batch.join_next().await.is_some() {}
+                if !consume_batch(&shared, messages, &stopped).await {
+                    // Cut short by a stop: the next owner resumes from the last whole batch.
+                    break;
                 }
                 offset = next;
             }
@@ -464,7 +434,57 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
             entry.0 = offset;
         }
     }
-    // Dropped or shutting down: commit what this reader consumed, then forget the queue.
+    release(&shared, queue).await;
+}
+
+/// The offset to start `queue` at, retried until found or stopped.
+async fn find_start(shared: &Shared, queue: &MessageQueue, stopped: &mut watch::Receiver<bool>) -> Option<i64> {
+    let (options, cluster) = (&shared.options, &shared.cluster);
+    loop {
+        if *stopped.borrow() {
+            return None;
+        }
+        let found = if shared.clustering() {
+            queue_reader::start_offset(cluster, &options.group, queue, options.start_from).await
+        } else {
+            queue_reader::position(cluster, queue, options.start_from).await
+        };
+        match found {
+            Ok(offset) => return Some(offset),
+            Err(error) => {
+                warn!(?queue, %error, "cannot find where to start");
+                pause(stopped, RETRY_PAUSE).await;
+            }
+        }
+    }
+}
+
+/// Runs the listener on a pulled batch: one at a time in order (orderly), else all at once.
+/// True once every message is consumed or handed back, so the offset may move past the batch.
+async fn consume_batch(shared: &Arc<Shared>, messages: Vec<ReceivedMessage>, stopped: &watch::Receiver<bool>) -> bool {
+    if shared.orderly() {
+        for message in messages {
+            if !consume_one(Arc::clone(shared), message, stopped.clone()).await {
+                return false;
+            }
+        }
+        return true;
+    }
+    let mut batch = JoinSet::new();
+    for message in messages {
+        batch.spawn(consume_one(Arc::clone(shared), message, stopped.clone()));
+    }
+    let mut all_done = true;
+    while let Some(done) = batch.join_next().await {
+        all_done &= done.unwrap_or(false);
+    }
+    all_done
+}
+
+/// Dropped or shutting down: commits what the reader consumed, forgets the queue and, for an
+/// orderly listener, gives its lock back.
+async fn release(shared: &Shared, queue: MessageQueue) {
+    let (options, cluster) = (&shared.options, &shared.cluster);
     let entry = lock(&shared.offsets).remove(&queue);
     if let Some((consumed, committed)) = entry
         && shared.clustering()
@@ -473,11 +493,11 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
     {
         warn!(?queue, %error, "commit of a released queue failed");
     }
-    if shared.orderly()
-        && let Err(error) =
-            queue_reader::unlock_queues(cluster, &options.group, &queue.broker_name.clone(), vec![queue]).await
-    {
-        debug!(%error, "unlock failed; the broker's lock expires on its own");
+    if shared.orderly() {
+        let broker_name = queue.broker_name.clone();
+        if let Err(error) = queue_reader::unlock_queues(cluster, &options.group, &broker_name, vec![queue]).await {
+            debug!(%error, "unlock failed; the broker's lock expires on its own");
+        }
     }
 }
 
@@ -497,11 +517,12 @@ async fn lock_all(shared: &Shared, queues: Vec<MessageQueue>) -> Vec<MessageQueu
     locked
 }
 
-/// Runs the listener on `message` until it is consumed or handed back to the broker.
-async fn consume_one(shared: Arc<Shared>, message: ReceivedMessage, mut stopped: watch::Receiver<bool>) {
+/// Runs the listener on `message` until it is consumed or handed back to the broker; false if
+/// the consumer stopped first (the message is then neither, and the offset must not pass it).
+async fn consume_one(shared: Arc<Shared>, message: ReceivedMessage, mut stopped: watch::Receiver<bool>) -> bool {
     loop {
         match (shared.listener)(message.clone()).await {
-            ConsumeOutcome::Success => return,
+            ConsumeOutcome::Success => return true,
             ConsumeOutcome::Retry if shared.orderly() => {
                 debug!(msg_id = message.msg_id(), "orderly: consuming again after a pause");
             }
@@ -510,20 +531,20 @@ async fn consume_one(shared: Arc<Shared>, message: ReceivedMessage, mut stopped:
                     msg_id = message.msg_id(),
                     "broadcasting: a retried message is dropped, as Java drops it"
                 );
-                return;
+                return true;
             }
             ConsumeOutcome::Retry => {
                 let group = &shared.options.group;
                 match queue_reader::send_back(&shared.cluster, group, &message, shared.options.max_reconsume_times)
                     .await
                 {
-                    Ok(()) => return,
+                    Ok(()) => return true,
                     Err(error) => warn!(msg_id = message.msg_id(), %error, "send-back failed; consuming again"),
                 }
             }
         }
         if *stopped.borrow() {
-            return;
+            return false;
         }
         pause(&mut stopped, RETRY_PAUSE).await;
     }
