@@ -353,9 +353,12 @@ impl Producer {
         }
         let mut body = BytesMut::new();
         encode_batch(&members, &mut body)?;
-        let mut batch = Message::new(topic, body.freeze());
-        batch.properties_mut().insert(names::UNIQ_KEY, ids.join(","));
-        self.send_prepared_batch(batch).await
+        let batch = Message::new(topic, body.freeze());
+        // No UNIQ_KEY on the batch itself: a 5.x broker appends the batch's properties to every
+        // member's, and a batch-level key would then replace each member's own.
+        let mut result = self.send_prepared_batch(batch).await?;
+        result.msg_id = ids.join(",");
+        Ok(result)
     }
 
     async fn send_prepared_batch(&self, batch: Message) -> ClientResult<SendResult> {

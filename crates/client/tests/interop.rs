@@ -137,6 +137,10 @@ async fn every_send_kind_round_trips_with_tags_keys_properties_and_compression()
         }
     }
     assert_eq!(seen, expected);
+    // Every message keeps its own unique id, batch members included.
+    let ids: BTreeSet<&str> = got.iter().map(|m| m.msg_id()).collect();
+    assert_eq!(ids.len(), got.len(), "{ids:?}");
+    assert!(ids.iter().all(|id| id.len() == 32), "{ids:?}");
     consumer.commit().await.unwrap();
     consumer.shutdown().await;
 
