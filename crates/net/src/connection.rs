@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
 use crate::budget::Budgets;
-use crate::config::{ConnectionLimits, deadline_after};
+use crate::config::{ConnectionLimits, MemoryLimits, deadline_after};
 use crate::error::{NetError, NetResult};
 use crate::outbound::{Closed, OutboundBytes, QueuedFrame};
 
@@ -96,6 +96,18 @@ impl ConnectionHandle {
             },
             outbound_rx,
         )
+    }
+
+    /// A connection with no socket, for requests a server serves in its own process (the gRPC
+    /// endpoint hands its clients' requests to the broker's handlers this way, as Java's
+    /// local-mode proxy calls the broker's processors). Nothing reads its writer queue, so a
+    /// request the server sends to this peer fails at once instead of waiting out a timeout.
+    pub fn in_process(peer: String) -> ConnectionHandle {
+        let limits = ConnectionLimits::default();
+        let (handle, writer_queue) =
+            ConnectionHandle::open(peer, &limits, Arc::new(Budgets::new(&MemoryLimits::default())));
+        drop(writer_queue);
+        handle
     }
 
     /// Unique within the process for its lifetime.
