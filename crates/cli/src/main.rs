@@ -408,7 +408,7 @@ async fn start_namesrv(
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let addr = socket_addr("namesrv", host, port)?;
     let handle = ferrocket_namesrv::start(config, addr, data_dir, Some(serialize_type)).await?;
-    println!("listening namesrv {}", handle.local_addr());
+    announce("namesrv", handle.local_addr());
     tracing::info!(addr = %handle.local_addr(), "name server listening");
     Ok(handle)
 }
@@ -471,7 +471,7 @@ async fn start_grpc(
         .server_config(host, tls.mode != ferrocket_net::TlsMode::Disabled)
         .map_err(anyhow::Error::msg)?;
     let server = ferrocket_grpc::start(std::sync::Arc::clone(broker.broker()), config).await?;
-    println!("listening grpc {}", server.local_addr());
+    announce("grpc", server.local_addr());
     Ok(Some(server))
 }
 
@@ -485,9 +485,17 @@ fn announced_host(host: &str) -> String {
 
 async fn start_broker(config: BrokerConfig, serialize_type: SerializeType) -> anyhow::Result<BrokerHandle> {
     let handle = ferrocket_broker::start(config, ferrocket_broker::Clock::system(), Some(serialize_type)).await?;
-    println!("listening broker {}", handle.local_addr());
+    announce("broker", handle.local_addr());
     tracing::info!(addr = %handle.local_addr(), announced = handle.broker().address(), "broker listening");
     Ok(handle)
+}
+
+/// `listening <role> <addr>` on stdout, for scripts and tests. A reader that went away after the
+/// lines it wanted must not stop the server, so a closed stdout is ignored (`println!` would panic).
+fn announce(role: &str, addr: SocketAddr) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening {role} {addr}").and_then(|()| stdout.flush());
 }
 
 async fn wait_for_stop_signal() -> anyhow::Result<()> {

@@ -39,15 +39,17 @@ pub fn proxy_exception(code: Code, message: &str) -> Status {
     )
 }
 
+/// The client library's FAQ line, which its `MQClientException` appends (the broker's own
+/// remarks end with a different one).
+const CLIENT_FAQ_SUFFIX: &str =
+    "\nFor more information, please visit the url, https://rocketmq.apache.org/docs/bestPractice/06FAQ";
+
 /// Java's message for a topic with no route (`TopicRouteService`, through `MQClientException`,
-/// which prefixes the response code and appends the FAQ link).
+/// which prefixes the response code and appends the FAQ line), as the 5.2.0 client shows it.
 pub fn topic_not_found(topic: &str) -> Status {
     status(
         Code::TopicNotFound,
-        format!(
-            "CODE: 17  DESC: No topic route info in name server for the topic: {topic}{}",
-            ferrocket_broker::error::FAQ_SUFFIX
-        ),
+        format!("CODE: 17  DESC: No topic route info in name server for the topic: {topic}{CLIENT_FAQ_SUFFIX}"),
     )
 }
 
@@ -78,10 +80,10 @@ mod tests {
     fn topic_not_found_reads_as_javas() {
         let status = topic_not_found("T");
         assert_eq!(status.code, 40402);
-        assert!(
-            status
-                .message
-                .starts_with("CODE: 17  DESC: No topic route info in name server for the topic: T\nSee ")
+        assert_eq!(
+            status.message,
+            "CODE: 17  DESC: No topic route info in name server for the topic: T\n\
+             For more information, please visit the url, https://rocketmq.apache.org/docs/bestPractice/06FAQ"
         );
     }
 }
