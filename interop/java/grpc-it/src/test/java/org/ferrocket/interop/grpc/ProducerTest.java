@@ -17,6 +17,8 @@ import org.apache.rocketmq.client.apis.ClientServiceProvider;
 import org.apache.rocketmq.client.apis.message.Message;
 import org.apache.rocketmq.client.apis.producer.Producer;
 import org.apache.rocketmq.client.apis.producer.SendReceipt;
+import org.apache.rocketmq.client.apis.producer.Transaction;
+import org.apache.rocketmq.client.apis.producer.TransactionResolution;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
@@ -61,6 +63,7 @@ class ProducerTest {
             createTopic("GrpcNormal_" + mode, "NORMAL");
             createTopic("GrpcFifo_" + mode, "FIFO");
             createTopic("GrpcDelay_" + mode, "DELAY");
+            createTopic("GrpcTx_" + mode, "TRANSACTION");
         }
     }
 
@@ -208,6 +211,32 @@ class ProducerTest {
             assertTrue(message.getStoreTimestamp() >= due - 1_000,
                 "stored at " + message.getStoreTimestamp() + ", due " + due);
         }
+    }
+
+    @ParameterizedTest(name = "tls={0}")
+    @ValueSource(booleans = {true, false})
+    void aCommittedTransactionIsDeliveredAndARolledBackOneIsNot(boolean tls) throws Exception {
+        String topic = "GrpcTx_" + mode(tls);
+        ClientConfiguration configuration = ClientConfiguration.newBuilder()
+            .setEndpoints(endpoint.grpcAddress)
+            .enableSsl(tls)
+            .setRequestTimeout(Duration.ofSeconds(10))
+            .build();
+        // Both are decided at once; the checker answers only if the broker asks (it should not).
+        try (Producer producer = PROVIDER.newProducerBuilder().setClientConfiguration(configuration)
+            .setTopics(topic).setTransactionChecker(view -> TransactionResolution.ROLLBACK).build()) {
+            Transaction committed = producer.beginTransaction();
+            producer.send(message(topic, "tx-commit", b -> { }), committed);
+            committed.commit();
+            Transaction rolledBack = producer.beginTransaction();
+            producer.send(message(topic, "tx-rollback", b -> { }), rolledBack);
+            rolledBack.rollback();
+        }
+        List<MessageExt> pulled = pullAll(topic, 1, DELIVERY_WAIT);
+        List<MessageExt> more = pullAll(topic, 2, Duration.ofSeconds(2));
+        assertEquals(List.of("tx-commit"), pulled.stream().map(ProducerTest::body).collect(Collectors.toList()),
+            "\n" + endpoint.tail(20));
+        assertEquals(1, more.size(), "the rolled-back message was delivered: " + more);
     }
 
     @ParameterizedTest(name = "tls={0}")
