@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use ferrocket_net::ConnectionHandle;
 use tokio::sync::mpsc;
 
 use crate::proto::{ExponentialBackoff, Metric, RetryPolicy, Settings, TelemetryCommand, settings::PubSub};
@@ -25,6 +26,10 @@ pub struct Client {
     pub settings: Settings,
     /// The open Telemetry stream's sender, if any.
     pub telemetry: Option<mpsc::Sender<Result<TelemetryCommand, tonic::Status>>>,
+    /// A producer's in-process connection, registered with the broker under each of its topics
+    /// (Java's proxy uses the topic as producer group), so the broker's transaction checks
+    /// reach it.
+    pub connection: Option<ConnectionHandle>,
 }
 
 /// Every known client by id.
@@ -44,14 +49,44 @@ impl Clients {
         if !self.by_id.contains_key(client_id) && self.by_id.len() >= GRPC_CLIENTS_MAX {
             return false;
         }
+        let connection = self.by_id.get(client_id).and_then(|client| client.connection.clone());
         self.by_id.insert(
             client_id.to_owned(),
             Client {
                 settings,
                 telemetry: Some(telemetry),
+                connection,
             },
         );
         true
+    }
+
+    /// Forgets a Telemetry stream that ended, unless a newer one replaced it, so the stream's
+    /// answering side ends too (Java completes it when the client completes its side).
+    pub fn clear_telemetry(&mut self, client_id: &str, ended: &mpsc::Sender<Result<TelemetryCommand, tonic::Status>>) {
+        if let Some(client) = self.by_id.get_mut(client_id)
+            && client
+                .telemetry
+                .as_ref()
+                .is_some_and(|current| current.same_channel(ended))
+        {
+            client.telemetry = None;
+        }
+    }
+
+    pub fn get(&self, client_id: &str) -> Option<&Client> {
+        self.by_id.get(client_id)
+    }
+
+    /// Records a producer's connection; false when the client is unknown.
+    pub fn set_connection(&mut self, client_id: &str, connection: ConnectionHandle) -> bool {
+        match self.by_id.get_mut(client_id) {
+            Some(client) => {
+                client.connection = Some(connection);
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn settings(&self, client_id: &str) -> Option<&Settings> {

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use ferrocket_broker::Broker;
 use ferrocket_net::tls::{Admission, TLS_HANDSHAKE_TIMEOUT, TlsMode, TlsSettings, admission};
@@ -33,6 +34,9 @@ pub const GRPC_CONNECTIONS_MAX: usize = 10_000;
 /// The largest request message: room for a 4 MiB body (Java's `maxMessageSize`) and its
 /// properties, so a body over that limit is answered MESSAGE_BODY_TOO_LARGE in band.
 pub const GRPC_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Shutdown waits this long for running calls; then open streams (a client's Telemetry stream
+/// stays open as long as the client runs) are cut.
+pub const GRPC_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Accepted connections waiting for tonic to take them.
 const ACCEPTED_QUEUED_MAX: usize = 64;
 
@@ -66,14 +70,21 @@ impl GrpcServer {
         self.local_addr
     }
 
-    /// Stops accepting and lets running calls finish (tonic's graceful shutdown).
+    /// Stops accepting and lets running calls finish (tonic's graceful shutdown), for at most
+    /// [`GRPC_SHUTDOWN_TIMEOUT`].
     pub async fn shutdown(mut self) {
         self.accept.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Err(error) = self.serve.await {
-            debug!(%error, "gRPC server task ended abnormally");
+        let abort = self.serve.abort_handle();
+        match timeout(GRPC_SHUTDOWN_TIMEOUT, &mut self.serve).await {
+            Ok(Err(error)) => debug!(%error, "gRPC server task ended abnormally"),
+            Ok(Ok(())) => {}
+            Err(_) => {
+                debug!("gRPC calls still open at shutdown are cut");
+                abort.abort();
+            }
         }
     }
 }

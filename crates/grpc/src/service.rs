@@ -15,23 +15,26 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ferrocket_broker::Broker;
 use ferrocket_broker::handlers::dispatch;
+use ferrocket_broker::state::clients::ClientChannel;
 use ferrocket_net::ConnectionHandle;
+use ferrocket_wire::codes::version;
 use ferrocket_wire::header::{CustomHeader, EndTransactionRequestHeader};
 use ferrocket_wire::message::OffsetMessageId;
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::message::sysflag;
 use ferrocket_wire::permissions::PERM_WRITE;
-use ferrocket_wire::{RemotingCommand, RequestCode};
+use ferrocket_wire::{LanguageCode, RemotingCommand, RequestCode};
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Streaming};
 use tracing::debug;
 
-use crate::clients::{Clients, merged};
+use crate::clients::{Client, Clients, merged};
 use crate::proto::messaging_service_server::MessagingService;
 use crate::proto::telemetry_command::Command;
 use crate::proto::*;
+use crate::recover;
 use crate::route::{self, TopicMessageType};
 use crate::send::{self, SendLimits};
 use crate::status::{ok, proxy_exception, status, topic_not_found};
@@ -243,16 +246,22 @@ impl Messaging {
             );
             return;
         };
-        let mut transactions = lock(&self.transactions);
-        if transactions.len() >= TRANSACTIONS_REMEMBERED_MAX {
-            transactions.pop_front();
-        }
-        transactions.push_back(HalfMessage {
+        self.remember(HalfMessage {
             transaction_id,
             topic: topic.to_owned(),
             commit_log_offset: offset_id.physical_offset,
             queue_offset: outcome.queue_offset,
         });
+    }
+
+    /// Keeps a half message's place (its send, or a broker check of it) for its EndTransaction;
+    /// the oldest is forgotten beyond the limit.
+    fn remember(&self, half: HalfMessage) {
+        let mut transactions = lock(&self.transactions);
+        if transactions.len() >= TRANSACTIONS_REMEMBERED_MAX {
+            transactions.pop_front();
+        }
+        transactions.push_back(half);
     }
 
     async fn end_transaction_now(
@@ -302,7 +311,11 @@ impl Messaging {
 
     fn heartbeat_now(&self, request: &Request<HeartbeatRequest>) -> Result<HeartbeatResponse, Status> {
         let id = client_id(request)?;
-        let client_type = lock(&self.clients).settings(&id).map(|settings| settings.client_type());
+        let client = lock(&self.clients).get(&id).cloned();
+        if let Some(client) = &client {
+            self.register_producer(&id, &peer(request), client);
+        }
+        let client_type = client.map(|client| client.settings.client_type());
         match client_type {
             None => Err(status(
                 Code::UnrecognizedClientType,
@@ -320,20 +333,30 @@ impl Messaging {
         request: &Request<NotifyClientTerminationRequest>,
     ) -> Result<NotifyClientTerminationResponse, Status> {
         let id = client_id(request)?;
-        match lock(&self.clients).remove(&id) {
+        let removed = lock(&self.clients).remove(&id);
+        match removed {
             None => Err(status(
                 Code::UnrecognizedClientType,
                 "cannot find client settings for this client",
             )),
-            Some(_) => Ok(NotifyClientTerminationResponse { status: Some(ok()) }),
+            Some(client) => {
+                if let Some(connection) = &client.connection {
+                    let mut registry = self.broker.clients.lock();
+                    for topic in publishing_topics(&client.settings) {
+                        registry.unregister_producer(&topic, connection);
+                    }
+                }
+                Ok(NotifyClientTerminationResponse { status: Some(ok()) })
+            }
         }
     }
 
     /// One command from a Telemetry stream: settings are recorded and answered with the merged
     /// ones; the client's reports (stack traces, verify results) need no answer.
     fn telemetry_command(
-        &self,
+        self: &Arc<Self>,
         client_id: &str,
+        peer: &str,
         command: TelemetryCommand,
         replies: &mpsc::Sender<Result<TelemetryCommand, tonic::Status>>,
     ) -> Result<Option<TelemetryCommand>, tonic::Status> {
@@ -367,13 +390,97 @@ impl Messaging {
             self.options.check_message_type,
             self.options.limits.body_bytes_max,
         );
+        let producer = matches!(settings.pub_sub, Some(settings::PubSub::Publishing(_)));
         if !lock(&self.clients).update(client_id, settings, replies.clone()) {
             return Err(tonic::Status::resource_exhausted("too many clients"));
+        }
+        if producer {
+            self.connect_producer(client_id, peer);
         }
         Ok(Some(TelemetryCommand {
             status: Some(ok()),
             command: Some(Command::Settings(answer)),
         }))
+    }
+}
+
+impl Messaging {
+    /// A producer's in-process connection (made once per client) and the task that carries the
+    /// broker's transaction checks sent to it onto the client's Telemetry stream.
+    fn connect_producer(self: &Arc<Self>, client_id: &str, peer: &str) {
+        let existing = lock(&self.clients)
+            .get(client_id)
+            .and_then(|client| client.connection.clone());
+        if existing.is_none() {
+            let (connection, mut requests) = ConnectionHandle::in_process_with_requests(peer.to_owned());
+            if !lock(&self.clients).set_connection(client_id, connection) {
+                return;
+            }
+            let service = Arc::clone(self);
+            let client = client_id.to_owned();
+            tokio::spawn(async move {
+                while let Some(request) = requests.next().await {
+                    let Some((command, checked)) = recover::recover_command(&request) else {
+                        debug!(
+                            code = request.code,
+                            client, "a broker request a gRPC client cannot take"
+                        );
+                        continue;
+                    };
+                    service.remember(HalfMessage {
+                        transaction_id: checked.transaction_id,
+                        topic: checked.topic,
+                        commit_log_offset: checked.commit_log_offset,
+                        queue_offset: checked.queue_offset,
+                    });
+                    // The client's current stream, looked up each time: holding a sender here
+                    // would keep an ended stream open.
+                    let stream = lock(&service.clients).get(&client).and_then(|c| c.telemetry.clone());
+                    let sent = match stream {
+                        Some(stream) => stream.send(Ok(command)).await.is_ok(),
+                        None => false,
+                    };
+                    if !sent {
+                        debug!(client, "transaction check dropped: no open Telemetry stream");
+                    }
+                }
+            });
+        }
+        let client = lock(&self.clients).get(client_id).cloned();
+        if let Some(client) = client {
+            self.register_producer(client_id, peer, &client);
+        }
+    }
+
+    /// Java's `registerProducer` for each topic a producer publishes to (the topic is the group).
+    fn register_producer(&self, client_id: &str, peer: &str, client: &Client) {
+        let Some(connection) = &client.connection else {
+            return;
+        };
+        let now_ms = self.broker.now_ms();
+        let mut registry = self.broker.clients.lock();
+        for topic in publishing_topics(&client.settings) {
+            registry.register_producer(
+                &topic,
+                ClientChannel {
+                    channel: connection.clone(),
+                    client_id: client_id.to_owned(),
+                    client_addr: peer.to_owned(),
+                    language: LanguageCode::JAVA,
+                    version: version::V5_0_0,
+                    last_update_ms: now_ms,
+                },
+            );
+        }
+    }
+}
+
+fn publishing_topics(settings: &Settings) -> Vec<String> {
+    match &settings.pub_sub {
+        Some(settings::PubSub::Publishing(publishing)) => {
+            publishing.topics.iter().map(|topic| topic.name.clone()).collect()
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -484,6 +591,7 @@ impl MessagingService for Arc<Messaging> {
 
     async fn telemetry(&self, request: Request<Streaming<TelemetryCommand>>) -> Answer<Self::TelemetryStream> {
         let id = client_id(&request).map_err(|status| tonic::Status::invalid_argument(status.message))?;
+        let peer = peer(&request);
         let mut inbound = request.into_inner();
         let (replies, outbound) = mpsc::channel(TELEMETRY_QUEUED_MAX);
         let service = Arc::clone(self);
@@ -497,7 +605,7 @@ impl MessagingService for Arc<Messaging> {
                         break;
                     }
                 };
-                let reply = service.telemetry_command(&id, command, &replies);
+                let reply = service.telemetry_command(&id, &peer, command, &replies);
                 let stop = reply.is_err();
                 if let Some(reply) = reply.transpose()
                     && replies.send(reply).await.is_err()
@@ -508,6 +616,7 @@ impl MessagingService for Arc<Messaging> {
                     break;
                 }
             }
+            lock(&service.clients).clear_telemetry(&id, &replies);
         });
         answer(Box::pin(ReceiverStream::new(outbound)))
     }

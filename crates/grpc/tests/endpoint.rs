@@ -29,11 +29,16 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(|_| {}).await
+}
+
+async fn fixture_with(tweak: impl FnOnce(&mut BrokerConfig)) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let mut config = BrokerConfig::standalone(dir.path(), "127.0.0.1", 0, "127.0.0.1:1");
     config.namesrv_addr = None;
     config.store.commit_log_segment_bytes = 1 << 24;
     config.store.consume_queue_file_entries = 1000;
+    tweak(&mut config);
     let broker = ferrocket_broker::start(config, Clock::system(), None).await.unwrap();
     let now = broker.broker().now_ms();
     {
@@ -386,5 +391,84 @@ async fn bad_input_gets_javas_in_band_codes() {
         .unwrap()
         .into_inner();
     assert_eq!(code(no_id.status.as_ref()), Code::ClientIdRequired as i32);
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn an_undecided_transaction_is_checked_over_telemetry_and_committed_by_the_answer() {
+    let mut f = fixture_with(|config| {
+        config.transaction_timeout_ms = 1_000;
+        config.transaction_check_interval_ms = 1_000;
+    })
+    .await;
+    let settings = Settings {
+        client_type: Some(ClientType::Producer as i32),
+        pub_sub: Some(settings::PubSub::Publishing(Publishing {
+            topics: vec![resource("Tx")],
+            ..Publishing::default()
+        })),
+        ..Settings::default()
+    };
+    let (commands, outbound) = tokio::sync::mpsc::channel(4);
+    commands
+        .send(TelemetryCommand {
+            status: None,
+            command: Some(Command::Settings(settings)),
+        })
+        .await
+        .unwrap();
+    let mut replies = f
+        .client
+        .telemetry(with_id(tokio_stream::wrappers::ReceiverStream::new(outbound)))
+        .await
+        .unwrap()
+        .into_inner();
+    let handshake = replies.message().await.unwrap().unwrap();
+    assert!(matches!(handshake.command, Some(Command::Settings(_))));
+
+    let half = send(
+        &mut f.client,
+        message("Tx", "ID-CHECKED", |p| p.message_type = MessageType::Transaction as i32),
+    )
+    .await;
+    assert_eq!(code(half.status.as_ref()), Code::Ok as i32, "{half:?}");
+    let transaction_id = half.entries[0].transaction_id.clone();
+
+    // The broker's check loop finds the undecided half message and asks the producer.
+    let check = tokio::time::timeout(Duration::from_secs(20), replies.message())
+        .await
+        .expect("no transaction check within 20 s")
+        .unwrap()
+        .unwrap();
+    let Some(Command::RecoverOrphanedTransactionCommand(recover)) = check.command else {
+        panic!("not a transaction check: {check:?}");
+    };
+    assert_eq!(recover.transaction_id, transaction_id);
+    let checked = recover.message.unwrap();
+    assert_eq!(checked.topic.unwrap().name, "Tx");
+    assert_eq!(checked.body.as_ref(), b"hello");
+    let system = checked.system_properties.unwrap();
+    assert_eq!(system.message_id, "ID-CHECKED");
+    assert_eq!(
+        system.body_digest.map(|d| d.checksum),
+        Some(format!("{:X}", crc32fast::hash(b"hello")))
+    );
+
+    let answer = EndTransactionRequest {
+        topic: Some(resource("Tx")),
+        message_id: "ID-CHECKED".to_owned(),
+        transaction_id,
+        resolution: TransactionResolution::Commit as i32,
+        source: TransactionSource::SourceServerCheck as i32,
+        trace_context: String::new(),
+    };
+    let ended = f.client.end_transaction(with_id(answer)).await.unwrap().into_inner();
+    assert_eq!(code(ended.status.as_ref()), Code::Ok as i32);
+    let mut visible = 0;
+    for queue in 0..4 {
+        visible += max_offset(&f.broker, "Tx", queue).await;
+    }
+    assert_eq!(visible, 1, "the checked transaction's commit stored the real message");
+    drop(commands);
     f.stop().await;
 }

@@ -48,6 +48,26 @@ fn next_connection_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// What a server sent to an in-process connection, decoded, in order.
+#[derive(Debug)]
+pub struct InProcessRequests {
+    frames: mpsc::Receiver<QueuedFrame>,
+}
+
+impl InProcessRequests {
+    /// The next command sent; `None` once every handle of the connection is gone. A frame that
+    /// does not decode (none should: the sender encoded it) is skipped.
+    pub async fn next(&mut self) -> Option<RemotingCommand> {
+        loop {
+            let queued = self.frames.recv().await?;
+            // The reservation is released as `queued` drops, after the decode.
+            if let Ok((command, _)) = RemotingCommand::decode(&queued.frame) {
+                return Some(command);
+            }
+        }
+    }
+}
+
 /// A live connection. Cheap to clone; compares equal to clones of the same connection, so it can
 /// key tables of peers (the name server's brokers, the broker's clients).
 #[derive(Clone)]
@@ -103,11 +123,18 @@ impl ConnectionHandle {
     /// local-mode proxy calls the broker's processors). Nothing reads its writer queue, so a
     /// request the server sends to this peer fails at once instead of waiting out a timeout.
     pub fn in_process(peer: String) -> ConnectionHandle {
-        let limits = ConnectionLimits::default();
-        let (handle, writer_queue) =
-            ConnectionHandle::open(peer, &limits, Arc::new(Budgets::new(&MemoryLimits::default())));
+        let (handle, writer_queue) = ConnectionHandle::in_process_with_requests(peer);
         drop(writer_queue);
         handle
+    }
+
+    /// [`ConnectionHandle::in_process`] whose writer queue its owner reads: what the server sends
+    /// to this peer (a broker's transaction check, say) arrives there, to be carried to the
+    /// client some other way (the gRPC endpoint's Telemetry stream).
+    pub fn in_process_with_requests(peer: String) -> (ConnectionHandle, InProcessRequests) {
+        let limits = ConnectionLimits::default();
+        let (handle, frames) = ConnectionHandle::open(peer, &limits, Arc::new(Budgets::new(&MemoryLimits::default())));
+        (handle, InProcessRequests { frames })
     }
 
     /// Unique within the process for its lifetime.
