@@ -9,20 +9,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.ferrocket.interop.namesrv.support.ChildProcess;
+import org.ferrocket.interop.namesrv.support.FerrocketNamesrv;
 import org.ferrocket.interop.namesrv.support.InteropEnv;
 import org.ferrocket.interop.namesrv.support.JavaNamesrv;
 import org.ferrocket.interop.namesrv.support.Ports;
 
 /**
  * One gRPC endpoint under test with the name server and broker behind it: ours
- * ({@code ferrocket standalone}, which serves gRPC beside its broker) or, with
+ * ({@code ferrocket broker -c broker.conf}, which serves gRPC beside its broker) or, with
  * {@code -Dbroker.impl=java}, the official 5.3.3 name server and proxy in local mode
  * ({@code ProxyStartup -pm local}, the broker inside the proxy's JVM) - the reference every test is
  * first run against.
  */
 final class GrpcEndpoint implements AutoCloseable {
 
-    private static final Pattern NAMESRV_LISTENING = Pattern.compile("listening namesrv (\\S+)");
     private static final Pattern BROKER_LISTENING = Pattern.compile("listening broker (\\S+)");
     private static final Pattern GRPC_LISTENING = Pattern.compile("listening grpc (\\S+)");
     private static final Pattern PROXY_STARTED = Pattern.compile("rocketmq-proxy startup successfully");
@@ -35,37 +35,70 @@ final class GrpcEndpoint implements AutoCloseable {
     /** {@code 127.0.0.1:PORT} of the gRPC endpoint, the 5.x client's {@code endpoints}. */
     final String grpcAddress;
     private final ChildProcess server;
-    private final JavaNamesrv javaNamesrv;
+    private final AutoCloseable namesrv;
 
     private GrpcEndpoint(boolean java, String namesrvAddress, String brokerAddress, String grpcAddress,
-                         ChildProcess server, JavaNamesrv javaNamesrv) {
+                         ChildProcess server, AutoCloseable namesrv) {
         this.java = java;
         this.namesrvAddress = namesrvAddress;
         this.brokerAddress = brokerAddress;
         this.grpcAddress = grpcAddress;
         this.server = server;
-        this.javaNamesrv = javaNamesrv;
+        this.namesrv = namesrv;
     }
 
     static GrpcEndpoint start(Path workDir) throws Exception {
         return "java".equals(System.getProperty("broker.impl", "ferrocket")) ? startJava(workDir) : startOurs(workDir);
     }
 
+    /**
+     * Broker settings both sides take: transaction checks every 2 s of half messages older than
+     * 2 s, so the checker test waits seconds, not Java's default half minute.
+     */
+    private static final List<String> SHARED_BROKER_CONF = List.of(
+        "transactionTimeOut=2000",
+        "transactionCheckInterval=2000");
+
+    /** Ours as `ferrocket namesrv` and `ferrocket broker -c broker.conf`, which serves gRPC too. */
     private static GrpcEndpoint startOurs(Path workDir) throws Exception {
-        Path dir = workDir.resolve("ferrocket-standalone");
-        List<String> command = List.of(InteropEnv.ferrocketBinary().toString(), "standalone", "--host", "127.0.0.1",
-            "--namesrv-port", "0", "--broker-port", Integer.toString(Ports.brokerListenPort()),
-            "--grpc-port", "0", "--data-dir", dir.resolve("data").toString());
-        ChildProcess child = ChildProcess.start("ferrocket-standalone", command, dir,
-            workDir.resolve("logs/ferrocket-standalone.log"),
-            Map.of("FERROCKET_LOG", System.getenv().getOrDefault("FERROCKET_LOG", "info"), "NO_COLOR", "1"));
+        FerrocketNamesrv namesrv = FerrocketNamesrv.start(workDir);
         try {
-            String namesrv = child.awaitStdout(NAMESRV_LISTENING, STARTUP).group(1);
-            String broker = child.awaitStdout(BROKER_LISTENING, STARTUP).group(1);
-            String grpc = child.awaitStdout(GRPC_LISTENING, STARTUP).group(1);
-            return new GrpcEndpoint(false, namesrv, broker, grpc, child, null);
-        } catch (InterruptedException | RuntimeException | Error e) {
-            child.close();
+            Path dir = workDir.resolve("ferrocket-broker");
+            Files.createDirectories(dir);
+            int brokerPort = Ports.brokerListenPort();
+            Path conf = dir.resolve("broker.conf");
+            List<String> lines = new ArrayList<>(List.of(
+                "brokerClusterName=DefaultCluster",
+                "brokerName=broker-a",
+                "brokerId=0",
+                "namesrvAddr=" + namesrv.address(),
+                "brokerIP1=127.0.0.1",
+                // Loopback only: the broker's port and the gRPC port.
+                "bindAddress=127.0.0.1",
+                "listenPort=" + brokerPort,
+                "storePathRootDir=" + dir.resolve("store"),
+                "autoCreateTopicEnable=true",
+                // Port 0: the OS's pick, read from the `listening grpc` line.
+                "grpcServerPort=0"));
+            lines.addAll(SHARED_BROKER_CONF);
+            lines.add("");
+            Files.writeString(conf, String.join("\n", lines), StandardCharsets.UTF_8);
+            List<String> command = List.of(InteropEnv.ferrocketBinary().toString(), "broker", "-c", conf.toString());
+            ChildProcess child = ChildProcess.start("ferrocket-broker", command, dir,
+                workDir.resolve("logs/ferrocket-broker.log"),
+                Map.of("FERROCKET_LOG", System.getenv().getOrDefault("FERROCKET_LOG", "info"), "NO_COLOR", "1"));
+            try {
+                child.awaitStdout(BROKER_LISTENING, STARTUP);
+                String grpc = child.awaitStdout(GRPC_LISTENING, STARTUP).group(1);
+                String grpcPort = grpc.substring(grpc.lastIndexOf(':') + 1);
+                return new GrpcEndpoint(false, namesrv.address(), "127.0.0.1:" + brokerPort, "127.0.0.1:" + grpcPort,
+                    child, namesrv);
+            } catch (InterruptedException | RuntimeException | Error e) {
+                child.close();
+                throw e;
+            }
+        } catch (Exception | Error e) {
+            namesrv.close();
             throw e;
         }
     }
@@ -89,6 +122,8 @@ final class GrpcEndpoint implements AutoCloseable {
                 "flushDiskType=ASYNC_FLUSH",
                 "namesrvAddr=" + namesrv.address(),
                 "brokerIP1=127.0.0.1",
+                // Loopback only: the broker's port and the gRPC port.
+                "bindAddress=127.0.0.1",
                 "listenPort=" + brokerPort,
                 "storePathRootDir=" + dir.resolve("store"),
                 "storePathCommitLog=" + dir.resolve("store").resolve("commitlog"),
@@ -96,6 +131,7 @@ final class GrpcEndpoint implements AutoCloseable {
                 "mappedFileSizeCommitLog=" + 64 * 1024 * 1024,
                 "mappedFileSizeConsumeQueue=" + 30_000 * 20,
                 "traceTopicEnable=false",
+                String.join("\n", SHARED_BROKER_CONF),
                 ""), StandardCharsets.UTF_8);
             Path proxyConf = dir.resolve("rmq-proxy.json");
             Files.writeString(proxyConf, "{\"rocketMQClusterName\":\"DefaultCluster\",\"grpcServerPort\":" + grpcPort
@@ -134,9 +170,7 @@ final class GrpcEndpoint implements AutoCloseable {
             server.stop(Duration.ofSeconds(30));
         } finally {
             server.close();
-            if (javaNamesrv != null) {
-                javaNamesrv.close();
-            }
+            namesrv.close();
         }
     }
 }

@@ -65,6 +65,7 @@ class ProducerTest {
             createTopic("GrpcDelay_" + mode, "DELAY");
             createTopic("GrpcTx_" + mode, "TRANSACTION");
         }
+        createTopic("GrpcTxChecked", "TRANSACTION");
     }
 
     @AfterAll
@@ -237,6 +238,37 @@ class ProducerTest {
         assertEquals(List.of("tx-commit"), pulled.stream().map(ProducerTest::body).collect(Collectors.toList()),
             "\n" + endpoint.tail(20));
         assertEquals(1, more.size(), "the rolled-back message was delivered: " + more);
+    }
+
+    @Test
+    void anUndecidedTransactionIsCheckedAndCommittedByTheChecker() throws Exception {
+        String topic = "GrpcTxChecked";
+        ClientConfiguration configuration = ClientConfiguration.newBuilder()
+            .setEndpoints(endpoint.grpcAddress)
+            .setRequestTimeout(Duration.ofSeconds(10))
+            .build();
+        java.util.concurrent.CopyOnWriteArrayList<String> checked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        String messageId;
+        try (Producer producer = PROVIDER.newProducerBuilder().setClientConfiguration(configuration)
+            .setTopics(topic).setTransactionChecker(view -> {
+                checked.add(view.getMessageId().toString() + "/" + new String(toArray(view.getBody()), StandardCharsets.UTF_8));
+                return TransactionResolution.COMMIT;
+            }).build()) {
+            Transaction undecided = producer.beginTransaction();
+            messageId = producer.send(message(topic, "tx-checked", b -> { }), undecided).getMessageId().toString();
+            // Neither commit nor rollback: the broker's check asks the checker over Telemetry.
+            Poll.until("the broker's transaction check", DELIVERY_WAIT, () -> List.copyOf(checked), list -> !list.isEmpty());
+            List<MessageExt> pulled = pullAll(topic, 1, DELIVERY_WAIT);
+            assertTrue(pulled.stream().anyMatch(m -> body(m).equals("tx-checked") && m.getMsgId().equals(messageId)),
+                "the checked transaction was not delivered: " + pulled + "\n" + endpoint.tail(20));
+        }
+        assertEquals(messageId + "/tx-checked", checked.get(0));
+    }
+
+    private static byte[] toArray(java.nio.ByteBuffer buffer) {
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.duplicate().get(bytes);
+        return bytes;
     }
 
     @ParameterizedTest(name = "tls={0}")
