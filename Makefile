@@ -23,12 +23,14 @@ test-golden:
 # 4.9.8 and mqadmin against our name server; the Java clients, mqadmin and benchmark against our
 # broker; store directories written by the Java broker read by ours and ours served by the Java
 # broker; our master and slave with the Java client, and each beside a Java master or slave;
-# the Go client producing and consuming through ours; our Rust SDK against the Java pair and ours.
+# the Go client producing and consuming through ours; our Rust SDK against the Java pair and ours;
+# the official 5.x Java client over gRPC.
 test-interop:
 	interop/java/namesrv-interop.sh
 	interop/java/broker-interop.sh
 	interop/java/store-interop.sh
 	interop/java/ha-interop.sh
+	interop/java/grpc-interop.sh
 	interop/go/run.sh -tags broker
 	interop/rust-client/run.sh
 

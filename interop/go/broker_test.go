@@ -65,7 +65,7 @@ func startStandalone(t *testing.T) *standalone {
 		t.Fatal(err)
 	}
 	s.process = exec.Command(binary, "standalone", "--host", "127.0.0.1", "--namesrv-port", "0",
-		"--broker-port", strconv.Itoa(port), "--data-dir", s.dataDir)
+		"--broker-port", strconv.Itoa(port), "--grpc-port", "0", "--data-dir", s.dataDir)
 	s.process.Env = childEnv()
 	s.process.Stderr = os.Stderr
 	stdout, err := s.process.StdoutPipe()

@@ -71,7 +71,7 @@ func startBrokerWithConf(t *testing.T, conf map[string]string) (s *standalone, e
 	if err := os.WriteFile(confPath, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	broker, listening := startListening(t, "broker", "broker", "-c", confPath)
+	broker, listening := startListening(t, "broker", "broker", "-c", confPath, "--grpc-port", "0")
 	s = &standalone{namesrvAddr: namesrvAddr, brokerAddr: fmt.Sprintf("127.0.0.1:%d", port), process: broker}
 	// Cleanups run last-added first: the broker stops before its name server.
 	t.Cleanup(func() { (&standalone{process: namesrv}).stop() })

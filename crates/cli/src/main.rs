@@ -21,6 +21,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use ferrocket_broker::{BrokerConfig, BrokerHandle};
+use ferrocket_grpc::{GrpcServer, GrpcSettings};
 use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
 use ferrocket_net::{ServerTls, TlsSettings};
 use ferrocket_wire::SerializeType;
@@ -52,6 +53,29 @@ impl JavaProperties {
     }
 }
 
+/// The gRPC endpoint of 5.x clients (Java's local-mode proxy), served beside the broker.
+#[derive(clap::Args, Debug, Default)]
+struct GrpcArgs {
+    /// The gRPC port (overrides `grpcServerPort` in the broker.conf; default 8081).
+    #[arg(long)]
+    grpc_port: Option<u16>,
+    /// Serve no gRPC endpoint (as `grpcServerEnable=false`).
+    #[arg(long)]
+    no_grpc: bool,
+}
+
+impl GrpcArgs {
+    fn apply(&self, mut settings: GrpcSettings) -> GrpcSettings {
+        if let Some(port) = self.grpc_port {
+            settings.port = port;
+        }
+        if self.no_grpc {
+            settings.enabled = false;
+        }
+        settings
+    }
+}
+
 fn parse_define(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
@@ -76,6 +100,8 @@ enum Command {
         #[arg(long)]
         broker_ip: Option<String>,
         #[command(flatten)]
+        grpc: GrpcArgs,
+        #[command(flatten)]
         java: JavaProperties,
     },
     /// The name server alone.
@@ -96,6 +122,8 @@ enum Command {
     Broker {
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
+        #[command(flatten)]
+        grpc: GrpcArgs,
         #[command(flatten)]
         java: JavaProperties,
     },
@@ -218,6 +246,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             broker_port,
             data_dir,
             broker_ip,
+            grpc,
             java,
         } => {
             let tls = java.tls()?;
@@ -235,8 +264,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             config.server_tls = server_tls;
             config.client_tls = tls.client()?;
             let broker = start_broker(config, serialize_type).await?;
+            let grpc_settings = grpc.apply(GrpcSettings::default());
+            let grpc = start_grpc(&broker, &grpc_settings, &host, &tls).await?;
             wait_for_stop_signal().await?;
             reload.abort();
+            if let Some(grpc) = grpc {
+                grpc.shutdown().await;
+            }
             // The broker first, so it can unregister from the name server.
             broker.shutdown().await;
             namesrv.shutdown().await;
@@ -260,15 +294,20 @@ async fn run(command: Command) -> anyhow::Result<()> {
             reload.abort();
             namesrv.shutdown().await;
         }
-        Command::Broker { config, java } => {
+        Command::Broker { config, grpc, java } => {
             let tls = java.tls()?;
-            let mut config = load_broker_config(&config)?;
+            let (mut config, grpc_settings) = load_broker_config(&config)?;
             config.server_tls = tls.server()?;
             config.client_tls = tls.client()?;
             let reload = watch_certificates(&tls, &config.server_tls);
+            let host = config.listen_host.clone();
             let broker = start_broker(config, serialize_type).await?;
+            let grpc = start_grpc(&broker, &grpc.apply(grpc_settings), &host, &tls).await?;
             wait_for_stop_signal().await?;
             reload.abort();
+            if let Some(grpc) = grpc {
+                grpc.shutdown().await;
+            }
             broker.shutdown().await;
         }
         Command::Bench {
@@ -407,7 +446,7 @@ async fn start_namesrv(
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let addr = socket_addr("namesrv", host, port)?;
     let handle = ferrocket_namesrv::start(config, addr, data_dir, Some(serialize_type)).await?;
-    println!("listening namesrv {}", handle.local_addr());
+    announce("namesrv", handle.local_addr());
     tracing::info!(addr = %handle.local_addr(), "name server listening");
     Ok(handle)
 }
@@ -433,7 +472,8 @@ fn socket_addr(role: &str, host: &str, port: u16) -> anyhow::Result<SocketAddr> 
 /// A broker.conf is a few kilobytes; refuse anything absurd before reading it.
 const BROKER_CONF_BYTES_MAX: u64 = 1024 * 1024;
 
-fn load_broker_config(path: &Path) -> anyhow::Result<BrokerConfig> {
+/// The broker's settings and the gRPC endpoint's, both from one broker.conf.
+fn load_broker_config(path: &Path) -> anyhow::Result<(BrokerConfig, GrpcSettings)> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
@@ -445,7 +485,32 @@ fn load_broker_config(path: &Path) -> anyhow::Result<BrokerConfig> {
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let properties = ferrocket_wire::properties_text::parse(&text).with_context(|| format!("in {}", path.display()))?;
-    BrokerConfig::from_properties(&properties).with_context(|| format!("in {}", path.display()))
+    let (grpc, broker): (Vec<_>, Vec<_>) = properties
+        .into_iter()
+        .partition(|(key, _)| ferrocket_grpc::settings::KEYS.contains(&key.as_str()));
+    let grpc = GrpcSettings::from_entries(grpc.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+        .with_context(|| format!("in {}", path.display()))?;
+    let broker = BrokerConfig::from_properties(&broker).with_context(|| format!("in {}", path.display()))?;
+    Ok((broker, grpc))
+}
+
+/// The gRPC endpoint over `broker`, unless turned off; TLS beside plaintext unless the TLS mode
+/// is `disabled`.
+async fn start_grpc(
+    broker: &BrokerHandle,
+    settings: &GrpcSettings,
+    host: &str,
+    tls: &TlsSettings,
+) -> anyhow::Result<Option<GrpcServer>> {
+    if !settings.enabled {
+        return Ok(None);
+    }
+    let config = settings
+        .server_config(host, tls.mode != ferrocket_net::TlsMode::Disabled)
+        .map_err(anyhow::Error::msg)?;
+    let server = ferrocket_grpc::start(std::sync::Arc::clone(broker.broker()), config).await?;
+    announce("grpc", server.local_addr());
+    Ok(Some(server))
 }
 
 /// Where clients on this machine reach a server bound to `host`.
@@ -458,9 +523,17 @@ fn announced_host(host: &str) -> String {
 
 async fn start_broker(config: BrokerConfig, serialize_type: SerializeType) -> anyhow::Result<BrokerHandle> {
     let handle = ferrocket_broker::start(config, ferrocket_broker::Clock::system(), Some(serialize_type)).await?;
-    println!("listening broker {}", handle.local_addr());
+    announce("broker", handle.local_addr());
     tracing::info!(addr = %handle.local_addr(), announced = handle.broker().address(), "broker listening");
     Ok(handle)
+}
+
+/// `listening <role> <addr>` on stdout, for scripts and tests. A reader that went away after the
+/// lines it wanted must not stop the server, so a closed stdout is ignored (`println!` would panic).
+fn announce(role: &str, addr: SocketAddr) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening {role} {addr}").and_then(|()| stdout.flush());
 }
 
 async fn wait_for_stop_signal() -> anyhow::Result<()> {

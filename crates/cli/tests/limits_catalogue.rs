@@ -2,7 +2,7 @@
 //! docs/limits.md, and every row of the catalogue names a constant that exists where it says.
 //!
 //! The rule, a plain function over text so that the tests at the bottom can show it failing:
-//! - a *limit constant* is a `const` item in `crates/{wire,net,store,replication,namesrv,broker,client}/src`
+//! - a *limit constant* is a `const` item in `crates/{wire,net,store,replication,namesrv,broker,client,grpc}/src`
 //!   whose name has `MAX`, `MIN`, `TIMEOUT`, `LIMIT` or `RANGE` as one of its `_`-separated
 //!   words (`FRAME_BYTES_MAX`, `LOCK_MAX_LIVE_MS`, `SEGMENT_BYTES_RANGE`) and whose type is not
 //!   text (`&str`, `&[..]`, `char`: property names such as `MAX_OFFSET` are not limits). Code under
@@ -18,9 +18,18 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The crates whose limits the catalogue covers: the servers' libraries and the client SDK. The
-/// binary is left out: its limits are its command line's.
-const LIBRARY_CRATES: &[&str] = &["wire", "net", "store", "replication", "namesrv", "broker", "client"];
+/// The crates whose limits the catalogue covers: the servers' libraries, the gRPC endpoint and
+/// the client SDK. The binary is left out: its limits are its command line's.
+const LIBRARY_CRATES: &[&str] = &[
+    "wire",
+    "net",
+    "store",
+    "replication",
+    "namesrv",
+    "broker",
+    "client",
+    "grpc",
+];
 /// The one catalogue of limits, relative to the workspace root.
 const CATALOGUE: &str = "docs/limits.md";
 /// A constant whose name has one of these as a `_`-separated word is a limit.

@@ -29,6 +29,9 @@ impl Standalone {
                 "0",
                 "--broker-port",
                 "0",
+                // Tests run side by side: the gRPC port too is the OS's pick.
+                "--grpc-port",
+                "0",
             ])
             .arg("--data-dir")
             .arg(data.path())

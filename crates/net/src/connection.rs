@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
 use crate::budget::Budgets;
-use crate::config::{ConnectionLimits, deadline_after};
+use crate::config::{ConnectionLimits, MemoryLimits, deadline_after};
 use crate::error::{NetError, NetResult};
 use crate::outbound::{Closed, OutboundBytes, QueuedFrame};
 
@@ -46,6 +46,26 @@ pub fn next_opaque() -> i32 {
 fn next_connection_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What a server sent to an in-process connection, decoded, in order.
+#[derive(Debug)]
+pub struct InProcessRequests {
+    frames: mpsc::Receiver<QueuedFrame>,
+}
+
+impl InProcessRequests {
+    /// The next command sent; `None` once every handle of the connection is gone. A frame that
+    /// does not decode (none should: the sender encoded it) is skipped.
+    pub async fn next(&mut self) -> Option<RemotingCommand> {
+        loop {
+            let queued = self.frames.recv().await?;
+            // The reservation is released as `queued` drops, after the decode.
+            if let Ok((command, _)) = RemotingCommand::decode(&queued.frame) {
+                return Some(command);
+            }
+        }
+    }
 }
 
 /// A live connection. Cheap to clone; compares equal to clones of the same connection, so it can
@@ -96,6 +116,25 @@ impl ConnectionHandle {
             },
             outbound_rx,
         )
+    }
+
+    /// A connection with no socket, for requests a server serves in its own process (the gRPC
+    /// endpoint hands its clients' requests to the broker's handlers this way, as Java's
+    /// local-mode proxy calls the broker's processors). Nothing reads its writer queue, so a
+    /// request the server sends to this peer fails at once instead of waiting out a timeout.
+    pub fn in_process(peer: String) -> ConnectionHandle {
+        let (handle, writer_queue) = ConnectionHandle::in_process_with_requests(peer);
+        drop(writer_queue);
+        handle
+    }
+
+    /// [`ConnectionHandle::in_process`] whose writer queue its owner reads: what the server sends
+    /// to this peer (a broker's transaction check, say) arrives there, to be carried to the
+    /// client some other way (the gRPC endpoint's Telemetry stream).
+    pub fn in_process_with_requests(peer: String) -> (ConnectionHandle, InProcessRequests) {
+        let limits = ConnectionLimits::default();
+        let (handle, frames) = ConnectionHandle::open(peer, &limits, Arc::new(Budgets::new(&MemoryLimits::default())));
+        (handle, InProcessRequests { frames })
     }
 
     /// Unique within the process for its lifetime.

@@ -29,7 +29,7 @@ pub mod tls;
 pub use budget::MemoryUse;
 pub use client::Client;
 pub use config::{ClientConfig, ConnectionLimits, MemoryLimits, ServerConfig};
-pub use connection::{ConnectionHandle, PendingResponse, next_opaque};
+pub use connection::{ConnectionHandle, InProcessRequests, PendingResponse, next_opaque};
 pub use error::{NetError, NetResult};
 pub use log_rate::LogRate;
 pub use router::{Handler, HandlerFuture, Router};

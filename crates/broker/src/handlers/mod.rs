@@ -194,6 +194,31 @@ pub fn served_codes() -> impl Iterator<Item = RequestCode> {
     ROUTES.iter().map(|(code, _)| *code)
 }
 
+/// Serves one request in process, exactly as the transport would have: the same [`ROUTES`]
+/// entry, checks and response codes. The gRPC endpoint sends its clients' requests this way,
+/// as Java's local-mode proxy calls the broker's processors with `RemotingCommand`s;
+/// `connection` stands for the client (its address is the producer's or consumer's). `None`:
+/// the code is not served here, or the handler answers nothing (a oneway request).
+pub async fn dispatch(
+    broker: &Arc<Broker>,
+    request: RemotingCommand,
+    connection: &ConnectionHandle,
+) -> Option<RemotingCommand> {
+    let serve = ROUTES
+        .iter()
+        .find(|(code, _)| *code == request.request_code())
+        .map(|(_, serve)| *serve)?;
+    // The same guard as the transport's: with ACL on, an unsigned in-process request is refused.
+    if let Err(refused) = auth::guard(broker, &request, connection) {
+        return respond(&request, Err(refused.into()));
+    }
+    match serve {
+        Serve::Sync(handler) => respond(&request, handler(broker, &request)),
+        Serve::WithConnection(handler) => respond(&request, handler(broker, &request, connection)),
+        Serve::Async(handler) => handler(Arc::clone(broker), request, connection.clone()).await,
+    }
+}
+
 /// The transport's router: every route of [`ROUTES`] behind the auth guard, and the
 /// connection-close hook that forgets a client's channel.
 pub fn router(broker: &Arc<Broker>) -> Router {

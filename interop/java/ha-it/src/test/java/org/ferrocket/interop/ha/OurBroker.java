@@ -50,7 +50,8 @@ final class OurBroker {
         lines.add("");
         Path confFile = dir.resolve(name + ".conf");
         Files.writeString(confFile, String.join("\n", lines), StandardCharsets.UTF_8);
-        List<String> command = List.of(InteropEnv.ferrocketBinary().toString(), "broker", "-c", confFile.toString());
+        List<String> command = List.of(InteropEnv.ferrocketBinary().toString(), "broker", "-c", confFile.toString(),
+            "--grpc-port", "0");
         String logLevel = System.getenv().getOrDefault("FERROCKET_LOG", "info");
         ChildProcess child = ChildProcess.start("ferrocket-broker-" + name, command, dir,
             work.resolve("logs/ferrocket-broker-" + name + ".log"), Map.of("FERROCKET_LOG", logLevel, "NO_COLOR", "1"));

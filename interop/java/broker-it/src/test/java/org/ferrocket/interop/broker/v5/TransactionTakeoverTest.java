@@ -230,7 +230,7 @@ class TransactionTakeoverTest {
             "transactionTimeOut=1000",
             ""), StandardCharsets.UTF_8);
         ChildProcess child = ChildProcess.start("ferrocket-successor",
-            List.of(InteropEnv.ferrocketBinary().toString(), "broker", "-c", conf.toString()), dir,
+            List.of(InteropEnv.ferrocketBinary().toString(), "broker", "-c", conf.toString(), "--grpc-port", "0"), dir,
             workDir.resolve("logs/ferrocket-successor.log"),
             Map.of("FERROCKET_LOG", System.getenv().getOrDefault("FERROCKET_LOG", "info"), "NO_COLOR", "1"));
         successor = child;

@@ -214,7 +214,9 @@ public final class BrokerUnderTest implements AutoCloseable {
             }
             List<String> command = new ArrayList<>(List.of(bin.toString(), "standalone", "--host", "127.0.0.1",
                 "--namesrv-port", Integer.toString(namesrvPort), "--broker-port", Integer.toString(brokerPort),
-                "--data-dir", dir.resolve("data").toString()));
+                "--data-dir", dir.resolve("data").toString(),
+                // Test classes and suites may overlap: the gRPC port is the OS's pick, not 8081.
+                "--grpc-port", "0"));
             command.addAll(defines);
             String[] namesrvAddress = new String[1];
             int[] launches = {0};
@@ -243,7 +245,8 @@ public final class BrokerUnderTest implements AutoCloseable {
                 StandardCharsets.UTF_8);
             int[] launches = {0};
             BrokerLauncher launcher = () -> {
-                List<String> command = new ArrayList<>(List.of(bin.toString(), "broker", "-c", conf.toString()));
+                List<String> command = new ArrayList<>(List.of(bin.toString(), "broker", "-c", conf.toString(),
+                    "--grpc-port", "0"));
                 command.addAll(defines);
                 ChildProcess child = ChildProcess.start("ferrocket-broker", command, dir,
                     workDir.resolve(logName("ferrocket-broker", ++launches[0])), env);

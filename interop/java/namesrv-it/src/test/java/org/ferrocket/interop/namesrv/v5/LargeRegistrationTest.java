@@ -241,7 +241,7 @@ class LargeRegistrationTest {
         Map<String, String> env = Map.of("FERROCKET_LOG", System.getenv().getOrDefault("FERROCKET_LOG", "info"),
             "NO_COLOR", "1");
         ChildProcess child = ChildProcess.start("ferrocket-broker-" + broker,
-            List.of(InteropEnv.ferrocketBinary().toString(), "broker", "-c", confFile.toString()), dir,
+            List.of(InteropEnv.ferrocketBinary().toString(), "broker", "-c", confFile.toString(), "--grpc-port", "0"), dir,
             workDir.resolve("logs/ferrocket-broker-" + broker + ".log"), env);
         try {
             child.awaitStdout(BROKER_LISTENING, FERROCKET_STARTUP_TIMEOUT);
