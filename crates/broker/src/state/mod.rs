@@ -13,6 +13,7 @@ pub mod consumer_offsets;
 pub mod keep_from;
 pub mod long_poll;
 pub mod metadata;
+pub mod pop;
 pub mod registration_health;
 pub mod replication;
 pub mod schedule;

@@ -16,6 +16,7 @@ mod lock;
 mod message_queue;
 mod offsets;
 mod register;
+mod revive;
 mod route;
 mod running_info;
 mod stats;
@@ -37,6 +38,7 @@ pub use offsets::{
     ConsumerOffsetSerializeWrapper, DelayOffsetSerializeWrapper, GetConsumerStatusBody, ResetOffsetBody,
 };
 pub use register::{DECOMPRESSED_BYTES_MAX, RegisterBrokerBody};
+pub use revive::{ACK_TAG, AckMsg, BATCH_ACK_TAG, BatchAckMsg, CK_TAG, PopCheckPoint};
 pub use route::{BrokerData, ClusterInfo, QueueData, TopicRouteData};
 pub use running_info::{ConsumeStatus, ConsumerRunningInfo, PopProcessQueueInfo, ProcessQueueInfo};
 pub use stats::{ConsumeStats, OffsetWrapper, QueryConsumeTimeSpanBody, QueueTimeSpan, TopicOffset, TopicStatsTable};
