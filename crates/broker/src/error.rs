@@ -205,6 +205,49 @@ pub enum BrokerError {
         consumer: String,
     },
 
+    // POP (`PopMessageProcessor`, `AckMessageProcessor`, in Java's order).
+    #[error("the broker[{broker_ip}] pop message is timeout too much")]
+    PopTimeoutTooMuch { broker_ip: String },
+
+    #[error("the broker[{broker_ip}] pop message is forbidden")]
+    PopBrokerForbidden { broker_ip: String },
+
+    #[error("the broker[{broker_ip}] pop message's num is greater than 32")]
+    PopTooManyMessages { broker_ip: String },
+
+    #[error("the broker[{broker_ip}] pop message is forbidden because timerWheelEnable is false")]
+    PopNeedsTimerWheel { broker_ip: String },
+
+    #[error("the topic[{topic}] peeking message is forbidden")]
+    PopTopicForbidden { topic: String },
+
+    /// Ours: orderly pops need the queue blocking Java keeps, not built yet.
+    #[error("orderly pop of topic[{topic}] is not served by this broker")]
+    PopOrderlyNotServed { topic: String },
+
+    /// POP's refusal names no `forbiddenType`, unlike a pull's.
+    #[error("subscription group no permission, {group}")]
+    PopGroupForbidden { group: String },
+
+    #[error(
+        "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{read_queue_nums}] consumer:[/{consumer}]"
+    )]
+    AckQueueIdIllegal {
+        topic: String,
+        queue_id: i32,
+        read_queue_nums: i32,
+        consumer: String,
+    },
+
+    #[error("offset is illegal, key:{topic}@{queue_id}, commit:{offset}, store:{min}~{max}")]
+    AckOffsetIllegal {
+        topic: String,
+        queue_id: i32,
+        offset: i64,
+        min: i64,
+        max: i64,
+    },
+
     /// A non-TAG expression type without an expression.
     #[error("parse the consumer's subscription failed")]
     SubscriptionParseFailed { expression_type: String },
@@ -576,7 +619,14 @@ impl BrokerError {
             | E::PullGroupForbidden { .. }
             | E::PullTopicForbidden { .. }
             | E::BroadcastForbidden { .. }
+            | E::PopBrokerForbidden { .. }
+            | E::PopTopicForbidden { .. }
+            | E::PopGroupForbidden { .. }
             | E::ConfigKeyDenied { .. } => ResponseCode::NO_PERMISSION,
+            E::PopTimeoutTooMuch { .. } => ResponseCode::POLLING_TIMEOUT,
+            E::PopTooManyMessages { .. } | E::PopOrderlyNotServed { .. } => ResponseCode::INVALID_PARAMETER,
+            E::AckQueueIdIllegal { .. } => ResponseCode::MESSAGE_ILLEGAL,
+            E::AckOffsetIllegal { .. } => ResponseCode::NO_MESSAGE,
             E::TopicBlank
             | E::TopicIllegalCharacters { .. }
             | E::TopicTooLong { .. }
@@ -630,6 +680,7 @@ impl BrokerError {
             | E::PutResultMissing
             | E::TimerFlowControl { .. }
             | E::TimerNotEnabled
+            | E::PopNeedsTimerWheel { .. }
             | E::RecallPutFailed
             | E::SendBackMessageNotFound { .. }
             | E::SendBackPutFailed { .. }
@@ -738,5 +789,7 @@ fn filter_type_name(filter_type: &TopicFilterType) -> &str {
     }
 }
 
+#[cfg(test)]
+mod pop_tests;
 #[cfg(test)]
 mod tests;

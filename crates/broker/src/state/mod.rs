@@ -14,6 +14,7 @@ pub mod keep_from;
 pub mod long_poll;
 pub mod metadata;
 pub mod pop;
+pub mod pop_wake;
 pub mod registration_health;
 pub mod replication;
 pub mod schedule;
@@ -84,6 +85,10 @@ pub struct Broker {
     pub transactions: Table<transactions::Decisions>,
     /// Timer messages waiting for their time (the shell's wheel task delivers them).
     pub timers: Table<timer::wheel::TimerWheel>,
+    /// POP checkpoints in flight (the shell's revive task brings back what is not acked).
+    pub pop: Table<pop::PopState>,
+    /// Pops and notifications waiting for a message.
+    pub pop_wakers: Arc<pop_wake::PopWakers>,
     pub store: StoreHandle,
     /// The HA listener (masters) or follower (slaves).
     pub replication: Replication,
@@ -98,6 +103,7 @@ pub struct BrokerParts {
     pub config: BrokerConfig,
     pub tables: Tables,
     pub pull_holds: Arc<PullHolds>,
+    pub pop_wakers: Arc<pop_wake::PopWakers>,
     pub store: StoreHandle,
     pub replication: Replication,
     pub clock: Clock,
@@ -112,6 +118,7 @@ impl Broker {
             .store
             .read(|store| transactions::recorded_decisions(store, op_from, half_from.unwrap_or(0)));
         let timers = timer::wheel::restore(&parts.store, &parts.config, started_ms);
+        let pop = pop::restore(&parts.store, &parts.tables.offsets, &parts.config.broker_cluster_name);
         Broker {
             config: RwLock::new(Arc::new(parts.config)),
             address: OnceLock::new(),
@@ -124,6 +131,8 @@ impl Broker {
             pull_holds: parts.pull_holds,
             transactions: Table::new(decisions),
             timers: Table::new(timers),
+            pop: Table::new(pop),
+            pop_wakers: parts.pop_wakers,
             store: parts.store,
             replication: parts.replication,
             clock: parts.clock,

@@ -13,14 +13,22 @@
 //!   a checkpoint whose record is still being written holds its queue's floor where it is;
 //! * at most [`POP_CHECKPOINTS_MAX`] checkpoints are held; a pop past it takes nothing.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::SocketAddr;
 
+use crate::limit_warnings::{LimitWarning, limit_warning};
+use bytes::Bytes;
 use ferrocket_wire::body::{AckMsg, BatchAckMsg, PopCheckPoint};
+use ferrocket_wire::message::properties::keys;
+use ferrocket_wire::message::sysflag;
+use ferrocket_wire::message::{MessageProperties, MessageVersion, StoredMessage};
 
 /// Checkpoints in flight at most: each pop of up to 32 messages adds one, and the table is
 /// keyed by what consumers send. Java's counterpart is `popInflightMessageThreshold` (10 000
 /// messages per queue) plus the revive log on disk.
 pub const POP_CHECKPOINTS_MAX: usize = 100_000;
+pub static CHECKPOINTS_FULL: LimitWarning = limit_warning!(POP_CHECKPOINTS_MAX);
+
 /// `PopAckConstants.REVIVE_GROUP`: whose offsets in the revive topic say how far it is settled.
 pub const REVIVE_GROUP: &str = "CID_RMQ_SYS_REVIVE_GROUP";
 
@@ -53,7 +61,11 @@ impl Inflight {
 
     /// The offsets not yet acknowledged.
     pub fn unacked(&self) -> Vec<i64> {
-        self.offsets.iter().filter(|(_, acked)| !acked).map(|(offset, _)| *offset).collect()
+        self.offsets
+            .iter()
+            .filter(|(_, acked)| !acked)
+            .map(|(offset, _)| *offset)
+            .collect()
     }
 }
 
@@ -171,15 +183,115 @@ impl PopCheckpoints {
                 self.insert(key, inflight);
             }
             ReviveRecord::Ack(ack) => {
-                self.ack(&ack_key(&ack.consumer_group, &ack.topic, ack.queue_id, ack.start_offset, ack.pop_time), ack.ack_offset);
+                self.ack(
+                    &ack_key(
+                        &ack.consumer_group,
+                        &ack.topic,
+                        ack.queue_id,
+                        ack.start_offset,
+                        ack.pop_time,
+                    ),
+                    ack.ack_offset,
+                );
             }
             ReviveRecord::BatchAck(batch) => {
-                let key = ack_key(&batch.consumer_group, &batch.topic, batch.queue_id, batch.start_offset, batch.pop_time);
+                let key = ack_key(
+                    &batch.consumer_group,
+                    &batch.topic,
+                    batch.queue_id,
+                    batch.start_offset,
+                    batch.pop_time,
+                );
                 for offset in batch.ack_offset_list {
                     self.ack(&key, offset);
                 }
             }
         }
+    }
+}
+
+/// A queue being popped: (topic, group, queue). Java's `QueueLockManager` key.
+pub type QueueKey = (String, String, i32);
+
+/// Everything POP keeps: the checkpoints, the queues a pop is reading right now (two pops of
+/// one queue must not take the same messages), and how many pops were served (it picks which
+/// queue a pop of every queue starts at, and when a pop reads the retry topic first).
+#[derive(Debug, Default)]
+pub struct PopState {
+    pub checkpoints: PopCheckpoints,
+    busy: HashSet<QueueKey>,
+    pub pops_served: u64,
+}
+
+impl PopState {
+    /// Claims a queue for one pop; false when another pop is reading it.
+    pub fn try_claim(&mut self, key: &QueueKey) -> bool {
+        self.busy.insert(key.clone())
+    }
+
+    pub fn release(&mut self, key: &QueueKey) {
+        self.busy.remove(key);
+    }
+}
+
+/// A message of the revive log (`buildCkMsg`, `appendAck`): tag, body, and Java's unique key
+/// so two writes of one record are recognisable.
+pub fn revive_message(
+    revive_topic: &str,
+    revive_qid: i32,
+    (tag, unique_key): (&str, String),
+    body: Vec<u8>,
+    store_host: SocketAddr,
+    now_ms: i64,
+) -> StoredMessage {
+    let mut properties = MessageProperties::new();
+    properties.insert(keys::TAGS, tag);
+    properties.insert(keys::UNIQ_KEY, unique_key);
+    StoredMessage {
+        version: MessageVersion::for_topic_bytes(revive_topic.len()),
+        body_crc: 0,
+        queue_id: revive_qid,
+        flag: 0,
+        queue_offset: 0,
+        physical_offset: 0,
+        sys_flag: sysflag::with_host_flags(0, &store_host, &store_host),
+        born_timestamp_ms: now_ms,
+        born_host: store_host,
+        store_timestamp_ms: 0,
+        store_host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body: Bytes::from(body),
+        topic: revive_topic.to_owned(),
+        properties,
+    }
+}
+
+/// `genCkUniqueId`: `topic@queue@startOffset@group@popTime@broker@ck`.
+pub fn checkpoint_unique_key(key: &CheckpointKey, broker_name: &str) -> String {
+    format!(
+        "{}@{}@{}@{}@{}@{}@ck",
+        key.topic, key.queue_id, key.start_offset, key.group, key.pop_time_ms, broker_name
+    )
+}
+
+/// `genAckUniqueId`: `topic@queue@ackOffset@group@popTime@broker@ack`.
+pub fn ack_unique_key(key: &CheckpointKey, ack_offset: i64, broker_name: &str) -> String {
+    format!(
+        "{}@{}@{}@{}@{}@{}@ack",
+        key.topic, key.queue_id, ack_offset, key.group, key.pop_time_ms, broker_name
+    )
+}
+
+/// Reads a revive-log record by its tag; `None` for anything else.
+pub fn parse_revive_record(message: &StoredMessage) -> Option<ReviveRecord> {
+    use ferrocket_wire::body::{ACK_TAG, BATCH_ACK_TAG, CK_TAG, JsonBody};
+    let body = &message.body[..];
+    match message.properties.get(keys::TAGS)? {
+        CK_TAG => PopCheckPoint::decode(body).ok().map(ReviveRecord::Checkpoint),
+        ACK_TAG => AckMsg::decode(body).ok().map(ReviveRecord::Ack),
+        BATCH_ACK_TAG => BatchAckMsg::decode(body).ok().map(ReviveRecord::BatchAck),
+        _ => None,
     }
 }
 
@@ -191,7 +303,8 @@ pub enum ReviveRecord {
     BatchAck(BatchAckMsg),
 }
 
-fn ack_key(group: &str, topic: &str, queue_id: i32, start_offset: i64, pop_time_ms: i64) -> CheckpointKey {
+/// The key an ack names.
+pub fn ack_key(group: &str, topic: &str, queue_id: i32, start_offset: i64, pop_time_ms: i64) -> CheckpointKey {
     CheckpointKey {
         group: group.to_owned(),
         topic: topic.to_owned(),
@@ -202,13 +315,20 @@ fn ack_key(group: &str, topic: &str, queue_id: i32, start_offset: i64, pop_time_
 }
 
 /// The table's view of a checkpoint record (`None` for one naming no message).
-pub fn from_checkpoint(ck: &PopCheckPoint, revive_qid: i32, record_offset: Option<u64>) -> Option<(CheckpointKey, Inflight)> {
+pub fn from_checkpoint(
+    ck: &PopCheckPoint,
+    revive_qid: i32,
+    record_offset: Option<u64>,
+) -> Option<(CheckpointKey, Inflight)> {
     let offsets: Vec<(i64, bool)> = ck
         .queue_offset_diff
         .iter()
         .enumerate()
         .map(|(bit, diff)| {
-            let acked = u32::try_from(bit).ok().and_then(|b| 1i32.checked_shl(b)).is_some_and(|mask| ck.bit_map & mask != 0);
+            let acked = u32::try_from(bit)
+                .ok()
+                .and_then(|b| 1i32.checked_shl(b))
+                .is_some_and(|mask| ck.bit_map & mask != 0);
             (ck.start_offset.saturating_add(i64::from(*diff)), acked)
         })
         .collect();
@@ -226,7 +346,12 @@ pub fn from_checkpoint(ck: &PopCheckPoint, revive_qid: i32, record_offset: Optio
 }
 
 /// The checkpoint record for a pop (`appendCheckPoint`): `bm` 0, one diff per message.
-pub fn checkpoint_record(key: &CheckpointKey, invisible_time_ms: i64, offsets: &[i64], broker_name: &str) -> PopCheckPoint {
+pub fn checkpoint_record(
+    key: &CheckpointKey,
+    invisible_time_ms: i64,
+    offsets: &[i64],
+    broker_name: &str,
+) -> PopCheckPoint {
     PopCheckPoint {
         bit_map: 0,
         broker_name: Some(broker_name.to_owned()),
@@ -244,6 +369,67 @@ pub fn checkpoint_record(key: &CheckpointKey, invisible_time_ms: i64, offsets: &
         start_offset: key.start_offset,
         topic: key.topic.clone(),
     }
+}
+
+/// Queue entries read under one store lock while replaying the revive log.
+const REPLAY_BATCH: u32 = 32;
+
+/// Java's revive topic for a cluster: `rmq_sys_REVIVE_LOG_<cluster>`.
+pub fn revive_topic(cluster_name: &str) -> String {
+    format!("{}{cluster_name}", ferrocket_wire::system_topics::REVIVE_TOPIC_PREFIX)
+}
+
+/// Rebuilds the checkpoints in flight from the revive log: every revive queue from the revive
+/// group's offset (its start when none is stored) to its end.
+pub fn restore(
+    store: &ferrocket_store::StoreHandle,
+    offsets: &crate::state::consumer_offsets::ConsumerOffsetTable,
+    cluster_name: &str,
+) -> PopState {
+    use ferrocket_store::{GetMessageStatus, GetMessages, QueueId, QueueOffset};
+    let topic = revive_topic(cluster_name);
+    let mut state = PopState::default();
+    for revive_qid in 0..crate::state::topics::REVIVE_QUEUE_NUMS {
+        let queue = QueueId(revive_qid);
+        let stored = offsets
+            .query(REVIVE_GROUP, &topic, revive_qid)
+            .and_then(QueueOffset::from_java_long);
+        let (min, max) = store.read(|s| {
+            (
+                s.min_offset_in_queue(&topic, queue),
+                s.max_offset_in_queue(&topic, queue),
+            )
+        });
+        let mut next = stored.unwrap_or(min).max(min);
+        while next < max {
+            let read = store.read(|s| {
+                s.get_messages(&GetMessages {
+                    topic: &topic,
+                    queue_id: queue,
+                    offset: next,
+                    max_count: REPLAY_BATCH,
+                    filter: None,
+                    record_filter: None,
+                })
+            });
+            let Ok(read) = read else { break };
+            for record in &read.records {
+                let Ok((message, _)) = StoredMessage::decode(record) else {
+                    continue;
+                };
+                let (Some(parsed), Ok(offset)) = (parse_revive_record(&message), u64::try_from(message.queue_offset))
+                else {
+                    continue;
+                };
+                state.checkpoints.replay(parsed, revive_qid, offset);
+            }
+            if read.status != GetMessageStatus::Found || read.next_begin_offset <= next {
+                break;
+            }
+            next = read.next_begin_offset;
+        }
+    }
+    state
 }
 
 #[cfg(test)]

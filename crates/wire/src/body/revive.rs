@@ -121,7 +121,10 @@ mod tests {
         // A record as Java 5.3.3 writes it (fastjson adds the getter-only `reviveTime`).
         let java = r#"{"bm":0,"bn":"broker-a","c":"cg","cId":"cg","d":[0,1],"it":60000,"n":2,"pt":1700000000000,"q":1,"reviveTime":1700000060000,"ro":0,"so":5,"t":"T"}"#;
         let ck: PopCheckPoint = round_trip(java);
-        assert_eq!((ck.start_offset, ck.num, ck.queue_offset_diff.clone()), (5, 2, vec![0, 1]));
+        assert_eq!(
+            (ck.start_offset, ck.num, ck.queue_offset_diff.clone()),
+            (5, 2, vec![0, 1])
+        );
         assert_eq!(ck.revive_time_ms(), 1_700_000_060_000);
         assert_eq!(
             String::from_utf8(ck.encode()).unwrap(),

@@ -141,7 +141,14 @@ mod tests {
         );
         assert_eq!(
             required_keys::<ChangeInvisibleTimeRequestHeader>(&[]),
-            ["consumerGroup", "topic", "queueId", "extraInfo", "offset", "invisibleTime"]
+            [
+                "consumerGroup",
+                "topic",
+                "queueId",
+                "extraInfo",
+                "offset",
+                "invisibleTime"
+            ]
         );
         assert_eq!(
             required_keys::<ChangeInvisibleTimeResponseHeader>(&[]),

@@ -26,7 +26,11 @@ fn acked_checkpoints_leave_and_unacked_ones_come_due() {
     assert!(!table.insert(key(5, 100), inflight(&[5], 0, Some(0))), "same key twice");
     assert!(table.insert(key(7, 200), inflight(&[7], 1, Some(0))));
     assert_eq!(table.ack(&key(5, 100), 5), AckOutcome::Acked);
-    assert_eq!(table.ack(&key(5, 100), 5), AckOutcome::Unknown, "a second ack changes nothing");
+    assert_eq!(
+        table.ack(&key(5, 100), 5),
+        AckOutcome::Unknown,
+        "a second ack changes nothing"
+    );
     assert_eq!(table.ack(&key(5, 999), 6), AckOutcome::Unknown, "another pop's receipt");
     assert!(table.take_due(1_099, 10).is_empty());
     let due = table.take_due(1_100, 10);
@@ -45,7 +49,10 @@ fn the_revive_floor_waits_for_records_in_flight_and_being_written() {
     table.insert(key(7, 100), inflight(&[7], 1, None));
     assert_eq!(table.revive_floor(0, 9), Some(3));
     assert_eq!(table.revive_floor(1, 9), None, "a record being written holds the floor");
-    assert!(table.take_due(i64::MAX, 10).iter().all(|(_, i)| i.revive_qid == 0), "unwritten is not due");
+    assert!(
+        table.take_due(i64::MAX, 10).iter().all(|(_, i)| i.revive_qid == 0),
+        "unwritten is not due"
+    );
     table.ack(&key(5, 100), 5);
     assert_eq!(table.revive_floor(0, 9), Some(9));
 }

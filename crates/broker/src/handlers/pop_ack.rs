@@ -1,0 +1,199 @@
+//! ACK_MESSAGE (200051) and CHANGE_MESSAGE_INVISIBLETIME (200053): Java 5.3.3's
+//! `AckMessageProcessor` and `ChangeInvisibleTimeProcessor`.
+//!
+//! An ack names its message by the receipt's checkpoint (`startOffset`, `popTime`) and the
+//! message's queue offset. It writes an `ack` record to the revive log, then marks the message
+//! in the checkpoint table. Changing the invisible time writes a new one-message checkpoint
+//! (popped now, for the new time) and then acks the old one, as Java does. An ack of a message
+//! no longer in flight (acked, or already revived) is answered SUCCESS and changes nothing, as
+//! Java answers it; a change of one is answered SUCCESS too but, unlike Java, does not bring
+//! the message back a second time.
+
+use std::sync::Arc;
+
+use ferrocket_net::ConnectionHandle;
+use ferrocket_store::QueueId;
+use ferrocket_wire::body::{ACK_TAG, AckMsg, CK_TAG, JsonBody};
+use ferrocket_wire::header::{
+    AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, ChangeInvisibleTimeResponseHeader, CustomHeader,
+};
+use ferrocket_wire::pop_receipt::PopReceipt;
+use ferrocket_wire::{RemotingCommand, ResponseCode};
+
+use crate::error::{BrokerError, BrokerResult, respond};
+use crate::handlers::Answer;
+use crate::handlers::pop::append_revive_record;
+use crate::state::Broker;
+use crate::state::pop::{CheckpointKey, Inflight, ack_key, ack_unique_key, checkpoint_record, checkpoint_unique_key};
+use crate::state::topics::REVIVE_QUEUE_NUMS;
+
+/// Changes of one message's invisible time within one millisecond that get a checkpoint each.
+const CHANGES_PER_MS_MAX: i64 = 64;
+
+/// ACK_MESSAGE.
+pub fn serve_ack(broker: Arc<Broker>, request: RemotingCommand, connection: ConnectionHandle) -> Answer {
+    Box::pin(async move { respond(&request, handle_ack(&broker, &request, connection.peer_addr()).await) })
+}
+
+/// CHANGE_MESSAGE_INVISIBLETIME.
+pub fn serve_change_invisible_time(
+    broker: Arc<Broker>,
+    request: RemotingCommand,
+    connection: ConnectionHandle,
+) -> Answer {
+    Box::pin(async move { respond(&request, handle_change(&broker, &request, connection.peer_addr()).await) })
+}
+
+/// The message a request names, checked as Java checks it: topic, queue, then the offset within
+/// `[min, max]` (`max_inclusive`) or `[min, max)`.
+fn check_message(
+    b: &Broker,
+    (topic, queue_id, offset): (&str, i32, i64),
+    peer: &str,
+    max_inclusive: bool,
+) -> BrokerResult<bool> {
+    let Some(topic_config) = b.topics.lock().get(topic) else {
+        return Err(BrokerError::PullTopicNotExist {
+            topic: topic.to_owned(),
+        });
+    };
+    if queue_id < 0 || queue_id >= topic_config.read_queue_nums {
+        return Err(BrokerError::AckQueueIdIllegal {
+            topic: topic.to_owned(),
+            queue_id,
+            read_queue_nums: topic_config.read_queue_nums,
+            consumer: peer.to_owned(),
+        });
+    }
+    let queue = QueueId(queue_id);
+    let (min, max) = b
+        .store
+        .read(|s| (s.min_offset_in_queue(topic, queue), s.max_offset_in_queue(topic, queue)));
+    let (min, max) = (min.to_java_long(), max.to_java_long());
+    let inside = offset >= min && (offset < max || (max_inclusive && offset == max));
+    if !inside && max_inclusive {
+        return Err(BrokerError::AckOffsetIllegal {
+            topic: topic.to_owned(),
+            queue_id,
+            offset,
+            min,
+            max,
+        });
+    }
+    Ok(inside)
+}
+
+/// A receipt's revive queue, or 0 for one out of range (it only says where the record goes).
+fn revive_qid(receipt: &PopReceipt) -> i32 {
+    if (0..REVIVE_QUEUE_NUMS).contains(&receipt.revive_qid) {
+        receipt.revive_qid
+    } else {
+        0
+    }
+}
+
+/// Serves ACK_MESSAGE.
+pub async fn handle_ack(b: &Broker, request: &RemotingCommand, peer: &str) -> BrokerResult<RemotingCommand> {
+    let header = AckMessageRequestHeader::from_command(request)?;
+    check_message(b, (&header.topic, header.queue_id, header.offset), peer, true)?;
+    let receipt = PopReceipt::parse(&header.extra_info)?;
+    let key = ack_key(
+        &header.consumer_group,
+        &header.topic,
+        header.queue_id,
+        receipt.ck_queue_offset,
+        receipt.pop_time_ms,
+    );
+    if !receipt.is_order() {
+        ack(b, &key, header.offset, revive_qid(&receipt), &receipt.broker_name).await;
+    }
+    Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None))
+}
+
+/// Acks one message in flight: the record first, then the table. Nothing for one not in flight.
+pub async fn ack(b: &Broker, key: &CheckpointKey, offset: i64, revive_qid: i32, broker_name: &str) -> bool {
+    if !b.pop.lock().checkpoints.is_unacked(key, offset) {
+        return false;
+    }
+    let record = AckMsg {
+        ack_offset: offset,
+        broker_name: Some(broker_name.to_owned()),
+        consumer_group: key.group.clone(),
+        pop_time: key.pop_time_ms,
+        queue_id: key.queue_id,
+        start_offset: key.start_offset,
+        topic: key.topic.clone(),
+    };
+    let unique_key = ack_unique_key(key, offset, broker_name);
+    if append_revive_record(b, revive_qid, (ACK_TAG, unique_key), record.encode())
+        .await
+        .is_none()
+    {
+        return false;
+    }
+    b.pop.lock().checkpoints.ack(key, offset);
+    true
+}
+
+/// Serves CHANGE_MESSAGE_INVISIBLETIME.
+pub async fn handle_change(b: &Broker, request: &RemotingCommand, peer: &str) -> BrokerResult<RemotingCommand> {
+    let header = ChangeInvisibleTimeRequestHeader::from_command(request)?;
+    if !check_message(b, (&header.topic, header.queue_id, header.offset), peer, false)? {
+        return Ok(RemotingCommand::response_to(request, ResponseCode::NO_MESSAGE, None));
+    }
+    let receipt = PopReceipt::parse(&header.extra_info)?;
+    let now_ms = b.now_ms();
+    let revive_qid = revive_qid(&receipt);
+    let answer = |pop_time| {
+        let fields = ChangeInvisibleTimeResponseHeader {
+            pop_time,
+            invisible_time: header.invisible_time,
+            revive_qid: receipt.revive_qid,
+        }
+        .to_ext_fields();
+        Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None).with_ext_fields(fields))
+    };
+    let old = ack_key(
+        &header.consumer_group,
+        &header.topic,
+        header.queue_id,
+        receipt.ck_queue_offset,
+        receipt.pop_time_ms,
+    );
+    if receipt.is_order() || !b.pop.lock().checkpoints.is_unacked(&old, header.offset) {
+        return answer(now_ms);
+    }
+    let inflight = Inflight {
+        invisible_time_ms: header.invisible_time,
+        revive_qid,
+        record_offset: None,
+        offsets: vec![(header.offset, false)],
+    };
+    // A checkpoint of the same message made in the same millisecond (the pop itself, or an
+    // earlier change) has this key: the new one takes the next free millisecond.
+    let inserted = (0..CHANGES_PER_MS_MAX).find_map(|step| {
+        let new = CheckpointKey {
+            start_offset: header.offset,
+            pop_time_ms: now_ms.saturating_add(step),
+            ..old.clone()
+        };
+        b.pop
+            .lock()
+            .checkpoints
+            .insert(new.clone(), inflight.clone())
+            .then_some(new)
+    });
+    let Some(new) = inserted else {
+        return Ok(RemotingCommand::response_to(request, ResponseCode::SYSTEM_ERROR, None));
+    };
+    let broker_name = b.config().broker_name.clone();
+    let record = checkpoint_record(&new, header.invisible_time, &[header.offset], &broker_name);
+    let unique_key = checkpoint_unique_key(&new, &broker_name);
+    let Some(record_offset) = append_revive_record(b, revive_qid, (CK_TAG, unique_key), record.encode()).await else {
+        b.pop.lock().checkpoints.remove(&new);
+        return Ok(RemotingCommand::response_to(request, ResponseCode::SYSTEM_ERROR, None));
+    };
+    b.pop.lock().checkpoints.set_record_offset(&new, record_offset);
+    ack(b, &old, header.offset, revive_qid, &receipt.broker_name).await;
+    answer(new.pop_time_ms)
+}
