@@ -10,6 +10,7 @@
 //! remark.
 
 pub mod admin;
+pub mod assignment;
 pub mod client;
 pub mod offsets;
 pub mod pop;
@@ -63,6 +64,11 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
     (
         RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
         Serve::Async(pop_ack::serve_change_invisible_time),
+    ),
+    (RequestCode::QUERY_ASSIGNMENT, Serve::Sync(assignment::query_assignment)),
+    (
+        RequestCode::SET_MESSAGE_REQUEST_MODE,
+        Serve::Sync(assignment::set_message_request_mode),
     ),
     // Client membership: client.rs
     (RequestCode::HEART_BEAT, Serve::Async(client::serve_heartbeat)),
@@ -224,7 +230,7 @@ mod tests {
         for code in served_codes() {
             assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
         }
-        assert_eq!(seen.len(), 50);
+        assert_eq!(seen.len(), 52);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! offsets, clients, master addresses; the pull holds and replication take their own locks
 //! after any of these.
 
+pub mod assignment;
 pub mod clients;
 pub mod consumer_offsets;
 pub mod keep_from;
@@ -89,6 +90,8 @@ pub struct Broker {
     pub pop: Table<pop::PopState>,
     /// Pops and notifications waiting for a message.
     pub pop_wakers: Arc<pop_wake::PopWakers>,
+    /// PULL or POP, by topic and group (SET_MESSAGE_REQUEST_MODE).
+    pub request_modes: Table<assignment::RequestModes>,
     pub store: StoreHandle,
     /// The HA listener (masters) or follower (slaves).
     pub replication: Replication,
@@ -133,6 +136,7 @@ impl Broker {
             timers: Table::new(timers),
             pop: Table::new(pop),
             pop_wakers: parts.pop_wakers,
+            request_modes: Table::default(),
             store: parts.store,
             replication: parts.replication,
             clock: parts.clock,

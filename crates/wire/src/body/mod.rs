@@ -7,6 +7,7 @@
 //! Bodies with bean-keyed maps (`Map<MessageQueue, …>`) override `encode` to write raw object
 //! keys like fastjson. Sets are kept as `Vec`s, since Java writes them in arbitrary order.
 
+mod assignment;
 mod connection;
 mod data_version;
 mod groups;
@@ -22,6 +23,10 @@ mod running_info;
 mod stats;
 mod topic;
 
+pub use assignment::{
+    MessageQueueAssignment, MessageRequestMode, QueryAssignmentRequestBody, QueryAssignmentResponseBody,
+    SetMessageRequestModeRequestBody,
+};
 pub use connection::{Connection, ConsumerConnection, ProducerConnection};
 pub use data_version::DataVersion;
 pub use groups::{
