@@ -281,6 +281,36 @@ async fn a_waiting_pop_and_a_notification_are_answered_by_an_arrival() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_batch_ack_acks_the_offsets_its_bit_set_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |_| {}).await;
+    let client = client();
+    ok_code(&ask(&client, &broker, create_topic(TOPIC, 1)).await);
+    for body in [&b"x0"[..], b"x1", b"x2"] {
+        ok_code(&ask(&client, &broker, send_v2(TOPIC, 0, "", body)).await);
+    }
+    let (_, popped) = pop(&client, &broker).await;
+    assert_eq!(popped.len(), 3);
+    let receipt = PopReceipt::parse(&popped[0].receipt).unwrap();
+    // Offsets 0 and 2 of the checkpoint: bits 0 and 2, the byte 0x05, base64 "BQ==".
+    let body = format!(
+        r#"{{"acks":[{{"b":"BQ==","c":"{GROUP}","it":{INVISIBLE_MS},"pt":{},"q":0,"r":"0","rq":{},"so":{},"t":"{TOPIC}"}}]}}"#,
+        receipt.pop_time_ms, receipt.revive_qid, receipt.ck_queue_offset
+    );
+    let batch = RemotingCommand::request(RequestCode::BATCH_ACK_MESSAGE).with_body(body.into_bytes());
+    ok_code(&ask(&client, &broker, batch).await);
+    let empty = RemotingCommand::request(RequestCode::BATCH_ACK_MESSAGE).with_body(&b"{}"[..]);
+    assert_eq!(
+        ResponseCode(ask(&client, &broker, empty).await.code),
+        ResponseCode::NO_MESSAGE
+    );
+    pass(&broker, 11_000).await;
+    let (_, back) = pop(&client, &broker).await;
+    assert_eq!(bodies(&back), [&b"x1"[..]]);
+    broker.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn pops_are_refused_as_java_refuses_them() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), |_| {}).await;

@@ -53,7 +53,7 @@ impl RetryMark {
         }
     }
 
-    fn parse(text: &str) -> WireResult<RetryMark> {
+    pub fn parse(text: &str) -> WireResult<RetryMark> {
         match text {
             "0" => Ok(RetryMark::Normal),
             "1" => Ok(RetryMark::RetryV1),

@@ -61,6 +61,7 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
     (RequestCode::POP_MESSAGE, Serve::Async(pop::serve)),
     (RequestCode::NOTIFICATION, Serve::Async(pop::serve_notification)),
     (RequestCode::ACK_MESSAGE, Serve::Async(pop_ack::serve_ack)),
+    (RequestCode::BATCH_ACK_MESSAGE, Serve::Async(pop_ack::serve_batch_ack)),
     (
         RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
         Serve::Async(pop_ack::serve_change_invisible_time),
@@ -230,7 +231,7 @@ mod tests {
         for code in served_codes() {
             assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
         }
-        assert_eq!(seen.len(), 52);
+        assert_eq!(seen.len(), 53);
     }
 
     #[test]
@@ -257,6 +258,7 @@ mod tests {
                 RequestCode::POP_MESSAGE,
                 RequestCode::NOTIFICATION,
                 RequestCode::ACK_MESSAGE,
+                RequestCode::BATCH_ACK_MESSAGE,
                 RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
                 // A heartbeat that creates a retry topic registers it before the answer.
                 RequestCode::HEART_BEAT,

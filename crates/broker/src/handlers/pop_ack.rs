@@ -11,13 +11,14 @@
 
 use std::sync::Arc;
 
+use base64::Engine;
 use ferrocket_net::ConnectionHandle;
 use ferrocket_store::QueueId;
-use ferrocket_wire::body::{ACK_TAG, AckMsg, CK_TAG, JsonBody};
+use ferrocket_wire::body::{ACK_TAG, AckMsg, BatchAckMessageRequestBody, CK_TAG, JsonBody};
 use ferrocket_wire::header::{
     AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, ChangeInvisibleTimeResponseHeader, CustomHeader,
 };
-use ferrocket_wire::pop_receipt::PopReceipt;
+use ferrocket_wire::pop_receipt::{ORDER_REVIVE_QUEUE, PopReceipt, RetryMark};
 use ferrocket_wire::{RemotingCommand, ResponseCode};
 
 use crate::error::{BrokerError, BrokerResult, respond};
@@ -27,12 +28,21 @@ use crate::state::Broker;
 use crate::state::pop::{CheckpointKey, Inflight, ack_key, ack_unique_key, checkpoint_record, checkpoint_unique_key};
 use crate::state::topics::REVIVE_QUEUE_NUMS;
 
+/// Bits of one batch ack read at most: offsets further than this from the checkpoint's start are
+/// not acked (a checkpoint spans 32 messages, filtered ones between them included).
+pub const BATCH_ACK_BITS_MAX: u32 = 65_536;
+
 /// Changes of one message's invisible time within one millisecond that get a checkpoint each.
 const CHANGES_PER_MS_MAX: i64 = 64;
 
 /// ACK_MESSAGE.
 pub fn serve_ack(broker: Arc<Broker>, request: RemotingCommand, connection: ConnectionHandle) -> Answer {
     Box::pin(async move { respond(&request, handle_ack(&broker, &request, connection.peer_addr()).await) })
+}
+
+/// BATCH_ACK_MESSAGE.
+pub fn serve_batch_ack(broker: Arc<Broker>, request: RemotingCommand, _connection: ConnectionHandle) -> Answer {
+    Box::pin(async move { respond(&request, handle_batch_ack(&broker, &request).await) })
 }
 
 /// CHANGE_MESSAGE_INVISIBLETIME.
@@ -135,6 +145,80 @@ pub async fn ack(b: &Broker, key: &CheckpointKey, offset: i64, revive_qid: i32, 
     true
 }
 
+/// Serves BATCH_ACK_MESSAGE: every set bit of every [`BatchAck`] within its queue's offsets acks
+/// one message (Java's `appendAck` for a batch). Ours writes one `ack` record per message.
+pub async fn handle_batch_ack(b: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+    let body = match request.body.as_deref() {
+        Some(bytes) => BatchAckMessageRequestBody::decode(bytes)?,
+        None => BatchAckMessageRequestBody::default(),
+    };
+    let acks = body.acks.unwrap_or_default();
+    if acks.is_empty() {
+        return Ok(RemotingCommand::response_to(request, ResponseCode::NO_MESSAGE, None));
+    }
+    let broker_name = body.broker_name.unwrap_or_else(|| b.config().broker_name.clone());
+    for batch in acks {
+        let Ok(retry) = RetryMark::parse(&batch.retry) else {
+            continue;
+        };
+        let topic = retry.real_topic(&batch.topic, &batch.consumer_group);
+        if b.topics.lock().get(&topic).is_none() {
+            continue;
+        }
+        let queue = QueueId(batch.queue_id);
+        let (min, max) = b.store.read(|s| {
+            (
+                s.min_offset_in_queue(&topic, queue),
+                s.max_offset_in_queue(&topic, queue),
+            )
+        });
+        let key = ack_key(
+            &batch.consumer_group,
+            &topic,
+            batch.queue_id,
+            batch.start_offset,
+            batch.pop_time,
+        );
+        let revive_qid = if (0..REVIVE_QUEUE_NUMS).contains(&batch.revive_queue_id) {
+            batch.revive_queue_id
+        } else {
+            0
+        };
+        let bits = batch
+            .bit_set_base64
+            .as_deref()
+            .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok())
+            .unwrap_or_default();
+        for bit in set_bits(&bits) {
+            let offset = batch.start_offset.saturating_add(i64::from(bit));
+            if offset < min.to_java_long() || offset > max.to_java_long() || batch.revive_queue_id == ORDER_REVIVE_QUEUE
+            {
+                continue;
+            }
+            ack(b, &key, offset, revive_qid, &broker_name).await;
+        }
+    }
+    Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None))
+}
+
+/// The set bits of Java's `BitSet.toByteArray()` (bit i of byte j is bit 8j + i), up to
+/// [`BATCH_ACK_BITS_MAX`].
+pub fn set_bits(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .iter()
+        .enumerate()
+        .flat_map(|(index, byte)| {
+            (0..8u32).filter(move |bit| byte & (1 << bit) != 0).map(move |bit| {
+                u32::try_from(index)
+                    .unwrap_or(u32::MAX)
+                    .saturating_mul(8)
+                    .saturating_add(bit)
+            })
+        })
+        .take_while(|bit| *bit < BATCH_ACK_BITS_MAX)
+        .collect()
+}
+
 /// Serves CHANGE_MESSAGE_INVISIBLETIME.
 pub async fn handle_change(b: &Broker, request: &RemotingCommand, peer: &str) -> BrokerResult<RemotingCommand> {
     let header = ChangeInvisibleTimeRequestHeader::from_command(request)?;
@@ -196,4 +280,17 @@ pub async fn handle_change(b: &Broker, request: &RemotingCommand, peer: &str) ->
     b.pop.lock().checkpoints.set_record_offset(&new, record_offset);
     ack(b, &old, header.offset, revive_qid, &receipt.broker_name).await;
     answer(new.pop_time_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_sets_read_as_javas_to_byte_array() {
+        assert_eq!(set_bits(&[0x05]), [0, 2]);
+        assert_eq!(set_bits(&[0x00, 0x81]), [8, 15]);
+        assert!(set_bits(&[]).is_empty());
+        assert_eq!(set_bits(&vec![0xff; 8_193]).len(), BATCH_ACK_BITS_MAX as usize);
+    }
 }

@@ -8,6 +8,7 @@
 //! keys like fastjson. Sets are kept as `Vec`s, since Java writes them in arbitrary order.
 
 mod assignment;
+mod batch_ack;
 mod connection;
 mod data_version;
 mod groups;
@@ -27,6 +28,7 @@ pub use assignment::{
     MessageQueueAssignment, MessageRequestMode, QueryAssignmentRequestBody, QueryAssignmentResponseBody,
     SetMessageRequestModeRequestBody,
 };
+pub use batch_ack::{BatchAck, BatchAckMessageRequestBody};
 pub use connection::{Connection, ConsumerConnection, ProducerConnection};
 pub use data_version::DataVersion;
 pub use groups::{
