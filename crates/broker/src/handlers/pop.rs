@@ -151,14 +151,54 @@ pub async fn handle_pop(
     request: &RemotingCommand,
     connection: &ConnectionHandle,
 ) -> BrokerResult<RemotingCommand> {
-    let mut header = PopMessageRequestHeader::from_command(request)?;
+    let header = PopMessageRequestHeader::from_command(request)?;
+    let answer = pop(b, header, connection.peer_addr(), connection.closed()).await?;
+    Ok(answer.into_response(request))
+}
+
+/// A pop's answer: code (SUCCESS, POLLING_TIMEOUT or POLLING_FULL), Java's remark, the response
+/// header and the records (retry-topic ones recoded with their receipt).
+#[derive(Debug)]
+pub struct PopAnswer {
+    pub code: ResponseCode,
+    pub remark: &'static str,
+    pub header: PopMessageResponseHeader,
+    pub records: Vec<bytes::Bytes>,
+}
+
+impl PopAnswer {
+    /// The remoting response to `request`: the header, and the records back to back as the body.
+    pub fn into_response(self, request: &RemotingCommand) -> RemotingCommand {
+        let response = RemotingCommand::response_to(request, self.code, Some(self.remark.to_owned()))
+            .with_ext_fields(self.header.to_ext_fields());
+        if self.records.is_empty() {
+            return response;
+        }
+        let mut body = BytesMut::with_capacity(self.records.iter().map(|r| r.len()).sum());
+        for record in &self.records {
+            body.extend_from_slice(record);
+        }
+        response.with_body(body.freeze())
+    }
+}
+
+/// POP without the transport (the gRPC endpoint calls this in-process): Java's checks, the
+/// reads, and the wait for an arrival until `pollTime` is up or `gone` resolves (the caller
+/// went away). `peer` only appears in refusals.
+pub async fn pop(
+    b: &Arc<Broker>,
+    mut header: PopMessageRequestHeader,
+    peer: &str,
+    gone: impl std::future::Future<Output = ()>,
+) -> BrokerResult<PopAnswer> {
     let started_ms = b.now_ms();
     // Java fills a missing or zero born time with its own clock.
     if header.born_time == 0 {
         header.born_time = started_ms;
     }
-    let checked = check(b, &header, connection.peer_addr(), started_ms)?;
+    let checked = check(b, &header, peer, started_ms)?;
     let deadline = tokio::time::Instant::now() + poll_duration(header.poll_time);
+    tokio::pin!(gone);
     loop {
         let waits = watch_both(b, &header.topic, &checked.retry_topic);
         let (first, second) = match &waits {
@@ -173,7 +213,7 @@ pub async fn handle_pop(
         second_woken.as_mut().enable();
         let popped = pop_once(b, &header, &checked).await?;
         if !popped.records.is_empty() {
-            return Ok(found_response(request, &header, popped));
+            return Ok(answer(&header, popped, ResponseCode::SUCCESS));
         }
         let full = waits.is_none();
         if header.poll_time <= 0 || full || tokio::time::Instant::now() >= deadline {
@@ -182,13 +222,13 @@ pub async fn handle_pop(
             } else {
                 ResponseCode::POLLING_TIMEOUT
             };
-            return Ok(empty_response(request, &header, popped, code));
+            return Ok(answer(&header, popped, code));
         }
         tokio::select! {
             () = &mut first_woken => {}
             () = &mut second_woken => {}
             () = tokio::time::sleep_until(deadline) => {}
-            () = connection.closed() => return Ok(empty_response(request, &header, popped, ResponseCode::POLLING_TIMEOUT)),
+            () = &mut gone => return Ok(answer(&header, popped, ResponseCode::POLLING_TIMEOUT)),
         }
     }
 }
@@ -290,37 +330,25 @@ async fn read_into(
     Ok(())
 }
 
-fn response_header(header: &PopMessageRequestHeader, popped: &Popped) -> PopMessageResponseHeader {
-    PopMessageResponseHeader {
-        pop_time: popped.pop_time_ms,
-        invisible_time: header.invisible_time,
-        revive_qid: popped.revive_qid,
-        rest_num: popped.rest_num,
-        start_offset_info: Some(popped.infos.start_offset_info.clone()),
-        msg_offset_info: Some(popped.infos.msg_offset_info.clone()),
-        order_count_info: None,
+fn answer(header: &PopMessageRequestHeader, popped: Popped, code: ResponseCode) -> PopAnswer {
+    PopAnswer {
+        code,
+        remark: if code == ResponseCode::SUCCESS {
+            "FOUND"
+        } else {
+            "NO_MESSAGE_IN_QUEUE"
+        },
+        header: PopMessageResponseHeader {
+            pop_time: popped.pop_time_ms,
+            invisible_time: header.invisible_time,
+            revive_qid: popped.revive_qid,
+            rest_num: popped.rest_num,
+            start_offset_info: Some(popped.infos.start_offset_info),
+            msg_offset_info: Some(popped.infos.msg_offset_info),
+            order_count_info: None,
+        },
+        records: popped.records,
     }
-}
-
-fn found_response(request: &RemotingCommand, header: &PopMessageRequestHeader, popped: Popped) -> RemotingCommand {
-    let fields = response_header(header, &popped).to_ext_fields();
-    let mut body = BytesMut::with_capacity(popped.records.iter().map(|r| r.len()).sum());
-    for record in &popped.records {
-        body.extend_from_slice(record);
-    }
-    RemotingCommand::response_to(request, ResponseCode::SUCCESS, Some("FOUND".to_owned()))
-        .with_ext_fields(fields)
-        .with_body(body.freeze())
-}
-
-fn empty_response(
-    request: &RemotingCommand,
-    header: &PopMessageRequestHeader,
-    popped: Popped,
-    code: ResponseCode,
-) -> RemotingCommand {
-    RemotingCommand::response_to(request, code, Some("NO_MESSAGE_IN_QUEUE".to_owned()))
-        .with_ext_fields(response_header(header, &popped).to_ext_fields())
 }
 
 /// Serves NOTIFICATION: whether the group has anything to pop in the topic (one queue or
@@ -331,21 +359,25 @@ pub async fn handle_notification(
     connection: &ConnectionHandle,
 ) -> BrokerResult<RemotingCommand> {
     let header = NotificationRequestHeader::from_command(request)?;
+    let answer = notification(b, &header, connection.peer_addr(), connection.closed()).await?;
+    Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None).with_ext_fields(answer.to_ext_fields()))
+}
+
+/// NOTIFICATION without the transport: waits until the group has something to pop, `pollTime`
+/// is up, or `gone` resolves.
+pub async fn notification(
+    b: &Arc<Broker>,
+    header: &NotificationRequestHeader,
+    peer: &str,
+    gone: impl std::future::Future<Output = ()>,
+) -> BrokerResult<NotificationResponseHeader> {
     let now_ms = b.now_ms();
-    let read_queue_nums = check_topic_and_group(
-        b,
-        &header.topic,
-        &header.consumer_group,
-        header.queue_id,
-        connection.peer_addr(),
-        now_ms,
-    )?;
+    let read_queue_nums =
+        check_topic_and_group(b, &header.topic, &header.consumer_group, header.queue_id, peer, now_ms)?;
     let retry_topic = pop_retry_topic(&header.topic, &header.consumer_group, b.config().enable_retry_topic_v2);
     let deadline = tokio::time::Instant::now() + poll_duration(header.poll_time);
-    let answer = |has_msg: bool, polling_full: bool| {
-        let fields = NotificationResponseHeader { has_msg, polling_full }.to_ext_fields();
-        Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None).with_ext_fields(fields))
-    };
+    let answer = |has_msg: bool, polling_full: bool| Ok(NotificationResponseHeader { has_msg, polling_full });
+    tokio::pin!(gone);
     loop {
         let waits = watch_both(b, &header.topic, &retry_topic);
         let Some((first, second)) = &waits else {
@@ -372,7 +404,7 @@ pub async fn handle_notification(
             () = &mut first_woken => {}
             () = &mut second_woken => {}
             () = tokio::time::sleep_until(deadline) => {}
-            () = connection.closed() => return answer(false, false),
+            () = &mut gone => return answer(false, false),
         }
     }
 }

@@ -105,19 +105,31 @@ fn revive_qid(receipt: &PopReceipt) -> i32 {
 /// Serves ACK_MESSAGE.
 pub async fn handle_ack(b: &Broker, request: &RemotingCommand, peer: &str) -> BrokerResult<RemotingCommand> {
     let header = AckMessageRequestHeader::from_command(request)?;
+    ack_message(b, &header, peer).await?;
+    Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None))
+}
+
+/// ACK_MESSAGE without the transport (the gRPC endpoint calls this in-process): Java's checks,
+/// then the ack; true when the message was in flight and is now acknowledged.
+pub async fn ack_message(b: &Broker, header: &AckMessageRequestHeader, peer: &str) -> BrokerResult<bool> {
     check_message(b, (&header.topic, header.queue_id, header.offset), peer, true)?;
     let receipt = PopReceipt::parse(&header.extra_info)?;
-    let key = ack_key(
-        &header.consumer_group,
-        &header.topic,
-        header.queue_id,
-        receipt.ck_queue_offset,
-        receipt.pop_time_ms,
-    );
-    if !receipt.is_order() {
-        ack(b, &key, header.offset, revive_qid(&receipt), &receipt.broker_name).await;
+    if receipt.is_order() {
+        return Ok(false);
     }
-    Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None))
+    let key = receipt_key(&header.consumer_group, &header.topic, header.queue_id, &receipt);
+    Ok(ack(b, &key, header.offset, revive_qid(&receipt), &receipt.broker_name).await)
+}
+
+/// Whether the message a receipt names is popped and not yet acknowledged or revived (the gRPC
+/// endpoint refuses to change the invisible time of one that is not).
+pub fn in_flight(b: &Broker, (group, topic, queue_id): (&str, &str, i32), receipt: &PopReceipt, offset: i64) -> bool {
+    let key = receipt_key(group, topic, queue_id, receipt);
+    b.pop.lock().checkpoints.is_unacked(&key, offset)
+}
+
+fn receipt_key(group: &str, topic: &str, queue_id: i32, receipt: &PopReceipt) -> CheckpointKey {
+    ack_key(group, topic, queue_id, receipt.ck_queue_offset, receipt.pop_time_ms)
 }
 
 /// Acks one message in flight: the record first, then the table. Nothing for one not in flight.
@@ -222,30 +234,49 @@ pub fn set_bits(bytes: &[u8]) -> Vec<u32> {
 /// Serves CHANGE_MESSAGE_INVISIBLETIME.
 pub async fn handle_change(b: &Broker, request: &RemotingCommand, peer: &str) -> BrokerResult<RemotingCommand> {
     let header = ChangeInvisibleTimeRequestHeader::from_command(request)?;
+    Ok(match change_invisible_time(b, &header, peer).await? {
+        Changed::To(answer) => {
+            RemotingCommand::response_to(request, ResponseCode::SUCCESS, None).with_ext_fields(answer.to_ext_fields())
+        }
+        Changed::NoMessage => RemotingCommand::response_to(request, ResponseCode::NO_MESSAGE, None),
+        Changed::NotStored => RemotingCommand::response_to(request, ResponseCode::SYSTEM_ERROR, None),
+    })
+}
+
+/// What a change of invisible time did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// Done (or the message was no longer in flight: nothing to move): the response header.
+    To(ChangeInvisibleTimeResponseHeader),
+    /// The offset is outside the queue (Java: NO_MESSAGE, no remark).
+    NoMessage,
+    /// The new checkpoint could not be kept or written (Java: SYSTEM_ERROR).
+    NotStored,
+}
+
+/// CHANGE_MESSAGE_INVISIBLETIME without the transport: a new one-message checkpoint popped now
+/// for the new time, then an ack of the old one, as Java does.
+pub async fn change_invisible_time(
+    b: &Broker,
+    header: &ChangeInvisibleTimeRequestHeader,
+    peer: &str,
+) -> BrokerResult<Changed> {
     if !check_message(b, (&header.topic, header.queue_id, header.offset), peer, false)? {
-        return Ok(RemotingCommand::response_to(request, ResponseCode::NO_MESSAGE, None));
+        return Ok(Changed::NoMessage);
     }
     let receipt = PopReceipt::parse(&header.extra_info)?;
     let now_ms = b.now_ms();
     let revive_qid = revive_qid(&receipt);
     let answer = |pop_time| {
-        let fields = ChangeInvisibleTimeResponseHeader {
+        Changed::To(ChangeInvisibleTimeResponseHeader {
             pop_time,
             invisible_time: header.invisible_time,
             revive_qid: receipt.revive_qid,
-        }
-        .to_ext_fields();
-        Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None).with_ext_fields(fields))
+        })
     };
-    let old = ack_key(
-        &header.consumer_group,
-        &header.topic,
-        header.queue_id,
-        receipt.ck_queue_offset,
-        receipt.pop_time_ms,
-    );
+    let old = receipt_key(&header.consumer_group, &header.topic, header.queue_id, &receipt);
     if receipt.is_order() || !b.pop.lock().checkpoints.is_unacked(&old, header.offset) {
-        return answer(now_ms);
+        return Ok(answer(now_ms));
     }
     let inflight = Inflight {
         invisible_time_ms: header.invisible_time,
@@ -268,18 +299,18 @@ pub async fn handle_change(b: &Broker, request: &RemotingCommand, peer: &str) ->
             .then_some(new)
     });
     let Some(new) = inserted else {
-        return Ok(RemotingCommand::response_to(request, ResponseCode::SYSTEM_ERROR, None));
+        return Ok(Changed::NotStored);
     };
     let broker_name = b.config().broker_name.clone();
     let record = checkpoint_record(&new, header.invisible_time, &[header.offset], &broker_name);
     let unique_key = checkpoint_unique_key(&new, &broker_name);
     let Some(record_offset) = append_revive_record(b, revive_qid, (CK_TAG, unique_key), record.encode()).await else {
         b.pop.lock().checkpoints.remove(&new);
-        return Ok(RemotingCommand::response_to(request, ResponseCode::SYSTEM_ERROR, None));
+        return Ok(Changed::NotStored);
     };
     b.pop.lock().checkpoints.set_record_offset(&new, record_offset);
     ack(b, &old, header.offset, revive_qid, &receipt.broker_name).await;
-    answer(new.pop_time_ms)
+    Ok(answer(new.pop_time_ms))
 }
 
 #[cfg(test)]
