@@ -12,6 +12,10 @@ use std::time::Duration;
 use common::{advance, ask, client, create_topic, ok_code, send_v2, start_broker, start_broker_on, with_header};
 use ferrocket_broker::{BrokerHandle, Clock};
 use ferrocket_net::Client;
+use ferrocket_wire::body::{
+    JsonBody, MessageModel, MessageQueueAssignment, MessageRequestMode, QueryAssignmentRequestBody,
+    QueryAssignmentResponseBody, SetMessageRequestModeRequestBody,
+};
 use ferrocket_wire::header::{
     AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, CustomHeader, NotificationRequestHeader,
     NotificationResponseHeader, PopMessageRequestHeader, PopMessageResponseHeader,
@@ -307,6 +311,90 @@ async fn a_batch_ack_acks_the_offsets_its_bit_set_names() {
     pass(&broker, 11_000).await;
     let (_, back) = pop(&client, &broker).await;
     assert_eq!(bodies(&back), [&b"x1"[..]]);
+    broker.shutdown().await;
+}
+
+fn query_assignment() -> RemotingCommand {
+    let body = QueryAssignmentRequestBody {
+        client_id: "10.0.0.9@1#1".into(),
+        consumer_group: GROUP.into(),
+        message_model: MessageModel::Clustering,
+        strategy_name: "AVG".into(),
+        topic: TOPIC.into(),
+    };
+    RemotingCommand::request(RequestCode::QUERY_ASSIGNMENT).with_body(body.encode())
+}
+
+async fn assigned(client: &Client, broker: &BrokerHandle) -> Option<Vec<MessageQueueAssignment>> {
+    let response = ask(client, broker, query_assignment()).await;
+    ok_code(&response);
+    QueryAssignmentResponseBody::decode(response.body.as_deref().unwrap())
+        .unwrap()
+        .message_queue_assignments
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_group_set_to_pop_is_assigned_every_queue_to_pop_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(Clock::system().now_ms());
+    let broker = start_broker_on(dir.path(), clock.clone(), |_| {}).await;
+    let client = client();
+    ok_code(&ask(&client, &broker, create_topic(TOPIC, 2)).await);
+    assert_eq!(
+        assigned(&client, &broker).await,
+        None,
+        "no consumer of the group: nothing to say"
+    );
+    ok_code(
+        &ask(
+            &client,
+            &broker,
+            common::consumer_heartbeat("10.0.0.9@1#1", GROUP, TOPIC, 1),
+        )
+        .await,
+    );
+    let pulled = assigned(&client, &broker).await.unwrap();
+    assert_eq!(pulled.len(), 2);
+    assert!(
+        pulled.iter().all(|a| a.mode == MessageRequestMode::Pull),
+        "PULL unless set"
+    );
+    let set = SetMessageRequestModeRequestBody {
+        consumer_group: GROUP.into(),
+        mode: MessageRequestMode::Pop,
+        pop_share_queue_num: 0,
+        topic: TOPIC.into(),
+    };
+    let request = RemotingCommand::request(RequestCode::SET_MESSAGE_REQUEST_MODE).with_body(set.encode());
+    ok_code(&ask(&client, &broker, request).await);
+    broker.shutdown().await;
+
+    let broker = start_broker_on(dir.path(), clock, |_| {}).await;
+    ok_code(
+        &ask(
+            &client,
+            &broker,
+            common::consumer_heartbeat("10.0.0.9@1#1", GROUP, TOPIC, 1),
+        )
+        .await,
+    );
+    let popped = assigned(&client, &broker).await.unwrap();
+    assert_eq!(popped.len(), 1);
+    assert_eq!(popped[0].mode, MessageRequestMode::Pop);
+    assert_eq!(popped[0].message_queue.as_ref().unwrap().queue_id, -1);
+    let retry = SetMessageRequestModeRequestBody {
+        topic: RETRY.into(),
+        ..set
+    };
+    let request = RemotingCommand::request(RequestCode::SET_MESSAGE_REQUEST_MODE).with_body(retry.encode());
+    let refused = ask(&client, &broker, request).await;
+    assert_eq!(
+        (ResponseCode(refused.code), refused.remark.as_deref()),
+        (
+            ResponseCode::NO_PERMISSION,
+            Some("retry topic is not allowed to set mode")
+        )
+    );
     broker.shutdown().await;
 }
 

@@ -2,7 +2,8 @@
 //! `QueryAssignmentProcessor`, which a `DefaultMQPushConsumer` with client rebalance off asks
 //! for its queues and learns from whether to pop them.
 //!
-//! The topic's queues come from this broker's own topic table, where Java asks the name server
+//! Modes are written to `config/messageRequestMode.json` before the answer, as Java does. The
+//! topic's queues come from this broker's own topic table, where Java asks the name server
 //! for the topic's route: the same set for a topic served by one broker (see
 //! docs/protocol-notes.md).
 
@@ -93,5 +94,6 @@ pub fn set_message_request_mode(b: &Broker, request: &RemotingCommand) -> Broker
             ),
         );
     }
+    crate::state::metadata::persist_request_modes(b)?;
     Ok(RemotingCommand::response_to(request, ResponseCode::SUCCESS, None))
 }

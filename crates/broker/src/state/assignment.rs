@@ -2,13 +2,14 @@
 //! consumer gets, and whether it pulls or pops them, by the mode set for the topic and group
 //! (SET_MESSAGE_REQUEST_MODE; PULL when none was set, as Java's `defaultMessageRequestMode`).
 //!
-//! Pure: the caller passes the topic's queues and the group's client ids. The modes live in
-//! memory only (Java keeps them in `config/messageRequestMode.json`): after a restart a topic
-//! and group are back to PULL until an admin sets POP again.
+//! Pure: the caller passes the topic's queues and the group's client ids. The modes are kept in
+//! `config/messageRequestMode.json` as Java keeps them (`crate::state::metadata`).
 
 use std::collections::HashMap;
 
-use ferrocket_wire::body::{MessageModel, MessageQueue, MessageRequestMode, SetMessageRequestModeRequestBody};
+use ferrocket_wire::body::{
+    MessageModel, MessageQueue, MessageRequestMode, MessageRequestModeWrapper, SetMessageRequestModeRequestBody,
+};
 
 /// Topic-and-group modes kept at most; each is set by an admin tool, one per POP group.
 pub const REQUEST_MODES_MAX: usize = 10_000;
@@ -28,6 +29,32 @@ impl RequestModes {
         }
         self.modes.insert(key, body);
         true
+    }
+
+    /// The table as the file holds it.
+    pub fn to_wrapper(&self) -> MessageRequestModeWrapper {
+        let mut wrapper = MessageRequestModeWrapper::default();
+        for ((topic, group), body) in &self.modes {
+            wrapper
+                .message_request_mode_map
+                .entry(topic.clone())
+                .or_default()
+                .insert(group.clone(), body.clone());
+        }
+        wrapper
+    }
+
+    /// The table from the file, up to [`REQUEST_MODES_MAX`] entries.
+    pub fn from_wrapper(wrapper: MessageRequestModeWrapper) -> RequestModes {
+        let mut modes = RequestModes::default();
+        for (topic, groups) in wrapper.message_request_mode_map {
+            for (group, mut body) in groups {
+                body.topic.clone_from(&topic);
+                body.consumer_group = group;
+                modes.set(body);
+            }
+        }
+        modes
     }
 
     /// The mode and POP share count for a topic and group: the one set, else PULL (retry
@@ -213,5 +240,8 @@ mod tests {
         assert!(!modes.set(body(REQUEST_MODES_MAX)));
         assert!(modes.set(body(0)), "a known pair may change");
         assert_eq!(modes.mode_of("T0", "cg"), (MessageRequestMode::Pop, 0));
+        let reloaded = RequestModes::from_wrapper(modes.to_wrapper());
+        assert_eq!(reloaded.mode_of("T7", "cg"), (MessageRequestMode::Pop, 0));
+        assert_eq!(reloaded.mode_of("T7", "other"), (MessageRequestMode::Pull, 0));
     }
 }

@@ -15,13 +15,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ferrocket_store::{load_config_file, persist_config_file};
 use ferrocket_wire::body::{
-    ConsumerOffsetSerializeWrapper, DataVersion, DelayOffsetSerializeWrapper, JsonBody, SubscriptionGroupWrapper,
-    TopicConfigSerializeWrapper,
+    ConsumerOffsetSerializeWrapper, DataVersion, DelayOffsetSerializeWrapper, JsonBody, MessageRequestModeWrapper,
+    SubscriptionGroupWrapper, TopicConfigSerializeWrapper,
 };
 use tracing::info;
 
 use crate::config::BrokerConfig;
 use crate::error::BrokerResult;
+use crate::state::assignment::RequestModes;
 use crate::state::consumer_offsets::ConsumerOffsetTable;
 use crate::state::subscription_groups::SubscriptionGroupTable;
 use crate::state::topics::TopicTable;
@@ -31,6 +32,7 @@ pub const TOPICS_FILE: &str = "topics.json";
 pub const SUBSCRIPTION_GROUPS_FILE: &str = "subscriptionGroup.json";
 pub const CONSUMER_OFFSETS_FILE: &str = "consumerOffset.json";
 pub const DELAY_OFFSETS_FILE: &str = "delayOffset.json";
+pub const REQUEST_MODES_FILE: &str = "messageRequestMode.json";
 
 /// How soon a topic or group change reaches the disk: short enough that a crash right after an
 /// admin command rarely loses it, long enough that a burst of auto-creations is one write.
@@ -58,6 +60,9 @@ pub fn load(config: &BrokerConfig, now_ms: i64) -> BrokerResult<Tables> {
     if let Some(wrapper) = read::<DelayOffsetSerializeWrapper>(&dir.join(DELAY_OFFSETS_FILE))? {
         offsets.load_delay_wrapper(wrapper);
     }
+    let request_modes = read::<MessageRequestModeWrapper>(&dir.join(REQUEST_MODES_FILE))?
+        .map(RequestModes::from_wrapper)
+        .unwrap_or_default();
     info!(
         topics = topics.len(),
         groups = groups.groups().len(),
@@ -68,6 +73,7 @@ pub fn load(config: &BrokerConfig, now_ms: i64) -> BrokerResult<Tables> {
         topics,
         groups,
         offsets,
+        request_modes,
     })
 }
 
@@ -104,6 +110,13 @@ pub fn persist_offsets(broker: &Broker) -> BrokerResult<()> {
     let dir = broker.config().config_dir();
     write(&dir.join(CONSUMER_OFFSETS_FILE), &offsets)?;
     write(&dir.join(DELAY_OFFSETS_FILE), &delays)
+}
+
+/// Writes `messageRequestMode.json` (Java writes it on every SET_MESSAGE_REQUEST_MODE).
+pub fn persist_request_modes(broker: &Broker) -> BrokerResult<()> {
+    let _guard = persist_lock();
+    let wrapper = broker.request_modes.lock().to_wrapper();
+    write(&broker.config().config_dir().join(REQUEST_MODES_FILE), &wrapper)
 }
 
 /// Decodes a metadata file (or its `.bak`); `None` when neither exists.

@@ -60,6 +60,7 @@ pub struct Tables {
     pub topics: TopicTable,
     pub groups: SubscriptionGroupTable,
     pub offsets: ConsumerOffsetTable,
+    pub request_modes: assignment::RequestModes,
 }
 
 /// How handlers ask the shell to register with the name servers before they answer (Java
@@ -136,7 +137,7 @@ impl Broker {
             timers: Table::new(timers),
             pop: Table::new(pop),
             pop_wakers: parts.pop_wakers,
-            request_modes: Table::default(),
+            request_modes: Table::new(parts.tables.request_modes),
             store: parts.store,
             replication: parts.replication,
             clock: parts.clock,

@@ -78,6 +78,18 @@ impl JsonBody for SetMessageRequestModeRequestBody {
     const JAVA_NAME: &'static str = "SetMessageRequestModeRequestBody";
 }
 
+/// `config/messageRequestMode.json`: Java's `MessageRequestModeManager`, the modes by topic,
+/// then group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MessageRequestModeWrapper {
+    pub message_request_mode_map: BTreeMap<String, BTreeMap<String, SetMessageRequestModeRequestBody>>,
+}
+
+impl JsonBody for MessageRequestModeWrapper {
+    const JAVA_NAME: &'static str = "MessageRequestModeManager";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +114,9 @@ mod tests {
             round_trip(r#"{"consumerGroup":"cg","mode":"POP","popShareQueueNum":0,"topic":"T"}"#);
         assert_eq!(mode.mode, MessageRequestMode::Pop);
         assert_eq!(QueryAssignmentResponseBody::default().encode(), b"{}");
+        let file: MessageRequestModeWrapper = round_trip(
+            r#"{"messageRequestModeMap":{"T":{"cg":{"consumerGroup":"cg","mode":"POP","popShareQueueNum":0,"topic":"T"}}}}"#,
+        );
+        assert_eq!(file.message_request_mode_map["T"]["cg"].mode, MessageRequestMode::Pop);
     }
 }

@@ -25,8 +25,8 @@ mod stats;
 mod topic;
 
 pub use assignment::{
-    MessageQueueAssignment, MessageRequestMode, QueryAssignmentRequestBody, QueryAssignmentResponseBody,
-    SetMessageRequestModeRequestBody,
+    MessageQueueAssignment, MessageRequestMode, MessageRequestModeWrapper, QueryAssignmentRequestBody,
+    QueryAssignmentResponseBody, SetMessageRequestModeRequestBody,
 };
 pub use batch_ack::{BatchAck, BatchAckMessageRequestBody};
 pub use connection::{Connection, ConsumerConnection, ProducerConnection};
