@@ -164,7 +164,9 @@ fn commit_revive_offsets(b: &Broker) {
             continue;
         };
         let mut offsets = b.offsets.lock();
-        if offsets.query(REVIVE_GROUP, &topic, revive_qid) != Some(floor) {
+        // Like Java's, the offset is stored once it moves: an unused revive queue leaves no entry.
+        let stored = offsets.query(REVIVE_GROUP, &topic, revive_qid);
+        if stored != Some(floor) && (stored.is_some() || floor > 0) {
             offsets.commit(REVIVE_GROUP, &topic, revive_qid, floor, now_ms);
         }
     }
