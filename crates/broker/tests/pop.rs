@@ -22,7 +22,7 @@ use ferrocket_wire::header::{
 };
 use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::decode_all;
-use ferrocket_wire::pop_receipt::{PopReceipt, RetryMark};
+use ferrocket_wire::pop_receipt::{PopReceipt, RetryMark, receipt_of};
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 
 const TOPIC: &str = "PopTopic";
@@ -68,33 +68,17 @@ async fn pop(client: &Client, broker: &BrokerHandle) -> (ResponseCode, Vec<Poppe
         .messages
         .into_iter()
         .map(|message| {
-            let receipt = match message.properties.get("POP_CK") {
-                Some(ck) => ck.to_owned(),
-                None => {
-                    let start = start_offset(header.start_offset_info.as_deref().unwrap(), message.queue_id);
-                    format!(
-                        "{start} {} {} {} 0 {} {} {}",
-                        header.pop_time,
-                        header.invisible_time,
-                        header.revive_qid,
-                        broker.broker().config().broker_name,
-                        message.queue_id,
-                        message.queue_offset
-                    )
-                }
-            };
+            let receipt = receipt_of(
+                (&message.topic, message.queue_id, message.queue_offset),
+                message.properties.get("POP_CK"),
+                &header,
+                &broker.broker().config().broker_name,
+            )
+            .unwrap();
             Popped { message, receipt }
         })
         .collect();
     (code, popped)
-}
-
-fn start_offset(info: &str, queue_id: i32) -> i64 {
-    info.split(';')
-        .map(|entry| entry.split(' ').collect::<Vec<_>>())
-        .find(|fields| fields[0] == "0" && fields[1] == queue_id.to_string())
-        .map(|fields| fields[2].parse().unwrap())
-        .unwrap()
 }
 
 /// The topic an ack or change names: the real topic, from the receipt.

@@ -164,6 +164,40 @@ impl QueueOffsets {
     }
 }
 
+/// The receipt Java's client gives a popped message (`MQClientAPIImpl.processPopResponse`): its
+/// own `POP_CK` when the broker set one (retry-topic messages), else one built from the
+/// response's `popTime`, `invisibleTime`, `reviveQid` and the `startOffsetInfo` entry of the
+/// message's topic and queue. `None` when the response names no start for that queue.
+pub fn receipt_of(
+    message: (&str, i32, i64),
+    pop_ck: Option<&str>,
+    header: &crate::header::PopMessageResponseHeader,
+    broker_name: &str,
+) -> Option<String> {
+    if let Some(pop_ck) = pop_ck {
+        return Some(pop_ck.to_owned());
+    }
+    let (topic, queue_id, queue_offset) = message;
+    let retry = RetryMark::of_topic(topic);
+    let start_info = header.start_offset_info.as_deref()?;
+    let start = start_info.split(';').find_map(|entry| {
+        let mut fields = entry.split(' ');
+        let (mark, queue, start) = (fields.next()?, fields.next()?, fields.next()?);
+        (mark == retry.as_str() && queue.parse::<i32>().ok()? == queue_id).then(|| start.parse::<i64>().ok())?
+    })?;
+    let receipt = PopReceipt {
+        ck_queue_offset: start,
+        pop_time_ms: header.pop_time,
+        invisible_time_ms: header.invisible_time,
+        revive_qid: header.revive_qid,
+        retry,
+        broker_name: broker_name.to_owned(),
+        queue_id,
+        msg_queue_offset: Some(queue_offset),
+    };
+    Some(receipt.to_string())
+}
+
 fn number<T: std::str::FromStr>(text: &str) -> WireResult<T> {
     text.parse().map_err(|_| bad(text))
 }
@@ -219,6 +253,33 @@ mod tests {
         assert!(PopReceipt::parse("x 1 2 3 0 b 1 6").is_err());
         assert!(PopReceipt::parse("5 1 2 3 7 b 1 6").is_err());
         assert!(PopReceipt::parse("5 1 2 3 0 b 1 six").is_err());
+    }
+
+    #[test]
+    fn receipts_are_built_as_javas_client_builds_them() {
+        let header = crate::header::PopMessageResponseHeader {
+            pop_time: 1_700_000_000_001,
+            invisible_time: 60_000,
+            revive_qid: 3,
+            rest_num: 0,
+            start_offset_info: Some("1 0 4;0 1 5".into()),
+            msg_offset_info: Some("1 0 4;0 1 5,6".into()),
+            order_count_info: None,
+        };
+        assert_eq!(
+            receipt_of(("T", 1, 6), None, &header, "broker-a").as_deref(),
+            Some("5 1700000000001 60000 3 0 broker-a 1 6")
+        );
+        assert_eq!(
+            receipt_of(("T", 2, 6), None, &header, "broker-a"),
+            None,
+            "no start for queue 2"
+        );
+        assert_eq!(
+            receipt_of(("T", 0, 4), Some("4 1 2 3 1 b 0 4"), &header, "broker-a").as_deref(),
+            Some("4 1 2 3 1 b 0 4"),
+            "the broker's own POP_CK wins"
+        );
     }
 
     #[test]
