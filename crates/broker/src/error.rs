@@ -212,6 +212,9 @@ pub enum BrokerError {
     #[error("the broker[{broker_ip}] pop message is forbidden")]
     PopBrokerForbidden { broker_ip: String },
 
+    #[error("the broker[{broker_ip}] peeking message is forbidden")]
+    PeekBrokerForbidden { broker_ip: String },
+
     #[error("the broker[{broker_ip}] pop message's num is greater than 32")]
     PopTooManyMessages { broker_ip: String },
 
@@ -620,6 +623,7 @@ impl BrokerError {
             | E::PullTopicForbidden { .. }
             | E::BroadcastForbidden { .. }
             | E::PopBrokerForbidden { .. }
+            | E::PeekBrokerForbidden { .. }
             | E::PopTopicForbidden { .. }
             | E::PopGroupForbidden { .. }
             | E::ConfigKeyDenied { .. } => ResponseCode::NO_PERMISSION,

@@ -18,7 +18,7 @@ use ferrocket_wire::body::{
 };
 use ferrocket_wire::header::{
     AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, CustomHeader, NotificationRequestHeader,
-    NotificationResponseHeader, PopMessageRequestHeader, PopMessageResponseHeader,
+    NotificationResponseHeader, PeekMessageRequestHeader, PopMessageRequestHeader, PopMessageResponseHeader,
 };
 use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::decode_all;
@@ -379,6 +379,32 @@ async fn a_group_set_to_pop_is_assigned_every_queue_to_pop_across_a_restart() {
             Some("retry topic is not allowed to set mode")
         )
     );
+    broker.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peek_shows_what_a_pop_would_take_and_takes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |_| {}).await;
+    let client = client();
+    setup(&client, &broker, &[b"p0", b"p1"]).await;
+    let peek = PeekMessageRequestHeader {
+        topic: TOPIC.into(),
+        queue_id: -1,
+        max_msg_nums: 32,
+        consumer_group: GROUP.into(),
+        ..PeekMessageRequestHeader::default()
+    };
+    for _ in 0..2 {
+        let peeked = ask(&client, &broker, with_header(RequestCode::PEEK_MESSAGE, &peek)).await;
+        assert_eq!((peeked.code, peeked.remark.as_deref()), (0, Some("FOUND")));
+        assert_eq!(decode_all(peeked.body.as_deref().unwrap()).messages.len(), 2);
+        assert_eq!(PopMessageResponseHeader::from_command(&peeked).unwrap().rest_num, 2);
+    }
+    let (_, popped) = pop(&client, &broker).await;
+    assert_eq!(bodies(&popped), [&b"p0"[..], b"p1"], "the peeks took nothing");
+    let empty = ask(&client, &broker, with_header(RequestCode::PEEK_MESSAGE, &peek)).await;
+    assert_eq!(ResponseCode(empty.code), ResponseCode::PULL_NOT_FOUND);
     broker.shutdown().await;
 }
 

@@ -26,6 +26,13 @@ fn every_pop_failure_has_javas_code_and_remark() {
             s("the broker[10.0.0.1] pop message is forbidden"),
         ),
         (
+            E::PeekBrokerForbidden {
+                broker_ip: s("10.0.0.1"),
+            },
+            C::NO_PERMISSION,
+            s("the broker[10.0.0.1] peeking message is forbidden"),
+        ),
+        (
             E::PopTooManyMessages {
                 broker_ip: s("10.0.0.1"),
             },

@@ -60,6 +60,7 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
     // POP consumers: pop.rs, pop_ack.rs
     (RequestCode::POP_MESSAGE, Serve::Async(pop::serve)),
     (RequestCode::NOTIFICATION, Serve::Async(pop::serve_notification)),
+    (RequestCode::PEEK_MESSAGE, Serve::WithConnection(pop::peek::serve)),
     (RequestCode::ACK_MESSAGE, Serve::Async(pop_ack::serve_ack)),
     (RequestCode::BATCH_ACK_MESSAGE, Serve::Async(pop_ack::serve_batch_ack)),
     (
@@ -231,7 +232,7 @@ mod tests {
         for code in served_codes() {
             assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
         }
-        assert_eq!(seen.len(), 53);
+        assert_eq!(seen.len(), 54);
     }
 
     #[test]

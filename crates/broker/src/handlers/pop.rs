@@ -9,9 +9,12 @@
 //! that finds nothing waits for an arrival on either topic until `pollTime` is up and then
 //! answers POLLING_TIMEOUT with the remark `NO_MESSAGE_IN_QUEUE`.
 //!
+//! PEEK_MESSAGE reads the same queues without taking anything ([`peek`]).
+//!
 //! Orderly pops (`order=true`) are refused (see docs/protocol-notes.md): the queue blocking
 //! Java keeps for them (`ConsumerOrderInfoManager`) is not built yet.
 
+pub mod peek;
 mod read;
 
 use std::sync::Arc;
@@ -41,7 +44,7 @@ pub const POP_MESSAGES_MAX: i32 = 32;
 /// Java answers POLLING_TIMEOUT to a pop that arrives this long after its poll time ended.
 pub const POP_LATE_MS_MAX: i64 = 500;
 /// One pop in this many reads the retry topic first (`popFromRetryProbability` = 20 %).
-const RETRY_FIRST_EVERY: u64 = 5;
+pub(crate) const RETRY_FIRST_EVERY: u64 = 5;
 
 /// POP_MESSAGE.
 pub fn serve(broker: Arc<Broker>, request: RemotingCommand, connection: ConnectionHandle) -> Answer {

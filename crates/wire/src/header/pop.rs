@@ -1,5 +1,6 @@
 //! POP consumption headers (Java 5.x): POP_MESSAGE (200050), ACK_MESSAGE (200051),
-//! CHANGE_MESSAGE_INVISIBLETIME (200053) and NOTIFICATION (200054), requests and responses.
+//! PEEK_MESSAGE (200052), CHANGE_MESSAGE_INVISIBLETIME (200053) and NOTIFICATION (200054),
+//! requests and responses.
 //!
 //! The request headers extend Java's `TopicQueueRequestHeader`, so they embed
 //! [`TopicRpcFields`]. The receipt a consumer sends back (`extraInfo`) is parsed by
@@ -48,6 +49,18 @@ custom_header! {
         "msgOffsetInfo" => msg_offset_info: Option<String>,
         "orderCountInfo" => order_count_info: Option<String>,
     }
+}
+
+custom_header! {
+    /// PEEK_MESSAGE: `PeekMessageRequestHeader` (answered with a [`PopMessageResponseHeader`]).
+    pub struct PeekMessageRequestHeader {
+        "topic" => topic: String,
+        /// A queue, or -1 for every readable queue of the topic.
+        "queueId" => queue_id: i32,
+        "maxMsgNums" => max_msg_nums: i32,
+        "consumerGroup" => consumer_group: String,
+    }
+    base rpc: TopicRpcFields;
 }
 
 custom_header! {
@@ -159,6 +172,10 @@ mod tests {
             ["consumerGroup", "topic", "queueId", "pollTime", "bornTime"]
         );
         assert_eq!(required_keys::<NotificationResponseHeader>(&[]), ["hasMsg"]);
+        assert_eq!(
+            required_keys::<PeekMessageRequestHeader>(&[]),
+            ["topic", "queueId", "maxMsgNums", "consumerGroup"]
+        );
     }
 
     #[test]
@@ -222,6 +239,13 @@ mod tests {
             ("order", "true"),
         ]);
         assert!(notification.order);
+        let peek: PeekMessageRequestHeader = check_header(&[
+            ("topic", "T"),
+            ("queueId", "-1"),
+            ("maxMsgNums", "16"),
+            ("consumerGroup", "cg"),
+        ]);
+        assert_eq!(peek.max_msg_nums, 16);
         let has: NotificationResponseHeader = check_header(&[("hasMsg", "true"), ("pollingFull", "false")]);
         assert!(has.has_msg);
     }
