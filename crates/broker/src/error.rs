@@ -12,8 +12,7 @@ use std::net::{AddrParseError, SocketAddr};
 
 use ferrocket_net::NetError;
 use ferrocket_store::{PutStatus, StoreError};
-use ferrocket_wire::body::{TopicConfig, TopicFilterType};
-use ferrocket_wire::permissions::perm_text;
+use ferrocket_wire::body::TopicConfig;
 use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode, WireError};
 use thiserror::Error;
 
@@ -224,9 +223,14 @@ pub enum BrokerError {
     #[error("the topic[{topic}] peeking message is forbidden")]
     PopTopicForbidden { topic: String },
 
-    /// Ours: orderly pops need the queue blocking Java keeps, not built yet.
-    #[error("orderly pop of topic[{topic}] is not served by this broker")]
-    PopOrderlyNotServed { topic: String },
+    /// An orderly ack of an offset the queue's last pop did not take (`ackOrderly`).
+    #[error("offset is illegal, key:{key}, old:{old}, commit:{commit}, next:-1, /{peer}")]
+    OrderAckOffsetIllegal {
+        key: String,
+        old: i64,
+        commit: i64,
+        peer: String,
+    },
 
     /// POP's refusal names no `forbiddenType`, unlike a pull's.
     #[error("subscription group no permission, {group}")]
@@ -628,8 +632,8 @@ impl BrokerError {
             | E::PopGroupForbidden { .. }
             | E::ConfigKeyDenied { .. } => ResponseCode::NO_PERMISSION,
             E::PopTimeoutTooMuch { .. } => ResponseCode::POLLING_TIMEOUT,
-            E::PopTooManyMessages { .. } | E::PopOrderlyNotServed { .. } => ResponseCode::INVALID_PARAMETER,
-            E::AckQueueIdIllegal { .. } => ResponseCode::MESSAGE_ILLEGAL,
+            E::PopTooManyMessages { .. } => ResponseCode::INVALID_PARAMETER,
+            E::AckQueueIdIllegal { .. } | E::OrderAckOffsetIllegal { .. } => ResponseCode::MESSAGE_ILLEGAL,
             E::AckOffsetIllegal { .. } => ResponseCode::NO_MESSAGE,
             E::TopicBlank
             | E::TopicIllegalCharacters { .. }
@@ -760,38 +764,9 @@ pub fn respond(request: &RemotingCommand, result: BrokerResult<RemotingCommand>)
     })
 }
 
-/// What the SERVICE_NOT_AVAILABLE remark says about the store's error.
-fn cause_text(cause: &Option<StoreError>) -> String {
-    cause.as_ref().map_or_else(|| "unknown".to_owned(), ToString::to_string)
-}
+mod remarks;
 
-/// Java's `TopicConfig.toString()`, as the send queue-id remark embeds it.
-fn topic_config_text(config: &TopicConfig) -> String {
-    let attributes = config
-        .attributes
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "TopicConfig [topicName={}, readQueueNums={}, writeQueueNums={}, perm={}, topicFilterType={}, topicSysFlag={}, order={}, attributes={{{attributes}}}]",
-        config.topic_name,
-        config.read_queue_nums,
-        config.write_queue_nums,
-        perm_text(config.perm),
-        filter_type_name(&config.topic_filter_type),
-        config.topic_sys_flag,
-        config.order
-    )
-}
-
-fn filter_type_name(filter_type: &TopicFilterType) -> &str {
-    match filter_type {
-        TopicFilterType::SingleTag => "SINGLE_TAG",
-        TopicFilterType::MultiTag => "MULTI_TAG",
-        TopicFilterType::Unknown(name) => name,
-    }
-}
+use remarks::{cause_text, topic_config_text};
 
 #[cfg(test)]
 mod pop_tests;

@@ -143,6 +143,9 @@ impl fmt::Display for PopReceipt {
 pub struct QueueOffsets {
     pub start_offset_info: String,
     pub msg_offset_info: String,
+    /// Orderly pops: `retry qo<queueId>%<offset> count` for each message popped before, then
+    /// `retry queueId leastCount` (`buildQueueOffsetOrderCountInfo`, `buildQueueIdOrderCountInfo`).
+    pub order_count_info: String,
 }
 
 impl QueueOffsets {
@@ -196,6 +199,23 @@ pub fn receipt_of(
         msg_queue_offset: Some(queue_offset),
     };
     Some(receipt.to_string())
+}
+
+impl QueueOffsets {
+    /// Adds one orderly queue read's pop counts.
+    pub fn add_order_counts(&mut self, topic: &str, queue_id: i32, counts: &[(i64, i32)], least: i32) {
+        let retry = RetryMark::of_topic(topic).as_str();
+        let entries = counts
+            .iter()
+            .map(|(offset, count)| format!("{retry} qo{queue_id}%{offset} {count}"))
+            .chain(std::iter::once(format!("{retry} {queue_id} {least}")));
+        for entry in entries {
+            if !self.order_count_info.is_empty() {
+                self.order_count_info.push(';');
+            }
+            self.order_count_info.push_str(&entry);
+        }
+    }
 }
 
 fn number<T: std::str::FromStr>(text: &str) -> WireResult<T> {
@@ -289,5 +309,7 @@ mod tests {
         infos.add("T", 1, 5, &[5, 6]);
         assert_eq!(infos.start_offset_info, "1 0 4;0 1 5");
         assert_eq!(infos.msg_offset_info, "1 0 4;0 1 5,6");
+        infos.add_order_counts("T", 1, &[(5, 2)], 0);
+        assert_eq!(infos.order_count_info, "0 qo1%5 2;0 1 0");
     }
 }

@@ -52,9 +52,14 @@ fn every_pop_failure_has_javas_code_and_remark() {
             s("the topic[T] peeking message is forbidden"),
         ),
         (
-            E::PopOrderlyNotServed { topic: s("T") },
-            C::INVALID_PARAMETER,
-            s("orderly pop of topic[T] is not served by this broker"),
+            E::OrderAckOffsetIllegal {
+                key: s("T@cg@0"),
+                old: 5,
+                commit: 9,
+                peer: s("127.0.0.1:5"),
+            },
+            C::MESSAGE_ILLEGAL,
+            s("offset is illegal, key:T@cg@0, old:5, commit:9, next:-1, /127.0.0.1:5"),
         ),
         (
             E::PopGroupForbidden { group: s("cg") },

@@ -11,8 +11,9 @@
 //!
 //! PEEK_MESSAGE reads the same queues without taking anything ([`peek`]).
 //!
-//! Orderly pops (`order=true`) are refused (see docs/protocol-notes.md): the queue blocking
-//! Java keeps for them (`ConsumerOrderInfoManager`) is not built yet.
+//! Orderly pops (`order=true`) write no checkpoint and never read the retry topic: the queue
+//! is blocked for the group until the pop is acked or its invisible time is over
+//! (`crate::state::pop_order`), and the group's offset moves only as acks arrive.
 
 pub mod peek;
 mod read;
@@ -26,7 +27,7 @@ use ferrocket_wire::header::{
     PopMessageResponseHeader,
 };
 use ferrocket_wire::permissions::PERM_READ;
-use ferrocket_wire::pop_receipt::{QueueOffsets, pop_retry_topic};
+use ferrocket_wire::pop_receipt::{ORDER_REVIVE_QUEUE, QueueOffsets, pop_retry_topic};
 use ferrocket_wire::{RemotingCommand, ResponseCode};
 use tokio::sync::Notify;
 
@@ -84,11 +85,6 @@ pub fn check(b: &Broker, header: &PopMessageRequestHeader, peer: &str, now_ms: i
     }
     let read_queue_nums =
         check_topic_and_group(b, &header.topic, &header.consumer_group, header.queue_id, peer, now_ms)?;
-    if header.order {
-        return Err(BrokerError::PopOrderlyNotServed {
-            topic: header.topic.clone(),
-        });
-    }
     let filter = PopFilter::of(
         header.exp_type.as_deref(),
         header.exp.as_deref(),
@@ -266,8 +262,13 @@ pub async fn pop_once(b: &Broker, header: &PopMessageRequestHeader, checked: &Ch
         pop.pops_served
     };
     let revive_queues = u64::try_from(crate::state::topics::REVIVE_QUEUE_NUMS).unwrap_or(1);
-    let revive_qid = i32::try_from(served % revive_queues).unwrap_or(0);
-    let retry_first = served % RETRY_FIRST_EVERY == 0;
+    let revive_qid = if header.order {
+        ORDER_REVIVE_QUEUE
+    } else {
+        i32::try_from(served % revive_queues).unwrap_or(0)
+    };
+    // Orderly pops never read the retry topic: nothing of theirs goes there.
+    let retry_first = !header.order && served % RETRY_FIRST_EVERY == 0;
     let mut popped = Popped {
         pop_time_ms: b.now_ms(),
         revive_qid,
@@ -289,7 +290,7 @@ pub async fn pop_once(b: &Broker, header: &PopMessageRequestHeader, checked: &Ch
     } else {
         plan.push((header.topic.clone(), header.queue_id));
     }
-    let retry_after = !retry_first;
+    let retry_after = !retry_first && !header.order;
     for (topic, queue_id) in plan {
         read_into(b, header, checked, (&topic, queue_id), want, &mut popped).await?;
     }
@@ -322,12 +323,17 @@ async fn read_into(
             pop_time_ms: popped.pop_time_ms,
             revive_qid: popped.revive_qid,
             filter: &checked.filter,
+            order: header.order,
+            attempt_id: header.attempt_id.as_deref(),
         },
     )
     .await?;
     popped.rest_num = popped.rest_num.saturating_add(read.rest);
     if let Some((start, offsets)) = &read.taken {
         popped.infos.add(topic, queue_id, *start, offsets);
+    }
+    if let Some((counts, least)) = &read.order_counts {
+        popped.infos.add_order_counts(topic, queue_id, counts, *least);
     }
     popped.records.extend(read.records);
     Ok(())
@@ -348,7 +354,8 @@ fn answer(header: &PopMessageRequestHeader, popped: Popped, code: ResponseCode) 
             rest_num: popped.rest_num,
             start_offset_info: Some(popped.infos.start_offset_info),
             msg_offset_info: Some(popped.infos.msg_offset_info),
-            order_count_info: None,
+            order_count_info: (header.order && !popped.infos.order_count_info.is_empty())
+                .then_some(popped.infos.order_count_info),
         },
         records: popped.records,
     }

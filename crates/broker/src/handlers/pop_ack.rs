@@ -26,6 +26,7 @@ use crate::handlers::Answer;
 use crate::handlers::pop::append_revive_record;
 use crate::state::Broker;
 use crate::state::pop::{CheckpointKey, Inflight, ack_key, ack_unique_key, checkpoint_record, checkpoint_unique_key};
+use crate::state::pop_order::OrderAck;
 use crate::state::topics::REVIVE_QUEUE_NUMS;
 
 /// Bits of one batch ack read at most: offsets further than this from the checkpoint's start are
@@ -115,10 +116,46 @@ pub async fn ack_message(b: &Broker, header: &AckMessageRequestHeader, peer: &st
     check_message(b, (&header.topic, header.queue_id, header.offset), peer, true)?;
     let receipt = PopReceipt::parse(&header.extra_info)?;
     if receipt.is_order() {
-        return Ok(false);
+        return ack_orderly(b, header, receipt.pop_time_ms, peer);
     }
     let key = receipt_key(&header.consumer_group, &header.topic, header.queue_id, &receipt);
     Ok(ack(b, &key, header.offset, revive_qid(&receipt), &receipt.broker_name).await)
+}
+
+/// Java's `ackOrderly`: marks the message in the queue's last orderly pop and moves the group's
+/// offset to the first message still unacknowledged; wakes pops once the queue is free.
+fn ack_orderly(b: &Broker, header: &AckMessageRequestHeader, pop_time_ms: i64, peer: &str) -> BrokerResult<bool> {
+    let (group, topic, queue_id) = (&header.consumer_group, &header.topic, header.queue_id);
+    let old = b.offsets.lock().query(group, topic, queue_id).unwrap_or(-1);
+    if header.offset < old {
+        return Ok(false);
+    }
+    let key = (topic.clone(), group.clone(), queue_id);
+    let outcome = b.pop.lock().order.ack(&key, header.offset, pop_time_ms);
+    match outcome {
+        OrderAck::Next(next) => {
+            let now_ms = b.now_ms();
+            let mut offsets = b.offsets.lock();
+            if offsets
+                .query(group, topic, queue_id)
+                .is_none_or(|current| current < next)
+            {
+                offsets.commit(group, topic, queue_id, next, now_ms);
+            }
+            drop(offsets);
+            if !b.pop.lock().order.is_blocked(&key, None, now_ms) {
+                b.pop_wakers.on_arrival(topic);
+            }
+            Ok(true)
+        }
+        OrderAck::Stale => Ok(false),
+        OrderAck::NotPopped => Err(BrokerError::OrderAckOffsetIllegal {
+            key: format!("{topic}@{group}@{queue_id}"),
+            old,
+            commit: header.offset,
+            peer: peer.to_owned(),
+        }),
+    }
 }
 
 /// Whether the message a receipt names is popped and not yet acknowledged or revived (the gRPC
@@ -274,8 +311,26 @@ pub async fn change_invisible_time(
             revive_qid: receipt.revive_qid,
         })
     };
+    if receipt.is_order() {
+        // `processChangeInvisibleTimeForOrder`: the message may be popped again from now + time.
+        let (group, topic, queue_id) = (&header.consumer_group, &header.topic, header.queue_id);
+        let old = b.offsets.lock().query(group, topic, queue_id).unwrap_or(-1);
+        let visible_at_ms = now_ms.saturating_add(header.invisible_time);
+        if old <= header.offset {
+            let key = (topic.clone(), group.clone(), queue_id);
+            b.pop
+                .lock()
+                .order
+                .change_invisible(&key, header.offset, receipt.pop_time_ms, visible_at_ms);
+        }
+        return Ok(Changed::To(ChangeInvisibleTimeResponseHeader {
+            pop_time: receipt.pop_time_ms,
+            invisible_time: visible_at_ms.saturating_sub(receipt.pop_time_ms),
+            revive_qid: receipt.revive_qid,
+        }));
+    }
     let old = receipt_key(&header.consumer_group, &header.topic, header.queue_id, &receipt);
-    if receipt.is_order() || !b.pop.lock().checkpoints.is_unacked(&old, header.offset) {
+    if !b.pop.lock().checkpoints.is_unacked(&old, header.offset) {
         return Ok(answer(now_ms));
     }
     let inflight = Inflight {

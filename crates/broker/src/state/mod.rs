@@ -15,6 +15,7 @@ pub mod keep_from;
 pub mod long_poll;
 pub mod metadata;
 pub mod pop;
+pub mod pop_order;
 pub mod pop_wake;
 pub mod registration_health;
 pub mod replication;

@@ -219,6 +219,8 @@ pub type QueueKey = (String, String, i32);
 #[derive(Debug, Default)]
 pub struct PopState {
     pub checkpoints: PopCheckpoints,
+    /// Orderly pops in flight, by queue.
+    pub order: crate::state::pop_order::OrderBlocks,
     busy: HashSet<QueueKey>,
     pub pops_served: u64,
 }

@@ -47,6 +47,9 @@ pub struct QueueRead<'a> {
     pub pop_time_ms: i64,
     pub revive_qid: i32,
     pub filter: &'a PopFilter,
+    /// Orderly: no checkpoint; the queue is blocked until the pop is acked or over.
+    pub order: bool,
+    pub attempt_id: Option<&'a str>,
 }
 
 /// One queue read's outcome.
@@ -57,6 +60,8 @@ pub struct QueueReadOutcome {
     /// The checkpoint's start offset and the taken messages' offsets, when any were taken.
     pub taken: Option<(i64, Vec<i64>)>,
     pub records: Vec<Bytes>,
+    /// Orderly: each message's earlier pops (those above 0) and the least over the pop.
+    pub order_counts: Option<(Vec<(i64, i32)>, i32)>,
 }
 
 /// Releases a claimed queue however the read ends.
@@ -84,9 +89,13 @@ pub async fn read_queue(b: &Broker, read: &QueueRead<'_>) -> BrokerResult<QueueR
         outcome.rest = backlog(b, read.group, topic, read.queue_id);
         return Ok(outcome);
     }
-    let _claim = Claim { b, key };
+    let _claim = Claim { b, key: key.clone() };
     let now_ms = b.now_ms();
     let mut offset = pop_offset(b, read, now_ms);
+    if read.order && b.pop.lock().order.is_blocked(&key, read.attempt_id, now_ms) {
+        // Java adds no backlog for a blocked queue: it would wake pops that cannot take it.
+        return Ok(outcome);
+    }
     let mut result = get(b, read, offset)?;
     if matches!(
         result.status,
@@ -114,11 +123,23 @@ pub async fn read_queue(b: &Broker, read: &QueueRead<'_>) -> BrokerResult<QueueR
     // The checkpoint starts where the read started (Java's `finalOffset`), not at the first
     // message taken, which a filter may have moved.
     let ck_start = offset.to_java_long();
-    if !write_checkpoint(b, read, ck_start, &offsets).await {
-        outcome.rest = outcome.rest.saturating_add(i64::try_from(offsets.len()).unwrap_or(0));
-        return Ok(outcome);
+    if read.order {
+        let times = (read.pop_time_ms, read.invisible_time_ms);
+        let attempt = read.attempt_id.map(str::to_owned);
+        let Some(counts) = b.pop.lock().order.record_pop(key, attempt, times, &offsets) else {
+            outcome.rest = outcome.rest.saturating_add(i64::try_from(offsets.len()).unwrap_or(0));
+            return Ok(outcome);
+        };
+        // The group's offset stays at the first message until the acks move it.
+        commit(b, read, offset, b.now_ms());
+        outcome.order_counts = Some(counts);
+    } else {
+        if !write_checkpoint(b, read, ck_start, &offsets).await {
+            outcome.rest = outcome.rest.saturating_add(i64::try_from(offsets.len()).unwrap_or(0));
+            return Ok(outcome);
+        }
+        commit(b, read, result.next_begin_offset, b.now_ms());
     }
-    commit(b, read, result.next_begin_offset, b.now_ms());
     outcome.records = if read.topic.starts_with(RETRY_PREFIX) {
         let broker_name = b.config().broker_name.clone();
         messages
