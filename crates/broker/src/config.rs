@@ -158,6 +158,9 @@ pub struct BrokerConfig {
     pub enable_split_registration: bool,
     /// `enablePropertyFilter` (Java's default false): whether SQL92 subscriptions are served.
     pub enable_property_filter: bool,
+    /// `enableRetryTopicV2` (Java's default false): pop retry topics are `%RETRY%group+topic`
+    /// rather than `%RETRY%group_topic`.
+    pub enable_retry_topic_v2: bool,
     /// `timerWheelEnable`: whether timer messages (`TIMER_DELIVER_MS`, ...) are served.
     pub timer_wheel_enable: bool,
     /// `timerPrecisionMs`: the slot a timer's `TIMER_OUT_MS` is rounded to (100, 200, 500 or
@@ -234,6 +237,7 @@ impl Default for BrokerConfig {
             compressed_register: false,
             enable_split_registration: false,
             enable_property_filter: false,
+            enable_retry_topic_v2: false,
             timer_wheel_enable: true,
             timer_precision_ms: 1_000,
             timer_max_delay_sec: 3 * 24 * 3_600,

@@ -12,8 +12,7 @@ use std::net::{AddrParseError, SocketAddr};
 
 use ferrocket_net::NetError;
 use ferrocket_store::{PutStatus, StoreError};
-use ferrocket_wire::body::{TopicConfig, TopicFilterType};
-use ferrocket_wire::permissions::perm_text;
+use ferrocket_wire::body::TopicConfig;
 use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode, WireError};
 use thiserror::Error;
 
@@ -212,6 +211,57 @@ pub enum BrokerError {
         queue_id: i32,
         read_queue_nums: i32,
         consumer: String,
+    },
+
+    // POP (`PopMessageProcessor`, `AckMessageProcessor`, in Java's order).
+    #[error("the broker[{broker_ip}] pop message is timeout too much")]
+    PopTimeoutTooMuch { broker_ip: String },
+
+    #[error("the broker[{broker_ip}] pop message is forbidden")]
+    PopBrokerForbidden { broker_ip: String },
+
+    #[error("the broker[{broker_ip}] peeking message is forbidden")]
+    PeekBrokerForbidden { broker_ip: String },
+
+    #[error("the broker[{broker_ip}] pop message's num is greater than 32")]
+    PopTooManyMessages { broker_ip: String },
+
+    #[error("the broker[{broker_ip}] pop message is forbidden because timerWheelEnable is false")]
+    PopNeedsTimerWheel { broker_ip: String },
+
+    #[error("the topic[{topic}] peeking message is forbidden")]
+    PopTopicForbidden { topic: String },
+
+    /// An orderly ack of an offset the queue's last pop did not take (`ackOrderly`).
+    #[error("offset is illegal, key:{key}, old:{old}, commit:{commit}, next:-1, /{peer}")]
+    OrderAckOffsetIllegal {
+        key: String,
+        old: i64,
+        commit: i64,
+        peer: String,
+    },
+
+    /// POP's refusal names no `forbiddenType`, unlike a pull's.
+    #[error("subscription group no permission, {group}")]
+    PopGroupForbidden { group: String },
+
+    #[error(
+        "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{read_queue_nums}] consumer:[/{consumer}]"
+    )]
+    AckQueueIdIllegal {
+        topic: String,
+        queue_id: i32,
+        read_queue_nums: i32,
+        consumer: String,
+    },
+
+    #[error("offset is illegal, key:{topic}@{queue_id}, commit:{offset}, store:{min}~{max}")]
+    AckOffsetIllegal {
+        topic: String,
+        queue_id: i32,
+        offset: i64,
+        min: i64,
+        max: i64,
     },
 
     /// A non-TAG expression type without an expression.
@@ -586,7 +636,15 @@ impl BrokerError {
             | E::PullGroupForbidden { .. }
             | E::PullTopicForbidden { .. }
             | E::BroadcastForbidden { .. }
+            | E::PopBrokerForbidden { .. }
+            | E::PeekBrokerForbidden { .. }
+            | E::PopTopicForbidden { .. }
+            | E::PopGroupForbidden { .. }
             | E::ConfigKeyDenied { .. } => ResponseCode::NO_PERMISSION,
+            E::PopTimeoutTooMuch { .. } => ResponseCode::POLLING_TIMEOUT,
+            E::PopTooManyMessages { .. } => ResponseCode::INVALID_PARAMETER,
+            E::AckQueueIdIllegal { .. } | E::OrderAckOffsetIllegal { .. } => ResponseCode::MESSAGE_ILLEGAL,
+            E::AckOffsetIllegal { .. } => ResponseCode::NO_MESSAGE,
             E::TopicBlank
             | E::TopicIllegalCharacters { .. }
             | E::TopicTooLong { .. }
@@ -640,6 +698,7 @@ impl BrokerError {
             | E::PutResultMissing
             | E::TimerFlowControl { .. }
             | E::TimerNotEnabled
+            | E::PopNeedsTimerWheel { .. }
             | E::RecallPutFailed
             | E::SendBackMessageNotFound { .. }
             | E::SendBackPutFailed { .. }
@@ -715,38 +774,11 @@ pub fn respond(request: &RemotingCommand, result: BrokerResult<RemotingCommand>)
     })
 }
 
-/// What the SERVICE_NOT_AVAILABLE remark says about the store's error.
-fn cause_text(cause: &Option<StoreError>) -> String {
-    cause.as_ref().map_or_else(|| "unknown".to_owned(), ToString::to_string)
-}
+mod remarks;
 
-/// Java's `TopicConfig.toString()`, as the send queue-id remark embeds it.
-fn topic_config_text(config: &TopicConfig) -> String {
-    let attributes = config
-        .attributes
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "TopicConfig [topicName={}, readQueueNums={}, writeQueueNums={}, perm={}, topicFilterType={}, topicSysFlag={}, order={}, attributes={{{attributes}}}]",
-        config.topic_name,
-        config.read_queue_nums,
-        config.write_queue_nums,
-        perm_text(config.perm),
-        filter_type_name(&config.topic_filter_type),
-        config.topic_sys_flag,
-        config.order
-    )
-}
+use remarks::{cause_text, topic_config_text};
 
-fn filter_type_name(filter_type: &TopicFilterType) -> &str {
-    match filter_type {
-        TopicFilterType::SingleTag => "SINGLE_TAG",
-        TopicFilterType::MultiTag => "MULTI_TAG",
-        TopicFilterType::Unknown(name) => name,
-    }
-}
-
+#[cfg(test)]
+mod pop_tests;
 #[cfg(test)]
 mod tests;

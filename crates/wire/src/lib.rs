@@ -22,6 +22,7 @@ mod header_json;
 pub mod json;
 pub mod message;
 pub mod permissions;
+pub mod pop_receipt;
 pub mod properties_text;
 pub mod reader;
 pub mod settings;

@@ -111,9 +111,87 @@ fn check_file(rel: &str, golden: &[u8]) -> Option<Vec<u8>> {
         (false, "topic_list.json") => topic_list(rel, golden),
         (false, "query_consume_by_who.json") => query_consume_by_who(rel, golden),
         (false, "consumer_running_info.json") => consumer_running_info(rel, golden),
+        (false, "pop_check_point.json") => pop_check_point(rel, golden),
+        (false, "ack_msg.json") => ack_msg(rel, golden),
+        (false, "batch_ack_msg.json") => batch_ack_msg(rel, golden),
+        (false, "batch_ack_message_request_body.json") => batch_ack_message_request_body(rel, golden),
+        (false, "query_assignment_request_body.json") => query_assignment_request_body(rel, golden),
+        (false, "query_assignment_response_body.json") => query_assignment_response_body(rel, golden),
+        (false, "set_message_request_mode_request_body.json") => set_message_request_mode_request_body(rel, golden),
         _ => return None,
     };
     Some(encoded)
+}
+
+/// fastjson adds the getter-only `reviveTime`, which Java never reads back: ours leaves it out.
+fn pop_check_point(rel: &str, golden: &[u8]) -> Vec<u8> {
+    let (ck, ours) = check::<PopCheckPoint>(rel, golden, Match::RoundTrip);
+    assert_eq!(
+        (ck.start_offset, ck.queue_offset_diff.clone(), ck.num),
+        (5, vec![0, 2], 2)
+    );
+    assert_eq!((ck.cid.as_str(), ck.topic.as_str(), ck.queue_id), (GROUP, TOPIC, 1));
+    assert_eq!(
+        (ck.pop_time, ck.invisible_time, ck.revive_time_ms()),
+        (T0, 60_000, T0 + 60_000)
+    );
+    assert_eq!(ck.broker_name.as_deref(), Some("broker-a"));
+    let mut java = lenient::parse("PopCheckPoint", golden).unwrap();
+    java.as_object_mut().unwrap().remove("reviveTime");
+    assert_eq!(
+        lenient::parse("ours", &ours).unwrap(),
+        java,
+        "{rel}: all but reviveTime"
+    );
+    ours
+}
+
+fn ack_msg(rel: &str, golden: &[u8]) -> Vec<u8> {
+    let (ack, ours) = check::<AckMsg>(rel, golden, Match::Exact);
+    assert_eq!(
+        (ack.ack_offset, ack.start_offset, ack.pop_time, ack.queue_id),
+        (7, 5, T0, 1)
+    );
+    ours
+}
+
+fn batch_ack_msg(rel: &str, golden: &[u8]) -> Vec<u8> {
+    let (batch, ours) = check::<BatchAckMsg>(rel, golden, Match::Exact);
+    assert_eq!((batch.ack_offset, batch.ack_offset_list.clone()), (-1, vec![5, 7]));
+    ours
+}
+
+fn batch_ack_message_request_body(rel: &str, golden: &[u8]) -> Vec<u8> {
+    let (body, ours) = check::<BatchAckMessageRequestBody>(rel, golden, Match::Exact);
+    let acks = body.acks.unwrap();
+    // BitSet {0, 2}: toByteArray() is [0x05], which fastjson writes as base64.
+    assert_eq!(acks[0].bit_set_base64.as_deref(), Some("BQ=="));
+    assert_eq!((acks[0].revive_queue_id, acks[0].retry.as_str()), (3, "0"));
+    ours
+}
+
+fn query_assignment_request_body(rel: &str, golden: &[u8]) -> Vec<u8> {
+    let (body, ours) = check::<QueryAssignmentRequestBody>(rel, golden, Match::Exact);
+    assert_eq!(
+        (body.client_id.as_str(), body.strategy_name.as_str()),
+        (CLIENT_ID, "AVG")
+    );
+    assert_eq!(body.message_model, MessageModel::Clustering);
+    ours
+}
+
+fn query_assignment_response_body(rel: &str, golden: &[u8]) -> Vec<u8> {
+    let (body, ours) = check::<QueryAssignmentResponseBody>(rel, golden, Match::Exact);
+    let assignments = body.message_queue_assignments.unwrap();
+    assert_eq!(assignments[0].mode, MessageRequestMode::Pop);
+    assert_eq!(assignments[0].message_queue.as_ref().map(|q| q.queue_id), Some(-1));
+    ours
+}
+
+fn set_message_request_mode_request_body(rel: &str, golden: &[u8]) -> Vec<u8> {
+    let (body, ours) = check::<SetMessageRequestModeRequestBody>(rel, golden, Match::Exact);
+    assert_eq!((body.mode, body.pop_share_queue_num), (MessageRequestMode::Pop, 0));
+    ours
 }
 
 fn topic_route_data(rel: &str, golden: &[u8]) -> Vec<u8> {

@@ -109,6 +109,7 @@ pub const SETTINGS: &[Setting<BrokerConfig>] = &[
         parse_in(v, (10, 95)).map(|n| n as u32)
     }),
     setting!(Runtime, "enablePropertyFilter", enable_property_filter, parse_bool),
+    setting!(Runtime, "enableRetryTopicV2", enable_retry_topic_v2, parse_bool),
     setting!(
         Runtime,
         "enableSplitRegistration",

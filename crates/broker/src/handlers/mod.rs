@@ -10,9 +10,12 @@
 //! remark.
 
 pub mod admin;
+pub mod assignment;
 pub mod auth;
 pub mod client;
 pub mod offsets;
+pub mod pop;
+pub mod pop_ack;
 pub mod pull;
 pub mod query;
 pub mod relay;
@@ -55,6 +58,21 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
     // Consumers: pull.rs
     (RequestCode::PULL_MESSAGE, Serve::Async(pull::serve)),
     (RequestCode::LITE_PULL_MESSAGE, Serve::Async(pull::serve)),
+    // POP consumers: pop.rs, pop_ack.rs
+    (RequestCode::POP_MESSAGE, Serve::Async(pop::serve)),
+    (RequestCode::NOTIFICATION, Serve::Async(pop::serve_notification)),
+    (RequestCode::PEEK_MESSAGE, Serve::WithConnection(pop::peek::serve)),
+    (RequestCode::ACK_MESSAGE, Serve::Async(pop_ack::serve_ack)),
+    (RequestCode::BATCH_ACK_MESSAGE, Serve::Async(pop_ack::serve_batch_ack)),
+    (
+        RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
+        Serve::Async(pop_ack::serve_change_invisible_time),
+    ),
+    (RequestCode::QUERY_ASSIGNMENT, Serve::Sync(assignment::query_assignment)),
+    (
+        RequestCode::SET_MESSAGE_REQUEST_MODE,
+        Serve::Sync(assignment::set_message_request_mode),
+    ),
     // Client membership: client.rs
     (RequestCode::HEART_BEAT, Serve::Async(client::serve_heartbeat)),
     (
@@ -255,7 +273,7 @@ mod tests {
         for code in served_codes() {
             assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
         }
-        assert_eq!(seen.len(), 56);
+        assert_eq!(seen.len(), 64);
     }
 
     #[test]
@@ -278,6 +296,12 @@ mod tests {
                 RequestCode::RECALL_MESSAGE,
                 RequestCode::PULL_MESSAGE,
                 RequestCode::LITE_PULL_MESSAGE,
+                // Pops and notifications wait for arrivals; acks store their revive record.
+                RequestCode::POP_MESSAGE,
+                RequestCode::NOTIFICATION,
+                RequestCode::ACK_MESSAGE,
+                RequestCode::BATCH_ACK_MESSAGE,
+                RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
                 // A heartbeat that creates a retry topic registers it before the answer.
                 RequestCode::HEART_BEAT,
                 // Relayed to a consumer, answered with its reply.

@@ -20,7 +20,7 @@ use ferrocket_wire::broker_id::MASTER_ID;
 use ferrocket_wire::header::{CustomHeader, PullMessageRequestHeader, PullMessageResponseHeader};
 use ferrocket_wire::{ExtFields, RemotingCommand, ResponseCode};
 
-pub use check::{Checked, TagFilter, check};
+pub use check::{Checked, TagFilter, check, record_matches};
 
 use crate::error::{BrokerError, BrokerResult, error_response, respond};
 use crate::handlers::Answer;

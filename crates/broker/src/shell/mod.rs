@@ -7,6 +7,7 @@
 //! the tasks, unregisters from the name servers, persists metadata and shuts the store down
 //! cleanly (so the next start is a normal recovery).
 
+pub mod pop_revive;
 pub mod registration;
 pub mod replication;
 pub mod slave_sync;
@@ -28,6 +29,7 @@ use crate::config::BrokerConfig;
 use crate::error::{BrokerError, BrokerResult};
 use crate::handlers;
 use crate::state::long_poll::PullHolds;
+use crate::state::pop_wake::PopWakers;
 use crate::state::{Broker, BrokerParts, metadata};
 
 /// Handlers asking for a registration wait their turn; a handful at once is plenty, since one
@@ -92,6 +94,8 @@ pub async fn start(
     let tables = metadata::load(&config, clock.now_ms())?;
     let pull_holds = Arc::new(PullHolds::default());
     let arrivals = Arc::clone(&pull_holds);
+    let pop_wakers = Arc::new(PopWakers::default());
+    let pop_arrivals = Arc::clone(&pop_wakers);
     let store = StoreHandle::open(
         replication::store_config(&config),
         Arc::new(move |arrival: &Arrival| {
@@ -101,6 +105,7 @@ pub async fn start(
                 arrival.max_offset,
                 arrival.tags_codes.as_deref(),
             );
+            pop_arrivals.on_arrival(&arrival.topic);
         }),
         clock.clone(),
     )?;
@@ -126,6 +131,7 @@ pub async fn start(
         config,
         tables,
         pull_holds,
+        pop_wakers,
         store,
         replication,
         clock,
@@ -164,6 +170,7 @@ pub async fn start(
         tokio::spawn(timers::run_delayed_delivery(Arc::clone(&broker))),
         tokio::spawn(transaction_check::run(Arc::clone(&broker))),
         tokio::spawn(timer_delivery::run(Arc::clone(&broker))),
+        tokio::spawn(pop_revive::run(Arc::clone(&broker))),
         tokio::spawn(timers::run_keep_from(Arc::clone(&broker))),
     ];
     if is_slave {

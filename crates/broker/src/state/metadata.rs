@@ -17,13 +17,14 @@ use ferrocket_store::{load_config_file, persist_config_file, persist_secret_conf
 use ferrocket_wire::WireError;
 use ferrocket_wire::body::{
     AclInfo, ConsumerOffsetSerializeWrapper, DataVersion, DelayOffsetSerializeWrapper, JsonBody,
-    SubscriptionGroupWrapper, TopicConfigSerializeWrapper, UserInfo,
+    MessageRequestModeWrapper, SubscriptionGroupWrapper, TopicConfigSerializeWrapper, UserInfo,
 };
 use ferrocket_wire::json;
 use tracing::info;
 
 use crate::config::BrokerConfig;
 use crate::error::BrokerResult;
+use crate::state::assignment::RequestModes;
 use crate::state::auth::{self, AuthTable};
 use crate::state::consumer_offsets::ConsumerOffsetTable;
 use crate::state::subscription_groups::SubscriptionGroupTable;
@@ -34,6 +35,7 @@ pub const TOPICS_FILE: &str = "topics.json";
 pub const SUBSCRIPTION_GROUPS_FILE: &str = "subscriptionGroup.json";
 pub const CONSUMER_OFFSETS_FILE: &str = "consumerOffset.json";
 pub const DELAY_OFFSETS_FILE: &str = "delayOffset.json";
+pub const REQUEST_MODES_FILE: &str = "messageRequestMode.json";
 
 /// How soon a topic or group change reaches the disk: short enough that a crash right after an
 /// admin command rarely loses it, long enough that a burst of auto-creations is one write.
@@ -62,6 +64,9 @@ pub fn load(config: &BrokerConfig, now_ms: i64) -> BrokerResult<Tables> {
         offsets.load_delay_wrapper(wrapper);
     }
     let auth = load_auth(config)?;
+    let request_modes = read::<MessageRequestModeWrapper>(&dir.join(REQUEST_MODES_FILE))?
+        .map(RequestModes::from_wrapper)
+        .unwrap_or_default();
     info!(
         topics = topics.len(),
         groups = groups.groups().len(),
@@ -73,6 +78,7 @@ pub fn load(config: &BrokerConfig, now_ms: i64) -> BrokerResult<Tables> {
         groups,
         offsets,
         auth,
+        request_modes,
     })
 }
 
@@ -155,6 +161,13 @@ pub fn persist_offsets(broker: &Broker) -> BrokerResult<()> {
     let dir = broker.config().config_dir();
     write(&dir.join(CONSUMER_OFFSETS_FILE), &offsets)?;
     write(&dir.join(DELAY_OFFSETS_FILE), &delays)
+}
+
+/// Writes `messageRequestMode.json` (Java writes it on every SET_MESSAGE_REQUEST_MODE).
+pub fn persist_request_modes(broker: &Broker) -> BrokerResult<()> {
+    let _guard = persist_lock();
+    let wrapper = broker.request_modes.lock().to_wrapper();
+    write(&broker.config().config_dir().join(REQUEST_MODES_FILE), &wrapper)
 }
 
 /// Decodes a metadata file (or its `.bak`); `None` when neither exists.

@@ -8,12 +8,16 @@
 //! offsets, clients, master addresses; the pull holds and replication take their own locks
 //! after any of these.
 
+pub mod assignment;
 pub mod auth;
 pub mod clients;
 pub mod consumer_offsets;
 pub mod keep_from;
 pub mod long_poll;
 pub mod metadata;
+pub mod pop;
+pub mod pop_order;
+pub mod pop_wake;
 pub mod registration_health;
 pub mod replication;
 pub mod schedule;
@@ -59,6 +63,7 @@ pub struct Tables {
     pub groups: SubscriptionGroupTable,
     pub offsets: ConsumerOffsetTable,
     pub auth: auth::AuthTable,
+    pub request_modes: assignment::RequestModes,
 }
 
 /// How handlers ask the shell to register with the name servers before they answer (Java
@@ -87,6 +92,12 @@ pub struct Broker {
     pub transactions: Table<transactions::Decisions>,
     /// Timer messages waiting for their time (the shell's wheel task delivers them).
     pub timers: Table<timer::wheel::TimerWheel>,
+    /// POP checkpoints in flight (the shell's revive task brings back what is not acked).
+    pub pop: Table<pop::PopState>,
+    /// Pops and notifications waiting for a message.
+    pub pop_wakers: Arc<pop_wake::PopWakers>,
+    /// PULL or POP, by topic and group (SET_MESSAGE_REQUEST_MODE).
+    pub request_modes: Table<assignment::RequestModes>,
     pub store: StoreHandle,
     /// The HA listener (masters) or follower (slaves).
     pub replication: Replication,
@@ -101,6 +112,7 @@ pub struct BrokerParts {
     pub config: BrokerConfig,
     pub tables: Tables,
     pub pull_holds: Arc<PullHolds>,
+    pub pop_wakers: Arc<pop_wake::PopWakers>,
     pub store: StoreHandle,
     pub replication: Replication,
     pub clock: Clock,
@@ -115,6 +127,7 @@ impl Broker {
             .store
             .read(|store| transactions::recorded_decisions(store, op_from, half_from.unwrap_or(0)));
         let timers = timer::wheel::restore(&parts.store, &parts.config, started_ms);
+        let pop = pop::restore(&parts.store, &parts.tables.offsets, &parts.config.broker_cluster_name);
         Broker {
             config: RwLock::new(Arc::new(parts.config)),
             address: OnceLock::new(),
@@ -128,6 +141,9 @@ impl Broker {
             pull_holds: parts.pull_holds,
             transactions: Table::new(decisions),
             timers: Table::new(timers),
+            pop: Table::new(pop),
+            pop_wakers: parts.pop_wakers,
+            request_modes: Table::new(parts.tables.request_modes),
             store: parts.store,
             replication: parts.replication,
             clock: parts.clock,

@@ -28,7 +28,7 @@ static STORED_TOPICS_TOO_LONG: LimitWarning = limit_warning!(STORED_TOPIC_BYTES_
 /// `TopicConfigManager.SCHEDULE_TOPIC_QUEUE_NUM`: one queue per delay level.
 const SCHEDULE_TOPIC_QUEUE_NUMS: i32 = 18;
 /// `BrokerConfig.reviveQueueNum` default, for the 5.x pop revive topic.
-const REVIVE_QUEUE_NUMS: i32 = 8;
+pub const REVIVE_QUEUE_NUMS: i32 = 8;
 /// `RMQ_SYS_BENCHMARK_TOPIC` gets 1024 queues in Java.
 const BENCHMARK_QUEUE_NUMS: i32 = 1024;
 

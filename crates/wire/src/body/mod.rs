@@ -7,7 +7,9 @@
 //! Bodies with bean-keyed maps (`Map<MessageQueue, …>`) override `encode` to write raw object
 //! keys like fastjson. Sets are kept as `Vec`s, since Java writes them in arbitrary order.
 
+mod assignment;
 mod auth;
+mod batch_ack;
 mod connection;
 mod data_version;
 mod groups;
@@ -17,12 +19,18 @@ mod lock;
 mod message_queue;
 mod offsets;
 mod register;
+mod revive;
 mod route;
 mod running_info;
 mod stats;
 mod topic;
 
+pub use assignment::{
+    MessageQueueAssignment, MessageRequestMode, MessageRequestModeWrapper, QueryAssignmentRequestBody,
+    QueryAssignmentResponseBody, SetMessageRequestModeRequestBody,
+};
 pub use auth::{AclInfo, PolicyEntryInfo, PolicyInfo, UserInfo};
+pub use batch_ack::{BatchAck, BatchAckMessageRequestBody};
 pub use connection::{Connection, ConsumerConnection, ProducerConnection};
 pub use data_version::DataVersion;
 pub use groups::{
@@ -39,6 +47,7 @@ pub use offsets::{
     ConsumerOffsetSerializeWrapper, DelayOffsetSerializeWrapper, GetConsumerStatusBody, ResetOffsetBody,
 };
 pub use register::{DECOMPRESSED_BYTES_MAX, RegisterBrokerBody};
+pub use revive::{ACK_TAG, AckMsg, BATCH_ACK_TAG, BatchAckMsg, CK_TAG, PopCheckPoint};
 pub use route::{BrokerData, ClusterInfo, QueueData, TopicRouteData};
 pub use running_info::{ConsumeStatus, ConsumerRunningInfo, PopProcessQueueInfo, ProcessQueueInfo};
 pub use stats::{ConsumeStats, OffsetWrapper, QueryConsumeTimeSpanBody, QueueTimeSpan, TopicOffset, TopicStatsTable};

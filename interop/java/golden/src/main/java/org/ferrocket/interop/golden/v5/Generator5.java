@@ -640,6 +640,94 @@ public final class Generator5 {
         return h;
     }
 
+    /** POP: the revive-log records, BATCH_ACK_MESSAGE and the broker-side assignment bodies. */
+    private void popBodies() {
+        org.apache.rocketmq.store.pop.PopCheckPoint ck = new org.apache.rocketmq.store.pop.PopCheckPoint();
+        ck.setBitMap(0);
+        ck.setNum((byte) 2);
+        ck.setPopTime(1700000000000L);
+        ck.setInvisibleTime(60000L);
+        ck.setStartOffset(5L);
+        ck.setCId(CG);
+        ck.setTopic(TOPIC);
+        ck.setQueueId(1);
+        ck.setBrokerName(BROKER_A);
+        ck.addDiff(0);
+        ck.addDiff(2);
+        json("pop_check_point", ck, org.apache.rocketmq.store.pop.PopCheckPoint.class,
+            "PopCheckPoint (revive log, tag ck): TopicTest queue 1 startOffset 5 diffs [0, 2], cg_demo, popTime "
+                + "1700000000000, invisibleTime 60000, broker-a.");
+        org.apache.rocketmq.store.pop.AckMsg ack = new org.apache.rocketmq.store.pop.AckMsg();
+        ack.setAckOffset(7L);
+        ack.setStartOffset(5L);
+        ack.setConsumerGroup(CG);
+        ack.setTopic(TOPIC);
+        ack.setQueueId(1);
+        ack.setPopTime(1700000000000L);
+        ack.setBrokerName(BROKER_A);
+        json("ack_msg", ack, org.apache.rocketmq.store.pop.AckMsg.class,
+            "AckMsg (revive log, tag ack): offset 7 of the checkpoint above.");
+        org.apache.rocketmq.store.pop.BatchAckMsg batch = new org.apache.rocketmq.store.pop.BatchAckMsg();
+        batch.setAckOffset(-1L);
+        batch.getAckOffsetList().addAll(List.of(5L, 7L));
+        batch.setStartOffset(5L);
+        batch.setConsumerGroup(CG);
+        batch.setTopic(TOPIC);
+        batch.setQueueId(1);
+        batch.setPopTime(1700000000000L);
+        json("batch_ack_msg", batch, org.apache.rocketmq.store.pop.BatchAckMsg.class,
+            "BatchAckMsg (revive log, tag bAck): offsets [5, 7] of the checkpoint above.");
+        org.apache.rocketmq.remoting.protocol.body.BatchAck bAck = new org.apache.rocketmq.remoting.protocol.body.BatchAck();
+        bAck.setConsumerGroup(CG);
+        bAck.setTopic(TOPIC);
+        bAck.setRetry("0");
+        bAck.setStartOffset(5L);
+        bAck.setQueueId(1);
+        bAck.setReviveQueueId(3);
+        bAck.setPopTime(1700000000000L);
+        bAck.setInvisibleTime(60000L);
+        java.util.BitSet bits = new java.util.BitSet();
+        bits.set(0);
+        bits.set(2);
+        bAck.setBitSet(bits);
+        org.apache.rocketmq.remoting.protocol.body.BatchAckMessageRequestBody batchBody =
+            new org.apache.rocketmq.remoting.protocol.body.BatchAckMessageRequestBody();
+        batchBody.setBrokerName(BROKER_A);
+        batchBody.setAcks(List.of(bAck));
+        json("batch_ack_message_request_body", batchBody,
+            org.apache.rocketmq.remoting.protocol.body.BatchAckMessageRequestBody.class,
+            "BatchAckMessageRequestBody: broker-a, one BatchAck of cg_demo TopicTest queue 1 retry 0 startOffset 5 "
+                + "reviveQueueId 3 popTime 1700000000000 invisibleTime 60000, bits {0, 2}.");
+        org.apache.rocketmq.remoting.protocol.body.QueryAssignmentRequestBody qa =
+            new org.apache.rocketmq.remoting.protocol.body.QueryAssignmentRequestBody();
+        qa.setTopic(TOPIC);
+        qa.setConsumerGroup(CG);
+        qa.setClientId(CLIENT_ID);
+        qa.setStrategyName("AVG");
+        qa.setMessageModel(MessageModel.CLUSTERING);
+        json("query_assignment_request_body", qa, org.apache.rocketmq.remoting.protocol.body.QueryAssignmentRequestBody.class,
+            "QueryAssignmentRequestBody: TopicTest, cg_demo, 192.168.0.9@12345#1, AVG, CLUSTERING.");
+        org.apache.rocketmq.common.message.MessageQueueAssignment assignment =
+            new org.apache.rocketmq.common.message.MessageQueueAssignment();
+        assignment.setMessageQueue(new MessageQueue(TOPIC, BROKER_A, -1));
+        assignment.setMode(org.apache.rocketmq.common.message.MessageRequestMode.POP);
+        org.apache.rocketmq.remoting.protocol.body.QueryAssignmentResponseBody qaResponse =
+            new org.apache.rocketmq.remoting.protocol.body.QueryAssignmentResponseBody();
+        qaResponse.setMessageQueueAssignments(new HashSet<>(List.of(assignment)));
+        json("query_assignment_response_body", qaResponse,
+            org.apache.rocketmq.remoting.protocol.body.QueryAssignmentResponseBody.class,
+            "QueryAssignmentResponseBody: one assignment, TopicTest/broker-a/-1 in mode POP.");
+        org.apache.rocketmq.remoting.protocol.body.SetMessageRequestModeRequestBody modeBody =
+            new org.apache.rocketmq.remoting.protocol.body.SetMessageRequestModeRequestBody();
+        modeBody.setTopic(TOPIC);
+        modeBody.setConsumerGroup(CG);
+        modeBody.setMode(org.apache.rocketmq.common.message.MessageRequestMode.POP);
+        modeBody.setPopShareQueueNum(0);
+        json("set_message_request_mode_request_body", modeBody,
+            org.apache.rocketmq.remoting.protocol.body.SetMessageRequestModeRequestBody.class,
+            "SetMessageRequestModeRequestBody: TopicTest, cg_demo, POP, popShareQueueNum 0.");
+    }
+
     static MessageQueue mq(int q) {
         return new MessageQueue(TOPIC, BROKER_A, q);
     }
@@ -757,6 +845,7 @@ public final class Generator5 {
         lresp.setLockOKMQSet(new HashSet<>(List.of(mq(0))));
         json("lock_batch_response_body", lresp, LockBatchResponseBody.class,
             "LockBatchResponseBody: lockOKMQSet [TopicTest/broker-a/0].");
+        popBodies();
 
         ClusterInfo ci = new ClusterInfo();
         Map<String, BrokerData> bat = new HashMap<>();
