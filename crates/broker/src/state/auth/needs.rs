@@ -6,7 +6,10 @@
 //! LITE_PULL_MESSAGE (Java's lite pull consumer reads any topic unchecked) needs what
 //! PULL_MESSAGE needs, and the admin codes without an annotated header need the cluster.
 
-use ferrocket_wire::body::{HeartbeatData, JsonBody, LockBatchRequestBody, SubscriptionGroupConfig};
+use ferrocket_wire::body::{
+    BatchAckMessageRequestBody, HeartbeatData, JsonBody, LockBatchRequestBody, QueryAssignmentRequestBody,
+    SubscriptionGroupConfig,
+};
 use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode};
 
 use super::AuthError;
@@ -48,6 +51,11 @@ const TOPIC: &[Field] = &[("topic", Topic, "")];
 /// The annotations of the headers of the codes we serve (from the 5.3.3 sources).
 fn annotated(code: RequestCode) -> Option<Annotated> {
     Some(match code {
+        RequestCode::POP_MESSAGE
+        | RequestCode::ACK_MESSAGE
+        | RequestCode::CHANGE_MESSAGE_INVISIBLETIME
+        | RequestCode::NOTIFICATION => fields(&[Sub], &[("consumerGroup", Group, ""), ("topic", Topic, "")]),
+        RequestCode::PEEK_MESSAGE => fields(&[Sub], &[("topic", Topic, ""), ("consumerGroup", Group, "")]),
         RequestCode::GET_CONSUMER_CONNECTION_LIST | RequestCode::GET_CONSUMER_RUNNING_INFO => {
             fields(&[Get], &[("consumerGroup", Group, "")])
         }
@@ -95,7 +103,9 @@ fn annotated(code: RequestCode) -> Option<Annotated> {
 /// Ours, not Java's: admin codes whose Java header carries no `@RocketMQAction` (so Java checks
 /// nothing) need Get or Update on the cluster, as Java's annotated admin codes do; only Super
 /// users and users granted `Cluster:<name>` may read the whole broker or change its settings.
-/// (Also LITE_PULL_MESSAGE and UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, handled in [`needs`].)
+/// SET_MESSAGE_REQUEST_MODE (Java: unchecked) switches a group to POP: Update on the cluster.
+/// (Also LITE_PULL_MESSAGE, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, BATCH_ACK_MESSAGE and
+/// QUERY_ASSIGNMENT, handled in [`needs`].)
 pub fn stricter_than_java(code: RequestCode) -> Option<&'static [Action]> {
     match code {
         RequestCode::GET_ALL_TOPIC_CONFIG
@@ -105,7 +115,7 @@ pub fn stricter_than_java(code: RequestCode) -> Option<&'static [Action]> {
         | RequestCode::GET_BROKER_RUNTIME_INFO
         | RequestCode::GET_BROKER_CONFIG
         | RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => Some(&[Get]),
-        RequestCode::UPDATE_BROKER_CONFIG => Some(&[Update]),
+        RequestCode::UPDATE_BROKER_CONFIG | RequestCode::SET_MESSAGE_REQUEST_MODE => Some(&[Update]),
         _ => None,
     }
 }
@@ -124,7 +134,10 @@ pub fn needs(request: &RemotingCommand, cluster_name: &str) -> Result<Vec<Need>,
     let ours = stricter_than_java(code).is_some()
         || matches!(
             code,
-            RequestCode::LITE_PULL_MESSAGE | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
+            RequestCode::LITE_PULL_MESSAGE
+                | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
+                | RequestCode::BATCH_ACK_MESSAGE
+                | RequestCode::QUERY_ASSIGNMENT
         );
     let no_fields = ExtFields::new();
     let ext = match request.ext_fields.as_ref().filter(|f| !f.is_empty()) {
@@ -204,6 +217,26 @@ pub fn needs(request: &RemotingCommand, cluster_name: &str) -> Result<Vec<Need>,
                 }
             }
         }
+        // Java checks neither (no annotated header): any user could ack another group's
+        // messages or learn its assignment. Ours needs what POP_MESSAGE needs.
+        RequestCode::BATCH_ACK_MESSAGE => {
+            let body = request.body.as_deref().unwrap_or_default();
+            let batch = BatchAckMessageRequestBody::decode(body).map_err(|_| AuthError::ContextUnparsable)?;
+            for ack in batch.acks.iter().flatten() {
+                need(Resource::group(Some(&ack.consumer_group)), &[Sub]);
+                if !is_retry(Some(&ack.topic)) {
+                    need(Resource::topic(Some(&ack.topic)), &[Sub]);
+                }
+            }
+        }
+        RequestCode::QUERY_ASSIGNMENT => {
+            let body = request.body.as_deref().unwrap_or_default();
+            let query = QueryAssignmentRequestBody::decode(body).map_err(|_| AuthError::ContextUnparsable)?;
+            need(Resource::group(Some(&query.consumer_group)), &[Sub]);
+            if !is_retry(Some(&query.topic)) {
+                need(Resource::topic(Some(&query.topic)), &[Sub]);
+            }
+        }
         RequestCode::LITE_PULL_MESSAGE => {
             if !is_retry(field("topic")) {
                 need(topic("topic"), &[Sub]);
@@ -244,4 +277,57 @@ pub fn needs(request: &RemotingCommand, cluster_name: &str) -> Result<Vec<Need>,
         }
     }
     Ok(needs)
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrocket_wire::body::BatchAck;
+
+    use super::*;
+
+    fn of(request: &RemotingCommand) -> Vec<Need> {
+        needs(request, "C").unwrap()
+    }
+
+    #[test]
+    fn pop_codes_need_sub_on_their_group_and_topic() {
+        let mut fields = ExtFields::new();
+        fields.insert("consumerGroup", "G");
+        fields.insert("topic", "T");
+        let sub = |resource| Need::new(resource, &[Sub]);
+        for code in [
+            RequestCode::POP_MESSAGE,
+            RequestCode::ACK_MESSAGE,
+            RequestCode::NOTIFICATION,
+        ] {
+            let request = RemotingCommand::request(code).with_ext_fields(fields.clone());
+            assert_eq!(
+                of(&request),
+                vec![sub(Resource::group(Some("G"))), sub(Resource::topic(Some("T")))]
+            );
+        }
+        let peek = RemotingCommand::request(RequestCode::PEEK_MESSAGE).with_ext_fields(fields);
+        assert_eq!(
+            of(&peek),
+            vec![sub(Resource::topic(Some("T"))), sub(Resource::group(Some("G")))]
+        );
+    }
+
+    #[test]
+    fn a_batch_ack_without_ext_fields_still_needs_each_group_and_topic() {
+        let body = BatchAckMessageRequestBody {
+            acks: Some(vec![BatchAck {
+                consumer_group: "G".into(),
+                topic: "T".into(),
+                ..BatchAck::default()
+            }]),
+            broker_name: None,
+        };
+        let request = RemotingCommand::request(RequestCode::BATCH_ACK_MESSAGE).with_body(body.encode());
+        let needs = of(&request);
+        assert_eq!(needs.len(), 2);
+        assert_eq!(needs[0].resource, Resource::group(Some("G")));
+        let mode = RemotingCommand::request(RequestCode::SET_MESSAGE_REQUEST_MODE);
+        assert_eq!(of(&mode)[0].resource.kind, ResourceType::Cluster);
+    }
 }
