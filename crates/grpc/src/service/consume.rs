@@ -1,0 +1,155 @@
+//! The consuming RPCs (ReceiveMessage, AckMessage, ChangeInvisibleDuration) over the broker's
+//! own POP code, called in process as Java's local-mode proxy calls the broker's processors;
+//! the translation is `receive.rs`.
+
+use ferrocket_broker::BrokerError;
+use ferrocket_broker::handlers::{pop, pop_ack};
+use tonic::Request;
+
+use super::{Messaging, client_id, lock_table, peer};
+use crate::proto::receive_message_response::Content;
+use crate::proto::*;
+use crate::receive::{self, ReceiptHandle};
+use crate::status::{ok, proxy_exception, status, topic_not_found};
+
+/// A broker refusal as local mode reports it: `ProxyException(INTERNAL_SERVER_ERROR, remark)`.
+fn refused(error: &BrokerError) -> Status {
+    proxy_exception(Code::InternalServerError, &error.to_string())
+}
+
+fn frame(content: Content) -> ReceiveMessageResponse {
+    ReceiveMessageResponse { content: Some(content) }
+}
+
+impl Messaging {
+    fn consumer_group(&self, group: Option<&Resource>) -> Result<String, Status> {
+        let name = group.map(|g| g.name.clone()).unwrap_or_default();
+        if name.trim().is_empty() {
+            return Err(status(Code::IllegalConsumerGroup, "consumer group cannot be empty"));
+        }
+        if name.starts_with("CID_RMQ_SYS_") {
+            return Err(status(Code::IllegalConsumerGroup, "cannot use system consumer group"));
+        }
+        Ok(name)
+    }
+
+    fn consumed_topic(&self, topic: Option<&Resource>) -> Result<String, Status> {
+        let name = topic.map(|t| t.name.clone()).unwrap_or_default();
+        self.check_topic(&name)?;
+        if lock_table(&self.broker).get(&name).is_none() {
+            return Err(topic_not_found(&name));
+        }
+        Ok(name)
+    }
+
+    /// The frames of one receive: a status, the messages, then (always) the delivery timestamp.
+    pub(super) async fn receive_now(&self, request: Request<ReceiveMessageRequest>) -> Vec<ReceiveMessageResponse> {
+        let mut frames = match self.receive_messages(request).await {
+            Ok((first, messages)) => {
+                let mut frames = vec![frame(Content::Status(first))];
+                frames.extend(messages.into_iter().map(|m| frame(Content::Message(m))));
+                frames
+            }
+            Err(failure) => vec![frame(Content::Status(failure))],
+        };
+        let now_ms = self.broker.now_ms();
+        frames.push(frame(Content::DeliveryTimestamp(prost_types::Timestamp {
+            seconds: now_ms.div_euclid(1000),
+            nanos: i32::try_from(now_ms.rem_euclid(1000) * 1_000_000).unwrap_or(0),
+        })));
+        frames
+    }
+
+    async fn receive_messages(
+        &self,
+        request: Request<ReceiveMessageRequest>,
+    ) -> Result<(Status, Vec<Message>), Status> {
+        client_id(&request)?;
+        let peer = peer(&request);
+        let request = request.into_inner();
+        let topic = self.consumed_topic(request.message_queue.as_ref().and_then(|q| q.topic.as_ref()))?;
+        let group = self.consumer_group(request.group.as_ref())?;
+        let invisible_ms = receive::duration_ms(request.invisible_duration.as_ref());
+        receive::check_invisible(invisible_ms, receive::RECEIVE_INVISIBLE_MS_MIN)?;
+        let fifo = self
+            .broker
+            .groups
+            .lock()
+            .get(&group)
+            .is_some_and(|group| group.consume_message_orderly);
+        let header = receive::pop_header(
+            &request,
+            (&group, &topic),
+            (invisible_ms, receive::polling_ms(&request)),
+            fifo,
+            self.broker.now_ms(),
+        );
+        let answer = pop::pop(&self.broker, header, &peer, std::future::pending())
+            .await
+            .map_err(|error| refused(&error))?;
+        let messages = receive::messages(&answer, &self.broker.config().broker_name);
+        Ok((receive::pop_status(answer.code, messages.len()), messages))
+    }
+
+    pub(super) async fn ack_now(&self, request: Request<AckMessageRequest>) -> Result<AckMessageResponse, Status> {
+        client_id(&request)?;
+        let peer = peer(&request);
+        let request = request.into_inner();
+        let topic = self.consumed_topic(request.topic.as_ref())?;
+        let group = self.consumer_group(request.group.as_ref())?;
+        let mut entries = Vec::with_capacity(request.entries.len());
+        for entry in &request.entries {
+            let outcome = self.ack_one(&entry.receipt_handle, (&topic, &group), &peer).await;
+            entries.push(receive::ack_entry(&entry.message_id, &entry.receipt_handle, outcome));
+        }
+        Ok(AckMessageResponse {
+            status: Some(receive::ack_status(&entries)),
+            entries,
+        })
+    }
+
+    async fn ack_one(&self, handle: &str, (topic, group): (&str, &str), peer: &str) -> Result<(), Status> {
+        let handle = ReceiptHandle::decode(handle)?;
+        handle.check_fresh(self.broker.now_ms())?;
+        pop_ack::ack_message(&self.broker, &handle.ack_header(topic, group), peer)
+            .await
+            .map(|_| ())
+            .map_err(|error| refused(&error))
+    }
+
+    /// Java's ChangeInvisibleDuration, except that a message no longer in flight (acked or
+    /// revived) is refused: Java accepts it and brings an acknowledged message back.
+    pub(super) async fn change_now(
+        &self,
+        request: Request<ChangeInvisibleDurationRequest>,
+    ) -> Result<ChangeInvisibleDurationResponse, Status> {
+        client_id(&request)?;
+        let peer = peer(&request);
+        let request = request.into_inner();
+        let topic = self.consumed_topic(request.topic.as_ref())?;
+        let group = self.consumer_group(request.group.as_ref())?;
+        let invisible_ms = receive::duration_ms(request.invisible_duration.as_ref());
+        receive::check_invisible(invisible_ms, 0)?;
+        let handle = ReceiptHandle::decode(&request.receipt_handle)?;
+        handle.check_fresh(self.broker.now_ms())?;
+        let header = handle.change_header(&topic, &group, invisible_ms);
+        let place = (group.as_str(), header.topic.as_str(), header.queue_id);
+        if !handle.receipt.is_order() && !pop_ack::in_flight(&self.broker, place, &handle.receipt, header.offset) {
+            return Err(status(
+                Code::InvalidReceiptHandle,
+                "the message is acknowledged or no longer in flight",
+            ));
+        }
+        let changed = pop_ack::change_invisible_time(&self.broker, &header, &peer)
+            .await
+            .map_err(|error| refused(&error))?;
+        match changed {
+            pop_ack::Changed::To(answer) => Ok(ChangeInvisibleDurationResponse {
+                status: Some(ok()),
+                receipt_handle: handle.changed(answer.pop_time, answer.invisible_time, answer.revive_qid),
+            }),
+            pop_ack::Changed::NoMessage => Err(proxy_exception(Code::InternalServerError, "no message")),
+            pop_ack::Changed::NotStored => Err(proxy_exception(Code::InternalServerError, "system error")),
+        }
+    }
+}
