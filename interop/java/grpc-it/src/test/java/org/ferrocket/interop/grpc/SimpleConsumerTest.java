@@ -34,9 +34,9 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * The official 5.x client's SimpleConsumer (rocketmq-client-java 5.2.0) over a gRPC endpoint:
  * receive and ack a batch, a message left unacknowledged comes back after its invisible duration,
- * a changed invisible duration takes effect, and the proxy's 10 s floor on a receive's invisible
- * duration. Run against the official 5.3.3 proxy in local mode first ({@code -Dbroker.impl=java}),
- * then against ours.
+ * a changed invisible duration takes effect, the proxy's 10 s floor on a receive's invisible
+ * duration, a missing topic, and a group the broker creates on first use. Run against the official
+ * 5.3.3 proxy in local mode first ({@code -Dbroker.impl=java}), then against ours.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SimpleConsumerTest {
@@ -193,5 +193,18 @@ class SimpleConsumerTest {
                 () -> consumer.changeInvisibleDuration(again, Duration.ofSeconds(10)));
             assertTrue(refused.getMessage().contains("40013"), refused.getMessage());
         }
+    }
+
+    @Test
+    void aMissingTopicFailsTheStartAndANewGroupIsCreated() throws Exception {
+        // Both sides: the route lookup fails (TOPIC_NOT_FOUND), so the consumer never runs.
+        assertThrows(IllegalStateException.class, () -> consumer("SimpleMissing"));
+        // Both sides: the broker creates the group (autoCreateSubscriptionGroup) and it reads.
+        createTopic("SimpleNewGroup");
+        SimpleConsumer consumer = consumer("SimpleNewGroup");
+        send("SimpleNewGroup", "new-group");
+        MessageView view = receiveOne(consumer, INVISIBLE_MIN, Duration.ofSeconds(15));
+        assertEquals("new-group", body(view));
+        consumer.ack(view);
     }
 }
