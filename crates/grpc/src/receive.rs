@@ -21,6 +21,9 @@ use crate::status::{proxy_exception, status};
 pub const RECEIVE_INVISIBLE_MS_MIN: i64 = 10_000;
 /// `ProxyConfig.maxInvisibleTimeMills` default: twelve hours.
 pub const INVISIBLE_MS_MAX: i64 = 12 * 60 * 60 * 1000;
+/// `ProxyConfig.defaultInvisibleTimeMills`: a receive with `auto_renew` (the PushConsumer's) gets
+/// this; Java then renews it while the client consumes, ours does not yet.
+pub const AUTO_RENEW_INVISIBLE_MS: i64 = 60_000;
 /// `grpcClientConsumerMinLongPollingTimeoutMillis` default.
 pub const LONG_POLLING_MS_MIN: i64 = 5_000;
 /// `grpcClientConsumerMaxLongPollingTimeoutMillis` default.

@@ -386,11 +386,16 @@ impl Messaging {
                 }
             }
         }
-        let answer = merged(
+        let mut answer = merged(
             &settings,
             self.options.check_message_type,
             self.options.limits.body_bytes_max,
         );
+        if let Some(settings::PubSub::Subscription(subscription)) = &settings.pub_sub {
+            let name = subscription.group.as_ref().map(|g| g.name.as_str()).unwrap_or_default();
+            let group = self.broker.groups.lock().get(name).unwrap_or_default();
+            answer = crate::clients::merged_subscription(&answer, &group);
+        }
         let producer = matches!(settings.pub_sub, Some(settings::PubSub::Publishing(_)));
         if !lock(&self.clients).update(client_id, settings, replies.clone()) {
             return Err(tonic::Status::resource_exhausted("too many clients"));

@@ -69,8 +69,15 @@ impl Messaging {
         let request = request.into_inner();
         let topic = self.consumed_topic(request.message_queue.as_ref().and_then(|q| q.topic.as_ref()))?;
         let group = self.consumer_group(request.group.as_ref())?;
-        let invisible_ms = receive::duration_ms(request.invisible_duration.as_ref());
-        receive::check_invisible(invisible_ms, receive::RECEIVE_INVISIBLE_MS_MIN)?;
+        let invisible_ms = if request.auto_renew {
+            // Java renews such a message in the background (`enableProxyAutoRenew`); ours gives
+            // it the default invisible time once.
+            receive::AUTO_RENEW_INVISIBLE_MS
+        } else {
+            let asked = receive::duration_ms(request.invisible_duration.as_ref());
+            receive::check_invisible(asked, receive::RECEIVE_INVISIBLE_MS_MIN)?;
+            asked
+        };
         let fifo = self
             .broker
             .groups
