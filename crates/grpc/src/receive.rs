@@ -8,14 +8,17 @@
 
 use ferrocket_broker::handlers::pop::PopAnswer;
 use ferrocket_wire::ResponseCode;
-use ferrocket_wire::header::{AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, PopMessageRequestHeader};
+use ferrocket_wire::header::{
+    AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, ConsumerSendMsgBackRequestHeader,
+    PopMessageRequestHeader,
+};
 use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::pop_receipt::{PopReceipt, receipt_of};
 
 use crate::proto::{AckMessageResultEntry, Code, FilterExpression, FilterType, Message, ReceiveMessageRequest, Status};
 use crate::recover;
-use crate::status::{proxy_exception, status};
+use crate::status::{code_of_remoting, proxy_exception, status};
 
 /// `ProxyConfig.minInvisibleTimeMillsForRecv` default: a receive asking less is ILLEGAL_INVISIBLE_TIME.
 pub const RECEIVE_INVISIBLE_MS_MIN: i64 = 10_000;
@@ -267,6 +270,36 @@ pub fn ack_status(entries: &[AckMessageResultEntry]) -> Status {
         }
         _ => status(Code::MultipleResults, "MULTIPLE_RESULTS"),
     }
+}
+
+/// The CONSUMER_SEND_MSG_BACK header that moves a received message to its group's DLQ
+/// (`delayLevel -1`, `maxReconsumeTimes 0`); a handle without a commit-log offset cannot.
+pub fn send_back_header(
+    handle: &ReceiptHandle,
+    (topic, group): (&str, &str),
+    message_id: &str,
+) -> Result<ConsumerSendMsgBackRequestHeader, Status> {
+    if handle.commit_log_offset < 0 {
+        return Err(proxy_exception(
+            Code::InvalidReceiptHandle,
+            "commit log offset is empty",
+        ));
+    }
+    Ok(ConsumerSendMsgBackRequestHeader {
+        offset: handle.commit_log_offset,
+        group: group.to_owned(),
+        delay_level: -1,
+        origin_msg_id: Some(message_id.to_owned()),
+        origin_topic: Some(handle.real_topic(topic, group)),
+        max_reconsume_times: Some(0),
+        ..ConsumerSendMsgBackRequestHeader::default()
+    })
+}
+
+/// `ResponseBuilder.buildStatus(code, remark)`: the mapped code, the remark or else the number.
+pub fn remoting_status(code: ResponseCode, number: i32, remark: Option<&str>) -> Status {
+    let message = remark.map_or_else(|| number.to_string(), str::to_owned);
+    status(code_of_remoting(code), message)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 //! Java's proxy does: gRPC OK with the code in `status` (see `status.rs`).
 //!
 //! Consumption (ReceiveMessage, AckMessage, ChangeInvisibleDuration) is `service/consume.rs`,
-//! over the broker's POP entry points; ForwardMessageToDeadLetterQueue and the lite-pull set
-//! answer NOT_IMPLEMENTED in band.
+//! over the broker's POP entry points, and ForwardMessageToDeadLetterQueue over its
+//! CONSUMER_SEND_MSG_BACK; the lite-pull set answers NOT_IMPLEMENTED in band.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -549,11 +549,13 @@ impl MessagingService for Arc<Messaging> {
 
     async fn forward_message_to_dead_letter_queue(
         &self,
-        _request: Request<ForwardMessageToDeadLetterQueueRequest>,
+        request: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> Answer<ForwardMessageToDeadLetterQueueResponse> {
-        answer(ForwardMessageToDeadLetterQueueResponse {
-            status: Some(not_served("ForwardMessageToDeadLetterQueue")),
-        })
+        answer(
+            self.forward_now(request)
+                .await
+                .unwrap_or_else(|status| ForwardMessageToDeadLetterQueueResponse { status: Some(status) }),
+        )
     }
 
     type PullMessageStream = Stream_<PullMessageResponse>;

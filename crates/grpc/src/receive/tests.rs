@@ -139,3 +139,25 @@ fn ack_status_is_one_code_or_multiple_results() {
     assert_eq!(ack_status(&[ok_entry, failed]).code, Code::MultipleResults as i32);
     assert_eq!(ack_status(&[]).code, Code::InternalServerError as i32);
 }
+
+#[test]
+fn a_forward_to_the_dlq_sends_back_by_commit_log_offset() {
+    let handle = ReceiptHandle::decode(HANDLE).unwrap_or_else(|s| panic!("{s:?}"));
+    let header = send_back_header(&handle, ("T", "G"), "M1").unwrap_or_else(|s| panic!("{s:?}"));
+    assert_eq!(
+        (header.offset, header.delay_level, header.max_reconsume_times),
+        (12345, -1, Some(0))
+    );
+    assert_eq!(header.origin_topic.as_deref(), Some("%RETRY%G_T"));
+    assert_eq!(header.origin_msg_id.as_deref(), Some("M1"));
+    let eight = ReceiptHandle::decode("5 1 60000 3 0 b 2 6").unwrap_or_else(|s| panic!("{s:?}"));
+    assert_eq!(
+        send_back_header(&eight, ("T", "G"), "M1").err().map(|s| s.code),
+        Some(Code::InvalidReceiptHandle as i32)
+    );
+    let refused = remoting_status(ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST, 26, None);
+    assert_eq!(
+        (refused.code, refused.message.as_str()),
+        (Code::ConsumerGroupNotFound as i32, "26")
+    );
+}

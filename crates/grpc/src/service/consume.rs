@@ -3,7 +3,10 @@
 //! the translation is `receive.rs`.
 
 use ferrocket_broker::BrokerError;
-use ferrocket_broker::handlers::{pop, pop_ack};
+use ferrocket_broker::handlers::{dispatch, pop, pop_ack};
+use ferrocket_net::ConnectionHandle;
+use ferrocket_wire::header::CustomHeader;
+use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 use tonic::Request;
 
 use super::{Messaging, client_id, lock_table, peer};
@@ -158,5 +161,39 @@ impl Messaging {
             pop_ack::Changed::NoMessage => Err(proxy_exception(Code::InternalServerError, "no message")),
             pop_ack::Changed::NotStored => Err(proxy_exception(Code::InternalServerError, "system error")),
         }
+    }
+
+    /// Java's `ProducerProcessor.forwardMessageToDeadLetterQueue`: CONSUMER_SEND_MSG_BACK with
+    /// delay level -1 (straight to the group's DLQ) through the broker's own handler, then an ack
+    /// of the receipt when the broker took it; the status is the broker's code and remark.
+    pub(super) async fn forward_now(
+        &self,
+        request: Request<ForwardMessageToDeadLetterQueueRequest>,
+    ) -> Result<ForwardMessageToDeadLetterQueueResponse, Status> {
+        client_id(&request)?;
+        let peer = peer(&request);
+        let request = request.into_inner();
+        let topic = self.consumed_topic(request.topic.as_ref())?;
+        let group = self.consumer_group(request.group.as_ref())?;
+        let handle = ReceiptHandle::decode(&request.receipt_handle)?;
+        let command = receive::send_back_header(&handle, (&topic, &group), &request.message_id)?;
+        let command =
+            RemotingCommand::request(RequestCode::CONSUMER_SEND_MSG_BACK).with_ext_fields(command.to_ext_fields());
+        let answer = dispatch(&self.broker, command, &ConnectionHandle::in_process(peer.clone())).await;
+        let Some(answer) = answer else {
+            return Err(status(Code::InternalServerError, "no answer from the broker"));
+        };
+        if answer.response_code() == ResponseCode::SUCCESS
+            && let Err(error) = pop_ack::ack_message(&self.broker, &handle.ack_header(&topic, &group), &peer).await
+        {
+            tracing::debug!(%error, "the ack after a forward to the DLQ failed");
+        }
+        Ok(ForwardMessageToDeadLetterQueueResponse {
+            status: Some(receive::remoting_status(
+                answer.response_code(),
+                answer.code,
+                answer.remark.as_deref(),
+            )),
+        })
     }
 }
