@@ -48,6 +48,11 @@ class PushConsumerTest {
 
     private GrpcEndpoint endpoint;
     private DefaultMQAdminExt admin;
+    /**
+     * Push consumers are closed together after the tests: a close waits out the receive in flight
+     * (the 20 s long polling both sides advertise), which is not under test.
+     */
+    private final List<PushConsumer> consumers = new ArrayList<>();
 
     @BeforeAll
     void start() throws Exception {
@@ -90,15 +95,15 @@ class PushConsumerTest {
     void aMessageFailedTooOftenIsForwardedToTheDeadLetterQueue() throws Exception {
         AtomicInteger attempts = new AtomicInteger();
         String dlq = "%DLQ%" + DLQ_GROUP;
+        consumers.add(PROVIDER.newPushConsumerBuilder().setClientConfiguration(configuration())
+            .setConsumerGroup(DLQ_GROUP)
+            .setSubscriptionExpressions(Collections.singletonMap(DLQ_TOPIC, FilterExpression.SUB_ALL))
+            .setMessageListener(view -> {
+                attempts.incrementAndGet();
+                return ConsumeResult.FAILURE;
+            }).build());
         try (Producer producer = PROVIDER.newProducerBuilder().setClientConfiguration(configuration())
-                .setTopics(DLQ_TOPIC).build();
-             PushConsumer consumer = PROVIDER.newPushConsumerBuilder().setClientConfiguration(configuration())
-                .setConsumerGroup(DLQ_GROUP)
-                .setSubscriptionExpressions(Collections.singletonMap(DLQ_TOPIC, FilterExpression.SUB_ALL))
-                .setMessageListener(view -> {
-                    attempts.incrementAndGet();
-                    return ConsumeResult.FAILURE;
-                }).build()) {
+                .setTopics(DLQ_TOPIC).build()) {
             producer.send(PROVIDER.newMessageBuilder().setTopic(DLQ_TOPIC).setMessageGroup("g")
                 .setKeys("dead").setBody("dead".getBytes(StandardCharsets.UTF_8)).build());
             List<MessageExt> dead = Poll.until("the message in " + dlq, Duration.ofSeconds(30), () -> {
@@ -132,6 +137,21 @@ class PushConsumerTest {
 
     @AfterAll
     void stop() throws Exception {
+        List<Thread> closing = new ArrayList<>();
+        for (PushConsumer consumer : consumers) {
+            Thread thread = new Thread(() -> {
+                try {
+                    consumer.close();
+                } catch (java.io.IOException ignored) {
+                    // The endpoint goes next anyway.
+                }
+            });
+            thread.start();
+            closing.add(thread);
+        }
+        for (Thread thread : closing) {
+            thread.join(Duration.ofSeconds(40).toMillis());
+        }
         if (admin != null) {
             admin.shutdown();
         }
@@ -146,18 +166,18 @@ class PushConsumerTest {
         Map<String, List<String>> consumed = new ConcurrentHashMap<>();
         AtomicInteger count = new AtomicInteger();
         Map<String, List<String>> sent = new HashMap<>();
+        consumers.add(PROVIDER.newPushConsumerBuilder().setClientConfiguration(configuration)
+            .setConsumerGroup(GROUP)
+            .setSubscriptionExpressions(Collections.singletonMap(TOPIC, FilterExpression.SUB_ALL))
+            .setMessageListener(view -> {
+                String group = view.getMessageGroup().orElse("none");
+                consumed.computeIfAbsent(group, g -> Collections.synchronizedList(new ArrayList<>()))
+                    .add(StandardCharsets.UTF_8.decode(view.getBody()).toString());
+                count.incrementAndGet();
+                return ConsumeResult.SUCCESS;
+            }).build());
         try (Producer producer = PROVIDER.newProducerBuilder().setClientConfiguration(configuration)
-                .setTopics(TOPIC).build();
-             PushConsumer consumer = PROVIDER.newPushConsumerBuilder().setClientConfiguration(configuration)
-                .setConsumerGroup(GROUP)
-                .setSubscriptionExpressions(Collections.singletonMap(TOPIC, FilterExpression.SUB_ALL))
-                .setMessageListener(view -> {
-                    String group = view.getMessageGroup().orElse("none");
-                    consumed.computeIfAbsent(group, g -> Collections.synchronizedList(new ArrayList<>()))
-                        .add(StandardCharsets.UTF_8.decode(view.getBody()).toString());
-                    count.incrementAndGet();
-                    return ConsumeResult.SUCCESS;
-                }).build()) {
+                .setTopics(TOPIC).build()) {
             for (int i = 0; i < 10; i++) {
                 for (String group : List.of("ga", "gb", "gc")) {
                     String body = group + "-" + i;
