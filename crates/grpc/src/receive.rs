@@ -236,6 +236,19 @@ pub fn messages(answer: &PopAnswer, broker_name: &str) -> Vec<Message> {
     out
 }
 
+/// Splits the messages the client gets from those delivered `max_attempts` times already
+/// (reconsume times at or past it), which go to the DLQ.
+pub fn split_dead(messages: Vec<Message>, max_attempts: i32) -> (Vec<Message>, Vec<Message>) {
+    messages.into_iter().partition(|message| {
+        let attempt = message
+            .system_properties
+            .as_ref()
+            .and_then(|system| system.delivery_attempt)
+            .unwrap_or(1);
+        attempt.saturating_sub(1) < max_attempts
+    })
+}
+
 fn received(stored: &StoredMessage, handle: String) -> Message {
     let mut message = recover::message(stored);
     if let Some(system) = message.system_properties.as_mut() {

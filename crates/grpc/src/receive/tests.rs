@@ -161,3 +161,22 @@ fn a_forward_to_the_dlq_sends_back_by_commit_log_offset() {
         (Code::ConsumerGroupNotFound as i32, "26")
     );
 }
+
+#[test]
+fn a_message_popped_max_attempts_times_is_dead() {
+    let attempt = |n: i32| Message {
+        system_properties: Some(crate::proto::SystemProperties {
+            delivery_attempt: Some(n),
+            ..crate::proto::SystemProperties::default()
+        }),
+        ..Message::default()
+    };
+    let (live, dead) = split_dead(vec![attempt(1), attempt(2), attempt(3)], 2);
+    let attempts = |list: &[Message]| -> Vec<Option<i32>> {
+        list.iter()
+            .map(|m| m.system_properties.as_ref().and_then(|s| s.delivery_attempt))
+            .collect()
+    };
+    assert_eq!(attempts(&live), vec![Some(1), Some(2)]);
+    assert_eq!(attempts(&dead), vec![Some(3)], "reconsume times 2 >= max attempts 2");
+}

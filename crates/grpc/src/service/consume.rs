@@ -81,12 +81,8 @@ impl Messaging {
             receive::check_invisible(asked, receive::RECEIVE_INVISIBLE_MS_MIN)?;
             asked
         };
-        let fifo = self
-            .broker
-            .groups
-            .lock()
-            .get(&group)
-            .is_some_and(|group| group.consume_message_orderly);
+        let group_config = self.broker.groups.lock().get(&group).unwrap_or_default();
+        let fifo = group_config.consume_message_orderly;
         let header = receive::pop_header(
             &request,
             (&group, &topic),
@@ -98,6 +94,20 @@ impl Messaging {
             .await
             .map_err(|error| refused(&error))?;
         let messages = receive::messages(&answer, &self.broker.config().broker_name);
+        // `PopMessageResultFilterImpl`: a message popped `maxAttempts` times already goes to the
+        // DLQ instead of the client.
+        let max_attempts = group_config.retry_max_times.saturating_add(1);
+        let (messages, dead) = receive::split_dead(messages, max_attempts);
+        for message in &dead {
+            let system = message.system_properties.clone().unwrap_or_default();
+            let Ok(handle) = ReceiptHandle::decode(system.receipt_handle.as_deref().unwrap_or_default()) else {
+                continue;
+            };
+            match self.forward(&handle, (&topic, &group), &system.message_id, &peer).await {
+                Ok(done) if done.code == Code::Ok as i32 => {}
+                outcome => tracing::debug!(?outcome, "a message past its attempts was not forwarded to the DLQ"),
+            }
+        }
         Ok((receive::pop_status(answer.code, messages.len()), messages))
     }
 
@@ -176,24 +186,37 @@ impl Messaging {
         let topic = self.consumed_topic(request.topic.as_ref())?;
         let group = self.consumer_group(request.group.as_ref())?;
         let handle = ReceiptHandle::decode(&request.receipt_handle)?;
-        let command = receive::send_back_header(&handle, (&topic, &group), &request.message_id)?;
+        Ok(ForwardMessageToDeadLetterQueueResponse {
+            status: Some(
+                self.forward(&handle, (&topic, &group), &request.message_id, &peer)
+                    .await?,
+            ),
+        })
+    }
+
+    async fn forward(
+        &self,
+        handle: &ReceiptHandle,
+        (topic, group): (&str, &str),
+        message_id: &str,
+        peer: &str,
+    ) -> Result<Status, Status> {
+        let header = receive::send_back_header(handle, (topic, group), message_id)?;
         let command =
-            RemotingCommand::request(RequestCode::CONSUMER_SEND_MSG_BACK).with_ext_fields(command.to_ext_fields());
-        let answer = dispatch(&self.broker, command, &ConnectionHandle::in_process(peer.clone())).await;
+            RemotingCommand::request(RequestCode::CONSUMER_SEND_MSG_BACK).with_ext_fields(header.to_ext_fields());
+        let answer = dispatch(&self.broker, command, &ConnectionHandle::in_process(peer.to_owned())).await;
         let Some(answer) = answer else {
             return Err(status(Code::InternalServerError, "no answer from the broker"));
         };
         if answer.response_code() == ResponseCode::SUCCESS
-            && let Err(error) = pop_ack::ack_message(&self.broker, &handle.ack_header(&topic, &group), &peer).await
+            && let Err(error) = pop_ack::ack_message(&self.broker, &handle.ack_header(topic, group), peer).await
         {
             tracing::debug!(%error, "the ack after a forward to the DLQ failed");
         }
-        Ok(ForwardMessageToDeadLetterQueueResponse {
-            status: Some(receive::remoting_status(
-                answer.response_code(),
-                answer.code,
-                answer.remark.as_deref(),
-            )),
-        })
+        Ok(receive::remoting_status(
+            answer.response_code(),
+            answer.code,
+            answer.remark.as_deref(),
+        ))
     }
 }

@@ -35,7 +35,8 @@ import org.junit.jupiter.api.TestInstance;
  * The official 5.x client's SimpleConsumer (rocketmq-client-java 5.2.0) over a gRPC endpoint:
  * receive and ack a batch, a message left unacknowledged comes back after its invisible duration,
  * a changed invisible duration takes effect, the proxy's 10 s floor on a receive's invisible
- * duration, a missing topic, and a group the broker creates on first use. Run against the official
+ * duration, a missing topic, a group the broker creates on first use, and a message popped past
+ * its group's attempts going to the DLQ. Run against the official
  * 5.3.3 proxy in local mode first ({@code -Dbroker.impl=java}), then against ours.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -65,8 +66,13 @@ class SimpleConsumerTest {
             group.setGroupName("G" + topic);
             admin.createAndUpdateSubscriptionGroupConfig(endpoint.brokerAddress, group);
         }
+        createTopic("SimpleDead");
+        SubscriptionGroupConfig twoAttempts = new SubscriptionGroupConfig();
+        twoAttempts.setGroupName("GSimpleDead");
+        twoAttempts.setRetryMaxTimes(1);
+        admin.createAndUpdateSubscriptionGroupConfig(endpoint.brokerAddress, twoAttempts);
         producer = PROVIDER.newProducerBuilder().setClientConfiguration(configuration())
-            .setTopics("SimpleAll", "SimpleLate", "SimpleChange").build();
+            .setTopics("SimpleAll", "SimpleLate", "SimpleChange", "SimpleDead").build();
     }
 
     @AfterAll
@@ -206,5 +212,48 @@ class SimpleConsumerTest {
         MessageView view = receiveOne(consumer, INVISIBLE_MIN, Duration.ofSeconds(15));
         assertEquals("new-group", body(view));
         consumer.ack(view);
+    }
+
+    @Test
+    void aMessagePoppedMaxAttemptsTimesGoesToTheDeadLetterQueue() throws Exception {
+        // GSimpleDead: retryMaxTimes 1, so two attempts; the third pop forwards it to the DLQ.
+        SimpleConsumer consumer = consumer("SimpleDead");
+        send("SimpleDead", "dead");
+        MessageView first = receiveOne(consumer, INVISIBLE_MIN, Duration.ofSeconds(15));
+        assertEquals(1, first.getDeliveryAttempt());
+        consumer.changeInvisibleDuration(first, Duration.ofMillis(500));
+        MessageView second = receiveOne(consumer, INVISIBLE_MIN, Duration.ofSeconds(20));
+        assertEquals(2, second.getDeliveryAttempt());
+        consumer.changeInvisibleDuration(second, Duration.ofMillis(500));
+        String dlq = "%DLQ%GSimpleDead";
+        long deadline = System.nanoTime() + Duration.ofSeconds(25).toNanos();
+        List<org.apache.rocketmq.common.message.MessageExt> dead = List.of();
+        while (dead.isEmpty() && System.nanoTime() < deadline) {
+            assertEquals(List.of(), consumer.receive(1, INVISIBLE_MIN), "a third delivery");
+            try {
+                dead = pullFirst(dlq);
+            } catch (Exception notYet) {
+                dead = List.of();
+            }
+        }
+        assertEquals(1, dead.size(), "in " + dlq);
+        assertEquals("dead", new String(dead.get(0).getBody(), StandardCharsets.UTF_8));
+    }
+
+    /** What a remoting pull finds in {@code topic} from its start. */
+    private List<org.apache.rocketmq.common.message.MessageExt> pullFirst(String topic) throws Exception {
+        org.apache.rocketmq.client.consumer.DefaultLitePullConsumer pull =
+            new org.apache.rocketmq.client.consumer.DefaultLitePullConsumer("grpc-it-dlq-" + System.nanoTime());
+        pull.setNamesrvAddr(endpoint.namesrvAddress);
+        pull.setInstanceName("grpc-it-dlq-" + System.nanoTime());
+        pull.setAutoCommit(false);
+        pull.setConsumeFromWhere(org.apache.rocketmq.common.consumer.ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        pull.start();
+        try {
+            pull.assign(pull.fetchMessageQueues(topic));
+            return pull.poll(1000);
+        } finally {
+            pull.shutdown();
+        }
     }
 }
