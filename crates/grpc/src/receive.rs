@@ -14,7 +14,7 @@ use ferrocket_wire::header::{
 };
 use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::properties::keys;
-use ferrocket_wire::pop_receipt::{PopReceipt, receipt_of};
+use ferrocket_wire::pop_receipt::{PopReceipt, RetryMark, receipt_of};
 
 use crate::proto::{AckMessageResultEntry, Code, FilterExpression, FilterType, Message, ReceiveMessageRequest, Status};
 use crate::recover;
@@ -231,9 +231,31 @@ pub fn messages(answer: &PopAnswer, broker_name: &str) -> Vec<Message> {
         ) else {
             continue;
         };
-        out.push(received(&stored, format!("{receipt} {}", stored.physical_offset)));
+        let mut message = received(&stored, format!("{receipt} {}", stored.physical_offset));
+        let retry = RetryMark::of_topic(&stored.topic);
+        if let Some(count) = queue_count(
+            answer.header.order_count_info.as_deref(),
+            retry.as_str(),
+            stored.queue_id,
+        ) && let Some(system) = message.system_properties.as_mut()
+        {
+            system.delivery_attempt = Some(count.saturating_add(1));
+        }
+        out.push(message);
     }
     out
+}
+
+/// An orderly pop's count for a queue (`orderCountInfo`'s `retry queueId count` entry, the
+/// queue's least count), which Java's proxy makes the message's reconsume times when above 0.
+fn queue_count(order_count_info: Option<&str>, mark: &str, queue_id: i32) -> Option<i32> {
+    order_count_info?.split(';').find_map(|entry| {
+        let mut fields = entry.split(' ');
+        let (entry_mark, queue, count) = (fields.next()?, fields.next()?, fields.next()?);
+        let matches = entry_mark == mark && queue.parse::<i32>().ok()? == queue_id;
+        let count = count.parse::<i32>().ok()?;
+        (matches && count > 0).then_some(count)
+    })
 }
 
 /// Splits the messages the client gets from those delivered `max_attempts` times already

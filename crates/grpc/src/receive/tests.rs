@@ -180,3 +180,17 @@ fn a_message_popped_max_attempts_times_is_dead() {
     assert_eq!(attempts(&live), vec![Some(1), Some(2)]);
     assert_eq!(attempts(&dead), vec![Some(3)], "reconsume times 2 >= max attempts 2");
 }
+
+#[test]
+fn an_orderly_pops_queue_count_is_the_reconsume_times() {
+    let info = Some("0 qo1%5 2;0 1 3;1 1 4");
+    assert_eq!(
+        queue_count(info, "0", 1),
+        Some(3),
+        "the queue entry, not the per-offset one"
+    );
+    assert_eq!(queue_count(info, "1", 1), Some(4));
+    assert_eq!(queue_count(info, "0", 2), None);
+    assert_eq!(queue_count(Some("0 1 0"), "0", 1), None, "a first pop counts 0");
+    assert_eq!(queue_count(None, "0", 1), None);
+}
