@@ -7,7 +7,12 @@ use std::collections::HashMap;
 use ferrocket_net::ConnectionHandle;
 use tokio::sync::mpsc;
 
-use crate::proto::{ExponentialBackoff, Metric, RetryPolicy, Settings, TelemetryCommand, settings::PubSub};
+use ferrocket_wire::body::{GroupRetryPolicyType, SubscriptionGroupConfig};
+
+use crate::proto::retry_policy::Strategy;
+use crate::proto::{
+    CustomizedBackoff, ExponentialBackoff, Metric, RetryPolicy, Settings, TelemetryCommand, settings::PubSub,
+};
 
 /// At most this many clients are remembered; a new one beyond it replaces none and is refused
 /// (Java keeps every client until it goes silent; this bounds a flood of fresh ids).
@@ -124,6 +129,43 @@ pub fn merged(settings: &Settings, check_message_type: bool, body_bytes_max: usi
     merged
 }
 
+/// Java's `grpcClientConsumerLongPollingBatchSize` default.
+const CONSUMER_BATCH: i32 = 32;
+
+/// `mergeSubscriptionData`: a consumer's settings with the proxy's batch size and long polling,
+/// and from its group (`group`, Java's defaults when the broker has none yet) FIFO, attempts
+/// (`retryMaxTimes + 1`) and the retry back-off.
+pub fn merged_subscription(settings: &Settings, group: &SubscriptionGroupConfig) -> Settings {
+    let mut merged = settings.clone();
+    if let Some(PubSub::Subscription(subscription)) = &mut merged.pub_sub {
+        subscription.receive_batch_size = Some(CONSUMER_BATCH);
+        subscription.long_polling_timeout = Some(duration_ms(crate::receive::LONG_POLLING_MS_MAX));
+        subscription.fifo = Some(group.consume_message_orderly);
+        let mut policy = merged.backoff_policy.clone().unwrap_or_default();
+        policy.max_attempts = group.retry_max_times.saturating_add(1);
+        let retry = &group.group_retry_policy;
+        policy.strategy = Some(match retry.kind {
+            GroupRetryPolicyType::Exponential => {
+                let exponential = retry.exponential_retry_policy.clone().unwrap_or_default();
+                Strategy::ExponentialBackoff(ExponentialBackoff {
+                    initial: Some(duration_ms(exponential.initial)),
+                    max: Some(duration_ms(exponential.max)),
+                    #[allow(clippy::cast_precision_loss)]
+                    multiplier: exponential.multiplier as f32,
+                })
+            }
+            _ => {
+                let customized = retry.customized_retry_policy.clone().unwrap_or_default();
+                Strategy::CustomizedBackoff(CustomizedBackoff {
+                    next: customized.next.iter().map(|ms| duration_ms(*ms)).collect(),
+                })
+            }
+        });
+        merged.backoff_policy = Some(policy);
+    }
+    merged
+}
+
 fn duration_ms(ms: i64) -> prost_types::Duration {
     prost_types::Duration {
         seconds: ms / 1000,
@@ -135,6 +177,33 @@ fn duration_ms(ms: i64) -> prost_types::Duration {
 mod tests {
     use super::*;
     use crate::proto::Publishing;
+
+    #[test]
+    fn a_consumer_gets_its_groups_fifo_attempts_and_back_off() {
+        let settings = Settings {
+            pub_sub: Some(PubSub::Subscription(crate::proto::Subscription::default())),
+            ..Settings::default()
+        };
+        let group = SubscriptionGroupConfig {
+            consume_message_orderly: true,
+            retry_max_times: 2,
+            ..SubscriptionGroupConfig::default()
+        };
+        let merged = merged_subscription(&settings, &group);
+        let Some(PubSub::Subscription(subscription)) = &merged.pub_sub else {
+            panic!("subscription lost: {merged:?}");
+        };
+        assert_eq!(subscription.fifo, Some(true));
+        assert_eq!(subscription.receive_batch_size, Some(32));
+        assert_eq!(subscription.long_polling_timeout.as_ref().map(|d| d.seconds), Some(20));
+        let policy = merged.backoff_policy.unwrap_or_default();
+        assert_eq!(policy.max_attempts, 3);
+        let Some(Strategy::CustomizedBackoff(backoff)) = policy.strategy else {
+            panic!("Java's default group retry policy is customized");
+        };
+        assert_eq!(backoff.next.first().map(|d| d.seconds), Some(1));
+        assert_eq!(backoff.next.len(), 18);
+    }
 
     #[test]
     fn a_producer_gets_the_proxys_retry_policy_and_limits() {

@@ -8,6 +8,7 @@
 //! RPCs: read tables, dispatch, map), `server` (one port for TLS and plaintext HTTP/2).
 
 pub mod clients;
+pub mod receive;
 pub mod recover;
 pub mod route;
 pub mod send;

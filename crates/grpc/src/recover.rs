@@ -55,8 +55,8 @@ pub fn recover_command(request: &RemotingCommand) -> Option<(TelemetryCommand, C
 
 /// A stored message as the 5.x client reads it (`GrpcConverter.buildMessage`): user properties
 /// apart from the system ones, the body's CRC32 as the client computes it (upper-case hex, no
-/// padding).
-fn message(half: &StoredMessage) -> Message {
+/// padding), the type from its properties. ReceiveMessage adds the receipt handle.
+pub(crate) fn message(half: &StoredMessage) -> Message {
     let property = |key: &str| half.properties.get(key).map(str::to_owned);
     let timestamp = |ms: i64| prost_types::Timestamp {
         seconds: ms.div_euclid(1000),
@@ -73,7 +73,10 @@ fn message(half: &StoredMessage) -> Message {
             checksum: format!("{:X}", crc32fast::hash(&half.body)),
         }),
         body_encoding: Encoding::Identity as i32,
-        message_type: MessageType::Transaction as i32,
+        message_type: message_type(half) as i32,
+        delivery_timestamp: property(keys::TIMER_DELIVER_MS)
+            .and_then(|ms| ms.parse().ok())
+            .map(timestamp),
         born_timestamp: Some(timestamp(half.born_timestamp_ms)),
         born_host: half.born_host.ip().to_string(),
         store_timestamp: Some(timestamp(half.store_timestamp_ms)),
@@ -97,5 +100,19 @@ fn message(half: &StoredMessage) -> Message {
             .collect(),
         system_properties: Some(system),
         body: half.body.clone(),
+    }
+}
+
+/// `GrpcConverter.buildSystemProperties`' order: transaction, else delay, else FIFO, else normal.
+fn message_type(stored: &StoredMessage) -> MessageType {
+    let has = |key: &str| stored.properties.get(key).is_some();
+    if stored.properties.get(keys::TRAN_MSG) == Some("true") {
+        MessageType::Transaction
+    } else if has(keys::DELAY) || has(keys::TIMER_DELIVER_MS) || has(keys::TIMER_DELAY_SEC) {
+        MessageType::Delay
+    } else if has(keys::SHARDING_KEY) {
+        MessageType::Fifo
+    } else {
+        MessageType::Normal
     }
 }

@@ -3,10 +3,9 @@
 //! local-mode proxy calls the broker's processors in process. Failures are answered in band, as
 //! Java's proxy does: gRPC OK with the code in `status` (see `status.rs`).
 //!
-//! Consumption (ReceiveMessage, AckMessage, ChangeInvisibleDuration, ForwardMessageToDeadLetter
-//! Queue) is not served yet: each answers NOT_IMPLEMENTED in band. Its seam is the same as the
-//! send's: build POP_MESSAGE / ACK_MESSAGE / CHANGE_MESSAGE_INVISIBLETIME requests in a pure
-//! module beside `send.rs` and `dispatch` them, so the broker's POP handlers stay the one copy.
+//! Consumption (ReceiveMessage, AckMessage, ChangeInvisibleDuration) is `service/consume.rs`,
+//! over the broker's POP entry points, and ForwardMessageToDeadLetterQueue over its
+//! CONSUMER_SEND_MSG_BACK; the lite-pull set answers NOT_IMPLEMENTED in band.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -38,6 +37,8 @@ use crate::recover;
 use crate::route::{self, TopicMessageType};
 use crate::send::{self, SendLimits};
 use crate::status::{ok, proxy_exception, status, topic_not_found};
+
+mod consume;
 
 /// The metadata key every 5.x client names itself with.
 const CLIENT_ID_KEY: &str = "x-mq-client-id";
@@ -385,11 +386,16 @@ impl Messaging {
                 }
             }
         }
-        let answer = merged(
+        let mut answer = merged(
             &settings,
             self.options.check_message_type,
             self.options.limits.body_bytes_max,
         );
+        if let Some(settings::PubSub::Subscription(subscription)) = &settings.pub_sub {
+            let name = subscription.group.as_ref().map(|g| g.name.as_str()).unwrap_or_default();
+            let group = self.broker.groups.lock().get(name).unwrap_or_default();
+            answer = crate::clients::merged_subscription(&answer, &group);
+        }
         let producer = matches!(settings.pub_sub, Some(settings::PubSub::Publishing(_)));
         if !lock(&self.clients).update(client_id, settings, replies.clone()) {
             return Err(tonic::Status::resource_exhausted("too many clients"));
@@ -529,26 +535,27 @@ impl MessagingService for Arc<Messaging> {
 
     type ReceiveMessageStream = Stream_<ReceiveMessageResponse>;
 
-    async fn receive_message(&self, _request: Request<ReceiveMessageRequest>) -> Answer<Self::ReceiveMessageStream> {
-        answer(one(ReceiveMessageResponse {
-            content: Some(receive_message_response::Content::Status(not_served("ReceiveMessage"))),
-        }))
+    async fn receive_message(&self, request: Request<ReceiveMessageRequest>) -> Answer<Self::ReceiveMessageStream> {
+        let frames = self.receive_now(request).await;
+        answer(Box::pin(tokio_stream::iter(frames.into_iter().map(Ok))))
     }
 
-    async fn ack_message(&self, _request: Request<AckMessageRequest>) -> Answer<AckMessageResponse> {
-        answer(AckMessageResponse {
-            status: Some(not_served("AckMessage")),
+    async fn ack_message(&self, request: Request<AckMessageRequest>) -> Answer<AckMessageResponse> {
+        answer(self.ack_now(request).await.unwrap_or_else(|status| AckMessageResponse {
+            status: Some(status),
             entries: Vec::new(),
-        })
+        }))
     }
 
     async fn forward_message_to_dead_letter_queue(
         &self,
-        _request: Request<ForwardMessageToDeadLetterQueueRequest>,
+        request: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> Answer<ForwardMessageToDeadLetterQueueResponse> {
-        answer(ForwardMessageToDeadLetterQueueResponse {
-            status: Some(not_served("ForwardMessageToDeadLetterQueue")),
-        })
+        answer(
+            self.forward_now(request)
+                .await
+                .unwrap_or_else(|status| ForwardMessageToDeadLetterQueueResponse { status: Some(status) }),
+        )
     }
 
     type PullMessageStream = Stream_<PullMessageResponse>;
@@ -633,12 +640,16 @@ impl MessagingService for Arc<Messaging> {
 
     async fn change_invisible_duration(
         &self,
-        _request: Request<ChangeInvisibleDurationRequest>,
+        request: Request<ChangeInvisibleDurationRequest>,
     ) -> Answer<ChangeInvisibleDurationResponse> {
-        answer(ChangeInvisibleDurationResponse {
-            status: Some(not_served("ChangeInvisibleDuration")),
-            receipt_handle: String::new(),
-        })
+        answer(
+            self.change_now(request)
+                .await
+                .unwrap_or_else(|status| ChangeInvisibleDurationResponse {
+                    status: Some(status),
+                    receipt_handle: String::new(),
+                }),
+        )
     }
 
     async fn recall_message(&self, _request: Request<RecallMessageRequest>) -> Answer<RecallMessageResponse> {
