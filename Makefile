@@ -36,7 +36,7 @@ test-interop:
 
 # A short run of every fuzz target, seeded with the goldens.
 test-fuzz:
-	scripts/fuzz.sh 10
+	scripts/fuzz.sh 5
 
 # A longer fuzz run, outside the test command.
 fuzz-long:
