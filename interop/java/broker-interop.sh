@@ -31,7 +31,11 @@ case "$impl" in
     build_ferrocket
     what="$FERROCKET_BIN"
     ;;
-  java) what="the official Java 5.3.3 name server and broker (-Dbroker.impl=java)" ;;
+  java)
+    # AdminCliTest runs our admin tool against the Java broker too.
+    build_ferrocket
+    what="the official Java 5.3.3 name server and broker (-Dbroker.impl=java)"
+    ;;
   *) die "-Dbroker.impl must be ferrocket or java, not $impl" ;;
 esac
 

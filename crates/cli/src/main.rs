@@ -8,6 +8,7 @@
 //! Each listener prints `listening <role> <addr>` on stdout once bound, which scripts and tests
 //! read to find ports chosen by the OS (port 0).
 
+mod admin;
 mod bench_broker;
 mod bench_namesrv;
 mod bench_net;
@@ -127,6 +128,8 @@ enum Command {
         #[command(flatten)]
         java: JavaProperties,
     },
+    /// mqadmin's most used subcommands, with its names and flags (`ferrocket admin topicList -n ...`).
+    Admin(admin::AdminArgs),
     /// Side-by-side benchmarks.
     Bench {
         #[command(subcommand)]
@@ -222,17 +225,23 @@ enum BenchCommand {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // An admin command's output is its answer; the SDK's info lines would only clutter it.
+    let default_level = if matches!(cli.command, Command::Admin(_)) {
+        "warn"
+    } else {
+        "info"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FERROCKET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         // A closed stderr (a parent that went away, Java's Process.destroy) must not turn a log
         // line into an eprintln! panic: the write is lost, the shutdown goes on.
         .log_internal_errors(false)
         .init();
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli.command))
 }
@@ -309,6 +318,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 grpc.shutdown().await;
             }
             broker.shutdown().await;
+        }
+        Command::Admin(args) => {
+            // An admin failure is an answer, not a crash: one line naming what was wrong, exit 1.
+            if let Err(error) = admin::run(args).await {
+                eprintln!("ferrocket admin: {error:#}");
+                std::process::exit(1);
+            }
         }
         Command::Bench {
             what: BenchCommand::Namesrv(args),
@@ -555,7 +571,7 @@ mod tests {
             Command::Standalone { java, .. } | Command::Namesrv { java, .. } | Command::Broker { java, .. } => {
                 Some(java.defines)
             }
-            Command::Bench { .. } => None,
+            Command::Bench { .. } | Command::Admin(_) => None,
         }
     }
 

@@ -1,5 +1,7 @@
-//! The admin calls operators make most (a first part of what mqadmin does): cluster info, topic
-//! creation and deletion across a cluster, routes, a group's members and its consume progress.
+//! The admin calls operators make most, those of mqadmin: cluster info, topic creation and
+//! deletion across a cluster, routes, a group's members and its consume progress here; topic and
+//! group settings in `manage`, what is only read (topic list and offsets, connections, broker
+//! status and configuration, messages by key) in `inspect`.
 //!
 //! As mqadmin does: a topic is created on every master of the cluster, and deleted from every
 //! master and then from every name server.
@@ -19,6 +21,12 @@ use crate::error::{ClientError, ClientResult};
 use crate::message::check_topic;
 use crate::queue_reader;
 use crate::route;
+
+mod inspect;
+mod manage;
+
+pub use inspect::QUERY_BY_KEY_DEFAULT;
+pub use manage::Target;
 
 /// Queues per broker `create_topic` accepts (Java's tools refuse more than 1,024).
 pub const ADMIN_QUEUES_MAX: i32 = route::QUEUES_PER_BROKER_MAX;
@@ -184,7 +192,8 @@ impl Admin {
         self.cluster.shutdown().await;
     }
 
-    async fn masters_of(&self, cluster_name: &str) -> ClientResult<Vec<String>> {
+    /// The master addresses of `cluster_name`, as the name server lists them.
+    pub async fn masters_of(&self, cluster_name: &str) -> ClientResult<Vec<String>> {
         let info = self.cluster_info().await?;
         let names = info
             .cluster_addr_table

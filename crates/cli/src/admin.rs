@@ -1,0 +1,211 @@
+//! `ferrocket admin`: the mqadmin subcommands operators use most, with mqadmin's names and flags
+//! (`-n`, `-t`, `-g`, `-b`, `-c` ...) so muscle memory works, built on the Rust SDK
+//! (`ferrocket-client`), against our servers or Java's.
+//!
+//! Unlike mqadmin, every failure exits non-zero with a message naming what was wrong, and
+//! `--json` prints one JSON document for scripts instead of the tables.
+
+mod brokers;
+mod groups;
+mod messages;
+mod output;
+mod topics;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use ferrocket_client::admin::Target;
+use ferrocket_client::{Admin, ClientOptions};
+
+pub use output::Output;
+
+/// Options every subcommand takes.
+#[derive(Args, Debug)]
+pub struct AdminArgs {
+    /// Name server addresses, `host:port[;host:port]` (mqadmin's `-n`); `NAMESRV_ADDR` when absent.
+    #[arg(short = 'n', long = "namesrvAddr", global = true)]
+    namesrv: Option<String>,
+    /// Print one JSON document instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+/// mqadmin's `-b` / `-c` pair: one broker, or every master of a cluster.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct TargetArgs {
+    /// A broker address, `host:port`.
+    #[arg(short = 'b', long = "brokerAddr")]
+    broker: Option<String>,
+    /// A cluster name: every master of it.
+    #[arg(short = 'c', long = "clusterName")]
+    cluster: Option<String>,
+}
+
+impl TargetArgs {
+    fn target(&self) -> Target {
+        match (&self.broker, &self.cluster) {
+            (Some(addr), _) => Target::Broker(addr.trim().to_owned()),
+            (None, Some(name)) => Target::Cluster(name.trim().to_owned()),
+            // clap's group makes one of the two required.
+            (None, None) => Target::Cluster(String::new()),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Brokers of every cluster with version, TPS and disk use.
+    #[command(name = "clusterList")]
+    ClusterList {
+        /// Only this cluster.
+        #[arg(short = 'c', long = "clusterName")]
+        cluster: Option<String>,
+    },
+    /// Every topic the name servers know.
+    #[command(name = "topicList")]
+    TopicList,
+    /// A topic's route: brokers, addresses and queues.
+    #[command(name = "topicRoute")]
+    TopicRoute {
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+    },
+    /// A topic's min and max offset on every queue.
+    #[command(name = "topicStatus")]
+    TopicStatus {
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+    },
+    /// Creates or updates a topic.
+    #[command(name = "updateTopic")]
+    UpdateTopic(topics::UpdateTopicArgs),
+    /// Deletes a topic from every master of a cluster and from the name servers.
+    #[command(name = "deleteTopic")]
+    DeleteTopic {
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+        #[arg(short = 'c', long = "clusterName")]
+        cluster: String,
+    },
+    /// Creates or updates a subscription group.
+    #[command(name = "updateSubGroup")]
+    UpdateSubGroup(groups::UpdateSubGroupArgs),
+    /// Deletes a subscription group.
+    #[command(name = "deleteSubGroup")]
+    DeleteSubGroup {
+        #[arg(short = 'g', long = "groupName")]
+        group: String,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Also remove the group's offsets (`true|false`).
+        #[arg(short = 'r', long = "removeOffset", value_parser = parse_bool, default_value = "false")]
+        remove_offset: bool,
+    },
+    /// A group's offsets and lag on every queue of its topics.
+    #[command(name = "consumerProgress")]
+    ConsumerProgress {
+        #[arg(short = 'g', long = "groupName")]
+        group: String,
+        /// Only this topic (default: every topic the group subscribes to, and its retry topic).
+        #[arg(short = 't', long = "topicName")]
+        topic: Option<String>,
+    },
+    /// A group's clients and subscriptions.
+    #[command(name = "consumerConnection")]
+    ConsumerConnection {
+        #[arg(short = 'g', long = "consumerGroup")]
+        group: String,
+    },
+    /// A broker's runtime figures.
+    #[command(name = "brokerStatus")]
+    BrokerStatus {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// A broker's effective configuration.
+    #[command(name = "getBrokerConfig")]
+    GetBrokerConfig {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Changes one broker setting at run time.
+    #[command(name = "updateBrokerConfig")]
+    UpdateBrokerConfig {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(short = 'k', long = "key")]
+        key: String,
+        #[arg(short = 'v', long = "value")]
+        value: String,
+    },
+    /// Sends one message and prints where it went.
+    #[command(name = "sendMessage")]
+    SendMessage(messages::SendMessageArgs),
+    /// Finds a topic's messages by key.
+    #[command(name = "queryMsgByKey")]
+    QueryMsgByKey {
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+        #[arg(short = 'k', long = "msgKey")]
+        key: String,
+        /// At most this many from each broker.
+        #[arg(short = 'm', long = "maxNum", default_value_t = ferrocket_client::admin::QUERY_BY_KEY_DEFAULT)]
+        max_num: i32,
+    },
+}
+
+/// `true` or `false`, as mqadmin's flags take them; anything else is an error (Java reads it as false).
+pub fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    }
+}
+
+/// Runs one subcommand; any failure is an error (non-zero exit), unlike mqadmin.
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let namesrv = match args.namesrv.or_else(|| std::env::var("NAMESRV_ADDR").ok()) {
+        Some(addrs) if !addrs.trim().is_empty() => addrs,
+        _ => bail!("no name server: give -n host:port (or set NAMESRV_ADDR)"),
+    };
+    let admin = Admin::start(ClientOptions::new(namesrv.trim())).context("starting the admin client")?;
+    let out = Output::new(args.json);
+    let result = dispatch(&admin, &out, args.command).await;
+    admin.shutdown().await;
+    result
+}
+
+async fn dispatch(admin: &Admin, out: &Output, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::ClusterList { cluster } => brokers::cluster_list(admin, out, cluster.as_deref()).await,
+        AdminCommand::TopicList => topics::topic_list(admin, out).await,
+        AdminCommand::TopicRoute { topic } => topics::topic_route(admin, out, topic.trim()).await,
+        AdminCommand::TopicStatus { topic } => topics::topic_status(admin, out, topic.trim()).await,
+        AdminCommand::UpdateTopic(update) => topics::update_topic(admin, out, update).await,
+        AdminCommand::DeleteTopic { topic, cluster } => {
+            topics::delete_topic(admin, out, topic.trim(), cluster.trim()).await
+        }
+        AdminCommand::UpdateSubGroup(update) => groups::update_sub_group(admin, out, update).await,
+        AdminCommand::DeleteSubGroup {
+            group,
+            target,
+            remove_offset,
+        } => groups::delete_sub_group(admin, out, group.trim(), &target.target(), remove_offset).await,
+        AdminCommand::ConsumerProgress { group, topic } => {
+            groups::consumer_progress(admin, out, group.trim(), topic.as_deref().map(str::trim)).await
+        }
+        AdminCommand::ConsumerConnection { group } => groups::consumer_connection(admin, out, group.trim()).await,
+        AdminCommand::BrokerStatus { target } => brokers::broker_status(admin, out, &target.target()).await,
+        AdminCommand::GetBrokerConfig { target } => brokers::get_broker_config(admin, out, &target.target()).await,
+        AdminCommand::UpdateBrokerConfig { target, key, value } => {
+            brokers::update_broker_config(admin, out, &target.target(), key.trim(), value.trim()).await
+        }
+        AdminCommand::SendMessage(send) => messages::send_message(admin, out, send).await,
+        AdminCommand::QueryMsgByKey { topic, key, max_num } => {
+            messages::query_by_key(admin, out, topic.trim(), key.trim(), max_num).await
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! sendMessage and queryMsgByKey, printed as mqadmin prints them.
+
+use clap::Args;
+use ferrocket_client::{Admin, Message, MessageQueue, Producer, ProducerOptions, QueueSelector, SendResult};
+use serde_json::{Value, json};
+
+use super::output::{Output, left, right};
+
+#[derive(Args, Debug)]
+pub struct SendMessageArgs {
+    #[arg(short = 't', long = "topic")]
+    topic: String,
+    /// The body, as UTF-8 text.
+    #[arg(short = 'p', long = "body")]
+    body: String,
+    /// Message keys (space separated).
+    #[arg(short = 'k', long = "key")]
+    keys: Option<String>,
+    /// The tag.
+    #[arg(short = 'c', long = "tags")]
+    tags: Option<String>,
+    /// Send to this broker (with `-i`, to this queue of it).
+    #[arg(short = 'b', long = "broker", requires = "queue_id")]
+    broker: Option<String>,
+    /// Send to this queue id (with `-b`).
+    #[arg(short = 'i', long = "qid", requires = "broker")]
+    queue_id: Option<i32>,
+}
+
+/// Picks the one queue `-b` and `-i` name.
+struct ChosenQueue {
+    broker_name: String,
+    queue_id: i32,
+}
+
+impl QueueSelector for ChosenQueue {
+    fn select(&self, queues: &[MessageQueue], _: &Message) -> usize {
+        queues
+            .iter()
+            .position(|queue| queue.broker_name == self.broker_name && queue.queue_id == self.queue_id)
+            .unwrap_or(usize::MAX)
+    }
+}
+
+pub async fn send_message(admin: &Admin, out: &Output, args: SendMessageArgs) -> anyhow::Result<()> {
+    // mqadmin's producer group is the time it started; so is ours, under a prefix of our own.
+    let group = format!("ferrocket-admin-{}", std::process::id());
+    let producer = Producer::start(ProducerOptions::new(admin.cluster().options().clone(), group))?;
+    let mut message = Message::new(args.topic.trim(), args.body.into_bytes());
+    if let Some(tags) = args.tags {
+        message = message.with_tags(tags);
+    }
+    if let Some(keys) = args.keys {
+        message = message.with_keys(keys.split(' ').filter(|key| !key.is_empty()).map(str::to_owned));
+    }
+    let sent = match (args.broker, args.queue_id) {
+        (Some(broker_name), Some(queue_id)) => {
+            let queues = producer.publish_queues(message.topic()).await?;
+            anyhow::ensure!(
+                queues
+                    .iter()
+                    .any(|queue| queue.broker_name == broker_name && queue.queue_id == queue_id),
+                "topic {} has no writable queue {queue_id} on broker {broker_name}",
+                message.topic()
+            );
+            producer
+                .send_with_selector(message, &ChosenQueue { broker_name, queue_id })
+                .await
+        }
+        _ => producer.send(message).await,
+    };
+    producer.shutdown().await;
+    let sent: SendResult = sent?;
+    let status = format!("{:?}", sent.status);
+    let java_status = java_send_status(&status);
+    out.emit(
+        json!({
+            "brokerName": sent.broker_name,
+            "queueId": sent.queue_id,
+            "queueOffset": sent.queue_offset,
+            "sendStatus": java_status,
+            "msgId": sent.msg_id,
+            "offsetMsgId": sent.offset_msg_id,
+        }),
+        || {
+            format!(
+                "{}  {}  {}    #MsgId\n{}  {}  {}    {}\n",
+                left("#Broker Name", 32),
+                left("#QID", 4),
+                left("#Send Result", 20),
+                left(&sent.broker_name, 32),
+                left(&sent.queue_id.to_string(), 4),
+                left(&java_status, 20),
+                sent.msg_id
+            )
+        },
+    )
+}
+
+/// Java's `SendStatus` names (`SEND_OK` ...) for ours (`Ok` ...).
+fn java_send_status(ours: &str) -> String {
+    let mut java = String::from(if ours == "Ok" { "SEND_" } else { "" });
+    for (index, letter) in ours.chars().enumerate() {
+        if letter.is_ascii_uppercase() && index > 0 {
+            java.push('_');
+        }
+        java.push(letter.to_ascii_uppercase());
+    }
+    java
+}
+
+pub async fn query_by_key(admin: &Admin, out: &Output, topic: &str, key: &str, max_num: i32) -> anyhow::Result<()> {
+    anyhow::ensure!(max_num > 0, "-m must be positive, got {max_num}");
+    let found = admin.query_by_key(topic, key, max_num).await?;
+    let document: Vec<Value> = found
+        .iter()
+        .map(|message| {
+            json!({
+                "msgId": message.msg_id(),
+                "brokerName": message.broker_name,
+                "queueId": message.queue_id,
+                "queueOffset": message.queue_offset,
+                "storeTimestamp": message.store_timestamp_ms,
+                "tags": message.tags(),
+                "keys": message.keys(),
+                "body": String::from_utf8_lossy(&message.body),
+            })
+        })
+        .collect();
+    out.emit(json!({ "topic": topic, "key": key, "messages": document }), || {
+        let mut text = format!(
+            "{} {} {}\n",
+            left("#Message ID", 50),
+            right("#QID", 4),
+            right("#Offset", 40)
+        );
+        for message in &found {
+            text.push_str(&format!(
+                "{} {} {}\n",
+                left(message.msg_id(), 50),
+                right(&message.queue_id.to_string(), 4),
+                right(&message.queue_offset.to_string(), 40)
+            ));
+        }
+        text
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_statuses_read_as_java_names() {
+        assert_eq!(java_send_status("Ok"), "SEND_OK");
+        assert_eq!(java_send_status("FlushDiskTimeout"), "FLUSH_DISK_TIMEOUT");
+        assert_eq!(java_send_status("SlaveNotAvailable"), "SLAVE_NOT_AVAILABLE");
+    }
+}

@@ -1,0 +1,165 @@
+//! What mqadmin reads without changing anything: the topic list, a topic's offsets on every
+//! broker, a group's connections, a broker's runtime figures and configuration, and messages
+//! found by key.
+
+use std::collections::BTreeMap;
+
+use ferrocket_wire::body::{ConsumeStats, ConsumerConnection, JsonBody, KvTable, TopicList, TopicStatsTable};
+use ferrocket_wire::header::{
+    CustomHeader, GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader, GetTopicStatsInfoRequestHeader,
+    QueryMessageRequestHeader,
+};
+use ferrocket_wire::message::record::decode_all;
+use ferrocket_wire::system_topics::RETRY_GROUP_TOPIC_PREFIX;
+use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode, properties_text};
+
+use super::Admin;
+use crate::cluster::expect_success;
+use crate::error::{ClientError, ClientResult};
+use crate::message::ReceivedMessage;
+use crate::route;
+
+/// Messages `query_by_key` asks each broker for when the caller gives no number (mqadmin's 64).
+pub const QUERY_BY_KEY_DEFAULT: i32 = 64;
+
+impl Admin {
+    /// Every topic the name servers know (GET_ALL_TOPIC_LIST_FROM_NAMESERVER), as `mqadmin topicList`.
+    pub async fn topic_list(&self) -> ClientResult<Vec<String>> {
+        let request = RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER);
+        let response = expect_success("name server", self.cluster.invoke_namesrv(request).await?)?;
+        Ok(TopicList::decode(&response.body.unwrap_or_default())?.topic_list)
+    }
+
+    /// `topic`'s min and max offsets on every queue of every master (GET_TOPIC_STATS_INFO), merged
+    /// as `mqadmin topicStatus` does; the put TPS is the sum of the brokers'.
+    pub async fn topic_stats(&self, topic: &str) -> ClientResult<TopicStatsTable> {
+        let route = self.cluster.fetch_route(topic).await?;
+        let header = GetTopicStatsInfoRequestHeader {
+            topic: topic.to_owned(),
+            ..GetTopicStatsInfoRequestHeader::default()
+        };
+        let mut merged = TopicStatsTable::default();
+        for (_, addr) in route::master_addrs(&route) {
+            let request =
+                RemotingCommand::request(RequestCode::GET_TOPIC_STATS_INFO).with_ext_fields(header.to_ext_fields());
+            let response = self.cluster.invoke_checked(&addr, request).await?;
+            let stats = TopicStatsTable::decode(&response.body.unwrap_or_default())?;
+            merged.offset_table.extend(stats.offset_table);
+            merged.topic_put_tps += stats.topic_put_tps;
+        }
+        Ok(merged)
+    }
+
+    /// `group`'s offsets on every queue of every topic it consumed (GET_CONSUME_STATS without a
+    /// topic on each master serving its retry topic), merged with the brokers' consume TPS summed,
+    /// as `mqadmin consumerProgress -g` does.
+    pub async fn group_consume_stats(&self, group: &str) -> ClientResult<ConsumeStats> {
+        let retry_topic = format!("{RETRY_GROUP_TOPIC_PREFIX}{group}");
+        let route = self.cluster.fetch_route(&retry_topic).await?;
+        let header = GetConsumeStatsRequestHeader {
+            consumer_group: group.to_owned(),
+            ..GetConsumeStatsRequestHeader::default()
+        };
+        let mut merged = ConsumeStats::default();
+        for (_, addr) in route::master_addrs(&route) {
+            let request =
+                RemotingCommand::request(RequestCode::GET_CONSUME_STATS).with_ext_fields(header.to_ext_fields());
+            let response = self.cluster.invoke_checked(&addr, request).await?;
+            let stats = ConsumeStats::decode(&response.body.unwrap_or_default())?;
+            merged.offset_table.extend(stats.offset_table);
+            merged.consume_tps += stats.consume_tps;
+        }
+        Ok(merged)
+    }
+
+    /// The clients of `group` and their subscriptions (GET_CONSUMER_CONNECTION_LIST), asked of
+    /// the first master serving the group's retry topic, as `mqadmin consumerConnection` does.
+    pub async fn consumer_connection(&self, group: &str) -> ClientResult<ConsumerConnection> {
+        let retry_topic = format!("{RETRY_GROUP_TOPIC_PREFIX}{group}");
+        let route = self.cluster.fetch_route(&retry_topic).await?;
+        let (_, addr) = route::master_addrs(&route)
+            .into_iter()
+            .next()
+            .ok_or_else(|| ClientError::NoRoute {
+                topic: retry_topic.clone(),
+                reason: "no master serves the group".into(),
+            })?;
+        let header = GetConsumerConnectionListRequestHeader {
+            consumer_group: group.to_owned(),
+            ..GetConsumerConnectionListRequestHeader::default()
+        };
+        let request =
+            RemotingCommand::request(RequestCode::GET_CONSUMER_CONNECTION_LIST).with_ext_fields(header.to_ext_fields());
+        let response = self.cluster.invoke_checked(&addr, request).await?;
+        Ok(ConsumerConnection::decode(&response.body.unwrap_or_default())?)
+    }
+
+    /// The broker's runtime figures (GET_BROKER_RUNTIME_INFO), as `mqadmin brokerStatus`.
+    pub async fn broker_runtime_info(&self, addr: &str) -> ClientResult<BTreeMap<String, String>> {
+        let request = RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO);
+        let response = self.cluster.invoke_checked(addr, request).await?;
+        Ok(KvTable::decode(&response.body.unwrap_or_default())?.table)
+    }
+
+    /// The broker's effective configuration (GET_BROKER_CONFIG), as `mqadmin getBrokerConfig`.
+    pub async fn broker_config(&self, addr: &str) -> ClientResult<BTreeMap<String, String>> {
+        let request = RemotingCommand::request(RequestCode::GET_BROKER_CONFIG);
+        let response = self.cluster.invoke_checked(addr, request).await?;
+        let body = response.body.unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        Ok(properties_text::parse(&text)?.into_iter().collect())
+    }
+
+    /// Changes one setting of the broker at run time (UPDATE_BROKER_CONFIG), as
+    /// `mqadmin updateBrokerConfig -k -v`.
+    pub async fn update_broker_config(&self, addr: &str, key: &str, value: &str) -> ClientResult<()> {
+        if key.is_empty() || key.contains(['=', ':', '\n', '\r']) || value.contains(['\n', '\r']) {
+            return Err(ClientError::Invalid {
+                what: "broker config entry",
+                reason: format!("{key:?}={value:?} is not one properties line"),
+            });
+        }
+        let body = format!("{key}={value}\n");
+        let request = RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG).with_body(body.into_bytes());
+        self.cluster.invoke_checked(addr, request).await?;
+        Ok(())
+    }
+
+    /// Messages of `topic` whose key is `key` (QUERY_MESSAGE on every master, up to `max_num`
+    /// each), as `mqadmin queryMsgByKey`. A broker that finds none answers QUERY_NOT_FOUND, which
+    /// is not an error here.
+    pub async fn query_by_key(&self, topic: &str, key: &str, max_num: i32) -> ClientResult<Vec<ReceivedMessage>> {
+        let route = self.cluster.fetch_route(topic).await?;
+        let header = QueryMessageRequestHeader {
+            topic: topic.to_owned(),
+            key: key.to_owned(),
+            max_num,
+            begin_timestamp: 0,
+            end_timestamp: i64::MAX,
+            ..QueryMessageRequestHeader::default()
+        };
+        let mut found = Vec::new();
+        for (broker_name, addr) in route::master_addrs(&route) {
+            let request = RemotingCommand::request(RequestCode::QUERY_MESSAGE).with_ext_fields(header.to_ext_fields());
+            let response = self
+                .cluster
+                .invoke(&addr, request, self.cluster.options().api_timeout)
+                .await?;
+            if response.response_code() == ResponseCode::QUERY_NOT_FOUND {
+                continue;
+            }
+            let response = expect_success(&addr, response)?;
+            for stored in decode_all(&response.body.unwrap_or_default()).messages {
+                let message = ReceivedMessage::from_stored(stored, &broker_name)?;
+                // The index matches hashes; keep only the records that really carry the key.
+                if message.topic == topic && message.keys().contains(&key) {
+                    found.push(message);
+                }
+            }
+        }
+        found.sort_by(|a, b| {
+            (&a.broker_name, a.queue_id, a.queue_offset).cmp(&(&b.broker_name, b.queue_id, b.queue_offset))
+        });
+        Ok(found)
+    }
+}

@@ -1,0 +1,201 @@
+package org.ferrocket.interop.broker.v5;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.alibaba.fastjson2.JSON;
+import com.alibaba.fastjson2.JSONArray;
+import com.alibaba.fastjson2.JSONObject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.rocketmq.client.QueryResult;
+import org.apache.rocketmq.common.TopicConfig;
+import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.remoting.protocol.admin.TopicStatsTable;
+import org.apache.rocketmq.remoting.protocol.subscription.SubscriptionGroupConfig;
+import org.ferrocket.interop.namesrv.support.InteropEnv;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code ferrocket admin} (mqadmin's subcommands on our Rust SDK) against the broker under test,
+ * ours or with {@code -Dbroker.impl=java} the official 5.3.3 pair: each change it makes is read
+ * back through the official admin API ({@code DefaultMQAdminExt}), and what it reports is compared
+ * with what that API reports. Failures exit non-zero with the server's code in the message.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class AdminCliTest {
+
+    private static final String TOPIC = "it-cli-topic";
+    private static final String GROUP = "it-cli-group";
+
+    private BrokerFixture fixture;
+
+    @BeforeAll
+    void start() throws Exception {
+        // The fixture turns Java's timer wheel off, and the 5.3.3 broker then answers
+        // DELETE_TOPIC_IN_BROKER with a NullPointerException (getTimerMetrics); on, as by default.
+        fixture = BrokerFixture.start(getClass(), Map.of("timerWheelEnable", "true"));
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (fixture != null) {
+            fixture.close();
+        }
+    }
+
+    /** One run of {@code ferrocket admin}: exit status, stdout, stderr. */
+    private record Run(int exit, String stdout, String stderr) {
+        JSONObject json() {
+            assertEquals(0, exit, "exit status; stderr: " + stderr);
+            return JSON.parseObject(stdout);
+        }
+    }
+
+    private Run cli(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(InteropEnv.ferrocketBinary().toString());
+        command.add("admin");
+        command.addAll(List.of(args));
+        command.addAll(List.of("-n", fixture.broker.namesrvAddress()));
+        Path out = Files.createTempFile(fixture.workDir, "cli", ".out");
+        Path err = Files.createTempFile(fixture.workDir, "cli", ".err");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "ferrocket admin " + String.join(" ", args) + " hung");
+        return new Run(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+            Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    @Order(1)
+    void updateTopicCreatesWhatTheAdminApiReads() throws Exception {
+        Run run = cli("updateTopic", "-c", fixture.clusterName, "-t", TOPIC, "-r", "3", "-w", "3", "-p", "6");
+        assertEquals(0, run.exit(), run.stderr());
+        assertTrue(run.stdout().contains("create topic to " + fixture.broker.brokerAddress() + " success."), run.stdout());
+        TopicConfig config = fixture.admin.examineTopicConfig(fixture.broker.brokerAddress(), TOPIC);
+        assertEquals(3, config.getReadQueueNums());
+        assertEquals(3, config.getWriteQueueNums());
+        assertEquals(6, config.getPerm());
+
+        Set<String> ours = new HashSet<>(cli("topicList", "--json").json().getJSONArray("topicList").toJavaList(String.class));
+        assertEquals(new HashSet<>(fixture.admin.fetchAllTopicList().getTopicList()), ours);
+        assertTrue(ours.contains(TOPIC));
+
+        JSONObject route = cli("topicRoute", "-t", TOPIC, "--json").json();
+        assertEquals(fixture.admin.examineTopicRouteInfo(TOPIC).getQueueDatas().get(0).getReadQueueNums(),
+            route.getJSONArray("queueDatas").getJSONObject(0).getIntValue("readQueueNums"));
+    }
+
+    @Test
+    @Order(2)
+    void sentMessageIsFoundByKeyAndCountedByTopicStatus() throws Exception {
+        JSONObject sent = cli("sendMessage", "-t", TOPIC, "-p", "hello from the cli", "-k", "cli-key", "-c", "tagA",
+            "--json").json();
+        assertEquals("SEND_OK", sent.getString("sendStatus"));
+        String msgId = sent.getString("msgId");
+
+        QueryResult official = fixture.admin.queryMessage(TOPIC, "cli-key", 64, 0, Long.MAX_VALUE);
+        assertEquals(1, official.getMessageList().size());
+        MessageExt message = official.getMessageList().get(0);
+        assertEquals(msgId, message.getMsgId());
+        assertEquals("tagA", message.getTags());
+        assertEquals("hello from the cli", new String(message.getBody(), StandardCharsets.UTF_8));
+
+        JSONArray found = cli("queryMsgByKey", "-t", TOPIC, "-k", "cli-key", "--json").json().getJSONArray("messages");
+        assertEquals(1, found.size());
+        assertEquals(msgId, found.getJSONObject(0).getString("msgId"));
+        assertEquals(message.getQueueId(), found.getJSONObject(0).getIntValue("queueId"));
+        assertEquals(0, cli("queryMsgByKey", "-t", TOPIC, "-k", "no-such-key", "--json").json()
+            .getJSONArray("messages").size());
+
+        TopicStatsTable stats = fixture.admin.examineTopicStats(TOPIC);
+        JSONArray queues = cli("topicStatus", "-t", TOPIC, "--json").json().getJSONArray("queues");
+        assertEquals(stats.getOffsetTable().size(), queues.size());
+        long ourMax = 0;
+        for (int i = 0; i < queues.size(); i++) {
+            ourMax += queues.getJSONObject(i).getLongValue("maxOffset");
+        }
+        long officialMax = stats.getOffsetTable().values().stream().mapToLong(o -> o.getMaxOffset()).sum();
+        assertEquals(officialMax, ourMax);
+        assertEquals(1, ourMax);
+        String table = cli("topicStatus", "-t", TOPIC).stdout();
+        assertTrue(table.startsWith("#Broker Name"), table);
+        assertTrue(table.contains("Topic Put TPS:"), table);
+    }
+
+    @Test
+    @Order(3)
+    void subscriptionGroupsAreCreatedAndDeleted() throws Exception {
+        Run run = cli("updateSubGroup", "-b", fixture.broker.brokerAddress(), "-g", GROUP, "-r", "5", "-o", "true");
+        assertEquals(0, run.exit(), run.stderr());
+        SubscriptionGroupConfig config =
+            fixture.admin.examineSubscriptionGroupConfig(fixture.broker.brokerAddress(), GROUP);
+        assertEquals(5, config.getRetryMaxTimes());
+        assertTrue(config.isConsumeMessageOrderly());
+        assertFalse(config.isConsumeBroadcastEnable(), "mqadmin's default for -d is false");
+
+        run = cli("deleteSubGroup", "-c", fixture.clusterName, "-g", GROUP);
+        assertEquals(0, run.exit(), run.stderr());
+        assertTrue(fixture.admin.getAllSubscriptionGroup(fixture.broker.brokerAddress(), 10_000)
+            .getSubscriptionGroupTable().get(GROUP) == null, "group still there after deleteSubGroup");
+    }
+
+    @Test
+    @Order(4)
+    void brokerStatusAndConfigMatchTheAdminApi() throws Exception {
+        String addr = fixture.broker.brokerAddress();
+        JSONObject status = cli("brokerStatus", "-b", addr, "--json").json().getJSONObject(addr);
+        assertEquals(fixture.admin.fetchBrokerRuntimeStats(addr).getTable().get("brokerVersionDesc"),
+            status.getString("brokerVersionDesc"));
+
+        JSONObject config = cli("getBrokerConfig", "-c", fixture.clusterName, "--json").json().getJSONObject(addr);
+        assertEquals(fixture.admin.getBrokerConfig(addr).getProperty("brokerClusterName"),
+            config.getString("brokerClusterName"));
+
+        String before = fixture.admin.getBrokerConfig(addr).getProperty("defaultTopicQueueNums");
+        String changed = "5".equals(before) ? "6" : "5";
+        Run run = cli("updateBrokerConfig", "-b", addr, "-k", "defaultTopicQueueNums", "-v", changed);
+        assertEquals(0, run.exit(), run.stderr());
+        assertEquals(changed, fixture.admin.getBrokerConfig(addr).getProperty("defaultTopicQueueNums"));
+        assertNotEquals(before, changed);
+
+        JSONArray brokers = cli("clusterList", "--json").json().getJSONArray("brokers");
+        assertTrue(brokers.stream().map(b -> ((JSONObject) b).getString("addr")).anyMatch(addr::equals),
+            brokers.toString());
+    }
+
+    @Test
+    @Order(5)
+    void deleteTopicRemovesTheRouteAndFailuresExitNonZero() throws Exception {
+        Run run = cli("deleteTopic", "-c", fixture.clusterName, "-t", TOPIC);
+        assertEquals(0, run.exit(), run.stderr());
+        assertFalse(fixture.admin.fetchAllTopicList().getTopicList().contains(TOPIC));
+
+        Run missing = cli("topicRoute", "-t", TOPIC);
+        assertEquals(1, missing.exit(), missing.stdout());
+        assertTrue(missing.stderr().contains("TOPIC_NOT_EXIST"), missing.stderr());
+        assertFalse(missing.stderr().contains("backtrace"), missing.stderr());
+
+        Run badFlag = cli("updateTopic", "-t", TOPIC, "-c", fixture.clusterName, "-p", "9");
+        assertNotEquals(0, badFlag.exit());
+    }
+}
