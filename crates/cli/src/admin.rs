@@ -8,6 +8,7 @@
 mod brokers;
 mod groups;
 mod messages;
+mod offsets;
 mod output;
 mod topics;
 
@@ -118,6 +119,28 @@ pub enum AdminCommand {
         #[arg(short = 'g', long = "consumerGroup")]
         group: String,
     },
+    /// A producer group's clients connected to a topic's broker.
+    #[command(name = "producerConnection")]
+    ProducerConnection {
+        #[arg(short = 'g', long = "producerGroup")]
+        group: String,
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+    },
+    /// Moves a group's offsets on a topic to a point in time.
+    #[command(name = "resetOffsetByTime")]
+    ResetOffsetByTime {
+        #[arg(short = 'g', long = "group")]
+        group: String,
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+        /// `now`, milliseconds since the epoch, or `yyyy-MM-dd#HH:mm:ss:SSS` (UTC).
+        #[arg(short = 's', long = "timestamp")]
+        timestamp: String,
+        /// Also move offsets forward (`true|false`).
+        #[arg(short = 'f', long = "force", value_parser = parse_bool, default_value = "true")]
+        force: bool,
+    },
     /// A broker's runtime figures.
     #[command(name = "brokerStatus")]
     BrokerStatus {
@@ -198,6 +221,15 @@ async fn dispatch(admin: &Admin, out: &Output, command: AdminCommand) -> anyhow:
             groups::consumer_progress(admin, out, group.trim(), topic.as_deref().map(str::trim)).await
         }
         AdminCommand::ConsumerConnection { group } => groups::consumer_connection(admin, out, group.trim()).await,
+        AdminCommand::ProducerConnection { group, topic } => {
+            groups::producer_connection(admin, out, group.trim(), topic.trim()).await
+        }
+        AdminCommand::ResetOffsetByTime {
+            group,
+            topic,
+            timestamp,
+            force,
+        } => offsets::reset_offset_by_time(admin, out, group.trim(), topic.trim(), timestamp.trim(), force).await,
         AdminCommand::BrokerStatus { target } => brokers::broker_status(admin, out, &target.target()).await,
         AdminCommand::GetBrokerConfig { target } => brokers::get_broker_config(admin, out, &target.target()).await,
         AdminCommand::UpdateBrokerConfig { target, key, value } => {

@@ -24,6 +24,7 @@ use crate::route;
 
 mod inspect;
 mod manage;
+mod offsets;
 
 pub use inspect::QUERY_BY_KEY_DEFAULT;
 pub use manage::Target;

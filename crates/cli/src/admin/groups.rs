@@ -189,6 +189,28 @@ pub async fn consumer_connection(admin: &Admin, out: &Output, group: &str) -> an
     })
 }
 
+pub async fn producer_connection(admin: &Admin, out: &Output, group: &str, topic: &str) -> anyhow::Result<()> {
+    let connection = admin.producer_connection(group, topic).await?;
+    let document: Value = serde_json::from_slice(&connection.encode())?;
+    out.emit(document, || {
+        connection
+            .connection_set
+            .iter()
+            .enumerate()
+            .map(|(index, client)| {
+                format!(
+                    "{:04}  {} {} {} {}\n",
+                    index + 1,
+                    left(&client.client_id, 32),
+                    left(&client.client_addr, 22),
+                    left(client.language.name().unwrap_or("OTHER"), 8),
+                    client.version
+                )
+            })
+            .collect()
+    })
+}
+
 /// A Java enum's name as its JSON carries it (`CONSUME_PASSIVELY`), or `null` as Java prints none.
 fn java_enum<T: serde::Serialize>(value: Option<&T>) -> String {
     match value.map(serde_json::to_value) {

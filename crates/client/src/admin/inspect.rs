@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use ferrocket_wire::body::{ConsumeStats, ConsumerConnection, JsonBody, KvTable, TopicList, TopicStatsTable};
+use ferrocket_wire::body::{
+    ConsumeStats, ConsumerConnection, JsonBody, KvTable, ProducerConnection, TopicList, TopicStatsTable,
+};
 use ferrocket_wire::header::{
-    CustomHeader, GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader, GetTopicStatsInfoRequestHeader,
-    QueryMessageRequestHeader,
+    CustomHeader, GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
+    GetProducerConnectionListRequestHeader, GetTopicStatsInfoRequestHeader, QueryMessageRequestHeader,
 };
 use ferrocket_wire::message::record::decode_all;
 use ferrocket_wire::system_topics::RETRY_GROUP_TOPIC_PREFIX;
@@ -92,6 +94,27 @@ impl Admin {
             RemotingCommand::request(RequestCode::GET_CONSUMER_CONNECTION_LIST).with_ext_fields(header.to_ext_fields());
         let response = self.cluster.invoke_checked(&addr, request).await?;
         Ok(ConsumerConnection::decode(&response.body.unwrap_or_default())?)
+    }
+
+    /// The producers of `group` connected to the first master of `topic`
+    /// (GET_PRODUCER_CONNECTION_LIST), as `mqadmin producerConnection` asks.
+    pub async fn producer_connection(&self, group: &str, topic: &str) -> ClientResult<ProducerConnection> {
+        let route = self.cluster.fetch_route(topic).await?;
+        let (_, addr) = route::master_addrs(&route)
+            .into_iter()
+            .next()
+            .ok_or_else(|| ClientError::NoRoute {
+                topic: topic.to_owned(),
+                reason: "no master serves the topic".into(),
+            })?;
+        let header = GetProducerConnectionListRequestHeader {
+            producer_group: group.to_owned(),
+            ..GetProducerConnectionListRequestHeader::default()
+        };
+        let request =
+            RemotingCommand::request(RequestCode::GET_PRODUCER_CONNECTION_LIST).with_ext_fields(header.to_ext_fields());
+        let response = self.cluster.invoke_checked(&addr, request).await?;
+        Ok(ProducerConnection::decode(&response.body.unwrap_or_default())?)
     }
 
     /// The broker's runtime figures (GET_BROKER_RUNTIME_INFO), as `mqadmin brokerStatus`.

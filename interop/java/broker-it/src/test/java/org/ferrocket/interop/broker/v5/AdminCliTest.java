@@ -18,12 +18,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.rocketmq.client.QueryResult;
+import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.producer.SendStatus;
+import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
+import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.remoting.protocol.admin.TopicStatsTable;
 import org.apache.rocketmq.remoting.protocol.subscription.SubscriptionGroupConfig;
 import org.ferrocket.interop.namesrv.support.InteropEnv;
+import org.ferrocket.interop.namesrv.support.Poll;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -46,6 +55,8 @@ class AdminCliTest {
 
     private static final String TOPIC = "it-cli-topic";
     private static final String GROUP = "it-cli-group";
+    private static final String CONSUMER_GROUP = "it-cli-consumer";
+    private static final String PRODUCER_GROUP = "it-cli-producer";
 
     private BrokerFixture fixture;
 
@@ -144,6 +155,61 @@ class AdminCliTest {
 
     @Test
     @Order(3)
+    void connectionsProgressAndOffsetResetOfLiveClients() throws Exception {
+        DefaultMQProducer producer = fixture.startProducer(PRODUCER_GROUP);
+        AtomicInteger deliveries = new AtomicInteger();
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(CONSUMER_GROUP);
+        try {
+            assertEquals(SendStatus.SEND_OK, producer.send(new Message(TOPIC, "second".getBytes(StandardCharsets.UTF_8)))
+                .getSendStatus());
+            consumer.setNamesrvAddr(fixture.broker.namesrvAddress());
+            consumer.setInstanceName(BrokerFixture.uniqueName("it-cli-consumer"));
+            consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+            consumer.subscribe(TOPIC, "*");
+            consumer.registerMessageListener((MessageListenerConcurrently) (messages, context) -> {
+                deliveries.addAndGet(messages.size());
+                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+            consumer.start();
+            Poll.until("both messages consumed and committed", BrokerFixture.DELIVERY_WAIT,
+                () -> fixture.admin.examineConsumeStats(CONSUMER_GROUP, TOPIC),
+                stats -> deliveries.get() >= 2 && stats.computeTotalDiff() == 0);
+
+            JSONObject connection = cli("consumerConnection", "-g", CONSUMER_GROUP, "--json").json();
+            String clientId = fixture.admin.examineConsumerConnectionInfo(CONSUMER_GROUP).getConnectionSet().iterator()
+                .next().getClientId();
+            assertEquals(clientId, connection.getJSONArray("connectionSet").getJSONObject(0).getString("clientId"));
+            assertTrue(connection.getJSONObject("subscriptionTable").containsKey(TOPIC), connection.toString());
+
+            JSONObject progress = cli("consumerProgress", "-g", CONSUMER_GROUP, "-t", TOPIC, "--json").json();
+            assertEquals(0, progress.getLongValue("diffTotal"));
+            long brokerOffsets = 0;
+            for (Object queue : progress.getJSONArray("queues")) {
+                brokerOffsets += ((JSONObject) queue).getLongValue("brokerOffset");
+            }
+            assertEquals(2, brokerOffsets);
+
+            JSONArray producers = cli("producerConnection", "-g", PRODUCER_GROUP, "-t", TOPIC, "--json").json()
+                .getJSONArray("connectionSet");
+            assertEquals(fixture.admin.examineProducerConnectionInfo(PRODUCER_GROUP, TOPIC).getConnectionSet().size(),
+                producers.size());
+            assertEquals(1, producers.size());
+
+            // Back to the start while the consumer runs: the broker has it move, and both come again.
+            JSONObject reset = cli("resetOffsetByTime", "-g", CONSUMER_GROUP, "-t", TOPIC, "-s", "0", "--json").json();
+            assertEquals(3, reset.getJSONArray("queues").size(), reset.toString());
+            for (Object queue : reset.getJSONArray("queues")) {
+                assertEquals(0, ((JSONObject) queue).getLongValue("offset"), reset.toString());
+            }
+            Poll.until("both messages consumed again", BrokerFixture.DELIVERY_WAIT, deliveries::get, n -> n >= 4);
+        } finally {
+            consumer.shutdown();
+            producer.shutdown();
+        }
+    }
+
+    @Test
+    @Order(4)
     void subscriptionGroupsAreCreatedAndDeleted() throws Exception {
         Run run = cli("updateSubGroup", "-b", fixture.broker.brokerAddress(), "-g", GROUP, "-r", "5", "-o", "true");
         assertEquals(0, run.exit(), run.stderr());
@@ -160,7 +226,7 @@ class AdminCliTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void brokerStatusAndConfigMatchTheAdminApi() throws Exception {
         String addr = fixture.broker.brokerAddress();
         JSONObject status = cli("brokerStatus", "-b", addr, "--json").json().getJSONObject(addr);
@@ -184,7 +250,7 @@ class AdminCliTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void deleteTopicRemovesTheRouteAndFailuresExitNonZero() throws Exception {
         Run run = cli("deleteTopic", "-c", fixture.clusterName, "-t", TOPIC);
         assertEquals(0, run.exit(), run.stderr());
