@@ -177,6 +177,26 @@ pub enum AdminCommand {
         #[arg(short = 'm', long = "maxNum", default_value_t = ferrocket_client::admin::QUERY_BY_KEY_DEFAULT)]
         max_num: i32,
     },
+    /// Shows messages by id (client-made or offset id; several comma separated).
+    #[command(name = "queryMsgById")]
+    QueryMsgById {
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+        #[arg(short = 'i', long = "msgId")]
+        msg_id: String,
+    },
+    /// Shows the message at an offset of one queue.
+    #[command(name = "queryMsgByOffset")]
+    QueryMsgByOffset {
+        #[arg(short = 't', long = "topic")]
+        topic: String,
+        #[arg(short = 'b', long = "brokerName")]
+        broker_name: String,
+        #[arg(short = 'i', long = "queueId")]
+        queue_id: i32,
+        #[arg(short = 'o', long = "offset")]
+        offset: i64,
+    },
 }
 
 /// `true` or `false`, as mqadmin's flags take them; anything else is an error (Java reads it as false).
@@ -239,5 +259,12 @@ async fn dispatch(admin: &Admin, out: &Output, command: AdminCommand) -> anyhow:
         AdminCommand::QueryMsgByKey { topic, key, max_num } => {
             messages::query_by_key(admin, out, topic.trim(), key.trim(), max_num).await
         }
+        AdminCommand::QueryMsgById { topic, msg_id } => messages::query_by_id(admin, out, topic.trim(), &msg_id).await,
+        AdminCommand::QueryMsgByOffset {
+            topic,
+            broker_name,
+            queue_id,
+            offset,
+        } => messages::query_by_offset(admin, out, topic.trim(), broker_name.trim(), queue_id, offset).await,
     }
 }

@@ -246,6 +246,12 @@ pub struct ReceivedMessage {
     pub commit_log_offset: i64,
     /// The broker's offset id (store host and commit-log offset).
     pub offset_msg_id: String,
+    /// The producer's address as the broker saw it.
+    pub born_host: std::net::SocketAddr,
+    /// The broker's address as it stored the record.
+    pub store_host: std::net::SocketAddr,
+    /// The record's system flag (compression, transaction state, IPv6 hosts).
+    pub sys_flag: i32,
 }
 
 impl ReceivedMessage {
@@ -276,6 +282,9 @@ impl ReceivedMessage {
             reconsume_times: stored.reconsume_times,
             commit_log_offset: stored.physical_offset,
             offset_msg_id,
+            born_host: stored.born_host,
+            store_host: stored.store_host,
+            sys_flag: stored.sys_flag,
         })
     }
 

@@ -1,10 +1,12 @@
 //! sendMessage and queryMsgByKey, printed as mqadmin prints them.
 
 use clap::Args;
-use ferrocket_client::{Admin, Message, MessageQueue, Producer, ProducerOptions, QueueSelector, SendResult};
+use ferrocket_client::{
+    Admin, Message, MessageQueue, Producer, ProducerOptions, QueueSelector, ReceivedMessage, SendResult,
+};
 use serde_json::{Value, json};
 
-use super::output::{Output, left, right};
+use super::output::{Output, human_time, left, right};
 
 #[derive(Args, Debug)]
 pub struct SendMessageArgs {
@@ -143,6 +145,100 @@ pub async fn query_by_key(admin: &Admin, out: &Output, topic: &str, key: &str, m
             ));
         }
         text
+    })
+}
+
+pub async fn query_by_id(admin: &Admin, out: &Output, topic: &str, msg_ids: &str) -> anyhow::Result<()> {
+    let mut found = Vec::new();
+    for msg_id in msg_ids.split(',').map(str::trim).filter(|id| !id.is_empty()) {
+        let message = admin.view_message(topic, msg_id).await?;
+        found.push(message.ok_or_else(|| anyhow::anyhow!("message {msg_id} not found in topic {topic}"))?);
+    }
+    print_messages(out, &found)
+}
+
+pub async fn query_by_offset(
+    admin: &Admin,
+    out: &Output,
+    topic: &str,
+    broker_name: &str,
+    queue_id: i32,
+    offset: i64,
+) -> anyhow::Result<()> {
+    let queue = MessageQueue {
+        topic: topic.to_owned(),
+        broker_name: broker_name.to_owned(),
+        queue_id,
+    };
+    let message = admin
+        .message_at(&queue, offset)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no message at offset {offset} of queue {queue_id} of {broker_name}"))?;
+    print_messages(out, &[message])
+}
+
+/// Java's `QueryMsgByIdSubCommand.printMsg`, the body printed as text instead of saved to a file.
+fn print_messages(out: &Output, messages: &[ReceivedMessage]) -> anyhow::Result<()> {
+    let document: Vec<Value> = messages.iter().map(message_document).collect();
+    let document = if let [one] = document.as_slice() {
+        one.clone()
+    } else {
+        json!(document)
+    };
+    out.emit(document, || {
+        let mut text = String::new();
+        for message in messages {
+            let properties: Vec<String> = message.properties.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let rows = [
+                ("OffsetID:", message.offset_msg_id.clone()),
+                ("Topic:", message.topic.clone()),
+                ("Tags:", format!("[{}]", message.tags().unwrap_or("null"))),
+                ("Keys:", format!("[{}]", message.keys().join(" "))),
+                ("Queue ID:", message.queue_id.to_string()),
+                ("Queue Offset:", message.queue_offset.to_string()),
+                ("CommitLog Offset:", message.commit_log_offset.to_string()),
+                ("Reconsume Times:", message.reconsume_times.to_string()),
+                ("Born Timestamp:", human_time(message.born_timestamp_ms)),
+                ("Store Timestamp:", human_time(message.store_timestamp_ms)),
+                ("Born Host:", message.born_host.to_string()),
+                ("Store Host:", message.store_host.to_string()),
+                ("System Flag:", message.sys_flag.to_string()),
+                ("Properties:", format!("{{{}}}", properties.join(", "))),
+                ("Message Body:", String::from_utf8_lossy(&message.body).into_owned()),
+            ];
+            for (name, value) in rows {
+                text.push_str(&format!("{} {value}\n", left(name, 20)));
+            }
+            text.push('\n');
+        }
+        text
+    })
+}
+
+fn message_document(message: &ReceivedMessage) -> Value {
+    let properties: serde_json::Map<String, Value> = message
+        .properties
+        .iter()
+        .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+        .collect();
+    json!({
+        "msgId": message.msg_id(),
+        "offsetMsgId": message.offset_msg_id,
+        "topic": message.topic,
+        "brokerName": message.broker_name,
+        "queueId": message.queue_id,
+        "queueOffset": message.queue_offset,
+        "commitLogOffset": message.commit_log_offset,
+        "reconsumeTimes": message.reconsume_times,
+        "bornTimestamp": message.born_timestamp_ms,
+        "storeTimestamp": message.store_timestamp_ms,
+        "bornHost": message.born_host.to_string(),
+        "storeHost": message.store_host.to_string(),
+        "sysFlag": message.sys_flag,
+        "tags": message.tags(),
+        "keys": message.keys(),
+        "properties": properties,
+        "body": String::from_utf8_lossy(&message.body),
     })
 }
 

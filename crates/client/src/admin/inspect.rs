@@ -1,16 +1,19 @@
 //! What mqadmin reads without changing anything: the topic list, a topic's offsets on every
 //! broker, a group's connections, a broker's runtime figures and configuration, and messages
-//! found by key.
+//! found by key, by id and by queue offset.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use ferrocket_wire::body::{
-    ConsumeStats, ConsumerConnection, JsonBody, KvTable, ProducerConnection, TopicList, TopicStatsTable,
+    ConsumeStats, ConsumerConnection, JsonBody, KvTable, MessageQueue, ProducerConnection, TopicList, TopicStatsTable,
 };
 use ferrocket_wire::header::{
     CustomHeader, GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
     GetProducerConnectionListRequestHeader, GetTopicStatsInfoRequestHeader, QueryMessageRequestHeader,
+    ViewMessageRequestHeader,
 };
+use ferrocket_wire::message::OffsetMessageId;
 use ferrocket_wire::message::record::decode_all;
 use ferrocket_wire::system_topics::RETRY_GROUP_TOPIC_PREFIX;
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode, properties_text};
@@ -18,7 +21,9 @@ use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode, properties_text
 use super::Admin;
 use crate::cluster::expect_success;
 use crate::error::{ClientError, ClientResult};
+use crate::filter::Filter;
 use crate::message::ReceivedMessage;
+use crate::queue_reader::{self, PullRequest, Pulled};
 use crate::route;
 
 /// Messages `query_by_key` asks each broker for when the caller gives no number (mqadmin's 64).
@@ -186,3 +191,90 @@ impl Admin {
         Ok(found)
     }
 }
+
+impl Admin {
+    /// The message `msg_id` names in `topic`, as `mqadmin queryMsgById` finds it: a client-made
+    /// id through the index (QUERY_MESSAGE with `_UNIQUE_KEY_QUERY`), else an offset id read from
+    /// the broker it names (VIEW_MESSAGE_BY_ID). Java tries the offset id first; a client-made id
+    /// also parses as one (naming some port of the producer's host), so the index goes first here.
+    pub async fn view_message(&self, topic: &str, msg_id: &str) -> ClientResult<Option<ReceivedMessage>> {
+        let route = self.cluster.fetch_route(topic).await?;
+        let header = QueryMessageRequestHeader {
+            topic: topic.to_owned(),
+            key: msg_id.to_owned(),
+            max_num: QUERY_BY_KEY_DEFAULT,
+            begin_timestamp: 0,
+            end_timestamp: i64::MAX,
+            unique_key_query: Some(true),
+            ..QueryMessageRequestHeader::default()
+        };
+        for (broker_name, addr) in route::master_addrs(&route) {
+            let request = RemotingCommand::request(RequestCode::QUERY_MESSAGE).with_ext_fields(header.to_ext_fields());
+            let response = self
+                .cluster
+                .invoke(&addr, request, self.cluster.options().api_timeout)
+                .await?;
+            if response.response_code() == ResponseCode::QUERY_NOT_FOUND {
+                continue;
+            }
+            let response = expect_success(&addr, response)?;
+            for stored in decode_all(&response.body.unwrap_or_default()).messages {
+                let message = ReceivedMessage::from_stored(stored, &broker_name)?;
+                if message.msg_id() == msg_id {
+                    return Ok(Some(message));
+                }
+            }
+        }
+        let Ok(offset_id) = OffsetMessageId::decode(msg_id) else {
+            return Ok(None);
+        };
+        let Some((broker_name, addr)) = route::master_addrs(&route)
+            .into_iter()
+            .find(|(_, addr)| addr.parse() == Ok(offset_id.store_host))
+        else {
+            return Ok(None);
+        };
+        let header = ViewMessageRequestHeader {
+            topic: Some(topic.to_owned()),
+            offset: offset_id.physical_offset,
+        };
+        let request = RemotingCommand::request(RequestCode::VIEW_MESSAGE_BY_ID).with_ext_fields(header.to_ext_fields());
+        let response = self
+            .cluster
+            .invoke(&addr, request, self.cluster.options().api_timeout)
+            .await?;
+        if response.response_code() != ResponseCode::SUCCESS {
+            return Ok(None);
+        }
+        let found = decode_all(&response.body.unwrap_or_default())
+            .messages
+            .into_iter()
+            .next();
+        found
+            .map(|stored| ReceivedMessage::from_stored(stored, &broker_name))
+            .transpose()
+    }
+
+    /// The message at `offset` of `queue` (one PULL_MESSAGE as Java's tools group), as
+    /// `mqadmin queryMsgByOffset`; `None` when the queue has none there.
+    pub async fn message_at(&self, queue: &MessageQueue, offset: i64) -> ClientResult<Option<ReceivedMessage>> {
+        self.cluster.fetch_route(&queue.topic).await?;
+        let filter = Filter::all();
+        let request = PullRequest {
+            group: TOOLS_CONSUMER_GROUP,
+            queue,
+            offset,
+            max_messages: 1,
+            filter: &filter,
+            commit_offset: None,
+            suspend: Duration::ZERO,
+        };
+        match queue_reader::pull(&self.cluster, request, self.cluster.options().api_timeout).await? {
+            Pulled::Found(messages, _) => Ok(messages.into_iter().find(|message| message.queue_offset == offset)),
+            Pulled::Nothing(_) | Pulled::OffsetMoved(_) => Ok(None),
+        }
+    }
+}
+
+/// `MixAll.TOOLS_CONSUMER_GROUP`: the group Java's admin tools pull as.
+const TOOLS_CONSUMER_GROUP: &str = "TOOLS_CONSUMER";

@@ -138,6 +138,21 @@ class AdminCliTest {
         assertEquals(0, cli("queryMsgByKey", "-t", TOPIC, "-k", "no-such-key", "--json").json()
             .getJSONArray("messages").size());
 
+        // By the client-made id, by the broker's offset id, and by queue offset: the same record.
+        JSONObject byId = cli("queryMsgById", "-t", TOPIC, "-i", msgId, "--json").json();
+        assertEquals(message.getQueueOffset(), byId.getLongValue("queueOffset"));
+        assertEquals(message.getCommitLogOffset(), byId.getLongValue("commitLogOffset"));
+        String offsetMsgId = byId.getString("offsetMsgId");
+        assertEquals(fixture.admin.viewMessage(TOPIC, offsetMsgId).getCommitLogOffset(), message.getCommitLogOffset());
+        JSONObject byOffsetId = cli("queryMsgById", "-t", TOPIC, "-i", offsetMsgId, "--json").json();
+        assertEquals(msgId, byOffsetId.getString("msgId"));
+        JSONObject byQueueOffset = cli("queryMsgByOffset", "-t", TOPIC, "-b", fixture.brokerName, "-i",
+            String.valueOf(message.getQueueId()), "-o", String.valueOf(message.getQueueOffset()), "--json").json();
+        assertEquals(msgId, byQueueOffset.getString("msgId"));
+        assertEquals("hello from the cli", byQueueOffset.getString("body"));
+        assertEquals(1, cli("queryMsgByOffset", "-t", TOPIC, "-b", fixture.brokerName, "-i",
+            String.valueOf(message.getQueueId()), "-o", "5").exit(), "no message at offset 5");
+
         TopicStatsTable stats = fixture.admin.examineTopicStats(TOPIC);
         JSONArray queues = cli("topicStatus", "-t", TOPIC, "--json").json().getJSONArray("queues");
         assertEquals(stats.getOffsetTable().size(), queues.size());
