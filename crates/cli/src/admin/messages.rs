@@ -148,6 +148,104 @@ pub async fn query_by_key(admin: &Admin, out: &Output, topic: &str, key: &str, m
     })
 }
 
+/// `clusterRT`'s settings.
+#[derive(Args, Debug)]
+pub struct ClusterRtArgs {
+    /// Messages per broker.
+    #[arg(short = 'a', long = "amount", default_value_t = 100, value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
+    amount: u32,
+    /// Body size in bytes.
+    #[arg(short = 's', long = "size", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4_194_304))]
+    size: u32,
+    /// Only this cluster.
+    #[arg(short = 'c', long = "cluster")]
+    cluster: Option<String>,
+    /// Seconds between rounds.
+    #[arg(short = 'i', long = "interval", default_value_t = 10)]
+    interval: u64,
+    /// Rounds to run (mqadmin runs until killed; 0 does too).
+    #[arg(long, default_value_t = 1)]
+    rounds: u64,
+}
+
+/// Send round-trip time to every broker, as `mqadmin clusterRT`: `amount` sends of `size` bytes
+/// to the topic named after each broker (which every broker serves), the first one left out of
+/// the average as mqadmin leaves it out (it opens the connection).
+pub async fn cluster_rt(admin: &Admin, out: &Output, args: ClusterRtArgs) -> anyhow::Result<()> {
+    let info = admin.cluster_info().await?;
+    let producer_group = format!("ferrocket-admin-rt-{}", std::process::id());
+    let producer = Producer::start(ProducerOptions::new(admin.cluster().options().clone(), producer_group))?;
+    let body = vec![b'a'; usize::try_from(args.size)?];
+    let mut round = 0;
+    let result = loop {
+        let mut rows = Vec::new();
+        for (cluster, broker_names) in &info.cluster_addr_table {
+            if args.cluster.as_ref().is_some_and(|only| only != cluster) {
+                continue;
+            }
+            for broker_name in broker_names {
+                let (mut elapsed, mut succeeded, mut failed) = (std::time::Duration::ZERO, 0u32, 0u32);
+                for index in 0..args.amount {
+                    let started = std::time::Instant::now();
+                    match producer.send(Message::new(broker_name.as_str(), body.clone())).await {
+                        Ok(_) => succeeded += 1,
+                        Err(_) => failed += 1,
+                    }
+                    if index != 0 {
+                        elapsed += started.elapsed();
+                    }
+                }
+                let rt_ms = elapsed.as_secs_f64() * 1000.0 / f64::from(args.amount - 1);
+                rows.push((cluster.clone(), broker_name.clone(), rt_ms, succeeded, failed));
+            }
+        }
+        if args.cluster.is_some() && rows.is_empty() {
+            break Err(anyhow::anyhow!(
+                "cluster {:?} does not exist",
+                args.cluster.unwrap_or_default()
+            ));
+        }
+        let document: Vec<Value> = rows
+            .iter()
+            .map(|(cluster, broker, rt, ok, failed)| {
+                json!({ "cluster": cluster, "brokerName": broker, "rtMs": rt, "successCount": ok, "failCount": failed })
+            })
+            .collect();
+        let header = round == 0;
+        if let Err(error) = out.emit(json!({ "brokers": document }), || {
+            let mut text = String::new();
+            if header {
+                text.push_str(&format!(
+                    "{}  {}  {}  {}  #failCount\n",
+                    left("#Cluster Name", 24),
+                    left("#Broker Name", 24),
+                    left("#RT", 4),
+                    left("#successCount", 8)
+                ));
+            }
+            for (cluster, broker, rt, ok, failed) in &rows {
+                text.push_str(&format!(
+                    "{}  {}  {}  {}  {failed}\n",
+                    left(cluster, 24),
+                    left(broker, 24),
+                    left(&format!("{rt:.2}"), 8),
+                    left(&ok.to_string(), 16)
+                ));
+            }
+            text
+        }) {
+            break Err(error);
+        }
+        round += 1;
+        if args.rounds != 0 && round >= args.rounds {
+            break Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(args.interval)).await;
+    };
+    producer.shutdown().await;
+    result
+}
+
 pub async fn query_by_id(admin: &Admin, out: &Output, topic: &str, msg_ids: &str) -> anyhow::Result<()> {
     let mut found = Vec::new();
     for msg_id in msg_ids.split(',').map(str::trim).filter(|id| !id.is_empty()) {

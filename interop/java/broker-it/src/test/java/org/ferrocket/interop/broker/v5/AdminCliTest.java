@@ -259,6 +259,12 @@ class AdminCliTest {
         assertEquals(changed, fixture.admin.getBrokerConfig(addr).getProperty("defaultTopicQueueNums"));
         assertNotEquals(before, changed);
 
+        JSONObject rt = cli("clusterRT", "-a", "5", "-c", fixture.clusterName, "--json").json()
+            .getJSONArray("brokers").getJSONObject(0);
+        assertEquals(fixture.brokerName, rt.getString("brokerName"));
+        assertEquals(5, rt.getIntValue("successCount"), rt.toString());
+        assertEquals(0, rt.getIntValue("failCount"), rt.toString());
+
         JSONArray brokers = cli("clusterList", "--json").json().getJSONArray("brokers");
         assertTrue(brokers.stream().map(b -> ((JSONObject) b).getString("addr")).anyMatch(addr::equals),
             brokers.toString());
