@@ -177,6 +177,9 @@ pub enum AdminCommand {
         #[arg(short = 'm', long = "maxNum", default_value_t = ferrocket_client::admin::QUERY_BY_KEY_DEFAULT)]
         max_num: i32,
     },
+    /// Prints a topic's stored messages from the oldest, committing nothing.
+    #[command(name = "consumeMessage")]
+    ConsumeMessage(messages::ConsumeMessageArgs),
     /// Send round-trip time to every broker.
     #[command(name = "clusterRT")]
     ClusterRt(messages::ClusterRtArgs),
@@ -262,6 +265,7 @@ async fn dispatch(admin: &Admin, out: &Output, command: AdminCommand) -> anyhow:
         AdminCommand::QueryMsgByKey { topic, key, max_num } => {
             messages::query_by_key(admin, out, topic.trim(), key.trim(), max_num).await
         }
+        AdminCommand::ConsumeMessage(consume) => messages::consume_message(admin, out, consume).await,
         AdminCommand::ClusterRt(rt) => messages::cluster_rt(admin, out, rt).await,
         AdminCommand::QueryMsgById { topic, msg_id } => messages::query_by_id(admin, out, topic.trim(), &msg_id).await,
         AdminCommand::QueryMsgByOffset {

@@ -246,13 +246,58 @@ pub async fn cluster_rt(admin: &Admin, out: &Output, args: ClusterRtArgs) -> any
     result
 }
 
+/// `consumeMessage`'s settings.
+#[derive(Args, Debug)]
+pub struct ConsumeMessageArgs {
+    #[arg(short = 't', long = "topic")]
+    topic: String,
+    /// Only this broker's queues (with `-i`, one queue).
+    #[arg(short = 'b', long = "brokerName")]
+    broker_name: Option<String>,
+    /// Only this queue (with `-b`).
+    #[arg(short = 'i', long = "queueId", requires = "broker_name")]
+    queue_id: Option<i32>,
+    /// From this offset of the queue (with `-i`).
+    #[arg(short = 'o', long = "offset", requires = "queue_id")]
+    offset: Option<i64>,
+    /// At most this many messages in all.
+    #[arg(short = 'c', long = "MessageNumber", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    count: u32,
+}
+
+/// Prints a topic's stored messages queue by queue from the oldest, as `mqadmin consumeMessage`
+/// does, without committing anything.
+pub async fn consume_message(admin: &Admin, out: &Output, args: ConsumeMessageArgs) -> anyhow::Result<()> {
+    let topic = args.topic.trim();
+    let mut queues = admin.read_queues(topic).await?;
+    if let Some(broker_name) = &args.broker_name {
+        queues.retain(|queue| &queue.broker_name == broker_name.trim());
+    }
+    if let Some(queue_id) = args.queue_id {
+        queues.retain(|queue| queue.queue_id == queue_id);
+    }
+    anyhow::ensure!(!queues.is_empty(), "topic {topic} has no such queue to read");
+    let mut left = usize::try_from(args.count)?;
+    let mut found = Vec::new();
+    for queue in &queues {
+        if left == 0 {
+            break;
+        }
+        let messages = admin.read_queue(queue, args.offset, left).await?;
+        left -= messages.len();
+        found.extend(messages);
+    }
+    print_messages(out, &found, Shape::List)
+}
+
 pub async fn query_by_id(admin: &Admin, out: &Output, topic: &str, msg_ids: &str) -> anyhow::Result<()> {
     let mut found = Vec::new();
     for msg_id in msg_ids.split(',').map(str::trim).filter(|id| !id.is_empty()) {
         let message = admin.view_message(topic, msg_id).await?;
         found.push(message.ok_or_else(|| anyhow::anyhow!("message {msg_id} not found in topic {topic}"))?);
     }
-    print_messages(out, &found)
+    let shape = if found.len() == 1 { Shape::One } else { Shape::List };
+    print_messages(out, &found, shape)
 }
 
 pub async fn query_by_offset(
@@ -272,16 +317,22 @@ pub async fn query_by_offset(
         .message_at(&queue, offset)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no message at offset {offset} of queue {queue_id} of {broker_name}"))?;
-    print_messages(out, &[message])
+    print_messages(out, &[message], Shape::One)
+}
+
+/// What `--json` prints: one message as itself (a lookup of one), or `{"messages": [...]}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    One,
+    List,
 }
 
 /// Java's `QueryMsgByIdSubCommand.printMsg`, the body printed as text instead of saved to a file.
-fn print_messages(out: &Output, messages: &[ReceivedMessage]) -> anyhow::Result<()> {
+fn print_messages(out: &Output, messages: &[ReceivedMessage], shape: Shape) -> anyhow::Result<()> {
     let document: Vec<Value> = messages.iter().map(message_document).collect();
-    let document = if let [one] = document.as_slice() {
-        one.clone()
-    } else {
-        json!(document)
+    let document = match document.as_slice() {
+        [one] if shape == Shape::One => one.clone(),
+        _ => json!({ "messages": document }),
     };
     out.emit(document, || {
         let mut text = String::new();

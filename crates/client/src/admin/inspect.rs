@@ -278,3 +278,54 @@ impl Admin {
 
 /// `MixAll.TOOLS_CONSUMER_GROUP`: the group Java's admin tools pull as.
 const TOOLS_CONSUMER_GROUP: &str = "TOOLS_CONSUMER";
+
+impl Admin {
+    /// The queues `topic` can be read from, as the name servers route it.
+    pub async fn read_queues(&self, topic: &str) -> ClientResult<Vec<MessageQueue>> {
+        let route = self.cluster.fetch_route(topic).await?;
+        Ok(route::subscribe_queues(&route, topic))
+    }
+
+    /// Up to `limit` messages of `queue` from offset `from` (the queue's first when `None`),
+    /// pulled as Java's tools group, as `mqadmin consumeMessage` prints them.
+    pub async fn read_queue(
+        &self,
+        queue: &MessageQueue,
+        from: Option<i64>,
+        limit: usize,
+    ) -> ClientResult<Vec<ReceivedMessage>> {
+        let first = queue_reader::min_offset(&self.cluster, queue).await?;
+        let end = queue_reader::max_offset(&self.cluster, queue).await?;
+        let mut offset = from.unwrap_or(first).max(first);
+        let filter = Filter::all();
+        let mut found = Vec::new();
+        while offset < end && found.len() < limit {
+            let batch = i32::try_from((limit - found.len()).min(READ_BATCH_MAX)).unwrap_or(1);
+            let request = PullRequest {
+                group: TOOLS_CONSUMER_GROUP,
+                queue,
+                offset,
+                max_messages: batch,
+                filter: &filter,
+                commit_offset: None,
+                suspend: Duration::ZERO,
+            };
+            let next = match queue_reader::pull(&self.cluster, request, self.cluster.options().api_timeout).await? {
+                Pulled::Found(messages, next) => {
+                    found.extend(messages.into_iter().take(limit - found.len()));
+                    next
+                }
+                Pulled::Nothing(next) | Pulled::OffsetMoved(next) => next,
+            };
+            // A broker that does not move the offset forward would loop us forever.
+            if next <= offset {
+                break;
+            }
+            offset = next;
+        }
+        Ok(found)
+    }
+}
+
+/// Messages one pull of `read_queue` asks for (Java's pull default is 32).
+const READ_BATCH_MAX: usize = 32;

@@ -259,6 +259,11 @@ class AdminCliTest {
         assertEquals(changed, fixture.admin.getBrokerConfig(addr).getProperty("defaultTopicQueueNums"));
         assertNotEquals(before, changed);
 
+        // Both messages of the earlier tests, read without committing anything; -c bounds them.
+        JSONArray stored = cli("consumeMessage", "-t", TOPIC, "--json").json().getJSONArray("messages");
+        assertEquals(2, stored.size(), stored.toString());
+        assertEquals(1, cli("consumeMessage", "-t", TOPIC, "-c", "1", "--json").json().getJSONArray("messages").size());
+
         JSONObject rt = cli("clusterRT", "-a", "5", "-c", fixture.clusterName, "--json").json()
             .getJSONArray("brokers").getJSONObject(0);
         assertEquals(fixture.brokerName, rt.getString("brokerName"));
