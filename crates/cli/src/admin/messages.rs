@@ -271,7 +271,7 @@ pub async fn consume_message(admin: &Admin, out: &Output, args: ConsumeMessageAr
     let topic = args.topic.trim();
     let mut queues = admin.read_queues(topic).await?;
     if let Some(broker_name) = &args.broker_name {
-        queues.retain(|queue| &queue.broker_name == broker_name.trim());
+        queues.retain(|queue| queue.broker_name == broker_name.trim());
     }
     if let Some(queue_id) = args.queue_id {
         queues.retain(|queue| queue.queue_id == queue_id);
