@@ -242,3 +242,29 @@ fn logs_can_be_json_and_go_to_daily_files_in_the_data_directory() {
     let written = std::fs::read_to_string(&files[0]).unwrap();
     assert!(written.contains("name server listening"), "{written}");
 }
+
+/// Every example config under deploy/ passes `--check-config` (so the examples stay valid as
+/// keys and ranges change).
+#[test]
+fn the_example_configs_pass_the_check() {
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/conf");
+    let mut checked = 0;
+    let mut pending = vec![deploy];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let role = match path.file_name().unwrap().to_str().unwrap() {
+                "namesrv.conf" => "namesrv",
+                _ => "broker",
+            };
+            let output = ferrocket(&[role, "-c", &path.to_string_lossy(), "--check-config"]);
+            assert!(output.status.success(), "{}: {}", path.display(), text(&output.stdout));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 14, "only {checked} example configs found");
+}
