@@ -213,10 +213,13 @@ enum BenchCommand {
         /// Seconds per side, load and round.
         #[arg(long, default_value_t = bench_broker::SLICE.as_secs())]
         seconds: u64,
+        /// Turns each side takes per load.
         #[arg(long, default_value_t = bench_broker::ROUNDS)]
         rounds: u32,
+        /// Client connection counts to measure.
         #[arg(long, value_delimiter = ',', default_value = "8,64")]
         connections: Vec<usize>,
+        /// Message body sizes to measure, in bytes.
         #[arg(long, value_delimiter = ',', default_value = "128,1024")]
         body_bytes: Vec<usize>,
         /// Header encodings: json, rocketmq.
@@ -245,6 +248,7 @@ enum BenchCommand {
         /// 5.3.3; without it the Java side is skipped.
         #[arg(long)]
         java_classpath: Option<String>,
+        /// The `java` executable for the Java side.
         #[arg(long, default_value = "java")]
         java: PathBuf,
         /// Our binary to run as the broker (this one by default).
@@ -283,10 +287,13 @@ enum BenchCommand {
     },
     /// Loopback round trips per second: our transport beside a bare tokio echo.
     Net {
+        /// Measured seconds per side.
         #[arg(long, default_value_t = bench_net::DURATION.as_secs())]
         seconds: u64,
+        /// Requests in flight at once on the one connection.
         #[arg(long, default_value_t = bench_net::IN_FLIGHT)]
         in_flight: usize,
+        /// Request body size in bytes.
         #[arg(long, default_value_t = bench_net::BODY_BYTES)]
         body_bytes: usize,
     },
@@ -719,6 +726,25 @@ mod tests {
             }
             Command::Bench { .. } => None,
         }
+    }
+
+    /// `--help` describes every flag of every command (the operator's first reference).
+    #[test]
+    fn every_flag_has_help() {
+        use clap::CommandFactory;
+        fn undocumented(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+            for arg in command.get_arguments().filter(|arg| !arg.is_hide_set()) {
+                if arg.get_help().is_none() && !arg.is_positional() {
+                    found.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+                undocumented(sub, &format!("{path} {}", sub.get_name()), found);
+            }
+        }
+        let mut found = Vec::new();
+        undocumented(&Cli::command(), "ferrocket", &mut found);
+        assert!(found.is_empty(), "flags without help: {found:?}");
     }
 
     #[test]

@@ -68,13 +68,7 @@ fn help_documents_the_log_variable_and_every_flag() {
     for expected in ["FERROCKET_LOG ", "--log-format", "--log-files", "NO_COLOR"] {
         assert!(help.contains(expected), "{expected} missing from\n{help}");
     }
-    for command in ["standalone", "namesrv", "broker"] {
-        let help = text(&ferrocket(&[command, "-h"]).stdout);
-        // clap prints a flag without a doc comment with nothing after it.
-        for line in help.lines().filter(|line| line.trim_start().starts_with("--")) {
-            assert!(line.trim().contains("  "), "{command}: undocumented flag {line:?}");
-        }
-    }
+    // Every flag having help is checked on clap's own tree (main.rs `every_flag_has_help`).
 }
 
 #[test]
