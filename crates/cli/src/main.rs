@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use ferrocket_broker::{BrokerConfig, BrokerHandle};
+use ferrocket_broker::{BrokerConfig, BrokerError, BrokerHandle};
 use ferrocket_grpc::{GrpcServer, GrpcSettings};
 use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
 use ferrocket_net::{ServerTls, TlsSettings};
@@ -375,9 +375,20 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let reload = watch_certificates(&tls, &server_tls);
             config.server_tls = server_tls;
             config.client_tls = tls.client()?;
-            let broker = start_broker(config, serialize_type, "--broker-port").await?;
+            let ports = PortFlags {
+                listen: "--broker-port",
+                ha: "--broker-port (the HA port is the next one)",
+            };
+            let broker = start_broker(config, serialize_type, ports).await?;
             let grpc_settings = grpc.apply(GrpcSettings::default());
-            let grpc = start_grpc(&broker, &grpc_settings, &bind_host, &tls).await?;
+            let grpc = match start_grpc(&broker, &grpc_settings, &bind_host, &tls).await {
+                Ok(grpc) => grpc,
+                Err(error) => {
+                    broker.shutdown().await;
+                    namesrv.shutdown().await;
+                    return Err(error);
+                }
+            };
             wait_for_stop_signal().await?;
             reload.abort();
             stop_within_bound(async move {
@@ -459,8 +470,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             config.client_tls = tls.client()?;
             let reload = watch_certificates(&tls, &config.server_tls);
             let host = config.listen_host.clone();
-            let broker = start_broker(config, serialize_type, "listenPort in broker.conf").await?;
-            let grpc = start_grpc(&broker, &grpc_settings, &host, &tls).await?;
+            let ports = PortFlags {
+                listen: "listenPort in broker.conf",
+                ha: "haListenPort in broker.conf (default listenPort + 1)",
+            };
+            let broker = start_broker(config, serialize_type, ports).await?;
+            let grpc = match start_grpc(&broker, &grpc_settings, &host, &tls).await {
+                Ok(grpc) => grpc,
+                Err(error) => {
+                    // The store is open: close it cleanly, so no crash is assumed at the next start.
+                    broker.shutdown().await;
+                    return Err(error);
+                }
+            };
             wait_for_stop_signal().await?;
             reload.abort();
             stop_within_bound(async move {
@@ -629,7 +651,11 @@ async fn start_grpc(
     let config = settings
         .server_config(host, tls.mode != ferrocket_net::TlsMode::Disabled)
         .map_err(anyhow::Error::msg)?;
-    let server = ferrocket_grpc::start(std::sync::Arc::clone(broker.broker()), config).await?;
+    let addr = config.listen;
+    let server = ferrocket_grpc::start(std::sync::Arc::clone(broker.broker()), config)
+        .await
+        .map_err(anyhow::Error::from)
+        .map_err(|error| explain_busy_port(error, "gRPC", addr, "--grpc-port (or grpcServerPort in broker.conf)"))?;
     announce("grpc", server.local_addr());
     Ok(Some(server))
 }
@@ -642,11 +668,17 @@ fn reachable_here(ip: std::net::IpAddr) -> String {
     }
 }
 
-/// Starts the broker; `port_flag` is what moves its port, named when it is taken.
+/// What moves the broker's two ports, named when one is taken.
+struct PortFlags {
+    listen: &'static str,
+    ha: &'static str,
+}
+
+/// Starts the broker.
 async fn start_broker(
     config: BrokerConfig,
     serialize_type: SerializeType,
-    port_flag: &str,
+    ports: PortFlags,
 ) -> anyhow::Result<BrokerHandle> {
     let addr = SocketAddr::new(
         config
@@ -657,8 +689,13 @@ async fn start_broker(
     );
     let handle = ferrocket_broker::start(config, ferrocket_broker::Clock::system(), Some(serialize_type))
         .await
-        .map_err(anyhow::Error::from)
-        .map_err(|error| explain_busy_port(error, "broker", addr, port_flag))?;
+        .map_err(|error| match &error {
+            BrokerError::HaListenFailed { address, .. } => {
+                let address = *address;
+                explain_busy_port(error.into(), "broker's HA", address, ports.ha)
+            }
+            _ => explain_busy_port(error.into(), "broker", addr, ports.listen),
+        })?;
     announce("broker", handle.local_addr());
     tracing::info!(addr = %handle.local_addr(), announced = handle.broker().address(), "broker listening");
     Ok(handle)

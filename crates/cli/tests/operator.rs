@@ -193,6 +193,43 @@ fn a_namesrv_conf_listen_port_is_honoured_and_a_busy_port_is_explained() {
         "a crash marker was left behind"
     );
     stop(first);
+
+    // A taken gRPC port is found after the store is open: it is closed cleanly all the same.
+    let taken = TcpListener::bind("0.0.0.0:0").unwrap();
+    let grpc_port = taken.local_addr().unwrap().port();
+    let store_dir = dir.path().join("grpc-busy");
+    let output = Command::new(env!("CARGO_BIN_EXE_ferrocket"))
+        .args([
+            "standalone",
+            "--host",
+            "127.0.0.1",
+            "--namesrv-port",
+            "0",
+            "--broker-port",
+            "0",
+        ])
+        .args([
+            "--grpc-port",
+            &grpc_port.to_string(),
+            "--data-dir",
+            &store_dir.to_string_lossy(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.ends_with(&format!(
+            "error: the gRPC port {grpc_port} is already in use (another broker or name server?); \
+             --grpc-port (or grpcServerPort in broker.conf) moves it\n"
+        )),
+        "{stderr}"
+    );
+    assert!(store_dir.join("store/commitlog").exists(), "the store was not opened");
+    assert!(
+        !store_dir.join("store/abort").exists(),
+        "a crash marker was left behind"
+    );
 }
 
 #[test]
