@@ -351,6 +351,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             grpc,
             java,
         } => {
+            let mut signals = StopSignals::install()?;
             let tls = java.tls()?;
             let server_tls = tls.server()?;
             let namesrv_config = NamesrvConfig {
@@ -389,9 +390,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     return Err(error);
                 }
             };
-            wait_for_stop_signal().await?;
+            wait_for_stop_signal(&mut signals).await;
             reload.abort();
-            stop_within_bound(async move {
+            stop_within_bound(&mut signals, async move {
                 if let Some(grpc) = grpc {
                     grpc.shutdown().await;
                 }
@@ -436,14 +437,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 ));
                 return Ok(());
             }
+            let mut signals = StopSignals::install()?;
             let mut config = file.config;
             config.tls = tls.server()?;
             let reload = watch_certificates(&tls, &config.tls);
             let bind = hosts::bind_addr("name server", &host, port)?;
             let namesrv = start_namesrv(config, bind, &data_dir, serialize_type, "--port").await?;
-            wait_for_stop_signal().await?;
+            wait_for_stop_signal(&mut signals).await;
             reload.abort();
-            stop_within_bound(namesrv.shutdown()).await?;
+            stop_within_bound(&mut signals, namesrv.shutdown()).await?;
         }
         Command::Broker {
             config,
@@ -466,6 +468,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 ));
                 return Ok(());
             }
+            let mut signals = StopSignals::install()?;
             config.server_tls = tls.server()?;
             config.client_tls = tls.client()?;
             let reload = watch_certificates(&tls, &config.server_tls);
@@ -483,9 +486,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     return Err(error);
                 }
             };
-            wait_for_stop_signal().await?;
+            wait_for_stop_signal(&mut signals).await;
             reload.abort();
-            stop_within_bound(async move {
+            stop_within_bound(&mut signals, async move {
                 if let Some(grpc) = grpc {
                     grpc.shutdown().await;
                 }
@@ -726,19 +729,41 @@ fn explain_busy_port(error: anyhow::Error, role: &str, addr: SocketAddr, port_fl
     }
 }
 
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = terminate.recv() => {}
+/// SIGTERM and SIGINT, caught from before the first port opens: a signal right after the
+/// `listening` line must find the graceful stop, not the default action (killed by the signal).
+struct StopSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            terminate: signal(SignalKind::terminate()).context("catching SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("catching SIGINT")?,
+        })
     }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
+}
+
+async fn wait_for_stop_signal(signals: &mut StopSignals) {
+    signals.next().await;
     tracing::info!("stopping: no new connections; running requests finish, offsets are persisted");
-    Ok(())
 }
 
 /// Runs the graceful stop within [`SHUTDOWN_TIMEOUT`]; a second signal or the bound ends it
 /// early, as an error (the store then recovers at the next start as after a crash).
-async fn stop_within_bound(stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+async fn stop_within_bound(
+    signals: &mut StopSignals,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     tokio::select! {
         result = tokio::time::timeout(SHUTDOWN_TIMEOUT, stop) => match result {
@@ -748,7 +773,7 @@ async fn stop_within_bound(stop: impl std::future::Future<Output = ()>) -> anyho
             }
             Err(_) => bail!("stopping took over {} s; exiting without finishing", SHUTDOWN_TIMEOUT.as_secs()),
         },
-        _ = wait_for_stop_signal() => bail!("a second stop signal; exiting without finishing"),
+        _ = signals.next() => bail!("a second stop signal; exiting without finishing"),
     }
 }
 
