@@ -50,7 +50,7 @@ user=$(podman image inspect --format '{{.Config.User}}' "$image")
 [[ "$user" == 10001:10001 ]] || { echo "the image runs as $user, not the unprivileged user"; exit 1; }
 
 name="ferrocket-smoke-$$"
-cleanup() { podman "${global_opts[@]}" rm -f "$name" >/dev/null 2>&1 || true; }
+cleanup() { podman "${global_opts[@]}" rm -f -v "$name" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 podman "${global_opts[@]}" run -d --name "$name" --network host "${run_opts[@]}" "$image" \
   standalone --host 127.0.0.1 --namesrv-port 0 --broker-port 0 --grpc-port 0 --data-dir /data >/dev/null
@@ -70,3 +70,26 @@ logs=$(podman logs "$name" 2>&1)
 grep -q 'unregistered from the name server' <<<"$logs" || { echo "$logs"; echo "no unregistration"; exit 1; }
 [[ "$status" == 0 ]] || { echo "$logs"; echo "exit status $status after SIGTERM"; exit 1; }
 echo "container smoke test passed: name server $namesrv, graceful stop in ${stopped_ms} ms"
+
+# The compose file: a name server, a master and its slave on a compose network; the slave must
+# connect to the master's HA port (found through the name server), and all three stop with 0.
+if command -v podman-compose >/dev/null || apt-get install -y -qq podman-compose >/dev/null; then
+  project="ferrocket-compose-$$"
+  compose=(podman-compose -p "$project" -f deploy/compose.yaml)
+  [[ ${#global_opts[@]} -gt 0 ]] && compose=(podman-compose --podman-args="${global_opts[*]}" -p "$project" -f deploy/compose.yaml)
+  compose_down() { "${compose[@]}" down -v >/dev/null 2>&1 || true; }
+  trap 'cleanup; compose_down' EXIT
+  "${compose[@]}" up -d >/dev/null 2>&1
+  for _ in $(seq 1 100); do
+    podman "${global_opts[@]}" logs "${project}_broker-a-s_1" 2>&1 | grep -q 'ha connected to master' && break
+    sleep 0.3
+  done
+  podman "${global_opts[@]}" logs "${project}_broker-a-s_1" 2>&1 | grep -q 'ha connected to master' \
+    || { podman "${global_opts[@]}" logs "${project}_broker-a-s_1"; echo "compose: the slave never reached its master"; exit 1; }
+  podman "${global_opts[@]}" stop -t 30 "${project}_broker-a-s_1" "${project}_broker-a_1" "${project}_namesrv_1" >/dev/null
+  for service in namesrv broker-a broker-a-s; do
+    status=$(podman "${global_opts[@]}" inspect --format '{{.State.ExitCode}}' "${project}_${service}_1")
+    [[ "$status" == 0 ]] || { echo "compose: $service exited with $status"; exit 1; }
+  done
+  echo "compose smoke test passed: name server, master and slave replicating, all stopped with 0"
+fi
