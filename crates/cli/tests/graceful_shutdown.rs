@@ -22,8 +22,26 @@ const TOPIC: &str = "ShutdownTopic";
 const GROUP: &str = "ShutdownGroup";
 const BROKER_NAME: &str = "broker-shutdown";
 
+/// A server child, killed if the test fails before stopping it: no process outlives a test.
+struct Server(Option<Child>);
+
+impl Server {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts `ferrocket <args>` and returns it with the address of its `listening <role>` line.
-fn spawn(args: &[&str], role: &str, stderr: &Path) -> (Child, SocketAddr) {
+fn spawn(args: &[&str], role: &str, stderr: &Path) -> (Server, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocket"))
         .args(args)
         .stdout(Stdio::piped())
@@ -40,7 +58,7 @@ fn spawn(args: &[&str], role: &str, stderr: &Path) -> (Child, SocketAddr) {
     };
     // Keep reading stdout so later lines never block the child.
     std::thread::spawn(move || lines.for_each(drop));
-    (child, addr)
+    (Server(Some(child)), addr)
 }
 
 /// One request on `stream`, its answer; `None` when the connection closed first.
@@ -111,8 +129,8 @@ fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     }
 }
 
-fn terminate(child: &Child) {
-    let pid = child.id().to_string();
+fn terminate(server: &mut Server) {
+    let pid = server.child().id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
 }
 
@@ -145,7 +163,7 @@ fn sigterm_under_traffic_persists_offsets_unregisters_and_exits_within_the_bound
     )
     .unwrap();
     let broker_log = dir.path().join("broker.log");
-    let (broker, broker_addr) = spawn(&["broker", "-c", &conf.to_string_lossy()], "broker", &broker_log);
+    let (mut broker, broker_addr) = spawn(&["broker", "-c", &conf.to_string_lossy()], "broker", &broker_log);
     wait_until("registration", Duration::from_secs(15), || {
         namesrv_lists_broker(namesrv_addr)
     });
@@ -203,10 +221,9 @@ fn sigterm_under_traffic_persists_offsets_unregisters_and_exits_within_the_bound
     });
 
     let started = Instant::now();
-    terminate(&broker);
-    let mut broker = broker;
+    terminate(&mut broker);
     let status = loop {
-        if let Some(status) = broker.try_wait().unwrap() {
+        if let Some(status) = broker.child().try_wait().unwrap() {
             break status;
         }
         assert!(
@@ -248,6 +265,6 @@ fn sigterm_under_traffic_persists_offsets_unregisters_and_exits_within_the_bound
     );
     assert!(!log.contains('\u{1b}'), "colour codes in a log that is not a terminal");
 
-    terminate(&namesrv);
-    assert!(namesrv.wait().unwrap().success());
+    terminate(&mut namesrv);
+    assert!(namesrv.child().wait().unwrap().success());
 }

@@ -17,8 +17,20 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A server child, killed if the test fails before stopping it: no process outlives a test.
+struct Server(Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts a server and waits for its first `listening` line.
-fn start(args: &[&str]) -> (Child, String) {
+fn start(args: &[&str]) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocket"))
         .args(args)
         .stdout(Stdio::piped())
@@ -30,11 +42,12 @@ fn start(args: &[&str]) -> (Child, String) {
         .next()
         .unwrap()
         .unwrap();
-    (child, line)
+    (Server(Some(child)), line)
 }
 
 /// SIGTERM, then everything the child wrote to stderr.
-fn stop(child: Child) -> String {
+fn stop(mut server: Server) -> String {
+    let child = server.0.take().unwrap();
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let output = child.wait_with_output().unwrap();
