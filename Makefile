@@ -1,10 +1,17 @@
 # The two commands of README.md: `make run` and `make test`. CI runs `make test` (.ci/run).
 # Each step is a script in scripts/ so it can also be run on its own.
 
-.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long chaos bench bench-broker
+.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long chaos bench bench-broker container
 
+# Flags after ARGS=, e.g. make run ARGS="--namesrv-port 19876 --broker-port 20911 --grpc-port 18081".
 run:
-	cargo run --release -p ferrocket -- standalone
+	cargo run --release -p ferrocket -- standalone $(ARGS)
+
+# The container image (deploy/Containerfile, FROM scratch) built with podman and smoke-tested;
+# outside `make test` (a release build; podman is installed from Debian when missing).
+container:
+	cargo build --release -p ferrocket
+	scripts/container.sh
 
 test: lint test-rust test-golden test-interop test-fuzz
 

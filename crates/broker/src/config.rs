@@ -99,7 +99,8 @@ pub struct BrokerConfig {
     /// `namesrvAddr`: `host:port` list separated by `;`.
     pub namesrv_addr: Option<String>,
     /// `brokerIP1`: the address announced to name servers and clients. Java picks the host's
-    /// first non-loopback IPv4 address; we default to `127.0.0.1` (set it for remote clients).
+    /// first non-loopback address; so does the `ferrocket` binary when the file names none
+    /// (crates/cli/src/hosts.rs). This library's default is `127.0.0.1`, the same on every host.
     pub broker_ip1: String,
     /// `brokerIP2`: the HA address announced to slaves; `brokerIP1` when unset.
     pub broker_ip2: Option<String>,

@@ -70,12 +70,14 @@ pub enum AdminCommand {
     /// A topic's route: brokers, addresses and queues.
     #[command(name = "topicRoute")]
     TopicRoute {
+        /// The topic.
         #[arg(short = 't', long = "topic")]
         topic: String,
     },
     /// A topic's min and max offset on every queue.
     #[command(name = "topicStatus")]
     TopicStatus {
+        /// The topic.
         #[arg(short = 't', long = "topic")]
         topic: String,
     },
@@ -85,8 +87,10 @@ pub enum AdminCommand {
     /// Deletes a topic from every master of a cluster and from the name servers.
     #[command(name = "deleteTopic")]
     DeleteTopic {
+        /// The topic.
         #[arg(short = 't', long = "topic")]
         topic: String,
+        /// The cluster.
         #[arg(short = 'c', long = "clusterName")]
         cluster: String,
     },
@@ -96,6 +100,7 @@ pub enum AdminCommand {
     /// Deletes a subscription group.
     #[command(name = "deleteSubGroup")]
     DeleteSubGroup {
+        /// The consumer group.
         #[arg(short = 'g', long = "groupName")]
         group: String,
         #[command(flatten)]
@@ -107,6 +112,7 @@ pub enum AdminCommand {
     /// A group's offsets and lag on every queue of its topics.
     #[command(name = "consumerProgress")]
     ConsumerProgress {
+        /// The consumer group.
         #[arg(short = 'g', long = "groupName")]
         group: String,
         /// Only this topic (default: every topic the group subscribes to, and its retry topic).
@@ -116,22 +122,27 @@ pub enum AdminCommand {
     /// A group's clients and subscriptions.
     #[command(name = "consumerConnection")]
     ConsumerConnection {
+        /// The consumer group.
         #[arg(short = 'g', long = "consumerGroup")]
         group: String,
     },
     /// A producer group's clients connected to a topic's broker.
     #[command(name = "producerConnection")]
     ProducerConnection {
+        /// The producer group.
         #[arg(short = 'g', long = "producerGroup")]
         group: String,
+        /// The topic.
         #[arg(short = 't', long = "topic")]
         topic: String,
     },
     /// Moves a group's offsets on a topic to a point in time.
     #[command(name = "resetOffsetByTime")]
     ResetOffsetByTime {
+        /// The consumer group.
         #[arg(short = 'g', long = "group")]
         group: String,
+        /// The topic.
         #[arg(short = 't', long = "topic")]
         topic: String,
         /// `now`, milliseconds since the epoch, or `yyyy-MM-dd#HH:mm:ss:SSS` (UTC).
@@ -158,8 +169,10 @@ pub enum AdminCommand {
     UpdateBrokerConfig {
         #[command(flatten)]
         target: TargetArgs,
+        /// The setting's name.
         #[arg(short = 'k', long = "key")]
         key: String,
+        /// The setting's new value.
         #[arg(short = 'v', long = "value")]
         value: String,
     },
@@ -169,8 +182,10 @@ pub enum AdminCommand {
     /// Finds a topic's messages by key.
     #[command(name = "queryMsgByKey")]
     QueryMsgByKey {
+        /// The topic.
         #[arg(short = 't', long = "topic")]
         topic: String,
+        /// The message key.
         #[arg(short = 'k', long = "msgKey")]
         key: String,
         /// At most this many from each broker.
@@ -186,20 +201,26 @@ pub enum AdminCommand {
     /// Shows messages by id (client-made or offset id; several comma separated).
     #[command(name = "queryMsgById")]
     QueryMsgById {
+        /// The topic.
         #[arg(short = 't', long = "topic")]
         topic: String,
+        /// Message ids, client-made or offset ids, comma separated.
         #[arg(short = 'i', long = "msgId")]
         msg_id: String,
     },
     /// Shows the message at an offset of one queue.
     #[command(name = "queryMsgByOffset")]
     QueryMsgByOffset {
+        /// The topic.
         #[arg(short = 't', long = "topic")]
         topic: String,
+        /// The broker's name.
         #[arg(short = 'b', long = "brokerName")]
         broker_name: String,
+        /// The queue id.
         #[arg(short = 'i', long = "queueId")]
         queue_id: i32,
+        /// The queue offset.
         #[arg(short = 'o', long = "offset")]
         offset: i64,
     },

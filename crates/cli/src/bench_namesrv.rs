@@ -87,19 +87,25 @@ const JAVA_NAME: &str = "java namesrv 5.3.3";
 /// The command line of `ferrocket bench namesrv`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchNamesrvArgs {
+    /// Topics in the route table.
     #[arg(long, default_value_t = TOPICS)]
     pub topics: usize,
+    /// Brokers registered.
     #[arg(long, default_value_t = BROKERS)]
     pub brokers: usize,
+    /// Brokers serving each topic.
     #[arg(long, default_value_t = BROKERS_PER_TOPIC)]
     pub brokers_per_topic: usize,
     /// Measured seconds per server.
     #[arg(long, default_value_t = DURATION.as_secs())]
     pub seconds: u64,
+    /// Route lookups in flight at once.
     #[arg(long, default_value_t = IN_FLIGHT)]
     pub in_flight: usize,
+    /// Client connections the lookups share.
     #[arg(long, default_value_t = CONNECTIONS)]
     pub connections: usize,
+    /// Seed of the topic and lookup choices (the same seed, the same run).
     #[arg(long, default_value_t = SEED)]
     pub seed: u64,
     /// Runtime classpath of org.apache.rocketmq:rocketmq-namesrv:5.3.3 (see

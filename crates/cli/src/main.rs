@@ -6,34 +6,85 @@
 //! and defaults.
 //!
 //! Each listener prints `listening <role> <addr>` on stdout once bound, which scripts and tests
-//! read to find ports chosen by the OS (port 0).
+//! read to find ports chosen by the OS (port 0). Logs go to stderr (logging.rs).
+//!
+//! SIGTERM or Ctrl-C stops a server gracefully within [`SHUTDOWN_TIMEOUT`]: it stops accepting,
+//! lets running requests finish, unregisters from the name servers, persists offsets and
+//! metadata and closes the store cleanly; a second signal stops it at once.
 
 mod admin;
 mod bench_broker;
 mod bench_namesrv;
 mod bench_net;
 mod bench_store;
+mod config_check;
+mod config_files;
+mod hosts;
+mod logging;
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use ferrocket_broker::{BrokerConfig, BrokerHandle};
+use ferrocket_broker::{BrokerConfig, BrokerError, BrokerHandle};
 use ferrocket_grpc::{GrpcServer, GrpcSettings};
 use ferrocket_namesrv::{NamesrvConfig, NamesrvHandle};
 use ferrocket_net::{ServerTls, TlsSettings};
 use ferrocket_wire::SerializeType;
 
+use crate::config_files::{
+    check_config_file, default_broker_config, grpc_properties, load_broker_config, load_namesrv_config, print_lines,
+    read_properties,
+};
+use crate::logging::LogFormat;
+
 /// RocketMQ's default ports (remoting.md §1.1).
-const NAMESRV_PORT: u16 = 9876;
-const BROKER_PORT: u16 = 10911;
+const NAMESRV_PORT: u16 = ferrocket_namesrv::config::LISTEN_PORT_DEFAULT;
+const BROKER_PORT: u16 = ferrocket_broker::config::LISTEN_PORT_DEFAULT;
+
+/// The longest a graceful stop may take (the transport's 5 s grace for running requests, the
+/// unregistrations, the final flush); past it the process exits anyway, leaving the store to
+/// recover as after a crash.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// `ferrocket --version`: the release, the commit and the day it was built (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("FERROCKET_GIT_COMMIT"),
+    ", built ",
+    env!("FERROCKET_BUILD_DATE"),
+    ")"
+);
+
+const ENVIRONMENT_HELP: &str = "Environment:
+  FERROCKET_LOG            log filter, `tracing` syntax (default `info`); per-request events are
+                           `debug`: FERROCKET_LOG=info,ferrocket_net=debug
+  FERROCKET_LOG_FORMAT     `human` (default) or `json`, as --log-format
+  FERROCKET_LOG_FILES      `true`: as --log-files
+  NO_COLOR                 set: no colour codes even on a terminal (never any when not a terminal)
+  ROCKETMQ_SERIALIZE_TYPE  JSON (default) or ROCKETMQ: the header encoding of what we send, as Java";
 
 #[derive(Parser)]
-#[command(name = "ferrocket", version, about = "A RocketMQ-compatible name server and broker")]
+#[command(
+    name = "ferrocket",
+    version = VERSION,
+    about = "A RocketMQ-compatible name server and broker",
+    after_help = ENVIRONMENT_HELP
+)]
 struct Cli {
+    /// How log lines are written (stderr, and log files with --log-files).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "FERROCKET_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// Also write logs to files rolled over daily in the data directory's `logs/` (the
+    /// broker's: `storePathRootDir/logs`); 14 days are kept.
+    #[arg(long, global = true, env = "FERROCKET_LOG_FILES")]
+    log_files: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -88,16 +139,20 @@ fn parse_define(text: &str) -> Result<(String, String), String> {
 enum Command {
     /// Name server and broker in one process, data in a local folder.
     Standalone {
+        /// The address (or name, e.g. localhost) both servers listen on.
         #[arg(long, default_value = "0.0.0.0")]
         host: String,
+        /// The name server's port (0: any free port).
         #[arg(long, default_value_t = NAMESRV_PORT)]
         namesrv_port: u16,
+        /// The broker's port (0: any free port); its HA port is the next one.
         #[arg(long, default_value_t = BROKER_PORT)]
         broker_port: u16,
+        /// Where the store, the metadata and log files live.
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
         /// The address the broker announces to clients (Java's `brokerIP1`); defaults to
-        /// `--host`, or 127.0.0.1 when that is a wildcard.
+        /// `--host`, or when that is a wildcard to this host's first non-loopback address, as Java.
         #[arg(long)]
         broker_ip: Option<String>,
         #[command(flatten)]
@@ -107,22 +162,38 @@ enum Command {
     },
     /// The name server alone.
     Namesrv {
-        #[arg(long, default_value = "0.0.0.0")]
-        host: String,
-        #[arg(long, default_value_t = NAMESRV_PORT)]
-        port: u16,
+        /// The address (or name) to listen on [default: `bindAddress` of the file, else 0.0.0.0].
+        #[arg(long)]
+        host: Option<String>,
+        /// The port [default: `listenPort` of the file, else 9876].
+        #[arg(long)]
+        port: Option<u16>,
         /// A Java namesrv.properties / namesrv.conf.
         #[arg(short = 'c', long = "config")]
         config: Option<PathBuf>,
+        /// Where the KV config and log files live.
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+        /// Print the effective settings (`key=value`, as Java's `-p`) and exit.
+        #[arg(short = 'p', long)]
+        print_config: bool,
+        /// Check the file given with -c (every bad line reported) and exit; non-zero if any.
+        #[arg(long, requires = "config")]
+        check_config: bool,
         #[command(flatten)]
         java: JavaProperties,
     },
-    /// The broker alone, configured by a Java broker.conf.
+    /// The broker alone, configured by a Java broker.conf (Java's defaults without one).
     Broker {
+        /// A Java broker.conf (docs/configuration.md lists its keys).
         #[arg(short = 'c', long = "config")]
-        config: PathBuf,
+        config: Option<PathBuf>,
+        /// Print the effective settings (`key=value`, as Java's `-p`) and exit.
+        #[arg(short = 'p', long)]
+        print_config: bool,
+        /// Check the file given with -c (every bad line reported) and exit; non-zero if any.
+        #[arg(long, requires = "config")]
+        check_config: bool,
         #[command(flatten)]
         grpc: GrpcArgs,
         #[command(flatten)]
@@ -145,10 +216,13 @@ enum BenchCommand {
         /// Seconds per side, load and round.
         #[arg(long, default_value_t = bench_broker::SLICE.as_secs())]
         seconds: u64,
+        /// Turns each side takes per load.
         #[arg(long, default_value_t = bench_broker::ROUNDS)]
         rounds: u32,
+        /// Client connection counts to measure.
         #[arg(long, value_delimiter = ',', default_value = "8,64")]
         connections: Vec<usize>,
+        /// Message body sizes to measure, in bytes.
         #[arg(long, value_delimiter = ',', default_value = "128,1024")]
         body_bytes: Vec<usize>,
         /// Header encodings: json, rocketmq.
@@ -177,6 +251,7 @@ enum BenchCommand {
         /// 5.3.3; without it the Java side is skipped.
         #[arg(long)]
         java_classpath: Option<String>,
+        /// The `java` executable for the Java side.
         #[arg(long, default_value = "java")]
         java: PathBuf,
         /// Our binary to run as the broker (this one by default).
@@ -215,35 +290,61 @@ enum BenchCommand {
     },
     /// Loopback round trips per second: our transport beside a bare tokio echo.
     Net {
+        /// Measured seconds per side.
         #[arg(long, default_value_t = bench_net::DURATION.as_secs())]
         seconds: u64,
+        /// Requests in flight at once on the one connection.
         #[arg(long, default_value_t = bench_net::IN_FLIGHT)]
         in_flight: usize,
+        /// Request body size in bytes.
         #[arg(long, default_value_t = bench_net::BODY_BYTES)]
         body_bytes: usize,
     },
 }
 
-fn main() -> anyhow::Result<()> {
+/// An error ends the process with one line on stderr and status 1: expected failures (a busy
+/// port, a bad file) are not crashes, so no backtrace.
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    // An admin command's output is its answer; the SDK's info lines would only clutter it.
-    let default_level = if matches!(cli.command, Command::Admin(_)) {
-        "warn"
-    } else {
-        "info"
+    match run_cli(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli(cli: Cli) -> anyhow::Result<()> {
+    let log_files = match cli.log_files {
+        true => Some(data_dir_of(&cli.command)?.join("logs")),
+        false => None,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FERROCKET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        // A closed stderr (a parent that went away, Java's Process.destroy) must not turn a log
-        // line into an eprintln! panic: the write is lost, the shutdown goes on.
-        .log_internal_errors(false)
-        .init();
+    // An admin command's output is its answer; the SDK's info lines would only clutter it.
+    let default_level = match cli.command {
+        Command::Admin(_) => "warn",
+        _ => "info",
+    };
+    let _logs = logging::init(cli.log_format, log_files.as_deref(), default_level)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli.command))
+}
+
+/// Where a command keeps its data (log files go in its `logs/`): `--data-dir`, or for the broker
+/// its `storePathRootDir`.
+fn data_dir_of(command: &Command) -> anyhow::Result<PathBuf> {
+    match command {
+        Command::Standalone { data_dir, .. } | Command::Namesrv { data_dir, .. } => Ok(data_dir.clone()),
+        Command::Broker { config, .. } => {
+            let entries = match config {
+                Some(path) => read_properties(path)?,
+                None => Vec::new(),
+            };
+            let root = entries.into_iter().find(|(key, _)| key == "storePathRootDir");
+            Ok(root.map_or_else(|| BrokerConfig::default().store_path_root_dir, |(_, dir)| dir.into()))
+        }
+        Command::Bench { .. } | Command::Admin(_) => Ok(PathBuf::from(".")),
+    }
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
@@ -258,74 +359,152 @@ async fn run(command: Command) -> anyhow::Result<()> {
             grpc,
             java,
         } => {
+            let mut signals = StopSignals::install()?;
             let tls = java.tls()?;
             let server_tls = tls.server()?;
             let namesrv_config = NamesrvConfig {
                 tls: server_tls.clone(),
                 ..NamesrvConfig::default()
             };
-            let namesrv = start_namesrv(namesrv_config, &host, namesrv_port, &data_dir, serialize_type).await?;
-            let announced = broker_ip.unwrap_or_else(|| announced_host(&host));
-            let namesrv_addr = format!("{}:{}", announced_host(&host), namesrv.local_addr().port());
-            let mut config = BrokerConfig::standalone(&data_dir, &host, broker_port, &namesrv_addr);
+            let namesrv_bind = hosts::bind_addr("name server", &host, namesrv_port)?;
+            let namesrv = start_namesrv(
+                namesrv_config,
+                namesrv_bind,
+                &data_dir,
+                serialize_type,
+                "--namesrv-port",
+            )
+            .await?;
+            let broker_bind = hosts::bind_addr("broker", &host, broker_port)?;
+            let announced = broker_ip.unwrap_or_else(|| hosts::default_announced(broker_bind.ip()));
+            let namesrv_addr = format!("{}:{}", reachable_here(namesrv_bind.ip()), namesrv.local_addr().port());
+            let bind_host = broker_bind.ip().to_string();
+            let mut config = BrokerConfig::standalone(&data_dir, &bind_host, broker_port, &namesrv_addr);
             config.broker_ip1 = announced;
             let reload = watch_certificates(&tls, &server_tls);
             config.server_tls = server_tls;
             config.client_tls = tls.client()?;
-            let broker = start_broker(config, serialize_type).await?;
+            let ports = PortFlags {
+                listen: "--broker-port",
+                ha: "--broker-port (the HA port is the next one)",
+            };
+            let broker = start_broker(config, serialize_type, ports).await?;
             let grpc_settings = grpc.apply(GrpcSettings::default());
-            let grpc = start_grpc(&broker, &grpc_settings, &host, &tls).await?;
-            wait_for_stop_signal().await?;
+            let grpc = match start_grpc(&broker, &grpc_settings, &bind_host, &tls).await {
+                Ok(grpc) => grpc,
+                Err(error) => {
+                    broker.shutdown().await;
+                    namesrv.shutdown().await;
+                    return Err(error);
+                }
+            };
+            wait_for_stop_signal(&mut signals).await;
             reload.abort();
-            if let Some(grpc) = grpc {
-                grpc.shutdown().await;
-            }
-            // The broker first, so it can unregister from the name server.
-            broker.shutdown().await;
-            namesrv.shutdown().await;
+            stop_within_bound(&mut signals, async move {
+                if let Some(grpc) = grpc {
+                    grpc.shutdown().await;
+                }
+                // The broker first, so it can unregister from the name server.
+                broker.shutdown().await;
+                namesrv.shutdown().await;
+            })
+            .await?;
         }
+        Command::Namesrv {
+            config: Some(path),
+            check_config: true,
+            ..
+        } => check_config_file(&path, &config_check::namesrv_sources(), |_| Ok(()))?,
+        Command::Broker {
+            config: Some(path),
+            check_config: true,
+            ..
+        } => check_config_file(&path, &config_check::broker_sources(), |path| {
+            load_broker_config(path).map(drop)
+        })?,
         Command::Namesrv {
             host,
             port,
             config,
             data_dir,
+            print_config,
+            check_config: _,
             java,
         } => {
             let tls = java.tls()?;
-            let mut config = match config {
+            let file = match config {
                 Some(path) => load_namesrv_config(&path)?,
-                None => NamesrvConfig::default(),
+                None => ferrocket_namesrv::config::ConfigFile::default(),
             };
+            let host = host.unwrap_or_else(|| file.bind_address.to_string());
+            let port = port.unwrap_or(file.listen_port);
+            if print_config {
+                print_lines(&format!(
+                    "{}bindAddress={host}\nlistenPort={port}\n",
+                    file.config.to_properties()
+                ));
+                return Ok(());
+            }
+            let mut signals = StopSignals::install()?;
+            let mut config = file.config;
             config.tls = tls.server()?;
             let reload = watch_certificates(&tls, &config.tls);
-            let namesrv = start_namesrv(config, &host, port, &data_dir, serialize_type).await?;
-            wait_for_stop_signal().await?;
+            let bind = hosts::bind_addr("name server", &host, port)?;
+            let namesrv = start_namesrv(config, bind, &data_dir, serialize_type, "--port").await?;
+            wait_for_stop_signal(&mut signals).await;
             reload.abort();
-            namesrv.shutdown().await;
+            stop_within_bound(&mut signals, namesrv.shutdown()).await?;
         }
-        Command::Broker { config, grpc, java } => {
+        Command::Broker {
+            config,
+            print_config,
+            check_config: _,
+            grpc,
+            java,
+        } => {
             let tls = java.tls()?;
-            let (mut config, grpc_settings) = load_broker_config(&config)?;
+            let (mut config, grpc_settings) = match config {
+                Some(path) => load_broker_config(&path)?,
+                None => (default_broker_config(), GrpcSettings::default()),
+            };
+            let grpc_settings = grpc.apply(grpc_settings);
+            if print_config {
+                print_lines(&format!(
+                    "{}{}",
+                    config.to_properties(),
+                    grpc_properties(&grpc_settings)
+                ));
+                return Ok(());
+            }
+            let mut signals = StopSignals::install()?;
             config.server_tls = tls.server()?;
             config.client_tls = tls.client()?;
             let reload = watch_certificates(&tls, &config.server_tls);
             let host = config.listen_host.clone();
-            let broker = start_broker(config, serialize_type).await?;
-            let grpc = start_grpc(&broker, &grpc.apply(grpc_settings), &host, &tls).await?;
-            wait_for_stop_signal().await?;
+            let ports = PortFlags {
+                listen: "listenPort in broker.conf",
+                ha: "haListenPort in broker.conf (default listenPort + 1)",
+            };
+            let broker = start_broker(config, serialize_type, ports).await?;
+            let grpc = match start_grpc(&broker, &grpc_settings, &host, &tls).await {
+                Ok(grpc) => grpc,
+                Err(error) => {
+                    // The store is open: close it cleanly, so no crash is assumed at the next start.
+                    broker.shutdown().await;
+                    return Err(error);
+                }
+            };
+            wait_for_stop_signal(&mut signals).await;
             reload.abort();
-            if let Some(grpc) = grpc {
-                grpc.shutdown().await;
-            }
-            broker.shutdown().await;
+            stop_within_bound(&mut signals, async move {
+                if let Some(grpc) = grpc {
+                    grpc.shutdown().await;
+                }
+                broker.shutdown().await;
+            })
+            .await?;
         }
-        Command::Admin(args) => {
-            // An admin failure is an answer, not a crash: one line naming what was wrong, exit 1.
-            if let Err(error) = admin::run(args).await {
-                eprintln!("ferrocket admin: {error:#}");
-                std::process::exit(1);
-            }
-        }
+        Command::Admin(args) => admin::run(args).await?,
         Command::Bench {
             what: BenchCommand::Namesrv(args),
         } => {
@@ -452,62 +631,22 @@ fn configured_serialize_type() -> anyhow::Result<SerializeType> {
     }
 }
 
+/// Starts the name server on `addr`; `port_flag` is what moves its port, named when it is taken.
 async fn start_namesrv(
     config: NamesrvConfig,
-    host: &str,
-    port: u16,
+    addr: SocketAddr,
     data_dir: &Path,
     serialize_type: SerializeType,
+    port_flag: &str,
 ) -> anyhow::Result<NamesrvHandle> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let addr = socket_addr("namesrv", host, port)?;
-    let handle = ferrocket_namesrv::start(config, addr, data_dir, Some(serialize_type)).await?;
+    let handle = ferrocket_namesrv::start(config, addr, data_dir, Some(serialize_type))
+        .await
+        .map_err(anyhow::Error::from)
+        .map_err(|error| explain_busy_port(error, "name server", addr, port_flag))?;
     announce("namesrv", handle.local_addr());
     tracing::info!(addr = %handle.local_addr(), "name server listening");
     Ok(handle)
-}
-
-fn load_namesrv_config(path: &Path) -> anyhow::Result<NamesrvConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let file = NamesrvConfig::from_properties(&text).with_context(|| format!("in {}", path.display()))?;
-    for key in &file.keys_without_effect {
-        tracing::warn!(key, "name server setting has no effect in ferrocket; ignored");
-    }
-    for key in &file.unknown_keys {
-        tracing::warn!(key, "unknown name server setting; ignored");
-    }
-    Ok(file.config)
-}
-
-fn socket_addr(role: &str, host: &str, port: u16) -> anyhow::Result<SocketAddr> {
-    format!("{host}:{port}")
-        .parse()
-        .with_context(|| format!("bad {role} address {host}:{port}"))
-}
-
-/// A broker.conf is a few kilobytes; refuse anything absurd before reading it.
-const BROKER_CONF_BYTES_MAX: u64 = 1024 * 1024;
-
-/// The broker's settings and the gRPC endpoint's, both from one broker.conf.
-fn load_broker_config(path: &Path) -> anyhow::Result<(BrokerConfig, GrpcSettings)> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    if size > BROKER_CONF_BYTES_MAX {
-        bail!(
-            "{} is {size} bytes; a broker.conf is at most {BROKER_CONF_BYTES_MAX}",
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let properties = ferrocket_wire::properties_text::parse(&text).with_context(|| format!("in {}", path.display()))?;
-    let (grpc, broker): (Vec<_>, Vec<_>) = properties
-        .into_iter()
-        .partition(|(key, _)| ferrocket_grpc::settings::KEYS.contains(&key.as_str()));
-    let grpc = GrpcSettings::from_entries(grpc.iter().map(|(key, value)| (key.as_str(), value.as_str())))
-        .with_context(|| format!("in {}", path.display()))?;
-    let broker = BrokerConfig::from_properties(&broker).with_context(|| format!("in {}", path.display()))?;
-    Ok((broker, grpc))
 }
 
 /// The gRPC endpoint over `broker`, unless turned off; TLS beside plaintext unless the TLS mode
@@ -524,21 +663,51 @@ async fn start_grpc(
     let config = settings
         .server_config(host, tls.mode != ferrocket_net::TlsMode::Disabled)
         .map_err(anyhow::Error::msg)?;
-    let server = ferrocket_grpc::start(std::sync::Arc::clone(broker.broker()), config).await?;
+    let addr = config.listen;
+    let server = ferrocket_grpc::start(std::sync::Arc::clone(broker.broker()), config)
+        .await
+        .map_err(anyhow::Error::from)
+        .map_err(|error| explain_busy_port(error, "gRPC", addr, "--grpc-port (or grpcServerPort in broker.conf)"))?;
     announce("grpc", server.local_addr());
     Ok(Some(server))
 }
 
-/// Where clients on this machine reach a server bound to `host`.
-fn announced_host(host: &str) -> String {
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) if ip.is_unspecified() => "127.0.0.1".to_owned(),
-        _ => host.to_owned(),
+/// Where this machine reaches a server bound to `ip`.
+fn reachable_here(ip: std::net::IpAddr) -> String {
+    match ip.is_unspecified() {
+        true => "127.0.0.1".to_owned(),
+        false => ip.to_string(),
     }
 }
 
-async fn start_broker(config: BrokerConfig, serialize_type: SerializeType) -> anyhow::Result<BrokerHandle> {
-    let handle = ferrocket_broker::start(config, ferrocket_broker::Clock::system(), Some(serialize_type)).await?;
+/// What moves the broker's two ports, named when one is taken.
+struct PortFlags {
+    listen: &'static str,
+    ha: &'static str,
+}
+
+/// Starts the broker.
+async fn start_broker(
+    config: BrokerConfig,
+    serialize_type: SerializeType,
+    ports: PortFlags,
+) -> anyhow::Result<BrokerHandle> {
+    let addr = SocketAddr::new(
+        config
+            .listen_host
+            .parse()
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        config.listen_port,
+    );
+    let handle = ferrocket_broker::start(config, ferrocket_broker::Clock::system(), Some(serialize_type))
+        .await
+        .map_err(|error| match &error {
+            BrokerError::HaListenFailed { address, .. } => {
+                let address = *address;
+                explain_busy_port(error.into(), "broker's HA", address, ports.ha)
+            }
+            _ => explain_busy_port(error.into(), "broker", addr, ports.listen),
+        })?;
     announce("broker", handle.local_addr());
     tracing::info!(addr = %handle.local_addr(), announced = handle.broker().address(), "broker listening");
     Ok(handle)
@@ -552,14 +721,69 @@ fn announce(role: &str, addr: SocketAddr) {
     let _ = writeln!(stdout, "listening {role} {addr}").and_then(|()| stdout.flush());
 }
 
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = terminate.recv() => {}
+/// A port already taken is an expected failure: say which port and what moves it.
+fn explain_busy_port(error: anyhow::Error, role: &str, addr: SocketAddr, port_flag: &str) -> anyhow::Error {
+    let busy = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+            || cause.to_string().contains("in use")
+    });
+    match busy {
+        true => anyhow::anyhow!(
+            "the {role} port {} is already in use (another broker or name server?); {port_flag} moves it",
+            addr.port()
+        ),
+        false => error,
     }
-    tracing::info!("stopping");
-    Ok(())
+}
+
+/// SIGTERM and SIGINT, caught from before the first port opens: a signal right after the
+/// `listening` line must find the graceful stop, not the default action (killed by the signal).
+struct StopSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            terminate: signal(SignalKind::terminate()).context("catching SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("catching SIGINT")?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
+}
+
+async fn wait_for_stop_signal(signals: &mut StopSignals) {
+    signals.next().await;
+    tracing::info!("stopping: no new connections; running requests finish, offsets are persisted");
+}
+
+/// Runs the graceful stop within [`SHUTDOWN_TIMEOUT`]; a second signal or the bound ends it
+/// early, as an error (the store then recovers at the next start as after a crash).
+async fn stop_within_bound(
+    signals: &mut StopSignals,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    tokio::select! {
+        result = tokio::time::timeout(SHUTDOWN_TIMEOUT, stop) => match result {
+            Ok(()) => {
+                tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "stopped");
+                Ok(())
+            }
+            Err(_) => bail!("stopping took over {} s; exiting without finishing", SHUTDOWN_TIMEOUT.as_secs()),
+        },
+        _ = signals.next() => bail!("a second stop signal; exiting without finishing"),
+    }
 }
 
 #[cfg(test)]
@@ -573,6 +797,25 @@ mod tests {
             }
             Command::Bench { .. } | Command::Admin(_) => None,
         }
+    }
+
+    /// `--help` describes every flag of every command (the operator's first reference).
+    #[test]
+    fn every_flag_has_help() {
+        use clap::CommandFactory;
+        fn undocumented(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+            for arg in command.get_arguments().filter(|arg| !arg.is_hide_set()) {
+                if arg.get_help().is_none() && !arg.is_positional() {
+                    found.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+                undocumented(sub, &format!("{path} {}", sub.get_name()), found);
+            }
+        }
+        let mut found = Vec::new();
+        undocumented(&Cli::command(), "ferrocket", &mut found);
+        assert!(found.is_empty(), "flags without help: {found:?}");
     }
 
     #[test]

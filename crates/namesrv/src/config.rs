@@ -10,6 +10,8 @@
 //! impossible by construction: no setting names a file, so no request can choose one. Updates
 //! are all-or-nothing: one denied key or bad value and nothing changes.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use ferrocket_net::ServerTls;
 use ferrocket_wire::properties_text;
 use ferrocket_wire::settings::{self, Scope, Setting, parse_bool, parse_in};
@@ -30,10 +32,13 @@ const WAIT_SECONDS_FOR_SERVICE_MAX: u64 = 3_600;
 /// `productEnvName` is a short label; it is echoed in GET_NAMESRV_CONFIG, so it stays ASCII.
 const PRODUCT_ENV_NAME_CHARS_MAX: usize = 64;
 
-/// Keys of Java's `NamesrvConfig` (and `listenPort` of its Netty config) that a `namesrv.conf`
-/// may hold but that have no effect here: paths (the data directory decides them), thread pools
-/// (we have none), and the controller (not part of this server).
-const KEYS_WITHOUT_EFFECT: &[&str] = &[
+/// Java's `listenPort` default for a name server.
+pub const LISTEN_PORT_DEFAULT: u16 = 9876;
+
+/// Keys of Java's `NamesrvConfig` that a `namesrv.conf` may hold but that have no effect here:
+/// paths (the data directory decides them), thread pools (we have none), and the controller (not
+/// part of this server).
+pub const KEYS_WITHOUT_EFFECT: &[&str] = &[
     "rocketmqHome",
     "kvConfigPath",
     "configStorePath",
@@ -44,7 +49,6 @@ const KEYS_WITHOUT_EFFECT: &[&str] = &[
     "defaultThreadPoolQueueCapacity",
     "unRegisterBrokerQueueCapacity",
     "enableControllerInNamesrv",
-    "listenPort",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,27 +178,67 @@ pub const SETTINGS: &[Setting<NamesrvConfig>] = &[
     },
 ];
 
+/// Where the name server listens: the two keys of Java's `NettyServerConfig` a `namesrv.conf`
+/// holds, read at start-up only (the command line's `--port` and `--host` win over them).
+pub const LISTEN_SETTINGS: &[Setting<ConfigFile>] = &[
+    Setting {
+        key: "bindAddress",
+        scope: Scope::Startup,
+        show: |f| f.bind_address.to_string(),
+        set: |f, v| {
+            v.parse::<IpAddr>()
+                .map(|ip| f.bind_address = ip)
+                .map_err(|_| "an IP address".to_owned())
+        },
+    },
+    Setting {
+        key: "listenPort",
+        scope: Scope::Startup,
+        show: |f| f.listen_port.to_string(),
+        set: |f, v| parse_in(v, (0, 65_535)).map(|n| f.listen_port = n as u16),
+    },
+];
+
 /// A start-up config file, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigFile {
     pub config: NamesrvConfig,
+    /// `listenPort` (Java's default 9876).
+    pub listen_port: u16,
+    /// `bindAddress` (Java's default `0.0.0.0`).
+    pub bind_address: IpAddr,
     /// Java keys accepted but without effect here (paths, thread pools): worth a warning.
     pub keys_without_effect: Vec<String>,
     /// Keys that are not name-server settings at all: worth a louder warning.
     pub unknown_keys: Vec<String>,
 }
 
+impl Default for ConfigFile {
+    fn default() -> ConfigFile {
+        ConfigFile {
+            config: NamesrvConfig::default(),
+            listen_port: LISTEN_PORT_DEFAULT,
+            bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            keys_without_effect: Vec::new(),
+            unknown_keys: Vec::new(),
+        }
+    }
+}
+
 impl NamesrvConfig {
     /// Reads a `namesrv.conf`. Bad values are errors; unknown keys are reported, not fatal.
     pub fn from_properties(text: &str) -> NamesrvResult<ConfigFile> {
-        let mut file = ConfigFile {
-            config: NamesrvConfig::default(),
-            keys_without_effect: Vec::new(),
-            unknown_keys: Vec::new(),
-        };
+        let mut file = ConfigFile::default();
         for (key, value) in properties_text::parse(text)? {
             match settings::find(SETTINGS, &key) {
                 Some(setting) => file.config.apply(setting, &key, &value)?,
+                None if let Some(setting) = settings::find(LISTEN_SETTINGS, &key) => {
+                    (setting.set)(&mut file, value.trim()).map_err(|expected| NamesrvError::ConfigBadValue {
+                        key: key.clone(),
+                        value: value.clone(),
+                        expected,
+                    })?
+                }
                 None if KEYS_WITHOUT_EFFECT.contains(&key.as_str()) => file.keys_without_effect.push(key),
                 None => file.unknown_keys.push(key),
             }
@@ -283,12 +327,22 @@ mod tests {
     #[test]
     fn config_file_reports_what_it_does_not_use() {
         let file = NamesrvConfig::from_properties(
-            "orderMessageEnable=true\nkvConfigPath=/tmp/kv.json\nlistenPort=9876\nmystery=1\nneedWaitForService=TRUE\n",
+            "orderMessageEnable=true\nkvConfigPath=/tmp/kv.json\nlistenPort=9877\nmystery=1\nneedWaitForService=TRUE\n",
         )
         .unwrap();
         assert!(file.config.order_message_enable && file.config.need_wait_for_service);
-        assert_eq!(file.keys_without_effect, ["kvConfigPath", "listenPort"]);
+        assert_eq!(file.keys_without_effect, ["kvConfigPath"]);
+        assert_eq!(
+            (file.listen_port, file.bind_address.to_string()),
+            (9877, "0.0.0.0".to_owned())
+        );
         assert_eq!(file.unknown_keys, ["mystery"]);
+        let file = NamesrvConfig::from_properties("bindAddress=127.0.0.1\n").unwrap();
+        assert_eq!(
+            (file.listen_port, file.bind_address.to_string()),
+            (9876, "127.0.0.1".to_owned())
+        );
+        assert!(NamesrvConfig::from_properties("listenPort=65536").is_err());
         assert!(NamesrvConfig::from_properties("scanNotActiveBrokerInterval=10").is_err());
     }
 

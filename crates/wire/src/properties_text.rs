@@ -19,7 +19,7 @@ pub const PROPERTIES_ENTRIES_MAX: usize = 1024;
 /// earlier ones in place.
 pub fn parse(text: &str) -> WireResult<Vec<(String, String)>> {
     let mut entries: Vec<(String, String)> = Vec::new();
-    for logical in logical_lines(text) {
+    for (_, logical) in logical_lines(text) {
         let (key, value) = split_entry(&logical)?;
         let full = entries.len() >= PROPERTIES_ENTRIES_MAX;
         match entries.iter_mut().find(|(existing, _)| *existing == key) {
@@ -35,22 +35,43 @@ pub fn parse(text: &str) -> WireResult<Vec<(String, String)>> {
     Ok(entries)
 }
 
+/// One entry of a properties text and the line (1-based) where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberedEntry {
+    pub line: usize,
+    pub key: String,
+    pub value: String,
+}
+
+/// Every entry in file order with its line, duplicates kept, for tools that point at a line
+/// (`--check-config`); a malformed line is an error at that line, the others still read.
+pub fn parse_numbered(text: &str) -> Vec<Result<NumberedEntry, (usize, WireError)>> {
+    logical_lines(text)
+        .into_iter()
+        .map(|(line, logical)| match split_entry(&logical) {
+            Ok((key, value)) => Ok(NumberedEntry { line, key, value }),
+            Err(error) => Err((line, error)),
+        })
+        .collect()
+}
+
 fn is_blank(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\u{c}')
 }
 
-/// Joins continued lines and drops comments and blank lines; escapes stay encoded.
-fn logical_lines(text: &str) -> Vec<String> {
+/// Joins continued lines and drops comments and blank lines; escapes stay encoded. Each logical
+/// line comes with the number (1-based) of the physical line it starts on.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let mut lines = Vec::new();
-    let mut current: Option<String> = None;
-    for physical in physical_lines(text) {
+    let mut current: Option<(usize, String)> = None;
+    for (index, physical) in physical_lines(text).enumerate() {
         let trimmed = physical.trim_start_matches(is_blank);
         let continuing = current.is_some();
         if !continuing && (trimmed.is_empty() || trimmed.starts_with(['#', '!'])) {
             continue;
         }
         let trailing_backslashes = trimmed.chars().rev().take_while(|c| *c == '\\').count();
-        let line = current.get_or_insert_with(String::new);
+        let (_, line) = current.get_or_insert_with(|| (index + 1, String::new()));
         if trailing_backslashes % 2 == 1 {
             line.push_str(trimmed.get(..trimmed.len() - 1).unwrap_or_default());
         } else {
@@ -152,6 +173,28 @@ mod tests {
 
     fn owned(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn numbered_entries_point_at_the_line_each_starts_on() {
+        let text = "# comment\n\nalpha=1\r\nbeta = two \\\n   three\ngamma\\u12\nalpha=4\n";
+        let numbered = parse_numbered(text);
+        let lines: Vec<_> = numbered
+            .iter()
+            .map(|entry| match entry {
+                Ok(entry) => (entry.line, entry.key.as_str(), entry.value.as_str()),
+                Err((line, _)) => (*line, "<error>", ""),
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (3, "alpha", "1"),
+                (4, "beta", "two three"),
+                (6, "<error>", ""),
+                (7, "alpha", "4")
+            ]
+        );
     }
 
     #[test]

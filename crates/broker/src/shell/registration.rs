@@ -22,6 +22,7 @@
 //! [`RegistrationHealth`](crate::state::registration_health::RegistrationHealth) keeps the tally GET_BROKER_RUNTIME_INFO shows. A slave remembers the
 //! master and HA addresses the answer carries.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ use ferrocket_wire::permissions::{PERM_READ, PERM_WRITE};
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode, codes::version};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::{BrokerConfig, REGISTER_PERIOD_MS_RANGE, SPLIT_REGISTRATION_SIZE_DEFAULT};
 use crate::error::BrokerResult;
@@ -105,6 +106,9 @@ pub struct Registrar {
     oversize_reported: bool,
     /// Failed rounds in a row, for the back-off.
     failures: u32,
+    /// Name servers whose last registration was accepted: the first acceptance (and the first
+    /// after a failure) is an info line, the periodic ones that follow are not.
+    accepted_by: BTreeSet<String>,
 }
 
 /// The outcome of one round.
@@ -131,6 +135,8 @@ impl Registrar {
         if addresses.is_empty() {
             return Round::default();
         }
+        // Only the configured name servers are remembered (namesrvAddr may change at run time).
+        self.accepted_by.retain(|addr| addresses.contains(addr));
         let mut round = Round {
             namesrvs: addresses.len(),
             ..Round::default()
@@ -165,9 +171,19 @@ impl Registrar {
                 Ok(last_answer) => {
                     round.accepted += 1;
                     absorb_answer(broker, &last_answer);
-                    debug!(namesrv = addr, batches = round.batches, "registered");
+                    match self.accepted_by.insert(addr.clone()) {
+                        true => info!(
+                            namesrv = addr,
+                            broker = broker.address(),
+                            "registered with the name server"
+                        ),
+                        false => debug!(namesrv = addr, batches = round.batches, "registered"),
+                    }
                 }
-                Err(failure) => log_failure(&addr, &failure, round.batches),
+                Err(failure) => {
+                    self.accepted_by.remove(&addr);
+                    log_failure(&addr, &failure, round.batches)
+                }
             }
         }
         self.conclude(broker, &round);
@@ -290,7 +306,9 @@ pub async fn unregister_all(broker: &Broker, outbound: &Client) {
     for addr in config.namesrv_addresses() {
         let timeout = Duration::from_millis(UNREGISTER_TIMEOUT_MS);
         match outbound.invoke(&addr, request.clone(), timeout).await {
-            Ok(response) if response.response_code() == ResponseCode::SUCCESS => debug!(namesrv = addr, "unregistered"),
+            Ok(response) if response.response_code() == ResponseCode::SUCCESS => {
+                info!(namesrv = addr, "unregistered from the name server")
+            }
             Ok(response) => warn!(namesrv = addr, code = response.code, "unregistration refused"),
             Err(error) => warn!(namesrv = addr, %error, "unregistration failed"),
         }

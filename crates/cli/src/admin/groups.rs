@@ -12,6 +12,7 @@ use super::{TargetArgs, parse_bool};
 
 #[derive(Args, Debug)]
 pub struct UpdateSubGroupArgs {
+    /// The consumer group.
     #[arg(short = 'g', long = "groupName")]
     group: String,
     #[command(flatten)]
@@ -28,8 +29,10 @@ pub struct UpdateSubGroupArgs {
     /// Orderly consumption (`true|false`).
     #[arg(short = 'o', long = "consumeMessageOrderly", value_parser = parse_bool)]
     consume_message_orderly: Option<bool>,
+    /// Retry queues.
     #[arg(short = 'q', long = "retryQueueNums")]
     retry_queue_nums: Option<i32>,
+    /// Retries before the DLQ.
     #[arg(short = 'r', long = "retryMaxTimes")]
     retry_max_times: Option<i32>,
     /// Consume from which broker id.

@@ -10,6 +10,7 @@ use super::output::{Output, human_time, left, right};
 
 #[derive(Args, Debug)]
 pub struct SendMessageArgs {
+    /// The topic.
     #[arg(short = 't', long = "topic")]
     topic: String,
     /// The body, as UTF-8 text.
@@ -249,6 +250,7 @@ pub async fn cluster_rt(admin: &Admin, out: &Output, args: ClusterRtArgs) -> any
 /// `consumeMessage`'s settings.
 #[derive(Args, Debug)]
 pub struct ConsumeMessageArgs {
+    /// The topic.
     #[arg(short = 't', long = "topic")]
     topic: String,
     /// Only this broker's queues (with `-i`, one queue).

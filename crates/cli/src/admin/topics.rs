@@ -14,12 +14,15 @@ const DEFAULT_QUEUES: i32 = 8;
 
 #[derive(Args, Debug)]
 pub struct UpdateTopicArgs {
+    /// The topic.
     #[arg(short = 't', long = "topic")]
     topic: String,
     #[command(flatten)]
     target: TargetArgs,
+    /// Read queues per broker.
     #[arg(short = 'r', long = "readQueueNums", default_value_t = DEFAULT_QUEUES)]
     read_queue_nums: i32,
+    /// Write queues per broker.
     #[arg(short = 'w', long = "writeQueueNums", default_value_t = DEFAULT_QUEUES)]
     write_queue_nums: i32,
     /// Permission: 2 write, 4 read, 6 both.
