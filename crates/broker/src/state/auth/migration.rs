@@ -174,5 +174,21 @@ mod tests {
             (defaults[1].resource.key(), defaults[1].decision),
             ("Group:*".to_owned(), Decision::Allow)
         );
+        // The imported user is held to what the 1.0 account had.
+        let may = |resource: Resource, action: Action| {
+            let need = crate::state::auth::policy::Need::new(resource, &[action]);
+            table.authorize(Some("appUser01"), &[need], "127.0.0.1").is_ok()
+        };
+        assert!(may(Resource::topic(Some("orders")), Action::Pub));
+        assert!(!may(Resource::topic(Some("closed")), Action::Sub));
+        assert!(
+            !may(Resource::topic(Some("unlisted")), Action::Pub),
+            "defaultTopicPerm DENY"
+        );
+        assert!(
+            may(Resource::group(Some("anyGroup")), Action::Sub),
+            "defaultGroupPerm SUB"
+        );
+        assert!(!may(Resource::group(Some("odd")), Action::Sub));
     }
 }
