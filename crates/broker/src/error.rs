@@ -17,8 +17,10 @@ use ferrocket_wire::{ExtFields, RemotingCommand, RequestCode, ResponseCode, Wire
 use thiserror::Error;
 
 mod auth;
+mod plain_acl;
 
 pub use auth::{AuthError, Refusal};
+pub use plain_acl::AclRefusal;
 
 /// `FAQUrl.suggestTodo(...)`: every FAQ link Java appends is this page.
 pub const FAQ_SUFFIX: &str = "\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details.";
@@ -44,6 +46,10 @@ pub enum BrokerError {
     /// ([`AuthError`]).
     #[error(transparent)]
     Auth(#[from] AuthError),
+
+    /// ACL 1.0 (`aclEnable`) refused the request: SYSTEM_ERROR with Java's `AclException` remark.
+    #[error("{}", .0.remark())]
+    PlainAcl(#[from] AclRefusal),
 
     /// A slave turns away sends, send-backs and (without `slaveReadEnable`) pulls with the
     /// remoting layer's answer to a processor's `rejectRequest`.
@@ -481,6 +487,10 @@ pub enum BrokerError {
     #[error("more than {limit} unknown keys")]
     TooManyUnknownConfigKeys { limit: usize },
 
+    /// `aclEnable` or `migrateAuthFromV1Enabled`: the ACL 1.0 files cannot be found or read.
+    #[error("ACL 1.0 (plain_acl.yml): {reason}")]
+    PlainAclConfig { reason: String },
+
     #[error("bad listen address {host}: {error}")]
     BadListenAddress { host: String, error: AddrParseError },
 
@@ -628,6 +638,7 @@ impl BrokerError {
         use BrokerError as E;
         match self {
             E::Auth(auth) => auth.response_code(),
+            E::PlainAcl(_) => ResponseCode::SYSTEM_ERROR,
             E::BrokerSendForbidden { .. }
             | E::TransactionMessageForbidden { .. }
             | E::SendToSystemTopicForbidden { .. }
@@ -727,6 +738,7 @@ impl BrokerError {
             | E::GroupTableFull { .. }
             | E::ConfigBadValue { .. }
             | E::TooManyUnknownConfigKeys { .. }
+            | E::PlainAclConfig { .. }
             | E::BadListenAddress { .. }
             | E::ListenFailed { .. }
             | E::BadHaListenAddress { .. }

@@ -29,6 +29,15 @@ pub struct AuthConfig {
     /// `innerClientAuthenticationCredentials`: `{"accessKey":..,"secretKey":..}`, the broker's
     /// own identity, created as a super user at start when absent.
     pub inner_credentials: Option<InnerCredentials>,
+    /// `aclEnable`: ACL 1.0, the accounts of `${ROCKETMQ_HOME}/conf/plain_acl.yml` and
+    /// `conf/acl/**/*.yml` checked before every request (state::plain_acl).
+    pub acl_enable: bool,
+    /// `plainAclFile` (ours): the one ACL 1.0 file to read instead of Java's locations, for
+    /// brokers started without `ROCKETMQ_HOME`.
+    pub plain_acl_file: Option<String>,
+    /// `migrateAuthFromV1Enabled`: the ACL 1.0 accounts imported as 5.x users and ACLs at start
+    /// (users already present are left alone), as Java 5.3.3's `AuthMigrator` does.
+    pub migrate_auth_from_v1: bool,
 }
 
 /// `initAuthenticationUser`'s JSON (fastjson reads it into a `User`).
@@ -69,6 +78,12 @@ fn parse_json<T: for<'de> Deserialize<'de>>(value: &str) -> Result<Option<T>, St
 /// UPDATE_BROKER_CONFIG sees them. `show` is never called.
 pub const AUTH_SETTINGS: &[Setting<BrokerConfig>] = &[
     Setting {
+        key: "aclEnable",
+        scope: Scope::Startup,
+        show: |c| c.auth.acl_enable.to_string(),
+        set: |c, v| parse_bool(v).map(|x| c.auth.acl_enable = x),
+    },
+    Setting {
         key: "authenticationEnabled",
         scope: Scope::Startup,
         show: |c| c.auth.authentication_enabled.to_string(),
@@ -103,6 +118,21 @@ pub const AUTH_SETTINGS: &[Setting<BrokerConfig>] = &[
         scope: Scope::Startup,
         show: |_| String::new(),
         set: |c, v| parse_json(v).map(|x| c.auth.inner_credentials = x),
+    },
+    Setting {
+        key: "migrateAuthFromV1Enabled",
+        scope: Scope::Startup,
+        show: |c| c.auth.migrate_auth_from_v1.to_string(),
+        set: |c, v| parse_bool(v).map(|x| c.auth.migrate_auth_from_v1 = x),
+    },
+    Setting {
+        key: "plainAclFile",
+        scope: Scope::Startup,
+        show: |c| c.auth.plain_acl_file.clone().unwrap_or_default(),
+        set: |c, v| {
+            c.auth.plain_acl_file = Some(v.trim().to_owned()).filter(|path| !path.is_empty());
+            Ok(())
+        },
     },
 ];
 

@@ -24,8 +24,13 @@ use crate::state::auth::signature::ACCESS_KEY;
 use crate::state::auth::{AuthError, AuthResult, AuthTable, check_signature, needs, user_from_info};
 use crate::state::metadata;
 
-/// The checks every served request passes before its handler.
-pub fn guard(broker: &Broker, request: &RemotingCommand, connection: &ConnectionHandle) -> AuthResult<()> {
+/// The checks every served request passes before its handler: ACL 1.0 when `aclEnable` (Java
+/// 4.9.8's hook), else 5.x authentication and authorization when on (the two never run together:
+/// start-up refuses that).
+pub fn guard(broker: &Broker, request: &RemotingCommand, connection: &ConnectionHandle) -> BrokerResult<()> {
+    if let Some(acl) = &broker.plain_acl {
+        return Ok(acl.validate(request, source_ip(connection))?);
+    }
     let config = broker.config();
     let auth = &config.auth;
     if !auth.authentication_enabled && !auth.authorization_enabled {
@@ -41,15 +46,19 @@ pub fn guard(broker: &Broker, request: &RemotingCommand, connection: &Connection
     }
     if authorize {
         let needs = needs::needs(request, &config.broker_cluster_name)?;
-        let peer = connection.peer_addr();
-        let source_ip = peer.rsplit_once(':').map_or(peer, |(ip, _)| ip);
-        let source_ip = source_ip.trim_start_matches('[').trim_end_matches(']');
         broker
             .auth
             .lock()
-            .authorize(request.ext(ACCESS_KEY), &needs, source_ip)?;
+            .authorize(request.ext(ACCESS_KEY), &needs, source_ip(connection))?;
     }
     Ok(())
+}
+
+/// The client's address without its port (and without an IPv6 address's brackets).
+fn source_ip(connection: &ConnectionHandle) -> &str {
+    let peer = connection.peer_addr();
+    let source_ip = peer.rsplit_once(':').map_or(peer, |(ip, _)| ip);
+    source_ip.trim_start_matches('[').trim_end_matches(']')
 }
 
 fn ok(request: &RemotingCommand, body: Option<Vec<u8>>) -> RemotingCommand {

@@ -228,7 +228,7 @@ pub async fn dispatch(
         .map(|(_, serve)| *serve)?;
     // The same guard as the transport's: with ACL on, an unsigned in-process request is refused.
     if let Err(refused) = auth::guard(broker, &request, connection) {
-        return respond(&request, Err(refused.into()));
+        return respond(&request, Err(refused));
     }
     match serve {
         Serve::Sync(handler) => respond(&request, handler(broker, &request)),
@@ -247,7 +247,7 @@ pub fn router(broker: &Arc<Broker>) -> Router {
             async move {
                 // Authentication and authorization, when on, before any handler (auth.rs).
                 if let Err(refused) = auth::guard(&broker, &request, &connection) {
-                    return respond(&request, Err(refused.into()));
+                    return respond(&request, Err(refused));
                 }
                 match serve {
                     Serve::Sync(handler) => respond(&request, handler(&broker, &request)),

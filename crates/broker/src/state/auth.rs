@@ -7,6 +7,7 @@
 //! `AclInfo` bodies, written like every other config file (temporary file, then rename). Java
 //! keeps the same records in RocksDB under `config/users` and `config/acls`.
 
+pub mod migration;
 pub mod model;
 pub mod needs;
 pub mod policy;
@@ -240,6 +241,19 @@ impl AuthTable {
             });
         }
         self.acls.insert(merged.subject.clone(), merged);
+        Ok(())
+    }
+
+    /// A whole ACL, replacing the subject's (the 1.0 migration, whose user was just created).
+    pub fn insert_acl(&mut self, acl: Acl) -> AuthResult<()> {
+        let entries: usize = acl.policies.iter().map(|p| p.entries.len()).sum();
+        if entries > ACL_ENTRIES_MAX {
+            return Err(AuthError::TooMany {
+                what: "ACL entries",
+                limit: ACL_ENTRIES_MAX,
+            });
+        }
+        self.acls.insert(acl.subject.clone(), acl);
         Ok(())
     }
 

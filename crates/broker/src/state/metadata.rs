@@ -25,8 +25,10 @@ use tracing::info;
 use crate::config::BrokerConfig;
 use crate::error::BrokerResult;
 use crate::state::assignment::RequestModes;
-use crate::state::auth::{self, AuthTable};
+use crate::state::auth::{self, AuthTable, migration};
 use crate::state::consumer_offsets::ConsumerOffsetTable;
+use crate::state::plain_acl::FileConfig;
+use crate::state::plain_acl_files;
 use crate::state::subscription_groups::SubscriptionGroupTable;
 use crate::state::topics::TopicTable;
 use crate::state::{Broker, Tables};
@@ -63,7 +65,15 @@ pub fn load(config: &BrokerConfig, now_ms: i64) -> BrokerResult<Tables> {
     if let Some(wrapper) = read::<DelayOffsetSerializeWrapper>(&dir.join(DELAY_OFFSETS_FILE))? {
         offsets.load_delay_wrapper(wrapper);
     }
-    let auth = load_auth(config)?;
+    let plain_files = match config.auth.acl_enable || config.auth.migrate_auth_from_v1 {
+        true => plain_acl_files::read(config, std::env::var("ROCKETMQ_HOME").ok().as_deref())?,
+        false => Vec::new(),
+    };
+    let plain_acl = match config.auth.acl_enable {
+        true => Some(plain_acl_files::interpret(&plain_files)?),
+        false => None,
+    };
+    let auth = load_auth(config, &plain_files)?;
     let request_modes = read::<MessageRequestModeWrapper>(&dir.join(REQUEST_MODES_FILE))?
         .map(RequestModes::from_wrapper)
         .unwrap_or_default();
@@ -79,16 +89,26 @@ pub fn load(config: &BrokerConfig, now_ms: i64) -> BrokerResult<Tables> {
         offsets,
         auth,
         request_modes,
+        plain_acl,
     })
 }
 
-/// Reads `users.json` and `acls.json`, adds the configured initial users, and writes the files
-/// back when it added one (Java creates them in its store at start).
-fn load_auth(config: &BrokerConfig) -> BrokerResult<AuthTable> {
+/// Reads `users.json` and `acls.json`, adds the configured initial users and (with
+/// `migrateAuthFromV1Enabled`) the ACL 1.0 accounts, and writes the files back when it added one
+/// (Java creates them in its store at start).
+fn load_auth(config: &BrokerConfig, plain_files: &[(String, FileConfig)]) -> BrokerResult<AuthTable> {
     let dir = config.config_dir();
     let users = read_list::<UserInfo>(&dir.join(auth::USERS_FILE))?;
     let acls = read_list::<AclInfo>(&dir.join(auth::ACLS_FILE))?;
-    let (table, added) = AuthTable::load(users, acls, &config.auth)?;
+    let (mut table, mut added) = AuthTable::load(users, acls, &config.auth)?;
+    if config.auth.migrate_auth_from_v1 {
+        let migrated = migration::migrate(&mut table, plain_files)?;
+        info!(
+            migrated,
+            "ACL 1.0 accounts imported as users (migrateAuthFromV1Enabled)"
+        );
+        added |= migrated > 0;
+    }
     if added {
         let _guard = persist_lock();
         write_auth(&dir, &table)?;

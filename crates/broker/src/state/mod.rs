@@ -15,6 +15,8 @@ pub mod consumer_offsets;
 pub mod keep_from;
 pub mod long_poll;
 pub mod metadata;
+pub mod plain_acl;
+pub mod plain_acl_files;
 pub mod pop;
 pub mod pop_order;
 pub mod pop_wake;
@@ -64,6 +66,8 @@ pub struct Tables {
     pub offsets: ConsumerOffsetTable,
     pub auth: auth::AuthTable,
     pub request_modes: assignment::RequestModes,
+    /// ACL 1.0's accounts when `aclEnable` is on.
+    pub plain_acl: Option<plain_acl::PlainAcl>,
 }
 
 /// How handlers ask the shell to register with the name servers before they answer (Java
@@ -82,6 +86,8 @@ pub struct Broker {
     pub offsets: Table<ConsumerOffsetTable>,
     /// Users and ACLs (taken alone, never with another table).
     pub auth: Table<auth::AuthTable>,
+    /// ACL 1.0's accounts when `aclEnable` is on (read at start, never changed).
+    pub plain_acl: Option<plain_acl::PlainAcl>,
     pub clients: Table<ClientRegistry>,
     /// The master and HA addresses the name servers last reported (slaves only).
     pub master_addresses: Table<MasterAddresses>,
@@ -135,6 +141,7 @@ impl Broker {
             groups: Table::new(parts.tables.groups),
             offsets: Table::new(parts.tables.offsets),
             auth: Table::new(parts.tables.auth),
+            plain_acl: parts.tables.plain_acl,
             clients: Table::new(ClientRegistry::default()),
             master_addresses: Table::new(MasterAddresses::default()),
             registration_health: Default::default(),
