@@ -99,6 +99,11 @@ enum Command {
         /// `--host`, or 127.0.0.1 when that is a wildcard.
         #[arg(long)]
         broker_ip: Option<String>,
+        /// Serve Prometheus metrics on this port (broker.conf's `metricsExporterType=PROM` with
+        /// `metricsPromExporterPort`; Java's default port is 5557, 0 lets the OS pick), bound to
+        /// the broker's announced address.
+        #[arg(long)]
+        metrics_port: Option<u16>,
         #[command(flatten)]
         grpc: GrpcArgs,
         #[command(flatten)]
@@ -246,6 +251,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             broker_port,
             data_dir,
             broker_ip,
+            metrics_port,
             grpc,
             java,
         } => {
@@ -260,6 +266,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let namesrv_addr = format!("{}:{}", announced_host(&host), namesrv.local_addr().port());
             let mut config = BrokerConfig::standalone(&data_dir, &host, broker_port, &namesrv_addr);
             config.broker_ip1 = announced;
+            if let Some(port) = metrics_port {
+                config.metrics_exporter_type = ferrocket_broker::config::MetricsExporterType::Prom;
+                config.metrics_prom_exporter_port = port;
+            }
             let reload = watch_certificates(&tls, &server_tls);
             config.server_tls = server_tls;
             config.client_tls = tls.client()?;
@@ -523,6 +533,10 @@ fn announced_host(host: &str) -> String {
 
 async fn start_broker(config: BrokerConfig, serialize_type: SerializeType) -> anyhow::Result<BrokerHandle> {
     let handle = ferrocket_broker::start(config, ferrocket_broker::Clock::system(), Some(serialize_type)).await?;
+    // Before the broker's own line: a reader that waits for "listening broker" has both.
+    if let Some(metrics) = handle.metrics_addr() {
+        announce("metrics", metrics);
+    }
     announce("broker", handle.local_addr());
     tracing::info!(addr = %handle.local_addr(), announced = handle.broker().address(), "broker listening");
     Ok(handle)
