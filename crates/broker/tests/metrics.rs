@@ -131,6 +131,15 @@ async fn a_scrape_reads_what_was_sent_pulled_and_committed() {
         ("protocol_type", "remoting"),
     ];
     assert_eq!(value(&samples, "rocketmq_rpc_latency_milliseconds_count", &sends), sent);
+    let created = [("invocation_status", "success"), ("is_system", "false")];
+    assert_eq!(
+        value(
+            &samples,
+            "rocketmq_topic_create_execution_time_milliseconds_count",
+            &created
+        ),
+        1.0
+    );
     let lag = [("topic", TOPIC), ("consumer_group", "cg"), ("is_retry", "false")];
     let lagging = f64::from((QUEUES - 1) * PER_QUEUE);
     assert_eq!(value(&samples, "rocketmq_consumer_lag_messages", &lag), lagging);

@@ -62,6 +62,8 @@ const VERSION_V4_0_0_SNAPSHOT: i32 = 212;
 const VERSION_LAST: i32 = 611;
 
 type Labels = Vec<(&'static str, Cow<'static, str>)>;
+/// One histogram series: labels, sum, count and the cumulative `(bound, count)` buckets.
+type HistogramSeries = (Labels, u64, u64, Vec<(f64, u64)>);
 
 /// Binds the endpoint when `metricsExporterType=PROM` and serves it until the task is aborted.
 pub async fn start(broker: &Arc<Broker>) -> BrokerResult<Option<(SocketAddr, JoinHandle<()>)>> {
@@ -323,14 +325,45 @@ fn encode_rpc(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::fm
         ];
         series.push((labels, histogram.sum(), histogram.count(), histogram.cumulative()));
     });
+    histograms(encoder, ("rocketmq_rpc_latency", "Rpc latency"), &series)?;
+    let status = |ok: bool| Cow::Borrowed(if ok { "success" } else { "failure" });
+    let topics: Vec<_> = b
+        .metrics
+        .topic_creates()
+        .map(|(ok, system, h)| {
+            let labels: Labels = vec![("invocation_status", status(ok)), ("is_system", flag(system))];
+            (labels, h.sum(), h.count(), h.cumulative())
+        })
+        .collect();
+    let create_topic = (
+        "rocketmq_topic_create_execution_time",
+        "The distribution of create topic time",
+    );
+    histograms(encoder, create_topic, &topics)?;
+    let groups: Vec<_> = b
+        .metrics
+        .group_creates()
+        .map(|(ok, h)| {
+            let labels: Labels = vec![("invocation_status", status(ok))];
+            (labels, h.sum(), h.count(), h.cumulative())
+        })
+        .collect();
+    let create_group = (
+        "rocketmq_consumer_group_create_execution_time",
+        "The distribution of create subscription time",
+    );
+    histograms(encoder, create_group, &groups)
+}
+
+/// A histogram family in milliseconds: `(labels, sum, count, cumulative buckets)` per series.
+fn histograms(
+    encoder: &mut DescriptorEncoder,
+    (name, help): (&str, &str),
+    series: &[HistogramSeries],
+) -> Result<(), std::fmt::Error> {
     let unit = Unit::Other("milliseconds".into());
-    let mut metric = encoder.encode_descriptor(
-        "rocketmq_rpc_latency",
-        "Rpc latency",
-        Some(&unit),
-        MetricType::Histogram,
-    )?;
-    for (labels, sum, count, buckets) in &series {
+    let mut metric = encoder.encode_descriptor(name, help, Some(&unit), MetricType::Histogram)?;
+    for (labels, sum, count, buckets) in series {
         metric
             .encode_family(labels)?
             .encode_histogram::<prometheus_client::encoding::NoLabelSet>(*sum as f64, *count, buckets, None)?;

@@ -23,6 +23,8 @@ use crate::limit_warnings::{LimitWarning, limit_warning};
 
 /// Java's `messageSizeBuckets`: 1 KiB, 4 KiB, 512 KiB, 1, 2 and 4 MiB (upper bounds, inclusive).
 pub const MESSAGE_SIZE_BUCKETS: [u64; 6] = [1024, 4096, 512 * 1024, 1024 * 1024, 2 * 1024 * 1024, 4 * 1024 * 1024];
+/// Java's `createTimeBuckets` (topic and subscription group creation), in milliseconds.
+pub const CREATE_TIME_BUCKETS_MS: [u64; 5] = [10, 100, 1000, 3000, 5000];
 /// Java's `rpcCostTimeBuckets`, in milliseconds.
 pub const RPC_LATENCY_BUCKETS_MS: [u64; 9] = [1, 3, 5, 7, 10, 100, 1000, 2000, 3000];
 /// Response codes (with the long-polling and oneway flags) kept per request code; a code answers
@@ -336,6 +338,10 @@ pub struct BrokerMetrics {
     enabled: bool,
     pub rpc: RpcLatencies,
     dlq: Mutex<BTreeMap<(String, String), u64>>,
+    /// `rocketmq_topic_create_execution_time` by (succeeded, system topic).
+    topic_create: [AtomicHistogram<5>; 4],
+    /// `rocketmq_consumer_group_create_execution_time` by succeeded.
+    group_create: [AtomicHistogram<5>; 2],
 }
 
 impl BrokerMetrics {
@@ -345,7 +351,42 @@ impl BrokerMetrics {
             enabled,
             rpc: RpcLatencies::new(if enabled { RPC_CODES_MAX } else { 0 }),
             dlq: Mutex::new(BTreeMap::new()),
+            topic_create: std::array::from_fn(|_| AtomicHistogram::new(&CREATE_TIME_BUCKETS_MS)),
+            group_create: std::array::from_fn(|_| AtomicHistogram::new(&CREATE_TIME_BUCKETS_MS)),
         }
+    }
+
+    /// An UPDATE_AND_CREATE_TOPIC answered after `elapsed_ms`.
+    pub fn record_topic_create(&self, succeeded: bool, system: bool, elapsed_ms: u64) {
+        let index = usize::from(succeeded) * 2 + usize::from(system);
+        if let Some(histogram) = self.topic_create.get(index).filter(|_| self.enabled) {
+            histogram.observe(elapsed_ms);
+        }
+    }
+
+    /// An UPDATE_AND_CREATE_SUBSCRIPTIONGROUP answered after `elapsed_ms`.
+    pub fn record_group_create(&self, succeeded: bool, elapsed_ms: u64) {
+        if let Some(histogram) = self.group_create.get(usize::from(succeeded)).filter(|_| self.enabled) {
+            histogram.observe(elapsed_ms);
+        }
+    }
+
+    /// `(succeeded, system, histogram)` of topic creations observed at least once.
+    pub fn topic_creates(&self) -> impl Iterator<Item = (bool, bool, &AtomicHistogram<5>)> {
+        self.topic_create
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.count() > 0)
+            .map(|(i, h)| (i >= 2, i % 2 == 1, h))
+    }
+
+    /// `(succeeded, histogram)` of group creations observed at least once.
+    pub fn group_creates(&self) -> impl Iterator<Item = (bool, &AtomicHistogram<5>)> {
+        self.group_create
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.count() > 0)
+            .map(|(i, h)| (i == 1, h))
     }
 
     /// `metricsExporterType` is not DISABLE: only then does anything record.
