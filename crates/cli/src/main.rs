@@ -187,6 +187,10 @@ enum BenchCommand {
         /// Every side in TLS enforcing mode (test-mode certificate) and the load over TLS.
         #[arg(long)]
         tls: bool,
+        /// Extra broker.conf lines for our broker, `key=value` (repeatable), e.g.
+        /// `--ferrocket-conf metricsExporterType=PROM` to measure what metrics cost.
+        #[arg(long)]
+        ferrocket_conf: Vec<String>,
     },
     /// A do-nothing responder on 127.0.0.1 for `bench broker` (runs until killed).
     #[command(hide = true)]
@@ -366,6 +370,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     java,
                     ferrocket_bin,
                     tls,
+                    ferrocket_conf,
                 },
         } => {
             let headers = headers
@@ -403,6 +408,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 java_bin: java,
                 java_classpath,
                 tls,
+                ferrocket_conf,
             };
             let report = bench_broker::run(options).await?;
             println!("{report}");
