@@ -175,8 +175,7 @@ fn start_ferrocket(launch: &Launch, home: TempDir) -> anyhow::Result<Side> {
         text.push_str(line);
         text.push('\n');
     }
-    std::fs::write(&conf, text)
-        .with_context(|| format!("cannot write {}", conf.display()))?;
+    std::fs::write(&conf, text).with_context(|| format!("cannot write {}", conf.display()))?;
     let broker = spawn(
         Command::new(&launch.ferrocket_bin)
             .args(["broker", "-c", &conf.display().to_string()])
