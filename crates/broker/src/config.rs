@@ -91,6 +91,25 @@ impl BrokerRole {
     }
 }
 
+/// Java's `MetricsExporterType`, as far as we export: nothing, or Prometheus text over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsExporterType {
+    Disable,
+    Prom,
+}
+
+impl std::fmt::Display for MetricsExporterType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MetricsExporterType::Disable => "DISABLE",
+            MetricsExporterType::Prom => "PROM",
+        })
+    }
+}
+
+/// Java's `metricsPromExporterPort` default.
+pub const METRICS_PROM_EXPORTER_PORT_DEFAULT: u16 = 5557;
+
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     pub broker_cluster_name: String,
@@ -130,6 +149,12 @@ pub struct BrokerConfig {
     pub cluster_topic_enable: bool,
     pub broker_topic_enable: bool,
     pub trace_topic_enable: bool,
+    /// `metricsExporterType` (Java default DISABLE); PROM serves Prometheus text.
+    pub metrics_exporter_type: MetricsExporterType,
+    /// `metricsPromExporterHost`: empty binds `brokerIP1`, as Java does.
+    pub metrics_prom_exporter_host: String,
+    /// `metricsPromExporterPort` (Java default 5557; 0 lets the OS pick, for tests).
+    pub metrics_prom_exporter_port: u16,
     pub msg_trace_topic_name: String,
     pub long_polling_enable: bool,
     /// `useServerSideResetOffset` (5.x, default true): a reset is kept by the broker and
@@ -224,6 +249,9 @@ impl Default for BrokerConfig {
             cluster_topic_enable: true,
             broker_topic_enable: true,
             trace_topic_enable: false,
+            metrics_exporter_type: MetricsExporterType::Disable,
+            metrics_prom_exporter_host: String::new(),
+            metrics_prom_exporter_port: METRICS_PROM_EXPORTER_PORT_DEFAULT,
             msg_trace_topic_name: TRACE_TOPIC.into(),
             long_polling_enable: true,
             use_server_side_reset_offset: true,

@@ -511,6 +511,9 @@ pub enum BrokerError {
     )]
     HaListenFailed { address: SocketAddr, error: io::Error },
 
+    #[error("cannot serve metrics on {address}: {error} (metricsPromExporterPort in broker.conf moves it)")]
+    MetricsListenFailed { address: String, error: io::Error },
+
     /// Java's `BrokerStartup` rule: a slave's `brokerId` is above 0.
     #[error("Slave's brokerId must be > 0")]
     SlaveIdNotPositive { broker_id: i64 },
@@ -743,6 +746,7 @@ impl BrokerError {
             | E::ListenFailed { .. }
             | E::BadHaListenAddress { .. }
             | E::HaListenFailed { .. }
+            | E::MetricsListenFailed { .. }
             | E::SlaveIdNotPositive { .. }
             | E::MasterCallFailed { .. }
             | E::MasterRefused { .. } => ResponseCode::SYSTEM_ERROR,

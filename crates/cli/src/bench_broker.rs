@@ -71,6 +71,8 @@ pub struct BenchBrokerOptions {
     /// Its `-w` thread counts and messages per run.
     pub official_threads: Vec<usize>,
     pub official_messages: u64,
+    /// Extra `key=value` lines for our broker's broker.conf.
+    pub ferrocket_conf: Vec<String>,
 }
 
 /// One broker under one official Producer shape, over all rounds.
@@ -150,6 +152,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
         java_bin: options.java_bin.clone(),
         java_classpath: options.java_classpath.clone(),
         tls: options.tls,
+        ferrocket_conf: options.ferrocket_conf.clone(),
     };
     let mut kinds = vec![SideKind::Responder, SideKind::Ferrocket];
     if options.java_classpath.is_some() {

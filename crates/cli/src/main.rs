@@ -155,6 +155,11 @@ enum Command {
         /// `--host`, or when that is a wildcard to this host's first non-loopback address, as Java.
         #[arg(long)]
         broker_ip: Option<String>,
+        /// Serve Prometheus metrics on this port (broker.conf's `metricsExporterType=PROM` with
+        /// `metricsPromExporterPort`; Java's default port is 5557, 0 lets the OS pick), bound to
+        /// the broker's announced address.
+        #[arg(long)]
+        metrics_port: Option<u16>,
         #[command(flatten)]
         grpc: GrpcArgs,
         #[command(flatten)]
@@ -260,6 +265,10 @@ enum BenchCommand {
         /// Every side in TLS enforcing mode (test-mode certificate) and the load over TLS.
         #[arg(long)]
         tls: bool,
+        /// Extra broker.conf lines for our broker, `key=value` (repeatable), e.g.
+        /// `--ferrocket-conf metricsExporterType=PROM` to measure what metrics cost.
+        #[arg(long)]
+        ferrocket_conf: Vec<String>,
     },
     /// A do-nothing responder on 127.0.0.1 for `bench broker` (runs until killed).
     #[command(hide = true)]
@@ -356,6 +365,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             broker_port,
             data_dir,
             broker_ip,
+            metrics_port,
             grpc,
             java,
         } => {
@@ -381,6 +391,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let bind_host = broker_bind.ip().to_string();
             let mut config = BrokerConfig::standalone(&data_dir, &bind_host, broker_port, &namesrv_addr);
             config.broker_ip1 = announced;
+            if let Some(port) = metrics_port {
+                config.metrics_exporter_type = ferrocket_broker::config::MetricsExporterType::Prom;
+                config.metrics_prom_exporter_port = port;
+            }
             let reload = watch_certificates(&tls, &server_tls);
             config.server_tls = server_tls;
             config.client_tls = tls.client()?;
@@ -551,6 +565,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     java,
                     ferrocket_bin,
                     tls,
+                    ferrocket_conf,
                 },
         } => {
             let headers = headers
@@ -588,6 +603,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 java_bin: java,
                 java_classpath,
                 tls,
+                ferrocket_conf,
             };
             let report = bench_broker::run(options).await?;
             println!("{report}");
@@ -708,6 +724,10 @@ async fn start_broker(
             }
             _ => explain_busy_port(error.into(), "broker", addr, ports.listen),
         })?;
+    // Before the broker's own line: a reader that waits for "listening broker" has both.
+    if let Some(metrics) = handle.metrics_addr() {
+        announce("metrics", metrics);
+    }
     announce("broker", handle.local_addr());
     tracing::info!(addr = %handle.local_addr(), announced = handle.broker().address(), "broker listening");
     Ok(handle)

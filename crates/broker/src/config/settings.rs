@@ -10,7 +10,7 @@ use ferrocket_wire::message::record::BODY_BYTES_MAX;
 use ferrocket_wire::settings::{Scope, Setting, parse_bool, parse_in};
 
 use super::{
-    BrokerConfig, BrokerRole, CONSUME_QUEUE_ENTRY_BYTES, NAME_CHARS_MAX, NAMESRV_ADDR_CHARS_MAX,
+    BrokerConfig, BrokerRole, CONSUME_QUEUE_ENTRY_BYTES, MetricsExporterType, NAME_CHARS_MAX, NAMESRV_ADDR_CHARS_MAX,
     REGISTER_PERIOD_MS_RANGE, SEGMENT_BYTES_RANGE, SPLIT_REGISTRATION_SIZE_RANGE,
 };
 use ferrocket_wire::permissions::PERM_ALL;
@@ -241,6 +241,24 @@ pub const SETTINGS: &[Setting<BrokerConfig>] = &[
         },
     },
     setting!(Startup, "messageIndexEnable", store.message_index_enable, parse_bool),
+    setting!(
+        Startup,
+        "metricsExporterType",
+        metrics_exporter_type,
+        parse_metrics_exporter
+    ),
+    setting!(
+        Startup,
+        "metricsPromExporterHost",
+        metrics_prom_exporter_host,
+        |v: &str| match v.is_empty() {
+            true => Ok(String::new()),
+            false => parse_ip(v),
+        }
+    ),
+    setting!(Startup, "metricsPromExporterPort", metrics_prom_exporter_port, |v| {
+        parse_in(v, (0, 65_535)).map(|n| n as u16)
+    }),
     setting!(Startup, "msgTraceTopicName", msg_trace_topic_name, parse_topic),
     Setting {
         key: "namesrvAddr",
@@ -350,6 +368,16 @@ pub const SETTINGS: &[Setting<BrokerConfig>] = &[
 
 /// `setTimerPrecisionMs`: Java snaps any number to the largest of 100, 200, 500 and 1000 not
 /// above it (100 below 200, 1000 from 1000 on); so do we, for a number.
+/// DISABLE or PROM; Java's OTLP_GRPC and LOG exporters are not built here, so they are refused
+/// rather than silently exporting nothing.
+fn parse_metrics_exporter(value: &str) -> Result<MetricsExporterType, &'static str> {
+    match value {
+        "DISABLE" => Ok(MetricsExporterType::Disable),
+        "PROM" => Ok(MetricsExporterType::Prom),
+        _ => Err("DISABLE or PROM (OTLP_GRPC and LOG are not supported)"),
+    }
+}
+
 fn parse_timer_precision(value: &str) -> Result<i64, &'static str> {
     let asked: i64 = value.trim().parse().map_err(|_| "a number of milliseconds")?;
     let snapped = [100, 200, 500, 1_000]

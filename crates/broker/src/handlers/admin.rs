@@ -37,7 +37,18 @@ pub use stats::{
 /// UPDATE_AND_CREATE_TOPIC, then a registration before the answer, as Java does, so that a
 /// `topicRoute` right after `updateTopic` sees the topic.
 pub fn serve_update_and_create_topic(broker: Arc<Broker>, request: RemotingCommand, _: ConnectionHandle) -> Answer {
-    Box::pin(async move { register_on_success(&broker, &request, update_and_create_topic(&broker, &request)).await })
+    Box::pin(async move {
+        let started = tokio::time::Instant::now();
+        let response = register_on_success(&broker, &request, update_and_create_topic(&broker, &request)).await;
+        let succeeded = response.as_ref().is_some_and(|r| r.code == ResponseCode::SUCCESS.0);
+        let system = broker
+            .topics
+            .lock()
+            .is_system_topic(request.ext("topic").unwrap_or_default());
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        broker.metrics.record_topic_create(succeeded, system, elapsed_ms);
+        response
+    })
 }
 
 /// UPDATE_BROKER_CONFIG, then a registration before the answer (`brokerPermission` may have
@@ -182,6 +193,14 @@ pub fn get_all_topic_config(broker: &Broker, request: &RemotingCommand) -> Broke
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): the body is the group's whole config.
 pub fn update_and_create_group(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
+    let started = tokio::time::Instant::now();
+    let result = create_group(broker, request);
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    broker.metrics.record_group_create(result.is_ok(), elapsed_ms);
+    result
+}
+
+fn create_group(broker: &Broker, request: &RemotingCommand) -> BrokerResult<RemotingCommand> {
     let body = request.body.as_deref().unwrap_or_default();
     let config = SubscriptionGroupConfig::decode(body)?;
     let now_ms = broker.now_ms();

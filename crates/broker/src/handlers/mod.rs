@@ -22,6 +22,7 @@ pub mod relay;
 pub mod send;
 pub mod transaction;
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use ferrocket_wire::{RemotingCommand, RequestCode};
 
 use crate::error::{BrokerResult, respond};
 use crate::state::Broker;
+use crate::state::metrics::RpcOutcome;
 
 /// What an asynchronous handler returns: the response, or `None` to send nothing.
 pub type Answer = Pin<Box<dyn Future<Output = Option<RemotingCommand>> + Send + 'static>>;
@@ -237,26 +239,55 @@ pub async fn dispatch(
     }
 }
 
+tokio::task_local! {
+    /// Set by a pull that was held (Java's `request.isSuspended()`), read by the latency metric.
+    static LONG_POLLING: Cell<bool>;
+}
+
+/// Marks the request being served as long polling, for `rocketmq_rpc_latency`'s label.
+pub(crate) fn mark_long_polling() {
+    let _ = LONG_POLLING.try_with(|flag| flag.set(true));
+}
+
 /// The transport's router: every route of [`ROUTES`] behind the auth guard, and the
-/// connection-close hook that forgets a client's channel.
+/// connection-close hook that forgets a client's channel. With metrics on, each answer is timed
+/// into `rocketmq_rpc_latency` (row = the code's index in ROUTES).
 pub fn router(broker: &Arc<Broker>) -> Router {
-    let router = ROUTES.iter().fold(Router::new(), |router, &(code, serve)| {
-        let broker = Arc::clone(broker);
-        router.route(code, move |request: RemotingCommand, connection: ConnectionHandle| {
-            let broker = Arc::clone(&broker);
-            async move {
-                // Authentication and authorization, when on, before any handler (auth.rs).
-                if let Err(refused) = auth::guard(&broker, &request, &connection) {
-                    return respond(&request, Err(refused));
-                }
-                match serve {
-                    Serve::Sync(handler) => respond(&request, handler(&broker, &request)),
-                    Serve::WithConnection(handler) => respond(&request, handler(&broker, &request, &connection)),
-                    Serve::Async(handler) => handler(broker, request, connection).await,
-                }
-            }
-        })
-    });
+    let router = ROUTES
+        .iter()
+        .enumerate()
+        .fold(Router::new(), |router, (row, &(code, serve))| {
+            let broker = Arc::clone(broker);
+            router.route(code, move |request: RemotingCommand, connection: ConnectionHandle| {
+                let broker = Arc::clone(&broker);
+                let serve_one = async move {
+                    // Authentication and authorization, when on, before any handler (auth.rs).
+                    if let Err(refused) = auth::guard(&broker, &request, &connection) {
+                        return respond(&request, Err(refused));
+                    }
+                    let timed = broker
+                        .metrics
+                        .enabled()
+                        .then(|| (tokio::time::Instant::now(), request.is_oneway()));
+                    let response = match serve {
+                        Serve::Sync(handler) => respond(&request, handler(&broker, &request)),
+                        Serve::WithConnection(handler) => respond(&request, handler(&broker, &request, &connection)),
+                        Serve::Async(handler) => handler(Arc::clone(&broker), request, connection).await,
+                    };
+                    if let (Some((started, oneway)), Some(answer)) = (timed, &response) {
+                        let outcome = RpcOutcome {
+                            response_code: answer.code,
+                            long_polling: LONG_POLLING.try_with(Cell::get).unwrap_or(false),
+                            oneway,
+                        };
+                        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                        broker.metrics.rpc.record(row, code.0, outcome, elapsed_ms);
+                    }
+                    response
+                };
+                LONG_POLLING.scope(Cell::new(false), serve_one)
+            })
+        });
     let broker = Arc::clone(broker);
     router.on_connection_closed(move |connection| client::connection_closed(&broker, connection))
 }

@@ -268,6 +268,8 @@ pub async fn handle_pull(
     let Some(suspend) = suspend else {
         return Ok(response);
     };
+    // Java's `request.isSuspended()`: the latency metric labels a held pull as long polling.
+    super::mark_long_polling();
     let deadline = tokio::time::Instant::now() + suspend.hold_for;
     let mut watched_from = suspend.offset;
     loop {
@@ -321,11 +323,13 @@ fn pull_once(
     let header = PullMessageRequestHeader::from_command(request)?;
     let config = b.config();
     let now_ms = b.now_ms();
-    let checked = {
-        let topics = b.topics.lock();
+    let (checked, traffic) = {
+        let mut topics = b.topics.lock();
+        let traffic = b.metrics.enabled().then(|| topics.traffic(&header.topic)).flatten();
         let mut groups = b.groups.lock();
         let clients = b.clients.lock();
-        check(&config, (&topics, &mut groups, &clients), &header, peer, now_ms)
+        let checked = check(&config, (&topics, &mut groups, &clients), &header, peer, now_ms);
+        (checked, traffic)
     };
     let checked = match checked {
         Ok(checked) => checked,
@@ -352,6 +356,11 @@ fn pull_once(
         );
     }
     let response = compose(request, header.queue_offset, &checked, &outcome, &role);
+    // Java's pull result handler counts what a FOUND answer carries.
+    if let Some(traffic) = traffic.filter(|_| outcome.status == Some(GetMessageStatus::Found)) {
+        let messages = outcome.records.len() as u64;
+        traffic.record_pulled(&header.consumer_group, messages, outcome.body.len() as u64, now_ms);
+    }
     let may_wait = allow_suspend && header.sys_flag & FLAG_SUSPEND != 0;
     if response.code == ResponseCode::PULL_NOT_FOUND.0 && may_wait {
         let suspend = Suspend {

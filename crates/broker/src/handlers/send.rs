@@ -38,6 +38,7 @@ use crate::error::{BrokerError, BrokerResult, IllegalMessage, error_response, re
 use crate::handlers::Answer;
 use crate::names::{TOPIC_NAME_CHARS_MAX, validate_topic};
 use crate::state::Broker;
+use crate::state::metrics::MessageType;
 use crate::state::replication;
 use crate::state::schedule;
 use crate::state::subscription_groups::SubscriptionGroupTable;
@@ -114,13 +115,19 @@ async fn send(
     let header = SendMessageRequestHeader::from_send_command(request)?;
     let now_ms = b.now_ms();
     let peer = connection.peer_addr();
-    let topic_config = msg_check(
-        &mut b.topics.lock(),
-        &header,
-        peer,
-        (&config.broker_ip1, config.broker_permission),
-        now_ms,
-    )?;
+    let (topic_config, traffic) = {
+        let mut topics = b.topics.lock();
+        let topic_config = msg_check(
+            &mut topics,
+            &header,
+            peer,
+            (&config.broker_ip1, config.broker_permission),
+            now_ms,
+        )?;
+        // The topic's counters, from the entry this lock already guards (metrics on only).
+        let traffic = b.metrics.enabled().then(|| topics.traffic(&header.topic)).flatten();
+        (topic_config, traffic)
+    };
     let queue_id = if header.queue_id < 0 {
         message_build::random_queue_id(random_seed(), topic_config.write_queue_nums).ok_or_else(|| {
             BrokerError::NoWritableQueue {
@@ -166,6 +173,9 @@ async fn send(
             };
             retry_or_dead_letter(&mut topics, &mut groups, &header, &retry, now_ms)?
         };
+        if let (Some(_), Some(group)) = (&dead_letter, header.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX)) {
+            b.metrics.record_dead_letter(group, &header.topic, now_ms);
+        }
         let (mut messages, transaction_id) =
             single_record(&config, &header, &facts, dead_letter, body, store_host, now_ms)?;
         // Java's prepared path (`TransactionalMessageBridge.parseHalfMessageInner`).
@@ -197,6 +207,10 @@ async fn send(
         .first()
         .is_none_or(|m| m.properties.get(keys::WAIT) != Some("false"));
     let outcome = b.store.put_batch(messages).await;
+    if let (Some(traffic), Some(stored)) = (&traffic, &outcome.result) {
+        let kind = MessageType::of_properties(property_pairs(header.properties.as_deref().unwrap_or("")));
+        traffic.record_put(kind, stored.msg_count, stored.wrote_bytes);
+    }
     let replicas = match &outcome.result {
         Some(result) => replication::after_put(b, &config, result.end_offset, wait_store_msg_ok).await,
         None => None,
@@ -211,6 +225,12 @@ async fn send(
     )?;
     response.recall_handle = recall_handle;
     Ok((code, response))
+}
+
+/// The name-value pairs of a properties string (`name\u0001value\u0002`…), borrowed: the
+/// metrics read the message type from them without building a map.
+fn property_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.split('\u{2}').filter_map(|pair| pair.split_once('\u{1}'))
 }
 
 /// Java's put hook for timer messages (`HookUtils.handleScheduleMessage`): a message asking for

@@ -7,6 +7,7 @@
 //! the tasks, unregisters from the name servers, persists metadata and shuts the store down
 //! cleanly (so the next start is a normal recovery).
 
+pub mod metrics_export;
 pub mod pop_revive;
 pub mod registration;
 pub mod replication;
@@ -42,9 +43,15 @@ pub struct BrokerHandle {
     server: Server,
     outbound: Client,
     tasks: Vec<JoinHandle<()>>,
+    /// The Prometheus endpoint's address, when `metricsExporterType=PROM`.
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl BrokerHandle {
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
     }
@@ -157,6 +164,15 @@ pub async fn start(
         }
     };
     broker.set_address(format!("{broker_ip1}:{}", server.local_addr().port()));
+    let metrics = match metrics_export::start(&broker).await {
+        Ok(metrics) => metrics,
+        Err(error) => {
+            server.shutdown().await;
+            broker.replication.shutdown().await;
+            broker.store.shutdown();
+            return Err(error);
+        }
+    };
     let client_config = ClientConfig {
         tls: broker.config().client_tls.clone(),
         ..ClientConfig::default()
@@ -176,11 +192,16 @@ pub async fn start(
     if is_slave {
         tasks.push(tokio::spawn(slave_sync::run(Arc::clone(&broker), outbound.clone())));
     }
+    let metrics_addr = metrics.map(|(address, task)| {
+        tasks.push(task);
+        address
+    });
     info!(address = broker.address(), "broker started");
     Ok(BrokerHandle {
         broker,
         server,
         outbound,
         tasks,
+        metrics_addr,
     })
 }

@@ -15,6 +15,7 @@ pub mod consumer_offsets;
 pub mod keep_from;
 pub mod long_poll;
 pub mod metadata;
+pub mod metrics;
 pub mod plain_acl;
 pub mod plain_acl_files;
 pub mod pop;
@@ -34,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use ferrocket_store::{Clock, StoreHandle};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, MetricsExporterType};
 use clients::ClientRegistry;
 use consumer_offsets::ConsumerOffsetTable;
 use long_poll::PullHolds;
@@ -111,6 +112,8 @@ pub struct Broker {
     register_requests: mpsc::Sender<RegisterRequest>,
     /// When the broker started, ms since the epoch (GET_BROKER_RUNTIME_INFO's `bootTimestamp`).
     started_ms: i64,
+    /// The Prometheus counters requests record (inert unless `metricsExporterType=PROM`).
+    pub metrics: metrics::BrokerMetrics,
 }
 
 /// What [`Broker::new`] is built from.
@@ -134,7 +137,9 @@ impl Broker {
             .read(|store| transactions::recorded_decisions(store, op_from, half_from.unwrap_or(0)));
         let timers = timer::wheel::restore(&parts.store, &parts.config, started_ms);
         let pop = pop::restore(&parts.store, &parts.tables.offsets, &parts.config.broker_cluster_name);
+        let metrics = metrics::BrokerMetrics::new(parts.config.metrics_exporter_type != MetricsExporterType::Disable);
         Broker {
+            metrics,
             config: RwLock::new(Arc::new(parts.config)),
             address: OnceLock::new(),
             topics: Table::new(parts.tables.topics),

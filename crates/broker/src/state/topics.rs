@@ -7,6 +7,7 @@
 //! tasks notice it; the table never holds more than [`TOPICS_MAX`] topics. Pure: no I/O, no clock.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use ferrocket_wire::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use ferrocket_wire::permissions::{PERM_INHERIT, PERM_READ, PERM_WRITE};
@@ -21,6 +22,7 @@ use crate::config::SystemTopicSettings;
 use crate::error::{BrokerError, BrokerResult};
 use crate::limit_warnings::{LimitWarning, limit_warning};
 use crate::names::{STORED_TOPIC_BYTES_MAX, TOPICS_MAX, next_version, validate_topic};
+use crate::state::metrics::TopicTraffic;
 
 static TOPICS_FULL: LimitWarning = limit_warning!(TOPICS_MAX);
 static STORED_TOPICS_TOO_LONG: LimitWarning = limit_warning!(STORED_TOPIC_BYTES_MAX);
@@ -42,6 +44,9 @@ pub struct TopicTable {
     auto_create_topic_enable: bool,
     /// Names Java adds to `TopicValidator`'s system set, including the cluster and broker names.
     system_topics: BTreeSet<String>,
+    /// Each topic's metric counters, made on its first send and dropped with the topic, so a
+    /// send finds them under the lock it already holds (state/metrics.rs).
+    traffic: BTreeMap<String, Arc<TopicTraffic>>,
 }
 
 impl TopicTable {
@@ -116,6 +121,25 @@ impl TopicTable {
 
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
         self.topics.get(topic).cloned()
+    }
+
+    /// The counters of a topic this table holds, made on first use (once per topic); `None`
+    /// for a topic it does not hold, so the map stays within [`TOPICS_MAX`].
+    pub fn traffic(&mut self, topic: &str) -> Option<Arc<TopicTraffic>> {
+        if let Some(traffic) = self.traffic.get(topic) {
+            return Some(Arc::clone(traffic));
+        }
+        if !self.topics.contains_key(topic) {
+            return None;
+        }
+        let traffic = Arc::new(TopicTraffic::default());
+        self.traffic.insert(topic.to_owned(), Arc::clone(&traffic));
+        Some(traffic)
+    }
+
+    /// Every topic's counters that exist, for a scrape.
+    pub fn all_traffic(&self) -> Vec<(String, Arc<TopicTraffic>)> {
+        self.traffic.iter().map(|(t, c)| (t.clone(), Arc::clone(c))).collect()
     }
 
     pub fn contains(&self, topic: &str) -> bool {
@@ -266,6 +290,7 @@ impl TopicTable {
     /// DELETE_TOPIC_IN_BROKER: the removed config, if there was one.
     pub fn delete(&mut self, topic: &str, now_ms: i64) -> Option<TopicConfig> {
         let removed = self.topics.remove(topic)?;
+        self.traffic.remove(topic);
         self.bump(now_ms);
         Some(removed)
     }
@@ -331,6 +356,8 @@ impl TopicTable {
         }
         self.topics.clear();
         self.load_wrapper(wrapper);
+        let topics = &self.topics;
+        self.traffic.retain(|topic, _| topics.contains_key(topic));
         true
     }
 

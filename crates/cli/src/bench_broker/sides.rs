@@ -56,6 +56,8 @@ pub struct Launch {
     pub java_classpath: Option<String>,
     /// Every side in TLS enforcing mode (`-Dtls.server.mode=enforcing`, test-mode certificate).
     pub tls: bool,
+    /// Extra `key=value` lines appended to our broker's broker.conf.
+    pub ferrocket_conf: Vec<String>,
 }
 
 impl Launch {
@@ -168,8 +170,12 @@ fn start_ferrocket(launch: &Launch, home: TempDir) -> anyhow::Result<Side> {
         "namesrv",
     )?;
     let conf = dir.join("broker.conf");
-    std::fs::write(&conf, broker_conf(namesrv_port, broker_port, &dir.join("store")))
-        .with_context(|| format!("cannot write {}", conf.display()))?;
+    let mut text = broker_conf(namesrv_port, broker_port, &dir.join("store"));
+    for line in &launch.ferrocket_conf {
+        text.push_str(line);
+        text.push('\n');
+    }
+    std::fs::write(&conf, text).with_context(|| format!("cannot write {}", conf.display()))?;
     let broker = spawn(
         Command::new(&launch.ferrocket_bin)
             .args(["broker", "-c", &conf.display().to_string()])

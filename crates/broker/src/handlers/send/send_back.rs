@@ -132,6 +132,8 @@ pub async fn handle(b: &Broker, request: &RemotingCommand) -> BrokerResult<Remot
         match destination(original.reconsume_times, max_reconsume_times, header.delay_level) {
             Destination::DeadLetter => {
                 let dead = dlq_topic(group);
+                let origin_topic = header.origin_topic.as_deref().unwrap_or_default();
+                b.metrics.record_dead_letter(group, origin_topic, now_ms);
                 if create_registered(b, &dead, DLQ_QUEUE_NUMS, 0, now_ms).await.is_none() {
                     return Err(BrokerError::RetryTopicNotCreated { topic: dead });
                 }

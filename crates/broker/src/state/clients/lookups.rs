@@ -1,9 +1,10 @@
 //! The read side of [`ClientRegistry`]: who is in a group, what it subscribes to, and the
 //! connection lists admin tools show (GET_CONSUMER_CONNECTION_LIST and friends).
 
+use std::collections::HashMap;
 use std::hash::Hash;
 
-use ferrocket_wire::body::{Connection, ConsumerConnection, ProducerConnection, SubscriptionData};
+use ferrocket_wire::body::{Connection, ConsumeType, ConsumerConnection, ProducerConnection, SubscriptionData};
 
 use super::{ClientChannel, ClientRegistry, ConsumerGroupInfo};
 
@@ -88,6 +89,40 @@ impl<C: Clone + Eq + Hash> ClientRegistry<C> {
             .collect();
         groups.sort();
         groups
+    }
+
+    /// `(language, version)` of every producer channel (the connection metrics).
+    pub fn producer_attributes(&self) -> Vec<(String, i32)> {
+        self.producers
+            .values()
+            .flat_map(HashMap::values)
+            .map(|c| (c.language.json_name().to_owned(), c.version))
+            .collect()
+    }
+
+    /// `(group, language, version, consume type)` of every consumer channel.
+    pub fn consumer_attributes(&self) -> Vec<(String, String, i32, ConsumeType)> {
+        self.consumers
+            .iter()
+            .flat_map(|(group, info)| {
+                info.channels.values().map(move |c| {
+                    (
+                        group.clone(),
+                        c.language.json_name().to_owned(),
+                        c.version,
+                        info.consume_type.clone(),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Every online consumer group with the topics it subscribes to.
+    pub fn subscribed_topics(&self) -> Vec<(String, Vec<String>)> {
+        self.consumers
+            .iter()
+            .map(|(group, info)| (group.clone(), info.subscriptions.keys().cloned().collect()))
+            .collect()
     }
 
     /// Every online consumer group, sorted.

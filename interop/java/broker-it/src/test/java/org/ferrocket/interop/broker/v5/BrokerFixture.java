@@ -88,6 +88,22 @@ final class BrokerFixture implements AutoCloseable {
         Path workDir = InteropEnv.freshWorkDir(testClass);
         String classpath = InteropEnv.classpathFromFile("ferrocket.interop.rocketmq5Classpath");
         BrokerUnderTest broker = BrokerUnderTest.start(workDir, classpath, SERIALIZE_TYPE, brokerConf, systemProperties);
+        return around(workDir, classpath, broker, clientTls, adminHook);
+    }
+
+    /**
+     * The official Java pair whatever {@code -Dbroker.impl} says, as a reference running beside the
+     * broker under test; {@code marker} names its work directory.
+     */
+    static BrokerFixture startJavaReference(Class<?> marker, Map<String, String> brokerConf) throws Exception {
+        Path workDir = InteropEnv.freshWorkDir(marker);
+        String classpath = InteropEnv.classpathFromFile("ferrocket.interop.rocketmq5Classpath");
+        BrokerUnderTest broker = BrokerUnderTest.startJavaReference(workDir, classpath, SERIALIZE_TYPE, brokerConf);
+        return around(workDir, classpath, broker, false, null);
+    }
+
+    private static BrokerFixture around(Path workDir, String classpath, BrokerUnderTest broker, boolean clientTls,
+                                        org.apache.rocketmq.remoting.RPCHook adminHook) throws Exception {
         DefaultMQAdminExt admin = new DefaultMQAdminExt(adminHook);
         admin.setUseTLS(clientTls);
         try {

@@ -180,6 +180,16 @@ public final class BrokerUnderTest implements AutoCloseable {
             : startFerrocket(workDir, brokerConf, systemProperties);
     }
 
+    /**
+     * The official Java 5.3.3 pair whatever {@code -Dbroker.impl} says: the reference a test
+     * compares ours with while both run (the metrics exporter's names and labels, say).
+     */
+    public static BrokerUnderTest startJavaReference(Path workDir, String javaClasspath, String serializeType,
+                                                     Map<String, String> brokerConf)
+        throws IOException, InterruptedException {
+        return startJava(workDir, javaClasspath, serializeType, brokerConf, Map.of());
+    }
+
     private static BrokerUnderTest startJava(Path workDir, String classpath, String serializeType,
                                              Map<String, String> brokerConf, Map<String, String> systemProperties)
         throws IOException, InterruptedException {

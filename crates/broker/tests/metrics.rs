@@ -1,0 +1,167 @@
+//! The Prometheus endpoint (`metricsExporterType=PROM`) of a real broker on 127.0.0.1, scraped
+//! over HTTP after traffic: the counters, histograms and gauges read what the test sent, pulled
+//! and committed, under Java 5.3.3's sample names and labels.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use common::{ask, client, consumer_heartbeat, create_topic, ok_code, properties, pull_queue, send_v2, start_broker};
+use ferrocket_broker::config::MetricsExporterType;
+use ferrocket_wire::RequestCode;
+use ferrocket_wire::header::UpdateConsumerOffsetRequestHeader;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TOPIC: &str = "MetricsTopic";
+const QUEUES: i32 = 4;
+const PER_QUEUE: i32 = 5;
+
+/// `GET /metrics` over HTTP/1.0; the samples as `name{labels}` (labels sorted) → value.
+async fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    body.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            (normalise(series), value.parse::<f64>().unwrap())
+        })
+        .collect()
+}
+
+/// `name{b="2",a="1"}` → `name{a="1",b="2"}`, so that lookups do not depend on label order.
+fn normalise(series: &str) -> String {
+    let Some((name, rest)) = series.split_once('{') else {
+        return series.to_owned();
+    };
+    let mut labels: Vec<&str> = rest.trim_end_matches('}').split("\",").collect();
+    labels.iter_mut().for_each(|l| *l = l.trim_end_matches('"'));
+    labels.sort_unstable();
+    let joined: Vec<String> = labels.iter().map(|l| format!("{l}\"")).collect();
+    format!("{name}{{{}}}", joined.join(","))
+}
+
+/// The value of the one series of `name` whose labels include every pair of `want`.
+fn value(samples: &BTreeMap<String, f64>, name: &str, want: &[(&str, &str)]) -> f64 {
+    let found: Vec<f64> = samples
+        .iter()
+        .filter(|(series, _)| series.starts_with(&format!("{name}{{")))
+        .filter(|(series, _)| want.iter().all(|(k, v)| series.contains(&format!("{k}=\"{v}\""))))
+        .map(|(_, v)| *v)
+        .collect();
+    assert_eq!(found.len(), 1, "{name} {want:?} in {samples:#?}");
+    found[0]
+}
+
+#[tokio::test]
+async fn a_scrape_reads_what_was_sent_pulled_and_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |config| {
+        config.metrics_exporter_type = MetricsExporterType::Prom;
+        config.metrics_prom_exporter_port = 0;
+    })
+    .await;
+    let metrics = broker.metrics_addr().expect("PROM serves an endpoint");
+    let client = client();
+    ok_code(&ask(&client, &broker, create_topic(TOPIC, QUEUES)).await);
+    ok_code(&ask(&client, &broker, consumer_heartbeat("c1", "cg", TOPIC, 1)).await);
+    let props = properties(&[("TAGS", "t")]);
+    for queue_id in 0..QUEUES {
+        for _ in 0..PER_QUEUE {
+            ok_code(&ask(&client, &broker, send_v2(TOPIC, queue_id, &props, b"metrics body")).await);
+        }
+    }
+    let mut pulled_bytes = 0;
+    let mut pulled = 0;
+    for queue_id in 0..QUEUES {
+        for message in pull_queue(&client, &broker, TOPIC, queue_id).await {
+            pulled += 1;
+            let mut record = bytes::BytesMut::new();
+            message.encode(&mut record).unwrap();
+            pulled_bytes += record.len();
+        }
+    }
+    let sent = f64::from(QUEUES * PER_QUEUE);
+    assert_eq!(pulled, QUEUES * PER_QUEUE);
+    // The group commits queue 0 only: the other queues' messages are its lag.
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "cg".into(),
+        topic: TOPIC.into(),
+        queue_id: 0,
+        commit_offset: i64::from(PER_QUEUE),
+        ..Default::default()
+    };
+    ok_code(
+        &ask(
+            &client,
+            &broker,
+            common::with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
+        )
+        .await,
+    );
+
+    let samples = scrape(metrics).await;
+    let topic = [("topic", TOPIC), ("message_type", "normal"), ("is_system", "false")];
+    assert_eq!(value(&samples, "rocketmq_messages_in_total", &topic), sent);
+    let bytes_in = value(&samples, "rocketmq_throughput_in_total", &topic);
+    // Bytes in are the stored records, which the pulls carried back out whole.
+    assert_eq!(bytes_in, pulled_bytes as f64);
+    assert_eq!(value(&samples, "rocketmq_message_size_count", &topic), sent);
+    assert_eq!(value(&samples, "rocketmq_message_size_sum", &topic), bytes_in);
+    let small = [("topic", TOPIC), ("le", "1024.0")];
+    assert_eq!(value(&samples, "rocketmq_message_size_bucket", &small), sent);
+    let group = [("topic", TOPIC), ("consumer_group", "cg"), ("is_system", "false")];
+    assert_eq!(value(&samples, "rocketmq_messages_out_total", &group), sent);
+    assert_eq!(value(&samples, "rocketmq_throughput_out_total", &group), bytes_in);
+    let sends = [
+        ("request_code", "send_message_v2"),
+        ("response_code", "success"),
+        ("result", "success"),
+        ("is_long_polling", "false"),
+        ("protocol_type", "remoting"),
+    ];
+    assert_eq!(value(&samples, "rocketmq_rpc_latency_milliseconds_count", &sends), sent);
+    let created = [("invocation_status", "success"), ("is_system", "false")];
+    assert_eq!(
+        value(
+            &samples,
+            "rocketmq_topic_create_execution_time_milliseconds_count",
+            &created
+        ),
+        1.0
+    );
+    let lag = [("topic", TOPIC), ("consumer_group", "cg"), ("is_retry", "false")];
+    let lagging = f64::from((QUEUES - 1) * PER_QUEUE);
+    assert_eq!(value(&samples, "rocketmq_consumer_lag_messages", &lag), lagging);
+    assert_eq!(value(&samples, "rocketmq_consumer_ready_messages", &lag), lagging);
+    let connections = [("consumer_group", "cg"), ("consume_mode", "push"), ("language", "java")];
+    assert_eq!(value(&samples, "rocketmq_consumer_connections", &connections), 1.0);
+    let common = [
+        ("cluster", "DefaultCluster"),
+        ("node_type", "broker"),
+        ("node_id", "broker-a"),
+    ];
+    let topics = value(&samples, "rocketmq_topic_number", &common);
+    assert_eq!(topics, broker.broker().topics.lock().len() as f64);
+    assert!(value(&samples, "rocketmq_storage_size_bytes", &[("storage_type", "local")]) > 0.0);
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn metrics_are_off_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |_| {}).await;
+    assert_eq!(broker.metrics_addr(), None);
+    assert!(!broker.broker().metrics.enabled());
+    broker.shutdown().await;
+}
