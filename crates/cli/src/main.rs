@@ -12,6 +12,8 @@ mod bench_broker;
 mod bench_namesrv;
 mod bench_net;
 mod bench_store;
+mod console;
+mod tap_command;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -102,6 +104,8 @@ enum Command {
         #[command(flatten)]
         grpc: GrpcArgs,
         #[command(flatten)]
+        console: console::ConsoleArgs,
+        #[command(flatten)]
         java: JavaProperties,
     },
     /// The name server alone.
@@ -116,6 +120,8 @@ enum Command {
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
         #[command(flatten)]
+        console: console::ConsoleArgs,
+        #[command(flatten)]
         java: JavaProperties,
     },
     /// The broker alone, configured by a Java broker.conf.
@@ -125,8 +131,12 @@ enum Command {
         #[command(flatten)]
         grpc: GrpcArgs,
         #[command(flatten)]
+        console: console::ConsoleArgs,
+        #[command(flatten)]
         java: JavaProperties,
     },
+    /// Prints each request a running server decodes, read from its web console (not a capture).
+    Tap(tap_command::TapArgs),
     /// Side-by-side benchmarks.
     Bench {
         #[command(subcommand)]
@@ -247,6 +257,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             data_dir,
             broker_ip,
             grpc,
+            console,
             java,
         } => {
             let tls = java.tls()?;
@@ -266,8 +277,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let broker = start_broker(config, serialize_type).await?;
             let grpc_settings = grpc.apply(GrpcSettings::default());
             let grpc = start_grpc(&broker, &grpc_settings, &host, &tls).await?;
+            let sources = console::Sources::new(Some(std::sync::Arc::clone(broker.broker())), vec![namesrv_addr]);
+            let taps = vec![
+                ("namesrv", std::sync::Arc::clone(namesrv.tap())),
+                ("broker", std::sync::Arc::clone(broker.tap())),
+            ];
+            let console = start_console(&console, "standalone", sources, taps).await?;
             wait_for_stop_signal().await?;
             reload.abort();
+            stop_console(console);
             if let Some(grpc) = grpc {
                 grpc.shutdown().await;
             }
@@ -280,6 +298,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             port,
             config,
             data_dir,
+            console,
             java,
         } => {
             let tls = java.tls()?;
@@ -290,26 +309,49 @@ async fn run(command: Command) -> anyhow::Result<()> {
             config.tls = tls.server()?;
             let reload = watch_certificates(&tls, &config.tls);
             let namesrv = start_namesrv(config, &host, port, &data_dir, serialize_type).await?;
+            let own_addr = format!("{}:{}", announced_host(&host), namesrv.local_addr().port());
+            let sources = console::Sources::new(None, vec![own_addr]);
+            let taps = vec![("namesrv", std::sync::Arc::clone(namesrv.tap()))];
+            let console = start_console(&console, "namesrv", sources, taps).await?;
             wait_for_stop_signal().await?;
             reload.abort();
+            stop_console(console);
             namesrv.shutdown().await;
         }
-        Command::Broker { config, grpc, java } => {
+        Command::Broker {
+            config,
+            grpc,
+            console,
+            java,
+        } => {
             let tls = java.tls()?;
             let (mut config, grpc_settings) = load_broker_config(&config)?;
             config.server_tls = tls.server()?;
             config.client_tls = tls.client()?;
             let reload = watch_certificates(&tls, &config.server_tls);
             let host = config.listen_host.clone();
+            let namesrv_addrs: Vec<String> = config
+                .namesrv_addr
+                .as_deref()
+                .unwrap_or("")
+                .split(';')
+                .filter(|addr| !addr.trim().is_empty())
+                .map(|addr| addr.trim().to_owned())
+                .collect();
             let broker = start_broker(config, serialize_type).await?;
             let grpc = start_grpc(&broker, &grpc.apply(grpc_settings), &host, &tls).await?;
+            let sources = console::Sources::new(Some(std::sync::Arc::clone(broker.broker())), namesrv_addrs);
+            let taps = vec![("broker", std::sync::Arc::clone(broker.tap()))];
+            let console = start_console(&console, "broker", sources, taps).await?;
             wait_for_stop_signal().await?;
             reload.abort();
+            stop_console(console);
             if let Some(grpc) = grpc {
                 grpc.shutdown().await;
             }
             broker.shutdown().await;
         }
+        Command::Tap(args) => tap_command::run(args).await?,
         Command::Bench {
             what: BenchCommand::Namesrv(args),
         } => {
@@ -419,6 +461,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn start_console(
+    args: &console::ConsoleArgs,
+    role: &'static str,
+    sources: console::Sources,
+    taps: Vec<(&'static str, std::sync::Arc<ferrocket_net::Tap>)>,
+) -> anyhow::Result<Option<console::ConsoleHandle>> {
+    let console = console::start(args, role, sources, taps).await?;
+    if let Some(console) = &console {
+        announce("console", console.local_addr);
+        tracing::info!(url = %format!("http://{}/", console.local_addr), "web console");
+    }
+    Ok(console)
+}
+
+fn stop_console(console: Option<console::ConsoleHandle>) {
+    if let Some(console) = console {
+        console.shutdown();
+    }
 }
 
 /// Java reloads its TLS files when they change (`FileWatchService`); so do we, until stopped.
@@ -555,7 +617,7 @@ mod tests {
             Command::Standalone { java, .. } | Command::Namesrv { java, .. } | Command::Broker { java, .. } => {
                 Some(java.defines)
             }
-            Command::Bench { .. } => None,
+            Command::Bench { .. } | Command::Tap(_) => None,
         }
     }
 
