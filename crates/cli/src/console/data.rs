@@ -283,7 +283,8 @@ impl Sources {
                     ("queueId", &queue_id.to_string()),
                     ("queueOffset", &offset.to_string()),
                     ("maxMsgNums", "1"),
-                    ("sysFlag", "0"),
+                    // FLAG_SUBSCRIPTION: the expression below, not a registered consumer's.
+                    ("sysFlag", "4"),
                     ("commitOffset", "0"),
                     ("suspendTimeoutMillis", "0"),
                     ("subscription", "*"),
