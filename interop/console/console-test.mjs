@@ -33,7 +33,7 @@ function check(ok, what) {
 function startStandalone(dataDir) {
   const child = spawn(process.env.FERROCKET_BIN, [
     "standalone", "--host", "127.0.0.1", "--namesrv-port", "0", "--broker-port", "0",
-    "--no-grpc", "--console-port", "0", "--data-dir", dataDir,
+    "--no-grpc", "--console-port", "0", "--console-sample-ms", "1000", "--data-dir", dataDir,
   ], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FERROCKET_LOG: "warn" } });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -155,7 +155,18 @@ async function main() {
       lag = await page.$eval(`tr[data-group=${GROUP}] td.lag`, (cell) => cell.textContent).catch(() => "");
     }
     check(lag === String(EXPECTED_LAG), `groups page: ${GROUP} lag ${lag} (expected ${EXPECTED_LAG})`);
+    const lagChart = await page.$eval(`tr[data-group=${GROUP}] svg.chart`,
+      (svg) => ({ points: Number(svg.dataset.points), title: svg.textContent })).catch(() => ({ points: 0 }));
+    check(lagChart.points >= 2, `groups page: a lag chart of ${lagChart.points} samples (${lagChart.title})`);
     await shot(page, "4-groups");
+
+    // The topic's rate chart (a sample a second here): it saw the sends.
+    await page.goto(`${base}/topics`, { waitUntil: "load" });
+    const rateChart = await page.$eval(`tr[data-topic=${TOPIC}] svg.chart`,
+      (svg) => ({ points: Number(svg.dataset.points), title: svg.textContent })).catch(() => ({ points: 0, title: "" }));
+    const peak = Number((rateChart.title.match(/max ([0-9.]+)/) || [])[1] || 0);
+    check(rateChart.points >= 2 && peak > 0, `topics page: a rate chart of ${rateChart.points} samples (${rateChart.title})`);
+    await shot(page, "4b-topics-chart");
 
     // Messages: by key, through the form.
     await page.goto(`${base}/messages`, { waitUntil: "load" });

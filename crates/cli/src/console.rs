@@ -8,6 +8,7 @@
 //! reaches it from the network must only read.
 
 mod data;
+mod history;
 mod pages;
 
 use std::collections::BTreeMap;
@@ -58,18 +59,23 @@ pub struct ConsoleArgs {
     /// Serve no web console.
     #[arg(long)]
     pub no_console: bool,
+    /// Milliseconds between the charts' samples (tests shorten it).
+    #[arg(long, hide = true, default_value_t = history::SAMPLE_INTERVAL_DEFAULT.as_millis() as u64)]
+    pub console_sample_ms: u64,
 }
 
 /// A running console; dropping it leaves it running, [`ConsoleHandle::shutdown`] stops it.
 pub struct ConsoleHandle {
     pub local_addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl ConsoleHandle {
     pub fn shutdown(self) {
         // Live-view streams never end by themselves, so no graceful wait: the process is stopping.
-        self.task.abort();
+        for task in self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -78,6 +84,7 @@ struct Console {
     taps: Vec<(&'static str, Arc<Tap>)>,
     admin: bool,
     role: &'static str,
+    history: history::History,
 }
 
 type Shared = State<Arc<Console>>;
@@ -116,7 +123,10 @@ pub async fn start(
         taps,
         admin: addr.ip().is_loopback(),
         role,
+        history: history::History::default(),
     });
+    let sampling = Duration::from_millis(args.console_sample_ms.max(1));
+    let sampler = tokio::spawn(sample(Arc::clone(&console), sampling));
     let app = Router::new()
         .route("/", get(cluster_page))
         .route("/topics", get(topics_page).post(create_topic))
@@ -132,7 +142,44 @@ pub async fn start(
             tracing::warn!(%error, "console stopped");
         }
     });
-    Ok(Some(ConsoleHandle { local_addr, task }))
+    Ok(Some(ConsoleHandle {
+        local_addr,
+        tasks: vec![task, sampler],
+    }))
+}
+
+/// The charts' samples: each topic's message rate (from its summed max offsets) and each
+/// group's lag, every `interval`, while the process runs.
+async fn sample(console: Arc<Console>, interval: Duration) {
+    if console.sources.broker.is_none() {
+        return;
+    }
+    loop {
+        // The console's one clock read: chart times are wall-clock for people to read.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+        if let Ok(topics) = console.sources.topics().await {
+            for topic in topics {
+                let count_key = format!("count:{}", topic.name);
+                let now = (now_ms, topic.max_offset as f64);
+                if let Some(before) = console.history.last(&count_key) {
+                    console
+                        .history
+                        .push(&format!("topic:{}", topic.name), now_ms, history::rate(before, now));
+                }
+                console.history.push(&count_key, now.0, now.1);
+            }
+        }
+        if let Ok(groups) = console.sources.groups().await {
+            for group in groups {
+                console
+                    .history
+                    .push(&format!("group:{}", group.name), now_ms, group.lag() as f64);
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
 }
 
 async fn css() -> Response {
@@ -165,7 +212,7 @@ async fn topics_page(State(console): Shared, Query(notice): Query<Notice>) -> Ht
         (Some(created), None) => Some(Ok(format!("topic {created} created"))),
         (None, None) => None,
     };
-    Html(pages::topics(&topics, console.admin, notice.as_ref()))
+    Html(pages::topics(&topics, console.admin, notice.as_ref(), &console.history))
 }
 
 #[derive(Deserialize)]
@@ -209,7 +256,7 @@ pub fn percent_encode(value: &str) -> String {
 }
 
 async fn groups_page(State(console): Shared) -> Html<String> {
-    Html(pages::groups(&console.sources.groups().await))
+    Html(pages::groups(&console.sources.groups().await, &console.history))
 }
 
 #[derive(Deserialize, Default)]

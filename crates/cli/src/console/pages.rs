@@ -9,6 +9,7 @@ use ferrocket_wire::message::StoredMessage;
 use serde_json::{Value, json};
 
 use super::data::{GroupRow, TopicRow};
+use super::history::{self, History};
 
 pub const CSS: &str = include_str!("assets/console.css");
 pub const JS: &str = include_str!("assets/console.js");
@@ -121,7 +122,12 @@ fn perm_text(perm: i32) -> String {
     format!("{read}{write}")
 }
 
-pub fn topics(topics: &Result<Vec<TopicRow>, String>, admin: bool, notice: Option<&Result<String, String>>) -> String {
+pub fn topics(
+    topics: &Result<Vec<TopicRow>, String>,
+    admin: bool,
+    notice: Option<&Result<String, String>>,
+    charts: &History,
+) -> String {
     let mut body = String::new();
     match notice {
         Some(Ok(text)) => {
@@ -146,19 +152,20 @@ pub fn topics(topics: &Result<Vec<TopicRow>, String>, admin: bool, notice: Optio
         Ok(rows) => {
             body.push_str(
                 "<table id=\"topics\"><tr><th>topic</th><th>read/write queues</th><th>perm</th>\
-                 <th>message type</th><th>min offset</th><th>max offset</th></tr>",
+                 <th>message type</th><th>min offset</th><th>max offset</th><th>messages/s, last hour</th></tr>",
             );
             for row in rows {
                 let _ = write!(
                     body,
                     "<tr data-topic=\"{name}\"><td>{name}</td><td>{}/{}</td><td>{}</td><td>{}</td>\
-                     <td>{}</td><td>{}</td></tr>",
+                     <td>{}</td><td>{}</td><td>{}</td></tr>",
                     row.read_queues,
                     row.write_queues,
                     perm_text(row.perm),
                     escape(&row.message_type),
                     row.min_offset,
                     row.max_offset,
+                    history::svg(&charts.get(&format!("topic:{}", row.name)), "messages/s"),
                     name = escape(&row.name),
                 );
             }
@@ -169,21 +176,23 @@ pub fn topics(topics: &Result<Vec<TopicRow>, String>, admin: bool, notice: Optio
     layout("Topics", "Topics", &body)
 }
 
-pub fn groups(groups: &Result<Vec<GroupRow>, String>) -> String {
+pub fn groups(groups: &Result<Vec<GroupRow>, String>, charts: &History) -> String {
     let mut body = String::new();
     match groups {
         Ok(rows) => {
             body.push_str(
-                "<table id=\"groups\"><tr><th>group</th><th>members</th><th>lag</th><th>consume TPS</th></tr>",
+                "<table id=\"groups\"><tr><th>group</th><th>members</th><th>lag</th><th>consume TPS</th>\
+                 <th>lag, last hour</th></tr>",
             );
             for row in rows {
                 let _ = write!(
                     body,
                     "<tr data-group=\"{name}\"><td><a href=\"#g-{name}\">{name}</a></td><td>{}</td>\
-                     <td class=\"lag\">{}</td><td>{:.1}</td></tr>",
+                     <td class=\"lag\">{}</td><td>{:.1}</td><td>{}</td></tr>",
                     row.members.len(),
                     row.lag(),
                     row.consume_tps,
+                    history::svg(&charts.get(&format!("group:{}", row.name)), "lag"),
                     name = escape(&row.name),
                 );
             }
@@ -327,13 +336,14 @@ mod tests {
             name: "<script>".into(),
             ..TopicRow::default()
         }]);
-        let page = topics(&rows, true, None);
+        let page = topics(&rows, true, None, &History::default());
         assert!(page.contains("&lt;script&gt;") && !page.contains("<td><script>"));
     }
 
     #[test]
     fn admin_form_only_when_allowed() {
-        assert!(topics(&Ok(Vec::new()), true, None).contains("id=\"create-topic\""));
-        assert!(!topics(&Ok(Vec::new()), false, None).contains("id=\"create-topic\""));
+        let charts = History::default();
+        assert!(topics(&Ok(Vec::new()), true, None, &charts).contains("id=\"create-topic\""));
+        assert!(!topics(&Ok(Vec::new()), false, None, &charts).contains("id=\"create-topic\""));
     }
 }
