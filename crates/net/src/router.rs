@@ -80,8 +80,8 @@ impl Router {
         self
     }
 
-    pub(crate) fn tap_ref(&self) -> Option<&Tap> {
-        self.tap.as_deref()
+    pub(crate) fn tap_ref(&self) -> Option<&Arc<Tap>> {
+        self.tap.as_ref()
     }
 
     pub(crate) fn handler(&self, code: i32) -> Option<Arc<dyn Handler>> {

@@ -34,7 +34,8 @@ const HEARTBEAT_SCAN_BYTES_MAX: usize = 512;
 pub enum Direction {
     /// A peer's request to this server.
     In,
-    /// This server's request to a peer (the broker calling a client back); not recorded yet.
+    /// This server's request to a peer on a connection the peer opened (the broker calling a
+    /// client back: NOTIFY_CONSUMER_IDS_CHANGED, CHECK_TRANSACTION_STATE, ...).
     Out,
 }
 
