@@ -181,6 +181,13 @@ async function main() {
     const hex = await page.$eval("pre.body-hex", (pre) => pre.textContent).catch(() => "");
     check(hex.startsWith("68 65 6c 6c 6f"), "messages page: shows the body in hex");
     await shot(page, "5-message-by-key");
+    // By id: the unique id (UNIQ_KEY) the page showed.
+    const uniqueId = await page.$$eval("section.message tr", (rows) =>
+      rows.filter((row) => row.cells[0]?.textContent === "UNIQ_KEY").map((row) => row.cells[1].textContent)[0] || "");
+    await page.goto(`${base}/messages?topic=${TOPIC}&by=id&id=${uniqueId}`, { waitUntil: "load" });
+    const byId = await page.$$eval("pre.body-text", (pres) => pres.map((pre) => pre.textContent));
+    check(uniqueId.length > 0 && byId.length === 1 && byId[0] === "hello find-me",
+      `messages page: found by unique id ${uniqueId} (${JSON.stringify(byId)})`);
     // And by queue offset: queue of that message, its offset.
     await page.goto(`${base}/messages?topic=${TOPIC}&by=offset&queue=0&offset=0`, { waitUntil: "load" });
     const byOffset = await page.$$eval("section.message", (sections) => sections.length);
