@@ -13,14 +13,17 @@
 //! metadata and closes the store cleanly; a second signal stops it at once.
 
 mod admin;
+mod bench;
 mod bench_broker;
 mod bench_namesrv;
 mod bench_net;
 mod bench_store;
 mod config_check;
 mod config_files;
+mod console;
 mod hosts;
 mod logging;
+mod tap_command;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -163,6 +166,8 @@ enum Command {
         #[command(flatten)]
         grpc: GrpcArgs,
         #[command(flatten)]
+        console: console::ConsoleArgs,
+        #[command(flatten)]
         java: JavaProperties,
     },
     /// The name server alone.
@@ -186,6 +191,8 @@ enum Command {
         #[arg(long, requires = "config")]
         check_config: bool,
         #[command(flatten)]
+        console: console::ConsoleArgs,
+        #[command(flatten)]
         java: JavaProperties,
     },
     /// The broker alone, configured by a Java broker.conf (Java's defaults without one).
@@ -202,112 +209,18 @@ enum Command {
         #[command(flatten)]
         grpc: GrpcArgs,
         #[command(flatten)]
+        console: console::ConsoleArgs,
+        #[command(flatten)]
         java: JavaProperties,
     },
     /// mqadmin's most used subcommands, with its names and flags (`ferrocket admin topicList -n ...`).
     Admin(admin::AdminArgs),
+    /// Prints each request a running server decodes, read from its web console (not a capture).
+    Tap(tap_command::TapArgs),
     /// Side-by-side benchmarks.
     Bench {
         #[command(subcommand)]
-        what: BenchCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Sends per second, latency, broker CPU per message and memory: our broker beside the Java
-    /// 5.3.3 broker and a do-nothing responder, each a child process, in one run.
-    Broker {
-        /// Seconds per side, load and round.
-        #[arg(long, default_value_t = bench_broker::SLICE.as_secs())]
-        seconds: u64,
-        /// Turns each side takes per load.
-        #[arg(long, default_value_t = bench_broker::ROUNDS)]
-        rounds: u32,
-        /// Client connection counts to measure.
-        #[arg(long, value_delimiter = ',', default_value = "8,64")]
-        connections: Vec<usize>,
-        /// Message body sizes to measure, in bytes.
-        #[arg(long, value_delimiter = ',', default_value = "128,1024")]
-        body_bytes: Vec<usize>,
-        /// Header encodings: json, rocketmq.
-        #[arg(long, value_delimiter = ',', default_value = "json,rocketmq")]
-        headers: Vec<String>,
-        /// Messages per send: 1 is SEND_MESSAGE_V2, more is SEND_BATCH_MESSAGE of that many.
-        #[arg(long, value_delimiter = ',', default_value = "1,32")]
-        batches: Vec<usize>,
-        /// After the sends, pull loops through the backlog they left.
-        #[arg(long)]
-        pulls: bool,
-        /// Single sends also at these fixed total rates (msgs/s): latency where every side keeps up.
-        #[arg(long, value_delimiter = ',')]
-        paced_rates: Vec<u32>,
-        /// rocketmq-example's jar: runs the official benchmark Producer against each broker
-        /// (needs --java-classpath, whose 5.3.3 broker carries the client).
-        #[arg(long)]
-        example_jar: Option<PathBuf>,
-        /// The official Producer's `-w` thread counts.
-        #[arg(long, value_delimiter = ',', default_value = "8,64")]
-        official_threads: Vec<usize>,
-        /// Messages per official Producer run (`-q`).
-        #[arg(long, default_value_t = 200_000)]
-        official_messages: u64,
-        /// The runtime classpath of org.apache.rocketmq:rocketmq-broker and rocketmq-namesrv
-        /// 5.3.3; without it the Java side is skipped.
-        #[arg(long)]
-        java_classpath: Option<String>,
-        /// The `java` executable for the Java side.
-        #[arg(long, default_value = "java")]
-        java: PathBuf,
-        /// Our binary to run as the broker (this one by default).
-        #[arg(long)]
-        ferrocket_bin: Option<PathBuf>,
-        /// Every side in TLS enforcing mode (test-mode certificate) and the load over TLS.
-        #[arg(long)]
-        tls: bool,
-        /// Extra broker.conf lines for our broker, `key=value` (repeatable), e.g.
-        /// `--ferrocket-conf metricsExporterType=PROM` to measure what metrics cost.
-        #[arg(long)]
-        ferrocket_conf: Vec<String>,
-    },
-    /// A do-nothing responder on 127.0.0.1 for `bench broker` (runs until killed).
-    #[command(hide = true)]
-    Responder {
-        #[arg(long)]
-        port: u16,
-        #[arg(long)]
-        tls: bool,
-    },
-    /// Route lookups per second and memory at scale: ours beside the Java name server.
-    Namesrv(bench_namesrv::BenchNamesrvArgs),
-    /// Store appends and reads beside this machine's sequential write bandwidth and fsyncs/s.
-    Store {
-        /// A directory on the file system to measure (not a tmpfs, or fsync costs nothing).
-        #[arg(long, default_value = "target/bench-store")]
-        dir: PathBuf,
-        /// Seconds per append case (12 cases).
-        #[arg(long, default_value_t = 3)]
-        seconds: u64,
-        /// interop/java/store-bench/target/classes plus the runtime classpath of
-        /// org.apache.rocketmq:rocketmq-store:5.3.3 (see interop/java/store-bench/pom.xml); each
-        /// case then also runs on the Java store. Without it the Java side is skipped.
-        #[arg(long)]
-        java_classpath: Option<String>,
-        /// The `java` executable for the Java side.
-        #[arg(long, default_value = "java")]
-        java: PathBuf,
-    },
-    /// Loopback round trips per second: our transport beside a bare tokio echo.
-    Net {
-        /// Measured seconds per side.
-        #[arg(long, default_value_t = bench_net::DURATION.as_secs())]
-        seconds: u64,
-        /// Requests in flight at once on the one connection.
-        #[arg(long, default_value_t = bench_net::IN_FLIGHT)]
-        in_flight: usize,
-        /// Request body size in bytes.
-        #[arg(long, default_value_t = bench_net::BODY_BYTES)]
-        body_bytes: usize,
+        what: bench::BenchCommand,
     },
 }
 
@@ -352,7 +265,7 @@ fn data_dir_of(command: &Command) -> anyhow::Result<PathBuf> {
             let root = entries.into_iter().find(|(key, _)| key == "storePathRootDir");
             Ok(root.map_or_else(|| BrokerConfig::default().store_path_root_dir, |(_, dir)| dir.into()))
         }
-        Command::Bench { .. } | Command::Admin(_) => Ok(PathBuf::from(".")),
+        Command::Bench { .. } | Command::Admin(_) | Command::Tap(_) => Ok(PathBuf::from(".")),
     }
 }
 
@@ -367,6 +280,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             broker_ip,
             metrics_port,
             grpc,
+            console,
             java,
         } => {
             let mut signals = StopSignals::install()?;
@@ -412,8 +326,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     return Err(error);
                 }
             };
+            let sources = console::Sources::new(Some(std::sync::Arc::clone(broker.broker())), vec![namesrv_addr]);
+            let taps = vec![
+                ("namesrv", std::sync::Arc::clone(namesrv.tap())),
+                ("broker", std::sync::Arc::clone(broker.tap())),
+            ];
+            let console = match start_console(&console, "standalone", sources, taps).await {
+                Ok(console) => console,
+                Err(error) => {
+                    if let Some(grpc) = grpc {
+                        grpc.shutdown().await;
+                    }
+                    broker.shutdown().await;
+                    namesrv.shutdown().await;
+                    return Err(error);
+                }
+            };
             wait_for_stop_signal(&mut signals).await;
             reload.abort();
+            stop_console(console);
             stop_within_bound(&mut signals, async move {
                 if let Some(grpc) = grpc {
                     grpc.shutdown().await;
@@ -443,6 +374,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             data_dir,
             print_config,
             check_config: _,
+            console,
             java,
         } => {
             let tls = java.tls()?;
@@ -465,8 +397,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let reload = watch_certificates(&tls, &config.tls);
             let bind = hosts::bind_addr("name server", &host, port)?;
             let namesrv = start_namesrv(config, bind, &data_dir, serialize_type, "--port").await?;
+            let own_addr = format!("{}:{}", reachable_here(bind.ip()), namesrv.local_addr().port());
+            let sources = console::Sources::new(None, vec![own_addr]);
+            let taps = vec![("namesrv", std::sync::Arc::clone(namesrv.tap()))];
+            let console = match start_console(&console, "namesrv", sources, taps).await {
+                Ok(console) => console,
+                Err(error) => {
+                    namesrv.shutdown().await;
+                    return Err(error);
+                }
+            };
             wait_for_stop_signal(&mut signals).await;
             reload.abort();
+            stop_console(console);
             stop_within_bound(&mut signals, namesrv.shutdown()).await?;
         }
         Command::Broker {
@@ -474,6 +417,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print_config,
             check_config: _,
             grpc,
+            console,
             java,
         } => {
             let tls = java.tls()?;
@@ -495,6 +439,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             config.client_tls = tls.client()?;
             let reload = watch_certificates(&tls, &config.server_tls);
             let host = config.listen_host.clone();
+            let namesrv_addrs: Vec<String> = config
+                .namesrv_addr
+                .as_deref()
+                .unwrap_or("")
+                .split(';')
+                .filter(|addr| !addr.trim().is_empty())
+                .map(|addr| addr.trim().to_owned())
+                .collect();
             let ports = PortFlags {
                 listen: "listenPort in broker.conf",
                 ha: "haListenPort in broker.conf (default listenPort + 1)",
@@ -508,8 +460,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     return Err(error);
                 }
             };
+            let sources = console::Sources::new(Some(std::sync::Arc::clone(broker.broker())), namesrv_addrs);
+            let taps = vec![("broker", std::sync::Arc::clone(broker.tap()))];
+            let console = match start_console(&console, "broker", sources, taps).await {
+                Ok(console) => console,
+                Err(error) => {
+                    if let Some(grpc) = grpc {
+                        grpc.shutdown().await;
+                    }
+                    broker.shutdown().await;
+                    return Err(error);
+                }
+            };
             wait_for_stop_signal(&mut signals).await;
             reload.abort();
+            stop_console(console);
             stop_within_bound(&mut signals, async move {
                 if let Some(grpc) = grpc {
                     grpc.shutdown().await;
@@ -519,117 +484,30 @@ async fn run(command: Command) -> anyhow::Result<()> {
             .await?;
         }
         Command::Admin(args) => admin::run(args).await?,
-        Command::Bench {
-            what: BenchCommand::Namesrv(args),
-        } => {
-            let report = bench_namesrv::run(args.into()).await?;
-            println!("{report}");
-        }
-        Command::Bench {
-            what:
-                BenchCommand::Store {
-                    dir,
-                    seconds,
-                    java_classpath,
-                    java,
-                },
-        } => {
-            let options = bench_store::BenchStoreOptions {
-                dir,
-                case_duration: Duration::from_secs(seconds),
-                body_sizes: vec![128, 1024],
-                writers: vec![1, 16, 64],
-                java: java_classpath.map(|classpath| bench_store::JavaStoreOptions {
-                    classpath,
-                    java_bin: java,
-                }),
-            };
-            let report = bench_store::run(options).await?;
-            println!("{report}");
-        }
-        Command::Bench {
-            what:
-                BenchCommand::Broker {
-                    seconds,
-                    rounds,
-                    connections,
-                    body_bytes,
-                    headers,
-                    batches,
-                    pulls,
-                    paced_rates,
-                    example_jar,
-                    official_threads,
-                    official_messages,
-                    java_classpath,
-                    java,
-                    ferrocket_bin,
-                    tls,
-                    ferrocket_conf,
-                },
-        } => {
-            let headers = headers
-                .iter()
-                .map(|name| match name.as_str() {
-                    "json" => Ok(SerializeType::Json),
-                    "rocketmq" => Ok(SerializeType::RocketMq),
-                    other => Err(anyhow::anyhow!("unknown header encoding {other}: json or rocketmq")),
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let ferrocket_bin = match ferrocket_bin {
-                Some(path) => path,
-                None => std::env::current_exe()?,
-            };
-            let options = bench_broker::BenchBrokerOptions {
-                slice: Duration::from_secs(seconds),
-                rounds,
-                connections,
-                body_bytes,
-                headers,
-                batches,
-                pulls,
-                paced_rates,
-                official: match (&example_jar, &java_classpath) {
-                    (Some(jar), Some(classpath)) => Some(bench_broker::OfficialProducer {
-                        java_bin: java.clone(),
-                        classpath: format!("{classpath}:{}", jar.display()),
-                    }),
-                    (Some(_), None) => anyhow::bail!("--example-jar needs --java-classpath"),
-                    _ => None,
-                },
-                official_threads,
-                official_messages,
-                ferrocket_bin,
-                java_bin: java,
-                java_classpath,
-                tls,
-                ferrocket_conf,
-            };
-            let report = bench_broker::run(options).await?;
-            println!("{report}");
-        }
-        Command::Bench {
-            what: BenchCommand::Responder { port, tls },
-        } => bench_broker::serve_responder(port, tls).await?,
-        Command::Bench {
-            what:
-                BenchCommand::Net {
-                    seconds,
-                    in_flight,
-                    body_bytes,
-                },
-        } => {
-            let options = bench_net::BenchNetOptions {
-                duration: Duration::from_secs(seconds),
-                in_flight,
-                body_bytes,
-                ..Default::default()
-            };
-            let report = bench_net::run(options).await?;
-            println!("{report}");
-        }
+        Command::Tap(args) => tap_command::run(args).await?,
+        Command::Bench { what } => bench::run(what).await?,
     }
     Ok(())
+}
+
+async fn start_console(
+    args: &console::ConsoleArgs,
+    role: &'static str,
+    sources: console::Sources,
+    taps: Vec<(&'static str, std::sync::Arc<ferrocket_net::Tap>)>,
+) -> anyhow::Result<Option<console::ConsoleHandle>> {
+    let console = console::start(args, role, sources, taps).await?;
+    if let Some(console) = &console {
+        announce("console", console.local_addr);
+        tracing::info!(url = %format!("http://{}/", console.local_addr), "web console");
+    }
+    Ok(console)
+}
+
+fn stop_console(console: Option<console::ConsoleHandle>) {
+    if let Some(console) = console {
+        console.shutdown();
+    }
 }
 
 /// Java reloads its TLS files when they change (`FileWatchService`); so do we, until stopped.
@@ -815,7 +693,7 @@ mod tests {
             Command::Standalone { java, .. } | Command::Namesrv { java, .. } | Command::Broker { java, .. } => {
                 Some(java.defines)
             }
-            Command::Bench { .. } | Command::Admin(_) => None,
+            Command::Bench { .. } | Command::Admin(_) | Command::Tap(_) => None,
         }
     }
 

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_net::log_rate::{LIMIT_WARN_INTERVAL_MS, LogRate};
-use ferrocket_net::{ConnectionHandle, NetError, Router, Server, ServerConfig};
+use ferrocket_net::{ConnectionHandle, NetError, Router, Server, ServerConfig, Tap};
 use ferrocket_wire::{RemotingCommand, RequestCode, SerializeType};
 use thiserror::Error;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -80,12 +80,18 @@ pub struct NamesrvHandle {
     server: Server,
     owner: JoinHandle<()>,
     stop: oneshot::Sender<()>,
+    tap: Arc<Tap>,
 }
 
 impl NamesrvHandle {
     /// The address actually bound (with the chosen port when bound to port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// The traffic tap of the port (the console's live view, `ferrocket tap`).
+    pub fn tap(&self) -> &Arc<Tap> {
+        &self.tap
     }
 
     /// Stops accepting, answers the requests in progress, then stops the owner task.
@@ -115,7 +121,10 @@ pub async fn start(
     let (jobs_tx, jobs) = mpsc::channel(REQUESTS_QUEUED_MAX);
     let (closed_tx, closed) = mpsc::channel(CLOSED_CONNECTIONS_QUEUED_MAX);
     let (stop_tx, stop) = oneshot::channel();
-    let router = router(jobs_tx, closed_tx, response_serialize_type);
+    // Events are stamped for people to read: the wall clock, not the core's monotonic one.
+    let wall = ferrocket_store::Clock::system();
+    let tap = Tap::new(move || u64::try_from(wall.now_ms()).unwrap_or(0));
+    let router = router(jobs_tx, closed_tx, response_serialize_type).tap(Arc::clone(&tap));
     let server_config = ServerConfig {
         tls: config.tls.clone(),
         ..ServerConfig::default()
@@ -136,6 +145,7 @@ pub async fn start(
         server,
         owner,
         stop: stop_tx,
+        tap,
     })
 }
 

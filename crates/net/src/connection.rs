@@ -18,7 +18,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use crate::budget::Budgets;
 use crate::config::{ConnectionLimits, MemoryLimits, deadline_after};
 use crate::error::{NetError, NetResult};
 use crate::outbound::{Closed, OutboundBytes, QueuedFrame};
+use crate::tap::{Direction, Tap};
 
 /// Opaque values collide only after 2^32 requests; a waiter that old is skipped this many times
 /// before giving up rather than looping.
@@ -83,6 +84,8 @@ struct Shared {
     awaiting: Mutex<Awaiting>,
     awaiting_max: usize,
     closed: watch::Sender<bool>,
+    /// The server's tap, for the requests this side sends the peer (direction `out`).
+    tap: OnceLock<Arc<Tap>>,
 }
 
 struct Awaiting {
@@ -109,6 +112,7 @@ impl ConnectionHandle {
             }),
             awaiting_max: limits.awaiting_responses_max.max(1),
             closed: watch::Sender::new(false),
+            tap: OnceLock::new(),
         };
         (
             ConnectionHandle {
@@ -181,6 +185,17 @@ impl ConnectionHandle {
         self.shared.closed.subscribe()
     }
 
+    /// Records the requests sent on this connection in `tap` (while it is watched).
+    pub(crate) fn set_tap(&self, tap: Arc<Tap>) {
+        let _ = self.shared.tap.set(tap);
+    }
+
+    fn tap_out(&self, request: &RemotingCommand) {
+        if let Some(tap) = self.shared.tap.get() {
+            tap.record(request, &self.shared.peer, Direction::Out);
+        }
+    }
+
     /// Sends `request` and waits up to `timeout` for its response.
     pub async fn invoke(&self, request: RemotingCommand, timeout: Duration) -> NetResult<RemotingCommand> {
         self.invoke_async(request, timeout).await?.await
@@ -208,6 +223,7 @@ impl ConnectionHandle {
         };
         request.opaque = opaque;
         request.flag &= !(FLAG_RESPONSE | FLAG_ONEWAY);
+        self.tap_out(&request);
         let frame = encode_frame(&request)?;
         self.enqueue_until(frame, deadline, opaque, budget).await?;
         Ok(PendingResponse {
@@ -223,6 +239,7 @@ impl ConnectionHandle {
     pub async fn oneway(&self, mut request: RemotingCommand, timeout: Duration) -> NetResult<()> {
         request.opaque = next_opaque();
         request.flag = (request.flag & !FLAG_RESPONSE) | FLAG_ONEWAY;
+        self.tap_out(&request);
         let frame = encode_frame(&request)?;
         self.enqueue_until(frame, deadline_after(timeout), request.opaque, timeout)
             .await

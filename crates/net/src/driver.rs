@@ -43,6 +43,7 @@ use crate::framing::{FrameReader, ReadError};
 use crate::log_rate::LogRate;
 use crate::outbound::QueuedFrame;
 use crate::router::{RequestSummary, Router, not_supported, system_error};
+use crate::tap::Direction;
 
 /// Bytes gathered into one socket write: many small responses per system call under load.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
@@ -273,6 +274,9 @@ impl Requests {
     /// wake-up. A handler that does wait continues in a task of its own.
     async fn start(&mut self, request: RemotingCommand) {
         let summary = RequestSummary::of(&request);
+        if let Some(tap) = self.router.tap_ref() {
+            tap.record(&request, self.connection.peer_addr(), Direction::In);
+        }
         let forced = self.router.forced_serialize_type();
         let span = tracing::debug_span!("request", code = summary.code, opaque = summary.opaque);
         let Some(handler) = self.router.handler(request.code) else {

@@ -24,6 +24,7 @@ pub mod log_rate;
 mod outbound;
 pub mod router;
 pub mod server;
+pub mod tap;
 pub mod tls;
 
 pub use budget::MemoryUse;
@@ -34,4 +35,5 @@ pub use error::{NetError, NetResult};
 pub use log_rate::LogRate;
 pub use router::{Handler, HandlerFuture, Router};
 pub use server::Server;
+pub use tap::{Tap, TapEvent, TapFilter, TapWatch};
 pub use tls::{ClientTls, ServerTls, TlsMode, TlsSettings};

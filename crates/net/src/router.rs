@@ -18,6 +18,7 @@ use ferrocket_wire::command::FLAG_RESPONSE;
 use ferrocket_wire::{LanguageCode, RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
 use crate::connection::ConnectionHandle;
+use crate::tap::Tap;
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Option<RemotingCommand>> + Send + 'static>>;
 
@@ -45,6 +46,7 @@ pub struct Router {
     handlers: HashMap<i32, Arc<dyn Handler>>,
     on_closed: Vec<ClosedCallback>,
     response_serialize_type: Option<SerializeType>,
+    tap: Option<Arc<Tap>>,
 }
 
 impl Router {
@@ -72,6 +74,16 @@ impl Router {
         self
     }
 
+    /// Records every request this router is asked to serve in `tap` (while it is watched).
+    pub fn tap(mut self, tap: Arc<Tap>) -> Router {
+        self.tap = Some(tap);
+        self
+    }
+
+    pub(crate) fn tap_ref(&self) -> Option<&Arc<Tap>> {
+        self.tap.as_ref()
+    }
+
     pub(crate) fn handler(&self, code: i32) -> Option<Arc<dyn Handler>> {
         self.handlers.get(&code).cloned()
     }
@@ -95,6 +107,7 @@ impl fmt::Debug for Router {
             .field("codes", &codes)
             .field("on_closed", &self.on_closed.len())
             .field("response_serialize_type", &self.response_serialize_type)
+            .field("tapped", &self.tap.is_some())
             .finish()
     }
 }

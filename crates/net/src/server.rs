@@ -156,6 +156,9 @@ impl Acceptor {
         };
         let limits = self.config.connection.clone();
         let (connection, outbound) = ConnectionHandle::open(peer.to_string(), &limits, Arc::clone(&self.budgets));
+        if let Some(tap) = self.router.tap_ref() {
+            connection.set_tap(Arc::clone(tap));
+        }
         let span = connection_span("server", &connection);
         let setup = Drive {
             connection: connection.clone(),

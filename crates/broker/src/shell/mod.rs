@@ -19,7 +19,7 @@ pub mod transaction_check;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use ferrocket_net::{Client, ClientConfig, Router, Server, ServerConfig};
+use ferrocket_net::{Client, ClientConfig, Router, Server, ServerConfig, Tap};
 use ferrocket_store::{Arrival, Clock, StoreHandle};
 use ferrocket_wire::SerializeType;
 use tokio::sync::mpsc;
@@ -45,6 +45,7 @@ pub struct BrokerHandle {
     tasks: Vec<JoinHandle<()>>,
     /// The Prometheus endpoint's address, when `metricsExporterType=PROM`.
     metrics_addr: Option<SocketAddr>,
+    tap: Arc<Tap>,
 }
 
 impl BrokerHandle {
@@ -58,6 +59,11 @@ impl BrokerHandle {
 
     pub fn broker(&self) -> &Arc<Broker> {
         &self.broker
+    }
+
+    /// The traffic tap of the remoting port (the console's live view, `ferrocket tap`).
+    pub fn tap(&self) -> &Arc<Tap> {
+        &self.tap
     }
 
     /// The bound HA port's address (masters only).
@@ -144,7 +150,9 @@ pub async fn start(
         clock,
         register_requests,
     }));
-    let mut router = handlers::router(&broker);
+    let tap_clock = broker.clock().clone();
+    let tap = Tap::new(move || u64::try_from(tap_clock.now_ms()).unwrap_or(0));
+    let mut router = handlers::router(&broker).tap(Arc::clone(&tap));
     if let Some(serialize_type) = serialize_type {
         router = router.response_serialize_type(serialize_type);
     }
@@ -203,5 +211,6 @@ pub async fn start(
         outbound,
         tasks,
         metrics_addr,
+        tap,
     })
 }

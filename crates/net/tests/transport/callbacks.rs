@@ -103,3 +103,48 @@ async fn closing_a_connection_runs_the_closed_callbacks_on_both_sides() {
     assert_eq!(server_closed.recv().await, Some(connection_id(&response)));
     assert_eq!(client_closed.recv().await, Some(addr(&server)));
 }
+
+#[tokio::test]
+async fn a_watched_tap_records_requests_in_and_callbacks_out() {
+    use ferrocket_net::tap::{Direction, Tap, TapFilter};
+    let tap = Tap::new(|| 7);
+    let (captured, mut connections) = mpsc::channel(8);
+    let capture = move |request: RemotingCommand, connection: ConnectionHandle| {
+        let captured = captured.clone();
+        async move {
+            captured.send(connection.clone()).await.unwrap();
+            echo(request, connection).await
+        }
+    };
+    let server = start(Router::new().route(ECHO, capture).tap(std::sync::Arc::clone(&tap))).await;
+    let (seen_tx, mut seen) = mpsc::channel(8);
+    let client = Client::new(client_router(seen_tx), ClientConfig::default());
+    let ask = || request(ECHO, SerializeType::Json);
+    client.invoke(&addr(&server), ask(), STEP).await.unwrap();
+    let to_client = connections.recv().await.unwrap();
+    assert_eq!(tap.last_seq(), 0, "nothing recorded while nobody watches");
+
+    let watch = tap.watch();
+    client.invoke(&addr(&server), ask(), STEP).await.unwrap();
+    to_client
+        .oneway(
+            request(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED, SerializeType::Json),
+            STEP,
+        )
+        .await
+        .unwrap();
+    seen.recv().await.unwrap();
+    let events = tap.since(0, &TapFilter::default(), 10).events;
+    let summary: Vec<(i32, Direction, u64)> = events.iter().map(|e| (e.code, e.direction, e.at_ms)).collect();
+    assert_eq!(
+        summary,
+        [
+            (ECHO.0, Direction::In, 7),
+            (RequestCode::NOTIFY_CONSUMER_IDS_CHANGED.0, Direction::Out, 7)
+        ]
+    );
+    assert_eq!(events[0].peer, events[1].peer, "both name the client's address");
+    drop(watch);
+    client.invoke(&addr(&server), ask(), STEP).await.unwrap();
+    assert_eq!(tap.last_seq(), 2);
+}

@@ -1,0 +1,213 @@
+// The web console in a real browser (headless Chromium, the Debian package, driven over the
+// DevTools protocol by puppeteer-core) against `ferrocket standalone`, with traffic from the
+// official Java client (traffic/Traffic.java). Run by run.sh, which sets:
+//   FERROCKET_BIN, CHROMIUM, JAVA_CLASSPATH (the 5.3.3 client's), ARTEFACTS (screenshot dir).
+// Checks: every page loads without console errors; the topic created from the Topics page
+// exists; the live view shows SEND_MESSAGE_V2 and PULL_MESSAGE from the Java clients; the group
+// page shows the lag the traffic left (5); the message with key "find-me" is found with its body.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import puppeteer from "puppeteer-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artefacts = process.env.ARTEFACTS;
+const TOPIC = "ConsoleTopic";
+const GROUP = "ConsoleGroup";
+const EXPECTED_LAG = 5;
+const started = Date.now();
+const children = [];
+const failures = [];
+
+function log(text) {
+  console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${text}`);
+}
+
+function check(ok, what) {
+  log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures.push(what);
+}
+
+function startStandalone(dataDir) {
+  const child = spawn(process.env.FERROCKET_BIN, [
+    "standalone", "--host", "127.0.0.1", "--namesrv-port", "0", "--broker-port", "0",
+    "--no-grpc", "--console-port", "0", "--console-sample-ms", "1000", "--data-dir", dataDir,
+  ], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FERROCKET_LOG: "warn" } });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const addrs = {};
+    let buffered = "";
+    const timer = setTimeout(() => reject(new Error("standalone did not announce its ports in 20 s")), 20000);
+    child.on("exit", (code) => reject(new Error(`standalone exited with ${code}`)));
+    child.stdout.on("data", (chunk) => {
+      buffered += chunk;
+      for (const match of buffered.matchAll(/^listening (\w+) (\S+)$/gm)) addrs[match[1]] = match[2];
+      if (addrs.namesrv && addrs.broker && addrs.console) {
+        clearTimeout(timer);
+        resolve(addrs);
+      }
+    });
+  });
+}
+
+function runTraffic(namesrv) {
+  const child = spawn("java", ["-cp", process.env.JAVA_CLASSPATH, join(here, "traffic", "Traffic.java"),
+    namesrv, TOPIC, GROUP], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let output = "";
+  child.stdout.on("data", (chunk) => { output += chunk; });
+  child.stderr.on("data", (chunk) => { output += chunk; });
+  return new Promise((resolve) => child.on("exit", (code) => resolve({ code, output })));
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(artefacts, `${name}.png`), fullPage: true });
+}
+
+async function main() {
+  mkdirSync(artefacts, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), "ferrocket-console-"));
+  const addrs = await startStandalone(dataDir);
+  const base = `http://${addrs.console}`;
+  const namesrv = addrs.namesrv.replace("0.0.0.0", "127.0.0.1");
+  log(`standalone up: console ${base}, name server ${namesrv}`);
+
+  const browser = await puppeteer.launch({
+    executablePath: process.env.CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  const consoleErrors = [];
+  const openPage = async () => {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(`${page.url()}: ${message.text()}`);
+    });
+    page.on("pageerror", (error) => consoleErrors.push(`${page.url()}: ${error.message}`));
+    page.on("response", (response) => {
+      if (response.status() >= 400) consoleErrors.push(`${response.url()}: HTTP ${response.status()}`);
+    });
+    return page;
+  };
+  try {
+    const page = await openPage();
+
+    // Cluster: the one broker, master, with its runtime figures.
+    await page.goto(`${base}/`, { waitUntil: "load" });
+    const brokers = await page.$$eval("#brokers td", (cells) => cells.map((cell) => cell.textContent));
+    check(brokers.includes("broker-a") && brokers.includes("master"), `cluster page lists broker-a as master (${brokers})`);
+    const version = await page.$eval("#runtime", (table) => table.textContent);
+    check(version.includes("V5_3_3"), "cluster page shows the broker's version");
+    await shot(page, "1-cluster");
+
+    // Topics: create the traffic's topic from the page's form.
+    await page.goto(`${base}/topics`, { waitUntil: "load" });
+    await page.type("#create-topic input[name=name]", TOPIC);
+    await page.$eval("#create-topic input[name=queues]", (input) => { input.value = "4"; });
+    await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("#create-topic button")]);
+    const notice = await page.$eval("#notice", (element) => element.textContent).catch(() => "");
+    check(notice.includes(`topic ${TOPIC} created`), `the form answers "${notice}"`);
+    const queues = await page.$eval(`tr[data-topic=${TOPIC}] td:nth-child(2)`, (cell) => cell.textContent).catch(() => "");
+    check(queues === "4/4", `the created topic is listed with 4/4 queues (${queues})`);
+    await shot(page, "2-topic-created");
+
+    // Live view: watch while the Java clients run.
+    const live = await openPage();
+    await live.goto(`${base}/live`, { waitUntil: "load" });
+    await live.waitForFunction(() => document.getElementById("tap-status").textContent === "watching", { timeout: 10000 });
+    log("live view watching; running the Java client");
+    const traffic = await runTraffic(namesrv);
+    check(traffic.code === 0 && traffic.output.includes("TRAFFIC DONE"),
+      `the Java client sent and consumed (exit ${traffic.code})${traffic.code === 0 ? "" : "\n" + traffic.output}`);
+    const seen = async () => live.$$eval("#tap tr.tap-event", (rows) => rows.map((row) => ({
+      code: row.dataset.code, caller: row.cells[4].textContent, topic: row.cells[5].textContent,
+    })));
+    // The stream delivers within a poll or two of the last send.
+    await live.waitForFunction(() => {
+      const codes = [...document.querySelectorAll("#tap tr.tap-event")].map((row) => row.dataset.code);
+      return codes.filter((code) => code === "SEND_MESSAGE_V2").length >= 15 && codes.includes("PULL_MESSAGE");
+    }, { timeout: 10000 }).catch(() => {});
+    const rows = await seen();
+    const sends = rows.filter((row) => row.code === "SEND_MESSAGE_V2" && row.topic === TOPIC);
+    const pulls = rows.filter((row) => row.code === "PULL_MESSAGE" && row.topic === TOPIC);
+    check(sends.length >= 15, `live view: ${sends.length} SEND_MESSAGE_V2 of ${TOPIC} (15 sent)`);
+    check(sends.some((row) => row.caller.includes("console-producer")),
+      `live view: sends from the producer's client id (${sends[0]?.caller})`);
+    check(pulls.length >= 1 && pulls.some((row) => row.caller.includes("console-consumer")),
+      `live view: PULL_MESSAGE from the consumer's client id (${pulls.length}, ${pulls[0]?.caller})`);
+    check(rows.some((row) => row.code === "HEART_BEAT"), "live view: the clients' heartbeats");
+    await shot(live, "3-live");
+    // The filter: only pulls.
+    await live.type("#tap-filter input[name=code]", "SEND_MESSAGE_V2");
+    await live.click("#tap-filter button");
+    await live.waitForFunction(() => document.getElementById("tap-status").textContent === "watching", { timeout: 10000 });
+    check((await seen()).length === 0, "live view: a new filter starts an empty table");
+    await live.close();
+
+    // Consumer groups: the lag the traffic left (offsets are committed at the consumer's shutdown).
+    let lag = "";
+    for (let attempt = 0; attempt < 20 && lag !== String(EXPECTED_LAG); attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      await page.goto(`${base}/groups`, { waitUntil: "load" });
+      lag = await page.$eval(`tr[data-group=${GROUP}] td.lag`, (cell) => cell.textContent).catch(() => "");
+    }
+    check(lag === String(EXPECTED_LAG), `groups page: ${GROUP} lag ${lag} (expected ${EXPECTED_LAG})`);
+    const lagChart = await page.$eval(`tr[data-group=${GROUP}] svg.chart`,
+      (svg) => ({ points: Number(svg.dataset.points), title: svg.textContent })).catch(() => ({ points: 0 }));
+    check(lagChart.points >= 2, `groups page: a lag chart of ${lagChart.points} samples (${lagChart.title})`);
+    await shot(page, "4-groups");
+
+    // The topic's rate chart (a sample a second here): it saw the sends.
+    await page.goto(`${base}/topics`, { waitUntil: "load" });
+    const rateChart = await page.$eval(`tr[data-topic=${TOPIC}] svg.chart`,
+      (svg) => ({ points: Number(svg.dataset.points), title: svg.textContent })).catch(() => ({ points: 0, title: "" }));
+    const peak = Number((rateChart.title.match(/max ([0-9.]+)/) || [])[1] || 0);
+    check(rateChart.points >= 2 && peak > 0, `topics page: a rate chart of ${rateChart.points} samples (${rateChart.title})`);
+    await shot(page, "4b-topics-chart");
+
+    // Messages: by key, through the form.
+    await page.goto(`${base}/messages`, { waitUntil: "load" });
+    await page.type("#find-message input[name=topic]", TOPIC);
+    await page.select("#find-message select[name=by]", "key");
+    await page.type("#find-message input[name=key]", "find-me");
+    await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("#find-message button")]);
+    const bodies = await page.$$eval("pre.body-text", (pres) => pres.map((pre) => pre.textContent));
+    check(bodies.length === 1 && bodies[0] === "hello find-me", `messages page: found by key (${JSON.stringify(bodies)})`);
+    const properties = await page.$eval("section.message", (section) => section.textContent).catch(() => "");
+    check(properties.includes("KEYS") && properties.includes("TagA"), "messages page: shows the properties");
+    const hex = await page.$eval("pre.body-hex", (pre) => pre.textContent).catch(() => "");
+    check(hex.startsWith("68 65 6c 6c 6f"), "messages page: shows the body in hex");
+    await shot(page, "5-message-by-key");
+    // By id: the unique id (UNIQ_KEY) the page showed.
+    const uniqueId = await page.$$eval("section.message tr", (rows) =>
+      rows.filter((row) => row.cells[0]?.textContent === "UNIQ_KEY").map((row) => row.cells[1].textContent)[0] || "");
+    await page.goto(`${base}/messages?topic=${TOPIC}&by=id&id=${uniqueId}`, { waitUntil: "load" });
+    const byId = await page.$$eval("pre.body-text", (pres) => pres.map((pre) => pre.textContent));
+    check(uniqueId.length > 0 && byId.length === 1 && byId[0] === "hello find-me",
+      `messages page: found by unique id ${uniqueId} (${JSON.stringify(byId)})`);
+    // And by queue offset: queue of that message, its offset.
+    await page.goto(`${base}/messages?topic=${TOPIC}&by=offset&queue=0&offset=0`, { waitUntil: "load" });
+    const byOffset = await page.$$eval("section.message", (sections) => sections.length);
+    const said = await page.$eval("main", (main) => main.textContent.slice(-300));
+    check(byOffset === 1, `messages page: one message at queue 0 offset 0 (${byOffset}: ${said})`);
+    await shot(page, "6-message-by-offset");
+  } finally {
+    await browser.close();
+    await Promise.all(children.filter((child) => child.exitCode === null).map((child) =>
+      new Promise((resolve) => { child.on("exit", resolve); child.kill("SIGTERM"); })));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  check(consoleErrors.length === 0, `no console errors (${consoleErrors.join("; ")})`);
+}
+
+main().then(() => {
+  log(failures.length === 0 ? "console test passed" : `console test FAILED: ${failures.length} check(s)`);
+  process.exit(failures.length === 0 ? 0 : 1);
+}, (error) => {
+  for (const child of children) child.kill("SIGKILL");
+  console.error(error);
+  process.exit(1);
+});
