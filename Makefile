@@ -31,7 +31,9 @@ test-golden:
 # broker; store directories written by the Java broker read by ours and ours served by the Java
 # broker; our master and slave with the Java client, and each beside a Java master or slave;
 # the Go client producing and consuming through ours; our Rust SDK against the Java pair and ours;
-# the official 5.x Java client over gRPC; the web console in headless Chromium beside the Java client.
+# the official 5.x Java client over gRPC; the official Go, Python and Node.js 5.x clients over
+# gRPC against ours (`interop/grpc-sdk/run.sh java ferrocket` runs them against Java's proxy first);
+# the web console in headless Chromium beside the Java client.
 test-interop:
 	interop/java/namesrv-interop.sh
 	interop/java/broker-interop.sh
@@ -40,6 +42,7 @@ test-interop:
 	interop/java/grpc-interop.sh
 	interop/go/run.sh -tags broker
 	interop/rust-client/run.sh
+	interop/grpc-sdk/run.sh ferrocket
 	interop/console/run.sh
 
 # A short run of every fuzz target, seeded with the goldens.

@@ -31,6 +31,9 @@ pub const AUTO_RENEW_INVISIBLE_MS: i64 = 60_000;
 pub const LONG_POLLING_MS_MIN: i64 = 5_000;
 /// `grpcClientConsumerMaxLongPollingTimeoutMillis` default.
 pub const LONG_POLLING_MS_MAX: i64 = 20_000;
+/// The 5.x clients' default request timeout (Java's and Go's `requestTimeout`), taken for a
+/// client that has sent no settings yet (Java's proxy fails such a receive outright).
+pub const CLIENT_REQUEST_TIMEOUT_MS: i64 = 3_000;
 /// Java's `ConsumeInitMode.MAX`: a group new to a queue starts at its end.
 const START_AT_QUEUE_END: i32 = 1;
 
@@ -151,13 +154,73 @@ pub fn duration_ms(duration: Option<&prost_types::Duration>) -> i64 {
     })
 }
 
-/// The long-polling time: the client's, else the longest, within the proxy's bounds.
-pub fn polling_ms(request: &ReceiveMessageRequest) -> i64 {
-    let asked = request
-        .long_polling_timeout
-        .as_ref()
-        .map_or(LONG_POLLING_MS_MAX, |d| duration_ms(Some(d)));
-    asked.clamp(LONG_POLLING_MS_MIN, LONG_POLLING_MS_MAX)
+/// What the call allows, as `ReceiveMessageActivity` reads it: the time its gRPC deadline leaves
+/// (`grpc-timeout`), the client's own request timeout (from its Telemetry settings) and the
+/// client's version (`x-mq-client-version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallBudget<'a> {
+    /// None when the call has no deadline (Java then fails with a NullPointerException; ours
+    /// polls as long as the client asked, else the longest).
+    pub remaining_ms: Option<i64>,
+    pub request_timeout_ms: i64,
+    pub client_version: &'a str,
+}
+
+/// The first client version told ILLEGAL_POLLING_TIME; older ones get BAD_REQUEST (compared as
+/// Java's `String.compareTo`, byte by byte).
+const ILLEGAL_POLLING_TIME_SINCE_VERSION: &str = "5.0.3";
+
+/// The long-polling time as `ReceiveMessageActivity` picks it: the client's `long_polling_timeout`,
+/// else what the deadline leaves after half the client's request timeout (the Go v5 client sends
+/// no `long_polling_timeout`), within the proxy's bounds, and never past the deadline. A deadline
+/// that leaves less than the shortest poll is refused, with Java's code and message.
+pub fn polling_ms(request: &ReceiveMessageRequest, budget: CallBudget<'_>) -> Result<i64, Status> {
+    let asked = match (&request.long_polling_timeout, budget.remaining_ms) {
+        (Some(asked), _) => duration_ms(Some(asked)),
+        (None, Some(remaining)) => remaining.saturating_sub(budget.request_timeout_ms / 2),
+        (None, None) => LONG_POLLING_MS_MAX,
+    };
+    let polling = asked.clamp(LONG_POLLING_MS_MIN, LONG_POLLING_MS_MAX);
+    match budget.remaining_ms {
+        Some(remaining) if polling > remaining => {
+            if remaining >= LONG_POLLING_MS_MIN {
+                return Ok(remaining);
+            }
+            let code = if budget.client_version < ILLEGAL_POLLING_TIME_SINCE_VERSION {
+                Code::BadRequest
+            } else {
+                Code::IllegalPollingTime
+            };
+            Err(status(
+                code,
+                "The deadline time remaining is not enough for polling, please check network condition",
+            ))
+        }
+        _ => Ok(polling),
+    }
+}
+
+/// The longest `grpc-timeout` value: eight ASCII digits (the gRPC over HTTP/2 spec).
+const GRPC_TIMEOUT_DIGITS_MAX: usize = 8;
+
+/// A `grpc-timeout` header ("TimeoutValue TimeoutUnit", e.g. `7999911u`) in milliseconds,
+/// rounded down; None when malformed, as a call without a deadline.
+pub fn grpc_timeout_ms(header: &str) -> Option<i64> {
+    let unit = header.chars().last()?;
+    let digits = header.get(..header.len().checked_sub(1)?)?;
+    if digits.is_empty() || digits.len() > GRPC_TIMEOUT_DIGITS_MAX || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let value: i64 = digits.parse().ok()?;
+    match unit {
+        'H' => value.checked_mul(3_600_000),
+        'M' => value.checked_mul(60_000),
+        'S' => value.checked_mul(1_000),
+        'm' => Some(value),
+        'u' => Some(value / 1_000),
+        'n' => Some(value / 1_000_000),
+        _ => None,
+    }
 }
 
 /// `GrpcConverter.buildExpressionType` and `FilterAPI.build`'s defaults: TAG `*` when absent.

@@ -472,3 +472,66 @@ async fn an_undecided_transaction_is_checked_over_telemetry_and_committed_by_the
     drop(commands);
     f.stop().await;
 }
+
+/// The Go v5 client sends no `long_polling_timeout`: the poll is what the call's deadline leaves
+/// after half the client's request timeout (3 s when it sent no settings), raised to 5 s, and a
+/// deadline under 5 s is refused at once, as Java's `ReceiveMessageActivity` does. (Ours polled
+/// 20 s, past the Go client's 8 s deadline: every empty receive failed DEADLINE_EXCEEDED.)
+#[tokio::test]
+async fn a_receive_without_a_polling_timeout_polls_within_its_deadline() {
+    let f = fixture().await;
+    let receive = |deadline: Duration| {
+        let mut request = with_id(ReceiveMessageRequest {
+            group: Some(resource("GoGroup")),
+            message_queue: Some(MessageQueue {
+                topic: Some(resource("Normal")),
+                id: -1,
+                ..MessageQueue::default()
+            }),
+            filter_expression: Some(FilterExpression {
+                r#type: FilterType::Tag as i32,
+                expression: "*".to_owned(),
+            }),
+            batch_size: 16,
+            invisible_duration: Some(prost_types::Duration { seconds: 15, nanos: 0 }),
+            ..ReceiveMessageRequest::default()
+        });
+        request
+            .metadata_mut()
+            .insert("x-mq-client-version", "5.1.4".parse().unwrap());
+        request.set_timeout(deadline);
+        let mut client = f.client.clone();
+        async move {
+            let started = std::time::Instant::now();
+            let mut stream = client.receive_message(request).await.unwrap().into_inner();
+            let mut statuses = Vec::new();
+            while let Some(frame) = stream.message().await.unwrap() {
+                if let Some(receive_message_response::Content::Status(status)) = frame.content {
+                    statuses.push((status.code, status.message));
+                }
+            }
+            (statuses, started.elapsed())
+        }
+    };
+
+    let (statuses, took) = receive(Duration::from_secs(6)).await;
+    assert_eq!(
+        statuses,
+        vec![(Code::MessageNotFound as i32, "no new message".to_owned())]
+    );
+    assert!(
+        took >= Duration::from_millis(4_800) && took < Duration::from_millis(5_900),
+        "a 6 s deadline less 1.5 s is raised to the 5 s shortest poll; took {took:?}"
+    );
+
+    let (statuses, took) = receive(Duration::from_secs(4)).await;
+    assert_eq!(
+        statuses,
+        vec![(
+            Code::IllegalPollingTime as i32,
+            "The deadline time remaining is not enough for polling, please check network condition".to_owned()
+        )]
+    );
+    assert!(took < Duration::from_secs(1), "refused at once; took {took:?}");
+    f.stop().await;
+}

@@ -87,19 +87,83 @@ fn pop_codes_map_as_javas_pop_status() {
     );
 }
 
-#[test]
-fn polling_time_is_clamped() {
-    let asking = |ms: Option<i64>| ReceiveMessageRequest {
+fn asking(ms: Option<i64>) -> ReceiveMessageRequest {
+    ReceiveMessageRequest {
         long_polling_timeout: ms.map(|ms| prost_types::Duration {
             seconds: ms / 1000,
             nanos: 0,
         }),
         ..ReceiveMessageRequest::default()
+    }
+}
+
+fn budget(remaining_ms: Option<i64>, request_timeout_ms: i64, client_version: &str) -> CallBudget<'_> {
+    CallBudget {
+        remaining_ms,
+        request_timeout_ms,
+        client_version,
+    }
+}
+
+fn polled(request: &ReceiveMessageRequest, budget: CallBudget<'_>) -> i64 {
+    polling_ms(request, budget).unwrap_or_else(|s| panic!("{s:?}"))
+}
+
+#[test]
+fn polling_time_is_clamped() {
+    let roomy = budget(Some(60_000), 3_000, "5.1.4");
+    assert_eq!(polled(&asking(Some(1_000)), roomy), LONG_POLLING_MS_MIN);
+    assert_eq!(polled(&asking(Some(15_000)), roomy), 15_000);
+    assert_eq!(polled(&asking(Some(60_000)), roomy), LONG_POLLING_MS_MAX);
+    assert_eq!(polled(&asking(None), budget(None, 3_000, "5.1.4")), LONG_POLLING_MS_MAX);
+}
+
+#[test]
+fn without_a_polling_timeout_the_deadline_less_half_the_request_timeout_is_polled() {
+    // The Go v5 client: no long_polling_timeout, deadline = await (5 s) + request timeout (3 s).
+    assert_eq!(polled(&asking(None), budget(Some(7_990), 3_000, "5.1.4")), 6_490);
+    assert_eq!(
+        polled(&asking(None), budget(Some(60_000), 3_000, "5.1.4")),
+        LONG_POLLING_MS_MAX
+    );
+    // Raised to the shortest poll, which the deadline still allows.
+    assert_eq!(polled(&asking(None), budget(Some(5_500), 3_000, "5.1.4")), 5_000);
+}
+
+#[test]
+fn polling_never_outlasts_the_deadline() {
+    assert_eq!(
+        polled(&asking(Some(20_000)), budget(Some(9_000), 3_000, "5.1.4")),
+        9_000
+    );
+}
+
+#[test]
+fn a_deadline_shorter_than_the_shortest_poll_is_refused_as_java_does() {
+    let message = "The deadline time remaining is not enough for polling, please check network condition";
+    let refused = |version| {
+        polling_ms(&asking(None), budget(Some(4_900), 3_000, version))
+            .map(|ms| panic!("polled {ms} ms"))
+            .unwrap_or_else(|s| (s.code, s.message))
     };
-    assert_eq!(polling_ms(&asking(Some(1_000))), LONG_POLLING_MS_MIN);
-    assert_eq!(polling_ms(&asking(Some(15_000))), 15_000);
-    assert_eq!(polling_ms(&asking(Some(60_000))), LONG_POLLING_MS_MAX);
-    assert_eq!(polling_ms(&asking(None)), LONG_POLLING_MS_MAX);
+    assert_eq!(refused("5.1.4"), (Code::IllegalPollingTime as i32, message.to_owned()));
+    assert_eq!(refused("5.0.3"), (Code::IllegalPollingTime as i32, message.to_owned()));
+    assert_eq!(refused("5.0.2"), (Code::BadRequest as i32, message.to_owned()));
+    assert_eq!(refused(""), (Code::BadRequest as i32, message.to_owned()));
+}
+
+#[test]
+fn grpc_timeout_headers_are_read_in_milliseconds() {
+    assert_eq!(grpc_timeout_ms("7999911u"), Some(7_999));
+    assert_eq!(grpc_timeout_ms("8S"), Some(8_000));
+    assert_eq!(grpc_timeout_ms("250m"), Some(250));
+    assert_eq!(grpc_timeout_ms("2M"), Some(120_000));
+    assert_eq!(grpc_timeout_ms("1H"), Some(3_600_000));
+    assert_eq!(grpc_timeout_ms("999999999n"), None, "nine digits");
+    assert_eq!(grpc_timeout_ms("99999999n"), Some(99));
+    for bad in ["", "S", "12", "1x", "-1S", "1.5S", "１S"] {
+        assert_eq!(grpc_timeout_ms(bad), None, "{bad:?}");
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use ferrocket_wire::header::CustomHeader;
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 use tonic::Request;
 
-use super::{Messaging, client_id, lock_table, peer};
+use super::{Messaging, client_id, lock, lock_table, peer};
 use crate::proto::receive_message_response::Content;
 use crate::proto::*;
 use crate::receive::{self, ReceiptHandle};
@@ -19,6 +19,11 @@ use crate::status::{ok, proxy_exception, status, topic_not_found};
 fn refused(error: &BrokerError) -> Status {
     proxy_exception(Code::InternalServerError, &error.to_string())
 }
+
+/// The call's deadline as the client set it (gRPC over HTTP/2).
+const GRPC_TIMEOUT_KEY: &str = "grpc-timeout";
+/// The 5.x client's version (Java's `GrpcConstants.CLIENT_VERSION`).
+const CLIENT_VERSION_KEY: &str = "x-mq-client-version";
 
 fn frame(content: Content) -> ReceiveMessageResponse {
     ReceiveMessageResponse { content: Some(content) }
@@ -67,9 +72,31 @@ impl Messaging {
         &self,
         request: Request<ReceiveMessageRequest>,
     ) -> Result<(Status, Vec<Message>), Status> {
-        client_id(&request)?;
+        let id = client_id(&request)?;
         let peer = peer(&request);
+        let budget_of = |request: &Request<ReceiveMessageRequest>| {
+            let header = |key: &str| request.metadata().get(key).and_then(|v| v.to_str().ok());
+            let request_timeout = lock(&self.clients)
+                .settings(&id)
+                .and_then(|settings| settings.request_timeout.as_ref())
+                .map_or(receive::CLIENT_REQUEST_TIMEOUT_MS, |d| receive::duration_ms(Some(d)));
+            (
+                header(GRPC_TIMEOUT_KEY).and_then(receive::grpc_timeout_ms),
+                request_timeout,
+                header(CLIENT_VERSION_KEY).unwrap_or_default().to_owned(),
+            )
+        };
+        let (remaining_ms, request_timeout_ms, client_version) = budget_of(&request);
         let request = request.into_inner();
+        // Java checks the deadline before anything else in the request.
+        let polling_ms = receive::polling_ms(
+            &request,
+            receive::CallBudget {
+                remaining_ms,
+                request_timeout_ms,
+                client_version: &client_version,
+            },
+        )?;
         let topic = self.consumed_topic(request.message_queue.as_ref().and_then(|q| q.topic.as_ref()))?;
         let group = self.consumer_group(request.group.as_ref())?;
         let invisible_ms = if request.auto_renew {
@@ -86,7 +113,7 @@ impl Messaging {
         let header = receive::pop_header(
             &request,
             (&group, &topic),
-            (invisible_ms, receive::polling_ms(&request)),
+            (invisible_ms, polling_ms),
             fifo,
             self.broker.now_ms(),
         );
