@@ -443,7 +443,7 @@ async fn start_namesrv(
     data_dir: &Path,
     serialize_type: SerializeType,
 ) -> anyhow::Result<NamesrvHandle> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    ferrocket_store::create_dir_all_durably(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let addr = socket_addr("namesrv", host, port)?;
     let handle = ferrocket_namesrv::start(config, addr, data_dir, Some(serialize_type)).await?;
     announce("namesrv", handle.local_addr());

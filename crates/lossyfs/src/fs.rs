@@ -97,7 +97,11 @@ impl State {
         for (path, ino) in moved {
             self.inos.remove(&path);
             let suffix = path.strip_prefix(from).map(Path::to_path_buf).unwrap_or_default();
-            let new_path = if suffix.as_os_str().is_empty() { to.to_path_buf() } else { to.join(suffix) };
+            let new_path = if suffix.as_os_str().is_empty() {
+                to.to_path_buf()
+            } else {
+                to.join(suffix)
+            };
             self.inos.insert(new_path.clone(), ino);
             self.paths.insert(ino, new_path);
         }
@@ -119,20 +123,22 @@ impl State {
     fn attr(&mut self, path: &Path) -> Result<FileAttr, i32> {
         let meta = fs::symlink_metadata(path).map_err(errno)?;
         let ino = self.ino_of(path);
-        let kind = if meta.is_dir() { FileType::Directory } else { FileType::RegularFile };
-        let at = |secs: i64, nanos: i64| {
-            SystemTime::UNIX_EPOCH
-                .checked_add(Duration::new(u64::try_from(secs).unwrap_or(0), u32::try_from(nanos).unwrap_or(0)))
-                .unwrap_or(SystemTime::UNIX_EPOCH)
+        let kind = if meta.is_dir() {
+            FileType::Directory
+        } else {
+            FileType::RegularFile
         };
+        // The backing file's own times (no clock read here: the file system reports, never stamps).
+        let modified = meta.modified().map_err(errno)?;
+        let accessed = meta.accessed().unwrap_or(modified);
         Ok(FileAttr {
             ino,
             size: meta.len(),
             blocks: meta.blocks(),
-            atime: at(meta.atime(), meta.atime_nsec()),
-            mtime: at(meta.mtime(), meta.mtime_nsec()),
-            ctime: at(meta.ctime(), meta.ctime_nsec()),
-            crtime: at(meta.ctime(), meta.ctime_nsec()),
+            atime: accessed,
+            mtime: modified,
+            ctime: modified,
+            crtime: modified,
             kind,
             perm: u16::try_from(meta.mode() & 0o7777).unwrap_or(0o644),
             nlink: u32::try_from(meta.nlink()).unwrap_or(1),
@@ -157,7 +163,11 @@ impl State {
 
     /// Opens `ino`'s backing file for a change made outside any handle.
     fn open_for_change(&self, ino: u64) -> Result<File, i32> {
-        OpenOptions::new().read(true).write(true).open(self.path(ino)?).map_err(errno)
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(self.path(ino)?)
+            .map_err(errno)
     }
 
     /// Journals a length change of `file` (ino `ino`) to `new_len`, then applies it.
@@ -228,7 +238,11 @@ impl State {
                 file.write_all_at(&tail, now_len.min(old_len)).map_err(errno)
             }
             Undo::Created { path, .. } => {
-                let removed = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+                let removed = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
                 self.forget_path(&path);
                 removed.map_err(errno)
             }
@@ -343,7 +357,10 @@ impl Filesystem for LossyFs {
     fn readdir(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, offset: i64, mut reply: ReplyDirectory) {
         let entries = live(&self.shared, |state| {
             let path = state.path(ino)?;
-            let mut entries = vec![(ino, FileType::Directory, ".".into()), (ino, FileType::Directory, "..".into())];
+            let mut entries = vec![
+                (ino, FileType::Directory, ".".into()),
+                (ino, FileType::Directory, "..".into()),
+            ];
             for entry in fs::read_dir(&path).map_err(errno)? {
                 let entry = entry.map_err(errno)?;
                 let kind = if entry.file_type().map_err(errno)?.is_dir() {
@@ -421,7 +438,11 @@ impl Filesystem for LossyFs {
                 let to = state.child(newparent, newname)?;
                 let ino = state.ino_of(&from);
                 fs::symlink_metadata(&from).map_err(errno)?;
-                let displaced = if fs::symlink_metadata(&to).is_ok() { Some(state.stash_away(&to)?) } else { None };
+                let displaced = if fs::symlink_metadata(&to).is_ok() {
+                    Some(state.stash_away(&to)?)
+                } else {
+                    None
+                };
                 fs::rename(&from, &to).map_err(errno)?;
                 state.repath(&from, &to);
                 state.journal.push(Undo::Renamed {

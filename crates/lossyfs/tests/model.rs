@@ -67,7 +67,10 @@ fn only_what_fsync_covered_survives_a_cut() {
 
     let lost = mount.power_cut(None);
     assert!(lost >= 6, "{lost} changes lost");
-    assert!(fs::read(m.join("log")).is_err(), "the mount must refuse everything after a cut");
+    assert!(
+        fs::read(m.join("log")).is_err(),
+        "the mount must refuse everything after a cut"
+    );
     mount.unmount();
 
     assert_eq!(fs::read(dirs.backing.join("log")).unwrap(), b"durable|");
@@ -92,7 +95,11 @@ fn an_unlink_not_synced_comes_back_and_a_torn_write_keeps_a_prefix() {
     mount.unmount();
     assert_eq!(fs::read(dirs.backing.join("gone")).unwrap(), b"still here");
     let kept = fs::read(dirs.backing.join("torn")).unwrap();
-    assert_eq!(kept.len(), 457, "the torn write keeps the prefix picked from the number");
+    assert_eq!(
+        kept.len(),
+        457,
+        "the torn write keeps the prefix picked from the number"
+    );
     assert!(kept.iter().all(|byte| *byte == 7));
 }
 
