@@ -118,3 +118,24 @@ fn a_slow_disk_delays_fsync_not_writes() {
     drop(file);
     mount.unmount();
 }
+
+#[test]
+fn fallocate_passes_through_and_its_growth_is_lost_at_a_cut() {
+    let Some(dirs) = dirs() else { return };
+    let mount = LossyMount::mount(&dirs.backing, &dirs.mountpoint, &dirs.stash).unwrap();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dirs.mountpoint.join("index"))
+        .unwrap();
+    file.sync_all().unwrap();
+    sync_dir(&dirs.mountpoint);
+    rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, 8192).unwrap();
+    assert_eq!(file.metadata().unwrap().len(), 8192);
+    drop(file);
+    mount.power_cut(None);
+    mount.unmount();
+    assert_eq!(fs::metadata(dirs.backing.join("index")).unwrap().len(), 0);
+}
