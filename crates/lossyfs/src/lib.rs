@@ -21,13 +21,16 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fuser::{BackgroundSession, MountOption};
+use std::thread::JoinHandle;
+
+use fuser::{MountOption, Session, SessionUnmounter};
 
 pub use journal::{Journal, Undo, torn_prefix};
 
 /// A mounted lossy file system over a backing directory.
 pub struct LossyMount {
-    session: Option<BackgroundSession>,
+    /// The FUSE loop's thread and what unmounts it; `None` once unmounted.
+    session: Option<(JoinHandle<io::Result<()>>, SessionUnmounter)>,
     shared: fs::Shared,
     mountpoint: PathBuf,
 }
@@ -44,9 +47,11 @@ impl LossyMount {
             shared: std::sync::Arc::clone(&shared),
         };
         let options = [MountOption::FSName("lossyfs".into()), MountOption::DefaultPermissions];
-        let session = fuser::spawn_mount2(filesystem, mountpoint, &options)?;
+        let mut session = Session::new(filesystem, mountpoint, &options)?;
+        let unmounter = session.unmount_callable();
+        let thread = std::thread::spawn(move || session.run());
         Ok(LossyMount {
-            session: Some(session),
+            session: Some((thread, unmounter)),
             shared,
             mountpoint: mountpoint.to_path_buf(),
         })
@@ -77,16 +82,21 @@ impl LossyMount {
 
     /// Unmounts and waits for the FUSE thread to end.
     pub fn unmount(mut self) {
-        if let Some(session) = self.session.take() {
-            session.join();
+        self.end();
+    }
+
+    fn end(&mut self) {
+        if let Some((thread, mut unmounter)) = self.session.take() {
+            let _ = unmounter.unmount();
+            // The loop ends with ENODEV, or ECONNABORTED when the kernel tore the connection
+            // down first (fuser's own join would panic on that): either way it is over.
+            let _ = thread.join();
         }
     }
 }
 
 impl Drop for LossyMount {
     fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            session.join();
-        }
+        self.end();
     }
 }
