@@ -1,7 +1,7 @@
 # The two commands of README.md: `make run` and `make test`. CI runs `make test` (.ci/run).
 # Each step is a script in scripts/ so it can also be run on its own.
 
-.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long chaos bench bench-broker container
+.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long powerloss-long chaos bench bench-broker container
 
 # Flags after ARGS=, e.g. make run ARGS="--namesrv-port 19876 --broker-port 20911 --grpc-port 18081".
 run:
@@ -58,10 +58,16 @@ fuzz-long:
 crash-long:
 	FERROCKET_CRASH_CYCLES=1000 cargo test -p ferrocket-store --test crash -- --nocapture
 
+# Power loss on the lossyfs FUSE mount (RELIABILITY.md, "Power loss"): 200 power cuts under
+# SYNC_FLUSH (0 acknowledged lost) and under ASYNC_FLUSH (loss window within the flush
+# interval), and the slow-fsync run; each prints a POWERLOSS line of figures. Root and /dev/fuse.
+powerloss-long:
+	FERROCKET_POWERLOSS_CYCLES=200 cargo test -p ferrocket --test powerloss -- --nocapture --test-threads=1
+
 # The long versions of the hardening checks whose short runs are in the test command: the crash
 # loop 1,000 times, route lookups while 17 brokers of 38,000 topics expire, and the restart time
 # of a ~380 MB store after SIGKILL (each prints its figures).
-chaos: crash-long
+chaos: crash-long powerloss-long
 	cargo test --release -p ferrocket-namesrv --test large_clusters -- --ignored --nocapture
 	cargo test --release -p ferrocket-store --test recovery -- --ignored --nocapture --exact restart_time_after_sigkill
 

@@ -533,7 +533,7 @@ async fn start_namesrv(
     serialize_type: SerializeType,
     port_flag: &str,
 ) -> anyhow::Result<NamesrvHandle> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    ferrocket_store::create_dir_all_durably(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let handle = ferrocket_namesrv::start(config, addr, data_dir, Some(serialize_type))
         .await
         .map_err(anyhow::Error::from)

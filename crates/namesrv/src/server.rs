@@ -157,7 +157,7 @@ async fn load_kv(kv_path: PathBuf) -> Result<KvConfig, StartError> {
     };
     let loading = tokio::task::spawn_blocking({
         let dir = dir.clone();
-        move || std::fs::create_dir_all(&dir).map(|()| kv_file::load(&kv_path))
+        move || ferrocket_store::create_dir_all_durably(&dir).map(|()| kv_file::load(&kv_path))
     });
     match loading.await {
         Ok(result) => result.map_err(data_dir_error),

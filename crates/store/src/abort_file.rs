@@ -34,11 +34,13 @@ impl AbortFile {
     /// start-up still finds it.
     pub fn create(&self) -> StoreResult<()> {
         if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir).map_err(io_error(dir))?;
+            crate::durable_dir::create_dir_all_durably(dir).map_err(io_error(dir))?;
         }
         fs::write(&self.path, std::process::id().to_string()).map_err(io_error(&self.path))?;
+        // The name too: an abort file lost at a power cut would pass the crash for a clean stop.
         fs::File::open(&self.path)
             .and_then(|file| file.sync_all())
+            .and_then(|()| crate::durable_dir::sync_parent_dir(&self.path))
             .map_err(io_error(&self.path))
     }
 

@@ -54,7 +54,7 @@ const SECRET_FILE_MODE: u32 = 0o600;
 
 fn persist(path: &Path, json_text: &[u8], mode: Option<u32>) -> StoreResult<()> {
     let dir = parent_dir(path);
-    fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    crate::durable_dir::create_dir_all_durably(&dir).map_err(io_error(&dir))?;
     let temporary = with_suffix(path, TEMPORARY_SUFFIX);
     write_synced(&temporary, json_text, mode)?;
     // The current file is complete (we only ever rename complete files over it), so it is the

@@ -88,7 +88,7 @@ impl ConsumeQueues {
     pub fn open(store_root: &Path, file_entries: u64) -> StoreResult<ConsumeQueues> {
         let mut queues = BTreeMap::new();
         let base = store_root.join("consumequeue");
-        fs::create_dir_all(&base).map_err(io_error(&base))?;
+        crate::durable_dir::create_dir_all_durably(&base).map_err(io_error(&base))?;
         for topic_dir in fs::read_dir(&base).map_err(io_error(&base))? {
             let topic_dir = topic_dir.map_err(io_error(&base))?;
             if !topic_dir.file_type().map_err(io_error(&base))?.is_dir() {

@@ -77,7 +77,7 @@ impl IndexFiles {
     /// index file (wrong length, impossible header) is deleted with every newer one.
     pub fn open(store_root: &Path, geometry: IndexGeometry) -> StoreResult<IndexFiles> {
         let dir = store_root.join("index");
-        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        crate::durable_dir::create_dir_all_durably(&dir).map_err(io_error(&dir))?;
         let mut names = Vec::new();
         for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
             let name = entry.map_err(io_error(&dir))?.file_name();

@@ -197,7 +197,7 @@ impl MessageStore {
     pub fn open(config: MessageStoreConfig, now_ms: i64) -> StoreResult<MessageStore> {
         config.validate()?;
         let retention = RetentionPolicy::new(config.file_reserved_hours, &config.delete_when)?;
-        fs::create_dir_all(&config.root).map_err(io_error(&config.root))?;
+        crate::durable_dir::create_dir_all_durably(&config.root).map_err(io_error(&config.root))?;
         let abort = AbortFile::new(&config.root);
         let abnormal = abort.exists();
         let checkpoint = Checkpoint::load(&config.checkpoint_path())?;

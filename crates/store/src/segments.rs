@@ -78,7 +78,7 @@ impl SegmentSet {
                 reason: "segment size 0".to_owned(),
             });
         }
-        fs::create_dir_all(dir).map_err(io_error(dir))?;
+        crate::durable_dir::create_dir_all_durably(dir).map_err(io_error(dir))?;
         let mut set = SegmentSet {
             dir: dir.to_owned(),
             segment_bytes,
