@@ -40,6 +40,10 @@ final class AckedLoad implements AutoCloseable {
     private final Map<String, String> acknowledged = new ConcurrentHashMap<>();
     private final AtomicLong unconfirmed = new AtomicLong();
     private final Map<String, AtomicLong> refusals = new ConcurrentHashMap<>();
+    /** The broker's remark of the latest refusal, by response code. */
+    private final Map<Integer, String> refusalRemarks = new ConcurrentHashMap<>();
+    /** Pause after each send: a test that must not fill its disk in one go paces the load. */
+    private final long pauseBetweenSendsMs;
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean running = true;
     /** Nanos of the first SEND_OK after {@link #markFault}, or -1 while there has been none. */
@@ -47,6 +51,12 @@ final class AckedLoad implements AutoCloseable {
 
     AckedLoad(DefaultMQProducer producer, String topic, String keyPrefix, Path ackLogFile, int threadCount)
         throws IOException {
+        this(producer, topic, keyPrefix, ackLogFile, threadCount, 0);
+    }
+
+    AckedLoad(DefaultMQProducer producer, String topic, String keyPrefix, Path ackLogFile, int threadCount,
+              long pauseBetweenSendsMs) throws IOException {
+        this.pauseBetweenSendsMs = pauseBetweenSendsMs;
         this.producer = producer;
         this.topic = topic;
         this.keyPrefix = keyPrefix;
@@ -76,13 +86,17 @@ final class AckedLoad implements AutoCloseable {
                     refusals.computeIfAbsent(result.getSendStatus().name(), s -> new AtomicLong()).incrementAndGet();
                     unconfirmed.incrementAndGet();
                 }
-            } catch (MQBrokerException e) {
-                refusals.computeIfAbsent("code " + e.getResponseCode(), s -> new AtomicLong()).incrementAndGet();
-                unconfirmed.incrementAndGet();
-                pause();
             } catch (Exception e) {
+                MQBrokerException refused = brokerRefusal(e);
+                if (refused != null) {
+                    refusals.computeIfAbsent("code " + refused.getResponseCode(), s -> new AtomicLong()).incrementAndGet();
+                    refusalRemarks.put(refused.getResponseCode(), String.valueOf(refused.getErrorMessage()));
+                }
                 unconfirmed.incrementAndGet();
                 pause();
+            }
+            if (pauseBetweenSendsMs > 0) {
+                sleep(pauseBetweenSendsMs);
             }
         }
     }
@@ -100,9 +114,26 @@ final class AckedLoad implements AutoCloseable {
         }
     }
 
+    /**
+     * The broker's answer inside a failed send: the producer wraps a refusal whose code it would
+     * retry (SERVICE_NOT_AVAILABLE among them) in an MQClientException once its retries are spent.
+     */
+    private static MQBrokerException brokerRefusal(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof MQBrokerException refused) {
+                return refused;
+            }
+        }
+        return null;
+    }
+
     private static void pause() {
+        sleep(PAUSE_AFTER_FAILURE_MS);
+    }
+
+    private static void sleep(long ms) {
         try {
-            Thread.sleep(PAUSE_AFTER_FAILURE_MS);
+            Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -140,6 +171,11 @@ final class AckedLoad implements AutoCloseable {
         Map<String, Long> copy = new java.util.TreeMap<>();
         refusals.forEach((k, v) -> copy.put(k, v.get()));
         return copy;
+    }
+
+    /** The broker's remark of the latest refusal with {@code code}, or null. */
+    String refusalRemark(int code) {
+        return refusalRemarks.get(code);
     }
 
     /** Stops the senders (each finishes its send in flight) and closes the log. */

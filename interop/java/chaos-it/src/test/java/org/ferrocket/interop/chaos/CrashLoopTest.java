@@ -109,6 +109,7 @@ class CrashLoopTest {
                 load.acknowledgedKeys());
             broker.stopBroker();
             StoreChecker.Summary checked = StoreChecker.check(store, TOPIC);
+            checkerCatchesDamage(store, workDir.resolve("damaged-copy"));
             long worstMs = TimeUnit.NANOSECONDS.toMillis(worstRecoveryNanos);
             ChaosResults.record(broker.impl().name().toLowerCase(), "SIGKILL under load", flushDiskType, cycles, verdict,
                 worstMs, "unconfirmed sends " + load.unconfirmed() + " " + load.refusals() + "; store checked: "
@@ -116,6 +117,62 @@ class CrashLoopTest {
             assertTrue(verdict.lost().isEmpty() && verdict.duplicated().isEmpty() && verdict.offsetGaps().isEmpty(),
                 what + ": " + verdict.summary());
             assertTrue(verdict.acknowledged() > cycles, what + ": too few sends acknowledged to judge: " + verdict.summary());
+        }
+    }
+
+    /**
+     * The checker must be able to fail: on copies of the log and consume queues (not the index:
+     * ours is a sparse 420 MB file), one flipped body byte and one dropped queue entry are each
+     * reported.
+     */
+    private static void checkerCatchesDamage(Path store, Path copy) throws java.io.IOException {
+        for (String damage : new String[] {"body byte", "queue entry"}) {
+            InteropEnv.deleteRecursively(copy);
+            for (String part : new String[] {"commitlog", "consumequeue"}) {
+                try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(store.resolve(part))) {
+                    for (Path file : files.toList()) {
+                        Path target = copy.resolve(store.relativize(file).toString());
+                        if (java.nio.file.Files.isDirectory(file)) {
+                            java.nio.file.Files.createDirectories(target);
+                        } else {
+                            java.nio.file.Files.copy(file, target);
+                        }
+                    }
+                }
+            }
+            if (damage.equals("body byte")) {
+                Path first = firstFile(copy.resolve("commitlog"));
+                try (java.nio.channels.FileChannel log = java.nio.channels.FileChannel.open(first,
+                    java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+                    // The first body byte of the first record (IPv4 hosts: the body length at 84).
+                    java.nio.ByteBuffer bodyLength = java.nio.ByteBuffer.allocate(4);
+                    log.read(bodyLength, 84);
+                    assertTrue(bodyLength.flip().getInt() > 0, "the first record has no body to damage");
+                    long inBody = 88;
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+                    log.read(b, inBody);
+                    log.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) (b.get(0) ^ 0x01)}), inBody);
+                }
+            } else {
+                Path queue = firstFile(firstFile(copy.resolve("consumequeue").resolve(TOPIC)));
+                try (java.nio.channels.FileChannel entries = java.nio.channels.FileChannel.open(queue,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                    entries.write(java.nio.ByteBuffer.allocate(20), 0);
+                }
+            }
+            try {
+                StoreChecker.check(copy, TOPIC);
+            } catch (AssertionError expected) {
+                continue;
+            }
+            throw new AssertionError("the store checker missed a damaged " + damage);
+        }
+        InteropEnv.deleteRecursively(copy);
+    }
+
+    private static Path firstFile(Path dir) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
+            return files.sorted().findFirst().orElseThrow(() -> new AssertionError("nothing in " + dir));
         }
     }
 
