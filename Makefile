@@ -33,12 +33,14 @@ test-golden:
 # the Go client producing and consuming through ours; our Rust SDK against the Java pair and ours;
 # the official 5.x Java client over gRPC; the official Go, Python and Node.js 5.x clients over
 # gRPC against ours (`interop/grpc-sdk/run.sh java ferrocket` runs them against Java's proxy first);
-# the web console in headless Chromium beside the Java client.
+# the web console in headless Chromium beside the Java client; the fault tests' short run (20
+# SIGKILLs of our broker under the official client per flush mode, and a full disk; RELIABILITY.md).
 test-interop:
 	interop/java/namesrv-interop.sh
 	interop/java/broker-interop.sh
 	interop/java/store-interop.sh
 	interop/java/ha-interop.sh
+	interop/java/chaos-interop.sh
 	interop/java/grpc-interop.sh
 	interop/go/run.sh -tags broker
 	interop/rust-client/run.sh
@@ -66,8 +68,11 @@ powerloss-long:
 
 # The long versions of the hardening checks whose short runs are in the test command: the crash
 # loop 1,000 times, route lookups while 17 brokers of 38,000 topics expire, and the restart time
-# of a ~380 MB store after SIGKILL (each prints its figures).
+# of a ~380 MB store after SIGKILL (each prints its figures); and the fault tests with the official
+# Java client, 1,000 SIGKILLs of our broker per flush mode plus the full disk (RELIABILITY.md; the
+# figures are the "CHAOS RESULT" lines, also in interop/java/chaos-it/target/chaos-results.txt).
 chaos: crash-long powerloss-long
+	interop/java/chaos-interop.sh -Dchaos.cycles=1000
 	cargo test --release -p ferrocket-namesrv --test large_clusters -- --ignored --nocapture
 	cargo test --release -p ferrocket-store --test recovery -- --ignored --nocapture --exact restart_time_after_sigkill
 

@@ -40,7 +40,7 @@ run_maven() {
   (cd "$HERE" && mvn -B -ntp -Dstyle.color=never --fail-at-end test -pl "$modules" "$@") 2>&1 \
     | sed -u $'s/\e\\[0m//g' \
     | tee "$LOG" \
-    | grep --line-buffered -E '^\[INFO\] Running |Tests run:|^\[ERROR\]|^\[WARNING\] Tests|FAIL|BUILD (SUCCESS|FAILURE)'
+    | grep --line-buffered -E 'CHAOS RESULT|^\[INFO\] Running |Tests run:|^\[ERROR\]|^\[WARNING\] Tests|FAIL|BUILD (SUCCESS|FAILURE)'
   status=${PIPESTATUS[0]}
   set -e
   echo "$SUITE.sh: $((SECONDS - started)) s"

@@ -184,15 +184,12 @@ impl DiskState {
     }
 }
 
-/// Java's `SendMessageProcessor` remark for `SERVICE_NOT_AVAILABLE`, with `diskUtil()`'s ratios
-/// of the commit-log, consume-queue and index file systems (−1 when unmeasurable).
-pub fn service_not_available_remark(commit_log: Option<f64>, consume_queue: Option<f64>, index: Option<f64>) -> String {
+/// Java's `SendMessageProcessor.diskUtil()`: the used ratios of the commit-log, consume-queue
+/// and index file systems (−1 when unmeasurable), which its `SERVICE_NOT_AVAILABLE` remark puts
+/// between brackets ("the broker's disk is full [CL:  0.93 CQ:  0.93 INDEX:  0.93]").
+pub fn disk_util_text(commit_log: Option<f64>, consume_queue: Option<f64>, index: Option<f64>) -> String {
     let [commit_log, consume_queue, index] = [commit_log, consume_queue, index].map(|ratio| ratio.unwrap_or(-1.0));
-    format!(
-        "service not available now. It may be caused by one of the following reasons: the broker's disk is full \
-         [CL: {commit_log:5.2} CQ: {consume_queue:5.2} INDEX: {index:5.2}], messages are put to the slave, message \
-         store has been shut down, etc."
-    )
+    format!("CL: {commit_log:5.2} CQ: {consume_queue:5.2} INDEX: {index:5.2}")
 }
 
 fn clamp_ratio(ratio: f64, (low, high): (f64, f64)) -> f64 {
@@ -290,12 +287,10 @@ mod tests {
     }
 
     #[test]
-    fn remark_is_javas() {
+    fn disk_util_is_javas() {
         assert_eq!(
-            service_not_available_remark(Some(0.93), Some(0.93), None),
-            "service not available now. It may be caused by one of the following reasons: the broker's disk is \
-             full [CL:  0.93 CQ:  0.93 INDEX: -1.00], messages are put to the slave, message store has been shut \
-             down, etc."
+            disk_util_text(Some(0.93), Some(1.0), None),
+            "CL:  0.93 CQ:  1.00 INDEX: -1.00"
         );
     }
 }

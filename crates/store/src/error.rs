@@ -52,6 +52,13 @@ pub enum StoreError {
     #[error("topic {topic:?} cannot be stored")]
     InvalidTopic { topic: String },
 
+    /// The disk-usage check flagged the store full (over Java's `diskSpaceWarningLevelRatio`):
+    /// puts are refused with `SERVICE_NOT_AVAILABLE` until it clears. Displays as Java's
+    /// `diskUtil()` alone (`CL:  0.93 CQ:  0.93 INDEX:  0.93`), which the broker's remark wraps
+    /// as Java's `SendMessageProcessor` does.
+    #[error("{disk_util}")]
+    DiskUsageOverLimit { disk_util: String },
+
     /// The store refuses writes: shut down, disk full or a failed dispatch (`SERVICE_NOT_AVAILABLE`).
     #[error("store not writeable: {reason}")]
     NotWriteable { reason: String },

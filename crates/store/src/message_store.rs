@@ -176,7 +176,8 @@ pub struct MessageStore {
     not_writeable: Option<String>,
     /// The disk-full flag of the last clean-up run; refuses puts while set.
     disk_state: DiskState,
-    disk_full_remark: String,
+    /// Java's `diskUtil()` text of the run that set the flag: what a refused put's remark quotes.
+    disk_util: String,
     retention: RetentionPolicy,
     /// See [`MessageStore::set_keep_from`]; the log's end-of-time (`u64::MAX`) until set.
     keep_from: CommitLogOffset,
@@ -222,7 +223,7 @@ impl MessageStore {
             arrivals: PendingArrivals::default(),
             not_writeable: None,
             disk_state: DiskState::default(),
-            disk_full_remark: String::new(),
+            disk_util: String::new(),
             retention,
             keep_from: CommitLogOffset(u64::MAX),
             manual_delete_runs: 0,
@@ -248,8 +249,8 @@ impl MessageStore {
             return Err(StoreError::NotWriteable { reason: reason.clone() });
         }
         if self.disk_state.refuses_puts() {
-            return Err(StoreError::NotWriteable {
-                reason: self.disk_full_remark.clone(),
+            return Err(StoreError::DiskUsageOverLimit {
+                disk_util: self.disk_util.clone(),
             });
         }
         if messages.is_empty() {
@@ -449,7 +450,8 @@ impl MessageStore {
         let queue_ratio = disk::used_ratio_of(&self.config.root.join("consumequeue"));
         let check = thresholds.check(commit_log_ratio, queue_ratio);
         if self.disk_state.apply(&check) && self.disk_state.refuses_puts() {
-            self.disk_full_remark = disk::service_not_available_remark(commit_log_ratio, queue_ratio, None);
+            let index_ratio = disk::used_ratio_of(&self.config.root.join("index"));
+            self.disk_util = disk::disk_util_text(commit_log_ratio, queue_ratio, index_ratio);
         }
         let manual = self.manual_delete_runs > 0;
         self.manual_delete_runs = self.manual_delete_runs.saturating_sub(1);

@@ -367,7 +367,9 @@ fn failure(error: StoreError) -> PutOutcome {
         StoreError::MessageTooLarge { .. } | StoreError::Encode(_) | StoreError::InvalidTopic { .. } => {
             PutStatus::MessageIllegal
         }
-        StoreError::NotWriteable { .. } | StoreError::DiskFull { .. } => PutStatus::ServiceNotAvailable,
+        StoreError::NotWriteable { .. } | StoreError::DiskFull { .. } | StoreError::DiskUsageOverLimit { .. } => {
+            PutStatus::ServiceNotAvailable
+        }
         StoreError::OpenFilesExhausted { .. } => PutStatus::CreateMappedFileFailed,
         _ => PutStatus::UnknownError,
     };

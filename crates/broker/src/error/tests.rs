@@ -225,6 +225,19 @@ fn table() -> Vec<(BrokerError, ResponseCode, String)> {
             ),
         ),
         (
+            // Java's exact remark when the disk-usage check refuses puts (issue 18's disk-full
+            // test with the official client caught it wrapped twice).
+            E::ServiceNotAvailable {
+                cause: Some(StoreError::DiskUsageOverLimit {
+                    disk_util: s("CL:  0.93 CQ:  0.93 INDEX:  0.93"),
+                }),
+            },
+            C::SERVICE_NOT_AVAILABLE,
+            s(
+                "service not available now. It may be caused by one of the following reasons: the broker's disk is full [CL:  0.93 CQ:  0.93 INDEX:  0.93], messages are put to the slave, message store has been shut down, etc.",
+            ),
+        ),
+        (
             E::ServiceNotAvailable { cause: None },
             C::SERVICE_NOT_AVAILABLE,
             s(

@@ -335,13 +335,28 @@ public final class BrokerUnderTest implements AutoCloseable {
      * same configuration and data. Ours standalone restarts its name server too, on the same port.
      */
     public void killAndRestartBroker() throws IOException, InterruptedException {
+        killAndRestartBroker(() -> { });
+    }
+
+    /**
+     * As above, running {@code afterKill} once the killed process is gone and before the new one
+     * starts: a fault test notes the moment there, so an acknowledgement still in flight from the
+     * old process is not taken for the new one's first.
+     */
+    public void killAndRestartBroker(Runnable afterKill) throws IOException, InterruptedException {
         broker.kill();
         try {
             broker.close();
         } catch (Exception e) {
             throw new IllegalStateException("closing the killed broker", e);
         }
+        afterKill.run();
         broker = launcher.launch();
+    }
+
+    /** SIGTERM and wait (the broker saves on the way out), leaving it stopped: its files are then at rest. */
+    public void stopBroker() throws InterruptedException {
+        broker.stopGracefully();
     }
 
     /** Fails if a process under test died (a crash would otherwise surface later as a confusing timeout). */
