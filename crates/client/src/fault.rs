@@ -50,6 +50,13 @@ impl FaultTable {
         }
     }
 
+    /// The same table with the round robin starting at `index`: Java's `sendWhichQueue` starts
+    /// each producer at a random queue, so short-lived producers do not all load the first one.
+    pub fn starting_at(mut self, index: u32) -> FaultTable {
+        self.next_index = index;
+        self
+    }
+
     /// Records a send's outcome (`MQFaultStrategy.updateFaultItem`).
     pub fn record(&mut self, broker_name: &str, latency_ms: i64, failed: bool, now_ms: i64) {
         if !self.enabled {
@@ -222,5 +229,17 @@ mod tests {
             table.record(&format!("b{i}"), 0, false, i as i64);
         }
         assert_eq!(table.entries.len(), FAULT_ENTRIES_MAX);
+    }
+
+    #[test]
+    fn the_round_robin_starts_where_it_is_told() {
+        let queues = queues();
+        let first = |start: u32| {
+            let mut table = FaultTable::new(false).starting_at(start);
+            table.select(&queues, None, 0).cloned()
+        };
+        assert_eq!(first(0), Some(MessageQueue::new("T", "a", 1)));
+        assert_eq!(first(1), Some(MessageQueue::new("T", "b", 0)));
+        assert_eq!(first(u32::MAX), Some(MessageQueue::new("T", "a", 0)));
     }
 }

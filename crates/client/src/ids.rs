@@ -64,7 +64,8 @@ pub fn client_id(ip: IpAddr, instance: &str) -> String {
 /// The address stamped into ids when the caller gives none.
 pub const DEFAULT_CLIENT_IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-fn random_u64() -> u64 {
+/// A fresh random number per call (std's randomly keyed hasher): enough to spread, not a secret.
+pub(crate) fn random_u64() -> u64 {
     RandomState::new().hash_one(std::process::id())
 }
 

@@ -183,7 +183,9 @@ impl Producer {
         cluster.register_producer(&options.group)?;
         Ok(Producer {
             shared: Arc::new(Shared {
-                faults: Mutex::new(FaultTable::new(options.latency_fault_enabled)),
+                faults: Mutex::new(
+                    FaultTable::new(options.latency_fault_enabled).starting_at(crate::ids::random_u64() as u32),
+                ),
                 cluster,
                 options,
                 async_permits: Arc::new(Semaphore::new(ASYNC_SENDS_IN_FLIGHT_MAX)),
