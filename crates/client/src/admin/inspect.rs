@@ -40,17 +40,16 @@ impl Admin {
     /// `topic`'s min and max offsets on every queue of every master (GET_TOPIC_STATS_INFO), merged
     /// as `mqadmin topicStatus` does; the put TPS is the sum of the brokers'.
     pub async fn topic_stats(&self, topic: &str) -> ClientResult<TopicStatsTable> {
-        let route = self.cluster.fetch_route(topic).await?;
         let header = GetTopicStatsInfoRequestHeader {
             topic: topic.to_owned(),
             ..GetTopicStatsInfoRequestHeader::default()
         };
         let mut merged = TopicStatsTable::default();
-        for (_, addr) in route::master_addrs(&route) {
-            let request =
-                RemotingCommand::request(RequestCode::GET_TOPIC_STATS_INFO).with_ext_fields(header.to_ext_fields());
-            let response = self.cluster.invoke_checked(&addr, request).await?;
-            let stats = TopicStatsTable::decode(&response.body.unwrap_or_default())?;
+        for body in self
+            .ask_each_master(topic, RequestCode::GET_TOPIC_STATS_INFO, &header)
+            .await?
+        {
+            let stats = TopicStatsTable::decode(&body)?;
             merged.offset_table.extend(stats.offset_table);
             merged.topic_put_tps += stats.topic_put_tps;
         }
@@ -61,18 +60,17 @@ impl Admin {
     /// topic on each master serving its retry topic), merged with the brokers' consume TPS summed,
     /// as `mqadmin consumerProgress -g` does.
     pub async fn group_consume_stats(&self, group: &str) -> ClientResult<ConsumeStats> {
-        let retry_topic = format!("{RETRY_GROUP_TOPIC_PREFIX}{group}");
-        let route = self.cluster.fetch_route(&retry_topic).await?;
         let header = GetConsumeStatsRequestHeader {
             consumer_group: group.to_owned(),
             ..GetConsumeStatsRequestHeader::default()
         };
+        let retry_topic = format!("{RETRY_GROUP_TOPIC_PREFIX}{group}");
         let mut merged = ConsumeStats::default();
-        for (_, addr) in route::master_addrs(&route) {
-            let request =
-                RemotingCommand::request(RequestCode::GET_CONSUME_STATS).with_ext_fields(header.to_ext_fields());
-            let response = self.cluster.invoke_checked(&addr, request).await?;
-            let stats = ConsumeStats::decode(&response.body.unwrap_or_default())?;
+        for body in self
+            .ask_each_master(&retry_topic, RequestCode::GET_CONSUME_STATS, &header)
+            .await?
+        {
+            let stats = ConsumeStats::decode(&body)?;
             merged.offset_table.extend(stats.offset_table);
             merged.consume_tps += stats.consume_tps;
         }
@@ -82,15 +80,7 @@ impl Admin {
     /// The clients of `group` and their subscriptions (GET_CONSUMER_CONNECTION_LIST), asked of
     /// the first master serving the group's retry topic, as `mqadmin consumerConnection` does.
     pub async fn consumer_connection(&self, group: &str) -> ClientResult<ConsumerConnection> {
-        let retry_topic = format!("{RETRY_GROUP_TOPIC_PREFIX}{group}");
-        let route = self.cluster.fetch_route(&retry_topic).await?;
-        let (_, addr) = route::master_addrs(&route)
-            .into_iter()
-            .next()
-            .ok_or_else(|| ClientError::NoRoute {
-                topic: retry_topic.clone(),
-                reason: "no master serves the group".into(),
-            })?;
+        let addr = self.first_master(&format!("{RETRY_GROUP_TOPIC_PREFIX}{group}")).await?;
         let header = GetConsumerConnectionListRequestHeader {
             consumer_group: group.to_owned(),
             ..GetConsumerConnectionListRequestHeader::default()
@@ -104,14 +94,7 @@ impl Admin {
     /// The producers of `group` connected to the first master of `topic`
     /// (GET_PRODUCER_CONNECTION_LIST), as `mqadmin producerConnection` asks.
     pub async fn producer_connection(&self, group: &str, topic: &str) -> ClientResult<ProducerConnection> {
-        let route = self.cluster.fetch_route(topic).await?;
-        let (_, addr) = route::master_addrs(&route)
-            .into_iter()
-            .next()
-            .ok_or_else(|| ClientError::NoRoute {
-                topic: topic.to_owned(),
-                reason: "no master serves the topic".into(),
-            })?;
+        let addr = self.first_master(topic).await?;
         let header = GetProducerConnectionListRequestHeader {
             producer_group: group.to_owned(),
             ..GetProducerConnectionListRequestHeader::default()
@@ -120,6 +103,36 @@ impl Admin {
             RemotingCommand::request(RequestCode::GET_PRODUCER_CONNECTION_LIST).with_ext_fields(header.to_ext_fields());
         let response = self.cluster.invoke_checked(&addr, request).await?;
         Ok(ProducerConnection::decode(&response.body.unwrap_or_default())?)
+    }
+
+    /// The address of the first master `topic` is routed to, as mqadmin picks one broker to ask.
+    async fn first_master(&self, topic: &str) -> ClientResult<String> {
+        let route = self.cluster.fetch_route(topic).await?;
+        route::master_addrs(&route)
+            .into_iter()
+            .next()
+            .map(|(_, addr)| addr)
+            .ok_or_else(|| ClientError::NoRoute {
+                topic: topic.to_owned(),
+                reason: "no master serves it".into(),
+            })
+    }
+
+    /// The answer bodies of one request sent to every master `topic` is routed to.
+    async fn ask_each_master(
+        &self,
+        topic: &str,
+        code: RequestCode,
+        header: &impl CustomHeader,
+    ) -> ClientResult<Vec<bytes::Bytes>> {
+        let route = self.cluster.fetch_route(topic).await?;
+        let mut bodies = Vec::new();
+        for (_, addr) in route::master_addrs(&route) {
+            let request = RemotingCommand::request(code).with_ext_fields(header.to_ext_fields());
+            let response = self.cluster.invoke_checked(&addr, request).await?;
+            bodies.push(response.body.unwrap_or_default());
+        }
+        Ok(bodies)
     }
 
     /// The broker's runtime figures (GET_BROKER_RUNTIME_INFO), as `mqadmin brokerStatus`.
