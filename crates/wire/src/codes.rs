@@ -223,6 +223,18 @@ code_table!(ResponseCode {
     POLICY_NOT_EXIST = 3002,
 });
 
+impl ResponseCode {
+    // 4.9.x's ACL 1.0 admin failures: the same numbers as 5.x's POLLING_FULL, POLLING_TIMEOUT
+    // and BROKER_NOT_EXIST (5.x renumbered nothing, it reused them), so they stay out of the
+    // table above, whose names are 5.x's.
+    /// 4.9.x: UPDATE_AND_CREATE_ACL_CONFIG failed.
+    pub const UPDATE_AND_CREATE_ACL_CONFIG_FAILED: ResponseCode = ResponseCode(209);
+    /// 4.9.x: DELETE_ACL_CONFIG failed.
+    pub const DELETE_ACL_CONFIG_FAILED: ResponseCode = ResponseCode(210);
+    /// 4.9.x: UPDATE_GLOBAL_WHITE_ADDRS_CONFIG failed.
+    pub const UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED: ResponseCode = ResponseCode(211);
+}
+
 /// The sender's implementation language (`LanguageCode.java`): a byte in the binary header, the
 /// enum name in the JSON header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

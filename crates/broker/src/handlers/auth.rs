@@ -29,7 +29,7 @@ use crate::state::metadata;
 /// start-up refuses that).
 pub fn guard(broker: &Broker, request: &RemotingCommand, connection: &ConnectionHandle) -> BrokerResult<()> {
     if let Some(acl) = &broker.plain_acl {
-        return Ok(acl.validate(request, source_ip(connection))?);
+        return Ok(acl.current().validate(request, source_ip(connection))?);
     }
     let config = broker.config();
     let auth = &config.auth;

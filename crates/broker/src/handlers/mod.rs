@@ -14,6 +14,7 @@ pub mod assignment;
 pub mod auth;
 pub mod client;
 pub mod offsets;
+pub mod plain_acl_admin;
 pub mod pop;
 pub mod pop_ack;
 pub mod pull;
@@ -207,6 +208,20 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
     (RequestCode::AUTH_DELETE_ACL, Serve::Sync(auth::delete_acl)),
     (RequestCode::AUTH_GET_ACL, Serve::Sync(auth::get_acl)),
     (RequestCode::AUTH_LIST_ACL, Serve::Sync(auth::list_acls)),
+    // ACL 1.0 (plain_acl.yml) accounts: plain_acl_admin.rs
+    (
+        RequestCode::UPDATE_AND_CREATE_ACL_CONFIG,
+        Serve::Sync(plain_acl_admin::update_and_create),
+    ),
+    (RequestCode::DELETE_ACL_CONFIG, Serve::Sync(plain_acl_admin::delete)),
+    (
+        RequestCode::GET_BROKER_CLUSTER_ACL_INFO,
+        Serve::Sync(plain_acl_admin::cluster_acl_info),
+    ),
+    (
+        RequestCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
+        Serve::Sync(plain_acl_admin::update_global_white),
+    ),
 ];
 
 /// The codes the broker serves, in [`ROUTES`] order.
@@ -304,7 +319,7 @@ mod tests {
         for code in served_codes() {
             assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
         }
-        assert_eq!(seen.len(), 64);
+        assert_eq!(seen.len(), 68);
     }
 
     #[test]

@@ -197,6 +197,9 @@ pub async fn start(
         tokio::spawn(pop_revive::run(Arc::clone(&broker))),
         tokio::spawn(timers::run_keep_from(Arc::clone(&broker))),
     ];
+    if broker.plain_acl.is_some() {
+        tasks.push(tokio::spawn(timers::run_plain_acl_reload(Arc::clone(&broker))));
+    }
     if is_slave {
         tasks.push(tokio::spawn(slave_sync::run(Arc::clone(&broker), outbound.clone())));
     }

@@ -10,10 +10,28 @@ use tracing::warn;
 use crate::state::clients::EXPIRY_SCAN_INTERVAL;
 use crate::state::long_poll::check_interval;
 use crate::state::metadata::{WATCH_INTERVAL_MS, persist_groups, persist_offsets, persist_topics};
+use crate::state::plain_acl_store::PLAIN_ACL_RELOAD_CHECK_INTERVAL;
 use crate::state::schedule::{
     DELIVERIES_PER_WALK_MAX, FIRST_WALK_AFTER_MS, QueueHead, WALK_INTERVAL_MS, delivered_message, is_due, queue_head,
 };
 use crate::state::{Broker, keep_from, transactions};
+
+/// Rebuilds ACL 1.0's table when its files change (Java 4.9.8's `AclFileWatchService`), looking
+/// every [`PLAIN_ACL_RELOAD_CHECK_INTERVAL`]; a file that does not read keeps the old table.
+pub async fn run_plain_acl_reload(broker: Arc<Broker>) {
+    let Some(store) = broker.plain_acl.as_ref() else {
+        return;
+    };
+    let mut ticks = tokio::time::interval(PLAIN_ACL_RELOAD_CHECK_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        // A few stats, and a read of small files when one changed: fine on the runtime thread.
+        if let Err(error) = store.reload_if_changed() {
+            warn!(%error, "ACL 1.0 files changed but do not read; the previous table stays in force");
+        }
+    }
+}
 
 /// Closes channels silent for longer than Java's channel-expiry time and drops expired queue
 /// locks, every [`EXPIRY_SCAN_INTERVAL`], forever.

@@ -29,6 +29,7 @@ use crate::state::auth::{self, AuthTable, migration};
 use crate::state::consumer_offsets::ConsumerOffsetTable;
 use crate::state::plain_acl::FileConfig;
 use crate::state::plain_acl_files;
+use crate::state::plain_acl_store::PlainAclStore;
 use crate::state::subscription_groups::SubscriptionGroupTable;
 use crate::state::topics::TopicTable;
 use crate::state::{Broker, Tables};
@@ -65,12 +66,13 @@ pub fn load(config: &BrokerConfig, now_ms: i64) -> BrokerResult<Tables> {
     if let Some(wrapper) = read::<DelayOffsetSerializeWrapper>(&dir.join(DELAY_OFFSETS_FILE))? {
         offsets.load_delay_wrapper(wrapper);
     }
+    let rocketmq_home = std::env::var("ROCKETMQ_HOME").ok();
     let plain_files = match config.auth.acl_enable || config.auth.migrate_auth_from_v1 {
-        true => plain_acl_files::read(config, std::env::var("ROCKETMQ_HOME").ok().as_deref())?,
+        true => plain_acl_files::read(config, rocketmq_home.as_deref())?,
         false => Vec::new(),
     };
     let plain_acl = match config.auth.acl_enable {
-        true => Some(plain_acl_files::interpret(&plain_files)?),
+        true => Some(PlainAclStore::new(config, rocketmq_home.as_deref(), &plain_files)?),
         false => None,
     };
     let auth = load_auth(config, &plain_files)?;

@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod plain_acl;
 pub mod plain_acl_files;
+pub mod plain_acl_store;
 pub mod pop;
 pub mod pop_order;
 pub mod pop_wake;
@@ -68,7 +69,7 @@ pub struct Tables {
     pub auth: auth::AuthTable,
     pub request_modes: assignment::RequestModes,
     /// ACL 1.0's accounts when `aclEnable` is on.
-    pub plain_acl: Option<plain_acl::PlainAcl>,
+    pub plain_acl: Option<plain_acl_store::PlainAclStore>,
 }
 
 /// How handlers ask the shell to register with the name servers before they answer (Java
@@ -87,8 +88,8 @@ pub struct Broker {
     pub offsets: Table<ConsumerOffsetTable>,
     /// Users and ACLs (taken alone, never with another table).
     pub auth: Table<auth::AuthTable>,
-    /// ACL 1.0's accounts when `aclEnable` is on (read at start, never changed).
-    pub plain_acl: Option<plain_acl::PlainAcl>,
+    /// ACL 1.0's accounts when `aclEnable` is on (the admin codes and file edits change them).
+    pub plain_acl: Option<plain_acl_store::PlainAclStore>,
     pub clients: Table<ClientRegistry>,
     /// The master and HA addresses the name servers last reported (slaves only).
     pub master_addresses: Table<MasterAddresses>,

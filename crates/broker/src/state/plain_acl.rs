@@ -18,6 +18,7 @@
 //! them, as in 4.9.8 (5.x lets admins do anything).
 
 pub mod address;
+pub mod edit;
 pub mod file;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ use super::auth::model::RETRY_PREFIX;
 use super::auth::signature;
 pub use crate::error::AclRefusal;
 use address::AddressPattern;
+use edit::FileVersion;
 pub use file::{AccountConfig, FileConfig};
 
 /// Accounts kept over all files: each is a secret an operator wrote by hand; far beyond any
@@ -117,6 +119,10 @@ pub struct Account {
 pub struct PlainAcl {
     global_white: Vec<AddressPattern>,
     accounts: BTreeMap<String, Account>,
+    /// The file each account came from (Java's `accessKeyTable`): the admin codes change it there.
+    file_of: BTreeMap<String, String>,
+    /// Every file read and its `dataVersion` (0 when it has none), in reading order.
+    versions: Vec<(String, FileVersion)>,
 }
 
 impl PlainAcl {
@@ -125,6 +131,7 @@ impl PlainAcl {
     pub fn from_files(files: &[(String, FileConfig)]) -> Result<PlainAcl, String> {
         let mut acl = PlainAcl::default();
         for (name, config) in files {
+            acl.versions.push((name.clone(), config.version.unwrap_or_default()));
             for pattern in &config.global_white_remote_addresses {
                 acl.global_white.push(
                     AddressPattern::parse(pattern).map_err(|e| format!("{name}: globalWhiteRemoteAddresses: {e}"))?,
@@ -139,6 +146,7 @@ impl PlainAcl {
                 if acl.accounts.len() >= PLAIN_ACL_ACCOUNTS_MAX {
                     return Err(format!("{name}: more than {PLAIN_ACL_ACCOUNTS_MAX} accounts"));
                 }
+                acl.file_of.insert(account.access_key.clone(), name.clone());
                 acl.accounts.insert(account.access_key.clone(), account);
             }
         }
@@ -147,6 +155,16 @@ impl PlainAcl {
 
     pub fn account_count(&self) -> usize {
         self.accounts.len()
+    }
+
+    /// The file holding `access_key`'s account, if any file does.
+    pub fn file_of(&self, access_key: &str) -> Option<&str> {
+        self.file_of.get(access_key).map(String::as_str)
+    }
+
+    /// Every file read, with its `dataVersion`, in reading order.
+    pub fn versions(&self) -> &[(String, FileVersion)] {
+        &self.versions
     }
 
     /// `PlainAccessValidator.parse` then `PlainPermissionManager.validate`; `source_ip` is the

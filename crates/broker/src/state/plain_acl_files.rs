@@ -1,5 +1,5 @@
-//! Where ACL 1.0's files are and reading them (at start only; an edited file takes effect at the
-//! next start, where Java 4.9.8 watches the files and reloads).
+//! Where ACL 1.0's files are and reading them (at start, and again when they change:
+//! `plain_acl_store`).
 //!
 //! Java's places, in Java's order: every `*.yml` / `*.yaml` under `${ROCKETMQ_HOME}/conf/acl/`
 //! (sub-directories included; sorted by path here, Java takes the directory's order), then
@@ -23,12 +23,35 @@ pub const PLAIN_ACL_FILE_BYTES_MAX: u64 = 16 * 1024 * 1024;
 /// Directory levels walked under `conf/acl/`.
 const ACL_DIR_DEPTH_MAX: usize = 8;
 
-fn refuse(reason: String) -> BrokerError {
+pub fn refuse(reason: String) -> BrokerError {
     BrokerError::PlainAclConfig { reason }
 }
 
 /// The ACL 1.0 files, read and parsed, in Java's order.
 pub fn read(config: &BrokerConfig, rocketmq_home: Option<&str>) -> BrokerResult<Vec<(String, FileConfig)>> {
+    let paths = paths(config, rocketmq_home)?;
+    if let Some(last) = paths.last()
+        && !paths.iter().any(|p| p.exists())
+    {
+        return Err(refuse(format!("{} does not exist", last.display())));
+    }
+    read_paths(&paths)
+}
+
+/// Reads and parses those of `paths` that exist.
+pub fn read_paths(paths: &[PathBuf]) -> BrokerResult<Vec<(String, FileConfig)>> {
+    let mut files = Vec::new();
+    for path in paths.iter().filter(|p| p.exists()) {
+        let text = read_text(path)?;
+        let config = file::parse(&text).map_err(|e| refuse(format!("{}: {e}", path.display())))?;
+        files.push((path.display().to_string(), config));
+    }
+    Ok(files)
+}
+
+/// Where the ACL 1.0 files are, in Java's order (whether or not they exist); the last is the
+/// default file, where new accounts go.
+pub fn paths(config: &BrokerConfig, rocketmq_home: Option<&str>) -> BrokerResult<Vec<PathBuf>> {
     if config.auth.acl_enable && config.auth.authentication_enabled {
         return Err(refuse(
             "aclEnable (ACL 1.0) and authenticationEnabled (5.x auth) are both on; pick one \
@@ -36,40 +59,25 @@ pub fn read(config: &BrokerConfig, rocketmq_home: Option<&str>) -> BrokerResult<
                 .into(),
         ));
     }
-    let paths = match (
+    match (
         &config.auth.plain_acl_file,
         rocketmq_home.filter(|h| !h.trim().is_empty()),
     ) {
-        (Some(file), _) => vec![PathBuf::from(file)],
+        (Some(file), _) => Ok(vec![PathBuf::from(file)]),
         (None, Some(home)) => {
             let conf = Path::new(home).join("conf");
             let mut paths = Vec::new();
             walk(&conf.join("acl"), 0, &mut paths)?;
             paths.sort();
             let default = conf.join("plain_acl.yml");
-            if !paths.contains(&default) {
-                paths.push(default);
-            }
-            paths
+            paths.retain(|p| *p != default);
+            paths.push(default);
+            Ok(paths)
         }
-        (None, None) => {
-            return Err(refuse(
-                "neither ROCKETMQ_HOME (for $ROCKETMQ_HOME/conf/plain_acl.yml) nor plainAclFile is set".into(),
-            ));
-        }
-    };
-    let mut files = Vec::new();
-    for (index, path) in paths.iter().enumerate() {
-        let is_last = index + 1 == paths.len();
-        if is_last && !path.exists() && files.is_empty() {
-            return Err(refuse(format!("{} does not exist", path.display())));
-        }
-        if !path.exists() {
-            continue;
-        }
-        files.push((path.display().to_string(), read_one(path)?));
+        (None, None) => Err(refuse(
+            "neither ROCKETMQ_HOME (for $ROCKETMQ_HOME/conf/plain_acl.yml) nor plainAclFile is set".into(),
+        )),
     }
-    Ok(files)
 }
 
 /// The validator's table of the files' accounts.
@@ -83,7 +91,8 @@ pub fn interpret(files: &[(String, FileConfig)]) -> BrokerResult<PlainAcl> {
     Ok(acl)
 }
 
-fn read_one(path: &Path) -> BrokerResult<FileConfig> {
+/// One file's text, bounded by [`PLAIN_ACL_FILE_BYTES_MAX`].
+pub fn read_text(path: &Path) -> BrokerResult<String> {
     let name = path.display();
     let bytes = fs::metadata(path).map_err(|e| refuse(format!("{name}: {e}")))?.len();
     if bytes > PLAIN_ACL_FILE_BYTES_MAX {
@@ -91,8 +100,7 @@ fn read_one(path: &Path) -> BrokerResult<FileConfig> {
             "{name}: {bytes} bytes, more than PLAIN_ACL_FILE_BYTES_MAX = {PLAIN_ACL_FILE_BYTES_MAX}"
         )));
     }
-    let text = fs::read_to_string(path).map_err(|e| refuse(format!("{name}: {e}")))?;
-    file::parse(&text).map_err(|e| refuse(format!("{name}: {e}")))
+    fs::read_to_string(path).map_err(|e| refuse(format!("{name}: {e}")))
 }
 
 fn walk(dir: &Path, depth: usize, paths: &mut Vec<PathBuf>) -> BrokerResult<()> {

@@ -8,16 +8,20 @@
 //! 10.0.0.1,10.0.0.2               the listed addresses
 //! 192.168.1.*  10.10.1-5.*  ...   the first of parts 2..4 holding `*` or `a-b` decides: the parts
 //!                                 before it equal, that part in range, later parts unchecked
+//! 1050::5:600:300c:1-200          IPv6: the head's groups equal (`::` fills it to seven), the
+//! 1050:5:600:*                    next group in the hex range (`*`: any), later groups unchecked
+//! 1050::5:600:300c:1-200:*        the same with a head of at most six groups
 //! 10.0.0.1   ::1                  that address (IPv6 compared as an address, not as text)
 //! ```
 //!
 //! Java throws at start-up for malformed patterns and we refuse them the same way, with two
 //! differences, both refusals of patterns Java accepts but cannot use: a wildcard pattern without
 //! a wildcard in parts 2..4 (`*.1.1.1`: Java fails every request it meets with a
-//! NullPointerException), and IPv6 ranges (`a:b::1-ff`), which we do not read.
+//! NullPointerException), and an IPv6 range whose head ends in `::` (`1050::*`: Java expands it
+//! to two groups, not seven, and compares the wrong group).
 
 use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A parsed pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +36,12 @@ pub enum AddressPattern {
         part: usize,
         low: u8,
         high: u8,
+    },
+    /// IPv6: the first `head.len()` groups (6 or 7) equal, the next in `low..=high`.
+    Ipv6Range {
+        head: Vec<u16>,
+        low: u16,
+        high: u16,
     },
 }
 
@@ -71,6 +81,16 @@ impl AddressPattern {
                 let octets = ip.octets();
                 octets.get(..head.len()) == Some(head.as_slice())
                     && octets.get(*part).is_some_and(|value| (*low..=*high).contains(value))
+            }
+            AddressPattern::Ipv6Range { head, low, high } => {
+                let Ok(ip) = source_ip.parse::<Ipv6Addr>() else {
+                    return false;
+                };
+                let groups = ip.segments();
+                groups.get(..head.len()) == Some(head.as_slice())
+                    && groups
+                        .get(head.len())
+                        .is_some_and(|value| (*low..=*high).contains(value))
             }
         }
     }
@@ -113,7 +133,7 @@ fn braces(pattern: &str) -> Result<AddressPattern, PatternError> {
 /// head and must be numbers 0..=255.
 fn range(pattern: &str) -> Result<AddressPattern, PatternError> {
     if pattern.contains(':') {
-        return Err(format!("{pattern}: IPv6 ranges are not supported; list the addresses"));
+        return ipv6_range(pattern);
     }
     let parts: Vec<&str> = pattern.split('.').filter(|p| !p.is_empty()).map(str::trim).collect();
     if parts.len() != 4 {
@@ -152,4 +172,65 @@ fn bounds(pattern: &str, text: &str) -> Result<(u8, u8), PatternError> {
         (Ok(low), Ok(high)) if low <= high => Ok((low, high)),
         _ => Err(refuse()),
     }
+}
+
+/// `RangeRemoteAddressStrategy` for IPv6 (with `AclUtils.IPv6AddressCheck`): `*` only as the
+/// last group; `head:x-y` or `head:*` (head of up to seven groups) or `head:x-y:*` (up to six);
+/// bounds in hex; a `::` in the head fills it to seven (six) groups, as Java's `expandIP` does.
+fn ipv6_range(pattern: &str) -> Result<AddressPattern, PatternError> {
+    let refuse = || format!("Netaddress examine scope Exception netaddress is {pattern}");
+    if pattern.find('*').is_some_and(|at| at + 1 != pattern.len()) {
+        return Err(refuse());
+    }
+    let (rest, any_last) = match pattern.strip_suffix(":*") {
+        Some(rest) if rest.contains('-') => (rest, true),
+        _ => (pattern, false),
+    };
+    let (head_text, decider) = rest.rsplit_once(':').ok_or_else(refuse)?;
+    let (low, high) = match decider.trim() {
+        "*" => (0, u16::MAX),
+        text => {
+            let (low, high) = text.split_once('-').ok_or_else(refuse)?;
+            match (
+                u16::from_str_radix(low.trim(), 16),
+                u16::from_str_radix(high.trim(), 16),
+            ) {
+                (Ok(low), Ok(high)) if low <= high && high > 0 => (low, high),
+                _ => {
+                    return Err(format!(
+                        "RangeRemoteAddressStrategy netaddress examine scope Exception value {text} in {pattern}"
+                    ));
+                }
+            }
+        }
+    };
+    if head_text.contains(['-', '*']) {
+        return Err(refuse());
+    }
+    let groups = if any_last { 6 } else { 7 };
+    let head = ipv6_groups(head_text, groups)
+        .ok_or_else(|| format!("{pattern}: an IPv6 range needs 1 to {groups} hex groups before its range"))?;
+    Ok(AddressPattern::Ipv6Range { head, low, high })
+}
+
+/// `text` as 1 to `count` hex groups; with `::` (not at its end) exactly `count`, the `::`
+/// standing for as many zero groups as are missing.
+fn ipv6_groups(text: &str, count: usize) -> Option<Vec<u16>> {
+    let hex = |part: &str| u16::from_str_radix(part, 16).ok();
+    let pieces = |side: &str| -> Option<Vec<u16>> {
+        match side {
+            "" => Some(Vec::new()),
+            side => side.split(':').map(hex).collect(),
+        }
+    };
+    let groups = match text.split_once("::") {
+        Some((_, "")) => return None,
+        Some((left, right)) => {
+            let (left, right) = (pieces(left)?, pieces(right)?);
+            let zeros = count.checked_sub(left.len() + right.len())?;
+            [left, vec![0; zeros], right].concat()
+        }
+        None => pieces(text)?,
+    };
+    (1..=count).contains(&groups.len()).then_some(groups)
 }

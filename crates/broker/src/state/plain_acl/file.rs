@@ -18,6 +18,8 @@
 
 use yaml_rust2::{Yaml, YamlLoader};
 
+use super::edit::{FileVersion, version_of};
+
 /// An account as written, before its permissions are interpreted (the 5.x migration reads the
 /// texts, the validator their meaning).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +39,8 @@ pub struct AccountConfig {
 pub struct FileConfig {
     pub global_white_remote_addresses: Vec<String>,
     pub accounts: Vec<AccountConfig>,
+    /// `dataVersion[0]`, which the admin codes move on (absent in a hand-written file).
+    pub version: Option<FileVersion>,
 }
 
 /// Reads one file's text; an empty file (Java creates one) holds nothing.
@@ -64,6 +68,7 @@ pub fn parse(text: &str) -> Result<FileConfig, String> {
     Ok(FileConfig {
         global_white_remote_addresses,
         accounts,
+        version: version_of(&root),
     })
 }
 

@@ -174,6 +174,76 @@ fn address_patterns_match_as_javas() {
     }
 }
 
+/// Java 4.9.8's `RemoteAddressStrategyTest` IPv6 cases: the range is over the group after the
+/// head, in hex, for every value from -10 to 65635 (`rangeIPv6NetaddressStrategyTest`).
+#[test]
+fn ipv6_ranges_match_as_javas() {
+    let sweep = |pattern: &str, head: &str, low: i32, high: i32, inside: bool| {
+        let strategy = AddressPattern::parse(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        for value in -10..65_536 + 100 {
+            let hex = match value {
+                v if v < 0 => format!("-{:x}", -v),
+                v => format!("{v:x}"),
+            };
+            let address = format!("{head}{hex}");
+            let expected = inside && (low..=high).contains(&value);
+            assert_eq!(strategy.matches(&address), expected, "{pattern} against {address}");
+        }
+    };
+    sweep("1050::0005:0600:300c:1-200", "1050::0005:0600:300c:", 1, 0x200, true);
+    sweep("1050::0005:0600:300c:*", "1050::0005:0600:300c:", 0, 0xffff, true);
+    sweep("1050::0005:0600:3001:*", "1050::0005:0600:300c:", 0, 0xffff, false);
+    sweep(
+        "1050::0005:0600:300c:1-200:*",
+        "1050::0005:0600:300c:1:",
+        0,
+        0xffff,
+        true,
+    );
+    sweep(
+        "1050::0005:0600:300c:1-200:*",
+        "1050::0005:0600:300c:201:",
+        0,
+        0xffff,
+        false,
+    );
+    // A head without `::` is a prefix: later groups are not checked (Java's
+    // "1050:0005:0600:300c:3261:*").
+    let prefix = AddressPattern::parse("1050:0005:0600:300c:3261:*").unwrap();
+    assert!(prefix.matches("1050:5:600:300c:3261:abcd:1:2"));
+    assert!(!prefix.matches("1050:5:600:300c:3262:abcd:1:2") && !prefix.matches("10.0.0.1"));
+    let six = AddressPattern::parse("1050::0005:0600:300c:3261:1-20:*").unwrap();
+    assert!(six.matches("1050::5:600:300c:3261:20:ffff") && !six.matches("1050::5:600:300c:3261:21:0"));
+    // The other IPv6 forms of the Java test: one address, a list, braces.
+    assert!(
+        AddressPattern::parse("1050:0000:0000:0000:0005:0600:300c:326b")
+            .unwrap()
+            .matches("1050::5:600:300C:326B")
+    );
+    let list = AddressPattern::parse("1050::0005:0600:300c:1,1050::0005:0600:300c:2,1050::0005:0600:300c:3").unwrap();
+    let braces = AddressPattern::parse("1050::0005:0600:300c:{1,2,3}").unwrap();
+    for strategy in [list, braces] {
+        for last in 1..=3 {
+            assert!(strategy.matches(&format!("1050:0000:0000:0000:0005:0600:300c:{last}")));
+        }
+        assert!(!strategy.matches("1050:0000:0000:0000:0005:0600:300c:4"));
+        assert!(!strategy.matches("1050:0000:0000:0000:0005:0600:300c:0"));
+    }
+    for refused in [
+        "::1ggg",
+        "::1,2,3}",
+        "1050::*:1",
+        "1050::0005:1-200:5",
+        "1050::0005:200-1",
+        "1050::0005:1-10000",
+        "1050::*",
+        "1:2:3:4:5:6:7:8:1-2",
+        "1:2:3:4:5:6:7:1-2:*",
+    ] {
+        assert!(AddressPattern::parse(refused).is_err(), "{refused}");
+    }
+}
+
 #[test]
 fn the_global_whitelist_lets_anything_in() {
     let acl = acl();
