@@ -11,11 +11,9 @@ import java.util.stream.Stream;
 /**
  * The no-divergence check of a master/slave pair at rest: the slave's commit log, read as one byte
  * string across its segments (each named by its start offset), must equal the master's on every
- * byte the slave holds. Segments are preallocated (zero-filled past the written end), so a
- * segment's data ends at its last non-zero byte; a record never ends in a zero byte (the
- * properties' separator is 0x02, the body is at least one byte... and the record's CRC/fields
- * before it), so that is the written end to the byte within the last record's trailing zeros,
- * which both logs then share anyway.
+ * byte the slave holds. Segments may be preallocated (zero-filled past the written end), so a
+ * segment's data is taken to end at its last non-zero byte: a record ending in zero bytes would
+ * make both extents short by the same bytes, which leaves the prefix check sound.
  */
 final class CommitLogPrefix {
 
@@ -54,6 +52,34 @@ final class CommitLogPrefix {
     /** Where the written part of a store's commit log ends (read while the broker runs: a lower bound). */
     static long extent(Path store) throws IOException {
         return extent(segments(store));
+    }
+
+    /**
+     * Where the record starting at {@code offset} ends: its first four bytes are its total size
+     * (big-endian), read from the segment that holds it.
+     */
+    static long recordEnd(Path store, long offset) throws IOException {
+        Map.Entry<Long, Path> segment = null;
+        try (Stream<Path> files = Files.list(store.resolve("commitlog"))) {
+            for (Path file : files.toList()) {
+                long start = Long.parseLong(file.getFileName().toString());
+                if (start <= offset && (segment == null || start > segment.getKey())) {
+                    segment = Map.entry(start, file);
+                }
+            }
+        }
+        if (segment == null) {
+            throw new AssertionError("no commit-log segment holds offset " + offset + " in " + store);
+        }
+        try (java.nio.channels.FileChannel log = java.nio.channels.FileChannel.open(segment.getValue())) {
+            java.nio.ByteBuffer size = java.nio.ByteBuffer.allocate(4);
+            log.read(size, offset - segment.getKey());
+            int total = size.flip().getInt();
+            if (total <= 0) {
+                throw new AssertionError("no record at commit-log offset " + offset + " in " + store);
+            }
+            return offset + total;
+        }
     }
 
     private static long extent(Map<Long, byte[]> segments) {
