@@ -15,7 +15,7 @@ import java.util.function.Supplier;
  * Bad input during a fault (issue 18): a thread that, while a fault test runs, keeps sending the
  * remoting port of a server the frames of the transport's malformed-frame checks (lengths out of
  * range, a header length past the frame, a header that is not JSON, half a frame then a hang-up)
- * and floods it with connections opened and dropped. The server must stay up and keep serving
+ * and floods it with connections opened and reset. The server must stay up and keep serving
  * the well-behaved client beside it; connection failures (the server is being killed) are counted,
  * not fatal.
  */
@@ -108,6 +108,9 @@ final class HostilePeer implements AutoCloseable {
         String address = target.get();
         int colon = address.lastIndexOf(':');
         Socket socket = new Socket();
+        // Closed with a reset: no TIME_WAIT keeps thousands of local ports, one of which a
+        // restarted broker may have just been given as its new listening port.
+        socket.setSoLinger(true, 0);
         try {
             socket.connect(new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
                 CONNECT_TIMEOUT_MS);

@@ -41,8 +41,8 @@ class PartitionTest {
     private static final Duration WAIT = Duration.ofSeconds(120);
     /** Java's slaveTimeout (3 s) plus a margin: a send in flight at the cut is answered by then. */
     private static final long SETTLE_MS = 4_500;
-    private static final long PARTITION_MS = 6_000;
-    private static final long NAMESRV_CUT_MS = 8_000;
+    private static final long PARTITION_MS = 4_000;
+    private static final long NAMESRV_CUT_MS = 5_000;
     /** The name server drops a silent broker after 120 s, scanning every 5 s. */
     private static final Duration EXPIRY_WAIT = Duration.ofSeconds(200);
 
