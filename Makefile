@@ -34,7 +34,9 @@ test-golden:
 # the official 5.x Java client over gRPC; the official Go, Python and Node.js 5.x clients over
 # gRPC against ours (`interop/grpc-sdk/run.sh java ferrocket` runs them against Java's proxy first);
 # the web console in headless Chromium beside the Java client; the fault tests' short run (20
-# SIGKILLs of our broker under the official client per flush mode, and a full disk; RELIABILITY.md).
+# SIGKILLs of our broker under the official client per flush mode, a full disk, 5 SIGKILLs of a
+# SYNC_MASTER beside its slave, and a slave and the clients cut off in network namespaces;
+# RELIABILITY.md).
 test-interop:
 	interop/java/namesrv-interop.sh
 	interop/java/broker-interop.sh
@@ -69,10 +71,12 @@ powerloss-long:
 # The long versions of the hardening checks whose short runs are in the test command: the crash
 # loop 1,000 times, route lookups while 17 brokers of 38,000 topics expire, and the restart time
 # of a ~380 MB store after SIGKILL (each prints its figures); and the fault tests with the official
-# Java client, 1,000 SIGKILLs of our broker per flush mode plus the full disk (RELIABILITY.md; the
-# figures are the "CHAOS RESULT" lines, also in interop/java/chaos-it/target/chaos-results.txt).
+# Java client, 1,000 SIGKILLs of our broker per flush mode plus the full disk, 100 SIGKILLs of a
+# SYNC_MASTER beside its slave, and the partitions with the master cut from the name server (which
+# waits out its 120 s broker expiry) (RELIABILITY.md; the figures are the "CHAOS RESULT" lines,
+# also in interop/java/chaos-it/target/chaos-results.txt).
 chaos: crash-long powerloss-long
-	interop/java/chaos-interop.sh -Dchaos.cycles=1000
+	interop/java/chaos-interop.sh -Dchaos.cycles=1000 -Dchaos.haCycles=100 -Dchaos.long=true
 	cargo test --release -p ferrocket-namesrv --test large_clusters -- --ignored --nocapture
 	cargo test --release -p ferrocket-store --test recovery -- --ignored --nocapture --exact restart_time_after_sigkill
 

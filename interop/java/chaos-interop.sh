@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fault tests (issue 18): our broker SIGKILLed under load and on a full disk, driven by the official
+# Fault tests (issue 18): our broker SIGKILLed under load and on a full disk, a SYNC_MASTER killed
+# beside its slave, partitions in network namespaces (root needed), all driven by the official
 # Apache RocketMQ 5.3.3 client, which logs every acknowledged send and reads everything back.
 #
 #   chaos-interop.sh [extra Maven arguments, e.g. -o, -Dtest=CrashLoopTest, -Dbroker.impl=java,

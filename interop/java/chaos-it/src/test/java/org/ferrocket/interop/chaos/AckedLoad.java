@@ -16,6 +16,7 @@ import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.common.message.MessageDecoder;
 
 /**
  * The load of a fault test: a few threads of one official 5.3.3 producer sending without pause,
@@ -48,6 +49,8 @@ final class AckedLoad implements AutoCloseable {
     private volatile boolean running = true;
     /** Nanos of the first SEND_OK after {@link #markFault}, or -1 while there has been none. */
     private final AtomicLong firstAckAfterMark = new AtomicLong(-1);
+    /** The highest commit-log offset (a record's start, from its offset message id) acknowledged. */
+    private final AtomicLong highestAckedPhysicalOffset = new AtomicLong(-1);
 
     AckedLoad(DefaultMQProducer producer, String topic, String keyPrefix, Path ackLogFile, int threadCount)
         throws IOException {
@@ -107,6 +110,8 @@ final class AckedLoad implements AutoCloseable {
             throw new IllegalStateException("key " + key + " acknowledged twice");
         }
         firstAckAfterMark.compareAndSet(-1, System.nanoTime());
+        long physical = MessageDecoder.decodeMessageId(result.getOffsetMsgId()).getOffset();
+        highestAckedPhysicalOffset.accumulateAndGet(physical, Math::max);
         synchronized (ackLog) {
             ackLog.write(result.getMsgId() + " " + key + " " + result.getMessageQueue().getQueueId() + " "
                 + result.getQueueOffset() + "\n");
@@ -147,6 +152,11 @@ final class AckedLoad implements AutoCloseable {
     /** Nanos of the first SEND_OK since {@link #markFault}, or -1 while there is none. */
     long firstAckAfterMark() {
         return firstAckAfterMark.get();
+    }
+
+    /** The commit-log offset where the latest-stored acknowledged record starts, or -1. */
+    long highestAckedPhysicalOffset() {
+        return highestAckedPhysicalOffset.get();
     }
 
     int acknowledgedCount() {

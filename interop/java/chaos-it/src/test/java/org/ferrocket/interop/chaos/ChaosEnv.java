@@ -13,7 +13,12 @@ final class ChaosEnv {
 
     /** {@code -Dchaos.cycles=N} (make chaos), else {@code shortRun} (make test). */
     static int cycles(int shortRun) {
-        String value = System.getProperty("chaos.cycles", "").trim();
+        return cycles("chaos.cycles", shortRun);
+    }
+
+    /** {@code -Dproperty=N}, else {@code shortRun}. */
+    static int cycles(String property, int shortRun) {
+        String value = System.getProperty(property, "").trim();
         return value.isEmpty() ? shortRun : Integer.parseInt(value);
     }
 

@@ -25,6 +25,9 @@ import org.junit.jupiter.api.Timeout;
  * stopped store must check out record by record ({@link StoreChecker}: CRCs, consume queues and
  * index against the log).
  *
+ * <p>Meanwhile hostile peers send the broker and the name server malformed frames and floods of
+ * connections ({@link HostilePeer}): bad input during the fault.
+ *
  * <p>SYNC_FLUSH acknowledges after fsync; ASYNC_FLUSH acknowledges before, but SIGKILL keeps the
  * page cache, so it must lose nothing either. The name server is a separate process that stays up;
  * the recovery time is from the restart (the old process gone) to the first SEND_OK after it.
@@ -77,8 +80,12 @@ class CrashLoopTest {
             DefaultMQProducer producer = ChaosEnv.startProducer(broker.namesrvAddress(), ChaosEnv.uniqueName("chaos-crash-producer"));
             ReadBack verdict;
             AckedLoad load = new AckedLoad(producer, TOPIC, flushDiskType, workDir.resolve("acked-ids.log"), SENDER_THREADS);
+            HostilePeer hostile = new HostilePeer(broker::brokerAddress);
+            HostilePeer hostileToNamesrv = new HostilePeer(broker::namesrvAddress);
             try {
                 load.start();
+                hostile.start();
+                hostileToNamesrv.start();
                 long restartedAt = System.nanoTime();
                 for (int cycle = 0; cycle <= cycles; cycle++) {
                     long firstAck = awaitFirstAck(load, broker, what + ", cycle " + cycle);
@@ -102,9 +109,13 @@ class CrashLoopTest {
                     }
                 }
             } finally {
+                hostile.close();
+                hostileToNamesrv.close();
                 load.close();
                 producer.shutdown();
             }
+            assertTrue(hostile.framesSent() > 0 && hostileToNamesrv.framesSent() > 0,
+                "a hostile peer never got a frame through");
             verdict = ReadBack.read(broker.namesrvAddress(), TOPIC, ChaosEnv.uniqueName("chaos-crash-readback"),
                 load.acknowledgedKeys());
             broker.stopBroker();
@@ -112,8 +123,8 @@ class CrashLoopTest {
             checkerCatchesDamage(store, workDir.resolve("damaged-copy"));
             long worstMs = TimeUnit.NANOSECONDS.toMillis(worstRecoveryNanos);
             ChaosResults.record(broker.impl().name().toLowerCase(), "SIGKILL under load", flushDiskType, cycles, verdict,
-                worstMs, "unconfirmed sends " + load.unconfirmed() + " " + load.refusals() + "; store checked: "
-                    + checked);
+                worstMs, "unconfirmed sends " + load.unconfirmed() + " " + load.refusals() + "; broker's " + hostile.summary()
+                    + "; name server's " + hostileToNamesrv.summary() + "; store checked: " + checked);
             assertTrue(verdict.lost().isEmpty() && verdict.duplicated().isEmpty() && verdict.offsetGaps().isEmpty(),
                 what + ": " + verdict.summary());
             assertTrue(verdict.acknowledged() > cycles, what + ": too few sends acknowledged to judge: " + verdict.summary());
