@@ -31,7 +31,8 @@ test-golden:
 # broker; store directories written by the Java broker read by ours and ours served by the Java
 # broker; our master and slave with the Java client, and each beside a Java master or slave;
 # the Go client producing and consuming through ours; our Rust SDK against the Java pair and ours;
-# the official 5.x Java client over gRPC; the official Go, Python and Node.js 5.x clients over
+# the official 5.x Java client over gRPC, directly and through Java's 5.3.3 proxy in cluster
+# mode in front of our name server and broker (remoting and POP); the official Go, Python and Node.js 5.x clients over
 # gRPC against ours (`interop/grpc-sdk/run.sh java ferrocket` runs them against Java's proxy first);
 # the web console in headless Chromium beside the Java client; the fault tests' short run (20
 # SIGKILLs of our broker under the official client per flush mode, a full disk, 5 SIGKILLs of a
@@ -44,6 +45,7 @@ test-interop:
 	interop/java/ha-interop.sh
 	interop/java/chaos-interop.sh
 	interop/java/grpc-interop.sh
+	interop/java/grpc-interop.sh --cluster-proxy
 	interop/go/run.sh -tags broker
 	interop/rust-client/run.sh
 	interop/grpc-sdk/run.sh ferrocket

@@ -18,7 +18,8 @@ use ferrocket_wire::body::{
 };
 use ferrocket_wire::header::{
     AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, CustomHeader, NotificationRequestHeader,
-    NotificationResponseHeader, PeekMessageRequestHeader, PopMessageRequestHeader, PopMessageResponseHeader,
+    NotificationResponseHeader, PeekMessageRequestHeader, PollingInfoRequestHeader, PollingInfoResponseHeader,
+    PopMessageRequestHeader, PopMessageResponseHeader,
 };
 use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::decode_all;
@@ -264,6 +265,65 @@ async fn a_waiting_pop_and_a_notification_are_answered_by_an_arrival() {
     assert_eq!(
         (ResponseCode(timed_out.code), timed_out.remark.as_deref()),
         (ResponseCode::POLLING_TIMEOUT, Some("NO_MESSAGE_IN_QUEUE"))
+    );
+    broker.shutdown().await;
+}
+
+/// POLLING_INFO's answer for the group on `topic` and `queue_id`: (code, pollingNum).
+async fn polling_info(client: &Client, broker: &BrokerHandle, topic: &str, queue_id: i32) -> (ResponseCode, i32) {
+    let header = PollingInfoRequestHeader {
+        consumer_group: GROUP.into(),
+        topic: topic.into(),
+        queue_id,
+        ..PollingInfoRequestHeader::default()
+    };
+    let response = ask(client, broker, with_header(RequestCode::POLLING_INFO, &header)).await;
+    let waiting = PollingInfoResponseHeader::from_command(&response).map_or(-1, |h| h.polling_num);
+    (ResponseCode(response.code), waiting)
+}
+
+#[tokio::test(start_paused = true)]
+async fn polling_info_counts_the_pops_waiting_on_a_topic_group_and_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |_| {}).await;
+    let client = client();
+    setup(&client, &broker, &[]).await;
+    assert_eq!(
+        polling_info(&client, &broker, TOPIC, -1).await,
+        (ResponseCode::SUCCESS, 0)
+    );
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let (client, request) = (client.clone(), pop_request(&broker, 32, 5_000));
+            let addr = broker.local_addr().to_string();
+            tokio::spawn(async move { client.invoke(&addr, request, common::TIMEOUT).await.unwrap() })
+        })
+        .collect();
+    advance(&broker, Duration::from_millis(1_000)).await;
+    // Pops of every queue wait under queue -1, as Java keys them.
+    assert_eq!(
+        polling_info(&client, &broker, TOPIC, -1).await,
+        (ResponseCode::SUCCESS, 2)
+    );
+    assert_eq!(
+        polling_info(&client, &broker, TOPIC, 0).await,
+        (ResponseCode::SUCCESS, 0)
+    );
+    advance(&broker, Duration::from_millis(5_000)).await;
+    for pop in held {
+        assert_eq!(ResponseCode(pop.await.unwrap().code), ResponseCode::POLLING_TIMEOUT);
+    }
+    assert_eq!(
+        polling_info(&client, &broker, TOPIC, -1).await,
+        (ResponseCode::SUCCESS, 0)
+    );
+    assert_eq!(
+        polling_info(&client, &broker, "Nowhere", -1).await.0,
+        ResponseCode::TOPIC_NOT_EXIST
+    );
+    assert_eq!(
+        polling_info(&client, &broker, TOPIC, 9).await.0,
+        ResponseCode::INVALID_PARAMETER
     );
     broker.shutdown().await;
 }

@@ -65,6 +65,10 @@ pub const ROUTES: &[(RequestCode, Serve)] = &[
     (RequestCode::POP_MESSAGE, Serve::Async(pop::serve)),
     (RequestCode::NOTIFICATION, Serve::Async(pop::serve_notification)),
     (RequestCode::PEEK_MESSAGE, Serve::WithConnection(pop::peek::serve)),
+    (
+        RequestCode::POLLING_INFO,
+        Serve::WithConnection(pop::polling_info::serve),
+    ),
     (RequestCode::ACK_MESSAGE, Serve::Async(pop_ack::serve_ack)),
     (RequestCode::BATCH_ACK_MESSAGE, Serve::Async(pop_ack::serve_batch_ack)),
     (

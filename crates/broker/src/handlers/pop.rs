@@ -9,13 +9,15 @@
 //! that finds nothing waits for an arrival on either topic until `pollTime` is up and then
 //! answers POLLING_TIMEOUT with the remark `NO_MESSAGE_IN_QUEUE`.
 //!
-//! PEEK_MESSAGE reads the same queues without taking anything ([`peek`]).
+//! PEEK_MESSAGE reads the same queues without taking anything ([`peek`]); POLLING_INFO counts
+//! the pops and notifications waiting per topic, group and queue ([`polling_info`]).
 //!
 //! Orderly pops (`order=true`) write no checkpoint and never read the retry topic: the queue
 //! is blocked for the group until the pop is acked or its invisible time is over
 //! (`crate::state::pop_order`), and the group's offset moves only as acks arrive.
 
 pub mod peek;
+pub mod polling_info;
 mod read;
 
 use std::sync::Arc;
@@ -35,7 +37,7 @@ use crate::error::{BrokerError, BrokerResult, respond};
 use crate::handlers::Answer;
 use crate::handlers::pull::TagFilter;
 use crate::state::Broker;
-use crate::state::pop_wake::PopWait;
+use crate::state::pop_wake::{Polling, PollingKey, PopWait};
 use crate::state::sql_filter::Expression;
 
 pub use read::{PopFilter, QueueRead, append_revive_record, message_at, read_queue};
@@ -198,6 +200,8 @@ pub async fn pop(
     let checked = check(b, &header, peer, started_ms)?;
     let deadline = tokio::time::Instant::now() + poll_duration(header.poll_time);
     tokio::pin!(gone);
+    // Counted for POLLING_INFO from its first wait until it answers.
+    let mut waiting: Option<Polling> = None;
     loop {
         let waits = watch_both(b, &header.topic, &checked.retry_topic);
         let (first, second) = match &waits {
@@ -223,6 +227,11 @@ pub async fn pop(
             };
             return Ok(answer(&header, popped, code));
         }
+        if waiting.is_none() {
+            waiting = b
+                .pop_wakers
+                .count_polling(polling_key(&header.topic, &header.consumer_group, header.queue_id));
+        }
         tokio::select! {
             () = &mut first_woken => {}
             () = &mut second_woken => {}
@@ -238,6 +247,14 @@ fn poll_duration(poll_time_ms: i64) -> std::time::Duration {
         .unwrap_or(0)
         .min(crate::config::SUSPEND_MS_MAX);
     std::time::Duration::from_millis(capped)
+}
+
+fn polling_key(topic: &str, group: &str, queue_id: i32) -> PollingKey {
+    PollingKey {
+        topic: topic.to_owned(),
+        group: group.to_owned(),
+        queue_id,
+    }
 }
 
 fn watch_both(b: &Arc<Broker>, topic: &str, retry_topic: &str) -> Option<(PopWait, PopWait)> {
@@ -388,6 +405,7 @@ pub async fn notification(
     let deadline = tokio::time::Instant::now() + poll_duration(header.poll_time);
     let answer = |has_msg: bool, polling_full: bool| Ok(NotificationResponseHeader { has_msg, polling_full });
     tokio::pin!(gone);
+    let mut waiting: Option<Polling> = None;
     loop {
         let waits = watch_both(b, &header.topic, &retry_topic);
         let Some((first, second)) = &waits else {
@@ -409,6 +427,11 @@ pub async fn notification(
             || read::has_backlog(b, &header.consumer_group, &retry_topic, 0);
         if has || header.poll_time <= 0 || tokio::time::Instant::now() >= deadline {
             return answer(has, false);
+        }
+        if waiting.is_none() {
+            waiting = b
+                .pop_wakers
+                .count_polling(polling_key(&header.topic, &header.consumer_group, header.queue_id));
         }
         tokio::select! {
             () = &mut first_woken => {}

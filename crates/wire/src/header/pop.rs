@@ -116,6 +116,25 @@ custom_header! {
 }
 
 custom_header! {
+    /// POLLING_INFO: `PollingInfoRequestHeader`.
+    pub struct PollingInfoRequestHeader {
+        "consumerGroup" => consumer_group: String,
+        "topic" => topic: String,
+        /// A queue, or -1: pops of every queue wait under -1.
+        "queueId" => queue_id: i32,
+    }
+    base rpc: TopicRpcFields;
+}
+
+custom_header! {
+    /// POLLING_INFO response: `PollingInfoResponseHeader`.
+    pub struct PollingInfoResponseHeader {
+        /// Pops and notifications waiting for this topic, group and queue.
+        "pollingNum" => polling_num: i32,
+    }
+}
+
+custom_header! {
     /// NOTIFICATION response: `NotificationResponseHeader`.
     pub struct NotificationResponseHeader {
         "hasMsg" => has_msg: bool,
@@ -176,6 +195,11 @@ mod tests {
             required_keys::<PeekMessageRequestHeader>(&[]),
             ["topic", "queueId", "maxMsgNums", "consumerGroup"]
         );
+        assert_eq!(
+            required_keys::<PollingInfoRequestHeader>(&[]),
+            ["consumerGroup", "topic", "queueId"]
+        );
+        assert_eq!(required_keys::<PollingInfoResponseHeader>(&[]), ["pollingNum"]);
     }
 
     #[test]

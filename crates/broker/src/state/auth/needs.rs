@@ -56,6 +56,7 @@ fn annotated(code: RequestCode) -> Option<Annotated> {
         | RequestCode::CHANGE_MESSAGE_INVISIBLETIME
         | RequestCode::NOTIFICATION => fields(&[Sub], &[("consumerGroup", Group, ""), ("topic", Topic, "")]),
         RequestCode::PEEK_MESSAGE => fields(&[Sub], &[("topic", Topic, ""), ("consumerGroup", Group, "")]),
+        RequestCode::POLLING_INFO => fields(&[Get], &[("consumerGroup", Group, ""), ("topic", Topic, "")]),
         RequestCode::GET_CONSUMER_CONNECTION_LIST | RequestCode::GET_CONSUMER_RUNNING_INFO => {
             fields(&[Get], &[("consumerGroup", Group, "")])
         }
@@ -306,10 +307,17 @@ mod tests {
                 vec![sub(Resource::group(Some("G"))), sub(Resource::topic(Some("T")))]
             );
         }
-        let peek = RemotingCommand::request(RequestCode::PEEK_MESSAGE).with_ext_fields(fields);
+        let peek = RemotingCommand::request(RequestCode::PEEK_MESSAGE).with_ext_fields(fields.clone());
         assert_eq!(
             of(&peek),
             vec![sub(Resource::topic(Some("T"))), sub(Resource::group(Some("G")))]
+        );
+        // `PollingInfoRequestHeader`: `Action.GET` on the group, then the topic.
+        let polling = RemotingCommand::request(RequestCode::POLLING_INFO).with_ext_fields(fields);
+        let get = |resource| Need::new(resource, &[Get]);
+        assert_eq!(
+            of(&polling),
+            vec![get(Resource::group(Some("G"))), get(Resource::topic(Some("T")))]
         );
     }
 

@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 import org.ferrocket.interop.namesrv.support.ChildProcess;
 import org.ferrocket.interop.namesrv.support.FerrocketNamesrv;
 import org.ferrocket.interop.namesrv.support.InteropEnv;
+import org.ferrocket.interop.namesrv.support.JavaBroker;
 import org.ferrocket.interop.namesrv.support.JavaNamesrv;
 import org.ferrocket.interop.namesrv.support.Ports;
 
@@ -20,6 +21,13 @@ import org.ferrocket.interop.namesrv.support.Ports;
  * {@code -Dbroker.impl=java}, the official 5.3.3 name server and proxy in local mode
  * ({@code ProxyStartup -pm local}, the broker inside the proxy's JVM) - the reference every test is
  * first run against.
+ *
+ * <p>With {@code -Dproxy.mode=cluster} the gRPC endpoint is always the official 5.3.3 proxy in
+ * cluster mode ({@code ProxyStartup -pm cluster}, its own JVM), which speaks remoting - route,
+ * heartbeat, send, POP, ack, change invisible time, end transaction - to the name server and
+ * broker behind it: the official 5.3.3 pair with {@code -Dbroker.impl=java}, else ours
+ * ({@code ferrocket namesrv} and {@code ferrocket broker} with its own gRPC endpoint off). That
+ * proves our broker's POP codes against the proxy that wrote them.
  */
 final class GrpcEndpoint implements AutoCloseable {
 
@@ -29,6 +37,10 @@ final class GrpcEndpoint implements AutoCloseable {
     /** A JVM with a broker inside on 2 loaded cores; ours takes well under a second. */
     private static final Duration STARTUP = Duration.ofSeconds(90);
 
+    /**
+     * The official proxy answers the 5.x client (local or cluster mode), so the client sees Java's
+     * gRPC behaviour even when our broker is behind it.
+     */
     final boolean java;
     final String namesrvAddress;
     final String brokerAddress;
@@ -36,19 +48,53 @@ final class GrpcEndpoint implements AutoCloseable {
     final String grpcAddress;
     private final ChildProcess server;
     private final AutoCloseable namesrv;
+    /** The broker behind a cluster-mode proxy (closed after the proxy), else a no-op. */
+    private final AutoCloseable broker;
 
     private GrpcEndpoint(boolean java, String namesrvAddress, String brokerAddress, String grpcAddress,
                          ChildProcess server, AutoCloseable namesrv) {
+        this(java, namesrvAddress, brokerAddress, grpcAddress, server, namesrv, () -> { });
+    }
+
+    private GrpcEndpoint(boolean java, String namesrvAddress, String brokerAddress, String grpcAddress,
+                         ChildProcess server, AutoCloseable namesrv, AutoCloseable broker) {
         this.java = java;
         this.namesrvAddress = namesrvAddress;
         this.brokerAddress = brokerAddress;
         this.grpcAddress = grpcAddress;
         this.server = server;
         this.namesrv = namesrv;
+        this.broker = broker;
     }
 
+    /**
+     * The cluster-mode proxy, name server and broker, shared by every test class of the JVM (their
+     * topics and groups have distinct names): three JVMs start once, not once per class, which keeps
+     * this run inside its time budget. Stopped when the test JVM exits.
+     */
+    private static GrpcEndpoint sharedCluster;
+
     static GrpcEndpoint start(Path workDir) throws Exception {
-        return "java".equals(System.getProperty("broker.impl", "ferrocket")) ? startJava(workDir) : startOurs(workDir);
+        boolean javaBroker = "java".equals(System.getProperty("broker.impl", "ferrocket"));
+        if ("cluster".equals(System.getProperty("proxy.mode", "local"))) {
+            return sharedClusterProxy(workDir, javaBroker);
+        }
+        return javaBroker ? startJava(workDir) : startOurs(workDir);
+    }
+
+    private static synchronized GrpcEndpoint sharedClusterProxy(Path workDir, boolean javaBroker) throws Exception {
+        if (sharedCluster == null) {
+            GrpcEndpoint started = startClusterProxy(workDir, javaBroker);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    started.closeNow();
+                } catch (Exception e) {
+                    System.err.println("stopping the cluster-mode proxy: " + e);
+                }
+            }));
+            sharedCluster = started;
+        }
+        return sharedCluster;
     }
 
     /**
@@ -99,6 +145,96 @@ final class GrpcEndpoint implements AutoCloseable {
             }
         } catch (Exception | Error e) {
             namesrv.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The official proxy in cluster mode in front of a name server and broker: Java's 5.3.3 pair
+     * or ours (our broker's own gRPC endpoint off, so the proxy is the only one).
+     */
+    private static GrpcEndpoint startClusterProxy(Path workDir, boolean javaBroker) throws Exception {
+        String classpath = InteropEnv.classpathFromFile("ferrocket.interop.proxyClasspath");
+        List<AutoCloseable> started = new ArrayList<>();
+        try {
+            String namesrvAddress;
+            String brokerAddress;
+            if (javaBroker) {
+                JavaNamesrv namesrv = JavaNamesrv.start(classpath, workDir, "JSON");
+                started.add(namesrv);
+                namesrvAddress = namesrv.address();
+                Map<String, String> extra = new java.util.LinkedHashMap<>();
+                // POP is refused while the wheel is off ("... forbidden because timerWheelEnable is false").
+                extra.put("timerWheelEnable", "true");
+                for (String line : SHARED_BROKER_CONF) {
+                    extra.put(line.substring(0, line.indexOf('=')), line.substring(line.indexOf('=') + 1));
+                }
+                JavaBroker broker = JavaBroker.start(classpath, workDir, namesrvAddress, "DefaultCluster", "broker-a",
+                    "JSON", extra);
+                started.add(broker);
+                brokerAddress = broker.address();
+            } else {
+                FerrocketNamesrv namesrv = FerrocketNamesrv.start(workDir);
+                started.add(namesrv);
+                namesrvAddress = namesrv.address();
+                Path dir = workDir.resolve("ferrocket-broker");
+                Files.createDirectories(dir);
+                int brokerPort = Ports.brokerListenPort();
+                Path conf = dir.resolve("broker.conf");
+                List<String> lines = new ArrayList<>(List.of(
+                    "brokerClusterName=DefaultCluster",
+                    "brokerName=broker-a",
+                    "brokerId=0",
+                    "namesrvAddr=" + namesrvAddress,
+                    "brokerIP1=127.0.0.1",
+                    "bindAddress=127.0.0.1",
+                    "listenPort=" + brokerPort,
+                    "storePathRootDir=" + dir.resolve("store"),
+                    "autoCreateTopicEnable=true",
+                    "grpcServerEnable=false"));
+                lines.addAll(SHARED_BROKER_CONF);
+                lines.add("");
+                Files.writeString(conf, String.join("\n", lines), StandardCharsets.UTF_8);
+                ChildProcess broker = ChildProcess.start("ferrocket-broker",
+                    List.of(InteropEnv.ferrocketBinary().toString(), "broker", "-c", conf.toString()), dir,
+                    workDir.resolve("logs/ferrocket-broker.log"),
+                    Map.of("FERROCKET_LOG", System.getenv().getOrDefault("FERROCKET_LOG", "info"), "NO_COLOR", "1"));
+                started.add(broker);
+                broker.awaitStdout(BROKER_LISTENING, STARTUP);
+                brokerAddress = "127.0.0.1:" + brokerPort;
+            }
+            Path dir = workDir.resolve("java-cluster-proxy");
+            Path home = dir.resolve("home");
+            Files.createDirectories(home);
+            int grpcPort = Ports.freePort();
+            int remotingPort = Ports.freePort();
+            Path proxyConf = dir.resolve("rmq-proxy.json");
+            Files.writeString(proxyConf, "{\"rocketMQClusterName\":\"DefaultCluster\",\"grpcServerPort\":" + grpcPort
+                + ",\"remotingListenPort\":" + remotingPort + ",\"namesrvAddr\":\"" + namesrvAddress + "\"}",
+                StandardCharsets.UTF_8);
+            List<String> command = new ArrayList<>(List.of(InteropEnv.javaBinary().toString(),
+                "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
+                "-Duser.home=" + home, "-Drocketmq.home.dir=" + home,
+                "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+                "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
+                "-cp", classpath, "org.apache.rocketmq.proxy.ProxyStartup",
+                "-pm", "cluster", "-pc", proxyConf.toString()));
+            ChildProcess proxy = ChildProcess.start("java-cluster-proxy", command, dir,
+                workDir.resolve("logs/java-cluster-proxy.log"), Map.of("ROCKETMQ_HOME", home.toString()));
+            try {
+                proxy.awaitStdout(PROXY_STARTED, STARTUP);
+            } catch (InterruptedException | RuntimeException | Error e) {
+                proxy.close();
+                throw e;
+            }
+            AutoCloseable namesrv = started.get(0);
+            AutoCloseable broker = started.get(1);
+            return new GrpcEndpoint(true, namesrvAddress, brokerAddress, "127.0.0.1:" + grpcPort, proxy, namesrv,
+                broker);
+        } catch (Exception | Error e) {
+            for (int i = started.size() - 1; i >= 0; i--) {
+                started.get(i).close();
+            }
             throw e;
         }
     }
@@ -164,13 +300,24 @@ final class GrpcEndpoint implements AutoCloseable {
         return server.tail(lines);
     }
 
+    /** Stops the processes, except the shared cluster-mode ones, which stop with the test JVM. */
     @Override
     public void close() throws Exception {
+        if (this != sharedCluster) {
+            closeNow();
+        }
+    }
+
+    private void closeNow() throws Exception {
         try {
             server.stop(Duration.ofSeconds(30));
         } finally {
-            server.close();
-            namesrv.close();
+            try {
+                server.close();
+                broker.close();
+            } finally {
+                namesrv.close();
+            }
         }
     }
 }
