@@ -51,6 +51,24 @@ public class Traffic {
         }
         producer.shutdown();
         System.out.println("TRAFFIC DONE sent=" + (FIRST + LATER) + " consumed=" + FIRST);
+        DefaultMQPushConsumer live = new DefaultMQPushConsumer(group + "Live");
+        live.setNamesrvAddr(namesrv);
+        live.setInstanceName("console-live");
+        live.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_LAST_OFFSET);
+        live.subscribe(topic, "*");
+        live.registerMessageListener((MessageListenerConcurrently) (messages, context) -> {
+            messages.forEach(message -> System.out.println(
+                "LISTENER " + new String(message.getBody(), StandardCharsets.UTF_8)));
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        live.start();
+        // The start's heartbeat registers the client; one more second for the broker to see it.
+        Thread.sleep(1000);
+        System.out.println("LIVE READY " + live.buildMQClientId());
+        while (System.in.read() != -1) {
+            // Until the test closes stdin.
+        }
+        live.shutdown();
         System.exit(0);
     }
 
