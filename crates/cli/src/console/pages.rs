@@ -99,10 +99,13 @@ pub fn cluster(
                         let role = if *id == 0 { "master" } else { "slave" };
                         let own = brokers.get(addr);
                         let figure = |key: &str| match own {
-                            Some(Ok(table)) => table
-                                .table
-                                .get(key)
-                                .map_or_else(String::new, |value| first_figure(value).to_owned()),
+                            Some(Ok(table)) => table.table.get(key).map_or_else(String::new, |value| {
+                                if key.ends_with("Tps") {
+                                    first_figure(value).to_owned()
+                                } else {
+                                    value.clone()
+                                }
+                            }),
                             Some(Err(error)) => format!("unreachable: {error}"),
                             None => String::new(),
                         };
