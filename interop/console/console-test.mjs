@@ -5,6 +5,13 @@
 // Checks: every page loads without console errors; the topic created from the Topics page
 // exists; the live view shows SEND_MESSAGE_V2 and PULL_MESSAGE from the Java clients; the group
 // page shows the lag the traffic left (5); the message with key "find-me" is found with its body.
+// The admin actions (issue 16, session 7): a topic updated and deleted from the Topics page; the
+// group's offsets reset by time (lag 15 after a reset to 0); a test message sent from the page
+// and found by its key; a stored message resent to the live Java consumer (CONSUME_MESSAGE_
+// DIRECTLY, its listener prints the body); the live view's answers (SUCCESS and latency); the
+// cluster page's per-broker figures; and a console bound to a non-loopback address refuses
+// every action (403) and shows no forms. The console is ours alone: there is no Java
+// counterpart to run first.
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +26,7 @@ const GROUP = "ConsoleGroup";
 const EXPECTED_LAG = 5;
 const started = Date.now();
 const children = [];
+const dataDirs = [];
 const failures = [];
 
 function log(text) {
@@ -30,10 +38,12 @@ function check(ok, what) {
   if (!ok) failures.push(what);
 }
 
-function startStandalone(dataDir) {
+function startStandalone(dataDir, consoleHost = "127.0.0.1") {
+  dataDirs.push(dataDir);
   const child = spawn(process.env.FERROCKET_BIN, [
     "standalone", "--host", "127.0.0.1", "--namesrv-port", "0", "--broker-port", "0",
-    "--no-grpc", "--console-port", "0", "--console-sample-ms", "1000", "--data-dir", dataDir,
+    "--no-grpc", "--console-port", "0", "--console-host", consoleHost, "--console-sample-ms", "1000",
+    "--data-dir", dataDir,
   ], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FERROCKET_LOG: "warn" } });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -52,14 +62,29 @@ function startStandalone(dataDir) {
   });
 }
 
+// Resolves when the traffic is done and the live consumer is up (or the client exited):
+// { code, output(), clientId, stop() }; stop() closes stdin and waits for the exit.
 function runTraffic(namesrv) {
   const child = spawn("java", ["-cp", process.env.JAVA_CLASSPATH, join(here, "traffic", "Traffic.java"),
-    namesrv, TOPIC, GROUP], { stdio: ["ignore", "pipe", "pipe"] });
+    namesrv, TOPIC, GROUP], { stdio: ["pipe", "pipe", "pipe"] });
   children.push(child);
   let output = "";
-  child.stdout.on("data", (chunk) => { output += chunk; });
-  child.stderr.on("data", (chunk) => { output += chunk; });
-  return new Promise((resolve) => child.on("exit", (code) => resolve({ code, output })));
+  const exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+  const stop = async () => { child.stdin.end(); return exited; };
+  return new Promise((resolve) => {
+    const ready = () => {
+      const match = output.match(/^LIVE READY (\S+)$/m);
+      if (match) resolve({ code: 0, output: () => output, clientId: match[1], stop });
+    };
+    child.stdout.on("data", (chunk) => { output += chunk; ready(); });
+    child.stderr.on("data", (chunk) => { output += chunk; });
+    exited.then((code) => resolve({ code, output: () => output, clientId: "", stop }));
+  });
+}
+
+async function submit(page, selector) {
+  await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click(selector)]);
+  return page.$eval("#notice", (element) => element.textContent).catch(() => "");
 }
 
 async function shot(page, name) {
@@ -99,6 +124,8 @@ async function main() {
     await page.goto(`${base}/`, { waitUntil: "load" });
     const brokers = await page.$$eval("#brokers td", (cells) => cells.map((cell) => cell.textContent));
     check(brokers.includes("broker-a") && brokers.includes("master"), `cluster page lists broker-a as master (${brokers})`);
+    check(brokers.includes("V5_3_3") && brokers.includes("—"),
+      `cluster page: the broker's own figures over its port, no lag for a master (${brokers})`);
     const version = await page.$eval("#runtime", (table) => table.textContent);
     check(version.includes("V5_3_3"), "cluster page shows the broker's version");
     await shot(page, "1-cluster");
@@ -120,8 +147,8 @@ async function main() {
     await live.waitForFunction(() => document.getElementById("tap-status").textContent === "watching", { timeout: 10000 });
     log("live view watching; running the Java client");
     const traffic = await runTraffic(namesrv);
-    check(traffic.code === 0 && traffic.output.includes("TRAFFIC DONE"),
-      `the Java client sent and consumed (exit ${traffic.code})${traffic.code === 0 ? "" : "\n" + traffic.output}`);
+    check(traffic.code === 0 && traffic.output().includes("TRAFFIC DONE"),
+      `the Java client sent and consumed (exit ${traffic.code})${traffic.code === 0 ? "" : "\n" + traffic.output()}`);
     const seen = async () => live.$$eval("#tap tr.tap-event", (rows) => rows.map((row) => ({
       code: row.dataset.code, caller: row.cells[4].textContent, topic: row.cells[5].textContent,
     })));
@@ -139,6 +166,13 @@ async function main() {
     check(pulls.length >= 1 && pulls.some((row) => row.caller.includes("console-consumer")),
       `live view: PULL_MESSAGE from the consumer's client id (${pulls.length}, ${pulls[0]?.caller})`);
     check(rows.some((row) => row.code === "HEART_BEAT"), "live view: the clients' heartbeats");
+    const replies = await live.$$eval("#tap tr.tap-reply", (rows) => rows.map((row) => ({
+      code: row.dataset.code, reply: row.dataset.reply, answer: row.cells[7].textContent, dir: row.cells[2].textContent,
+    })));
+    const sendReplies = replies.filter((row) => row.code === "SEND_MESSAGE_V2");
+    check(sendReplies.length >= 15 && sendReplies.every((row) => row.reply === "SUCCESS" && row.dir === "reply"
+      && /^SUCCESS in \d+ ms/.test(row.answer)),
+      `live view: ${sendReplies.length} answers to the sends, SUCCESS with latency (${sendReplies[0]?.answer})`);
     await shot(live, "3-live");
     // The filter: only pulls.
     await live.type("#tap-filter input[name=code]", "SEND_MESSAGE_V2");
@@ -194,11 +228,79 @@ async function main() {
     const said = await page.$eval("main", (main) => main.textContent.slice(-300));
     check(byOffset === 1, `messages page: one message at queue 0 offset 0 (${byOffset}: ${said})`);
     await shot(page, "6-message-by-offset");
+
+    // Topic update and delete, on a scratch topic.
+    const SCRATCH = "ConsoleScratch";
+    await page.goto(`${base}/topics`, { waitUntil: "load" });
+    await page.type("#create-topic input[name=name]", SCRATCH);
+    await page.$eval("#create-topic input[name=queues]", (input) => { input.value = "2"; });
+    check((await submit(page, "#create-topic button")).includes(`topic ${SCRATCH} created`), "topics page: scratch topic created");
+    await page.type("#create-topic input[name=name]", SCRATCH);
+    await page.$eval("#create-topic input[name=queues]", (input) => { input.value = "3"; });
+    await page.$eval("#create-topic input[name=writable]", (input) => { input.checked = false; });
+    const updated = await submit(page, "#create-topic button");
+    const scratchRow = await page.$eval(`tr[data-topic=${SCRATCH}]`, (row) => [row.cells[1].textContent, row.cells[2].textContent]).catch(() => []);
+    check(updated.includes(`topic ${SCRATCH} updated`) && scratchRow[0] === "3/3" && scratchRow[1] === "R-",
+      `topics page: update answers "${updated}", row ${scratchRow}`);
+    await shot(page, "7-topic-updated");
+    const deleted = await submit(page, `tr[data-topic=${SCRATCH}] form.delete-topic button`);
+    const gone = (await page.$(`tr[data-topic=${SCRATCH}]`)) === null;
+    check(deleted.includes(`topic ${SCRATCH} deleted`) && gone, `topics page: delete answers "${deleted}", row gone: ${gone}`);
+    const route = await fetch(`${base}/`).then((response) => response.text());
+    check(route.includes("broker-a"), "the name server still answers after the delete");
+
+    // Reset the group's offsets to the beginning of time: every message is lag again.
+    await page.goto(`${base}/groups`, { waitUntil: "load" });
+    await page.type("#reset-offset input[name=group]", GROUP);
+    await page.type("#reset-offset input[name=topic]", TOPIC);
+    await page.type("#reset-offset input[name=timestamp]", "0");
+    const reset = await submit(page, "#reset-offset button");
+    const resetLag = await page.$eval(`tr[data-group=${GROUP}] td.lag`, (cell) => cell.textContent).catch(() => "");
+    check(reset.includes(`group ${GROUP} reset`) && resetLag === "15", `groups page: reset answers "${reset.slice(0, 120)}", lag ${resetLag} (15)`);
+    await shot(page, "8-offset-reset");
+
+    // A test message from the page, then found by its key.
+    await page.goto(`${base}/messages`, { waitUntil: "load" });
+    await page.type("#send-message input[name=topic]", TOPIC);
+    await page.type("#send-message input[name=tag]", "TagC");
+    await page.type("#send-message input[name=key]", "console-sent");
+    await page.type("#send-message input[name=body]", "from the console");
+    const sent = await submit(page, "#send-message button");
+    check(/^sent [0-9A-F]+ to queue \d+ at offset \d+$/.test(sent), `messages page: send answers "${sent}"`);
+    await page.goto(`${base}/messages?topic=${TOPIC}&by=key&key=console-sent`, { waitUntil: "load" });
+    const sentBodies = await page.$$eval("pre.body-text", (pres) => pres.map((pre) => pre.textContent));
+    check(sentBodies.length === 1 && sentBodies[0] === "from the console", `messages page: the sent message found (${JSON.stringify(sentBodies)})`);
+
+    // Resend "find-me" to the live Java consumer.
+    await page.goto(`${base}/messages?topic=${TOPIC}&by=key&key=find-me`, { waitUntil: "load" });
+    await page.type("section.message form.resend input[name=group]", `${GROUP}Live`);
+    await page.type("section.message form.resend input[name=client]", traffic.clientId);
+    const resent = await submit(page, "section.message form.resend button");
+    check(traffic.clientId !== "" && resent.includes("CR_SUCCESS"), `messages page: resend to ${traffic.clientId} answers "${resent}"`);
+    await shot(page, "9-resent");
+    const exit = await traffic.stop();
+    check(exit === 0 && traffic.output().includes("LISTENER hello find-me"),
+      `the live Java consumer's listener got the resent message (exit ${exit})`);
+
+    // A console on a non-loopback address: no forms, every action refused.
+    const remote = await startStandalone(mkdtempSync(join(tmpdir(), "ferrocket-console-remote-")), "0.0.0.0");
+    const remoteBase = `http://${remote.console.replace("0.0.0.0", "127.0.0.1")}`;
+    const remoteTopics = await fetch(`${remoteBase}/topics`).then((response) => response.text());
+    check(remoteTopics.includes("admin-off") && !remoteTopics.includes("create-topic"), "non-loopback console: no admin forms");
+    const statuses = [];
+    for (const [path, form] of [["/topics", "name=X&queues=1"], ["/topics/delete", `name=${TOPIC}`],
+      ["/groups/reset", `group=${GROUP}&topic=${TOPIC}&timestamp=0`], ["/messages/send", `topic=${TOPIC}&body=x`],
+      ["/messages/resend", `group=G&client=C&msg_id=M`]]) {
+      const response = await fetch(remoteBase + path, { method: "POST", body: form,
+        headers: { "content-type": "application/x-www-form-urlencoded" }, redirect: "manual" });
+      statuses.push(response.status);
+    }
+    check(statuses.every((status) => status === 403), `non-loopback console: every action refused (${statuses})`);
   } finally {
     await browser.close();
     await Promise.all(children.filter((child) => child.exitCode === null).map((child) =>
       new Promise((resolve) => { child.on("exit", resolve); child.kill("SIGTERM"); })));
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   }
   check(consoleErrors.length === 0, `no console errors (${consoleErrors.join("; ")})`);
 }

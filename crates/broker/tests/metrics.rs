@@ -1,6 +1,6 @@
 //! The Prometheus endpoint (`metricsExporterType=PROM`) of a real broker on 127.0.0.1, scraped
 //! over HTTP after traffic: the counters, histograms and gauges read what the test sent, pulled
-//! and committed, under Java 5.3.3's sample names and labels.
+//! and committed, under Java 5.3.3's sample names and labels; POP's in-flight messages.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -12,7 +12,8 @@ use std::net::SocketAddr;
 use common::{ask, client, consumer_heartbeat, create_topic, ok_code, properties, pull_queue, send_v2, start_broker};
 use ferrocket_broker::config::MetricsExporterType;
 use ferrocket_wire::RequestCode;
-use ferrocket_wire::header::UpdateConsumerOffsetRequestHeader;
+use ferrocket_wire::header::{PopMessageRequestHeader, UpdateConsumerOffsetRequestHeader};
+use ferrocket_wire::message::decode_all;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOPIC: &str = "MetricsTopic";
@@ -163,5 +164,96 @@ async fn metrics_are_off_by_default() {
     let broker = start_broker(dir.path(), |_| {}).await;
     assert_eq!(broker.metrics_addr(), None);
     assert!(!broker.broker().metrics.enabled());
+    broker.shutdown().await;
+}
+
+/// POP's in-flight messages (Java's `PopInflightMessageCounter`): popped and not acknowledged,
+/// per group and topic, until an ack takes them out.
+#[tokio::test]
+async fn popped_messages_are_in_flight_until_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |config| {
+        config.metrics_exporter_type = MetricsExporterType::Prom;
+        config.metrics_prom_exporter_port = 0;
+    })
+    .await;
+    let metrics = broker.metrics_addr().expect("PROM serves an endpoint");
+    let client = client();
+    ok_code(&ask(&client, &broker, create_topic(TOPIC, 1)).await);
+    ok_code(&ask(&client, &broker, consumer_heartbeat("c1", "pg", TOPIC, 1)).await);
+    let props = properties(&[("TAGS", "t")]);
+    for _ in 0..PER_QUEUE {
+        ok_code(&ask(&client, &broker, send_v2(TOPIC, 0, &props, b"popped body")).await);
+    }
+    let pop = PopMessageRequestHeader {
+        consumer_group: "pg".into(),
+        topic: TOPIC.into(),
+        queue_id: -1,
+        max_msg_nums: 3,
+        invisible_time: 60_000,
+        poll_time: 0,
+        born_time: broker.broker().now_ms(),
+        init_mode: 1,
+        exp_type: Some("TAG".into()),
+        exp: Some("*".into()),
+        ..PopMessageRequestHeader::default()
+    };
+    let popped = ask(&client, &broker, common::with_header(RequestCode::POP_MESSAGE, &pop)).await;
+    ok_code(&popped);
+    let found = decode_all(popped.body.as_deref().unwrap()).messages.len();
+    assert_eq!(found, 3);
+
+    let samples = scrape(metrics).await;
+    let group = [("topic", TOPIC), ("consumer_group", "pg"), ("is_retry", "false")];
+    assert_eq!(value(&samples, "rocketmq_consumer_inflight_messages", &group), 3.0);
+    broker.shutdown().await;
+}
+
+/// The timer wheel's gauges (`timerWheelEnable` is on by default, as in Java): a timer a minute
+/// ahead shows in the snapshot's 60..300 s window once the wheel has read it.
+#[tokio::test]
+async fn a_waiting_timer_shows_in_the_timer_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), |config| {
+        config.metrics_exporter_type = MetricsExporterType::Prom;
+        config.metrics_prom_exporter_port = 0;
+    })
+    .await;
+    let metrics = broker.metrics_addr().expect("PROM serves an endpoint");
+    let client = client();
+    ok_code(&ask(&client, &broker, create_topic(TOPIC, 1)).await);
+    let deliver_at = (broker.broker().now_ms() + 120_000).to_string();
+    let props = properties(&[("TAGS", "t"), ("TIMER_DELIVER_MS", &deliver_at)]);
+    ok_code(&ask(&client, &broker, send_v2(TOPIC, 0, &props, b"later")).await);
+    let window = [("timer_bound_s", "300"), ("storage_type", "local")];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let samples = scrape(metrics).await;
+        if value(&samples, "rocketmq_timer_message_snapshot", &window) == 1.0 {
+            assert_eq!(
+                value(&samples, "rocketmq_timer_message_snapshot", &[("timer_bound_s", "60")]),
+                0.0
+            );
+            assert_eq!(
+                value(&samples, "rocketmq_timer_dequeue_lag", &[]),
+                1.0,
+                "waiting in the wheel"
+            );
+            assert_eq!(value(&samples, "rocketmq_timer_enqueue_lag", &[]), 0.0);
+            // As Java counts it: under the timer topic it is stored in, not the topic it names.
+            let under_topic = samples
+                .keys()
+                .filter(|series| series.starts_with("rocketmq_messages_in_total{"))
+                .filter(|series| series.contains(&format!("topic=\"{TOPIC}\"")))
+                .count();
+            assert_eq!(under_topic, 0, "{samples:#?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the timer never showed: {samples:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     broker.shutdown().await;
 }

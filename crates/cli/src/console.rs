@@ -3,10 +3,13 @@
 //!
 //! Served by `standalone`, `broker` and `namesrv` on [`CONSOLE_PORT_DEFAULT`] of 127.0.0.1
 //! unless `--no-console`; the page, its script and style are compiled into the binary (no CDN,
-//! it works offline). Actions that change the broker (creating a topic) are taken only when the
-//! console is bound to a loopback address: until the console checks ACL credentials, whoever
-//! reaches it from the network must only read.
+//! it works offline). Actions that change the broker (topics, offsets, sends: [`actions`]) are
+//! taken only when the console is bound to a loopback address and the broker runs without ACL:
+//! the console calls the broker's handlers in process, past the ACL check, and asks nobody for
+//! credentials, so whoever reaches it from the network, or on a broker with accounts, must only
+//! read.
 
+mod actions;
 mod data;
 mod history;
 mod pages;
@@ -23,7 +26,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use ferrocket_net::{Tap, TapFilter};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -82,7 +85,8 @@ impl ConsoleHandle {
 struct Console {
     sources: Sources,
     taps: Vec<(&'static str, Arc<Tap>)>,
-    admin: bool,
+    /// Why admin actions are off, or `None` when they are on.
+    admin_off: Option<&'static str>,
     role: &'static str,
     history: history::History,
 }
@@ -119,9 +123,9 @@ pub async fn start(
     };
     let local_addr = listener.local_addr()?;
     let console = Arc::new(Console {
+        admin_off: admin_off_reason(addr.ip().is_loopback(), acl_on(&sources)),
         sources,
         taps,
-        admin: addr.ip().is_loopback(),
         role,
         history: history::History::default(),
     });
@@ -130,8 +134,12 @@ pub async fn start(
     let app = Router::new()
         .route("/", get(cluster_page))
         .route("/topics", get(topics_page).post(create_topic))
+        .route("/topics/delete", post(delete_topic))
         .route("/groups", get(groups_page))
+        .route("/groups/reset", post(reset_offset))
         .route("/messages", get(messages_page))
+        .route("/messages/send", post(send_message))
+        .route("/messages/resend", post(resend_message))
         .route("/live", get(live_page))
         .route("/api/tap/stream", get(tap_stream))
         .route("/assets/console.css", get(css))
@@ -148,6 +156,30 @@ pub async fn start(
     }))
 }
 
+/// The console's one clock: chart times and a test message's birth are wall-clock, for people.
+fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Whether the broker checks accounts (ACL 1.0 or 5.x authentication/authorization).
+fn acl_on(sources: &Sources) -> bool {
+    sources.broker.as_ref().is_some_and(|broker| {
+        let auth = &broker.config().auth;
+        auth.acl_enable || auth.authentication_enabled || auth.authorization_enabled
+    })
+}
+
+/// Admin actions are on only for a loopback console of a broker without ACL (module doc).
+fn admin_off_reason(loopback: bool, acl_on: bool) -> Option<&'static str> {
+    match (loopback, acl_on) {
+        (_, true) => Some("the broker checks ACL and the console asks for no credentials"),
+        (false, false) => Some("the console is not bound to a loopback address"),
+        (true, false) => None,
+    }
+}
+
 /// The charts' samples: each topic's message rate (from its summed max offsets) and each
 /// group's lag, every `interval`, while the process runs.
 async fn sample(console: Arc<Console>, interval: Duration) {
@@ -155,10 +187,7 @@ async fn sample(console: Arc<Console>, interval: Duration) {
         return;
     }
     loop {
-        // The console's one clock read: chart times are wall-clock for people to read.
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+        let now_ms = wall_clock_ms();
         if let Ok(topics) = console.sources.topics().await {
             for topic in topics {
                 let count_key = format!("count:{}", topic.name);
@@ -196,23 +225,57 @@ async fn cluster_page(State(console): Shared) -> Html<String> {
         Some(_) => Some(console.sources.runtime_info().await),
         None => None,
     };
-    Html(pages::cluster(console.role, &cluster, runtime.as_ref()))
+    // Every broker's own figures, asked over its port: the pairs' replication lag compares them.
+    let mut brokers = BTreeMap::new();
+    if let Ok(info) = &cluster {
+        for data in info.broker_addr_table.values().take(data::CONSOLE_ROWS_MAX) {
+            for addr in data.broker_addrs.values() {
+                brokers.insert(addr.clone(), console.sources.broker_runtime(addr).await);
+            }
+        }
+    }
+    Html(pages::cluster(console.role, &cluster, &brokers, runtime.as_ref()))
 }
 
+/// The line a page shows after an action: `done` what it did, or `error`.
 #[derive(Deserialize, Default)]
 struct Notice {
-    created: Option<String>,
+    done: Option<String>,
     error: Option<String>,
+}
+
+impl Notice {
+    fn outcome(self) -> Option<Result<String, String>> {
+        match (self.done, self.error) {
+            (_, Some(error)) => Some(Err(error)),
+            (Some(done), None) => Some(Ok(done)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Back to `page` with what happened.
+fn notice_redirect(page: &str, outcome: Result<String, String>) -> Response {
+    let query = match outcome {
+        Ok(done) => format!("done={}", percent_encode(&done)),
+        Err(error) => format!("error={}", percent_encode(&error)),
+    };
+    Redirect::to(&format!("{page}?{query}")).into_response()
+}
+
+fn forbidden(console: &Console) -> Option<Response> {
+    let reason = console.admin_off?;
+    Some((StatusCode::FORBIDDEN, format!("admin actions are off: {reason}")).into_response())
 }
 
 async fn topics_page(State(console): Shared, Query(notice): Query<Notice>) -> Html<String> {
     let topics = console.sources.topics().await;
-    let notice = match (notice.created, notice.error) {
-        (_, Some(error)) => Some(Err(error)),
-        (Some(created), None) => Some(Ok(format!("topic {created} created"))),
-        (None, None) => None,
-    };
-    Html(pages::topics(&topics, console.admin, notice.as_ref(), &console.history))
+    Html(pages::topics(
+        &topics,
+        console.admin_off,
+        notice.outcome().as_ref(),
+        &console.history,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -225,22 +288,125 @@ struct NewTopic {
     writable: Option<String>,
 }
 
+/// Creates a topic, or updates an existing one's queues and permission (one request does both).
 async fn create_topic(State(console): Shared, Form(topic): Form<NewTopic>) -> Response {
-    if !console.admin {
-        return (StatusCode::FORBIDDEN, "admin actions need a console bound to loopback").into_response();
+    if let Some(refused) = forbidden(&console) {
+        return refused;
     }
     let name = topic.name.trim();
     let outcome = if name.is_empty() || topic.queues == 0 || topic.queues > FORM_QUEUES_MAX {
         Err(format!("a name and 1..={FORM_QUEUES_MAX} queues are needed"))
     } else {
         let perm = topic.readable.map_or(0, |_| 4) | topic.writable.map_or(0, |_| 2);
-        console.sources.create_topic(name, topic.queues, perm).await
+        let existed = console
+            .sources
+            .topics()
+            .await
+            .is_ok_and(|rows| rows.iter().any(|row| row.name == name));
+        let done = if existed { "updated" } else { "created" };
+        (console.sources.put_topic(name, topic.queues, perm).await).map(|()| format!("topic {name} {done}"))
     };
-    let query = match outcome {
-        Ok(()) => format!("created={}", percent_encode(name)),
-        Err(error) => format!("error={}", percent_encode(&error)),
+    notice_redirect("/topics", outcome)
+}
+
+#[derive(Deserialize)]
+struct TopicName {
+    name: String,
+}
+
+async fn delete_topic(State(console): Shared, Form(topic): Form<TopicName>) -> Response {
+    if let Some(refused) = forbidden(&console) {
+        return refused;
+    }
+    let outcome = console.sources.delete_topic(&topic.name).await;
+    notice_redirect(
+        "/topics",
+        outcome.map(|()| format!("topic {} deleted", topic.name.trim())),
+    )
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    group: String,
+    topic: String,
+    /// Milliseconds since 1970 (the page's script fills it from the date picker).
+    timestamp: String,
+}
+
+async fn reset_offset(State(console): Shared, Form(form): Form<ResetForm>) -> Response {
+    if let Some(refused) = forbidden(&console) {
+        return refused;
+    }
+    let outcome = match form.timestamp.trim().parse::<i64>() {
+        Ok(timestamp_ms) => console
+            .sources
+            .reset_offset(&form.group, &form.topic, timestamp_ms)
+            .await
+            .map(|table| {
+                format!(
+                    "group {} reset on {} to {timestamp_ms} ms: {table}",
+                    form.group.trim(),
+                    form.topic.trim()
+                )
+            }),
+        Err(_) => Err(format!("not a time in milliseconds: {:?}", form.timestamp)),
     };
-    Redirect::to(&format!("/topics?{query}")).into_response()
+    notice_redirect("/groups", outcome)
+}
+
+#[derive(Deserialize)]
+struct SendForm {
+    topic: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    body: String,
+}
+
+async fn send_message(State(console): Shared, Form(form): Form<SendForm>) -> Response {
+    if let Some(refused) = forbidden(&console) {
+        return refused;
+    }
+    let message = actions::TestMessage {
+        topic: form.topic,
+        tag: form.tag,
+        key: form.key,
+        body: form.body,
+    };
+    let outcome = console
+        .sources
+        .send_test_message(&message, wall_clock_ms())
+        .await
+        .map(|sent| {
+            format!(
+                "sent {} to queue {} at offset {}",
+                sent.msg_id, sent.queue_id, sent.queue_offset
+            )
+        });
+    notice_redirect("/messages", outcome)
+}
+
+#[derive(Deserialize)]
+struct ResendForm {
+    group: String,
+    client: String,
+    msg_id: String,
+    #[serde(default)]
+    topic: String,
+}
+
+async fn resend_message(State(console): Shared, Form(form): Form<ResendForm>) -> Response {
+    if let Some(refused) = forbidden(&console) {
+        return refused;
+    }
+    let outcome = console
+        .sources
+        .resend(&form.group, &form.client, &form.msg_id, &form.topic)
+        .await
+        .map(|result| format!("{} answered: {result}", form.client.trim()));
+    notice_redirect("/messages", outcome)
 }
 
 /// Percent-encodes `value` for a URL query (RFC 3986 unreserved characters stay).
@@ -255,8 +421,13 @@ pub fn percent_encode(value: &str) -> String {
     encoded
 }
 
-async fn groups_page(State(console): Shared) -> Html<String> {
-    Html(pages::groups(&console.sources.groups().await, &console.history))
+async fn groups_page(State(console): Shared, Query(notice): Query<Notice>) -> Html<String> {
+    Html(pages::groups(
+        &console.sources.groups().await,
+        console.admin_off,
+        notice.outcome().as_ref(),
+        &console.history,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -291,23 +462,29 @@ impl MessageForm {
     }
 }
 
-async fn messages_page(State(console): Shared, Query(form): Query<BTreeMap<String, String>>) -> Html<String> {
+async fn messages_page(State(console): Shared, Query(query): Query<BTreeMap<String, String>>) -> Html<String> {
     let form = MessageForm {
-        by: form.get("by").cloned(),
-        topic: form.get("topic").cloned(),
-        key: form.get("key").cloned(),
-        id: form.get("id").cloned(),
-        queue: form.get("queue").and_then(|queue| queue.parse().ok()),
-        offset: form.get("offset").and_then(|offset| offset.parse().ok()),
+        by: query.get("by").cloned(),
+        topic: query.get("topic").cloned(),
+        key: query.get("key").cloned(),
+        id: query.get("id").cloned(),
+        queue: query.get("queue").and_then(|queue| queue.parse().ok()),
+        offset: query.get("offset").and_then(|offset| offset.parse().ok()),
     };
     let found = match form.query() {
         Some(query) => Some(console.sources.find_messages(&query).await),
         None => None,
     };
+    let notice = Notice {
+        done: query.get("done").cloned(),
+        error: query.get("error").cloned(),
+    };
     Html(pages::messages(
         form.topic.as_deref().unwrap_or(""),
         form.key.as_deref().unwrap_or(""),
         found.as_ref(),
+        console.admin_off,
+        notice.outcome().as_ref(),
     ))
 }
 
@@ -376,6 +553,13 @@ async fn feed_tap_stream(console: Arc<Console>, filter: TapFilter, sender: mpsc:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_actions_need_loopback_and_no_acl() {
+        assert_eq!(admin_off_reason(true, false), None);
+        assert!(admin_off_reason(false, false).is_some());
+        assert!(admin_off_reason(true, true).is_some_and(|why| why.contains("ACL")));
+    }
 
     #[test]
     fn form_values_are_percent_encoded() {

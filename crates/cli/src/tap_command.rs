@@ -144,7 +144,19 @@ pub fn format_event(event: &Value) -> String {
     if let Some(period) = event.get("periodMs").and_then(Value::as_u64) {
         line.push_str(&format!(" every {:.1}s", period as f64 / 1000.0));
     }
-    line.push_str(&format!(" from {}", text("peer")));
+    if let Some(reply) = event.get("reply").filter(|reply| reply.is_object()) {
+        let reply_text = |key: &str| reply.get(key).and_then(Value::as_str).unwrap_or("");
+        line.push_str(&format!(
+            " -> {} in {} ms",
+            reply_text("codeName"),
+            reply.get("latencyMs").and_then(Value::as_u64).unwrap_or(0)
+        ));
+        if !reply_text("remark").is_empty() {
+            line.push_str(&format!(" remark={:?}", reply_text("remark")));
+        }
+    }
+    let peer_word = if text("direction") == "reply" { "to" } else { "from" };
+    line.push_str(&format!(" {peer_word} {}", text("peer")));
     if let Some(fields) = event.get("fields").and_then(Value::as_object) {
         for (key, value) in fields {
             line.push_str(&format!(" {key}={}", value.as_str().unwrap_or("")));
@@ -169,6 +181,20 @@ mod tests {
         assert_eq!(
             format_event(&event),
             "01:02:03.004 broker in  HEART_BEAT caller=10.0.0.9@1 every 30.0s from 10.0.0.9:5000 k=v"
+        );
+    }
+
+    #[test]
+    fn a_reply_prints_its_code_latency_and_remark() {
+        let event = json!({
+            "atMs": 0u64, "server": "broker", "direction": "reply", "codeName": "SEND_MESSAGE_V2",
+            "caller": "pg", "peer": "10.0.0.9:5000", "topic": "T", "periodMs": null, "fields": {},
+            "reply": {"code": 17, "codeName": "TOPIC_NOT_EXIST", "remark": "no route", "latencyMs": 3}
+        });
+        assert_eq!(
+            format_event(&event),
+            "00:00:00.000 broker reply SEND_MESSAGE_V2 caller=pg topic=T -> TOPIC_NOT_EXIST in 3 ms \
+             remark=\"no route\" to 10.0.0.9:5000"
         );
     }
 

@@ -1,8 +1,8 @@
-//! The catalogue of limits, checked: every limit constant of the library crates has its row in
+//! The catalogue of limits, checked: every limit constant of the workspace's crates has its row in
 //! docs/limits.md, and every row of the catalogue names a constant that exists where it says.
 //!
 //! The rule, a plain function over text so that the tests at the bottom can show it failing:
-//! - a *limit constant* is a `const` item in `crates/{wire,net,store,replication,namesrv,broker,client,grpc}/src`
+//! - a *limit constant* is a `const` item in `crates/{wire,net,store,replication,namesrv,broker,client,grpc,cli}/src`
 //!   whose name has `MAX`, `MIN`, `TIMEOUT`, `LIMIT` or `RANGE` as one of its `_`-separated
 //!   words (`FRAME_BYTES_MAX`, `LOCK_MAX_LIVE_MS`, `SEGMENT_BYTES_RANGE`) and whose type is not
 //!   text (`&str`, `&[..]`, `char`: property names such as `MAX_OFFSET` are not limits). Code under
@@ -18,8 +18,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The crates whose limits the catalogue covers: the servers' libraries, the gRPC endpoint and
-/// the client SDK. The binary is left out: its limits are its command line's.
+/// The crates whose limits the catalogue covers: the servers' libraries, the gRPC endpoint, the
+/// client SDK and the binary (its console, tap, logging, shutdown and benchmarks).
 const LIBRARY_CRATES: &[&str] = &[
     "wire",
     "net",
@@ -29,6 +29,7 @@ const LIBRARY_CRATES: &[&str] = &[
     "broker",
     "client",
     "grpc",
+    "cli",
 ];
 /// The one catalogue of limits, relative to the workspace root.
 const CATALOGUE: &str = "docs/limits.md";

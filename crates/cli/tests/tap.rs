@@ -1,5 +1,6 @@
 //! End to end: `ferrocket tap` against a real `ferrocket standalone`, reading the requests the
-//! name server decodes from the console's stream, with its code and topic filters applied.
+//! name server decodes, and its answers, from the console's stream, with its code and topic
+//! filters applied.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)] // test helpers, where a panic is the failure report
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -85,7 +86,7 @@ fn tap_prints_the_requests_that_pass_its_filters() {
                 "--topic",
                 "TapTopic",
                 "--count",
-                "2",
+                "4",
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -114,11 +115,18 @@ fn tap_prints_the_requests_that_pass_its_filters() {
     let mut printed = String::new();
     tap.0.stdout.take().unwrap().read_to_string(&mut printed).unwrap();
     assert!(tap.0.wait().unwrap().success());
-    let printed: Vec<&str> = printed.lines().collect();
-    assert_eq!(printed.len(), 2, "{printed:?}");
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    // Each request, then the name server's answer to it (no route: TOPIC_NOT_EXIST).
+    let (printed, replies): (Vec<&str>, Vec<&str>) = lines.iter().partition(|line| line.contains(" in  "));
+    assert_eq!((printed.len(), replies.len()), (2, 2), "{lines:?}");
     for line in &printed {
         assert!(line.contains(" namesrv in  GET_ROUTEINFO_BY_TOPIC "), "{line}");
         assert!(line.contains(" topic=TapTopic "), "{line}");
+    }
+    for line in &replies {
+        assert!(line.contains(" namesrv reply GET_ROUTEINFO_BY_TOPIC "), "{line}");
+        assert!(line.contains(" topic=TapTopic -> TOPIC_NOT_EXIST in "), "{line}");
     }
     // The period is per peer and code: none on a new connection's first request; on `client`,
     // counted from "OtherTopic" (recorded, though the topic filter hid it).

@@ -43,7 +43,7 @@ use crate::framing::{FrameReader, ReadError};
 use crate::log_rate::LogRate;
 use crate::outbound::QueuedFrame;
 use crate::router::{RequestSummary, Router, not_supported, system_error};
-use crate::tap::Direction;
+use crate::tap::{Direction, Tap};
 
 /// Bytes gathered into one socket write: many small responses per system call under load.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
@@ -254,7 +254,7 @@ fn log_end(end: &End, idle_timeout: Duration) {
 /// The handler tasks of one connection, and what each is answering.
 struct Requests {
     tasks: JoinSet<()>,
-    running: HashMap<task::Id, RequestSummary>,
+    running: HashMap<task::Id, (RequestSummary, Option<Arc<Tap>>)>,
     connection: ConnectionHandle,
     router: Arc<Router>,
 }
@@ -273,39 +273,43 @@ impl Requests {
     /// handlers answer without waiting, and answering here saves a task spawn and a cross-thread
     /// wake-up. A handler that does wait continues in a task of its own.
     async fn start(&mut self, request: RemotingCommand) {
-        let summary = RequestSummary::of(&request);
-        if let Some(tap) = self.router.tap_ref() {
-            tap.record(&request, self.connection.peer_addr(), Direction::In);
+        let mut summary = RequestSummary::of(&request);
+        let tap = self.router.tap_ref();
+        if let Some(tap) = tap {
+            summary.tap_mark = tap.record(&request, self.connection.peer_addr(), Direction::In);
         }
+        // The tap travels with the request only when it recorded it (no clone otherwise).
+        let tap = summary.tap_mark.and(tap.cloned());
         let forced = self.router.forced_serialize_type();
         let span = tracing::debug_span!("request", code = summary.code, opaque = summary.opaque);
         let Some(handler) = self.router.handler(request.code) else {
             debug!(parent: &span, "no handler for this code");
-            respond(&self.connection, summary, Some(not_supported(&request)), forced).await;
+            respond(&self.connection, summary, Some(not_supported(&request)), forced, tap).await;
             return;
         };
         let connection = self.connection.clone();
         // A panicking handler is our bug; its caller still gets an answer, and the connection
         // and its other requests carry on.
         let Ok(mut work) = panic::catch_unwind(AssertUnwindSafe(|| handler.handle(request, connection))) else {
-            return self.answer_panic(summary).await;
+            return self.answer_panic(summary, tap).await;
         };
         let first_poll = poll_fn(|cx| {
             let _entered = span.enter();
             Poll::Ready(panic::catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))))
         });
         match first_poll.await {
-            Ok(Poll::Ready(response)) => respond(&self.connection, summary, response, forced).await,
+            Ok(Poll::Ready(response)) => respond(&self.connection, summary, response, forced, tap).await,
             Ok(Poll::Pending) => {
                 let connection = self.connection.clone();
+                let task_tap = tap.clone();
                 let rest = async move {
                     let response = work.await;
-                    respond(&connection, summary, response, forced).await;
+                    respond(&connection, summary, response, forced, task_tap).await;
                 };
                 let id = self.tasks.spawn(rest.instrument(span)).id();
-                self.running.insert(id, summary);
+                self.running.insert(id, (summary, tap));
             }
-            Err(_) => self.answer_panic(summary).await,
+            Err(_) => self.answer_panic(summary, tap).await,
         }
     }
 
@@ -317,14 +321,14 @@ impl Requests {
             }
             Err(error) => error,
         };
-        if let Some(summary) = self.running.remove(&error.id())
+        if let Some((summary, tap)) = self.running.remove(&error.id())
             && error.is_panic()
         {
-            self.answer_panic(summary).await;
+            self.answer_panic(summary, tap).await;
         }
     }
 
-    async fn answer_panic(&self, summary: RequestSummary) {
+    async fn answer_panic(&self, summary: RequestSummary, tap: Option<Arc<Tap>>) {
         warn!(code = summary.code, opaque = summary.opaque, "request handler panicked");
         let remark = format!("handler for request code {} failed", summary.code);
         let response = system_error(&summary, remark);
@@ -333,6 +337,7 @@ impl Requests {
             summary,
             Some(response),
             self.router.forced_serialize_type(),
+            tap,
         )
         .await;
     }
@@ -366,6 +371,7 @@ async fn respond(
     request: RequestSummary,
     response: Option<RemotingCommand>,
     forced: Option<SerializeType>,
+    tap: Option<Arc<Tap>>,
 ) {
     if request.oneway {
         if response.is_some() {
@@ -381,6 +387,9 @@ async fn respond(
     response.flag = (response.flag | FLAG_RESPONSE) & !FLAG_ONEWAY;
     if let Some(serialize_type) = forced {
         response.serialize_type = serialize_type;
+    }
+    if let (Some(tap), Some(mark)) = (tap, request.tap_mark) {
+        tap.record_reply(mark, request.code, connection.peer_addr(), &response);
     }
     let frame = match encode_frame(&response) {
         Ok(frame) => frame,

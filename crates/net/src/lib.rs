@@ -35,5 +35,5 @@ pub use error::{NetError, NetResult};
 pub use log_rate::LogRate;
 pub use router::{Handler, HandlerFuture, Router};
 pub use server::Server;
-pub use tap::{Tap, TapEvent, TapFilter, TapWatch};
+pub use tap::{Tap, TapEvent, TapFilter, TapMark, TapReply, TapWatch};
 pub use tls::{ClientTls, ServerTls, TlsMode, TlsSettings};

@@ -18,7 +18,7 @@ use ferrocket_wire::command::FLAG_RESPONSE;
 use ferrocket_wire::{LanguageCode, RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
 use crate::connection::ConnectionHandle;
-use crate::tap::Tap;
+use crate::tap::{Tap, TapMark};
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Option<RemotingCommand>> + Send + 'static>>;
 
@@ -141,6 +141,9 @@ pub(crate) struct RequestSummary {
     pub(crate) opaque: i32,
     pub(crate) oneway: bool,
     pub(crate) serialize_type: SerializeType,
+    /// The tap's record of the request, when someone watched as it arrived: its answer is
+    /// recorded too.
+    pub(crate) tap_mark: Option<TapMark>,
 }
 
 impl RequestSummary {
@@ -150,6 +153,7 @@ impl RequestSummary {
             opaque: request.opaque,
             oneway: request.is_oneway(),
             serialize_type: request.serialize_type,
+            tap_mark: None,
         }
     }
 }

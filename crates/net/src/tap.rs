@@ -7,14 +7,16 @@
 //! dropping it stops the recording once the last one goes. While watched, each request becomes a
 //! [`TapEvent`] (code name, caller, header fields, the period since the same caller's last
 //! request of that code) pushed into a ring of [`TAP_EVENTS_MAX`]; the oldest is dropped when it
-//! is full, and readers page through it by sequence number ([`Tap::since`]).
+//! is full, and readers page through it by sequence number ([`Tap::since`]). The answer to a
+//! recorded request is recorded too ([`Tap::record_reply`]: response code, remark, latency), as
+//! an event of [`Direction::Reply`] carrying the request's code, caller and topic.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use ferrocket_wire::{RemotingCommand, RequestCode};
+use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 
 /// Events kept for readers: about a minute of a busy broker's heartbeats and routes, a few
 /// seconds of a loaded send path; a reader that falls further behind is told how many it missed.
@@ -37,6 +39,8 @@ pub enum Direction {
     /// This server's request to a peer on a connection the peer opened (the broker calling a
     /// client back: NOTIFY_CONSUMER_IDS_CHANGED, CHECK_TRANSACTION_STATE, ...).
     Out,
+    /// This server's answer to a recorded request ([`TapEvent::reply`] says what it answered).
+    Reply,
 }
 
 impl Direction {
@@ -44,6 +48,7 @@ impl Direction {
         match self {
             Direction::In => "in",
             Direction::Out => "out",
+            Direction::Reply => "reply",
         }
     }
 }
@@ -67,6 +72,27 @@ pub struct TapEvent {
     pub fields: Vec<(String, String)>,
     /// Milliseconds since this peer's previous request of the same code, when one was seen.
     pub period_ms: Option<u64>,
+    /// For a [`Direction::Reply`]: the answer.
+    pub reply: Option<TapReply>,
+}
+
+/// What the server answered to a recorded request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapReply {
+    /// The response code (`0` SUCCESS).
+    pub code: i32,
+    /// Java's constant name (`SUCCESS`, `TOPIC_NOT_EXIST`), or `UNKNOWN`.
+    pub code_name: &'static str,
+    pub remark: Option<String>,
+    /// From the request's record to the answer's, by the tap's clock (milliseconds).
+    pub latency_ms: u64,
+}
+
+/// Which recorded request an answer belongs to: kept by the transport while the handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TapMark {
+    pub seq: u64,
+    pub at_ms: u64,
 }
 
 /// What a reader asks for: any code, topic or client when a filter is `None`.
@@ -135,6 +161,15 @@ struct Ring {
     client_ids: HashMap<String, String>,
 }
 
+impl Ring {
+    fn push(&mut self, event: TapEvent) {
+        if self.events.len() >= TAP_EVENTS_MAX {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+}
+
 /// Recording stays on while one of these lives.
 #[derive(Debug)]
 pub struct TapWatch {
@@ -168,14 +203,60 @@ impl Tap {
     }
 
     /// Records `request` from (or to) `peer` if anyone is watching; otherwise returns at once.
-    pub fn record(&self, request: &RemotingCommand, peer: &str, direction: Direction) {
+    /// The mark names the event for [`Tap::record_reply`].
+    pub fn record(&self, request: &RemotingCommand, peer: &str, direction: Direction) -> Option<TapMark> {
+        if !self.is_watched() {
+            return None;
+        }
+        Some(self.record_at(request, peer, direction, (self.clock)()))
+    }
+
+    /// Records the answer `response` to the request `mark` names, if anyone is still watching.
+    /// Caller and topic are the request's when its event is still in the ring.
+    pub fn record_reply(&self, mark: TapMark, request_code: i32, peer: &str, response: &RemotingCommand) {
         if !self.is_watched() {
             return;
         }
-        self.record_at(request, peer, direction, (self.clock)());
+        self.record_reply_at(mark, request_code, peer, response, (self.clock)());
     }
 
-    fn record_at(&self, request: &RemotingCommand, peer: &str, direction: Direction, now_ms: u64) {
+    fn record_reply_at(&self, mark: TapMark, request_code: i32, peer: &str, response: &RemotingCommand, now_ms: u64) {
+        let fields = header_fields(response);
+        let reply = TapReply {
+            code: response.code,
+            code_name: ResponseCode(response.code).name().unwrap_or("UNKNOWN"),
+            remark: response.remark.as_deref().map(clip),
+            latency_ms: now_ms.saturating_sub(mark.at_ms),
+        };
+        let mut ring = self.lock();
+        let request = ring
+            .events
+            .front()
+            .and_then(|oldest| usize::try_from(mark.seq.checked_sub(oldest.seq)?).ok())
+            .and_then(|index| ring.events.get(index))
+            .filter(|event| event.seq == mark.seq);
+        let (caller, topic) = match request {
+            Some(event) => (event.caller.clone(), event.topic.clone()),
+            None => (peer.to_owned(), None),
+        };
+        ring.last_seq += 1;
+        let event = TapEvent {
+            seq: ring.last_seq,
+            at_ms: now_ms,
+            code: request_code,
+            code_name: RequestCode(request_code).name().unwrap_or("UNKNOWN"),
+            direction: Direction::Reply,
+            caller,
+            peer: peer.to_owned(),
+            topic,
+            fields,
+            period_ms: None,
+            reply: Some(reply),
+        };
+        ring.push(event);
+    }
+
+    fn record_at(&self, request: &RemotingCommand, peer: &str, direction: Direction, now_ms: u64) -> TapMark {
         let code = RequestCode(request.code);
         let fields = header_fields(request);
         let topic = field(&fields, "topic")
@@ -216,11 +297,14 @@ impl Tap {
             topic,
             fields,
             period_ms,
+            reply: None,
         };
-        if ring.events.len() >= TAP_EVENTS_MAX {
-            ring.events.pop_front();
-        }
-        ring.events.push_back(event);
+        let mark = TapMark {
+            seq: event.seq,
+            at_ms: now_ms,
+        };
+        ring.push(event);
+        mark
     }
 
     /// The events that pass `filter` among the next `max` after sequence number `after` (the
@@ -409,6 +493,39 @@ mod tests {
             second_send.fields,
             vec![("a".into(), "pg".into()), ("b".into(), "Orders".into())]
         );
+    }
+
+    #[test]
+    fn a_reply_carries_its_code_remark_latency_and_the_requests_caller() {
+        let tap = Tap::for_test();
+        let _watch = tap.watch();
+        let mark = tap.record_at(&send("Orders"), "10.0.0.9:6000", Direction::In, 1_000);
+        let response =
+            RemotingCommand::response_to(&send("Orders"), ResponseCode::TOPIC_NOT_EXIST, Some("no route".into()));
+        tap.record_reply_at(mark, RequestCode::SEND_MESSAGE_V2.0, "10.0.0.9:6000", &response, 1_007);
+        let events = tap.since(0, &TapFilter::default(), 10).events;
+        let [request, answer] = events.as_slice() else {
+            panic!("expected 2 events, got {events:?}");
+        };
+        assert_eq!((request.direction, request.reply.as_ref()), (Direction::In, None));
+        assert_eq!(answer.direction, Direction::Reply);
+        assert_eq!(answer.code_name, "SEND_MESSAGE_V2");
+        assert_eq!(
+            (answer.caller.as_str(), answer.topic.as_deref()),
+            ("pg", Some("Orders"))
+        );
+        let reply = answer.reply.as_ref().unwrap();
+        assert_eq!(
+            (reply.code_name, reply.remark.as_deref(), reply.latency_ms),
+            ("TOPIC_NOT_EXIST", Some("no route"), 7)
+        );
+        // The request's event gone from the ring: the answer still shows, with the peer.
+        for _ in 0..TAP_EVENTS_MAX {
+            tap.record(&send("T"), "p", Direction::In);
+        }
+        tap.record_reply_at(mark, RequestCode::SEND_MESSAGE_V2.0, "10.0.0.9:6000", &response, 2_000);
+        let last = tap.since(tap.last_seq() - 1, &TapFilter::default(), 1).events.remove(0);
+        assert_eq!((last.caller.as_str(), last.topic), ("10.0.0.9:6000", None));
     }
 
     #[test]

@@ -19,11 +19,23 @@ public class Traffic {
     static final int FIRST = 10;
     static final int LATER = 5;
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        // The client's threads are not daemons: a failure must end the process, not hang it.
+        try {
+            run(args);
+        } catch (Throwable failure) {
+            failure.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    static void run(String[] args) throws Exception {
         String namesrv = args[0], topic = args[1], group = args[2];
         DefaultMQProducer producer = new DefaultMQProducer("ConsoleProducer");
         producer.setNamesrvAddr(namesrv);
         producer.setInstanceName("console-producer");
+        // Two cores shared with builds: the default 3 s is not enough for a first send there.
+        producer.setSendMsgTimeout(15_000);
         producer.start();
         for (int i = 0; i < FIRST; i++) {
             String key = i == 3 ? "find-me" : "key-" + i;
@@ -51,6 +63,24 @@ public class Traffic {
         }
         producer.shutdown();
         System.out.println("TRAFFIC DONE sent=" + (FIRST + LATER) + " consumed=" + FIRST);
+        DefaultMQPushConsumer live = new DefaultMQPushConsumer(group + "Live");
+        live.setNamesrvAddr(namesrv);
+        live.setInstanceName("console-live");
+        live.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_LAST_OFFSET);
+        live.subscribe(topic, "*");
+        live.registerMessageListener((MessageListenerConcurrently) (messages, context) -> {
+            messages.forEach(message -> System.out.println(
+                "LISTENER " + new String(message.getBody(), StandardCharsets.UTF_8)));
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        live.start();
+        // The start's heartbeat registers the client; one more second for the broker to see it.
+        Thread.sleep(1000);
+        System.out.println("LIVE READY " + live.buildMQClientId());
+        while (System.in.read() != -1) {
+            // Until the test closes stdin.
+        }
+        live.shutdown();
         System.exit(0);
     }
 

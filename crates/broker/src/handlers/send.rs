@@ -202,6 +202,12 @@ async fn send(
             .first()
             .and_then(|m| timer::recall::handle_of(m, &config.broker_name)),
     };
+    // Java counts a parked timer or delayed message under the topic it is stored in (its put
+    // hook rewrites the message in place before the metrics read it); the rare case only locks.
+    let traffic = match messages.first() {
+        Some(parked) if traffic.is_some() && parked.topic != header.topic => b.topics.lock().traffic(&parked.topic),
+        _ => traffic,
+    };
     // Java's `isWaitStoreMsgOK`, read from the (first) message as the store reads it.
     let wait_store_msg_ok = messages
         .first()

@@ -145,7 +145,8 @@ impl Collector for BrokerCollector {
         encode_tables(b, &mut encoder)?;
         encode_connections(b, &mut encoder)?;
         encode_lag(b, &mut encoder)?;
-        encode_storage(b, &mut encoder)
+        encode_storage(b, &mut encoder)?;
+        encode_timers(b, &mut encoder)
     }
 }
 
@@ -453,8 +454,13 @@ fn encode_connections(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(),
 /// Java's `ConsumerLagCalculator`, for each online group and subscribed topic, from the committed offsets: lag in messages and in time since
 /// the oldest unconsumed message was stored. We keep no pull offset apart from the committed one,
 /// so nothing is counted in flight and every lagging message is ready.
+/// Lag, ready and in-flight messages per subscription, as Java's `ConsumerLagCalculator`: ready
+/// is what the group has not fetched (from its committed offset: POP commits at pop time, and
+/// we keep no separate pull offset, so a pull group's fetched-but-uncommitted messages count as
+/// ready, not in flight); in flight is what POP handed out and nobody acknowledged yet.
 fn encode_lag(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
     let subscriptions = b.clients.lock().subscribed_topics();
+    let popped = b.pop.lock().checkpoints.unacked_counts();
     let now_ms = b.now_ms();
     let mut rows = Vec::new();
     for (group, topics) in subscriptions {
@@ -491,22 +497,23 @@ fn encode_lag(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::fm
                 (lag, oldest_ms)
             });
             let latency_ms = oldest_ms.map_or(0, |t| (now_ms - t).max(0));
+            let inflight = popped.get(&(group.clone(), topic.clone())).copied().unwrap_or(0);
             let labels: Labels = vec![
                 ("is_system", flag(is_system || system_group(&group))),
                 ("consumer_group", Cow::Owned(group.clone())),
                 ("topic", Cow::Owned(topic)),
                 ("is_retry", flag(is_retry)),
             ];
-            rows.push((labels, lag, latency_ms));
+            rows.push((labels, lag, latency_ms, inflight));
         }
     }
-    let pick = |f: fn(&(Labels, i64, i64)) -> i64| -> Vec<(Labels, i64)> {
+    let pick = |f: fn(&(Labels, i64, i64, i64)) -> i64| -> Vec<(Labels, i64)> {
         rows.iter().map(|row| (row.0.clone(), f(row))).collect()
     };
     let ms = Unit::Other("milliseconds".into());
     gauge(encoder, "rocketmq_consumer_lag_messages", None, &pick(|r| r.1))?;
     gauge(encoder, "rocketmq_consumer_lag_latency", Some(&ms), &pick(|r| r.2))?;
-    gauge(encoder, "rocketmq_consumer_inflight_messages", None, &pick(|_| 0))?;
+    gauge(encoder, "rocketmq_consumer_inflight_messages", None, &pick(|r| r.3))?;
     gauge(encoder, "rocketmq_consumer_queueing_latency", Some(&ms), &pick(|r| r.2))?;
     gauge(encoder, "rocketmq_consumer_ready_messages", None, &pick(|r| r.1))
 }
@@ -561,6 +568,65 @@ fn encode_storage(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std
         )?;
     }
     Ok(())
+}
+
+/// Java's `TimerMetrics.timerDist`: the snapshot's windows ahead of now, in seconds.
+const TIMER_SNAPSHOT_BOUNDS_S: [i64; 8] = [5, 60, 300, 900, 3_600, 14_400, 28_800, 86_400];
+
+/// The timer wheel's gauges, as Java's `DefaultStoreMetricsManager` registers them when
+/// `timerWheelEnable` is on: timers not read yet, timers in the wheel (Java's dequeue lag is
+/// `TimerWheel.getAllNum` from the read time on: every waiting timer), how late the
+/// earliest is (in seconds, under Java's "milliseconds" unit, as `getDequeueBehind` returns),
+/// and the snapshot of timers due in each window ahead. Java's enqueue latency counts only
+/// timers read already expired in the last 2 s; ours reads 0 as Java's does when none are.
+fn encode_timers(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+    if !b.config().timer_wheel_enable {
+        return Ok(());
+    }
+    let now_ms = b.now_ms();
+    let (figures, ahead) = {
+        let wheel = b.timers.lock();
+        (
+            wheel.runtime_figures(now_ms),
+            wheel.due_ahead(now_ms, &TIMER_SNAPSHOT_BOUNDS_S),
+        )
+    };
+    let labels: Labels = vec![
+        ("storage_type", Cow::Borrowed("local")),
+        ("storage_medium", Cow::Borrowed("disk")),
+    ];
+    let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let ms = Unit::Other("milliseconds".into());
+    let one = |value: i64| [(labels.clone(), value)];
+    gauge(
+        encoder,
+        "rocketmq_timer_enqueue_lag",
+        None,
+        &one(to_i64(figures.offset_behind)),
+    )?;
+    gauge(encoder, "rocketmq_timer_enqueue_latency", Some(&ms), &one(0))?;
+    gauge(
+        encoder,
+        "rocketmq_timer_dequeue_lag",
+        None,
+        &one(to_i64(figures.congest)),
+    )?;
+    gauge(
+        encoder,
+        "rocketmq_timer_dequeue_latency",
+        Some(&ms),
+        &one(figures.read_behind_s),
+    )?;
+    let snapshot: Vec<(Labels, i64)> = TIMER_SNAPSHOT_BOUNDS_S
+        .iter()
+        .zip(ahead)
+        .map(|(bound_s, count)| {
+            let mut series = labels.clone();
+            series.push(("timer_bound_s", Cow::Owned(bound_s.to_string())));
+            (series, to_i64(count))
+        })
+        .collect();
+    gauge(encoder, "rocketmq_timer_message_snapshot", None, &snapshot)
 }
 
 #[cfg(test)]

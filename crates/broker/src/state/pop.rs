@@ -99,6 +99,20 @@ impl PopCheckpoints {
         self.live.len() >= POP_CHECKPOINTS_MAX
     }
 
+    /// Messages popped and not yet acknowledged, per (group, topic read): Java's
+    /// `PopInflightMessageCounter`, which `rocketmq_consumer_inflight_messages` reads.
+    pub fn unacked_counts(&self) -> HashMap<(String, String), i64> {
+        let mut counts: HashMap<(String, String), i64> = HashMap::new();
+        for (key, inflight) in &self.live {
+            let unacked = inflight.offsets.iter().filter(|(_, acked)| !acked).count();
+            if unacked > 0 {
+                *counts.entry((key.group.clone(), key.topic.clone())).or_default() +=
+                    i64::try_from(unacked).unwrap_or(i64::MAX);
+            }
+        }
+        counts
+    }
+
     /// Adds a checkpoint; false when the table is full or the key is already in flight (two
     /// pops of one queue in the same millisecond cannot start at the same offset).
     pub fn insert(&mut self, key: CheckpointKey, inflight: Inflight) -> bool {

@@ -100,9 +100,14 @@ impl Sources {
         }
     }
 
-    async fn broker_call(&self, request: RemotingCommand) -> Result<RemotingCommand, String> {
+    pub(super) async fn broker_call(&self, request: RemotingCommand) -> Result<RemotingCommand, String> {
+        self.broker_call_as("console", request).await
+    }
+
+    /// [`Sources::broker_call`] from the connection `peer` (a send's born host is its peer).
+    pub(super) async fn broker_call_as(&self, peer: &str, request: RemotingCommand) -> Result<RemotingCommand, String> {
         let broker = self.broker.as_ref().ok_or("this process serves no broker")?;
-        let connection = ConnectionHandle::in_process("console".to_owned());
+        let connection = ConnectionHandle::in_process(peer.to_owned());
         let response = dispatch(broker, request, &connection)
             .await
             .ok_or("the broker gave no answer")?;
@@ -114,6 +119,28 @@ impl Sources {
             ));
         }
         Ok(response)
+    }
+
+    /// A request to a server over its port; an answer other than SUCCESS is an error.
+    pub(super) async fn namesrv_call(&self, addr: &str, request: RemotingCommand) -> Result<RemotingCommand, String> {
+        match self.client.invoke(addr, request, NAMESRV_TIMEOUT).await {
+            Ok(response) if response.response_code() == ResponseCode::SUCCESS => Ok(response),
+            Ok(response) => Err(format!(
+                "{addr}: {}: {}",
+                response.response_code(),
+                response.remark.as_deref().unwrap_or("")
+            )),
+            Err(error) => Err(format!("{addr}: {error}")),
+        }
+    }
+
+    /// The runtime table of the broker at `addr`, asked over its port (the cluster page's rows,
+    /// this process's broker included, so every row is read the same way).
+    pub async fn broker_runtime(&self, addr: &str) -> Result<KvTable, String> {
+        let response = self
+            .namesrv_call(addr, RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO))
+            .await?;
+        decode(&response)
     }
 
     pub async fn cluster(&self) -> Result<ClusterInfo, String> {
@@ -168,7 +195,9 @@ impl Sources {
         Ok(rows)
     }
 
-    pub async fn create_topic(&self, name: &str, queues: u16, perm: i32) -> Result<(), String> {
+    /// Creates `name`, or updates its queues and permission when it exists (one request does
+    /// both, as mqadmin `updateTopic`).
+    pub async fn put_topic(&self, name: &str, queues: u16, perm: i32) -> Result<(), String> {
         let queues = queues.to_string();
         let perm = perm.to_string();
         let request = request_with(
@@ -304,7 +333,7 @@ impl Sources {
     }
 }
 
-fn request_with(code: RequestCode, fields: &[(&str, &str)]) -> RemotingCommand {
+pub(super) fn request_with(code: RequestCode, fields: &[(&str, &str)]) -> RemotingCommand {
     let mut ext = ExtFields::new();
     for (key, value) in fields {
         ext.insert(*key, *value);

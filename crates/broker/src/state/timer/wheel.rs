@@ -187,6 +187,25 @@ impl TimerWheel {
         }
     }
 
+    /// Java's `rocketmq_timer_message_snapshot`: per bound (seconds, ascending), the timers due
+    /// from the previous bound (0 for the first) up to this one ahead of `now_ms`.
+    pub fn due_ahead(&self, now_ms: i64, bounds_s: &[i64]) -> Vec<u64> {
+        let mut counts = vec![0u64; bounds_s.len()];
+        for Reverse(pending) in &self.heap {
+            let ahead_ms = pending.due_ms.saturating_sub(now_ms);
+            if ahead_ms < 0 {
+                continue;
+            }
+            let window = bounds_s
+                .iter()
+                .position(|bound_s| ahead_ms < bound_s.saturating_mul(1000));
+            if let Some(count) = window.and_then(|index| counts.get_mut(index)) {
+                *count += 1;
+            }
+        }
+        counts
+    }
+
     /// Bytes the waiting timers hold: the heap's allocation and the block counts (a B-tree
     /// entry is 12 bytes of key and count; nodes add about a third).
     pub fn memory_bytes(&self) -> usize {

@@ -1,6 +1,15 @@
 // The live traffic view: reads /api/tap/stream (server-sent events) with the filter of the form
-// and keeps the newest ROWS_MAX rows. Other pages are plain server-rendered HTML.
+// and keeps the newest ROWS_MAX rows. Other pages are plain server-rendered HTML; the reset form
+// turns its date picker (the browser's local time) into milliseconds since 1970.
 "use strict";
+(function () {
+  const reset = document.getElementById("reset-offset");
+  if (!reset) return;
+  reset.elements.when.addEventListener("change", function () {
+    const ms = new Date(reset.elements.when.value).getTime();
+    if (!Number.isNaN(ms)) reset.elements.timestamp.value = String(ms);
+  });
+})();
 (function () {
   const table = document.querySelector("#tap tbody");
   if (!table) return;
@@ -17,8 +26,9 @@
 
   function show(event) {
     const row = document.createElement("tr");
-    row.className = "tap-event";
+    row.className = event.reply ? "tap-event tap-reply" : "tap-event";
     row.dataset.code = event.codeName;
+    if (event.reply) row.dataset.reply = event.reply.codeName;
     cell(row, new Date(event.atMs).toISOString().substring(11, 23));
     cell(row, event.server);
     cell(row, event.direction);
@@ -26,6 +36,8 @@
     cell(row, event.caller);
     cell(row, event.topic);
     cell(row, event.periodMs === null ? "" : (event.periodMs / 1000).toFixed(1) + " s");
+    const reply = event.reply;
+    cell(row, reply ? reply.codeName + " in " + reply.latencyMs + " ms" + (reply.remark ? ": " + reply.remark : "") : "");
     cell(row, Object.entries(event.fields).map(([k, v]) => k + "=" + v).join(" "));
     table.insertBefore(row, table.firstChild);
     while (table.rows.length > ROWS_MAX) table.deleteRow(table.rows.length - 1);

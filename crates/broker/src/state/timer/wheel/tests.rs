@@ -119,3 +119,15 @@ fn runtime_figures_count_waiting_unread_and_overdue() {
         (0, 2, 1)
     );
 }
+
+#[test]
+fn due_ahead_counts_the_waiting_timers_by_when_they_are_due() {
+    let mut wheel = TimerWheel::starting_at(0);
+    for (offset, due_ms) in [900, 1_000, 4_000, 6_000, 70_000, 200_000_000].into_iter().enumerate() {
+        wheel.schedule(at(due_ms, offset as u64));
+    }
+    // From 1 000 ms on: 1 000 (the slot being read, as Java's snapshot starts at it) and 4 000
+    // within 5 s; 6 000 within 5..60 s; 70 000 within 60..300 s; the last is past every bound
+    // and counts nowhere, as in Java's 24-hour snapshot; 900 is behind and not ahead.
+    assert_eq!(wheel.due_ahead(1_000, &[5, 60, 300]), vec![2, 1, 1]);
+}

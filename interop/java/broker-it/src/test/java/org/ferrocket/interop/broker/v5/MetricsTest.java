@@ -42,7 +42,8 @@ import org.junit.jupiter.api.Timeout;
  * the broker under test run side by side, each gets the same traffic from the official client (a
  * producer's sends, a push consumer's pulls), both are scraped, and the broker under test must
  * export every sample name Java exports with the same label names, apart from the few listed in
- * {@link #DELIBERATELY_ABSENT} with their reasons, and count the traffic as Java does. Against
+ * {@link #DELIBERATELY_ABSENT} with their reasons, and count the traffic as Java does (and a
+ * timer two minutes ahead in the timer snapshot's 60..300 s window). Against
  * {@code -Dbroker.impl=java} both sides are Java, which validates the test itself. Both scrapes are
  * saved under the work directory ({@code metrics-java.txt}, {@code metrics-under-test.txt}).
  */
@@ -52,6 +53,10 @@ class MetricsTest {
 
     /** Sample names Java exports and we do not, with the reason. */
     static final Map<String, String> DELIBERATELY_ABSENT = Map.of(
+        "rocketmq_timer_enqueue_total", "per-topic timer counters: our wheel keeps totals, not counts per topic",
+        "rocketmq_timer_dequeue_total", "per-topic timer counters: our wheel keeps totals, not counts per topic",
+        "rocketmq_timing_messages", "timers waiting per topic: our wheel does not keep topics",
+        "rocketmq_delay_message_latency", "the delivery-latency histogram of Java's timer dequeue",
         "target_info", "OpenTelemetry SDK resource metadata, not a RocketMQ metric (empty in Java's)",
         "otel_scope_info", "OpenTelemetry SDK scope metadata; every series carries otel_scope_name instead",
         "rocketmq_pop_", "POP service internals (buffer scan time, revive lag and latency, checkpoint and offset "
@@ -84,8 +89,10 @@ class MetricsTest {
 
     private Side side(String what, boolean reference) throws Exception {
         int port = Ports.freePort();
+        // The timer wheel on for both (the fixture's Java reference turns it off to save memory):
+        // Java registers its timer gauges only with it.
         Map<String, String> conf = Map.of("metricsExporterType", "PROM", "metricsPromExporterHost", "127.0.0.1",
-            "metricsPromExporterPort", Integer.toString(port));
+            "metricsPromExporterPort", Integer.toString(port), "timerWheelEnable", "true");
         BrokerFixture fixture = reference ? BrokerFixture.startJavaReference(JavaReference.class, conf)
             : BrokerFixture.start(getClass(), conf);
         closing.add(fixture);
@@ -109,6 +116,10 @@ class MetricsTest {
             assertEquals(SendStatus.SEND_OK, producer.send(message).getSendStatus());
         }
         Poll.until(what + " consumer got " + MESSAGES, BrokerFixture.DELIVERY_WAIT, consumed::get, n -> n >= MESSAGES);
+        // One timer two minutes ahead: the timer gauges' snapshot must count it in 60..300 s.
+        Message timer = new Message(TOPIC, "tag", "timer".getBytes(StandardCharsets.UTF_8));
+        timer.setDeliverTimeMs(System.currentTimeMillis() + 120_000);
+        assertEquals(SendStatus.SEND_OK, producer.send(timer).getSendStatus());
         return new Side(what, fixture, port, consumed);
     }
 
@@ -151,6 +162,9 @@ class MetricsTest {
                 Map.of("topic", TOPIC, "consumer_group", GROUP)), side.what);
             assertEquals(1, sum(samples, "rocketmq_consumer_connections",
                 Map.of("consumer_group", GROUP, "consume_mode", "push", "language", "java")), side.what);
+            assertEquals(1, sum(samples, "rocketmq_timer_message_snapshot", Map.of("timer_bound_s", "300")), side.what);
+            // Java's dequeue lag is every timer in the wheel from the read time on.
+            assertEquals(1, sum(samples, "rocketmq_timer_dequeue_lag", Map.of()), side.what);
         }
         // Same record bytes in, same bytes out: the stored records are Java's bytes on both.
         assertEquals(sum(javaSamples, "rocketmq_throughput_in_total", Map.of("topic", TOPIC)),
@@ -163,7 +177,8 @@ class MetricsTest {
         return Poll.until(side.what + " exports the " + MESSAGES + " messages out", BrokerFixture.DELIVERY_WAIT,
             () -> scrape(side.metricsPort),
             samples -> sum(samples, "rocketmq_messages_out_total", Map.of("topic", TOPIC)) >= MESSAGES
-                && sum(samples, "rocketmq_consumer_connections", Map.of("consumer_group", GROUP)) >= 1);
+                && sum(samples, "rocketmq_consumer_connections", Map.of("consumer_group", GROUP)) >= 1
+                && sum(samples, "rocketmq_timer_message_snapshot", Map.of("timer_bound_s", "300")) >= 1);
     }
 
     record Sample(String name, Map<String, String> labels, double value) {
