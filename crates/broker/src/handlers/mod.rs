@@ -323,7 +323,7 @@ mod tests {
         for code in served_codes() {
             assert!(seen.insert(code.0), "code {} appears twice in ROUTES", code.0);
         }
-        assert_eq!(seen.len(), 68);
+        assert_eq!(seen.len(), 69);
     }
 
     #[test]
