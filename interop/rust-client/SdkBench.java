@@ -9,9 +9,9 @@
 // CPU is utime + stime of /proc/self/stat: the whole JVM (JIT and GC threads included), as the
 // Rust side counts its whole process. Prints the same `RESULT key=value ...` line.
 //
-// Run with the JDK's source launcher and the 5.3.3 classpath (interop/rust-client/run.sh builds it):
-//   java -cp "$cp" interop/rust-client/SdkBench.java producer NAMESRV TOPIC THREADS BODY SECONDS WARMUP BROKER
-//   java -cp "$cp" interop/rust-client/SdkBench.java consumer NAMESRV TOPIC THREADS MESSAGES IDLE BROKER
+// Compiled and run by bench.sh with the 5.3.3 classpath run.sh resolves:
+//   java -cp "classes:$cp" SdkBench producer NAMESRV TOPIC THREADS BODY SECONDS WARMUP BROKER
+//   java -cp "classes:$cp" SdkBench consumer NAMESRV TOPIC THREADS MESSAGES IDLE BROKER
 
 import java.nio.file.Files;
 import java.nio.file.Paths;

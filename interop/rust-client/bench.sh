@@ -33,14 +33,19 @@ export FERROCKET_BIN="$root/target/release/ferrocket"
 # A broker that is not the bottleneck of a client benchmark: C2 and a 1 GiB heap for Java's.
 export JAVA_BROKER_JVM="-Xms1g -Xmx1g -XX:MaxDirectMemorySize=512m -XX:TieredStopAtLevel=4"
 mkdir -p "$work/client-home"
+# run.sh's resolved classpath, when it has one, saves a Maven run.
+[[ -s "$here/target/rocketmq5.classpath" ]] && cp "$here/target/rocketmq5.classpath" "$work/"
 cp="$(java_classpath)"
+# Compiled once here rather than by the source launcher in every case.
+mkdir -p "$work/classes"
+javac -nowarn -cp "$cp" -d "$work/classes" "$here/SdkBench.java" || die "cannot compile SdkBench.java"
 results="$work/results.txt"
 : > "$results"
 echo "bench.sh: $(date -u '+%F %T UTC'); load before: $(uptime)" | tee -a "$results"
 
 sdk() { NO_COLOR=1 "$FERROCKET_BIN" bench "$@" | grep '^RESULT' | tee -a "$results"; }
 java_client() {
-  java -Xms512m -Xmx512m "-Duser.home=$work/client-home" -cp "$cp" "$here/SdkBench.java" "$@" 2>/dev/null \
+  java -Xms512m -Xmx512m "-Duser.home=$work/client-home" -cp "$work/classes:$cp" SdkBench "$@" 2>/dev/null \
     | grep '^RESULT' | tee -a "$results"
 }
 producer_case() { # client threads
