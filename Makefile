@@ -1,7 +1,7 @@
 # The two commands of README.md: `make run` and `make test`. CI runs `make test` (.ci/run).
 # Each step is a script in scripts/ so it can also be run on its own.
 
-.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long powerloss-long chaos bench bench-broker container
+.PHONY: run test test-rust test-golden test-interop test-fuzz lint fuzz-long crash-long powerloss-long chaos bench bench-broker bench-sdk container
 
 # Flags after ARGS=, e.g. make run ARGS="--namesrv-port 19876 --broker-port 20911 --grpc-port 18081".
 run:
@@ -92,6 +92,14 @@ bench:
 	mvn -q -B -f interop/java/pom.xml -pl broker-it -am generate-test-resources
 	cargo run --release -p ferrocket -- bench broker --java-classpath "$$(cat interop/java/broker-bench/target/dependencies.classpath)" \
 		--example-jar interop/java/broker-it/target/benchmark/rocketmq-example.jar --pulls --paced-rates 10000
+
+# The Rust SDK (`ferrocket bench producer|consumer`, release build) beside the official Java 5.3.3
+# client (interop/rust-client/SdkBench.java, measured the same way) against the same broker in one
+# run, A B / B A: sends/s, consume msgs/s, latency and client CPU per message at 1/8/64 threads,
+# against our broker then the Java 5.3.3 broker (BENCHMARKS.md). About 10 minutes; settings in
+# interop/rust-client/bench.sh (THREADS, ROUNDS, SECONDS_PER_CASE, BENCH_MESSAGES).
+bench-sdk:
+	interop/rust-client/bench.sh ferrocket java
 
 # Our broker (`ferrocket standalone`, release build) beside the official Java 5.3.3 broker in one
 # run, driven by the same official 5.3.3 client: transactional sends/s (commit path), timer

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use ferrocket_wire::SerializeType;
 
-use crate::{bench_broker, bench_namesrv, bench_net, bench_store};
+use crate::{bench_broker, bench_namesrv, bench_net, bench_sdk, bench_store};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -65,6 +65,11 @@ pub enum BenchCommand {
         #[arg(long)]
         ferrocket_conf: Vec<String>,
     },
+    /// The SDK's producer: sends/s, latency and client CPU per message at each thread count,
+    /// against any name server (interop/rust-client/bench.sh sets it beside the Java client).
+    Producer(bench_sdk::SdkBenchArgs),
+    /// The SDK's push consumer: msgs/s and client CPU per message reading a topic's backlog.
+    Consumer(bench_sdk::SdkBenchArgs),
     /// A do-nothing responder on 127.0.0.1 for `bench broker` (runs until killed).
     #[command(hide = true)]
     Responder {
@@ -190,6 +195,8 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
             let report = bench_broker::run(options).await?;
             println!("{report}");
         }
+        BenchCommand::Producer(args) => bench_sdk::run_producer(args).await?,
+        BenchCommand::Consumer(args) => bench_sdk::run_consumer(args).await?,
         BenchCommand::Responder { port, tls } => bench_broker::serve_responder(port, tls).await?,
         BenchCommand::Net {
             seconds,

@@ -653,3 +653,110 @@ async fn await_split(consumers: &[&PushConsumer], topic: &str, all: &BTreeSet<i3
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A broker restart in the middle of traffic: a producer sends all along (sends while the broker
+/// is down may fail; they are not acknowledged), a push consumer reads all along, and after the
+/// broker is back every acknowledged message is consumed (duplicates allowed: at least once),
+/// sends are acknowledged again and consumption resumes. The restart is run.sh's script
+/// (`FERROCKET_CLIENT_RESTART_BROKER`): SIGTERM, then the same broker on the same store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running target: interop/rust-client/run.sh"]
+async fn producer_and_push_consumer_carry_on_across_a_broker_restart() {
+    let restart = std::env::var("FERROCKET_CLIENT_RESTART_BROKER")
+        .expect("FERROCKET_CLIENT_RESTART_BROKER is not set: run interop/rust-client/run.sh");
+    let topic = unique("Restart");
+    let producer = Arc::new(producer().await);
+    producer.send(Message::new(&topic, "create")).await.unwrap();
+    let waiter = pull_consumer(&unique("cg_wait"));
+    await_route(&waiter, &topic).await;
+    waiter.shutdown().await;
+
+    let consumed: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let mut options = PushConsumerOptions::new(client(), unique("cg_restart")).subscribe(&topic, "*");
+    options.start_from = StartFrom::FirstOffset;
+    let seen = Arc::clone(&consumed);
+    let consumer = PushConsumer::start(options, move |message: ReceivedMessage| {
+        seen.lock()
+            .unwrap()
+            .insert(String::from_utf8_lossy(&message.body).into_owned());
+        async { ConsumeOutcome::Success }
+    })
+    .await
+    .unwrap();
+
+    // Sends every 20 ms until told to stop; returns the bodies acknowledged before and after
+    // the restart finished.
+    let restarted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (producer, topic, restarted, stop) =
+            (Arc::clone(&producer), topic.clone(), restarted.clone(), stop.clone());
+        tokio::spawn(async move {
+            let (mut before, mut after) = (Vec::new(), Vec::new());
+            for i in 0.. {
+                if stop.load(std::sync::atomic::Ordering::Acquire) {
+                    break;
+                }
+                let body = format!("m-{i}");
+                if producer.send(Message::new(&topic, body.clone())).await.is_ok() {
+                    let was_restarted = restarted.load(std::sync::atomic::Ordering::Acquire);
+                    if was_restarted {
+                        after.push(body)
+                    } else {
+                        before.push(body)
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (before, after)
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let consumed_before_restart = consumed.lock().unwrap().len();
+    assert!(consumed_before_restart > 0, "nothing consumed before the restart");
+    let status = tokio::task::spawn_blocking(move || std::process::Command::new(restart).status())
+        .await
+        .unwrap()
+        .expect("cannot run the restart script");
+    assert!(status.success(), "the restart script failed: {status}");
+    restarted.store(true, std::sync::atomic::Ordering::Release);
+    // Long enough for the producer's route and connection to come back, then some more traffic.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let consumed_now = consumed.lock().unwrap().len();
+        if consumed_now > consumed_before_restart + 50 || Instant::now() > deadline {
+            break;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let (before, after) = sender.await.unwrap();
+    assert!(!after.is_empty(), "no send was acknowledged after the restart");
+
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let missing: Vec<String> = {
+            let got = consumed.lock().unwrap();
+            before
+                .iter()
+                .chain(&after)
+                .filter(|body| !got.contains(*body))
+                .cloned()
+                .collect()
+        };
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} acknowledged messages never consumed ({} before the restart, {} after), e.g. {:?}",
+            missing.len(),
+            before.len(),
+            after.len(),
+            missing.iter().take(5).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    consumer.shutdown().await;
+    producer.shutdown().await;
+}

@@ -6,6 +6,7 @@ use ferrocket_client::{
 };
 use serde_json::{Value, json};
 
+use super::offsets::{now_ms, parse_timestamp};
 use super::output::{Output, human_time, left, right};
 
 #[derive(Args, Debug)]
@@ -262,6 +263,13 @@ pub struct ConsumeMessageArgs {
     /// From this offset of the queue (with `-i`).
     #[arg(short = 'o', long = "offset", requires = "queue_id")]
     offset: Option<i64>,
+    /// Only messages stored at or after this time: `now`, milliseconds or
+    /// `yyyy-MM-dd#HH:mm:ss:SSS` (UTC).
+    #[arg(short = 's', long = "beginTimestamp")]
+    begin: Option<String>,
+    /// Only messages stored at or before this time (same forms as `-s`).
+    #[arg(short = 'e', long = "endTimestamp")]
+    end: Option<String>,
     /// At most this many messages in all.
     #[arg(short = 'c', long = "MessageNumber", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     count: u32,
@@ -279,17 +287,47 @@ pub async fn consume_message(admin: &Admin, out: &Output, args: ConsumeMessageAr
         queues.retain(|queue| queue.queue_id == queue_id);
     }
     anyhow::ensure!(!queues.is_empty(), "topic {topic} has no such queue to read");
+    let (begin, end) = time_window(args.begin.as_deref(), args.end.as_deref(), now_ms())?;
     let mut left = usize::try_from(args.count)?;
     let mut found = Vec::new();
     for queue in &queues {
         if left == 0 {
             break;
         }
-        let messages = admin.read_queue(queue, args.offset, left).await?;
+        // Store times only grow along a queue, so a time window is an offset window: from the
+        // first message stored at or after `begin` to before the first stored after `end`.
+        let from = match begin {
+            Some(begin) => Some(admin.offset_at_time(queue, begin).await?.max(args.offset.unwrap_or(0))),
+            None => args.offset,
+        };
+        let until = match end {
+            Some(end) => Some(admin.offset_at_time(queue, end.saturating_add(1)).await?),
+            None => None,
+        };
+        let messages = admin.read_queue(queue, from, until, left).await?;
         left -= messages.len();
         found.extend(messages);
     }
     print_messages(out, &found, Shape::List)
+}
+
+/// `consumeMessage`'s `-s`/`-e` as milliseconds, refused as mqadmin refuses them: a time
+/// after now, or a begin after the end.
+fn time_window(begin: Option<&str>, end: Option<&str>, now_ms: i64) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+    let begin = begin.map(|text| parse_timestamp(text.trim(), now_ms)).transpose()?;
+    let end = end.map(|text| parse_timestamp(text.trim(), now_ms)).transpose()?;
+    for (name, at) in [("-s beginTimestamp", begin), ("-e endTimestamp", end)] {
+        if let Some(at) = at {
+            anyhow::ensure!(
+                at <= now_ms,
+                "{name} {at} is after now ({now_ms}): nothing is stored yet"
+            );
+        }
+    }
+    if let (Some(begin), Some(end)) = (begin, end) {
+        anyhow::ensure!(begin <= end, "-s beginTimestamp {begin} is after -e endTimestamp {end}");
+    }
+    Ok((begin, end))
 }
 
 pub async fn query_by_id(admin: &Admin, out: &Output, topic: &str, msg_ids: &str) -> anyhow::Result<()> {
@@ -396,6 +434,17 @@ fn message_document(message: &ReceivedMessage) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_windows_are_checked_as_mqadmin_checks_them() {
+        let now = 1_000_000;
+        assert_eq!(time_window(None, None, now).unwrap(), (None, None));
+        assert_eq!(time_window(Some("5"), Some("now"), now).unwrap(), (Some(5), Some(now)));
+        assert!(time_window(Some("7"), Some("6"), now).is_err(), "begin after end");
+        assert!(time_window(Some("1000001"), None, now).is_err(), "begin in the future");
+        assert!(time_window(None, Some("1000001"), now).is_err(), "end in the future");
+        assert!(time_window(Some("yesterday"), None, now).is_err());
+    }
 
     #[test]
     fn send_statuses_read_as_java_names() {

@@ -42,7 +42,7 @@ pub async fn reset_offset_by_time(
     )
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
@@ -50,7 +50,7 @@ fn now_ms() -> i64 {
 
 /// mqadmin's `-s`: `now`, milliseconds, or `yyyy-MM-dd#HH:mm:ss:SSS` (read as UTC here; Java
 /// reads it in the JVM's zone).
-fn parse_timestamp(text: &str, now_ms: i64) -> anyhow::Result<i64> {
+pub(super) fn parse_timestamp(text: &str, now_ms: i64) -> anyhow::Result<i64> {
     if text == "now" {
         return Ok(now_ms);
     }

@@ -299,16 +299,19 @@ impl Admin {
         Ok(route::subscribe_queues(&route, topic))
     }
 
-    /// Up to `limit` messages of `queue` from offset `from` (the queue's first when `None`),
-    /// pulled as Java's tools group, as `mqadmin consumeMessage` prints them.
+    /// Up to `limit` messages of `queue` from offset `from` (the queue's first when `None`) up to
+    /// offset `until` (excluded; the queue's end when `None`), pulled as Java's tools group, as
+    /// `mqadmin consumeMessage` prints them.
     pub async fn read_queue(
         &self,
         queue: &MessageQueue,
         from: Option<i64>,
+        until: Option<i64>,
         limit: usize,
     ) -> ClientResult<Vec<ReceivedMessage>> {
         let first = queue_reader::min_offset(&self.cluster, queue).await?;
-        let end = queue_reader::max_offset(&self.cluster, queue).await?;
+        let max = queue_reader::max_offset(&self.cluster, queue).await?;
+        let end = until.map_or(max, |until| until.min(max));
         let mut offset = from.unwrap_or(first).max(first);
         let filter = Filter::all();
         let mut found = Vec::new();
@@ -325,7 +328,8 @@ impl Admin {
             };
             let next = match queue_reader::pull(&self.cluster, request, self.cluster.options().api_timeout).await? {
                 Pulled::Found(messages, next) => {
-                    found.extend(messages.into_iter().take(limit - found.len()));
+                    let wanted = messages.into_iter().filter(|message| message.queue_offset < end);
+                    found.extend(wanted.take(limit - found.len()));
                     next
                 }
                 Pulled::Nothing(next) | Pulled::OffsetMoved(next) => next,

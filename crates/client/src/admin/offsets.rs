@@ -14,7 +14,7 @@ use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};
 
 use super::Admin;
 use crate::cluster::expect_success;
-use crate::error::ClientResult;
+use crate::error::{ClientError, ClientResult};
 use crate::route;
 
 impl Admin {
@@ -51,6 +51,33 @@ impl Admin {
             moved.extend(ResetOffsetBody::decode(&response.body.unwrap_or_default())?.offset_table);
         }
         Ok(moved)
+    }
+
+    /// The offset of the first message of `queue` stored at or after `timestamp_ms`
+    /// (SEARCH_OFFSET_BY_TIMESTAMP to its master, as Java's `searchOffset`); the queue's end
+    /// when none is.
+    pub async fn offset_at_time(&self, queue: &MessageQueue, timestamp_ms: i64) -> ClientResult<i64> {
+        self.cluster.fetch_route(&queue.topic).await?;
+        let addr = self
+            .cluster
+            .broker_addr(&queue.broker_name)
+            .ok_or_else(|| ClientError::NoBrokerAddress {
+                broker_name: queue.broker_name.clone(),
+            })?;
+        let search = SearchOffsetRequestHeader {
+            topic: queue.topic.clone(),
+            queue_id: queue.queue_id,
+            timestamp: timestamp_ms,
+            boundary_type: None,
+            rpc: TopicRpcFields {
+                broker_name: Some(queue.broker_name.clone()),
+                ..TopicRpcFields::default()
+            },
+        };
+        let request =
+            RemotingCommand::request(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP).with_ext_fields(search.to_ext_fields());
+        let response = self.cluster.invoke_checked(&addr, request).await?;
+        Ok(SearchOffsetResponseHeader::from_command(&response)?.offset)
     }
 
     /// With no client online: each queue's offset at `timestamp_ms` (SEARCH_OFFSET_BY_TIMESTAMP)
