@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use ferrocket_wire::SerializeType;
 
-use crate::{bench_broker, bench_namesrv, bench_net, bench_sdk, bench_store};
+use crate::{bench_broker, bench_namesrv, bench_net, bench_recovery, bench_sdk, bench_store};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -96,6 +96,48 @@ pub enum BenchCommand {
         /// The `java` executable for the Java side.
         #[arg(long, default_value = "java")]
         java: PathBuf,
+    },
+    /// Time to listen again after a SIGKILL with a large store, and to answer every acknowledged
+    /// message: our broker beside the Java 5.3.3 broker recovering the same store in one run.
+    Recovery {
+        /// The store and the brokers' files (a real file system; deleted afterwards).
+        #[arg(long, default_value = "target/bench-recovery")]
+        work: PathBuf,
+        /// GiB of message bodies written before the first kill.
+        #[arg(long, default_value_t = 10.0)]
+        store_gib: f64,
+        /// MiB written before every later kill.
+        #[arg(long, default_value_t = 512)]
+        tail_mib: u64,
+        #[arg(long, default_value_t = 125)]
+        topics: usize,
+        #[arg(long, default_value_t = 8)]
+        queues_per_topic: i32,
+        #[arg(long, default_value_t = 4096)]
+        body_bytes: usize,
+        /// Messages per SEND_BATCH_MESSAGE.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        /// Kills and restarts of each broker (A B A B).
+        #[arg(long, default_value_t = 2)]
+        rounds: u32,
+        /// The runtime classpath of org.apache.rocketmq:rocketmq-broker 5.3.3; without it only
+        /// ours recovers.
+        #[arg(long)]
+        java_classpath: Option<String>,
+        #[arg(long, default_value = "java")]
+        java: PathBuf,
+        /// Our binary to run as the broker (this one by default).
+        #[arg(long)]
+        ferrocket_bin: Option<PathBuf>,
+        /// Stop (and delete the store) when the disk is more used than this percentage.
+        #[arg(long, default_value_t = 80)]
+        disk_used_max_percent: u32,
+        /// Leave the store behind (it is deleted by default).
+        #[arg(long)]
+        keep_store: bool,
     },
     /// Loopback round trips per second: our transport beside a bare tokio echo.
     Net {
@@ -197,6 +239,44 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Producer(args) => bench_sdk::run_producer(args).await?,
         BenchCommand::Consumer(args) => bench_sdk::run_consumer(args).await?,
+        BenchCommand::Recovery {
+            work,
+            store_gib,
+            tail_mib,
+            topics,
+            queues_per_topic,
+            body_bytes,
+            batch,
+            connections,
+            rounds,
+            java_classpath,
+            java,
+            ferrocket_bin,
+            disk_used_max_percent,
+            keep_store,
+        } => {
+            let options = bench_recovery::BenchRecoveryOptions {
+                work,
+                store_bytes: (store_gib * f64::from(1u32 << 30)) as u64,
+                tail_bytes: tail_mib << 20,
+                topics,
+                queues_per_topic,
+                body_bytes,
+                batch,
+                connections,
+                rounds,
+                ferrocket_bin: match ferrocket_bin {
+                    Some(path) => path,
+                    None => std::env::current_exe()?,
+                },
+                java_bin: java,
+                java_classpath,
+                disk_used_max: f64::from(disk_used_max_percent) / 100.0,
+                keep_store,
+            };
+            let report = bench_recovery::run(options).await?;
+            println!("{report}");
+        }
         BenchCommand::Responder { port, tls } => bench_broker::serve_responder(port, tls).await?,
         BenchCommand::Net {
             seconds,

@@ -17,6 +17,7 @@ mod bench;
 mod bench_broker;
 mod bench_namesrv;
 mod bench_net;
+mod bench_recovery;
 mod bench_sdk;
 mod bench_store;
 mod config_check;
