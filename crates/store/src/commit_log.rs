@@ -23,11 +23,13 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::record::{
-    BLANK_MAGIC_CODE, MessageVersion, RECORD_BYTES_MAX, RECORD_BYTES_MIN, body_crc, store_timestamp_position,
+    BLANK_MAGIC_CODE, MessageVersion, RECORD_BYTES_MAX, RECORD_BYTES_MIN, store_timestamp_position,
 };
 use ferrocket_wire::message::sysflag;
 
-use crate::error::{StoreError, StoreResult};
+use crate::encoded::{EncodedRecords, RecordLimits};
+use crate::error::{StoreError, StoreResult, io_error};
+use crate::log_maps::SegmentMaps;
 use crate::offsets::CommitLogOffset;
 use crate::open_files::{COMMIT_LOG_FILES_OPEN_MAX, CachedPath, OpenFiles};
 use crate::segments::{DamagedFiles, SegmentSet, sync_path};
@@ -44,9 +46,9 @@ pub const RECORD_OVERHEAD_MAX: usize = 64 * 1024;
 /// Java's normal recovery starts this many segments from the end (4.x `recoverNormally`).
 const RECOVERY_SEGMENTS: usize = 3;
 /// The filler: TOTALSIZE and MAGICCODE. Every record leaves room for it.
-const BLANK_BYTES: u64 = 8;
+pub(crate) const BLANK_BYTES: u64 = 8;
 /// BODYCRC's position in every record.
-const BODY_CRC_POSITION: usize = 8;
+pub(crate) const BODY_CRC_POSITION: usize = 8;
 /// How far past the recovered end a truncation is measured for the recovery report: a torn
 /// record is at most a whole record long.
 const TRUNCATED_PROBE_BYTES_MAX: u64 = RECORD_BYTES_MAX as u64;
@@ -133,6 +135,8 @@ pub struct CommitLog {
     recovered: LogRecovery,
     /// Reused encode buffer, so appends do not allocate.
     scratch: BytesMut,
+    /// The segments' memory maps: appends and pulls copy through them (`log_maps.rs`).
+    maps: SegmentMaps,
 }
 
 /// What the commit log's recovery at open did, for the store's recovery report.
@@ -186,6 +190,7 @@ impl CommitLog {
             recovery_start: 0,
             recovered: LogRecovery::default(),
             scratch: BytesMut::new(),
+            maps: SegmentMaps::default(),
         };
         let starts = log.segments.starts();
         let first = log.segments.first_start().unwrap_or(0);
@@ -214,6 +219,10 @@ impl CommitLog {
         if log.flushed_offset < end {
             log.segments.mark_dirty_from(log.flushed_offset);
         }
+        let last = log.segments.last_start();
+        for start in log.segments.starts() {
+            log.maps.map(log.segments.dir(), start, Some(start) == last);
+        }
         Ok(log)
     }
 
@@ -233,62 +242,67 @@ impl CommitLog {
     /// or not encodable leaves the log as it was. A failed write leaves the log's end after the
     /// runs written before it.
     pub fn append_all(&mut self, messages: &[StoredMessage], now_ms: i64) -> StoreResult<Vec<AppendResult>> {
-        self.scratch.clear();
+        let encoded = EncodedRecords::encode(messages, self.record_limits(), std::mem::take(&mut self.scratch))?;
+        self.append_encoded(encoded, messages, now_ms)
+    }
+
+    /// Appends records [`EncodedRecords::encode`]d from `messages` (before the caller took its
+    /// lock), as [`CommitLog::append_all`] would: each record gets its message's queue offset,
+    /// its physical offset and `now_ms` patched in, then every run within a segment is one write.
+    pub fn append_encoded(
+        &mut self,
+        encoded: EncodedRecords,
+        messages: &[StoredMessage],
+        now_ms: i64,
+    ) -> StoreResult<Vec<AppendResult>> {
+        if encoded.len() != messages.len() {
+            return Err(StoreError::NotWriteable {
+                reason: format!("{} records encoded for {} messages", encoded.len(), messages.len()),
+            });
+        }
+        let EncodedRecords { mut bytes, records } = encoded;
         let segment_bytes = self.segments.segment_bytes();
-        let record_max = self.record_bytes_max();
         // Where each record goes and where each write starts, planned in full before writing.
-        let mut planned: Vec<(usize, AppendResult)> = Vec::with_capacity(messages.len());
+        let mut planned: Vec<AppendResult> = Vec::with_capacity(records.len());
         let mut fillers: Vec<(usize, u64, u64)> = Vec::new();
         let mut next = self.write_offset;
-        for message in messages {
-            if message.body.len() > self.body_bytes_max {
-                return Err(StoreError::MessageTooLarge {
-                    bytes: message.body.len(),
-                    limit: self.body_bytes_max,
-                });
-            }
-            let start = self.scratch.len();
-            let layout = message.encode(&mut self.scratch)?;
-            let size = layout.len;
-            if size > record_max {
-                return Err(StoreError::MessageTooLarge {
-                    bytes: size,
-                    limit: record_max,
-                });
-            }
+        for (record, message) in records.iter().zip(messages) {
+            let size = record.layout.len;
             let room = segment_bytes - next % segment_bytes;
             if size as u64 + BLANK_BYTES > room {
                 // The records before this one end the segment's run; a filler closes it.
-                fillers.push((start, next, room));
+                fillers.push((record.start, next, room));
                 next += room;
             }
-            // `encode` appended exactly this record at `start`.
-            let record = self.scratch.get_mut(start..).unwrap_or_default();
-            assert_eq!(record.len(), size, "encoder layout disagrees with its output");
-            let (_, after_size_and_magic) = record.split_at_mut(BODY_CRC_POSITION);
-            let (body_crc_field, _) = after_size_and_magic.split_at_mut(4);
-            let crc = body_crc(&message.body);
-            body_crc_field.copy_from_slice(&crc.to_be_bytes());
-            layout.set_physical_offset(record, i64::try_from(next).unwrap_or(i64::MAX))?;
-            layout.set_store_timestamp(record, now_ms)?;
-            planned.push((
-                start,
-                AppendResult {
-                    physical_offset: CommitLogOffset(next),
-                    // At most `record_bytes_max`, well inside u32.
-                    size: size as u32,
-                    store_timestamp_ms: now_ms,
-                    queue_offset: message.queue_offset,
-                    body_crc: crc,
-                },
-            ));
+            let bytes = bytes
+                .get_mut(record.start..record.start + size)
+                .ok_or_else(|| StoreError::NotWriteable {
+                    reason: "encoded record outside its buffer".to_owned(),
+                })?;
+            record.layout.set_queue_offset(bytes, message.queue_offset)?;
+            record
+                .layout
+                .set_physical_offset(bytes, i64::try_from(next).unwrap_or(i64::MAX))?;
+            record.layout.set_store_timestamp(bytes, now_ms)?;
+            planned.push(AppendResult {
+                physical_offset: CommitLogOffset(next),
+                // At most `record_bytes_max`, well inside u32.
+                size: size as u32,
+                store_timestamp_ms: now_ms,
+                queue_offset: message.queue_offset,
+                body_crc: record.body_crc,
+            });
             next += size as u64;
         }
-        let scratch = std::mem::take(&mut self.scratch);
-        let written = self.write_runs(&scratch, &fillers);
-        self.scratch = scratch;
+        let written = self.write_runs(&bytes, &fillers);
+        self.scratch = bytes;
         written?;
-        Ok(planned.into_iter().map(|(_, appended)| appended).collect())
+        Ok(planned)
+    }
+
+    /// The limits [`EncodedRecords::encode`] checks records against in this log.
+    pub fn record_limits(&self) -> RecordLimits {
+        RecordLimits::new(self.segments.segment_bytes(), self.body_bytes_max)
     }
 
     /// Writes `records` from the log's end, a filler at each planned segment end `(scratch
@@ -298,7 +312,7 @@ impl CommitLog {
         for &(scratch_at, log_at, room) in fillers {
             let run = records.get(run_start..scratch_at).unwrap_or_default();
             if !run.is_empty() {
-                self.segments.write_at(self.write_offset, run)?;
+                self.write_log(self.write_offset, run)?;
                 self.write_offset += run.len() as u64;
             }
             debug_assert_eq!(self.write_offset, log_at, "planned filler offset");
@@ -307,7 +321,7 @@ impl CommitLog {
         }
         let rest = records.get(run_start..).unwrap_or_default();
         if !rest.is_empty() {
-            self.segments.write_at(self.write_offset, rest)?;
+            self.write_log(self.write_offset, rest)?;
             self.write_offset += rest.len() as u64;
         }
         Ok(())
@@ -333,6 +347,8 @@ impl CommitLog {
         }
         self.check_raw_units(offset, bytes)?;
         if restart {
+            // No map may see its file shortened (`log_maps.rs`).
+            self.maps.clear();
             self.segments.truncate(0)?;
             self.write_offset = offset;
             self.flushed_offset = offset;
@@ -346,7 +362,7 @@ impl CommitLog {
             let run = bytes
                 .get((at - offset) as usize..(run_end - offset) as usize)
                 .unwrap_or_default();
-            self.segments.write_at(at, run)?;
+            self.write_log(at, run)?;
             at = run_end;
         }
         self.write_offset = end;
@@ -428,6 +444,9 @@ impl CommitLog {
     pub fn read_bytes(&self, physical_offset: CommitLogOffset, len: u32) -> StoreResult<Vec<u8>> {
         let CommitLogOffset(physical_offset) = physical_offset;
         self.check_range(physical_offset, u64::from(len))?;
+        if let Some(bytes) = self.mapped(physical_offset, len) {
+            return Ok(bytes.to_vec());
+        }
         let mut buf = vec![0u8; len as usize];
         self.segments.read_at(physical_offset, &mut buf)?;
         Ok(buf)
@@ -454,6 +473,10 @@ impl CommitLog {
     pub fn read_into(&self, physical_offset: CommitLogOffset, len: u32, out: &mut BytesMut) -> StoreResult<()> {
         let CommitLogOffset(physical_offset) = physical_offset;
         self.check_range(physical_offset, u64::from(len))?;
+        if let Some(bytes) = self.mapped(physical_offset, len) {
+            out.extend_from_slice(bytes);
+            return Ok(());
+        }
         let start = out.len();
         out.resize(start + len as usize, 0);
         let read = out
@@ -522,20 +545,15 @@ impl CommitLog {
     /// to the next segment's start; returns the deleted segment's start.
     pub fn delete_oldest_segment(&mut self) -> StoreResult<Option<CommitLogOffset>> {
         let deleted = self.segments.remove_first()?;
+        if let Some(start) = deleted {
+            self.maps.forget(start);
+        }
         self.recovery_start = self.recovery_start.max(self.min_offset().0);
         Ok(deleted.map(CommitLogOffset))
     }
 
     pub fn segment_bytes(&self) -> u64 {
         self.segments.segment_bytes()
-    }
-
-    fn record_bytes_max(&self) -> usize {
-        let segment_room = (self.segments.segment_bytes() - BLANK_BYTES) as usize;
-        self.body_bytes_max
-            .saturating_add(RECORD_OVERHEAD_MAX)
-            .min(segment_room)
-            .min(RECORD_BYTES_MAX)
     }
 
     /// Checks that `bytes`, placed at `offset`, are whole records and fillers (see
@@ -573,6 +591,31 @@ impl CommitLog {
         Ok(())
     }
 
+    /// Writes `bytes` at `offset`, inside one segment: through the segment's map when it has
+    /// one, else with a positioned write (which creates the segment when `offset` is past the
+    /// end; the new segment is then mapped for the appends that follow).
+    fn write_log(&mut self, offset: u64, bytes: &[u8]) -> StoreResult<()> {
+        let start = self.segments.segment_start(offset);
+        if let Some(written) = self.maps.write(start, offset, bytes) {
+            let path = self.segments.dir().join(crate::segments::file_name(start));
+            written.map_err(io_error(&path))?;
+            self.segments.mark_written(offset);
+            return Ok(());
+        }
+        let new_segment = offset >= self.segments.end() || self.segments.last_start().is_none();
+        self.segments.write_at(offset, bytes)?;
+        if new_segment {
+            self.maps.map(self.segments.dir(), start, true);
+        }
+        Ok(())
+    }
+
+    /// The log bytes `[offset, offset + len)` through a segment's map, when it is mapped.
+    fn mapped(&self, offset: u64, len: u32) -> Option<&[u8]> {
+        self.maps
+            .slice(self.segments.segment_start(offset), offset, len as usize)
+    }
+
     /// Fills the rest of the current segment (`room` bytes, at least 8) and moves to the next.
     fn write_filler(&mut self, room: u64) -> StoreResult<()> {
         assert!(room >= BLANK_BYTES, "segment tail of {room} bytes cannot hold a filler");
@@ -580,7 +623,7 @@ impl CommitLog {
         let (size_field, magic_field) = filler.split_at_mut(4);
         size_field.copy_from_slice(&(room as i32).to_be_bytes());
         magic_field.copy_from_slice(&BLANK_MAGIC_CODE.to_be_bytes());
-        self.segments.write_at(self.write_offset, &filler)?;
+        self.write_log(self.write_offset, &filler)?;
         self.write_offset += room;
         Ok(())
     }

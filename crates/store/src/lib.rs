@@ -1,7 +1,8 @@
 //! The broker's store: commit log, consume queues and their recovery, in Java's on-disk format
-//! (store-and-ha.md §1, §2, §4.3). Plain positioned file I/O and `fsync`, no memory maps; files
-//! are opened on demand through bounded caches of handles (`open_files.rs`), so the number of
-//! queues never sets the number of descriptors. Recovery reads what was written after the
+//! (store-and-ha.md §1, §2, §4.3). Positioned file I/O and `fsync`, with memory maps only where
+//! a benchmark showed they pay (commit-log appends and pulls, `log_maps.rs`; index files), behind
+//! the one `unsafe` module (`mapped.rs`); files are opened on demand through bounded caches of
+//! handles (`open_files.rs`), so the number of queues never sets the number of descriptors. Recovery reads what was written after the
 //! checkpoint (`recovery.rs`) and rebuilds from the commit log any queue or index file a crash
 //! left wrong.
 //!
@@ -27,10 +28,12 @@ mod consume_queue;
 mod consume_queues;
 mod disk;
 mod durable_dir;
+mod encoded;
 mod error;
 mod group_commit;
 mod index_file;
 mod index_files;
+mod log_maps;
 // The one module allowed `unsafe` (a memory map); its invariants are its module doc.
 #[allow(unsafe_code)]
 mod mapped;
@@ -56,6 +59,7 @@ pub use consume_queue::{ConsumeQueue, ConsumeQueueEntry, QueuePutOutcome};
 pub use consume_queues::{ConsumeQueues, DELAY_LEVELS_MS_DEFAULT, QueueRepairs};
 pub use disk::{DiskCheck, DiskFullFlag, DiskSpace, DiskState, DiskThresholds, used_ratio_of};
 pub use durable_dir::{create_dir_all_durably, sync_parent_dir};
+pub use encoded::{EncodedRecords, RecordLimits};
 pub use error::{StoreError, StoreResult};
 pub use index_file::{IndexGeometry, key_hash};
 pub use index_files::{IndexFiles, index_keys};

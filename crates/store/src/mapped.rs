@@ -1,7 +1,9 @@
 //! The repository's only `unsafe`: a shared, writable memory map of a whole store file, so that
 //! the index's small random reads and writes (a 4-byte slot, a 20-byte entry and the header per
 //! key, for every message) are memory accesses instead of four system calls (issue 13; measured
-//! in BENCHMARKS.md, "Index writes through a memory map").
+//! in BENCHMARKS.md, "Index writes through a memory map"), and so that commit-log appends are a
+//! copy into the page cache and a pull's records are copied out of it without a system call per
+//! record (BENCHMARKS.md, store section, 2026-12-07).
 //!
 //! Why the map is sound, invariant by invariant:
 //! 1. **Bounds.** The map covers the file's length as it is when mapped; every access goes
@@ -18,8 +20,16 @@
 //!    `allocated_end` only, which grows in [`ALLOCATION_CHUNK_BYTES`] steps, so a full disk turns
 //!    into an ordinary I/O error from `fallocate`. A file system without `fallocate` gets no map
 //!    at all ([`MappedFile::open`] fails with `Unsupported`; callers use positioned I/O).
+//!    A map opened [`MappedFile::open_read_only`] keeps no descriptor (none to bound) and
+//!    refuses every write, so it never needs a block: reading a hole gives zeros, not SIGBUS.
 //! 4. **No aliasing.** The map is owned by one [`MappedFile`]; reads take `&self`, writes
-//!    `&mut self`, so Rust's borrow rules hold for the bytes as for any `Vec`.
+//!    `&mut self`, so Rust's borrow rules hold for the bytes as for any `Vec`. Another map of
+//!    the same file in this process (the commit log maps each segment once) or a positioned
+//!    write to it would change bytes under a `&[u8]` handed out by [`MappedFile::slice`]: the
+//!    owner of a map never writes its file any other way while the map lives.
+//! 5. **Truncation by the store itself.** An owner that truncates a mapped file (the commit log's
+//!    tail after replicated bytes restart it) drops the map first and maps it again after, so
+//!    no access meets the shortened file and the allocation record of invariant 3 is not stale.
 //!
 //! Durability is unchanged: `fsync` on the file writes back pages dirtied through the map.
 
@@ -35,8 +45,8 @@ pub const ALLOCATION_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
 
 pub struct MappedFile {
     map: MmapMut,
-    /// Kept for `fallocate`.
-    file: File,
+    /// Kept for `fallocate`; `None` for a read-only map, which refuses writes.
+    file: Option<File>,
     /// Every byte below this is allocated on disk (invariant 3).
     allocated_end: u64,
 }
@@ -56,11 +66,34 @@ impl MappedFile {
         let map = unsafe { MmapOptions::new().len(map_len).map_mut(&file)? };
         let mut mapped = MappedFile {
             map,
-            file,
+            file: Some(file),
             allocated_end: 0,
         };
         mapped.allocate_to(allocate_to.min(len))?;
         Ok(mapped)
+    }
+
+    /// Maps the whole of the file at `path` for reading only and closes its descriptor (the map
+    /// keeps the pages; see invariant 3).
+    pub fn open_read_only(path: &Path) -> io::Result<MappedFile> {
+        let mut mapped = MappedFile::open(path, 0)?;
+        mapped.file = None;
+        Ok(mapped)
+    }
+
+    pub fn is_writable(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Turns a writable map read-only, closing its descriptor.
+    pub fn seal(&mut self) {
+        self.file = None;
+    }
+
+    /// The bytes `[at, at + len)`; `None` when the range is not inside the file.
+    pub fn slice(&self, at: u64, len: usize) -> Option<&[u8]> {
+        let start = usize::try_from(at).ok()?;
+        self.map.get(start..start.checked_add(len)?)
     }
 
     pub fn len(&self) -> u64 {
@@ -69,14 +102,15 @@ impl MappedFile {
 
     /// Copies the bytes at `at` into `out`; `None` when the range is not inside the file.
     pub fn read(&self, at: u64, out: &mut [u8]) -> Option<()> {
-        let start = usize::try_from(at).ok()?;
-        let bytes = self.map.get(start..start.checked_add(out.len())?)?;
-        out.copy_from_slice(bytes);
+        out.copy_from_slice(self.slice(at, out.len())?);
         Some(())
     }
 
     /// Writes `bytes` at `at`, allocating the file's blocks first where they are not yet.
     pub fn write(&mut self, at: u64, bytes: &[u8]) -> io::Result<()> {
+        if self.file.is_none() {
+            return Err(io::Error::other("write to a read-only map"));
+        }
         let end = at.saturating_add(bytes.len() as u64);
         if end > self.len() {
             return Err(io::Error::other(format!(
@@ -85,7 +119,12 @@ impl MappedFile {
             )));
         }
         if end > self.allocated_end {
-            self.allocate_to(end.saturating_add(ALLOCATION_CHUNK_BYTES).min(self.len()))?;
+            let ahead = end.saturating_add(ALLOCATION_CHUNK_BYTES).min(self.len());
+            // Near a full disk the chunk ahead may not fit while the write itself does: the disk
+            // fills to its last block, as it would with positioned writes.
+            if self.allocate_to(ahead).is_err() {
+                self.allocate_to(end)?;
+            }
         }
         let start = usize::try_from(at).map_err(io::Error::other)?;
         let range = self
@@ -101,8 +140,11 @@ impl MappedFile {
         if end <= self.allocated_end {
             return Ok(());
         }
+        let Some(file) = &self.file else {
+            return Err(io::Error::other("write to a read-only map"));
+        };
         let from = self.allocated_end;
-        fallocate(&self.file, FallocateFlags::empty(), from, end - from).map_err(|errno| {
+        fallocate(file, FallocateFlags::empty(), from, end - from).map_err(|errno| {
             let error = io::Error::from(errno);
             if errno == rustix::io::Errno::OPNOTSUPP {
                 io::Error::new(io::ErrorKind::Unsupported, error)
@@ -142,5 +184,21 @@ mod tests {
         let on_disk = std::fs::read(&path).unwrap();
         assert_eq!(&on_disk[10..13], b"abc");
         assert_eq!(&on_disk[far as usize..far as usize + 3], b"xyz");
+    }
+
+    #[test]
+    fn a_read_only_map_reads_the_file_and_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"hello world").unwrap();
+        let mut mapped = MappedFile::open_read_only(&path).unwrap();
+        assert_eq!(mapped.slice(6, 5), Some(&b"world"[..]));
+        assert_eq!(mapped.slice(7, 5), None);
+        assert!(mapped.write(0, b"j").is_err());
+        let mut writable = MappedFile::open(&path, 0).unwrap();
+        writable.write(0, b"j").unwrap();
+        writable.seal();
+        assert!(writable.write(0, b"h").is_err());
+        assert_eq!(mapped.slice(0, 5), Some(&b"jello"[..]));
     }
 }

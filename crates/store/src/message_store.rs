@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::BytesMut;
 use ferrocket_wire::message::StoredMessage;
 
 use crate::abort_file::AbortFile;
@@ -31,6 +32,7 @@ use crate::checkpoint::Checkpoint;
 use crate::commit_log::{CommitLog, FlushTicket, ScannedRecord};
 use crate::consume_queues::{ConsumeQueues, QueueRepairs, sync_queue_files};
 use crate::disk::{self, DiskState, DiskThresholds};
+use crate::encoded::{EncodedRecords, RecordLimits};
 use crate::error::{StoreError, StoreResult, io_error};
 use crate::index_files::IndexFiles;
 use crate::offsets::{CommitLogOffset, QueueId, QueueOffset};
@@ -236,6 +238,11 @@ impl MessageStore {
         })
     }
 
+    /// What a record may weigh in this store: encode with these outside the lock.
+    pub fn record_limits(&self) -> RecordLimits {
+        self.log.record_limits()
+    }
+
     /// Assigns the queue offset (per topic+queue counter), appends, and under ASYNC_FLUSH
     /// dispatches to the consume queue and index at once.
     pub fn put(&mut self, message: StoredMessage, now_ms: i64) -> StoreResult<PutResult> {
@@ -245,6 +252,18 @@ impl MessageStore {
     /// One batch (members of one topic and queue): consecutive queue offsets, one store time.
     /// Every member is validated before the first is written.
     pub fn put_batch(&mut self, messages: Vec<StoredMessage>, now_ms: i64) -> StoreResult<PutResult> {
+        let encoded = EncodedRecords::encode(&messages, self.log.record_limits(), BytesMut::new())?;
+        self.put_encoded(messages, encoded, now_ms)
+    }
+
+    /// [`MessageStore::put_batch`] of records the caller [`EncodedRecords::encode`]d from
+    /// `messages` before taking the store's lock (with [`MessageStore::record_limits`]).
+    pub fn put_encoded(
+        &mut self,
+        messages: Vec<StoredMessage>,
+        encoded: EncodedRecords,
+        now_ms: i64,
+    ) -> StoreResult<PutResult> {
         if let Some(reason) = &self.not_writeable {
             return Err(StoreError::NotWriteable { reason: reason.clone() });
         }
@@ -293,7 +312,7 @@ impl MessageStore {
         }
         let appended = self
             .log
-            .append_all(&messages, now_ms)
+            .append_encoded(encoded, &messages, now_ms)
             .map_err(|error| self.noted(error, now_ms))?;
         for (key, next) in next_offsets {
             self.next_queue_offsets.insert(key, next);

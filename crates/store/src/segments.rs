@@ -202,6 +202,15 @@ impl SegmentSet {
         Ok(())
     }
 
+    /// Marks the segment holding `offset` written (its bytes changed through a memory map).
+    pub(crate) fn mark_written(&mut self, offset: u64) {
+        if let Ok((index, _)) = self.locate_index(offset, 0)
+            && let Some(segment) = self.segments.get_mut(index)
+        {
+            segment.dirty = true;
+        }
+    }
+
     /// `fsync`s (data only) every segment written since the last call.
     pub(crate) fn sync(&mut self) -> StoreResult<()> {
         self.sync_dir_if_needed()?;

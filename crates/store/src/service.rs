@@ -18,12 +18,14 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockWrit
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::properties::keys;
 use tokio::sync::oneshot;
 
 use crate::arrivals::Arrival;
 use crate::clock::Clock;
+use crate::encoded::{EncodedRecords, RecordLimits};
 use crate::error::{StoreError, StoreResult};
 use crate::group_commit::{FlushOutcome, GroupCommit};
 use crate::message_store::{MessageStore, PutResult};
@@ -79,6 +81,8 @@ pub struct StoreHandle {
 struct Shared {
     /// Pulls read in parallel; puts, flushes and clean-up write.
     store: RwLock<MessageStore>,
+    /// What puts encode their records against before taking the lock.
+    record_limits: RecordLimits,
     flush_disk_type: FlushDiskType,
     flush_interval_ms: u64,
     group: Mutex<GroupCommit<oneshot::Sender<FlushOutcome>>>,
@@ -102,6 +106,7 @@ impl StoreHandle {
         let store = MessageStore::open(config.clone(), started_ms)?;
         log_recovery(store.recovery_report(), clock.now_ms().saturating_sub(started_ms));
         let shared = Arc::new(Shared {
+            record_limits: store.record_limits(),
             store: RwLock::new(store),
             flush_disk_type: config.flush_disk_type,
             flush_interval_ms: config.flush_interval_ms.max(1),
@@ -144,10 +149,15 @@ impl StoreHandle {
             .first()
             .is_none_or(|m| m.properties.get(keys::WAIT) != Some("false"));
         let shared = &self.shared;
+        // Encoding and the body CRC need nothing of the store: done before its lock is taken.
+        let encoded = match EncodedRecords::encode(&messages, shared.record_limits, BytesMut::new()) {
+            Ok(encoded) => encoded,
+            Err(error) => return failure(error),
+        };
         let now_ms = shared.clock.now_ms();
         let (result, arrivals, waiter) = {
             let mut store = write_lock(&shared.store);
-            let result = match store.put_batch(messages, now_ms) {
+            let result = match store.put_encoded(messages, encoded, now_ms) {
                 Ok(result) => result,
                 Err(error) => return failure(error),
             };
