@@ -53,6 +53,7 @@ impl Message {
 
     /// Sets the tag consumers filter on.
     pub fn with_tags(mut self, tags: impl Into<String>) -> Message {
+        let tags: String = tags.into();
         self.properties.insert(names::TAGS, tags);
         self
     }
@@ -73,6 +74,7 @@ impl Message {
     pub fn with_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Message {
         let name = name.into();
         if !names::is_reserved(&name) {
+            let value: String = value.into();
             self.properties.insert(name, value);
         }
         self

@@ -24,6 +24,8 @@ pub const FRAME_BYTES_MAX: usize = 16 * 1024 * 1024;
 pub const FRAME_LENGTH_FIELD_MAX: usize = FRAME_BYTES_MAX - 4;
 /// The header length is a 24-bit field.
 const HEADER_BYTES_MAX: usize = 0x00FF_FFFF;
+/// Room set aside for a header before it is written: a send's response fits.
+const HEADER_BYTES_GUESS: usize = 256;
 
 /// `flag` bit 0: this command is a response.
 pub const FLAG_RESPONSE: i32 = 0b01;
@@ -145,13 +147,21 @@ impl RemotingCommand {
     /// not fit (the POP family, 200050+) is written as JSON instead, which every peer decodes.
     /// Fails, writing nothing, if the frame would exceed [`FRAME_BYTES_MAX`].
     pub fn encode(&self, dst: &mut BytesMut) -> WireResult<()> {
-        let header = match self.effective_serialize_type() {
-            SerializeType::Json => header_json::encode(self),
-            SerializeType::RocketMq => header_binary::encode(self),
-        };
+        let serialize_type = self.effective_serialize_type();
         let body_len = self.body.as_ref().map_or(0, Bytes::len);
-        let frame_len = 8 + header.len() + body_len;
-        if header.len() > HEADER_BYTES_MAX || frame_len > FRAME_BYTES_MAX {
+        let start = dst.len();
+        // The header is written in place after room for the two length words, which are filled
+        // in once its length is known: no header buffer of its own, no copy.
+        dst.reserve(8 + HEADER_BYTES_GUESS + body_len);
+        dst.put_u64(0);
+        match serialize_type {
+            SerializeType::Json => header_json::encode(self, dst),
+            SerializeType::RocketMq => header_binary::encode(self, dst),
+        }
+        let header_len = dst.len() - start - 8;
+        let frame_len = 8 + header_len + body_len;
+        if header_len > HEADER_BYTES_MAX || frame_len > FRAME_BYTES_MAX {
+            dst.truncate(start);
             return Err(WireError::BadLength {
                 what: "frame",
                 offset: 0,
@@ -159,10 +169,11 @@ impl RemotingCommand {
                 limit: FRAME_BYTES_MAX as i64,
             });
         }
-        dst.reserve(frame_len);
-        dst.put_u32((frame_len - 4) as u32);
-        dst.put_u32(((self.effective_serialize_type().code() as u32) << 24) | header.len() as u32);
-        dst.put_slice(&header);
+        let length_word = (frame_len - 4) as u64;
+        let type_and_header_word = ((serialize_type.code() as u64) << 24) | header_len as u64;
+        if let Some(slot) = dst.get_mut(start..start + 8) {
+            slot.copy_from_slice(&((length_word << 32) | type_and_header_word).to_be_bytes());
+        }
         if let Some(body) = &self.body {
             dst.put_slice(body);
         }

@@ -16,26 +16,29 @@ use crate::error::{WireError, WireResult};
 use crate::ext_fields::ExtFields;
 use crate::reader::Reader;
 
-/// Callers check `code` and `version` fit in 16 bits first (`effective_serialize_type`).
-pub fn encode(command: &RemotingCommand) -> Vec<u8> {
-    let mut out = BytesMut::with_capacity(64);
+/// Appends the header to `out`, the frame's own buffer. Callers check `code` and `version` fit
+/// in 16 bits first (`effective_serialize_type`).
+pub fn encode(command: &RemotingCommand, out: &mut BytesMut) {
     out.put_i16(command.code as i16);
     out.put_u8(command.language.0);
     out.put_i16(command.version as i16);
     out.put_i32(command.opaque);
     out.put_i32(command.flag);
-    put_string_i32(&mut out, command.remark.as_deref());
-    let mut ext = BytesMut::new();
+    put_string_i32(out, command.remark.as_deref());
+    let ext_len_at = out.len();
+    out.put_i32(0);
     if let Some(fields) = &command.ext_fields {
         for (key, value) in fields.entries() {
-            ext.put_i16(key.len() as i16);
-            ext.put_slice(key.as_bytes());
-            put_string_i32(&mut ext, value);
+            out.put_i16(key.len() as i16);
+            out.put_slice(key.as_bytes());
+            put_string_i32(out, value);
         }
     }
-    out.put_i32(ext.len() as i32);
-    out.put_slice(&ext);
-    out.to_vec()
+    // The extFields length, known once they are written, goes into the room left for it.
+    let ext_len = (out.len() - ext_len_at - 4) as i32;
+    if let Some(slot) = out.get_mut(ext_len_at..ext_len_at + 4) {
+        slot.copy_from_slice(&ext_len.to_be_bytes());
+    }
 }
 
 /// Decodes a header of exactly `header.len()` bytes; trailing bytes are an error.
@@ -79,24 +82,29 @@ pub fn decode(header: &[u8]) -> WireResult<RemotingCommand> {
 fn decode_ext(bytes: &[u8]) -> WireResult<ExtFields> {
     let limit = bytes.len();
     let mut r = Reader::new(bytes);
-    let mut fields = ExtFields::new();
+    // Keys and values are at most the bytes they are read from, so one text buffer of that size.
+    let mut fields = ExtFields::with_capacity(limit, 16);
     while !r.is_empty() {
         let key_len_declared = r.i16()? as i64;
         let key_len = r.length("ext key", key_len_declared, limit)?;
-        let key = r.utf8("ext key", key_len)?.to_owned();
-        let value = read_string_i32(&mut r, "ext value", limit)?;
+        let key = r.utf8("ext key", key_len)?;
+        let value = read_str_i32(&mut r, "ext value", limit)?;
         fields.push_raw(key, value);
     }
     Ok(fields)
 }
 
 fn read_string_i32(r: &mut Reader<'_>, what: &'static str, limit: usize) -> WireResult<Option<String>> {
+    Ok(read_str_i32(r, what, limit)?.map(str::to_owned))
+}
+
+fn read_str_i32<'a>(r: &mut Reader<'a>, what: &'static str, limit: usize) -> WireResult<Option<&'a str>> {
     let declared = r.i32()? as i64;
     let len = r.length(what, declared, limit)?;
     if len == 0 {
         return Ok(None);
     }
-    Ok(Some(r.utf8(what, len)?.to_owned()))
+    Ok(Some(r.utf8(what, len)?))
 }
 
 fn put_string_i32(out: &mut BytesMut, value: Option<&str>) {
@@ -132,7 +140,9 @@ mod tests {
         assert_eq!(command.language, LanguageCode::RUST);
         assert_eq!(command.ext("a"), Some("2"));
         assert_eq!(command.ext("b"), None);
-        assert_eq!(encode(&command), out.to_vec());
+        let mut again = BytesMut::new();
+        encode(&command, &mut again);
+        assert_eq!(again, out);
     }
 
     #[test]

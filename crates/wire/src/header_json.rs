@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use bytes::{BufMut, BytesMut};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::codes::LanguageCode;
@@ -15,55 +16,68 @@ use crate::command::{RemotingCommand, SerializeType};
 use crate::error::{WireError, WireResult};
 use crate::ext_fields::ExtFields;
 
-/// Written straight into the frame's buffer (no intermediate JSON tree): every send answers one
-/// of these, so it is on the hot path.
-pub fn encode(command: &RemotingCommand) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128 + command.ext_fields.as_ref().map_or(0, |f| f.len() * 32));
+/// Appends the header to `out`, the frame's own buffer (no intermediate JSON tree, no copy):
+/// every send answers one of these, so it is on the hot path.
+pub fn encode(command: &RemotingCommand, out: &mut BytesMut) {
     out.extend_from_slice(b"{\"code\":");
-    push_int(&mut out, command.code);
+    push_int(out, command.code);
     if let Some(fields) = &command.ext_fields {
         out.extend_from_slice(b",\"extFields\":{");
         let mut first = true;
-        for (key, value) in unique_non_null(fields) {
+        let mut member = |out: &mut BytesMut, key: &str, value: &str| {
             if !first {
-                out.push(b',');
+                out.put_u8(b',');
             }
             first = false;
-            push_string(&mut out, key);
-            out.push(b':');
-            push_string(&mut out, value);
+            push_string(out, key);
+            out.put_u8(b':');
+            push_string(out, value);
+        };
+        if has_repeated_key(fields) {
+            for (key, value) in unique_non_null(fields) {
+                member(out, key, value);
+            }
+        } else {
+            for (key, value) in fields.entries() {
+                if let Some(value) = value {
+                    member(out, key, value);
+                }
+            }
         }
-        out.push(b'}');
+        out.put_u8(b'}');
     }
     out.extend_from_slice(b",\"flag\":");
-    push_int(&mut out, command.flag);
+    push_int(out, command.flag);
     out.extend_from_slice(b",\"language\":");
-    push_string(&mut out, command.language.json_name());
+    push_string(out, command.language.json_name());
     out.extend_from_slice(b",\"opaque\":");
-    push_int(&mut out, command.opaque);
+    push_int(out, command.opaque);
     if let Some(remark) = &command.remark {
         out.extend_from_slice(b",\"remark\":");
-        push_string(&mut out, remark);
+        push_string(out, remark);
     }
     out.extend_from_slice(b",\"serializeTypeCurrentRPC\":");
-    push_string(&mut out, SerializeType::Json.java_name());
+    push_string(out, SerializeType::Json.java_name());
     out.extend_from_slice(b",\"version\":");
-    push_int(&mut out, command.version);
-    out.push(b'}');
-    out
+    push_int(out, command.version);
+    out.put_u8(b'}');
+}
+
+/// Whether a key occurs twice; the common case (no) writes the entries as they are, with no
+/// list built.
+fn has_repeated_key(fields: &ExtFields) -> bool {
+    fields
+        .entries()
+        .enumerate()
+        .any(|(i, (key, _))| fields.entries().skip(i + 1).any(|(other, _)| other == key))
 }
 
 /// The entries as a JSON object holds them: nulls left out, and a repeated key written once,
 /// where it first appears, with its last value (what fastjson's map would hold).
 fn unique_non_null(fields: &ExtFields) -> impl Iterator<Item = (&str, &str)> {
-    let present: Vec<(&str, &str)> = fields.entries().filter_map(|(k, v)| Some((k, v?))).collect();
-    let repeated = present
-        .iter()
-        .enumerate()
-        .any(|(i, (key, _))| present.iter().skip(i + 1).any(|(other, _)| other == key));
-    let mut written: Vec<(&str, &str)> = Vec::with_capacity(present.len());
-    for (key, value) in present {
-        match written.iter_mut().find(|(k, _)| repeated && *k == key) {
+    let mut written: Vec<(&str, &str)> = Vec::with_capacity(fields.len());
+    for (key, value) in fields.entries().filter_map(|(k, v)| Some((k, v?))) {
+        match written.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,
             None => written.push((key, value)),
         }
@@ -71,24 +85,34 @@ fn unique_non_null(fields: &ExtFields) -> impl Iterator<Item = (&str, &str)> {
     written.into_iter()
 }
 
-fn push_int(out: &mut Vec<u8>, value: i32) {
-    use std::io::Write;
-    // Writing into a Vec cannot fail.
+fn push_int(out: &mut BytesMut, value: i32) {
+    use std::fmt::Write;
+    // Writing into a BytesMut cannot fail.
     let _ = write!(out, "{value}");
 }
 
 /// A JSON string with serde_json's escaping (control characters as `\u00XX`, as fastjson).
-fn push_string(out: &mut Vec<u8>, text: &str) {
-    // Writing a string into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
+fn push_string(out: &mut BytesMut, text: &str) {
+    let plain = text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    if plain {
+        out.reserve(text.len() + 2);
+        out.put_u8(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.put_u8(b'"');
+    } else {
+        // Writing a string into a BytesMut cannot fail.
+        let _ = serde_json::to_writer((&mut *out).writer(), text);
+    }
 }
 
 pub fn decode(header: &[u8]) -> WireResult<RemotingCommand> {
     let mut deserializer = serde_json::Deserializer::from_slice(header);
-    let fields = HeaderVisitor
-        .deserialize(&mut deserializer)
-        .and_then(|fields| deserializer.end().map(|()| fields))
-        .map_err(|e| bad(e.to_string()))?;
+    let fields = HeaderVisitor {
+        text_bytes: header.len(),
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|fields| deserializer.end().map(|()| fields))
+    .map_err(|e| bad(e.to_string()))?;
     Ok(RemotingCommand {
         code: fields.code.unwrap_or(0),
         language: fields.language.unwrap_or(LanguageCode::JAVA),
@@ -115,7 +139,10 @@ struct HeaderFields {
     ext_fields: Option<ExtFields>,
 }
 
-struct HeaderVisitor;
+struct HeaderVisitor {
+    /// The header's size: what the extFields text cannot exceed.
+    text_bytes: usize,
+}
 
 impl<'de> DeserializeSeed<'de> for HeaderVisitor {
     type Value = HeaderFields;
@@ -142,7 +169,11 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                 MemberName::Flag => fields.flag = map.next_value_seed(LenientInt("flag"))?,
                 MemberName::Language => fields.language = map.next_value_seed(LanguageSeed)?,
                 MemberName::Remark => fields.remark = map.next_value::<Option<String>>()?,
-                MemberName::ExtFields => fields.ext_fields = map.next_value_seed(ExtFieldsSeed)?,
+                MemberName::ExtFields => {
+                    fields.ext_fields = map.next_value_seed(ExtFieldsSeed {
+                        text_bytes: self.text_bytes,
+                    })?
+                }
                 MemberName::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -271,7 +302,14 @@ impl Visitor<'_> for LanguageSeed {
 
 /// `extFields`: an object of scalars, numbers and booleans taken as their text, `null` as an
 /// absent field; a repeated key keeps its first place and its last value, as a JSON object does.
-struct ExtFieldsSeed;
+/// Keys and values without escapes are copied straight from the header into the map's one text
+/// buffer, which `text_bytes` (the header's size, an upper bound for them) sizes up front.
+struct ExtFieldsSeed {
+    text_bytes: usize,
+}
+
+/// Entries a send's header carries, so the map rarely grows while it is read.
+const EXT_FIELDS_EXPECTED: usize = 16;
 
 impl<'de> DeserializeSeed<'de> for ExtFieldsSeed {
     type Value = Option<ExtFields>;
@@ -293,16 +331,62 @@ impl<'de> Visitor<'de> for ExtFieldsSeed {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<ExtFields>, A::Error> {
-        let mut fields = ExtFields::new();
-        while let Some(key) = map.next_key::<String>()? {
+        let mut fields = ExtFields::with_capacity(self.text_bytes, EXT_FIELDS_EXPECTED);
+        while let Some(key) = map.next_key_seed(KeyText)? {
             // A null member is an absent field (Java's map holds null, which reads as absent);
             // leaving it out keeps decode, encode, decode stable.
-            match map.next_value_seed(ScalarText(&key))? {
-                Some(value) => fields.set_raw(key, Some(value)),
-                None => fields.remove(&key),
+            match map.next_value_seed(ScalarText(key.as_str()))? {
+                Some(value) => fields.set_raw(key.as_str(), Some(value.as_str())),
+                None => fields.remove(key.as_str()),
             }
         }
         Ok(Some(fields))
+    }
+}
+
+/// A string of the header: borrowed when the JSON holds it verbatim (no escapes), else decoded.
+enum Text<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Text<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Borrowed(text) => text,
+            Text::Owned(text) => text,
+        }
+    }
+}
+
+/// An extFields key, without allocating when it can be borrowed.
+struct KeyText;
+
+impl<'de> DeserializeSeed<'de> for KeyText {
+    type Value = Text<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Text<'de>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyText {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an extFields key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+        Ok(Text::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+        Ok(Text::Owned(v))
     }
 }
 
@@ -310,49 +394,53 @@ impl<'de> Visitor<'de> for ExtFieldsSeed {
 struct ScalarText<'k>(&'k str);
 
 impl<'de> DeserializeSeed<'de> for ScalarText<'_> {
-    type Value = Option<String>;
+    type Value = Option<Text<'de>>;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<String>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Text<'de>>, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for ScalarText<'_> {
-    type Value = Option<String>;
+    type Value = Option<Text<'de>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "extFields.{} is not a scalar", self.0)
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Option<Text<'de>>, E> {
         Ok(None)
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
-        Ok(Some(v.to_owned()))
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Option<Text<'de>>, E> {
+        Ok(Some(Text::Borrowed(v)))
     }
 
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Option<String>, E> {
-        Ok(Some(v))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Text<'de>>, E> {
+        Ok(Some(Text::Owned(v.to_owned())))
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Option<String>, E> {
-        Ok(Some(v.to_string()))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Option<Text<'de>>, E> {
+        Ok(Some(Text::Owned(v)))
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<String>, E> {
-        Ok(Some(v.to_string()))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Option<Text<'de>>, E> {
+        Ok(Some(Text::Borrowed(if v { "true" } else { "false" })))
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<String>, E> {
-        Ok(Some(v.to_string()))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<Text<'de>>, E> {
+        Ok(Some(Text::Owned(v.to_string())))
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<String>, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<Text<'de>>, E> {
+        Ok(Some(Text::Owned(v.to_string())))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<Text<'de>>, E> {
         // serde_json's rendering of the number, as `Value::Number::to_string` gave.
-        Ok(Some(
+        Ok(Some(Text::Owned(
             serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string()),
-        ))
+        )))
     }
 }
 
@@ -363,6 +451,12 @@ fn bad(reason: String) -> WireError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encoded(command: &RemotingCommand) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        encode(command, &mut out);
+        out.to_vec()
+    }
 
     #[test]
     fn lenient_read_of_what_other_clients_send() {
@@ -382,7 +476,7 @@ mod tests {
         let command = decode(header).unwrap();
         let entries: Vec<_> = command.ext_fields.as_ref().unwrap().entries().collect();
         assert_eq!(entries, [("j", Some("1")), ("k", Some("x"))]);
-        let again = decode(&encode(&command)).unwrap();
+        let again = decode(&encoded(&command)).unwrap();
         assert_eq!(again.ext_fields, command.ext_fields);
     }
 
@@ -403,7 +497,7 @@ mod tests {
     fn control_characters_are_escaped_like_fastjson() {
         let mut command = RemotingCommand::request(crate::codes::RequestCode::SEND_MESSAGE_V2);
         command.ext_fields = Some([("i", "TAGS\u{1}A\u{2}")].into_iter().collect());
-        let text = String::from_utf8(encode(&command)).unwrap();
+        let text = String::from_utf8(encoded(&command)).unwrap();
         assert!(text.contains(r#""i":"TAGS\u0001A\u0002""#), "{text}");
     }
 }

@@ -322,8 +322,8 @@ mod tests {
     #[test]
     fn null_values_read_as_absent() {
         let mut fields = ExtFields::new();
-        fields.push_raw("name".into(), None);
-        fields.push_raw("count".into(), Some("1".into()));
+        fields.push_raw("name", None);
+        fields.push_raw("count", Some("1"));
         assert_eq!(
             Sample::read_from(&fields),
             Err(WireError::MissingField { field: "name" })

@@ -76,6 +76,12 @@ pub fn encode_batch(members: &[BatchMember], dst: &mut BytesMut) -> WireResult<(
 
 /// Decodes a whole batch body; every byte must belong to a member.
 pub fn decode_batch(src: &[u8]) -> WireResult<Vec<BatchMember>> {
+    decode_batch_shared(&Bytes::copy_from_slice(src))
+}
+
+/// [`decode_batch`] of a body already in a shared buffer (a request's): the members' bodies are
+/// slices of it, not copies.
+pub fn decode_batch_shared(src: &Bytes) -> WireResult<Vec<BatchMember>> {
     if src.is_empty() || src.len() > BATCH_BYTES_MAX {
         return Err(WireError::BadLength {
             what: "batch body",
@@ -94,7 +100,7 @@ pub fn decode_batch(src: &[u8]) -> WireResult<Vec<BatchMember>> {
         }
         let rest = r.length("batch member", i64::from(declared) - 4, BATCH_BYTES_MAX)?;
         let member_bytes = r.bytes(rest)?;
-        members.push(decode_member(member_bytes).map_err(|e| match e {
+        members.push(decode_member(src, member_bytes).map_err(|e| match e {
             // The member's own bytes are all there; a field past them means TOTALSIZE is wrong.
             WireError::Truncated { .. } => bad_member_total(start, declared),
             other => other,
@@ -103,15 +109,17 @@ pub fn decode_batch(src: &[u8]) -> WireResult<Vec<BatchMember>> {
     Ok(members)
 }
 
-/// Decodes the bytes after TOTALSIZE, which must be exactly the member's fields.
-fn decode_member(bytes: &[u8]) -> WireResult<BatchMember> {
+/// Decodes the bytes after TOTALSIZE, which must be exactly the member's fields; `bytes` is a
+/// part of `whole`, of which the body becomes a slice.
+fn decode_member(whole: &Bytes, bytes: &[u8]) -> WireResult<BatchMember> {
     let mut r = Reader::new(bytes);
     r.i32()?; // MAGICCODE, written 0 and ignored.
     r.i32()?; // BODYCRC, written 0; the broker computes it.
     let flag = r.i32()?;
     let body_declared = r.i32()?;
     let body_len = r.length("batch member body", body_declared.into(), BODY_BYTES_MAX)?;
-    let body = Bytes::copy_from_slice(r.bytes(body_len)?);
+    // `bytes` was cut from `whole`, so the body is inside it (`slice_ref`'s one condition).
+    let body = whole.slice_ref(r.bytes(body_len)?);
     let properties_declared = r.i16()?;
     let properties_len = r.length(
         "batch member properties",

@@ -14,7 +14,7 @@ pub mod record;
 pub mod sysflag;
 pub mod tag_hash;
 
-pub use batch::{BatchMember, decode_batch, encode_batch};
+pub use batch::{BatchMember, decode_batch, decode_batch_shared, encode_batch};
 pub use message_id::{OffsetMessageId, UniqueId};
 pub use properties::{FinalSeparator, MessageProperties};
 pub use record::{DecodedRecords, MessageVersion, RecordLayout, StoredMessage, decode_all};

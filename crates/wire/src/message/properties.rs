@@ -12,6 +12,11 @@
 //! bytes. In a stored record the string's length is a signed short, so it is at most
 //! [`PROPERTIES_BYTES_MAX`] bytes.
 
+use std::fmt;
+use std::ops::Range;
+
+use bytes::{BufMut, BytesMut};
+
 use crate::error::{WireError, WireResult};
 
 /// The record stores the length as a signed short; the broker rejects longer strings
@@ -168,9 +173,16 @@ pub enum FinalSeparator {
 ///
 /// The string is bounded by [`PROPERTIES_BYTES_MAX`] wherever it is stored, so no separate cap on
 /// the number of entries. Equality includes the [`FinalSeparator`] form.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Names and values live in one text buffer, entries are spans into it: every stored message
+/// has a handful of properties, and a String for each name and value was most of the
+/// allocations of a batch send. Parsing copies the string once and points into the copy. A
+/// replaced or removed value leaves its text behind, unreachable, bounded by what was written.
+#[derive(Clone, Default)]
 pub struct MessageProperties {
-    entries: Vec<(String, String)>,
+    /// Names and values; only the spans in `entries` are meaningful.
+    text: String,
+    entries: Vec<(Range<usize>, Range<usize>)>,
     final_separator: FinalSeparator,
 }
 
@@ -180,31 +192,46 @@ impl MessageProperties {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        let at = self.position(name)?;
+        self.entries.get(at).map(|(_, value)| self.text_of(value))
     }
 
     /// Sets `name`, keeping its position if present (as a map would), else appending.
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let name = name.into();
-        let value = value.into();
-        match self.entries.iter_mut().find(|(k, _)| *k == name) {
+    pub fn insert(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        let name = name.as_ref();
+        let value = self.push_text(value.as_ref());
+        match self.position(name).and_then(|at| self.entries.get_mut(at)) {
             Some(entry) => entry.1 = value,
-            None => self.entries.push((name, value)),
+            None => {
+                let name = self.push_text(name);
+                self.entries.push((name, value));
+            }
         }
     }
 
     /// Removes `name` and returns its value.
     pub fn remove(&mut self, name: &str) -> Option<String> {
-        let index = self.entries.iter().position(|(k, _)| k == name)?;
-        Some(self.entries.remove(index).1)
+        let at = self.position(name)?;
+        let value = self.text_of(&self.entries.get(at)?.1).to_owned();
+        self.entries.remove(at);
+        Some(value)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries
+            .iter()
+            .map(|(name, value)| (self.text_of(name), self.text_of(value)))
     }
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Room for `entries` more entries of `text_bytes` bytes in all, so that the inserts that
+    /// follow (a batch's shared properties into each member's) grow nothing.
+    pub fn reserve(&mut self, text_bytes: usize, entries: usize) {
+        self.text.reserve(text_bytes);
+        self.entries.reserve(entries);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -223,18 +250,33 @@ impl MessageProperties {
     /// Parses a properties string with Java's rules. Never fails: malformed segments are skipped.
     /// A non-empty string that does not end with 0x02 records [`FinalSeparator::Omitted`].
     pub fn parse(text: &str) -> MessageProperties {
-        let mut properties = MessageProperties::new();
+        let mut properties = MessageProperties {
+            text: text.to_owned(),
+            entries: Vec::with_capacity(text.bytes().filter(|b| *b == PROPERTY_SEPARATOR).count() + 1),
+            final_separator: FinalSeparator::Present,
+        };
         if !text.is_empty() && !text.ends_with(PROPERTY_SEPARATOR as char) {
             properties.final_separator = FinalSeparator::Omitted;
         }
+        let mut start = 0;
         for segment in text.split(PROPERTY_SEPARATOR as char) {
+            let segment_start = start;
+            start += segment.len() + 1;
             // Both separators are ASCII, so byte and char positions agree on where they are, and a
             // non-empty name and value already imply Java's "at least 3 characters".
             let Some((name, value)) = segment.split_once(NAME_VALUE_SEPARATOR as char) else {
                 continue;
             };
-            if !name.is_empty() && !value.is_empty() {
-                properties.insert(name, value);
+            if name.is_empty() || value.is_empty() {
+                continue;
+            }
+            // The spans point into the copy made above: no text is written for a parsed entry.
+            let name_span = segment_start..segment_start + name.len();
+            let value_start = name_span.end + 1;
+            let value_span = value_start..value_start + value.len();
+            match properties.position(name).and_then(|at| properties.entries.get_mut(at)) {
+                Some(entry) => entry.1 = value_span,
+                None => properties.entries.push((name_span, value_span)),
             }
         }
         properties
@@ -262,9 +304,8 @@ impl MessageProperties {
     /// Fails if an entry would not parse back to itself (empty name or value, a 0x01 or 0x02 in the
     /// name, a 0x02 in the value) or the string exceeds [`PROPERTIES_BYTES_MAX`] bytes.
     pub fn encode(&self) -> WireResult<String> {
-        let mut out = String::with_capacity(self.encoded_len());
+        let mut out = String::with_capacity(self.checked_encoded_len()?);
         for (name, value) in self.iter() {
-            check_entry(name, value)?;
             out.push_str(name);
             out.push(NAME_VALUE_SEPARATOR as char);
             out.push_str(value);
@@ -273,13 +314,38 @@ impl MessageProperties {
         if self.final_separator == FinalSeparator::Omitted {
             out.pop();
         }
-        if out.len() > PROPERTIES_BYTES_MAX {
+        Ok(out)
+    }
+
+    /// The length of [`MessageProperties::encode`]'s output, after the same checks: a record
+    /// encoder calls this, then [`MessageProperties::put_encoded`] into its own buffer.
+    pub fn checked_encoded_len(&self) -> WireResult<usize> {
+        for (name, value) in self.iter() {
+            check_entry(name, value)?;
+        }
+        let len = self.encoded_len();
+        if len > PROPERTIES_BYTES_MAX {
             return Err(WireError::Unencodable {
                 what: "properties",
-                reason: format!("{} bytes, limit {PROPERTIES_BYTES_MAX}", out.len()),
+                reason: format!("{len} bytes, limit {PROPERTIES_BYTES_MAX}"),
             });
         }
-        Ok(out)
+        Ok(len)
+    }
+
+    /// Appends the properties string to `dst`, [`MessageProperties::encoded_len`] bytes; call
+    /// [`MessageProperties::checked_encoded_len`] first, as what fails it would not parse back.
+    pub fn put_encoded(&self, dst: &mut BytesMut) {
+        dst.reserve(self.encoded_len());
+        let last = self.entries.len();
+        for (i, (name, value)) in self.iter().enumerate() {
+            dst.put_slice(name.as_bytes());
+            dst.put_u8(NAME_VALUE_SEPARATOR);
+            dst.put_slice(value.as_bytes());
+            if i + 1 < last || self.final_separator == FinalSeparator::Present {
+                dst.put_u8(PROPERTY_SEPARATOR);
+            }
+        }
     }
 
     /// Byte length of [`MessageProperties::encode`]'s output, limits aside.
@@ -290,9 +356,42 @@ impl MessageProperties {
             FinalSeparator::Present => terminated,
         }
     }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.entries.iter().position(|(k, _)| self.text_of(k) == name)
+    }
+
+    fn push_text(&mut self, text: &str) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(text);
+        start..self.text.len()
+    }
+
+    /// Spans are only made from this buffer, so they always hold; an empty string otherwise.
+    fn text_of(&self, span: &Range<usize>) -> &str {
+        self.text.get(span.clone()).unwrap_or_default()
+    }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for MessageProperties {
+/// Equal when the entries and the final-separator form are, whatever text replaced values left.
+impl PartialEq for MessageProperties {
+    fn eq(&self, other: &MessageProperties) -> bool {
+        self.final_separator == other.final_separator && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for MessageProperties {}
+
+impl fmt::Debug for MessageProperties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageProperties")
+            .field("entries", &self.iter().collect::<Vec<_>>())
+            .field("final_separator", &self.final_separator)
+            .finish()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for MessageProperties {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> MessageProperties {
         let mut properties = MessageProperties::new();
         for (name, value) in iter {

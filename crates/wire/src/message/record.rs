@@ -257,14 +257,15 @@ impl StoredMessage {
     /// Fails if a length is over its limit, the topic does not fit `version`, a host's family
     /// disagrees with its `sys_flag` bit, or the properties cannot be encoded.
     pub fn encode(&self, dst: &mut BytesMut) -> WireResult<RecordLayout> {
-        let properties = self.properties.encode()?;
+        // Checked here, written straight into `dst` below: no string of its own.
+        let properties_len = self.properties.checked_encoded_len()?;
         let topic = self.topic.as_bytes();
         check_fits("topic", topic.len(), self.version.topic_bytes_max())?;
         check_fits("body", self.body.len(), BODY_BYTES_MAX)?;
         let born_v6 = host_is_v6("bornHost", &self.born_host, sysflag::is_born_host_v6(self.sys_flag))?;
         let store_v6 = host_is_v6("storeHost", &self.store_host, sysflag::is_store_host_v6(self.sys_flag))?;
         let fixed = FIXED_BYTES_V4 + host_bytes(born_v6) + host_bytes(store_v6) - 16;
-        let len = fixed + 4 + self.body.len() + self.version.topic_length_bytes() + topic.len() + 2 + properties.len();
+        let len = fixed + 4 + self.body.len() + self.version.topic_length_bytes() + topic.len() + 2 + properties_len;
 
         let start = dst.len();
         dst.reserve(len);
@@ -289,8 +290,8 @@ impl StoredMessage {
             MessageVersion::V2 => dst.put_i16(topic.len() as i16),
         }
         dst.put_slice(topic);
-        dst.put_i16(properties.len() as i16);
-        dst.put_slice(properties.as_bytes());
+        dst.put_i16(properties_len as i16);
+        self.properties.put_encoded(dst);
         debug_assert_eq!(dst.len() - start, len);
         Ok(RecordLayout {
             start,

@@ -15,7 +15,8 @@ use ferrocket_wire::message::calendar::ms_since_month_start;
 use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::message::record::body_crc;
 use ferrocket_wire::message::{
-    FinalSeparator, MessageProperties, MessageVersion, OffsetMessageId, StoredMessage, UniqueId, decode_batch, sysflag,
+    FinalSeparator, MessageProperties, MessageVersion, OffsetMessageId, StoredMessage, UniqueId, decode_batch_shared,
+    sysflag,
 };
 
 /// What every record of one send shares.
@@ -56,16 +57,18 @@ pub fn single_message(facts: &SendFacts<'_>, mut properties: MessageProperties, 
 
 /// The records of a batch body: each member's flag, body and properties, followed by the
 /// batch's own properties (the header's, with CLUSTER), as Java's batch encoder appends them.
+/// Members' bodies are slices of the request's body, never copied.
 pub fn batch_messages(
     facts: &SendFacts<'_>,
     batch_properties: &MessageProperties,
-    body: &[u8],
+    body: &Bytes,
 ) -> WireResult<Vec<StoredMessage>> {
-    let members = decode_batch(body)?;
+    let members = decode_batch_shared(body)?;
     Ok(members
         .into_iter()
         .map(|member| {
             let mut properties = member.properties;
+            properties.reserve(batch_properties.encoded_len(), batch_properties.len());
             for (name, value) in batch_properties.iter() {
                 properties.insert(name, value);
             }
@@ -140,19 +143,24 @@ pub fn socket_addr(text: &str) -> SocketAddr {
         .unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0))
 }
 
-/// The send response's `msgId`: the offset message id of each record, comma-joined.
+/// The send response's `msgId`: the offset message id of each record, comma-joined, written
+/// into one string (a batch of 32 answers 32 ids).
 pub fn offset_message_ids(store_host: SocketAddr, physical_offsets: &[CommitLogOffset]) -> String {
-    physical_offsets
-        .iter()
-        .map(|offset| {
-            OffsetMessageId {
-                store_host,
-                physical_offset: offset.to_java_long(),
-            }
-            .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    use std::fmt::Write;
+    // An IPv4 id is 32 hex digits, an IPv6 one 56; the comma makes 33 or 57.
+    let mut ids = String::with_capacity(physical_offsets.len() * 57);
+    for (i, offset) in physical_offsets.iter().enumerate() {
+        if i > 0 {
+            ids.push(',');
+        }
+        let id = OffsetMessageId {
+            store_host,
+            physical_offset: offset.to_java_long(),
+        };
+        // Writing into a String cannot fail.
+        let _ = write!(ids, "{id}");
+    }
+    ids
 }
 
 #[cfg(test)]
@@ -223,6 +231,7 @@ mod tests {
         let mut body = BytesMut::new();
         encode_batch(&members, &mut body).unwrap();
         let batch = batch_properties(Some("WAIT\u{1}true\u{2}"), "DefaultCluster");
+        let body = body.freeze();
         let messages = batch_messages(&facts(), &batch, &body).unwrap();
         assert_eq!(messages.len(), 3);
         for (i, message) in messages.iter().enumerate() {
@@ -236,7 +245,7 @@ mod tests {
         }
         // A cut inside a member fails; a cut between members leaves fewer members.
         for cut in 0..body.len() {
-            let decoded = batch_messages(&facts(), &batch, &body[..cut]);
+            let decoded = batch_messages(&facts(), &batch, &body.slice(..cut));
             assert!(decoded.is_err() || decoded.is_ok_and(|m| m.len() < 3), "cut {cut}");
         }
     }

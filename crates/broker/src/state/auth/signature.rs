@@ -160,7 +160,7 @@ mod tests {
     #[test]
     fn a_zero_length_value_counts_as_empty() {
         let mut fields = ExtFields::new();
-        fields.push_raw("tags".into(), None);
+        fields.push_raw("tags", None);
         fields.insert("topic", "T");
         let request = RemotingCommand::request(RequestCode::SEND_MESSAGE).with_ext_fields(fields);
         assert_eq!(signed_content(&request), b"T");
