@@ -114,7 +114,7 @@ impl Producer {
             });
         }
         message.properties_mut().insert(names::TRAN_MSG, "true");
-        message.properties_mut().insert(names::PGROUP, self.group().to_owned());
+        message.properties_mut().insert(names::PGROUP, self.group());
         let sent = self.send(message).await?;
         let state = if sent.status == SendStatus::Ok {
             local_transaction(&sent)
