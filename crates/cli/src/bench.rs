@@ -109,15 +109,19 @@ pub enum BenchCommand {
         /// MiB written before every later kill.
         #[arg(long, default_value_t = 512)]
         tail_mib: u64,
+        /// Topics written (each with --queues-per-topic queues: 1,000 queues by default).
         #[arg(long, default_value_t = 125)]
         topics: usize,
+        /// Queues of every topic.
         #[arg(long, default_value_t = 8)]
         queues_per_topic: i32,
+        /// Bytes of every message body.
         #[arg(long, default_value_t = 4096)]
         body_bytes: usize,
         /// Messages per SEND_BATCH_MESSAGE.
         #[arg(long, default_value_t = 32)]
         batch: usize,
+        /// Connections sending to the broker while it fills (and when it is killed).
         #[arg(long, default_value_t = 8)]
         connections: usize,
         /// Kills and restarts of each broker (A B A B).
@@ -127,6 +131,7 @@ pub enum BenchCommand {
         /// ours recovers.
         #[arg(long)]
         java_classpath: Option<String>,
+        /// The `java` command that runs the Java broker.
         #[arg(long, default_value = "java")]
         java: PathBuf,
         /// Our binary to run as the broker (this one by default).
