@@ -105,7 +105,7 @@ async fn closing_a_connection_runs_the_closed_callbacks_on_both_sides() {
 }
 
 #[tokio::test]
-async fn a_watched_tap_records_requests_in_and_callbacks_out() {
+async fn a_watched_tap_records_requests_in_replies_and_callbacks_out() {
     use ferrocket_net::tap::{Direction, Tap, TapFilter};
     let tap = Tap::new(|| 7);
     let (captured, mut connections) = mpsc::channel(8);
@@ -140,11 +140,15 @@ async fn a_watched_tap_records_requests_in_and_callbacks_out() {
         summary,
         [
             (ECHO.0, Direction::In, 7),
+            (ECHO.0, Direction::Reply, 7),
             (RequestCode::NOTIFY_CONSUMER_IDS_CHANGED.0, Direction::Out, 7)
         ]
     );
-    assert_eq!(events[0].peer, events[1].peer, "both name the client's address");
+    assert_eq!(
+        events[0].peer, events[2].peer,
+        "request and callback both name the client's address"
+    );
     drop(watch);
     client.invoke(&addr(&server), ask(), STEP).await.unwrap();
-    assert_eq!(tap.last_seq(), 2);
+    assert_eq!(tap.last_seq(), 3, "nothing more once the watcher is gone");
 }
