@@ -24,6 +24,7 @@ import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
@@ -32,6 +33,7 @@ import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.remoting.protocol.admin.TopicStatsTable;
 import org.apache.rocketmq.remoting.protocol.subscription.SubscriptionGroupConfig;
 import org.ferrocket.interop.namesrv.support.InteropEnv;
+import org.ferrocket.interop.namesrv.support.MqAdmin;
 import org.ferrocket.interop.namesrv.support.Poll;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -277,6 +279,63 @@ class AdminCliTest {
 
     @Test
     @Order(6)
+    void consumeMessageTimeWindowReadsWhatMqadminReads() throws Exception {
+        // One queue, three messages with distinct store times: a window bounded by stored times
+        // selects the same messages in mqadmin and in ours. (Between stored times they differ on
+        // purpose: mqadmin's -e also prints the first message stored after the end.)
+        String topic = "it-cli-window";
+        assertEquals(0, cli("updateTopic", "-c", fixture.clusterName, "-t", topic, "-r", "1", "-w", "1").exit());
+        DefaultMQProducer producer = fixture.startProducer(PRODUCER_GROUP + "-window");
+        List<Long> stored = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                SendResult sent = producer.send(new Message(topic, ("window-" + i).getBytes(StandardCharsets.UTF_8)));
+                assertEquals(SendStatus.SEND_OK, sent.getSendStatus());
+                stored.add(fixture.admin.viewMessage(topic, sent.getOffsetMsgId()).getStoreTimestamp());
+                Thread.sleep(30);
+            }
+        } finally {
+            producer.shutdown();
+        }
+        assertTrue(stored.get(0) < stored.get(1) && stored.get(1) < stored.get(2), stored.toString());
+        String first = String.valueOf(stored.get(0));
+        String middle = String.valueOf(stored.get(1));
+        List<List<String>> windows = List.of(List.of("-s", middle, "-e", middle), List.of("-s", middle),
+            List.of("-e", first), List.of("-s", first, "-e", middle));
+        List<Set<String>> expected = List.of(Set.of("window-1"), Set.of("window-1", "window-2"), Set.of("window-0"),
+            Set.of("window-0", "window-1"));
+        for (int w = 0; w < windows.size(); w++) {
+            List<String> args = new ArrayList<>(List.of("consumeMessage", "-t", topic));
+            args.addAll(windows.get(w));
+            MqAdmin.Result official = fixture.mqadmin.run(args.toArray(String[]::new));
+            Set<String> officialBodies = new HashSet<>();
+            for (String line : official.stdout().split("\n")) {
+                int body = line.indexOf(" BODY: ");
+                if (line.startsWith("MSGID: ") && body > 0) {
+                    officialBodies.add(line.substring(body + " BODY: ".length()).trim());
+                }
+            }
+            args.add("--json");
+            JSONArray ours = cli(args.toArray(String[]::new)).json().getJSONArray("messages");
+            Set<String> ourBodies = new HashSet<>();
+            for (int i = 0; i < ours.size(); i++) {
+                ourBodies.add(ours.getJSONObject(i).getString("body"));
+            }
+            assertEquals(expected.get(w), officialBodies, "mqadmin " + args + ": " + official);
+            assertEquals(officialBodies, ourBodies, "ferrocket admin " + args + ": " + ours);
+        }
+
+        // A window in the future is refused by both; mqadmin only prints (and exits 0), we exit 1.
+        String future = String.valueOf(System.currentTimeMillis() + 3_600_000L);
+        assertTrue(fixture.mqadmin.run("consumeMessage", "-t", topic, "-s", future).stdout()
+            .contains("Please set the beginTimestamp before now!"));
+        Run refused = cli("consumeMessage", "-t", topic, "-s", future);
+        assertEquals(1, refused.exit(), refused.stdout());
+        assertTrue(refused.stderr().contains("is after now"), refused.stderr());
+    }
+
+    @Test
+    @Order(7)
     void deleteTopicRemovesTheRouteAndFailuresExitNonZero() throws Exception {
         Run run = cli("deleteTopic", "-c", fixture.clusterName, "-t", TOPIC);
         assertEquals(0, run.exit(), run.stderr());
