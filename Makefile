@@ -91,7 +91,8 @@ bench:
 	mvn -q -B -f interop/java/pom.xml -pl broker-bench -am package -DskipTests
 	mvn -q -B -f interop/java/pom.xml -pl broker-it -am generate-test-resources
 	cargo run --release -p ferrocket -- bench broker --java-classpath "$$(cat interop/java/broker-bench/target/dependencies.classpath)" \
-		--example-jar interop/java/broker-it/target/benchmark/rocketmq-example.jar --pulls --paced-rates 10000
+		--example-jar interop/java/broker-it/target/benchmark/rocketmq-example.jar --pulls --paced-rates 10000 \
+		--official-backlog 1000000
 
 # The Rust SDK (`ferrocket bench producer|consumer`, release build) beside the official Java 5.3.3
 # client (interop/rust-client/SdkBench.java, measured the same way) against the same broker in one

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Our broker against the official Apache RocketMQ Java peers from Maven Central.
 #
-#   broker-interop.sh [extra Maven arguments, e.g. -o, -Dtest=SendTest, -Dbroker.impl=java]
+#   broker-interop.sh [extra Maven arguments, e.g. -o, -Dtest=SendTest, -Dbroker.impl=java, -DforkCount=1]
 #
 # 1. Builds the ferrocket binary (cargo build -p ferrocket), unless $FERROCKET_BIN names one or
 #    -Dbroker.impl=java is given (then the official 5.3.3 name server and broker are tested instead,
@@ -39,5 +39,11 @@ case "$impl" in
   *) die "-Dbroker.impl must be ferrocket or java, not $impl" ;;
 esac
 
-echo "$SUITE.sh: testing $what (full Maven log: $LOG)"
-run_maven namesrv-it-support,broker-it,broker-it49 "$@"
+# Two test classes at a time (two surefire JVMs): most of a class's time is waiting (rebalance,
+# retry back-off, timers), so on 2 cores this takes ~60 % of the sequential time. Every class
+# starts its own servers on free ports in its own work directory, so classes do not share state.
+# The Java brokers are two JVMs per class: one class at a time there (a later -DforkCount wins).
+forks=2
+[[ "$impl" == java ]] && forks=1
+echo "$SUITE.sh: testing $what, $forks test classes at a time (full Maven log: $LOG)"
+run_maven namesrv-it-support,broker-it,broker-it49 "-DforkCount=$forks" "$@"

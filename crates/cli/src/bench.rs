@@ -47,6 +47,10 @@ pub enum BenchCommand {
         /// Messages per official Producer run (`-q`).
         #[arg(long, default_value_t = 200_000)]
         official_messages: u64,
+        /// With --example-jar: a backlog of this many 128 B messages (sent by the official
+        /// Producer) that a fresh group of the official Consumer catches up, each round (0: off).
+        #[arg(long, default_value_t = 0)]
+        official_backlog: u64,
         /// The runtime classpath of org.apache.rocketmq:rocketmq-broker and rocketmq-namesrv
         /// 5.3.3; without it the Java side is skipped.
         #[arg(long)]
@@ -196,6 +200,7 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
             example_jar,
             official_threads,
             official_messages,
+            official_backlog,
             java_classpath,
             java,
             ferrocket_bin,
@@ -233,6 +238,7 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
                 },
                 official_threads,
                 official_messages,
+                official_backlog,
                 ferrocket_bin,
                 java_bin: java,
                 java_classpath,

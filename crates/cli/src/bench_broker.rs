@@ -71,6 +71,9 @@ pub struct BenchBrokerOptions {
     /// Its `-w` thread counts and messages per run.
     pub official_threads: Vec<usize>,
     pub official_messages: u64,
+    /// With the official tools: a backlog of this many 128 B messages sent to each broker by the
+    /// official Producer, then caught up by the official Consumer once per round (0: off).
+    pub official_backlog: u64,
     /// Extra `key=value` lines for our broker's broker.conf.
     pub ferrocket_conf: Vec<String>,
 }
@@ -82,6 +85,17 @@ pub struct OfficialFigures {
     /// The mean of the runs' send TPS.
     pub tps: f64,
     pub average_rt_ms: f64,
+    pub cpu_per_message: Option<Duration>,
+}
+
+/// One broker catching up the backlog with the official Consumer, over all rounds.
+#[derive(Debug, Clone)]
+pub struct CatchUpFigures {
+    pub kind: SideKind,
+    /// The mean of the runs' peak `Consume TPS`.
+    pub peak_tps: f64,
+    pub drained_after: Duration,
+    /// Broker CPU over the runs per message consumed (the backlog once per run).
     pub cpu_per_message: Option<Duration>,
 }
 
@@ -116,6 +130,7 @@ pub struct BenchBrokerReport {
     pub options: BenchBrokerOptions,
     pub loads: Vec<LoadReport>,
     pub official: Vec<OfficialReport>,
+    pub catch_up: Vec<CatchUpFigures>,
     /// Resident memory of each side's measured process after all loads: all of it, and the
     /// anonymous part (without the mapped file pages that are page cache).
     pub resident: Vec<(SideKind, Option<u64>, Option<u64>)>,
@@ -214,6 +229,11 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
             }
         }
     }
+    let mut catch_up = Vec::new();
+    if let Some(producer) = options.official.as_ref().filter(|_| options.official_backlog > 0) {
+        let brokers: Vec<&Side> = sides.iter().filter(|s| s.kind != SideKind::Responder).collect();
+        catch_up = measure_catch_up(producer, &brokers, &options).await?;
+    }
     let resident = sides
         .iter()
         .map(|s| {
@@ -228,6 +248,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
         options,
         loads,
         official,
+        catch_up,
         resident,
     })
 }
@@ -284,7 +305,14 @@ async fn measure_official(
         for (side, (done, cpu)) in brokers.iter().zip(runs.iter_mut()) {
             let before = cpu_time(Some(side.pid()));
             let run = producer
-                .run(side, threads, body_bytes, options.official_messages, work.path())
+                .run(
+                    side,
+                    load::TOPIC,
+                    threads,
+                    body_bytes,
+                    options.official_messages,
+                    work.path(),
+                )
                 .await
                 .with_context(|| {
                     format!(
@@ -292,6 +320,12 @@ async fn measure_official(
                         side.kind.name()
                     )
                 })?;
+            ensure!(
+                run.failed == 0,
+                "official producer -w {threads} -s {body_bytes} against {}: {} sends failed",
+                side.kind.name(),
+                run.failed
+            );
             let after = cpu_time(Some(side.pid()));
             *cpu = match (*cpu, before, after) {
                 (Some(total), Some(before), Some(after)) => after.checked_sub(before).map(|used| total + used),
@@ -319,6 +353,69 @@ async fn measure_official(
         body_bytes,
         sides,
     })
+}
+
+/// The topic the catch-up backlog is written to (apart from the loads' topic, so every broker's
+/// backlog is the same size).
+const CATCH_UP_TOPIC: &str = "FerrocketBenchBacklog";
+
+/// Fills each broker's backlog with the official Producer (`-w 64 -s 128`), then lets a fresh
+/// group of the official Consumer catch it up, brokers in turn, `rounds` times.
+async fn measure_catch_up(
+    tools: &OfficialProducer,
+    brokers: &[&Side],
+    options: &BenchBrokerOptions,
+) -> anyhow::Result<Vec<CatchUpFigures>> {
+    let work = tempfile::Builder::new().prefix("ferrocket-bench-catch-up-").tempdir()?;
+    let mut backlogs = Vec::new();
+    for side in brokers {
+        let filled = tools
+            .run(side, CATCH_UP_TOPIC, 64, 128, options.official_backlog, work.path())
+            .await
+            .with_context(|| format!("filling the backlog of {}", side.kind.name()))?;
+        // A busy machine times out the odd send; more than 1 % would make the backlogs unequal.
+        ensure!(
+            filled.failed.saturating_mul(100) <= filled.sent,
+            "filling the backlog of {}: {} of {} sends failed",
+            side.kind.name(),
+            filled.failed,
+            filled.sent
+        );
+        backlogs.push(filled.sent - filled.failed);
+    }
+    let mut runs: Vec<(Vec<official::CatchUp>, Option<Duration>)> =
+        brokers.iter().map(|_| (Vec::new(), Some(Duration::ZERO))).collect();
+    for round in 0..options.rounds {
+        for (side, (done, cpu)) in brokers.iter().zip(runs.iter_mut()) {
+            let before = cpu_time(Some(side.pid()));
+            let group = format!("bench_catch_up_{round}");
+            let run = tools
+                .catch_up(side, CATCH_UP_TOPIC, &group, work.path())
+                .await
+                .with_context(|| format!("official consumer against {}", side.kind.name()))?;
+            let after = cpu_time(Some(side.pid()));
+            *cpu = match (*cpu, before, after) {
+                (Some(total), Some(before), Some(after)) => after.checked_sub(before).map(|used| total + used),
+                _ => None,
+            };
+            done.push(run);
+        }
+    }
+    Ok(brokers
+        .iter()
+        .zip(runs)
+        .zip(backlogs)
+        .map(|((side, (done, cpu)), backlog)| {
+            let consumed = backlog.saturating_mul(u64::from(options.rounds));
+            let count = done.len().max(1) as f64;
+            CatchUpFigures {
+                kind: side.kind,
+                peak_tps: done.iter().map(|r| r.peak_tps as f64).sum::<f64>() / count,
+                drained_after: done.iter().map(|r| r.drained_after).sum::<Duration>().div_f64(count),
+                cpu_per_message: cpu.and_then(|cpu| Some(cpu / u32::try_from(consumed).ok().filter(|n| *n > 0)?)),
+            }
+        })
+        .collect())
 }
 
 impl LoadReport {
@@ -425,6 +522,37 @@ impl fmt::Display for BenchBrokerReport {
                 f,
                 "  ratios: TPS ours/java {}; CPU/msg ours/java {}",
                 ratio(ours.map_or(0.0, |s| s.tps), java.map_or(0.0, |s| s.tps)),
+                ratio(cpu(ours), cpu(java))
+            )?;
+        }
+        if !self.catch_up.is_empty() {
+            writeln!(
+                f,
+                "\nofficial benchmark Consumer catching up {} messages of 128 B (a fresh group per run, mean of {} runs)",
+                o.official_backlog, o.rounds
+            )?;
+            writeln!(
+                f,
+                "  {:<22} {:>14} {:>14} {:>12}",
+                "side", "peak TPS (9 s)", "drained after", "CPU us/msg"
+            )?;
+            for side in &self.catch_up {
+                writeln!(
+                    f,
+                    "  {:<22} {:>14.0} {:>12.1} s {:>12}",
+                    side.kind.name(),
+                    side.peak_tps,
+                    side.drained_after.as_secs_f64(),
+                    micros(side.cpu_per_message)
+                )?;
+            }
+            let of = |kind| self.catch_up.iter().find(|s| s.kind == kind);
+            let (ours, java) = (of(SideKind::Ferrocket), of(SideKind::Java));
+            let cpu = |s: Option<&CatchUpFigures>| s.and_then(|s| s.cpu_per_message).map_or(0.0, |d| d.as_secs_f64());
+            writeln!(
+                f,
+                "  ratios: TPS ours/java {}; CPU/msg ours/java {}",
+                ratio(ours.map_or(0.0, |s| s.peak_tps), java.map_or(0.0, |s| s.peak_tps)),
                 ratio(cpu(ours), cpu(java))
             )?;
         }
