@@ -22,4 +22,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/suite-lib.sh"
 need_java_tools
 build_ferrocket
 echo "$SUITE.sh: testing $FERROCKET_BIN (full Maven log: $LOG)"
-run_maven namesrv-it-support,namesrv-it,namesrv-it49 "$@"
+# Two test classes at a time against ours, as broker-interop.sh (each class has its own servers,
+# ports and directories); one at a time for the Java pair. A later -DforkCount wins.
+forks=2
+[[ " $* " == *" -Dbroker.impl=java "* || " $* " == *" -Dnamesrv.impl=java "* ]] && forks=1
+run_maven namesrv-it-support,namesrv-it,namesrv-it49 "-DforkCount=$forks" "$@"
