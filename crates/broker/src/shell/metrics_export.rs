@@ -516,7 +516,11 @@ fn encode_lag(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::fm
             };
             let (committed, pulled) = {
                 let offsets = b.offsets.lock();
-                let pulled = if pop { BTreeMap::new() } else { offsets.queue_pull_offsets(&group, &topic) };
+                let pulled = if pop {
+                    BTreeMap::new()
+                } else {
+                    offsets.queue_pull_offsets(&group, &topic)
+                };
                 (offsets.queue_offsets(&group, &topic), pulled)
             };
             let (mut sum, lag_ms, queueing_ms) = b.store.read(|store| {
@@ -568,7 +572,12 @@ fn encode_lag(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::fm
     let ms = Unit::Other("milliseconds".into());
     gauge(encoder, "rocketmq_consumer_lag_messages", None, &pick(|r| r.1.lag))?;
     gauge(encoder, "rocketmq_consumer_lag_latency", Some(&ms), &pick(|r| r.2))?;
-    gauge(encoder, "rocketmq_consumer_inflight_messages", None, &pick(|r| r.1.inflight))?;
+    gauge(
+        encoder,
+        "rocketmq_consumer_inflight_messages",
+        None,
+        &pick(|r| r.1.inflight),
+    )?;
     gauge(encoder, "rocketmq_consumer_queueing_latency", Some(&ms), &pick(|r| r.3))?;
     gauge(encoder, "rocketmq_consumer_ready_messages", None, &pick(|r| r.1.ready))
 }
@@ -734,7 +743,13 @@ mod tests {
         let f = q(10, Some(6), None);
         assert_eq!((f.lag, f.inflight, f.ready), (4, 0, 4));
         // Neither: everything counts as consumed.
-        assert_eq!(q(10, None, None), QueueFigures { lag_at: 10, ..QueueFigures::default() });
+        assert_eq!(
+            q(10, None, None),
+            QueueFigures {
+                lag_at: 10,
+                ..QueueFigures::default()
+            }
+        );
         // A commit ahead of the pull (another client) counts nothing negative.
         let f = q(10, Some(9), Some(5));
         assert_eq!((f.lag, f.inflight, f.ready), (1, 0, 5));

@@ -72,7 +72,10 @@ fn ingest(b: &Broker, precision_ms: i64) -> u64 {
                 .filter_map(|queue_offset| {
                     let mut parked = parked_at(store, queue_offset)?;
                     let due_ms = due_ms(&parked, precision_ms)?;
-                    Some((Pending { due_ms, queue_offset }, parked.properties.remove(keys::REAL_TOPIC)))
+                    Some((
+                        Pending { due_ms, queue_offset },
+                        parked.properties.remove(keys::REAL_TOPIC),
+                    ))
                 })
                 .collect();
             (found, to, max)

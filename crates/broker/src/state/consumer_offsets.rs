@@ -366,9 +366,15 @@ mod tests {
         assert_eq!(table.query_pull("cg", "T", 0), Some(3));
         table.commit_pull("cg", "T", 0, 8);
         table.commit_pull("cg", "T", -1, 8);
-        assert_eq!((table.query_pull("cg", "T", 0), table.query("cg", "T", 0)), (Some(8), Some(3)));
+        assert_eq!(
+            (table.query_pull("cg", "T", 0), table.query("cg", "T", 0)),
+            (Some(8), Some(3))
+        );
         assert_eq!(table.queue_pull_offsets("cg", "T"), BTreeMap::from([(0, 8)]));
-        assert_eq!(ConsumerOffsetTable::from_wrapper(table.to_wrapper()).query_pull("cg", "T", 0), Some(3));
+        assert_eq!(
+            ConsumerOffsetTable::from_wrapper(table.to_wrapper()).query_pull("cg", "T", 0),
+            Some(3)
+        );
         table.remove_group("cg", 1);
         assert_eq!(table.query_pull("cg", "T", 0), None);
     }

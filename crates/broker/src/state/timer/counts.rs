@@ -78,8 +78,20 @@ mod tests {
         assert_eq!(
             all,
             vec![
-                ("A", Counts { enqueued: 2, dequeued: 1 }),
-                ("B", Counts { enqueued: 0, dequeued: 1 })
+                (
+                    "A",
+                    Counts {
+                        enqueued: 2,
+                        dequeued: 1
+                    }
+                ),
+                (
+                    "B",
+                    Counts {
+                        enqueued: 0,
+                        dequeued: 1
+                    }
+                )
             ]
         );
         for n in 0..TIMER_TOPICS_COUNTED_MAX {
@@ -87,7 +99,16 @@ mod tests {
         }
         assert_eq!(counts.all().count(), TIMER_TOPICS_COUNTED_MAX);
         counts.enqueued("A", 0);
-        assert_eq!(counts.all().next(), Some(("A", Counts { enqueued: 3, dequeued: 1 })));
+        assert_eq!(
+            counts.all().next(),
+            Some((
+                "A",
+                Counts {
+                    enqueued: 3,
+                    dequeued: 1
+                }
+            ))
+        );
         counts.remove_topic("A");
         assert_eq!(counts.all().count(), TIMER_TOPICS_COUNTED_MAX - 1);
     }
