@@ -27,10 +27,14 @@ import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.exception.MQBrokerException;
+import org.apache.rocketmq.client.exception.MQClientException;
+import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageQueue;
+import org.apache.rocketmq.remoting.protocol.ResponseCode;
 import org.ferrocket.interop.namesrv.support.Poll;
 import org.ferrocket.interop.namesrv.support.Ports;
 import org.junit.jupiter.api.AfterAll;
@@ -119,19 +123,19 @@ class MetricsTest {
         closing.add(producer::shutdown);
         for (int i = 0; i < MESSAGES; i++) {
             Message message = new Message(TOPIC, "tag", ("metrics " + i).getBytes(StandardCharsets.UTF_8));
-            assertEquals(SendStatus.SEND_OK, producer.send(message).getSendStatus());
+            assertEquals(SendStatus.SEND_OK, sendPatiently(producer, message).getSendStatus());
         }
         Poll.until(what + " consumer got " + MESSAGES, BrokerFixture.DELIVERY_WAIT, consumed::get, n -> n >= MESSAGES);
         // One timer two minutes ahead: the timer gauges' snapshot must count it in 60..300 s.
         Message timer = new Message(TOPIC, "tag", "timer".getBytes(StandardCharsets.UTF_8));
         timer.setDeliverTimeMs(System.currentTimeMillis() + 120_000);
-        assertEquals(SendStatus.SEND_OK, producer.send(timer).getSendStatus());
+        assertEquals(SendStatus.SEND_OK, sendPatiently(producer, timer).getSendStatus());
         // A lite pull consumer pulls all of PULL_TOPIC into its cache and commits 5: Java counts
         // 15 in flight (pulled, not committed), 15 lagging, none ready.
         fixture.createTopic(PULL_TOPIC, 1);
         for (int i = 0; i < PULL_MESSAGES; i++) {
             Message message = new Message(PULL_TOPIC, "tag", ("pull " + i).getBytes(StandardCharsets.UTF_8));
-            assertEquals(SendStatus.SEND_OK, producer.send(message).getSendStatus());
+            assertEquals(SendStatus.SEND_OK, sendPatiently(producer, message).getSendStatus());
         }
         DefaultLitePullConsumer puller = new DefaultLitePullConsumer(PULL_GROUP);
         puller.setNamesrvAddr(fixture.broker.namesrvAddress());
@@ -146,6 +150,29 @@ class MetricsTest {
         MessageQueue queue = puller.fetchMessageQueues(PULL_TOPIC).iterator().next();
         puller.commit(Map.of(queue, PULL_COMMITTED), true);
         return new Side(what, fixture, port, consumed);
+    }
+
+    /**
+     * A send retried while the broker answers busy: on a loaded machine Java's reference answers
+     * SYSTEM_BUSY ([TIMEOUT_CLEAN_QUEUE], a send waited over 200 ms in its queue) now and then.
+     */
+    private static SendResult sendPatiently(DefaultMQProducer producer, Message message) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return producer.send(message);
+            } catch (MQBrokerException busy) {
+                if (busy.getResponseCode() != ResponseCode.SYSTEM_BUSY || attempt == 5) {
+                    throw busy;
+                }
+                Thread.sleep(200);
+            } catch (MQClientException failed) {
+                if (!(failed.getCause() instanceof MQBrokerException busy)
+                    || busy.getResponseCode() != ResponseCode.SYSTEM_BUSY || attempt == 5) {
+                    throw failed;
+                }
+                Thread.sleep(200);
+            }
+        }
     }
 
     @AfterAll
