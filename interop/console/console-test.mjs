@@ -10,10 +10,12 @@
 // and found by its key; a stored message resent to the live Java consumer (CONSUME_MESSAGE_
 // DIRECTLY, its listener prints the body); the live view's answers (SUCCESS and latency); the
 // cluster page's per-broker figures; and a console bound to a non-loopback address refuses
-// every action (403) and shows no forms. The console is ours alone: there is no Java
-// counterpart to run first.
+// every action (403) and shows no forms. Session 8: a real slave (ACL 1.0 on) beside the
+// standalone shows on the cluster page with its replication lag, and its own console (loopback,
+// ACL on) loads every page, shows no forms and refuses every action. The console is ours alone:
+// there is no Java counterpart to run first.
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,26 +42,61 @@ function check(ok, what) {
 
 function startStandalone(dataDir, consoleHost = "127.0.0.1") {
   dataDirs.push(dataDir);
-  const child = spawn(process.env.FERROCKET_BIN, [
+  return startServer("standalone", [
     "standalone", "--host", "127.0.0.1", "--namesrv-port", "0", "--broker-port", "0",
     "--no-grpc", "--console-port", "0", "--console-host", consoleHost, "--console-sample-ms", "1000",
     "--data-dir", dataDir,
-  ], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FERROCKET_LOG: "warn" } });
+  ], ["namesrv", "broker", "console"]);
+}
+
+// Runs `ferrocket args...`; resolves with the addresses of the `roles` it announces
+// ("listening <role> <addr>").
+function startServer(what, args, roles) {
+  const child = spawn(process.env.FERROCKET_BIN, args,
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FERROCKET_LOG: "warn" } });
   children.push(child);
   return new Promise((resolve, reject) => {
     const addrs = {};
     let buffered = "";
-    const timer = setTimeout(() => reject(new Error("standalone did not announce its ports in 20 s")), 20000);
-    child.on("exit", (code) => reject(new Error(`standalone exited with ${code}`)));
+    const timer = setTimeout(() => reject(new Error(`${what} did not announce its ports in 20 s`)), 20000);
+    child.on("exit", (code) => reject(new Error(`${what} exited with ${code}`)));
     child.stdout.on("data", (chunk) => {
       buffered += chunk;
       for (const match of buffered.matchAll(/^listening (\w+) (\S+)$/gm)) addrs[match[1]] = match[2];
-      if (addrs.namesrv && addrs.broker && addrs.console) {
+      if (roles.every((role) => addrs[role])) {
         clearTimeout(timer);
         resolve(addrs);
       }
     });
   });
+}
+
+// A slave of the standalone's broker-a, with ACL 1.0 on (127.0.0.1 whitelisted, so that the
+// consoles can read its runtime figures) and its own console on loopback.
+function startAclSlave(namesrv) {
+  const dir = mkdtempSync(join(tmpdir(), "ferrocket-console-slave-"));
+  dataDirs.push(dir);
+  writeFileSync(join(dir, "plain_acl.yml"), ["globalWhiteRemoteAddresses:", "  - 127.0.0.1", "accounts:",
+    "  - accessKey: consoleAdmin", "    secretKey: consoleSecret1", "    admin: true", ""].join("\n"));
+  writeFileSync(join(dir, "broker.conf"), ["brokerClusterName=DefaultCluster", "brokerName=broker-a",
+    "brokerId=1", "brokerRole=SLAVE", `namesrvAddr=${namesrv}`, "listenPort=0", "brokerIP1=127.0.0.1",
+    "brokerIP2=127.0.0.1", `storePathRootDir=${join(dir, "store")}`, "aclEnable=true",
+    `plainAclFile=${join(dir, "plain_acl.yml")}`, ""].join("\n"));
+  return startServer("slave", ["broker", "-c", join(dir, "broker.conf"), "--no-grpc",
+    "--console-port", "0", "--console-host", "127.0.0.1"], ["broker", "console"]);
+}
+
+// The five admin actions, posted without the page: the HTTP statuses.
+async function postActions(base) {
+  const statuses = [];
+  for (const [path, form] of [["/topics", "name=X&queues=1"], ["/topics/delete", `name=${TOPIC}`],
+    ["/groups/reset", `group=${GROUP}&topic=${TOPIC}&timestamp=0`], ["/messages/send", `topic=${TOPIC}&body=x`],
+    ["/messages/resend", `group=G&client=C&msg_id=M`]]) {
+    const response = await fetch(base + path, { method: "POST", body: form,
+      headers: { "content-type": "application/x-www-form-urlencoded" }, redirect: "manual" });
+    statuses.push(response.status);
+  }
+  return statuses;
 }
 
 // Resolves when the traffic is done and the live consumer is up (or the client exited):
@@ -287,15 +324,39 @@ async function main() {
     const remoteBase = `http://${remote.console.replace("0.0.0.0", "127.0.0.1")}`;
     const remoteTopics = await fetch(`${remoteBase}/topics`).then((response) => response.text());
     check(remoteTopics.includes("admin-off") && !remoteTopics.includes("create-topic"), "non-loopback console: no admin forms");
-    const statuses = [];
-    for (const [path, form] of [["/topics", "name=X&queues=1"], ["/topics/delete", `name=${TOPIC}`],
-      ["/groups/reset", `group=${GROUP}&topic=${TOPIC}&timestamp=0`], ["/messages/send", `topic=${TOPIC}&body=x`],
-      ["/messages/resend", `group=G&client=C&msg_id=M`]]) {
-      const response = await fetch(remoteBase + path, { method: "POST", body: form,
-        headers: { "content-type": "application/x-www-form-urlencoded" }, redirect: "manual" });
-      statuses.push(response.status);
-    }
+    const statuses = await postActions(remoteBase);
     check(statuses.every((status) => status === 403), `non-loopback console: every action refused (${statuses})`);
+
+    // A real slave (ACL on) beside the standalone: the standalone's cluster page shows its
+    // replication lag once it caught up with the traffic; its own console (loopback, ACL on)
+    // loads every page, offers no forms and refuses every action.
+    const slave = await startAclSlave(namesrv);
+    log(`ACL slave up: broker ${slave.broker}, console ${slave.console}`);
+    let slaveRow = [];
+    for (let attempt = 0; attempt < 30 && slaveRow[10] !== "0"; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      await page.goto(`${base}/`, { waitUntil: "load" });
+      slaveRow = await page.$$eval("#brokers tr", (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent))
+        .find((cells) => cells[3] === "slave") || []);
+    }
+    check(slaveRow[1] === "broker-a" && slaveRow[4] === `127.0.0.1:${slave.broker.split(":").pop()}` && slaveRow[5] === "V5_3_3" && slaveRow[10] === "0",
+      `cluster page: the slave ${slave.broker} with its figures, caught up (replication lag ${slaveRow[10]}: ${slaveRow})`);
+    await shot(page, "10-cluster-with-slave");
+    const slaveBase = `http://${slave.console}`;
+    const slavePage = await openPage();
+    for (const path of ["/", "/topics", "/groups", "/messages", "/live"]) {
+      const response = await slavePage.goto(slaveBase + path, { waitUntil: "load" });
+      const text = await slavePage.$eval("main", (main) => main.textContent).catch(() => "");
+      check(response.status() === 200 && text.length > 0, `ACL console: ${path} loads (${response.status()})`);
+    }
+    await slavePage.goto(`${slaveBase}/topics`, { waitUntil: "load" });
+    const aclTopics = await slavePage.content();
+    check(aclTopics.includes("admin-off") && aclTopics.includes("ACL") && !aclTopics.includes("create-topic"),
+      "ACL console: no admin forms, and the page says ACL is why");
+    await shot(slavePage, "11-acl-console-topics");
+    await slavePage.close();
+    const aclStatuses = await postActions(slaveBase);
+    check(aclStatuses.every((status) => status === 403), `ACL console: every action refused (${aclStatuses})`);
   } finally {
     await browser.close();
     await Promise.all(children.filter((child) => child.exitCode === null).map((child) =>

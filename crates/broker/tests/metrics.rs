@@ -1,6 +1,7 @@
 //! The Prometheus endpoint (`metricsExporterType=PROM`) of a real broker on 127.0.0.1, scraped
 //! over HTTP after traffic: the counters, histograms and gauges read what the test sent, pulled
-//! and committed, under Java 5.3.3's sample names and labels; POP's in-flight messages.
+//! and committed, under Java 5.3.3's sample names and labels; pull and POP in-flight and ready
+//! messages; the timer wheel's gauges and per-topic counters.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -94,23 +95,11 @@ async fn a_scrape_reads_what_was_sent_pulled_and_committed() {
     }
     let sent = f64::from(QUEUES * PER_QUEUE);
     assert_eq!(pulled, QUEUES * PER_QUEUE);
-    // The group commits queue 0 only: the other queues' messages are its lag.
-    let commit = UpdateConsumerOffsetRequestHeader {
-        consumer_group: "cg".into(),
-        topic: TOPIC.into(),
-        queue_id: 0,
-        commit_offset: i64::from(PER_QUEUE),
-        ..Default::default()
-    };
-    ok_code(
-        &ask(
-            &client,
-            &broker,
-            common::with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit),
-        )
-        .await,
-    );
-
+    // The group commits queue 0 whole and 2 of queue 1's 5; queues 2 and 3 stay uncommitted,
+    // which Java counts as neither lagging nor in flight.
+    for (queue_id, offset) in [(0, PER_QUEUE), (1, 2)] {
+        ok_code(&ask(&client, &broker, commit_offset("cg", queue_id, offset)).await);
+    }
     let samples = scrape(metrics).await;
     let topic = [("topic", TOPIC), ("message_type", "normal"), ("is_system", "false")];
     assert_eq!(value(&samples, "rocketmq_messages_in_total", &topic), sent);
@@ -142,9 +131,10 @@ async fn a_scrape_reads_what_was_sent_pulled_and_committed() {
         1.0
     );
     let lag = [("topic", TOPIC), ("consumer_group", "cg"), ("is_retry", "false")];
-    let lagging = f64::from((QUEUES - 1) * PER_QUEUE);
+    let lagging = f64::from(PER_QUEUE - 2);
     assert_eq!(value(&samples, "rocketmq_consumer_lag_messages", &lag), lagging);
-    assert_eq!(value(&samples, "rocketmq_consumer_ready_messages", &lag), lagging);
+    assert_eq!(value(&samples, "rocketmq_consumer_inflight_messages", &lag), lagging);
+    assert_eq!(value(&samples, "rocketmq_consumer_ready_messages", &lag), 0.0);
     let connections = [("consumer_group", "cg"), ("consume_mode", "push"), ("language", "java")];
     assert_eq!(value(&samples, "rocketmq_consumer_connections", &connections), 1.0);
     let common = [
@@ -155,7 +145,29 @@ async fn a_scrape_reads_what_was_sent_pulled_and_committed() {
     let topics = value(&samples, "rocketmq_topic_number", &common);
     assert_eq!(topics, broker.broker().topics.lock().len() as f64);
     assert!(value(&samples, "rocketmq_storage_size_bytes", &[("storage_type", "local")]) > 0.0);
+
+    // Two more on queue 1, not pulled yet: ready, and lagging behind the commit.
+    for _ in 0..2 {
+        ok_code(&ask(&client, &broker, send_v2(TOPIC, 1, &props, b"metrics body")).await);
+    }
+    let samples = scrape(metrics).await;
+    assert_eq!(value(&samples, "rocketmq_consumer_lag_messages", &lag), lagging + 2.0);
+    assert_eq!(value(&samples, "rocketmq_consumer_inflight_messages", &lag), lagging);
+    assert_eq!(value(&samples, "rocketmq_consumer_ready_messages", &lag), 2.0);
+    assert!(value(&samples, "rocketmq_consumer_queueing_latency_milliseconds", &lag) >= 0.0);
     broker.shutdown().await;
+}
+
+/// UPDATE_CONSUMER_OFFSET for `group` on [`TOPIC`].
+fn commit_offset(group: &str, queue_id: i32, offset: i32) -> ferrocket_wire::RemotingCommand {
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: group.into(),
+        topic: TOPIC.into(),
+        queue_id,
+        commit_offset: i64::from(offset),
+        ..Default::default()
+    };
+    common::with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &commit)
 }
 
 #[tokio::test]
@@ -209,8 +221,9 @@ async fn popped_messages_are_in_flight_until_acknowledged() {
     broker.shutdown().await;
 }
 
-/// The timer wheel's gauges (`timerWheelEnable` is on by default, as in Java): a timer a minute
-/// ahead shows in the snapshot's 60..300 s window once the wheel has read it.
+/// The timer wheel's gauges (`timerWheelEnable` is on by default, as in Java): a timer two
+/// minutes ahead shows in the snapshot's 60..300 s window once the wheel has read it; the
+/// per-topic counters count timers in and out of the wheel.
 #[tokio::test]
 async fn a_waiting_timer_shows_in_the_timer_snapshot() {
     let dir = tempfile::tempdir().unwrap();
@@ -253,6 +266,25 @@ async fn a_waiting_timer_shows_in_the_timer_snapshot() {
             std::time::Instant::now() < deadline,
             "the timer never showed: {samples:#?}"
         );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Java's per-topic counters, under the topic the timer names: one in; then a timer 300 ms
+    // ahead (on the test's manual clock, moved past it) goes in and out.
+    let topic = [("topic", TOPIC), ("storage_type", "local")];
+    let samples = scrape(metrics).await;
+    assert_eq!(value(&samples, "rocketmq_timer_enqueue_total", &topic), 1.0);
+    assert_eq!(value(&samples, "rocketmq_timer_dequeue_total", &topic), 0.0);
+    let soon = (broker.broker().now_ms() + 300).to_string();
+    let props = properties(&[("TAGS", "t"), ("TIMER_DELIVER_MS", &soon)]);
+    ok_code(&ask(&client, &broker, send_v2(TOPIC, 0, &props, b"soon")).await);
+    broker.broker().clock().advance(2_000);
+    loop {
+        let samples = scrape(metrics).await;
+        if value(&samples, "rocketmq_timer_dequeue_total", &topic) == 1.0 {
+            assert_eq!(value(&samples, "rocketmq_timer_enqueue_total", &topic), 2.0);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never dequeued: {samples:#?}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     broker.shutdown().await;

@@ -195,14 +195,16 @@ fn sigterm_under_traffic_persists_offsets_unregisters_and_exits_within_the_bound
         ResponseCode::SUCCESS
     );
 
-    // Traffic: senders on their own connections until the broker closes them.
+    // Traffic: senders on their own connections until the broker closes them. The connections
+    // are made here, before any SIGTERM: a sender thread that a loaded machine started late
+    // once connected after the broker had stopped accepting, and was refused.
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(AtomicU64::new(0));
     let senders: Vec<_> = (0..4)
         .map(|_| {
             let (stop, answered) = (Arc::clone(&stop), Arc::clone(&answered));
+            let mut stream = connect(broker_addr);
             std::thread::spawn(move || {
-                let mut stream = connect(broker_addr);
                 let mut opaque = 1_000;
                 while !stop.load(Ordering::Relaxed) {
                     opaque += 1;

@@ -176,6 +176,11 @@ pub fn delete_topic(broker: &Broker, request: &RemotingCommand) -> BrokerResult<
         offsets.remove_topic(name, now_ms);
     }
     drop(offsets);
+    let mut timers = broker.timers.lock();
+    for name in &doomed {
+        timers.counts.remove_topic(name);
+    }
+    drop(timers);
     for name in &doomed {
         broker.store.write(|store| store.delete_topic(name))?;
     }

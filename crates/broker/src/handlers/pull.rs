@@ -344,16 +344,27 @@ fn pull_once(
     if role.slave {
         keep_request_offset(&mut outcome, header.queue_offset);
     }
-    // The consumer's offset predates an admin reset this pull is about to announce: Java commits
-    // it anyway, racing the reset; we keep the reset.
-    if allow_suspend && header.sys_flag & FLAG_COMMIT_OFFSET != 0 && reset.is_none() {
-        b.offsets.lock().commit(
+    {
+        let mut offsets = b.offsets.lock();
+        // Java's `tryCommitOffset`, on every run: where this pull ends (the metrics' in-flight
+        // and ready messages of pull groups).
+        offsets.commit_pull(
             &header.consumer_group,
             &header.topic,
             header.queue_id,
-            header.commit_offset,
-            now_ms,
+            outcome.next_begin_offset.to_java_long(),
         );
+        // The consumer's offset predates an admin reset this pull is about to announce: Java
+        // commits it anyway, racing the reset; we keep the reset.
+        if allow_suspend && header.sys_flag & FLAG_COMMIT_OFFSET != 0 && reset.is_none() {
+            offsets.commit(
+                &header.consumer_group,
+                &header.topic,
+                header.queue_id,
+                header.commit_offset,
+                now_ms,
+            );
+        }
     }
     let response = compose(request, header.queue_offset, &checked, &outcome, &role);
     // Java's pull result handler counts what a FOUND answer carries.

@@ -35,6 +35,7 @@ use crate::config::MetricsExporterType;
 use crate::error::{BrokerError, BrokerResult};
 use crate::state::Broker;
 use crate::state::metrics::MessageType;
+use crate::state::timer::counts::Counts;
 
 /// Java's `OPEN_TELEMETRY_METER_NAME`.
 const METER_NAME: &str = "broker-meter";
@@ -451,19 +452,57 @@ fn encode_connections(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(),
     gauge(encoder, "rocketmq_consumer_connections", None, &series)
 }
 
-/// Java's `ConsumerLagCalculator`, for each online group and subscribed topic, from the committed offsets: lag in messages and in time since
-/// the oldest unconsumed message was stored. We keep no pull offset apart from the committed one,
-/// so nothing is counted in flight and every lagging message is ready.
-/// Lag, ready and in-flight messages per subscription, as Java's `ConsumerLagCalculator`: ready
-/// is what the group has not fetched (from its committed offset: POP commits at pop time, and
-/// we keep no separate pull offset, so a pull group's fetched-but-uncommitted messages count as
-/// ready, not in flight); in flight is what POP handed out and nobody acknowledged yet.
+/// One queue's offsets as Java's `ConsumerLagCalculator` reads them: the queue's end, the
+/// committed offset and where the last pull ended (`None` where Java reads -1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct QueueOffsets {
+    max: i64,
+    committed: Option<i64>,
+    pulled: Option<i64>,
+}
+
+/// One queue's lag, in-flight and ready messages, and the offsets whose store times the lag
+/// and queueing latencies read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct QueueFigures {
+    lag: i64,
+    inflight: i64,
+    ready: i64,
+    lag_at: i64,
+    pulled_at: i64,
+}
+
+/// Java's per-queue `getConsumerLagStats`, `getInFlightMsgStats` and `getAvailableMsgCount`
+/// for a pull or push group: lag counts from the committed offset (a queue never committed
+/// lags by nothing), in flight is pulled and not committed, ready is not pulled yet. POP groups
+/// commit at pop time, so for them the committed offset is the pull offset and their in-flight
+/// messages (counted per group and topic, not here) are added to the lag by the caller.
+fn queue_figures(q: QueueOffsets) -> QueueFigures {
+    let max = q.max.max(0);
+    let consumed = q.committed.filter(|o| *o >= 0).unwrap_or(max);
+    let pulled = q.pulled.or(q.committed);
+    let pulled_for_inflight = pulled.filter(|o| *o >= 0).unwrap_or(0);
+    let committed_for_inflight = q.committed.filter(|o| *o >= 0).unwrap_or(pulled_for_inflight);
+    let pulled_for_ready = pulled.filter(|o| *o >= 0).unwrap_or(max);
+    QueueFigures {
+        lag: (max - consumed).max(0),
+        inflight: (pulled_for_inflight - committed_for_inflight).max(0),
+        ready: (max - pulled_for_ready).max(0),
+        lag_at: consumed,
+        pulled_at: pulled_for_inflight,
+    }
+}
+
+/// Lag, in-flight and ready messages per online subscription, as Java's
+/// `ConsumerLagCalculator`: see [`queue_figures`]. The latencies are the age of the message at
+/// the committed offset (lag) and at the pull offset (queueing), 0 when none is stored there.
 fn encode_lag(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
     let subscriptions = b.clients.lock().subscribed_topics();
     let popped = b.pop.lock().checkpoints.unacked_counts();
     let now_ms = b.now_ms();
+    let age = |stored: Option<i64>| stored.filter(|t| *t > 0).map_or(0, |t| (now_ms - t).max(0));
     let mut rows = Vec::new();
-    for (group, topics) in subscriptions {
+    for (group, pop, topics) in subscriptions {
         // Java skips subscriptions to retry topics; `is_retry` marks a POP group's retry topic,
         // which we do not count apart.
         let is_retry = false;
@@ -471,51 +510,76 @@ fn encode_lag(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std::fm
             let (queues, is_system) = {
                 let table = b.topics.lock();
                 match table.get(&topic) {
-                    Some(config) => (config.read_queue_nums.max(0), table.is_system_topic(&topic)),
+                    Some(config) => (config.write_queue_nums.max(0), table.is_system_topic(&topic)),
                     None => continue,
                 }
             };
-            let committed = b.offsets.lock().queue_offsets(&group, &topic);
-            let (lag, oldest_ms) = b.store.read(|store| {
-                let mut lag = 0i64;
-                let mut oldest_ms: Option<i64> = None;
+            let (committed, pulled) = {
+                let offsets = b.offsets.lock();
+                let pulled = if pop {
+                    BTreeMap::new()
+                } else {
+                    offsets.queue_pull_offsets(&group, &topic)
+                };
+                (offsets.queue_offsets(&group, &topic), pulled)
+            };
+            let (mut sum, lag_ms, queueing_ms) = b.store.read(|store| {
+                let mut sum = QueueFigures::default();
+                let (mut lag_oldest, mut pull_oldest): (Option<i64>, Option<i64>) = (None, None);
+                let stored_at = |queue: ferrocket_store::QueueId, offset: i64| {
+                    ferrocket_store::QueueOffset::from_java_long(offset)
+                        .and_then(|o| store.store_time_at(&topic, queue, o))
+                        .filter(|t| *t > 0)
+                };
+                let earlier = |a: Option<i64>, b: Option<i64>| match (a, b) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 for queue_id in 0..queues {
                     let queue = ferrocket_store::QueueId(queue_id);
-                    let max = store.max_offset_in_queue(&topic, queue).to_java_long();
-                    let offset = committed.get(&queue_id).copied().unwrap_or(0).max(0);
-                    if max > offset {
-                        lag += max - offset;
-                        let stored = ferrocket_store::QueueOffset::from_java_long(offset)
-                            .and_then(|o| store.store_time_at(&topic, queue, o))
-                            .filter(|t| *t > 0);
-                        oldest_ms = match (oldest_ms, stored) {
-                            (Some(a), Some(s)) => Some(a.min(s)),
-                            (a, s) => a.or(s),
-                        };
-                    }
+                    let figures = queue_figures(QueueOffsets {
+                        max: store.max_offset_in_queue(&topic, queue).to_java_long(),
+                        committed: committed.get(&queue_id).copied(),
+                        pulled: pulled.get(&queue_id).copied(),
+                    });
+                    sum.lag += figures.lag;
+                    sum.inflight += figures.inflight;
+                    sum.ready += figures.ready;
+                    lag_oldest = earlier(lag_oldest, stored_at(queue, figures.lag_at));
+                    pull_oldest = earlier(pull_oldest, stored_at(queue, figures.pulled_at));
                 }
-                (lag, oldest_ms)
+                (sum, age(lag_oldest), age(pull_oldest))
             });
-            let latency_ms = oldest_ms.map_or(0, |t| (now_ms - t).max(0));
-            let inflight = popped.get(&(group.clone(), topic.clone())).copied().unwrap_or(0);
+            // Java asks the group's registered consume type only; a client behind a gRPC proxy
+            // registers as a push or simple consumer and pops, so unacknowledged pops count too.
+            let unacked = popped.get(&(group.clone(), topic.clone())).copied();
+            if pop || unacked.is_some() {
+                sum.inflight = unacked.unwrap_or(0);
+                sum.lag = sum.lag.saturating_add(sum.inflight);
+            }
             let labels: Labels = vec![
                 ("is_system", flag(is_system || system_group(&group))),
                 ("consumer_group", Cow::Owned(group.clone())),
                 ("topic", Cow::Owned(topic)),
                 ("is_retry", flag(is_retry)),
             ];
-            rows.push((labels, lag, latency_ms, inflight));
+            rows.push((labels, sum, lag_ms, queueing_ms));
         }
     }
-    let pick = |f: fn(&(Labels, i64, i64, i64)) -> i64| -> Vec<(Labels, i64)> {
+    let pick = |f: fn(&(Labels, QueueFigures, i64, i64)) -> i64| -> Vec<(Labels, i64)> {
         rows.iter().map(|row| (row.0.clone(), f(row))).collect()
     };
     let ms = Unit::Other("milliseconds".into());
-    gauge(encoder, "rocketmq_consumer_lag_messages", None, &pick(|r| r.1))?;
+    gauge(encoder, "rocketmq_consumer_lag_messages", None, &pick(|r| r.1.lag))?;
     gauge(encoder, "rocketmq_consumer_lag_latency", Some(&ms), &pick(|r| r.2))?;
-    gauge(encoder, "rocketmq_consumer_inflight_messages", None, &pick(|r| r.3))?;
-    gauge(encoder, "rocketmq_consumer_queueing_latency", Some(&ms), &pick(|r| r.2))?;
-    gauge(encoder, "rocketmq_consumer_ready_messages", None, &pick(|r| r.1))
+    gauge(
+        encoder,
+        "rocketmq_consumer_inflight_messages",
+        None,
+        &pick(|r| r.1.inflight),
+    )?;
+    gauge(encoder, "rocketmq_consumer_queueing_latency", Some(&ms), &pick(|r| r.3))?;
+    gauge(encoder, "rocketmq_consumer_ready_messages", None, &pick(|r| r.1.ready))
 }
 
 /// Disk used where the store lives, and how far flushing and dispatching trail the log.
@@ -584,11 +648,13 @@ fn encode_timers(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std:
         return Ok(());
     }
     let now_ms = b.now_ms();
-    let (figures, ahead) = {
+    let (figures, ahead, counts) = {
         let wheel = b.timers.lock();
+        let counts: Vec<(String, Counts)> = wheel.counts.all().map(|(t, c)| (t.to_owned(), c)).collect();
         (
             wheel.runtime_figures(now_ms),
             wheel.due_ahead(now_ms, &TIMER_SNAPSHOT_BOUNDS_S),
+            counts,
         )
     };
     let labels: Labels = vec![
@@ -626,7 +692,29 @@ fn encode_timers(b: &Broker, encoder: &mut DescriptorEncoder) -> Result<(), std:
             (series, to_i64(count))
         })
         .collect();
-    gauge(encoder, "rocketmq_timer_message_snapshot", None, &snapshot)
+    gauge(encoder, "rocketmq_timer_message_snapshot", None, &snapshot)?;
+    let per_topic = |pick: fn(Counts) -> u64| -> Vec<(Labels, u64)> {
+        counts
+            .iter()
+            .map(|(topic, c)| {
+                let mut series = labels.clone();
+                series.push(("topic", Cow::Owned(topic.clone())));
+                (series, pick(*c))
+            })
+            .collect()
+    };
+    counter(
+        encoder,
+        "rocketmq_timer_enqueue",
+        "default view for counter.",
+        &per_topic(|c| c.enqueued),
+    )?;
+    counter(
+        encoder,
+        "rocketmq_timer_dequeue",
+        "default view for counter.",
+        &per_topic(|c| c.dequeued),
+    )
 }
 
 #[cfg(test)]
@@ -640,6 +728,31 @@ mod tests {
         assert_eq!(version_label(413), "v5_0_0");
         assert_eq!(version_label(478), "v5_3_3_snapshot");
         assert_eq!(version_label(9999), "v5_9_9");
+    }
+
+    #[test]
+    fn queue_figures_follow_javas_lag_calculator() {
+        let q = |max, committed, pulled| queue_figures(QueueOffsets { max, committed, pulled });
+        // Pulled to 8 of 10, committed 3: 7 behind, 5 in flight, 2 ready.
+        let f = q(10, Some(3), Some(8));
+        assert_eq!((f.lag, f.inflight, f.ready, f.lag_at, f.pulled_at), (7, 5, 2, 3, 8));
+        // Never committed: no lag and nothing in flight, as in Java; ready from the pull.
+        let f = q(10, None, Some(4));
+        assert_eq!((f.lag, f.inflight, f.ready), (0, 0, 6));
+        // Never pulled since start: the committed offset stands for the pull offset.
+        let f = q(10, Some(6), None);
+        assert_eq!((f.lag, f.inflight, f.ready), (4, 0, 4));
+        // Neither: everything counts as consumed.
+        assert_eq!(
+            q(10, None, None),
+            QueueFigures {
+                lag_at: 10,
+                ..QueueFigures::default()
+            }
+        );
+        // A commit ahead of the pull (another client) counts nothing negative.
+        let f = q(10, Some(9), Some(5));
+        assert_eq!((f.lag, f.inflight, f.ready), (1, 0, 5));
     }
 
     #[test]

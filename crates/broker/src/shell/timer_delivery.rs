@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocket_store::{CommitLogOffset, PutStatus, QueueId};
+use ferrocket_wire::message::properties::keys;
 use ferrocket_wire::system_topics::TIMER_TOPIC;
 use tracing::warn;
 
@@ -67,18 +68,25 @@ fn ingest(b: &Broker, precision_ms: i64) -> u64 {
             let max = store.max_offset_in_queue(TIMER_TOPIC, queue).0;
             let from = from.max(store.min_offset_in_queue(TIMER_TOPIC, queue).0);
             let to = max.min(from.saturating_add(budget.min(RECORDS_PER_LOCK_MAX as u64)));
-            let found: Vec<Pending> = (from..to)
+            let found: Vec<(Pending, Option<String>)> = (from..to)
                 .filter_map(|queue_offset| {
-                    let parked = parked_at(store, queue_offset)?;
+                    let mut parked = parked_at(store, queue_offset)?;
                     let due_ms = due_ms(&parked, precision_ms)?;
-                    Some(Pending { due_ms, queue_offset })
+                    Some((
+                        Pending { due_ms, queue_offset },
+                        parked.properties.remove(keys::REAL_TOPIC),
+                    ))
                 })
                 .collect();
             (found, to, max)
         });
+        let now_ms = b.now_ms();
         let mut wheel = b.timers.lock();
-        for pending in found {
+        for (pending, real_topic) in found {
             wheel.schedule(pending);
+            if let Some(topic) = real_topic {
+                wheel.counts.enqueued(&topic, now_ms);
+            }
         }
         wheel.set_read_position(to.max(from), max);
         let step = to.saturating_sub(from);
@@ -116,8 +124,14 @@ async fn deliver(b: &Broker) -> Result<Option<CommitLogOffset>, (Option<CommitLo
             // Java's dequeue drops them.
             let Some(parked) = parked else { continue };
             // A recall's mark cancels its timer; neither is delivered.
-            if !b.timers.lock().settle(&parked) {
-                continue;
+            {
+                let mut wheel = b.timers.lock();
+                if !wheel.settle(&parked) {
+                    continue;
+                }
+                if let Some(topic) = parked.properties.get(keys::REAL_TOPIC) {
+                    wheel.counts.dequeued(topic, now_ms);
+                }
             }
             let Some(message) = delivered_message(&parked, parked.store_timestamp_ms, now_ms) else {
                 continue;

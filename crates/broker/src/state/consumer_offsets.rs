@@ -39,6 +39,10 @@ pub struct ConsumerOffsetTable {
     /// 5.x server-side reset: offsets a pull must start from once, then forget
     /// (`resetOffsetTable`, `queryThenEraseResetOffset`).
     resets: BTreeMap<String, BTreeMap<i32, i64>>,
+    /// Where each queue's last pull left off (Java's `pullOffsetTable`, the `nextBeginOffset`
+    /// of every pull answer): in memory only, as in Java; the metrics' in-flight and ready
+    /// messages of pull groups read it.
+    pulls: BTreeMap<String, BTreeMap<i32, i64>>,
     data_version: DataVersion,
     commits_since_version: u64,
     /// Delay level → next offset of `SCHEDULE_TOPIC_XXXX` queue `level - 1`.
@@ -101,6 +105,35 @@ impl ConsumerOffsetTable {
             self.commits_since_version = 0;
             next_version(&mut self.data_version, now_ms);
         }
+    }
+
+    /// Java's `commitPullOffset`: where the group's last pull on the queue ended. Same bounds as
+    /// [`Self::commit`] (a refused key only leaves the metrics to the committed offset).
+    pub fn commit_pull(&mut self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        if !(0..QUEUE_IDS_MAX).contains(&queue_id) {
+            return;
+        }
+        if let Some(queues) = self.pulls.get_mut(&offset_key(topic, group)) {
+            queues.insert(queue_id, offset);
+        } else if self.pulls.len() < OFFSET_KEYS_MAX {
+            self.pulls
+                .entry(offset_key(topic, group))
+                .or_default()
+                .insert(queue_id, offset);
+        }
+    }
+
+    /// Java's `queryPullOffset`: the last pull's end, else the committed offset.
+    pub fn query_pull(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        self.pulls
+            .get(&offset_key(topic, group))
+            .and_then(|queues| queues.get(&queue_id).copied())
+            .or_else(|| self.query(group, topic, queue_id))
+    }
+
+    /// Every pulled queue of `topic@group`: queue → the last pull's end.
+    pub fn queue_pull_offsets(&self, group: &str, topic: &str) -> BTreeMap<i32, i64> {
+        self.pulls.get(&offset_key(topic, group)).cloned().unwrap_or_default()
     }
 
     /// Java's `assignResetOffset`: commits `offset` and remembers it for the group's next pull.
@@ -168,6 +201,8 @@ impl ConsumerOffsetTable {
             .retain(|key, _| split_key(key).is_none_or(|(_, g)| g != group));
         self.resets
             .retain(|key, _| split_key(key).is_none_or(|(_, g)| g != group));
+        self.pulls
+            .retain(|key, _| split_key(key).is_none_or(|(_, g)| g != group));
         let removed = self.offsets.len() != before;
         if removed {
             next_version(&mut self.data_version, now_ms);
@@ -181,6 +216,8 @@ impl ConsumerOffsetTable {
         self.offsets
             .retain(|key, _| split_key(key).is_none_or(|(t, _)| t != topic));
         self.resets
+            .retain(|key, _| split_key(key).is_none_or(|(t, _)| t != topic));
+        self.pulls
             .retain(|key, _| split_key(key).is_none_or(|(t, _)| t != topic));
         let removed = self.offsets.len() != before;
         if removed {
@@ -320,6 +357,26 @@ mod tests {
         assert!(table.remove_topic("A", 5));
         assert!(table.to_wrapper().offset_table.is_empty());
         assert_eq!(table.data_version().counter, 2);
+    }
+
+    #[test]
+    fn pull_offsets_fall_back_to_commits_and_are_not_persisted() {
+        let mut table = ConsumerOffsetTable::default();
+        table.commit("cg", "T", 0, 3, 0);
+        assert_eq!(table.query_pull("cg", "T", 0), Some(3));
+        table.commit_pull("cg", "T", 0, 8);
+        table.commit_pull("cg", "T", -1, 8);
+        assert_eq!(
+            (table.query_pull("cg", "T", 0), table.query("cg", "T", 0)),
+            (Some(8), Some(3))
+        );
+        assert_eq!(table.queue_pull_offsets("cg", "T"), BTreeMap::from([(0, 8)]));
+        assert_eq!(
+            ConsumerOffsetTable::from_wrapper(table.to_wrapper()).query_pull("cg", "T", 0),
+            Some(3)
+        );
+        table.remove_group("cg", 1);
+        assert_eq!(table.query_pull("cg", "T", 0), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! time plus the delay, which is never before Java's own "now + delay"), and never later than
 //! Java's slot end ([`due_ms`]).
 
+pub mod counts;
 pub mod recall;
 pub mod wheel;
 

@@ -117,11 +117,14 @@ impl<C: Clone + Eq + Hash> ClientRegistry<C> {
             .collect()
     }
 
-    /// Every online consumer group with the topics it subscribes to.
-    pub fn subscribed_topics(&self) -> Vec<(String, Vec<String>)> {
+    /// Every online consumer group, whether it consumes by POP, and the topics it subscribes to.
+    pub fn subscribed_topics(&self) -> Vec<(String, bool, Vec<String>)> {
         self.consumers
             .iter()
-            .map(|(group, info)| (group.clone(), info.subscriptions.keys().cloned().collect()))
+            .map(|(group, info)| {
+                let pop = matches!(info.consume_type, ConsumeType::ConsumePop);
+                (group.clone(), pop, info.subscriptions.keys().cloned().collect())
+            })
             .collect()
     }
 

@@ -24,6 +24,7 @@ use ferrocket_wire::system_topics::TIMER_TOPIC;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
+use super::counts::TopicCounts;
 use super::{due_ms, recall};
 use crate::config::BrokerConfig;
 use crate::error::BrokerResult;
@@ -80,6 +81,9 @@ pub struct TimerWheel {
     taken_total: u64,
     /// Recalls met but not yet their timers: `(slot, delete key)` (see `super::recall`).
     cancels: BTreeSet<(i64, String)>,
+    /// Timers in and out per real topic, for the metrics (not kept across restarts, as Java's
+    /// counters are not).
+    pub counts: TopicCounts,
 }
 
 impl TimerWheel {
