@@ -24,8 +24,8 @@ use tokio::time::{Instant, sleep, timeout};
 use tracing::Instrument;
 
 use super::codec::{OffsetReport, TRANSFER_BODY_BYTES_MAX, TransferFrame};
-use super::tail::TAIL_MARKER;
 use super::replica_stream::ReplicaStream;
+use super::tail::TAIL_MARKER;
 use super::{HaConfig, HaError, ReplicaSink};
 
 /// Java's `RemotingHelper.connect` gives up after this long.
@@ -241,7 +241,12 @@ async fn replicate(replica: &Replica, master: &str) -> Result<(), HaError> {
 /// Our master's tail request (`tail.rs`): a heartbeat for an offset below this slave's end,
 /// before anything was appended on this connection. Any other frame for another offset than
 /// the end is refused as Java refuses it.
-fn is_tail_request(frame: &TransferFrame, stream: &ReplicaStream, reported: CommitLogOffset, log_end: CommitLogOffset) -> bool {
+fn is_tail_request(
+    frame: &TransferFrame,
+    stream: &ReplicaStream,
+    reported: CommitLogOffset,
+    log_end: CommitLogOffset,
+) -> bool {
     frame.body.is_empty()
         && stream.pending_bytes() == 0
         && reported == log_end
@@ -256,9 +261,16 @@ async fn send_tail(
     from: CommitLogOffset,
     to: CommitLogOffset,
 ) -> Result<(), HaError> {
-    tracing::warn!(from = from.0, to = to.0, "the master lost records this slave holds: sending them back");
+    tracing::warn!(
+        from = from.0,
+        to = to.0,
+        "the master lost records this slave holds: sending them back"
+    );
     writer.write_all(&TAIL_MARKER.to_be_bytes()).await?;
-    let batch = replica.config.transfer_batch_bytes.clamp(1, TRANSFER_BODY_BYTES_MAX as u32);
+    let batch = replica
+        .config
+        .transfer_batch_bytes
+        .clamp(1, TRANSFER_BODY_BYTES_MAX as u32);
     let mut offset = from;
     let mut frame = BytesMut::new();
     while offset < to {

@@ -32,7 +32,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};
 
-use super::codec::{REPORT_BYTES, TRANSFER_BODY_BYTES_MAX, TRANSFER_HEADER_BYTES, OffsetReport, TransferHeader};
+use super::codec::{OffsetReport, REPORT_BYTES, TRANSFER_BODY_BYTES_MAX, TRANSFER_HEADER_BYTES, TransferHeader};
 use super::replica_stream::ReplicaStream;
 use super::{CommitLogSource, HaError};
 
@@ -147,7 +147,10 @@ impl Tail {
             }
         });
         taken?;
-        tracing::info!(bytes = slave_end.bytes_after(master_end), "tail taken back from the slave");
+        tracing::info!(
+            bytes = slave_end.bytes_after(master_end),
+            "tail taken back from the slave"
+        );
         Ok(Some(stream))
     }
 }

@@ -77,7 +77,10 @@ struct SharedLog(Mutex<CommitLog>, Mutex<Option<String>>);
 
 impl SharedLog {
     fn open(dir: &Path) -> Arc<SharedLog> {
-        Arc::new(SharedLog(Mutex::new(CommitLog::open(&config(dir)).unwrap()), Mutex::new(None)))
+        Arc::new(SharedLog(
+            Mutex::new(CommitLog::open(&config(dir)).unwrap()),
+            Mutex::new(None),
+        ))
     }
 
     /// Appends `count` records numbered from `first`; returns the log's new end.

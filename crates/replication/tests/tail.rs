@@ -186,7 +186,10 @@ async fn pair_then_cut(total: usize, cut_after: usize) -> Cut {
     master.shutdown().await;
     master_store.shutdown();
     let cut = ends[cut_after - 1];
-    assert!(ends.last().unwrap().0 - cut.0 > 2 * SEGMENT_BYTES, "the lost tail spans segments");
+    assert!(
+        ends.last().unwrap().0 - cut.0 > 2 * SEGMENT_BYTES,
+        "the lost tail spans segments"
+    );
     power_cut(master_dir.path(), cut);
     let slave_log = log_bytes(&slave_store);
     Cut {

@@ -57,7 +57,10 @@ pub async fn start(config: &BrokerConfig, store: &StoreHandle, clock: &Clock) ->
     // After a crash a SYNC_MASTER's slave may hold acknowledged records this log lost (a power
     // cut under ASYNC_FLUSH): no put until the slave is back and they are (docs/protocol-notes.md).
     if config.broker_role == BrokerRole::SyncMaster && store.read(|s| s.recovered_abnormally()) {
-        info!(wait_ms = TAIL_RECOVERY_TIMEOUT.as_millis() as u64, "recovered from a crash: puts wait for the slave");
+        info!(
+            wait_ms = TAIL_RECOVERY_TIMEOUT.as_millis() as u64,
+            "recovered from a crash: puts wait for the slave"
+        );
         master.hold_puts_for_tail(TAIL_RECOVERY_TIMEOUT);
     }
     Ok(Replication::master(master))
