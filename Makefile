@@ -74,11 +74,11 @@ powerloss-long:
 # loop 1,000 times, route lookups while 17 brokers of 38,000 topics expire, and the restart time
 # of a ~380 MB store after SIGKILL (each prints its figures); and the fault tests with the official
 # Java client, 1,000 SIGKILLs of our broker per flush mode plus the full disk, 100 SIGKILLs of a
-# SYNC_MASTER beside its slave, and the partitions with the master cut from the name server (which
+# SYNC_MASTER beside its slave, 100 power cuts of one (its store on lossyfs), and the partitions with the master cut from the name server (which
 # waits out its 120 s broker expiry) (RELIABILITY.md; the figures are the "CHAOS RESULT" lines,
 # also in interop/java/chaos-it/target/chaos-results.txt).
 chaos: crash-long powerloss-long
-	interop/java/chaos-interop.sh -Dchaos.cycles=1000 -Dchaos.haCycles=100 -Dchaos.long=true
+	interop/java/chaos-interop.sh -Dchaos.cycles=1000 -Dchaos.haCycles=100 -Dchaos.haCutCycles=100 -Dchaos.long=true
 	cargo test --release -p ferrocket-namesrv --test large_clusters -- --ignored --nocapture
 	cargo test --release -p ferrocket-store --test recovery -- --ignored --nocapture --exact restart_time_after_sigkill
 

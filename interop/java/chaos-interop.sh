@@ -9,6 +9,8 @@
 # 1. Builds the ferrocket binary (cargo build -p ferrocket), unless $FERROCKET_BIN names one or
 #    -Dbroker.impl=java is given (then the official 5.3.3 name server and broker are tested instead,
 #    which is how every test is validated before it judges ours).
+#    It also builds target/debug/lossyfs-mount (crates/lossyfs), which MasterSlavePowerCutTest
+#    mounts under the master's store to cut its power.
 # 2. Runs `mvn --fail-at-end test` on namesrv-it-support and chaos-it. The disk-full test mounts a
 #    small tmpfs, so it needs root (it fails, saying so, otherwise).
 #
@@ -37,6 +39,9 @@ case "$impl" in
   java) what="the official Java 5.3.3 name server and broker (-Dbroker.impl=java)" ;;
   *) die "-Dbroker.impl must be ferrocket or java, not $impl" ;;
 esac
+
+# The power-cut test mounts the master's store on lossyfs through this helper (both brokers).
+(cd "$ROOT" && cargo build -q -p ferrocket-lossyfs --bin lossyfs-mount) || die "cargo build of lossyfs-mount failed"
 
 echo "$SUITE.sh: testing $what (full Maven log: $LOG)"
 run_maven namesrv-it-support,chaos-it "$@"

@@ -17,6 +17,7 @@ mod master;
 mod replica_stream;
 mod slave;
 mod store_handle;
+mod tail;
 
 use std::io;
 
@@ -28,6 +29,7 @@ pub use codec::{OffsetReport, TRANSFER_BODY_BYTES_MAX, TransferFrame, TransferHe
 pub use master::{HaMaster, OnSlaveRefused, TransferCursor};
 pub use replica_stream::{ReplicaStream, UNIT_BYTES_MAX};
 pub use slave::{HaSlave, SlaveStatus};
+pub use tail::{TAIL_MARKER, TAIL_RECOVERY_TIMEOUT};
 
 /// Java's `haSendHeartbeatInterval`: reports and heartbeats at least this often.
 pub const HEARTBEAT_INTERVAL_MS_DEFAULT: i64 = 5_000;
@@ -90,6 +92,18 @@ pub enum HaError {
     #[error("replicated bytes at {offset}: {reason}")]
     BadUnit { offset: CommitLogOffset, reason: String },
 
+    /// The slave holds bytes beyond this master's end, and the master took puts since it
+    /// started, so the two logs differ from `master_end` on: neither can be fixed from the other.
+    #[error("slave log ends at {slave_end}, master's at {master_end} and it took puts since: the logs diverged")]
+    Diverged {
+        slave_end: CommitLogOffset,
+        master_end: CommitLogOffset,
+    },
+
+    /// The tail exchange (`tail.rs`) broke its own rules.
+    #[error("tail recovery: {reason}")]
+    Tail { reason: String },
+
     #[error("nothing read for {idle_ms} ms")]
     Idle { idle_ms: i64 },
 
@@ -110,6 +124,11 @@ pub trait CommitLogSource: Send + Sync + 'static {
     /// Up to `max_len` bytes from `offset`, never past its segment or the written end (Java's
     /// `getCommitLogData`); empty when nothing is stored at `offset`.
     fn read_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>>;
+    /// Appends whole records and fillers at the log's end that a slave held beyond it (the tail
+    /// a power cut took, `tail.rs`); over the broker's store it also dispatches them.
+    fn append_recovered(&self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()>;
+    /// Refuses puts with `reason` until called with `None` (the tail is being taken back).
+    fn hold_puts(&self, reason: Option<String>);
 }
 
 /// Where the slave puts what it receives; over the broker's store it also dispatches the new
@@ -120,4 +139,7 @@ pub trait ReplicaSink: Send + Sync + 'static {
     fn segment_bytes(&self) -> u64;
     /// Appends whole records and fillers at `offset` (see `CommitLog::append_raw`).
     fn append_replicated(&self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()>;
+    /// Up to `max_len` bytes of this log from `offset`, never past a segment or the end: what
+    /// the slave sends back to a master that lost them (`tail.rs`).
+    fn read_replica_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>>;
 }

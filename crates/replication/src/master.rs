@@ -27,6 +27,7 @@ use super::acks::{ReplicationState, SlaveProgress};
 use super::codec::{
     OffsetReport, REPORT_BYTES, TRANSFER_BODY_BYTES_MAX, TRANSFER_HEADER_BYTES, TransferFrame, TransferHeader,
 };
+use super::tail::Tail;
 use super::{CommitLogSource, HaConfig, HaError};
 
 /// Java's writer waits this long for new data before looking again (`allWaitForRunning(100)`),
@@ -132,6 +133,8 @@ struct Shared {
     log_end: watch::Sender<CommitLogOffset>,
     started: Instant,
     on_refused: OnSlaveRefused,
+    /// A slave past the master's end: its tail taken back first, or refused (`tail.rs`).
+    tail: Arc<Tail>,
 }
 
 impl Shared {
@@ -152,7 +155,9 @@ impl HaMaster {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         let max_offset = source.max_offset();
+        let tail = Arc::new(Tail::new(source.clone(), max_offset));
         let shared = Arc::new(Shared {
+            tail,
             source,
             config,
             state: watch::channel(ReplicationState::default()).0,
@@ -181,6 +186,13 @@ impl HaMaster {
             *end = (*end).max(max_offset);
             grew
         });
+    }
+
+    /// After a crash: holds puts until the first slave has settled (its tail taken back if it
+    /// holds more than this master) or `wait` passed, so no put lands where the slave's
+    /// acknowledged records belong (`tail.rs`).
+    pub fn hold_puts_for_tail(&self, wait: Duration) {
+        self.shared.tail.hold_until_first_slave(wait);
     }
 
     /// Whether any slave is connected.
@@ -296,6 +308,19 @@ async fn serve_slave(stream: TcpStream, registration: Registration, mut shutdown
     if let Err(error) = stream.set_nodelay(true) {
         tracing::warn!(?peer, %error, "ha socket option failed");
     }
+    let idle = Duration::from_millis(u64::try_from(registration.shared.config.housekeeping_interval_ms).unwrap_or(0));
+    let settled = tokio::select! {
+        settled = registration.shared.tail.settle(stream, idle) => settled,
+        _ = shutdown.changed() => return,
+    };
+    let stream = match settled {
+        Ok(Some(stream)) => stream,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::error!(?peer, %error, "ha slave refused");
+            return;
+        }
+    };
     let (reader, writer) = stream.into_split();
     let (first_tx, first_rx) = oneshot::channel();
     let shared = registration.shared.clone();

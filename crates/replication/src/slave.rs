@@ -23,8 +23,9 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, timeout};
 use tracing::Instrument;
 
-use super::codec::{OffsetReport, TransferFrame};
+use super::codec::{OffsetReport, TRANSFER_BODY_BYTES_MAX, TransferFrame};
 use super::replica_stream::ReplicaStream;
+use super::tail::TAIL_MARKER;
 use super::{HaConfig, HaError, ReplicaSink};
 
 /// Java's `RemotingHelper.connect` gives up after this long.
@@ -189,6 +190,12 @@ async fn replicate(replica: &Replica, master: &str) -> Result<(), HaError> {
     loop {
         while let Some((frame, frame_bytes)) = complete_frame(&buf)? {
             buf.advance(frame_bytes);
+            if is_tail_request(&frame, &stream, reported, log_end) {
+                send_tail(replica, &mut writer, frame.offset, reported).await?;
+                report(&mut writer, reported).await?;
+                last_report_ms = now_ms();
+                continue;
+            }
             let whole = stream.accept(frame.offset, &frame.body)?;
             let Some((offset, bytes)) = whole else { continue };
             let max_offset = gated(replica, move |sink| {
@@ -229,6 +236,57 @@ async fn replicate(replica: &Replica, master: &str) -> Result<(), HaError> {
             _ = sleep(Duration::from_millis(u64::try_from(wake_in).unwrap_or(1))) => {}
         }
     }
+}
+
+/// Our master's tail request (`tail.rs`): a heartbeat for an offset below this slave's end,
+/// before anything was appended on this connection. Any other frame for another offset than
+/// the end is refused as Java refuses it.
+fn is_tail_request(
+    frame: &TransferFrame,
+    stream: &ReplicaStream,
+    reported: CommitLogOffset,
+    log_end: CommitLogOffset,
+) -> bool {
+    frame.body.is_empty()
+        && stream.pending_bytes() == 0
+        && reported == log_end
+        && stream.expected_offset() == Some(log_end)
+        && frame.offset < log_end
+}
+
+/// Sends the master the marker and this log's bytes `[from, to)` (records the master lost).
+async fn send_tail(
+    replica: &Replica,
+    writer: &mut OwnedWriteHalf,
+    from: CommitLogOffset,
+    to: CommitLogOffset,
+) -> Result<(), HaError> {
+    tracing::warn!(
+        from = from.0,
+        to = to.0,
+        "the master lost records this slave holds: sending them back"
+    );
+    writer.write_all(&TAIL_MARKER.to_be_bytes()).await?;
+    let batch = replica
+        .config
+        .transfer_batch_bytes
+        .clamp(1, TRANSFER_BODY_BYTES_MAX as u32);
+    let mut offset = from;
+    let mut frame = BytesMut::new();
+    while offset < to {
+        let max_len = u32::try_from(to.bytes_after(offset)).unwrap_or(u32::MAX).min(batch);
+        let chunk = gated(replica, move |sink| sink.read_replica_chunk(offset, max_len)).await?;
+        if chunk.is_empty() {
+            return Err(HaError::Tail {
+                reason: format!("this slave no longer holds offset {offset}"),
+            });
+        }
+        frame.clear();
+        TransferFrame::encode(offset, &chunk, &mut frame);
+        writer.write_all(&frame).await?;
+        offset = offset.plus_bytes(chunk.len() as u64);
+    }
+    Ok(())
 }
 
 /// The frame at the front of `buf` and its length, once all of it is there.

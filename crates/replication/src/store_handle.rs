@@ -19,6 +19,15 @@ impl CommitLogSource for StoreHandle {
     fn read_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>> {
         self.read(|store| store.read_commit_log_chunk(offset, max_len))
     }
+
+    fn append_recovered(&self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()> {
+        let now_ms = self.now_ms();
+        self.write(|store| store.append_replicated(offset, bytes, now_ms))
+    }
+
+    fn hold_puts(&self, reason: Option<String>) {
+        self.write(|store| store.hold_puts(reason));
+    }
 }
 
 impl ReplicaSink for StoreHandle {
@@ -33,6 +42,10 @@ impl ReplicaSink for StoreHandle {
     fn append_replicated(&self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()> {
         let now_ms = self.now_ms();
         self.write(|store| store.append_replicated(offset, bytes, now_ms))
+    }
+
+    fn read_replica_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>> {
+        self.read(|store| store.read_commit_log_chunk(offset, max_len))
     }
 }
 

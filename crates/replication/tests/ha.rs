@@ -73,11 +73,14 @@ fn tear_at(dir: &Path, from: u64) {
 }
 
 /// A commit log shared by the test and a replication task.
-struct SharedLog(Mutex<CommitLog>);
+struct SharedLog(Mutex<CommitLog>, Mutex<Option<String>>);
 
 impl SharedLog {
     fn open(dir: &Path) -> Arc<SharedLog> {
-        Arc::new(SharedLog(Mutex::new(CommitLog::open(&config(dir)).unwrap())))
+        Arc::new(SharedLog(
+            Mutex::new(CommitLog::open(&config(dir)).unwrap()),
+            Mutex::new(None),
+        ))
     }
 
     /// Appends `count` records numbered from `first`; returns the log's new end.
@@ -105,6 +108,12 @@ impl CommitLogSource for SharedLog {
     fn read_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>> {
         self.0.lock().unwrap().read_chunk(offset, max_len)
     }
+    fn append_recovered(&self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()> {
+        self.0.lock().unwrap().append_raw(offset, bytes)
+    }
+    fn hold_puts(&self, held: Option<String>) {
+        *self.1.lock().unwrap() = held;
+    }
 }
 
 impl ReplicaSink for SharedLog {
@@ -116,6 +125,9 @@ impl ReplicaSink for SharedLog {
     }
     fn append_replicated(&self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()> {
         self.0.lock().unwrap().append_raw(offset, bytes)
+    }
+    fn read_replica_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>> {
+        self.0.lock().unwrap().read_chunk(offset, max_len)
     }
 }
 

@@ -176,6 +176,9 @@ pub struct MessageStore {
     arrivals: PendingArrivals,
     /// Why puts are refused (shut down, dispatch failed), if they are.
     not_writeable: Option<String>,
+    /// Why puts wait for now (a master taking back from its slave the tail a power cut took
+    /// from its own log, `crates/replication/src/tail.rs`); replicated appends still go on.
+    puts_held: Option<String>,
     /// The disk-full flag of the last clean-up run; refuses puts while set.
     disk_state: DiskState,
     /// Java's `diskUtil()` text of the run that set the flag: what a refused put's remark quotes.
@@ -224,6 +227,7 @@ impl MessageStore {
             last_store_timestamp_ms: checkpoint.physic_msg_timestamp_ms,
             arrivals: PendingArrivals::default(),
             not_writeable: None,
+            puts_held: None,
             disk_state: DiskState::default(),
             disk_util: String::new(),
             retention,
@@ -264,7 +268,7 @@ impl MessageStore {
         encoded: EncodedRecords,
         now_ms: i64,
     ) -> StoreResult<PutResult> {
-        if let Some(reason) = &self.not_writeable {
+        if let Some(reason) = self.not_writeable.as_ref().or(self.puts_held.as_ref()) {
             return Err(StoreError::NotWriteable { reason: reason.clone() });
         }
         if self.disk_state.refuses_puts() {
@@ -524,6 +528,12 @@ impl MessageStore {
 
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint
+    }
+
+    /// Refuses puts (`NotWriteable`, answered SERVICE_NOT_AVAILABLE) while `reason` is set;
+    /// [`MessageStore::append_replicated`] is not held. `None` lets puts through again.
+    pub fn hold_puts(&mut self, reason: Option<String>) {
+        self.puts_held = reason;
     }
 
     pub fn recovered_abnormally(&self) -> bool {

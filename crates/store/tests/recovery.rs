@@ -389,3 +389,52 @@ fn restart_bench_writer() {
     println!("written");
     std::thread::sleep(std::time::Duration::from_secs(60));
 }
+
+/// Cuts consume-queue file `file` of a 25-message queue (files of 10 entries) at every byte up
+/// to `written` (the rest zeroed, as a lost write leaves it), after a clean stop or a crash, and
+/// pulls every message back in order at its offset.
+fn cut_queue_file_at_every_byte(file: usize, written: u64) {
+    const COUNT: usize = 25;
+    for cut in 0..=written {
+        for crashed in [false, true] {
+            let root = tempfile::tempdir().unwrap();
+            store_of(root.path(), COUNT);
+            let files = files_in(&root.path().join("consumequeue/T/0"));
+            assert_eq!(files.len(), 3);
+            let victim = fs::OpenOptions::new().write(true).open(&files[file]).unwrap();
+            let len = victim.metadata().unwrap().len();
+            victim.set_len(cut).unwrap();
+            victim.set_len(len).unwrap();
+            if crashed {
+                fs::write(root.path().join("abort"), b"").unwrap();
+            }
+            let store = MessageStore::open(config(root.path()), T0 + 1_000)
+                .unwrap_or_else(|error| panic!("file {file} cut at {cut} (crashed: {crashed}): {error}"));
+            check_all_readable(&store, COUNT);
+        }
+    }
+}
+
+/// The pull path's files at every byte, as the commit log's torn-tail test: a full consume-queue
+/// file in the middle of a queue, cut anywhere, is repaired from the commit log. Known gap
+/// (issue 18, session 8): zeroed entries that keep the file's length are not detected (the
+/// repair at first read looks at the file's size), and a pull returns them as empty records
+/// (`Truncated { need: 4, have: 0 }` when decoded). Only a disk that loses fsynced data leaves
+/// this; Java's `ConsumeQueue.recover` stops at the first entry of size 0 instead.
+#[test]
+#[ignore = "known gap: zeroed entries inside a queue file come back as empty records"]
+fn a_middle_queue_file_cut_at_every_byte_is_repaired_and_every_message_pulled() {
+    cut_queue_file_at_every_byte(1, 10 * 20);
+}
+
+/// Known gap (issue 18, session 8): the newest queue file losing entries the checkpoint already
+/// covers (a disk that lost fsynced data; a power cut cannot, the checkpoint follows the queue
+/// flush) is not rebuilt: pulls stop at the shorter end with OFFSET_OVERFLOW_ONE although the
+/// commit log holds the records. Java re-dispatches at every start from the highest physical
+/// offset any queue holds (`DefaultMessageStore`'s start-up reput), so with this one queue it
+/// would recover them (not when another queue is further on).
+#[test]
+#[ignore = "known gap: a newest queue file losing checkpointed entries is not rebuilt"]
+fn the_newest_queue_file_cut_at_every_byte_is_repaired_and_every_message_pulled() {
+    cut_queue_file_at_every_byte(2, 5 * 20);
+}

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use ferrocket_replication::{HaMaster, HaSlave, OnSlaveRefused, SLAVES_MAX};
+use ferrocket_replication::{HaMaster, HaSlave, OnSlaveRefused, SLAVES_MAX, TAIL_RECOVERY_TIMEOUT};
 use ferrocket_store::{Clock, MessageStoreConfig, StoreHandle};
 use ferrocket_wire::broker_id::MASTER_ID;
 use tracing::info;
@@ -54,6 +54,15 @@ pub async fn start(config: &BrokerConfig, store: &StoreHandle, clock: &Clock) ->
             error,
         })?;
     info!(ha_addr = %master.local_addr(), role = config.broker_role.java_name(), "ha master listening");
+    // After a crash a SYNC_MASTER's slave may hold acknowledged records this log lost (a power
+    // cut under ASYNC_FLUSH): no put until the slave is back and they are (docs/protocol-notes.md).
+    if config.broker_role == BrokerRole::SyncMaster && store.read(|s| s.recovered_abnormally()) {
+        info!(
+            wait_ms = TAIL_RECOVERY_TIMEOUT.as_millis() as u64,
+            "recovered from a crash: puts wait for the slave"
+        );
+        master.hold_puts_for_tail(TAIL_RECOVERY_TIMEOUT);
+    }
     Ok(Replication::master(master))
 }
 

@@ -61,6 +61,8 @@ final class HaPair implements AutoCloseable {
     private Node master;
     private Node slave;
     private int masterLaunches;
+    /** The master's store on lossyfs ({@link #startWithLossyMaster}), else null. */
+    private PowerCutMount masterMount;
 
     private HaPair(BrokerUnderTest.Impl impl, AutoCloseable namesrv, String namesrvAddress, Path work, String classpath,
                    Map<String, String> common) throws IOException {
@@ -98,6 +100,16 @@ final class HaPair implements AutoCloseable {
      * slave's first registration names its master). {@code common} holds settings for both brokers.
      */
     static HaPair start(Path work, Map<String, String> common) throws IOException, InterruptedException {
+        return start(work, common, false);
+    }
+
+    /** As {@link #start}, the master's store on lossyfs so that {@link #powerCutMaster} can cut it. */
+    static HaPair startWithLossyMaster(Path work, Map<String, String> common) throws IOException, InterruptedException {
+        return start(work, common, true);
+    }
+
+    private static HaPair start(Path work, Map<String, String> common, boolean lossyMaster)
+        throws IOException, InterruptedException {
         BrokerUnderTest.Impl impl = BrokerUnderTest.selectedImpl();
         String classpath = InteropEnv.classpathFromFile("ferrocket.interop.rocketmq5Classpath");
         Map<String, String> conf = new LinkedHashMap<>();
@@ -114,18 +126,21 @@ final class HaPair implements AutoCloseable {
         if (impl == BrokerUnderTest.Impl.JAVA) {
             JavaNamesrv namesrv = JavaNamesrv.start(classpath, work, "JSON");
             HaPair pair = new HaPair(impl, namesrv, namesrv.address(), work, classpath, conf);
-            pair.startBoth();
+            pair.startBoth(lossyMaster);
             return pair;
         }
         FerrocketNamesrv namesrv = FerrocketNamesrv.start(work);
         HaPair pair = new HaPair(impl, namesrv, namesrv.address(), work, classpath, conf);
         pair.slaveConf.put("slaveSyncPeriod", "500");
-        pair.startBoth();
+        pair.startBoth(lossyMaster);
         return pair;
     }
 
-    private void startBoth() throws IOException, InterruptedException {
+    private void startBoth(boolean lossyMaster) throws IOException, InterruptedException {
         try {
+            if (lossyMaster) {
+                masterMount = PowerCutMount.mount(work.resolve("master-lossyfs"), storeDir("master"));
+            }
             master = launch("master", masterConf, ++masterLaunches);
             slave = launch("slave", slaveConf, 1);
         } catch (IOException | InterruptedException | RuntimeException | Error e) {
@@ -239,6 +254,19 @@ final class HaPair implements AutoCloseable {
         master.close();
     }
 
+    /**
+     * A power cut of the master's machine: its store keeps only what was fsynced (the newest
+     * write torn) and the master dies with it; it stays down until {@link #restartMaster}, on
+     * what was durable. Returns the changes the cut threw away so far.
+     */
+    long powerCutMaster() throws IOException, InterruptedException {
+        masterMount.cut();
+        master.kill();
+        master.close();
+        masterMount.remount();
+        return masterMount.lostChanges();
+    }
+
     /** Starts the master again on its port and store. */
     void restartMaster() throws IOException, InterruptedException {
         master = launch("master", masterConf, ++masterLaunches);
@@ -256,6 +284,9 @@ final class HaPair implements AutoCloseable {
             if (node != null) {
                 node.close();
             }
+        }
+        if (masterMount != null) {
+            masterMount.close();
         }
         try {
             namesrv.close();
