@@ -229,7 +229,10 @@ impl CommitLog {
         };
         // The scan reads through read-only maps: no system call or buffer per record. They are
         // dropped before the truncation below (`log_maps.rs`) and mapped again after it.
-        for start in starts.iter().filter(|&&start| start + config.segment_bytes > log.recovery_start) {
+        for start in starts
+            .iter()
+            .filter(|&&start| start + config.segment_bytes > log.recovery_start)
+        {
             log.maps.map(log.segments.dir(), *start, false);
         }
         let (end, records_scanned) = log.recover_end()?;

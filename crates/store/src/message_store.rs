@@ -426,8 +426,11 @@ impl MessageStore {
         let mut checkpoint = self.checkpoint;
         checkpoint.synced_end = Some(self.dispatched_offset.min(self.log.flushed_offset()));
         let queue_files = self.queues.take_dirty_files()?;
-        // The queue tails were just written: a mark costs one small write more.
-        self.write_mark_only()?;
+        // The queue tails were just written: a mark costs one small write more. Its failure
+        // must not fail the flush (the files just taken would go unsynced); the old mark holds.
+        if let Err(error) = self.write_mark_only() {
+            tracing::debug!(%error, "written mark not moved");
+        }
         Ok(QueueFlush {
             queue_files,
             index_file: self.index.files().last().map(|file| file.path().to_owned()),

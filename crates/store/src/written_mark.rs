@@ -17,8 +17,7 @@
 //! * The mark is never `fsync`ed, so a disk that loses unsynced writes without a reboot (the
 //!   FUSE power-loss tests, crates/lossyfs) loses the mark with them; a torn mark fails its CRC.
 //! * It is tied to the abort file the writing process created (inode and mtime): any broker that
-//!   opened the store since (ours rewrites the abort file, Java's replaces it with a new inode)
-//!   invalidates it, so a mark never speaks for a log someone else has recovered or written.
+//!   opened the store since (ours and Java 5.3.3 both rewrite it with their pid) invalidates it, so a mark never speaks for a log someone else has recovered or written.
 //! * A mark is only consulted after an abnormal exit (abort file present).
 //!
 //! After recovering from a mark, the data between the checkpoint's synced end and the mark is
@@ -69,7 +68,10 @@ impl MarkIdentity {
         Some(MarkIdentity {
             boot_id,
             abort_inode: metadata.ino(),
-            abort_mtime_ns: metadata.mtime().saturating_mul(1_000_000_000).saturating_add(metadata.mtime_nsec()),
+            abort_mtime_ns: metadata
+                .mtime()
+                .saturating_mul(1_000_000_000)
+                .saturating_add(metadata.mtime_nsec()),
         })
     }
 }
@@ -208,7 +210,7 @@ mod tests {
         // Another boot: the page cache the mark spoke for is gone.
         let rebooted = MarkIdentity::with_boot_id(OTHER_BOOT, &abort).unwrap();
         assert_eq!(load(dir.path(), &rebooted), None);
-        // Another opening of the store (Java replaces the abort file with a new one).
+        // Another opening of the store (here a new abort file; rewriting it moves its mtime).
         std::fs::write(dir.path().join("abort.tmp"), "2").unwrap();
         std::fs::rename(dir.path().join("abort.tmp"), &abort).unwrap();
         let reopened = MarkIdentity::with_boot_id(BOOT, &abort).unwrap();

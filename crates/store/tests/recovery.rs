@@ -266,14 +266,24 @@ fn after_a_process_kill_recovery_checks_only_what_followed_the_written_mark() {
 #[test]
 fn a_mark_is_not_trusted_once_another_broker_opened_the_store() {
     let (root, marked) = killed_after_mark(5);
-    // Java's start replaces the abort file (`MixAll.string2File`: a new file renamed over it).
+    // Java 5.3.3's start rewrites the abort file in place with its pid (`MixAll.string2File`):
+    // same inode, a new mtime (set here, as the clock's granularity may not tell them apart).
     let abort = root.path().join("abort");
-    fs::write(root.path().join("abort.tmp"), "4242").unwrap();
-    fs::rename(root.path().join("abort.tmp"), &abort).unwrap();
+    let modified = fs::metadata(&abort).unwrap().modified().unwrap();
+    fs::write(&abort, "4242").unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&abort)
+        .unwrap()
+        .set_modified(modified + std::time::Duration::from_secs(1))
+        .unwrap();
     let store = MessageStore::open(config(root.path()), T0 + 1).unwrap();
     let report = *store.recovery_report();
     assert!(report.from_checkpoint && !report.from_written_mark, "{report:?}");
-    assert!(report.recovery_start < marked && report.records_scanned > 600, "{report:?}");
+    assert!(
+        report.recovery_start < marked && report.records_scanned > 600,
+        "{report:?}"
+    );
     check_all_readable(&store, 905);
 }
 
