@@ -53,7 +53,6 @@ impl AbortFile {
         }
     }
 
-    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -151,6 +151,8 @@ pub struct LogRecovery {
     pub files_repaired: usize,
     /// Whether the scan started at a checkpointed offset rather than three segments back.
     pub from_checkpoint: bool,
+    /// Whether it started at a written mark past the synced end (after a process kill).
+    pub from_written_mark: bool,
 }
 
 /// The outcome of checking the bytes at one offset (`checkMessageAndReturnSize`).
@@ -171,6 +173,18 @@ impl CommitLog {
     /// boundary below which everything is known to be on disk, from the store's checkpoint) when
     /// it lies within the files, else from the start of the third-to-last segment.
     pub fn open_from(config: &CommitLogConfig, synced_end: Option<CommitLogOffset>) -> StoreResult<CommitLog> {
+        CommitLog::open_recovering(config, synced_end, None)
+    }
+
+    /// [`CommitLog::open_from`], checking records only from `written_end` too when it is later:
+    /// a record boundary below which a killed process had written everything (the store's
+    /// `written_mark.rs`). What lies between the two is trusted to be whole but not on disk, so
+    /// the flushed offset stays at `synced_end` and the first flush syncs from there.
+    pub fn open_recovering(
+        config: &CommitLogConfig,
+        synced_end: Option<CommitLogOffset>,
+        written_end: Option<CommitLogOffset>,
+    ) -> StoreResult<CommitLog> {
         let smallest = RECORD_BYTES_MIN as u64 + BLANK_BYTES;
         if !(smallest..=SEGMENT_BYTES_MAX).contains(&config.segment_bytes) {
             return Err(StoreError::BadConfig {
@@ -194,28 +208,44 @@ impl CommitLog {
         };
         let starts = log.segments.starts();
         let first = log.segments.first_start().unwrap_or(0);
-        match synced_end {
-            Some(CommitLogOffset(synced)) if synced <= log.segments.end() => {
-                // Below the first file everything was deleted by clean-up: start at that file.
-                log.recovery_start = synced.max(first);
-                log.recovered.from_checkpoint = true;
-            }
-            _ => {
-                log.recovery_start = starts
-                    .get(starts.len().saturating_sub(RECOVERY_SEGMENTS))
-                    .copied()
-                    .unwrap_or(0);
-            }
+        // Below the first file everything was deleted by clean-up: start at that file.
+        let known = |offset: Option<CommitLogOffset>| {
+            offset
+                .filter(|offset| offset.0 <= log.segments.end())
+                .map(|offset| offset.0.max(first))
+        };
+        let (synced, written) = (known(synced_end), known(written_end));
+        let durable = if synced.is_some() || written.is_some() {
+            log.recovery_start = synced.max(written).unwrap_or(first);
+            log.recovered.from_checkpoint = true;
+            log.recovered.from_written_mark = written > synced;
+            synced.unwrap_or(first)
+        } else {
+            log.recovery_start = starts
+                .get(starts.len().saturating_sub(RECOVERY_SEGMENTS))
+                .copied()
+                .unwrap_or(0);
+            log.recovery_start
+        };
+        // The scan reads through read-only maps: no system call or buffer per record. They are
+        // dropped before the truncation below (`log_maps.rs`) and mapped again after it.
+        for start in starts
+            .iter()
+            .filter(|&&start| start + config.segment_bytes > log.recovery_start)
+        {
+            log.maps.map(log.segments.dir(), *start, false);
         }
         let (end, records_scanned) = log.recover_end()?;
+        log.maps.clear();
         log.recovered.records_scanned = records_scanned;
         log.recovered.bytes_truncated = log.segments.data_bytes_from(end, TRUNCATED_PROBE_BYTES_MAX)?;
         log.recovered.files_repaired = log.segments.repaired_files();
         log.segments.truncate(end)?;
         log.write_offset = end;
-        // The tail recovery read may be only in the page cache (the process died, not the
-        // machine): the first flush syncs it before anything claims it is on disk.
-        log.flushed_offset = log.recovery_start.min(end);
+        // The tail recovery read, and what a written mark vouched for, may be only in the page
+        // cache (the process died, not the machine): the first flush syncs it before anything
+        // claims it is on disk.
+        log.flushed_offset = durable.min(end);
         if log.flushed_offset < end {
             log.segments.mark_dirty_from(log.flushed_offset);
         }
@@ -655,7 +685,10 @@ impl CommitLog {
             return Ok(RecordCheck::Invalid(format!("only {available} bytes left")));
         }
         let mut header = [0u8; BLANK_BYTES as usize];
-        self.segments.read_at(offset, &mut header)?;
+        match self.mapped(offset, BLANK_BYTES as u32) {
+            Some(mapped) => header.copy_from_slice(mapped),
+            None => self.segments.read_at(offset, &mut header)?,
+        }
         let [s0, s1, s2, s3, m0, m1, m2, m3] = header;
         let declared = i32::from_be_bytes([s0, s1, s2, s3]);
         let magic = u32::from_be_bytes([m0, m1, m2, m3]);
@@ -674,9 +707,17 @@ impl CommitLog {
                 "record of {size} bytes, {available} available"
             )));
         }
-        let mut bytes = vec![0u8; size as usize];
-        self.segments.read_at(offset, &mut bytes)?;
-        let message = match StoredMessage::decode(&bytes) {
+        let read;
+        let bytes = match self.mapped(offset, size) {
+            Some(mapped) => mapped,
+            None => {
+                let mut buf = vec![0u8; size as usize];
+                self.segments.read_at(offset, &mut buf)?;
+                read = buf;
+                &read
+            }
+        };
+        let message = match StoredMessage::decode(bytes) {
             Ok((message, _)) => message,
             Err(error) => return Ok(RecordCheck::Invalid(error.to_string())),
         };
@@ -684,7 +725,7 @@ impl CommitLog {
         if check_crc && !message.body.is_empty() && !message.body_crc_matches() {
             return Ok(RecordCheck::Invalid("body crc mismatch".to_owned()));
         }
-        if check_crc && looks_torn(&message, &bytes) {
+        if check_crc && looks_torn(&message, bytes) {
             return Ok(RecordCheck::Invalid("zeroed tail".to_owned()));
         }
         Ok(RecordCheck::Message(Box::new(ScannedRecord {

@@ -389,6 +389,12 @@ impl ConsumeQueue {
         (self.write_position - self.written_position) / ENTRY_BYTES
     }
 
+    /// Writes the pending entries (into the page cache; not synced), keeping the buffer: what
+    /// the store does before a written mark vouches for every entry dispatched so far.
+    pub(crate) fn write_pending_tail(&mut self) -> StoreResult<()> {
+        self.write_pending()
+    }
+
     /// Writes the pending entries with one positioned write (they lie inside one file).
     fn write_pending(&mut self) -> StoreResult<()> {
         if self.pending.is_empty() {

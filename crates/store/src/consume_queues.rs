@@ -310,6 +310,15 @@ impl ConsumeQueues {
         Ok((Arc::clone(&self.files), paths))
     }
 
+    /// Writes every loaded queue's write-behind tail (not synced): afterwards every entry
+    /// dispatched so far is in the files' page cache.
+    pub(crate) fn write_pending_tails(&mut self) -> StoreResult<()> {
+        self.queues
+            .values_mut()
+            .filter_map(OnceLock::get_mut)
+            .try_for_each(ConsumeQueue::write_pending_tail)
+    }
+
     /// After a failed handed-out sync: every queue file is synced again at the next flush.
     pub(crate) fn mark_all_dirty(&mut self) {
         self.queues

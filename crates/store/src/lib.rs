@@ -46,6 +46,7 @@ mod retention;
 mod segments;
 mod service;
 mod store_config;
+mod written_mark;
 
 pub use arrivals::{ARRIVAL_TAGS_CODES_MAX, Arrival};
 pub use clock::Clock;

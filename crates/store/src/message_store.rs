@@ -40,6 +40,7 @@ use crate::open_files::{CachedPath, OpenFiles};
 use crate::recovery::{self, RecoveryReport};
 use crate::retention::{self, CleanReport, RetentionPolicy};
 use crate::store_config::{FlushDiskType, MessageStoreConfig};
+use crate::written_mark::{self, MarkIdentity, MarkWriter};
 
 mod dispatch;
 
@@ -133,12 +134,18 @@ pub struct QueueFlush {
     /// Written after the queues are synced, so it never claims more than is on disk.
     checkpoint: Checkpoint,
     checkpoint_path: PathBuf,
+    /// After a recovery from a written mark: the store root, whose queue and index files are
+    /// all synced first (the killed process's writes to them were never synced).
+    sync_recovered_files: Option<PathBuf>,
 }
 
 impl QueueFlush {
     /// `fsync`s the queue files and the index, then writes the checkpoint; touches no store
     /// state.
     pub fn sync(&self) -> StoreResult<()> {
+        if let Some(root) = &self.sync_recovered_files {
+            written_mark::sync_queue_and_index_files(root).map_err(io_error(root))?;
+        }
         let (files, paths) = &self.queue_files;
         sync_queue_files(files, paths)?;
         if let Some(path) = &self.index_file {
@@ -165,6 +172,11 @@ pub struct MessageStore {
     pub(crate) index: IndexFiles,
     checkpoint: Checkpoint,
     abort: AbortFile,
+    /// Writes this opening's written marks (`written_mark.rs`); `None` without a boot id.
+    written_mark: Option<MarkWriter>,
+    /// Recovery trusted a written mark past the synced end: the next checkpoint syncs every
+    /// queue and index file first.
+    unsynced_recovered: bool,
     /// `topicQueueTable`: the next queue offset to assign per (topic, queue id); a queue not in
     /// it continues from its max offset (read when first needed).
     next_queue_offsets: HashMap<(String, QueueId), QueueOffset>,
@@ -207,13 +219,24 @@ impl MessageStore {
         let abort = AbortFile::new(&config.root);
         let abnormal = abort.exists();
         let checkpoint = Checkpoint::load(&config.checkpoint_path())?;
+        // Only the process that created the abort file as it is now, in this boot, wrote a mark
+        // that holds (`written_mark.rs`).
+        let written_end = abnormal
+            .then(|| MarkIdentity::current(abort.path()))
+            .flatten()
+            .and_then(|identity| written_mark::load(&config.root, &identity));
         let recovery::Recovered {
             log,
             queues,
             index,
             report,
-        } = recovery::recover(&config, &checkpoint, abnormal, now_ms)?;
+        } = recovery::recover(&config, &checkpoint, abnormal, written_end, now_ms)?;
         abort.create()?;
+        let written_mark = MarkIdentity::current(abort.path()).and_then(|identity| {
+            MarkWriter::open(&config.root, identity)
+                .inspect_err(|error| tracing::warn!(%error, "no written mark: a crash recovers from the checkpoint"))
+                .ok()
+        });
         let dispatched_offset = log.max_offset();
         Ok(MessageStore {
             config,
@@ -222,6 +245,8 @@ impl MessageStore {
             index,
             checkpoint,
             abort,
+            written_mark,
+            unsynced_recovered: report.from_written_mark,
             next_queue_offsets: HashMap::new(),
             dispatched_offset,
             last_store_timestamp_ms: checkpoint.physic_msg_timestamp_ms,
@@ -404,19 +429,48 @@ impl MessageStore {
     pub fn begin_queue_flush(&mut self) -> StoreResult<QueueFlush> {
         let mut checkpoint = self.checkpoint;
         checkpoint.synced_end = Some(self.dispatched_offset.min(self.log.flushed_offset()));
+        let queue_files = self.queues.take_dirty_files()?;
+        // The queue tails were just written: a mark costs one small write more. Its failure
+        // must not fail the flush (the files just taken would go unsynced); the old mark holds.
+        if let Err(error) = self.write_mark_only() {
+            tracing::debug!(%error, "written mark not moved");
+        }
         Ok(QueueFlush {
-            queue_files: self.queues.take_dirty_files()?,
+            queue_files,
             index_file: self.index.files().last().map(|file| file.path().to_owned()),
             checkpoint,
             checkpoint_path: self.config.checkpoint_path(),
+            sync_recovered_files: self.unsynced_recovered.then(|| self.config.root.clone()),
         })
     }
 
     /// Ends a flush begun by [`MessageStore::begin_queue_flush`]; after a failure every queue
     /// file is synced again next time.
     pub fn finish_queue_flush(&mut self, synced: bool) {
-        if !synced {
+        if synced {
+            self.unsynced_recovered = false;
+        } else {
             self.queues.mark_all_dirty();
+        }
+    }
+
+    /// Writes every queue's write-behind tail into its file, then the written mark at the
+    /// dispatched offset (`written_mark.rs`): after a kill of this process, recovery checks only
+    /// what was written after it. Nothing is synced; the store's mark thread calls this a few
+    /// times a second.
+    pub fn write_mark(&mut self) -> StoreResult<()> {
+        if self.written_mark.is_none() {
+            return Ok(());
+        }
+        self.queues.write_pending_tails()?;
+        self.write_mark_only()
+    }
+
+    /// The mark alone, for when every queue tail is already written.
+    fn write_mark_only(&self) -> StoreResult<()> {
+        match &self.written_mark {
+            Some(writer) => writer.write(self.dispatched_offset.min(self.log.max_offset())),
+            None => Ok(()),
         }
     }
 
@@ -592,6 +646,12 @@ impl MessageStore {
     /// from the slave see them, and the queue-offset table follows them, so a slave promoted
     /// later would continue where the master stopped.
     pub fn append_replicated(&mut self, offset: CommitLogOffset, bytes: &[u8], now_ms: i64) -> StoreResult<()> {
+        // Anywhere but the end, the log restarts empty: no mark may outlive what it vouched for.
+        if offset != self.log.max_offset()
+            && let Some(writer) = &self.written_mark
+        {
+            writer.clear()?;
+        }
         self.log.append_raw(offset, bytes)?;
         self.dispatch_until(self.log.max_offset(), now_ms)
     }

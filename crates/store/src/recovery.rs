@@ -10,6 +10,11 @@
 //! checked, every queue loaded, the index files newer than the checkpoint deleted after an
 //! abnormal exit and rebuilt.
 //!
+//! After a process kill (the abort file there, the machine not rebooted) a valid written mark
+//! (`written_mark.rs`) moves the start later still, to where the killed process had written
+//! everything into the page cache: the cost then follows the last fraction of a second of writes,
+//! not how far the disk's flush lagged.
+//!
 //! After recovery the tail it read is synced again at the first flush (its bytes may still be
 //! only in the page cache of the crashed process's machine) before a new checkpoint claims it.
 
@@ -28,6 +33,8 @@ pub struct RecoveryReport {
     pub abnormal_exit: bool,
     /// Recovery started at the checkpoint's synced end (else Java's three segments back).
     pub from_checkpoint: bool,
+    /// It started later, at the written mark a killed process left (`written_mark.rs`).
+    pub from_written_mark: bool,
     /// Where checking the commit log began.
     pub recovery_start: CommitLogOffset,
     /// The commit log's end after recovery.
@@ -59,11 +66,13 @@ pub(crate) struct Recovered {
     pub(crate) report: RecoveryReport,
 }
 
-/// Opens and recovers the commit log, the consume queues and the index of `config.root`.
+/// Opens and recovers the commit log, the consume queues and the index of `config.root`;
+/// `written_end` is a written mark the killed process left (`written_mark.rs`), if one is valid.
 pub(crate) fn recover(
     config: &MessageStoreConfig,
     checkpoint: &Checkpoint,
     abnormal_exit: bool,
+    written_end: Option<CommitLogOffset>,
     now_ms: i64,
 ) -> StoreResult<Recovered> {
     let log_config = CommitLogConfig {
@@ -76,7 +85,8 @@ pub(crate) fn recover(
     // No queue directory at all: someone may have removed `consumequeue/` to have it rebuilt
     // (Java rebuilds it); the checkpoint cannot vouch for queues that are not there.
     let synced_end = checkpoint.synced_end.filter(|_| !queues.is_empty());
-    let log = CommitLog::open_from(&log_config, synced_end)?;
+    let written_end = written_end.filter(|_| abnormal_exit && !queues.is_empty());
+    let log = CommitLog::open_recovering(&log_config, synced_end, written_end)?;
     let log_recovery = log.recovered();
     let from_checkpoint = log_recovery.from_checkpoint;
     let records_redispatched = if from_checkpoint {
@@ -97,6 +107,7 @@ pub(crate) fn recover(
     let report = RecoveryReport {
         abnormal_exit,
         from_checkpoint,
+        from_written_mark: log_recovery.from_written_mark,
         recovery_start: log.recovery_start(),
         log_end: log.max_offset(),
         records_scanned: log_recovery.records_scanned,

@@ -44,6 +44,11 @@ const GROUP_COMMIT_WAIT_MS: u64 = 10;
 const QUEUE_FLUSH_INTERVAL_MS: i64 = 1000;
 /// Java's `cleanResourceInterval`.
 const CLEAN_INTERVAL_MS: u64 = 10_000;
+/// How often the written mark moves up (`written_mark.rs`): after a kill, recovery checks about
+/// this much of the newest writes. Its own thread, since a flush that lags under load (its
+/// `fsync` waits for the disk) must not hold the mark back; each tick writes the queues'
+/// write-behind tails, so shorter ticks mean smaller queue writes.
+const WRITTEN_MARK_INTERVAL_MS: u64 = 200;
 
 /// Java's `PutMessageStatus`, as far as this store produces it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +127,7 @@ impl StoreHandle {
         });
         let flusher = Arc::clone(&shared);
         let cleaner = Arc::clone(&shared);
+        let marker = Arc::clone(&shared);
         let spawn = |name: &str, body: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
                 .name(name.to_owned())
@@ -133,7 +139,8 @@ impl StoreHandle {
         };
         let flush_thread = spawn("store-flush", Box::new(move || flusher.flush_loop()))?;
         let clean_thread = spawn("store-clean", Box::new(move || cleaner.clean_loop()))?;
-        lock(&shared.threads).extend([flush_thread, clean_thread]);
+        let mark_thread = spawn("store-mark", Box::new(move || marker.mark_loop()))?;
+        lock(&shared.threads).extend([flush_thread, clean_thread, mark_thread]);
         Ok(StoreHandle { shared })
     }
 
@@ -212,7 +219,7 @@ impl StoreHandle {
         write_lock(&self.shared.store).run_cleanup_once(now_ms)
     }
 
-    /// Stops both threads, flushes everything and closes the store cleanly (abort file removed).
+    /// Stops the threads, flushes everything and closes the store cleanly (abort file removed).
     /// Puts afterwards answer `ServiceNotAvailable`. Idempotent.
     pub fn shutdown(&self) {
         let shared = &self.shared;
@@ -320,22 +327,34 @@ impl Shared {
     }
 
     fn clean_loop(&self) {
-        while !self.stopping.load(Ordering::SeqCst) {
-            {
-                let guard = lock(&self.clean_lock);
-                let _ = self
-                    .clean_wake
-                    .wait_timeout_while(guard, Duration::from_millis(CLEAN_INTERVAL_MS), |()| {
-                        !self.stopping.load(Ordering::SeqCst)
-                    });
-            }
-            if self.stopping.load(Ordering::SeqCst) {
-                break;
-            }
+        while self.sleep(CLEAN_INTERVAL_MS) {
             let now_ms = self.clock.now_ms();
             // A failed run is retried at the next interval.
             let _ = write_lock(&self.store).run_cleanup_once(now_ms);
         }
+    }
+
+    fn mark_loop(&self) {
+        while self.sleep(WRITTEN_MARK_INTERVAL_MS) {
+            // A failed mark leaves the older one, which still holds; the next tick retries.
+            let _ = write_lock(&self.store).write_mark();
+        }
+    }
+
+    /// Waits `interval_ms` or until shutdown; false when stopping.
+    fn sleep(&self, interval_ms: u64) -> bool {
+        if self.stopping.load(Ordering::SeqCst) {
+            return false;
+        }
+        {
+            let guard = lock(&self.clean_lock);
+            let _ = self
+                .clean_wake
+                .wait_timeout_while(guard, Duration::from_millis(interval_ms), |()| {
+                    !self.stopping.load(Ordering::SeqCst)
+                });
+        }
+        !self.stopping.load(Ordering::SeqCst)
     }
 
     fn request_flush(&self) {
@@ -355,6 +374,7 @@ fn log_recovery(report: &RecoveryReport, elapsed_ms: i64) {
     tracing::info!(
         abnormal_exit = report.abnormal_exit,
         from_checkpoint = report.from_checkpoint,
+        from_written_mark = report.from_written_mark,
         recovery_start = report.recovery_start.0,
         log_end = report.log_end.0,
         records_scanned = report.records_scanned,
