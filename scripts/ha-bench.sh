@@ -92,6 +92,8 @@ start_pair() { # label role
       children+=($!)
       await_line "$dir/$node/broker.log" "The broker\[.*\] boot success" 120
     else
+      # Our broker also serves gRPC (default 8081, taken by the first broker on the machine).
+      echo "grpcServerPort=$(free_port)" >> "$dir/$node/broker.conf"
       NO_COLOR=1 "$bin" broker -c "$dir/$node/broker.conf" > "$dir/$node/broker.log" 2>&1 &
       children+=($!)
       await_line "$dir/$node/broker.log" "^listening broker " 60
@@ -100,11 +102,16 @@ start_pair() { # label role
   namesrv="127.0.0.1:$namesrv_port"
   "$FERROCKET_BIN" admin updateTopic -n "$namesrv" -c HaBenchCluster -t HaBench -r 8 -w 8 >/dev/null \
     || die "cannot create HaBench on $impl"
-  # Under SYNC_MASTER a send fails until the slave is connected: wait for one acknowledged send.
-  for _ in $(seq 100); do
-    if NO_COLOR=1 "$FERROCKET_BIN" bench producer -n "$namesrv" -t HaBench -w 1 -s "$body" --messages 1 \
-      --warmup-seconds 0 --broker probe 2>/dev/null | grep -q ' failed=0 '; then return 0; fi
-    sleep 0.3
+  # Until the slave is connected a SYNC_MASTER send is answered FLUSH_SLAVE_TIMEOUT after the
+  # 3 s slaveTimeout (the client counts it as sent): wait for a send answered well before that.
+  local probe
+  for _ in $(seq 30); do
+    probe="$(NO_COLOR=1 "$FERROCKET_BIN" bench producer -n "$namesrv" -t HaBench -w 1 -s "$body" --messages 1 \
+      --warmup-seconds 0 --broker probe 2>/dev/null | grep '^RESULT' || true)"
+    if [[ "$probe" == *" failed=0 "* && "$probe" =~ p50_us=([0-9]+) ]] && ((BASH_REMATCH[1] < 1000000)); then
+      return 0
+    fi
+    sleep 0.5
   done
   die "$impl $role: no send acknowledged within 30 s (is the slave connected?)"
 }
