@@ -535,6 +535,74 @@ async fn a_slave_follows_its_master_to_a_new_address() {
     client.shutdown().await;
 }
 
+/// Every replication timer parked a minute away on both brokers, the slave timeout above the
+/// client's: a send whose acknowledgement needed a timer would fail the client's wait.
+fn ha_timers_parked(config: &mut BrokerConfig) {
+    config.ha.heartbeat_interval_ms = 60_000;
+    config.ha.housekeeping_interval_ms = 180_000;
+    config.ha.idle_poll_ms = 60_000;
+    config.slave_timeout_ms = 60_000;
+}
+
+/// Issue 13 / the partition test (our SYNC_MASTER pair acknowledged a fraction of Java's):
+/// sequential SYNC_MASTER sends with `inSyncReplicas=2`, as each sender of that test makes them.
+/// The put announces its bytes, the writer sends them at once, the slave reports after the
+/// append and the report wakes the send: one transfer and one report per send, and no timer
+/// (every one is parked a minute away, beyond the client's 10 s wait). Counts, not wall time,
+/// so a loaded machine cannot make it flake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_master_sends_cost_one_round_trip_each_and_wait_for_no_timer() {
+    const SENDS: u64 = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let namesrv = start_namesrv(dir.path()).await;
+    let master = start_broker(dir.path(), "master", Some(&namesrv), |c| {
+        sync_master(c);
+        c.in_sync_replicas = 2;
+        ha_timers_parked(c);
+    })
+    .await;
+    let client = client();
+    assert_eq!(ask(&client, master.local_addr(), create_topic(TOPIC, 4)).await.code, 0);
+    let slave = start_broker(dir.path(), "slave", Some(&namesrv), |c| {
+        slave(c);
+        ha_timers_parked(c);
+    })
+    .await;
+    eventually_in_real_time("the slave to connect", || async {
+        master
+            .broker()
+            .replication
+            .slaves()
+            .iter()
+            .any(|s| s.ack_offset.is_some())
+    })
+    .await;
+    let stats = || master.broker().replication.transfer_stats().unwrap();
+    let (before, start) = (stats(), commit_log_end(&master));
+    for n in 0..SENDS as usize {
+        let response = ask(&client, master.local_addr(), send(TOPIC, true, body_of(n))).await;
+        assert_eq!(response.code, 0, "send {n}: {:?}; {:?}", response.remark, stats());
+    }
+    let (after, end) = (stats(), commit_log_end(&master));
+    let crossed = end / SEGMENT_BYTES - start / SEGMENT_BYTES;
+    let (frames, reports) = (after.data_frames - before.data_frames, after.reports - before.reports);
+    assert_eq!(
+        frames,
+        SENDS + crossed,
+        "one transfer per send (+ a filler per segment): {after:?}"
+    );
+    assert!(
+        (SENDS..=SENDS + crossed).contains(&reports),
+        "one report per send: {after:?}"
+    );
+    assert_eq!(after.heartbeats, 0, "{after:?}");
+    assert_eq!(commit_log_end(&slave), end);
+    slave.shutdown().await;
+    master.shutdown().await;
+    namesrv.shutdown().await;
+    client.shutdown().await;
+}
+
 /// Send throughput of a SYNC_MASTER beside an ASYNC_MASTER (each with a slave) and the slave's
 /// lag under load. A measurement, not a check: run it with
 /// `cargo test --release -p ferrocket-broker --test replication -- --ignored --nocapture`.

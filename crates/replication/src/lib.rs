@@ -26,7 +26,7 @@ use thiserror::Error;
 
 pub use acks::{ReplicationState, SLAVES_MAX, SlaveProgress};
 pub use codec::{OffsetReport, TRANSFER_BODY_BYTES_MAX, TransferFrame, TransferHeader};
-pub use master::{HaMaster, OnSlaveRefused, TransferCursor};
+pub use master::{HaMaster, OnSlaveRefused, TransferCursor, TransferStats};
 pub use replica_stream::{ReplicaStream, UNIT_BYTES_MAX};
 pub use slave::{HaSlave, SlaveStatus};
 pub use tail::{TAIL_MARKER, TAIL_RECOVERY_TIMEOUT};
@@ -40,6 +40,9 @@ pub const HOUSEKEEPING_INTERVAL_MS_DEFAULT: i64 = 20_000;
 pub const MAX_GAP_NOT_IN_SYNC_DEFAULT: u64 = 256 * 1024 * 1024;
 /// Java's slave waits this long before connecting again (`closeMasterAndWait`, fixed in Java).
 pub const RECONNECT_INTERVAL_MS_DEFAULT: i64 = 5_000;
+/// Java's master writer looks for new data at least this often (`allWaitForRunning(100)`, fixed
+/// in Java), so a put the store forgot to announce still goes out.
+pub const IDLE_POLL_MS_DEFAULT: i64 = 100;
 
 /// The replication settings, named after Java's `MessageStoreConfig` fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +57,9 @@ pub struct HaConfig {
     pub max_gap_not_in_sync: u64,
     /// How long the slave waits after a failed or lost connection.
     pub reconnect_interval_ms: i64,
+    /// How long an idle master writer waits for an announced append before it looks anyway.
+    /// Not a Java property; tests lengthen it to prove that no send waits for this timer.
+    pub idle_poll_ms: i64,
 }
 
 impl Default for HaConfig {
@@ -64,6 +70,7 @@ impl Default for HaConfig {
             housekeeping_interval_ms: HOUSEKEEPING_INTERVAL_MS_DEFAULT,
             max_gap_not_in_sync: MAX_GAP_NOT_IN_SYNC_DEFAULT,
             reconnect_interval_ms: RECONNECT_INTERVAL_MS_DEFAULT,
+            idle_poll_ms: IDLE_POLL_MS_DEFAULT,
         }
     }
 }
@@ -115,7 +122,8 @@ pub enum HaError {
 }
 
 /// What the master reads the bytes it sends from (implemented over the broker's `StoreHandle`).
-/// Called on tokio's blocking pool, so it may take locks and read files.
+/// Called inline on a connection's task, as the broker's puts are: each call must be short (a
+/// lock for one chunk, a read of bytes just written, so in the page cache).
 pub trait CommitLogSource: Send + Sync + 'static {
     /// One past the last byte written (Java's `getMaxPhyOffset`).
     fn max_offset(&self) -> CommitLogOffset;
@@ -132,7 +140,8 @@ pub trait CommitLogSource: Send + Sync + 'static {
 }
 
 /// Where the slave puts what it receives; over the broker's store it also dispatches the new
-/// records to consume queues and the index. Called on tokio's blocking pool.
+/// records to consume queues and the index. Called inline on the slave's task, as the broker's
+/// puts are (at most one transfer frame of records per call).
 pub trait ReplicaSink: Send + Sync + 'static {
     /// One past the last whole record held.
     fn max_offset(&self) -> CommitLogOffset;

@@ -4,17 +4,18 @@
 //!
 //! [`TransferCursor`] is the per-slave decision (start offset, data or heartbeat), pure;
 //! [`HaMaster`] is the tokio shell: one task accepting, one per slave, all stopped by
-//! [`HaMaster::shutdown`]. Commit-log reads run on the blocking pool through [`CommitLogSource`].
+//! [`HaMaster::shutdown`]. Commit-log reads run inline on the slave's task through [`CommitLogSource`].
 //! SYNC_MASTER puts wait with [`HaMaster::wait_for_slave`] on the shared [`ReplicationState`].
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use ferrocket_store::{CommitLogOffset, StoreResult};
+use ferrocket_store::CommitLogOffset;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -30,9 +31,6 @@ use super::codec::{
 use super::tail::Tail;
 use super::{CommitLogSource, HaConfig, HaError};
 
-/// Java's writer waits this long for new data before looking again (`allWaitForRunning(100)`),
-/// so a put the store forgot to announce still goes out.
-const IDLE_POLL_MS: i64 = 100;
 /// After a failed `accept` (such as too many open files), pause before the next one instead of
 /// spinning.
 const ACCEPT_RETRY_MS: u64 = 100;
@@ -44,6 +42,7 @@ pub struct TransferCursor {
     last_write_ms: i64,
     batch_bytes: u32,
     heartbeat_interval_ms: i64,
+    idle_poll_ms: i64,
 }
 
 impl TransferCursor {
@@ -66,6 +65,7 @@ impl TransferCursor {
             last_write_ms: now_ms,
             batch_bytes: config.transfer_batch_bytes.clamp(1, TRANSFER_BODY_BYTES_MAX as u32),
             heartbeat_interval_ms: config.heartbeat_interval_ms,
+            idle_poll_ms: config.idle_poll_ms.max(1),
         }
     }
 
@@ -108,7 +108,32 @@ impl TransferCursor {
             .saturating_add(self.heartbeat_interval_ms)
             .saturating_sub(now_ms)
             .saturating_add(1);
-        heartbeat_in.clamp(1, IDLE_POLL_MS)
+        heartbeat_in.clamp(1, self.idle_poll_ms)
+    }
+}
+
+/// What the master's slave connections did since it started, summed over them: what a test
+/// counts to prove a SYNC_MASTER send costs one transfer and one report, not a timer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransferStats {
+    /// Frames that carried commit-log bytes.
+    pub data_frames: u64,
+    /// Empty frames sent because nothing was written for the heartbeat interval.
+    pub heartbeats: u64,
+    /// Offset reports read from slaves.
+    pub reports: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    data_frames: AtomicU64,
+    heartbeats: AtomicU64,
+    reports: AtomicU64,
+}
+
+impl Counters {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -135,6 +160,7 @@ struct Shared {
     on_refused: OnSlaveRefused,
     /// A slave past the master's end: its tail taken back first, or refused (`tail.rs`).
     tail: Arc<Tail>,
+    counters: Counters,
 }
 
 impl Shared {
@@ -164,6 +190,7 @@ impl HaMaster {
             log_end: watch::channel(max_offset).0,
             started: Instant::now(),
             on_refused,
+            counters: Counters::default(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept_task = tokio::spawn(accept_slaves(listener, shared.clone(), shutdown_rx));
@@ -219,6 +246,16 @@ impl HaMaster {
     /// `push2SlaveMaxOffset`: the highest offset any slave acknowledged.
     pub fn push_max_offset(&self) -> CommitLogOffset {
         self.shared.state.borrow().push_max_offset()
+    }
+
+    /// What the slave connections did so far.
+    pub fn stats(&self) -> TransferStats {
+        let counters = &self.shared.counters;
+        TransferStats {
+            data_frames: counters.data_frames.load(Ordering::Relaxed),
+            heartbeats: counters.heartbeats.load(Ordering::Relaxed),
+            reports: counters.reports.load(Ordering::Relaxed),
+        }
     }
 
     pub fn slaves(&self) -> Vec<SlaveProgress> {
@@ -354,6 +391,7 @@ async fn read_reports(
             Ok(Ok(_)) => {}
         }
         let (OffsetReport { max_offset }, _) = OffsetReport::decode(&report)?;
+        Counters::bump(&shared.counters.reports);
         shared.state.send_modify(|state| {
             state.on_report(registration.id, max_offset);
         });
@@ -374,8 +412,7 @@ async fn write_frames(
     let Ok(request_offset) = first.await else {
         return Ok(());
     };
-    let source = shared.source.clone();
-    let (max_offset, segment_bytes) = blocking(move || Ok((source.max_offset(), source.segment_bytes()))).await?;
+    let (max_offset, segment_bytes) = (shared.source.max_offset(), shared.source.segment_bytes());
     let mut cursor = TransferCursor::start(
         request_offset,
         max_offset,
@@ -393,17 +430,16 @@ async fn write_frames(
     let mut warned_missing = false;
     loop {
         log_end.borrow_and_update();
-        let (offset, max_len, source) = (cursor.next_offset(), cursor.batch_bytes(), shared.source.clone());
-        let (max_offset, chunk) = blocking(move || {
-            let max_offset = source.max_offset();
-            let chunk = if offset < max_offset {
-                source.read_chunk(offset, max_len)?
-            } else {
-                Vec::new()
-            };
-            Ok((max_offset, chunk))
-        })
-        .await?;
+        // Read inline, as the broker's puts write: a hop to the blocking pool and back costs two
+        // thread wake-ups, each a scheduling delay on a loaded machine that every SYNC_MASTER
+        // send waiting for this transfer pays. The read is one chunk under the store's read lock.
+        let (offset, max_len) = (cursor.next_offset(), cursor.batch_bytes());
+        let max_offset = shared.source.max_offset();
+        let chunk = if offset < max_offset {
+            shared.source.read_chunk(offset, max_len)?
+        } else {
+            Vec::new()
+        };
         if chunk.is_empty() && offset < max_offset && !warned_missing {
             // Java waits forever too: a slave behind the oldest stored byte must be rebuilt.
             tracing::warn!(offset = offset.0, "ha slave wants bytes the master no longer stores");
@@ -415,6 +451,11 @@ async fn write_frames(
                 frame.clear();
                 TransferFrame::encode(header.offset, &chunk, &mut frame);
                 writer.write_all(&frame).await?;
+                let counter = match chunk.is_empty() {
+                    true => &shared.counters.heartbeats,
+                    false => &shared.counters.data_frames,
+                };
+                Counters::bump(counter);
             }
             None => {
                 let wait = Duration::from_millis(u64::try_from(cursor.idle_wait_ms(now_ms)).unwrap_or(1));
@@ -423,12 +464,6 @@ async fn write_frames(
             }
         }
     }
-}
-
-/// Runs a store call on the blocking pool: the source may take locks and read files.
-async fn blocking<T: Send + 'static>(call: impl FnOnce() -> StoreResult<T> + Send + 'static) -> Result<T, HaError> {
-    let result = tokio::task::spawn_blocking(call).await.map_err(io::Error::other)?;
-    Ok(result?)
 }
 
 #[cfg(test)]
@@ -478,7 +513,7 @@ mod tests {
         assert_eq!(cursor.next_offset(), CommitLogOffset(132));
         assert_eq!(cursor.next_frame(0, 5_010), None);
         assert_eq!(cursor.idle_wait_ms(5_010), 1);
-        assert_eq!(cursor.idle_wait_ms(20), IDLE_POLL_MS);
+        assert_eq!(cursor.idle_wait_ms(20), crate::IDLE_POLL_MS_DEFAULT);
         assert_eq!(
             cursor.next_frame(0, 5_011),
             Some(TransferHeader {

@@ -5,20 +5,21 @@
 //! (housekeeping interval) or any socket error closes the connection; the slave connects again
 //! after the reconnect interval, or at once when the master's address changes.
 //!
-//! One task owns the connection and the [`ReplicaStream`]; appends run on the blocking pool,
-//! one at a time under a gate that a new connection (reading the log's end) and
-//! [`HaSlave::shutdown`] also pass, so neither races an append still in flight.
+//! One task owns the connection and the [`ReplicaStream`] and appends inline, as the broker's
+//! puts do: a hop to the blocking pool and back cost two thread wake-ups per append, each a
+//! scheduling delay on a loaded machine, and a SYNC_MASTER send waits for every one of them.
+//! An append is synchronous, so none is ever in flight when the task ends or reconnects.
 
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use ferrocket_store::{CommitLogOffset, StoreResult};
+use ferrocket_store::CommitLogOffset;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, timeout};
 use tracing::Instrument;
@@ -49,7 +50,6 @@ pub struct HaSlave {
     status: watch::Receiver<SlaveStatus>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
-    append_gate: Arc<Semaphore>,
 }
 
 impl HaSlave {
@@ -59,12 +59,10 @@ impl HaSlave {
         let (address_tx, address_rx) = watch::channel(master_address);
         let (status_tx, status_rx) = watch::channel(SlaveStatus::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let append_gate = Arc::new(Semaphore::new(1));
         let replica = Replica {
             sink,
             config,
             status: status_tx,
-            append_gate: append_gate.clone(),
         };
         let span = tracing::info_span!("ha_slave");
         let task = tokio::spawn(follow(replica, address_rx, shutdown_rx).instrument(span));
@@ -73,7 +71,6 @@ impl HaSlave {
             status: status_rx,
             shutdown,
             task,
-            append_gate,
         }
     }
 
@@ -99,14 +96,12 @@ impl HaSlave {
         self.status.clone()
     }
 
-    /// Closes the connection and waits for the task and any append in flight to end.
+    /// Closes the connection and waits for the task (and so its last append) to end.
     pub async fn shutdown(self) {
         self.shutdown.send_replace(true);
         if let Err(error) = self.task.await {
             tracing::warn!(%error, "ha slave task failed");
         }
-        // Never closed, so this only waits.
-        let _ = self.append_gate.acquire().await;
     }
 }
 
@@ -115,8 +110,6 @@ struct Replica {
     sink: Arc<dyn ReplicaSink>,
     config: HaConfig,
     status: watch::Sender<SlaveStatus>,
-    /// One permit: held by the blocking call that appends or reads the log's end.
-    append_gate: Arc<Semaphore>,
 }
 
 /// Connects, replicates, and reconnects until shut down.
@@ -172,7 +165,7 @@ async fn replicate(replica: &Replica, master: &str) -> Result<(), HaError> {
     let (mut reader, mut writer) = stream.into_split();
     let started = Instant::now();
     let now_ms = || i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let (log_end, segment_bytes) = gated(replica, |sink| Ok((sink.max_offset(), sink.segment_bytes()))).await?;
+    let (log_end, segment_bytes) = (replica.sink.max_offset(), replica.sink.segment_bytes());
     let mut stream = ReplicaStream::new(log_end, segment_bytes);
     tracing::info!(%master, log_end = log_end.0, "ha connected to master");
     // Java waits up to a heartbeat interval before its first report; the master sends nothing
@@ -188,6 +181,9 @@ async fn replicate(replica: &Replica, master: &str) -> Result<(), HaError> {
     let mut last_read_ms = now_ms();
     let mut buf = BytesMut::with_capacity(READ_BUFFER_BYTES);
     loop {
+        // Every whole frame read so far is appended before one report, as Java's client
+        // reports once after dispatching a read (`reportSlaveMaxOffsetPlus`).
+        let mut max_offset = reported;
         while let Some((frame, frame_bytes)) = complete_frame(&buf)? {
             buf.advance(frame_bytes);
             if is_tail_request(&frame, &stream, reported, log_end) {
@@ -196,19 +192,17 @@ async fn replicate(replica: &Replica, master: &str) -> Result<(), HaError> {
                 last_report_ms = now_ms();
                 continue;
             }
-            let whole = stream.accept(frame.offset, &frame.body)?;
-            let Some((offset, bytes)) = whole else { continue };
-            let max_offset = gated(replica, move |sink| {
-                sink.append_replicated(offset, &bytes)?;
-                Ok(sink.max_offset())
-            })
-            .await?;
-            if max_offset > reported {
-                report(&mut writer, max_offset).await?;
-                reported = max_offset;
-                last_report_ms = now_ms();
-                status.send_modify(|s| s.reported_offset = reported);
-            }
+            let Some((offset, bytes)) = stream.accept(frame.offset, &frame.body)? else {
+                continue;
+            };
+            replica.sink.append_replicated(offset, &bytes)?;
+            max_offset = replica.sink.max_offset();
+        }
+        if max_offset > reported {
+            report(&mut writer, max_offset).await?;
+            reported = max_offset;
+            last_report_ms = now_ms();
+            status.send_modify(|s| s.reported_offset = reported);
         }
         let now = now_ms();
         let idle_ms = now.saturating_sub(last_read_ms);
@@ -275,7 +269,7 @@ async fn send_tail(
     let mut frame = BytesMut::new();
     while offset < to {
         let max_len = u32::try_from(to.bytes_after(offset)).unwrap_or(u32::MAX).min(batch);
-        let chunk = gated(replica, move |sink| sink.read_replica_chunk(offset, max_len)).await?;
+        let chunk = replica.sink.read_replica_chunk(offset, max_len)?;
         if chunk.is_empty() {
             return Err(HaError::Tail {
                 reason: format!("this slave no longer holds offset {offset}"),
@@ -296,25 +290,6 @@ fn complete_frame(buf: &[u8]) -> Result<Option<(TransferFrame, usize)>, HaError>
         Err(HaError::Truncated { .. }) => Ok(None),
         Err(error) => Err(error),
     }
-}
-
-/// Runs `call` on the sink on the blocking pool, holding the append gate.
-async fn gated<T: Send + 'static>(
-    replica: &Replica,
-    call: impl FnOnce(&dyn ReplicaSink) -> StoreResult<T> + Send + 'static,
-) -> Result<T, HaError> {
-    let permit = replica
-        .append_gate
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(io::Error::other)?;
-    let sink = replica.sink.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        call(sink.as_ref())
-    });
-    Ok(result.await.map_err(io::Error::other)??)
 }
 
 async fn report(writer: &mut OwnedWriteHalf, max_offset: CommitLogOffset) -> Result<(), HaError> {

@@ -531,3 +531,144 @@ async fn a_slave_store_serves_what_the_master_store_accepted() {
         &slave_dir.path().join("commitlog"),
     );
 }
+
+/// Every timer of the replication parked a minute away (`haSendHeartbeatInterval`, the writer's
+/// idle poll), and housekeeping beyond them: a SYNC_MASTER wait that needed any of them would
+/// wait a minute, far past [`WAIT`].
+fn timers_parked() -> HaConfig {
+    HaConfig {
+        heartbeat_interval_ms: 60_000,
+        housekeeping_interval_ms: 180_000,
+        idle_poll_ms: 60_000,
+        ..HaConfig::default()
+    }
+}
+
+/// Segment boundaries crossed going from `from` to `to`: each adds a frame (the filler's).
+fn boundaries_crossed(from: CommitLogOffset, to: CommitLogOffset) -> u64 {
+    to.0 / SEGMENT_BYTES - from.0 / SEGMENT_BYTES
+}
+
+/// The slow-ack regression of issue 13 (SYNC_MASTER far below ASYNC_MASTER): sequential SYNC_MASTER
+/// waits, each the next send of one producer thread. With every timer parked, each completes on
+/// its events alone, and costs one transfer frame and one report, as Java's pair does (the slave
+/// reports after each read it appends, the master wakes the waiters on the report). Counts,
+/// not wall time: a report on the heartbeat period, a writer woken only by its poll, or records
+/// sent in pieces each break an equality here, however loaded the machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_sync_wait_costs_one_transfer_and_one_report_and_no_timer() {
+    const SENDS: usize = 300;
+    let (master_dir, slave_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (master_log, slave_log) = (SharedLog::open(master_dir.path()), SharedLog::open(slave_dir.path()));
+    let master = start_master(&master_log, timers_parked()).await;
+    let slave = start_slave(&slave_log, &master, timers_parked());
+    let start = start_at_zero(&master_log, &master).await;
+    let before = master.stats();
+    let mut end = start;
+    for n in 0..SENDS {
+        end = master_log.fill(1_000 + n, 1);
+        master.notify_append(end);
+        assert!(
+            master.wait_for_slave(end, WAIT).await,
+            "send {n} not acknowledged within {WAIT:?}: {:?}",
+            master.stats()
+        );
+    }
+    let after = master.stats();
+    let crossed = boundaries_crossed(start, end);
+    assert!(crossed >= 1, "the sends must cross a segment");
+    let frames = after.data_frames - before.data_frames;
+    let reports = after.reports - before.reports;
+    assert_eq!(
+        frames,
+        SENDS as u64 + crossed,
+        "one transfer per send (+ a filler per segment)"
+    );
+    assert!(
+        (SENDS as u64..=SENDS as u64 + crossed).contains(&reports),
+        "one report per send, got {reports}"
+    );
+    assert_eq!(after.heartbeats, 0, "{after:?}");
+    slave.shutdown().await;
+    master.shutdown().await;
+    assert_identical(master_dir.path(), slave_dir.path());
+}
+
+/// A commit log that records which threads the replication calls it on.
+struct ThreadCheckedLog {
+    log: Arc<SharedLog>,
+    threads: Mutex<Vec<std::thread::ThreadId>>,
+}
+
+impl ThreadCheckedLog {
+    fn seen(&self) {
+        let mut threads = self.threads.lock().unwrap();
+        let current = std::thread::current().id();
+        if !threads.contains(&current) {
+            threads.push(current);
+        }
+    }
+}
+
+impl CommitLogSource for ThreadCheckedLog {
+    fn max_offset(&self) -> CommitLogOffset {
+        self.seen();
+        self.log.end()
+    }
+    fn segment_bytes(&self) -> u64 {
+        CommitLogSource::segment_bytes(self.log.as_ref())
+    }
+    fn read_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>> {
+        self.seen();
+        CommitLogSource::read_chunk(self.log.as_ref(), offset, max_len)
+    }
+}
+
+impl ReplicaSink for ThreadCheckedLog {
+    fn max_offset(&self) -> CommitLogOffset {
+        self.seen();
+        self.log.end()
+    }
+    fn segment_bytes(&self) -> u64 {
+        ReplicaSink::segment_bytes(self.log.as_ref())
+    }
+    fn append_replicated(&self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()> {
+        self.seen();
+        self.log.append_replicated(offset, bytes)
+    }
+}
+
+/// Each hop to the blocking pool and back is two thread wake-ups that a SYNC_MASTER send waits
+/// for, each a scheduling delay on a loaded machine (the partition test's pair acknowledged a
+/// fraction of Java's sends): the master reads and the slave appends on the tasks' own thread.
+#[tokio::test(flavor = "current_thread")]
+async fn the_ack_path_stays_on_the_runtime_thread() {
+    let (master_dir, slave_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let checked = |dir: &Path| {
+        Arc::new(ThreadCheckedLog {
+            log: SharedLog::open(dir),
+            threads: Mutex::new(Vec::new()),
+        })
+    };
+    let (master_log, slave_log) = (checked(master_dir.path()), checked(slave_dir.path()));
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let master = HaMaster::bind(any, master_log.clone(), fast_config(), Arc::new(|_| {}))
+        .await
+        .unwrap();
+    let slave = HaSlave::spawn(slave_log.clone(), Some(master.local_addr().to_string()), fast_config());
+    for n in 0..20 {
+        let end = master_log.log.fill(n * 10, 10);
+        master.notify_append(end);
+        assert!(master.wait_for_slave(end, WAIT).await);
+    }
+    slave.shutdown().await;
+    master.shutdown().await;
+    let runtime_thread = std::thread::current().id();
+    for (side, log) in [("master", &master_log), ("slave", &slave_log)] {
+        assert_eq!(
+            *log.threads.lock().unwrap(),
+            vec![runtime_thread],
+            "{side} called off the runtime thread"
+        );
+    }
+}

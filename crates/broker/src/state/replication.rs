@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ferrocket_replication::{HaMaster, HaSlave, SlaveProgress, SlaveStatus};
+use ferrocket_replication::{HaMaster, HaSlave, SlaveProgress, SlaveStatus, TransferStats};
 use ferrocket_store::CommitLogOffset;
 use tracing::info;
 
@@ -78,6 +78,11 @@ impl Replication {
     /// Connected slaves and how far each acknowledged (masters only).
     pub fn slaves(&self) -> Vec<SlaveProgress> {
         self.master.lock().as_ref().map(HaMaster::slaves).unwrap_or_default()
+    }
+
+    /// What the master's slave connections sent and read (masters only).
+    pub fn transfer_stats(&self) -> Option<TransferStats> {
+        self.master.lock().as_ref().map(HaMaster::stats)
     }
 
     /// The slave's connection to its master (slaves only).
