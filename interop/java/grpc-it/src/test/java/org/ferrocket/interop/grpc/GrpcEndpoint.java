@@ -99,11 +99,13 @@ final class GrpcEndpoint implements AutoCloseable {
 
     /**
      * Broker settings both sides take: transaction checks every 2 s of half messages older than
-     * 2 s, so the checker test waits seconds, not Java's default half minute.
+     * 2 s, so the checker test waits seconds, not Java's default half minute; RECALL_MESSAGE on
+     * (off by default in both) for the recall test.
      */
     private static final List<String> SHARED_BROKER_CONF = List.of(
         "transactionTimeOut=2000",
-        "transactionCheckInterval=2000");
+        "transactionCheckInterval=2000",
+        "recallMessageEnable=true");
 
     /** Ours as `ferrocket namesrv` and `ferrocket broker -c broker.conf`, which serves gRPC too. */
     private static GrpcEndpoint startOurs(Path workDir) throws Exception {
