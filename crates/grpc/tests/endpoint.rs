@@ -592,8 +592,7 @@ async fn a_delay_message_is_recalled_and_the_lite_pull_set_is_unimplemented() {
             ..PullMessageRequest::default()
         }))
         .await
-        .err()
-        .expect("PullMessage is not served");
+        .expect_err("PullMessage is not served");
     assert_eq!(pull.code(), tonic::Code::Unimplemented);
     assert_eq!(
         pull.message(),
@@ -606,8 +605,7 @@ async fn a_delay_message_is_recalled_and_the_lite_pull_set_is_unimplemented() {
             message_queue: Some(queue),
         }))
         .await
-        .err()
-        .expect("GetOffset is not served");
+        .expect_err("GetOffset is not served");
     assert_eq!(offset.code(), tonic::Code::Unimplemented);
     f.stop().await;
 }
