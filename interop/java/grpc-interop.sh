@@ -10,14 +10,15 @@
 # --cluster-proxy: the official 5.3.3 proxy in cluster mode (-Dproxy.mode=cluster) in front of our
 # `ferrocket namesrv` and `ferrocket broker` (or, with -Dbroker.impl=java, Java's pair), one
 # proxy for the whole run, over a subset of the tests (unless -Dtest= names others): sends of
-# every type, SimpleConsumer receive/ack/change/redelivery, PushConsumer FIFO. The proxy speaks
+# every type, SimpleConsumer receive/ack/change/redelivery and the DLQ after maxAttempts,
+# PushConsumer FIFO, bad input (BadInputTest). The proxy speaks
 # remoting and the POP codes to the broker, which proves ours against the proxy that wrote them.
 set -euo pipefail
 
 SUITE=grpc-interop
 source "$(dirname "${BASH_SOURCE[0]}")/suite-lib.sh"
 
-CLUSTER_PROXY_TESTS='ProducerTest#normalMessagesArriveWithTheirIdsTagsAndKeys+fifoMessagesOfOneGroupShareAQueueInSendOrder+delayMessagesArriveAtTheirDeliveryTime+aCommittedTransactionIsDeliveredAndARolledBackOneIsNot,SimpleConsumerTest#receivesAndAcksEveryMessage+aChangedInvisibleDurationTakesEffect,PushConsumerTest#fifoOrderIsKeptPerMessageGroup'
+CLUSTER_PROXY_TESTS='ProducerTest#normalMessagesArriveWithTheirIdsTagsAndKeys+fifoMessagesOfOneGroupShareAQueueInSendOrder+delayMessagesArriveAtTheirDeliveryTime+aCommittedTransactionIsDeliveredAndARolledBackOneIsNot,SimpleConsumerTest#receivesAndAcksEveryMessage+aChangedInvisibleDurationTakesEffect+aMessagePoppedMaxAttemptsTimesGoesToTheDeadLetterQueue,PushConsumerTest#fifoOrderIsKeptPerMessageGroup,BadInputTest'
 
 need_java_tools
 impl=ferrocket

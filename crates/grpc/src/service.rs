@@ -5,7 +5,9 @@
 //!
 //! Consumption (ReceiveMessage, AckMessage, ChangeInvisibleDuration) is `service/consume.rs`,
 //! over the broker's POP entry points, and ForwardMessageToDeadLetterQueue over its
-//! CONSUMER_SEND_MSG_BACK; the lite-pull set answers NOT_IMPLEMENTED in band.
+//! CONSUMER_SEND_MSG_BACK; RecallMessage over RECALL_MESSAGE (`service/recall.rs`). The lite-pull
+//! set (PullMessage, UpdateOffset, GetOffset, QueryOffset) fails with gRPC UNIMPLEMENTED, as
+//! 5.3.3's proxy, which does not serve it.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -39,6 +41,7 @@ use crate::send::{self, SendLimits};
 use crate::status::{ok, proxy_exception, status, topic_not_found};
 
 mod consume;
+mod recall;
 
 /// The metadata key every 5.x client names itself with.
 const CLIENT_ID_KEY: &str = "x-mq-client-id";
@@ -100,6 +103,14 @@ fn client_id<T>(request: &Request<T>) -> Result<String, Status> {
 
 fn peer<T>(request: &Request<T>) -> String {
     request.remote_addr().map(|addr| addr.to_string()).unwrap_or_default()
+}
+
+/// What Java 5.3.3's proxy answers for an RPC its `GrpcMessagingApplication` does not override
+/// (the lite-pull set): grpc-java's default, gRPC status UNIMPLEMENTED with this description.
+fn unimplemented(method: &str) -> tonic::Status {
+    tonic::Status::unimplemented(format!(
+        "Method apache.rocketmq.v2.MessagingService/{method} is unimplemented"
+    ))
 }
 
 fn not_served(what: &str) -> Status {
@@ -496,10 +507,6 @@ fn lock_table(broker: &Broker) -> MutexGuard<'_, ferrocket_broker::state::topics
 
 type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
 
-fn one<T: Send + 'static>(item: T) -> Stream_<T> {
-    Box::pin(tokio_stream::once(Ok(item)))
-}
-
 #[tonic::async_trait]
 impl MessagingService for Arc<Messaging> {
     async fn query_route(&self, request: Request<QueryRouteRequest>) -> Answer<QueryRouteResponse> {
@@ -561,29 +568,19 @@ impl MessagingService for Arc<Messaging> {
     type PullMessageStream = Stream_<PullMessageResponse>;
 
     async fn pull_message(&self, _request: Request<PullMessageRequest>) -> Answer<Self::PullMessageStream> {
-        answer(one(PullMessageResponse {
-            content: Some(pull_message_response::Content::Status(not_served("PullMessage"))),
-        }))
+        Err(unimplemented("PullMessage"))
     }
 
     async fn update_offset(&self, _request: Request<UpdateOffsetRequest>) -> Answer<UpdateOffsetResponse> {
-        answer(UpdateOffsetResponse {
-            status: Some(not_served("UpdateOffset")),
-        })
+        Err(unimplemented("UpdateOffset"))
     }
 
     async fn get_offset(&self, _request: Request<GetOffsetRequest>) -> Answer<GetOffsetResponse> {
-        answer(GetOffsetResponse {
-            status: Some(not_served("GetOffset")),
-            offset: 0,
-        })
+        Err(unimplemented("GetOffset"))
     }
 
     async fn query_offset(&self, _request: Request<QueryOffsetRequest>) -> Answer<QueryOffsetResponse> {
-        answer(QueryOffsetResponse {
-            status: Some(not_served("QueryOffset")),
-            offset: 0,
-        })
+        Err(unimplemented("QueryOffset"))
     }
 
     async fn end_transaction(&self, request: Request<EndTransactionRequest>) -> Answer<EndTransactionResponse> {
@@ -652,19 +649,24 @@ impl MessagingService for Arc<Messaging> {
         )
     }
 
-    async fn recall_message(&self, _request: Request<RecallMessageRequest>) -> Answer<RecallMessageResponse> {
-        answer(RecallMessageResponse {
-            status: Some(not_served("RecallMessage")),
-            message_id: String::new(),
-        })
+    async fn recall_message(&self, request: Request<RecallMessageRequest>) -> Answer<RecallMessageResponse> {
+        answer(
+            self.recall_now(request)
+                .await
+                .unwrap_or_else(|status| RecallMessageResponse {
+                    status: Some(status),
+                    message_id: String::new(),
+                }),
+        )
     }
 
+    /// Not in 5.3.3's rocketmq-proto 2.0.4, so its proxy has no such method (grpc-java's answer).
     async fn sync_lite_subscription(
         &self,
         _request: Request<SyncLiteSubscriptionRequest>,
     ) -> Answer<SyncLiteSubscriptionResponse> {
-        answer(SyncLiteSubscriptionResponse {
-            status: Some(not_served("SyncLiteSubscription")),
-        })
+        Err(tonic::Status::unimplemented(
+            "Method not found: apache.rocketmq.v2.MessagingService/SyncLiteSubscription",
+        ))
     }
 }

@@ -535,3 +535,77 @@ async fn a_receive_without_a_polling_timeout_polls_within_its_deadline() {
     assert!(took < Duration::from_secs(1), "refused at once; took {took:?}");
     f.stop().await;
 }
+
+/// RecallMessage over RECALL_MESSAGE with Java's local-mode statuses; the lite-pull set is not
+/// served by Java 5.3.3's proxy, whose grpc-java answers UNIMPLEMENTED.
+#[tokio::test]
+async fn a_delay_message_is_recalled_and_the_lite_pull_set_is_unimplemented() {
+    let mut f = fixture_with(|config| config.recall_message_enable = true).await;
+    let delay = send(
+        &mut f.client,
+        message("Delay", "ID-R", |p| {
+            p.message_type = MessageType::Delay as i32;
+            let due = f.broker.broker().now_ms() / 1000 + 60;
+            p.delivery_timestamp = Some(prost_types::Timestamp { seconds: due, nanos: 0 });
+        }),
+    )
+    .await;
+    let handle = delay.entries[0].recall_handle.clone();
+    assert!(!handle.is_empty(), "{delay:?}");
+    let recall = |topic: &str, handle: &str| {
+        let request = with_id(RecallMessageRequest {
+            topic: Some(resource(topic)),
+            recall_handle: handle.to_owned(),
+        });
+        let mut client = f.client.clone();
+        async move { client.recall_message(request).await.unwrap().into_inner() }
+    };
+    let garbage = recall("Delay", "not-a-handle").await;
+    assert_eq!(code(garbage.status.as_ref()), Code::InternalServerError as i32);
+    assert_eq!(
+        garbage.status.unwrap().message,
+        "org.apache.rocketmq.proxy.common.ProxyException: recall handle is invalid"
+    );
+    let normal = recall("Normal", &handle).await;
+    assert_eq!(
+        code(normal.status.as_ref()),
+        Code::MessagePropertyConflictWithType as i32
+    );
+    let other = recall("Fifo", &handle).await;
+    assert_eq!(
+        code(other.status.as_ref()),
+        Code::MessagePropertyConflictWithType as i32
+    );
+    let recalled = recall("Delay", &handle).await;
+    assert_eq!(code(recalled.status.as_ref()), Code::Ok as i32, "{recalled:?}");
+    assert_eq!(recalled.message_id, "ID-R");
+
+    let queue = MessageQueue {
+        topic: Some(resource("Normal")),
+        ..MessageQueue::default()
+    };
+    let pull = f
+        .client
+        .pull_message(with_id(PullMessageRequest {
+            group: Some(resource("G")),
+            message_queue: Some(queue.clone()),
+            ..PullMessageRequest::default()
+        }))
+        .await
+        .expect_err("PullMessage is not served");
+    assert_eq!(pull.code(), tonic::Code::Unimplemented);
+    assert_eq!(
+        pull.message(),
+        "Method apache.rocketmq.v2.MessagingService/PullMessage is unimplemented"
+    );
+    let offset = f
+        .client
+        .get_offset(with_id(GetOffsetRequest {
+            group: Some(resource("G")),
+            message_queue: Some(queue),
+        }))
+        .await
+        .expect_err("GetOffset is not served");
+    assert_eq!(offset.code(), tonic::Code::Unimplemented);
+    f.stop().await;
+}

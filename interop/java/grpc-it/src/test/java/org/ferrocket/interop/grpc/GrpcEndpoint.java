@@ -98,12 +98,26 @@ final class GrpcEndpoint implements AutoCloseable {
     }
 
     /**
+     * The Java broker behind the cluster-mode proxy: the support module's small test JVM, but with
+     * the direct memory the local-mode proxy's JVM has (-Xmx512m, so 512 MiB). With 128 MiB the
+     * timer wheel's dequeue threads fail to allocate their 4 MiB read buffers
+     * ({@code OutOfMemoryError: Cannot reserve 4194404 bytes of direct buffer memory} in
+     * store.log, every second) once the run has warmed up, the wheel stops delivering, and
+     * everything 5.3.3 routes through it stalls: POP checkpoints and acks never reach the revive
+     * queue, so a message changed to a short invisible time never comes back (the DLQ test).
+     */
+    private static final List<String> CLUSTER_JAVA_BROKER_JVM = List.of("-Xms256m", "-Xmx256m",
+        "-XX:MaxDirectMemorySize=512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+
+    /**
      * Broker settings both sides take: transaction checks every 2 s of half messages older than
-     * 2 s, so the checker test waits seconds, not Java's default half minute.
+     * 2 s, so the checker test waits seconds, not Java's default half minute; RECALL_MESSAGE on
+     * (off by default in both) for the recall test.
      */
     private static final List<String> SHARED_BROKER_CONF = List.of(
         "transactionTimeOut=2000",
-        "transactionCheckInterval=2000");
+        "transactionCheckInterval=2000",
+        "recallMessageEnable=true");
 
     /** Ours as `ferrocket namesrv` and `ferrocket broker -c broker.conf`, which serves gRPC too. */
     private static GrpcEndpoint startOurs(Path workDir) throws Exception {
@@ -170,7 +184,7 @@ final class GrpcEndpoint implements AutoCloseable {
                     extra.put(line.substring(0, line.indexOf('=')), line.substring(line.indexOf('=') + 1));
                 }
                 JavaBroker broker = JavaBroker.start(classpath, workDir, namesrvAddress, "DefaultCluster", "broker-a",
-                    "JSON", extra);
+                    "JSON", extra, Map.of(), CLUSTER_JAVA_BROKER_JVM);
                 started.add(broker);
                 brokerAddress = broker.address();
             } else {
@@ -203,6 +217,7 @@ final class GrpcEndpoint implements AutoCloseable {
                 broker.awaitStdout(BROKER_LISTENING, STARTUP);
                 brokerAddress = "127.0.0.1:" + brokerPort;
             }
+            awaitRegistered(namesrvAddress, "DefaultCluster", "broker-a");
             Path dir = workDir.resolve("java-cluster-proxy");
             Path home = dir.resolve("home");
             Files.createDirectories(home);
@@ -236,6 +251,30 @@ final class GrpcEndpoint implements AutoCloseable {
                 started.get(i).close();
             }
             throw e;
+        }
+    }
+
+    /**
+     * Until the name server lists the broker in its cluster: a cluster-mode proxy started before
+     * that exits at once ("create system broadcast topic DefaultHeartBeatSyncerTopic failed on
+     * cluster DefaultCluster"), which a broker's boot line does not rule out.
+     */
+    private static void awaitRegistered(String namesrvAddress, String cluster, String brokerName) throws Exception {
+        org.apache.rocketmq.tools.admin.DefaultMQAdminExt admin = new org.apache.rocketmq.tools.admin.DefaultMQAdminExt();
+        admin.setNamesrvAddr(namesrvAddress);
+        admin.setInstanceName("grpc-it-await-" + System.nanoTime());
+        admin.start();
+        try {
+            org.ferrocket.interop.namesrv.support.Poll.until(brokerName + " in " + cluster + " at the name server",
+                STARTUP, () -> {
+                    try {
+                        return admin.examineBrokerClusterInfo().getClusterAddrTable().get(cluster);
+                    } catch (Exception notYet) {
+                        return null;
+                    }
+                }, (java.util.Set<String> names) -> names != null && names.contains(brokerName));
+        } finally {
+            admin.shutdown();
         }
     }
 

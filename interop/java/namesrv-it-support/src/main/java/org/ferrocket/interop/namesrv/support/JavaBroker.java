@@ -66,6 +66,18 @@ public final class JavaBroker implements AutoCloseable {
                                    String brokerName, String serializeType, Map<String, String> extraConf,
                                    Map<String, String> systemProperties)
         throws IOException, InterruptedException {
+        return start(classpath, workDir, namesrvAddr, clusterName, brokerName, serializeType, extraConf,
+            systemProperties, jvmOptions());
+    }
+
+    /**
+     * As above, with the JVM's heap, GC and JIT options instead of {@link #TEST_JVM_OPTIONS} (or
+     * {@link #JVM_OPTIONS_PROPERTY}): a broker running the timer wheel needs more direct memory.
+     */
+    public static JavaBroker start(String classpath, Path workDir, String namesrvAddr, String clusterName,
+                                   String brokerName, String serializeType, Map<String, String> extraConf,
+                                   Map<String, String> systemProperties, List<String> jvmOptions)
+        throws IOException, InterruptedException {
         Path dir = workDir.resolve("broker-" + brokerName);
         Path home = dir.resolve("home");
         Files.createDirectories(home);
@@ -76,7 +88,7 @@ public final class JavaBroker implements AutoCloseable {
         Files.writeString(conf, confText.toString(), StandardCharsets.UTF_8);
 
         List<String> command = new ArrayList<>(List.of(InteropEnv.javaBinary().toString()));
-        command.addAll(jvmOptions());
+        command.addAll(jvmOptions);
         command.addAll(List.of(
             "-Djava.awt.headless=true", "-Duser.home=" + home, "-Drocketmq.home.dir=" + home,
             "-Drocketmq.serialize.type=" + serializeType,
