@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ferrocket_broker::Broker;
-use ferrocket_broker::handlers::dispatch;
+use ferrocket_broker::handlers::dispatch_authorized as dispatch;
 use ferrocket_broker::state::clients::ClientChannel;
 use ferrocket_net::ConnectionHandle;
 use ferrocket_wire::codes::version;
@@ -29,6 +29,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Streaming};
 use tracing::debug;
 
+use crate::auth::{self, Needs};
 use crate::clients::{Client, Clients, merged};
 use crate::proto::messaging_service_server::MessagingService;
 use crate::proto::telemetry_command::Command;
@@ -107,6 +108,11 @@ fn not_served(what: &str) -> Status {
 }
 
 impl Messaging {
+    /// 5.x auth for one call (auth.rs): the in-band status to refuse it with, if any.
+    fn refused<T: Needs>(&self, request: &Request<T>) -> Option<Status> {
+        auth::check(&self.broker, request.metadata(), &peer(request), request.get_ref()).err()
+    }
+
     pub fn new(broker: Arc<Broker>, options: ServiceOptions) -> Messaging {
         Messaging {
             broker,
@@ -503,6 +509,9 @@ fn one<T: Send + 'static>(item: T) -> Stream_<T> {
 #[tonic::async_trait]
 impl MessagingService for Arc<Messaging> {
     async fn query_route(&self, request: Request<QueryRouteRequest>) -> Answer<QueryRouteResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(QueryRouteResponse { status: Some(status), ..Default::default() });
+        }
         answer(
             self.query_route_now(&request)
                 .unwrap_or_else(|status| QueryRouteResponse {
@@ -513,6 +522,9 @@ impl MessagingService for Arc<Messaging> {
     }
 
     async fn heartbeat(&self, request: Request<HeartbeatRequest>) -> Answer<HeartbeatResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(HeartbeatResponse { status: Some(status) });
+        }
         answer(
             self.heartbeat_now(&request)
                 .unwrap_or_else(|status| HeartbeatResponse { status: Some(status) }),
@@ -520,10 +532,16 @@ impl MessagingService for Arc<Messaging> {
     }
 
     async fn send_message(&self, request: Request<SendMessageRequest>) -> Answer<SendMessageResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(send::failed(status));
+        }
         answer(self.send_now(request).await.unwrap_or_else(send::failed))
     }
 
     async fn query_assignment(&self, request: Request<QueryAssignmentRequest>) -> Answer<QueryAssignmentResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(QueryAssignmentResponse { status: Some(status), ..Default::default() });
+        }
         answer(
             self.query_assignment_now(&request)
                 .unwrap_or_else(|status| QueryAssignmentResponse {
@@ -536,11 +554,17 @@ impl MessagingService for Arc<Messaging> {
     type ReceiveMessageStream = Stream_<ReceiveMessageResponse>;
 
     async fn receive_message(&self, request: Request<ReceiveMessageRequest>) -> Answer<Self::ReceiveMessageStream> {
+        if let Some(status) = self.refused(&request) {
+            return answer(one(ReceiveMessageResponse { content: Some(receive_message_response::Content::Status(status)) }));
+        }
         let frames = self.receive_now(request).await;
         answer(Box::pin(tokio_stream::iter(frames.into_iter().map(Ok))))
     }
 
     async fn ack_message(&self, request: Request<AckMessageRequest>) -> Answer<AckMessageResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(AckMessageResponse { status: Some(status), ..Default::default() });
+        }
         answer(self.ack_now(request).await.unwrap_or_else(|status| AckMessageResponse {
             status: Some(status),
             entries: Vec::new(),
@@ -551,6 +575,9 @@ impl MessagingService for Arc<Messaging> {
         &self,
         request: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> Answer<ForwardMessageToDeadLetterQueueResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(ForwardMessageToDeadLetterQueueResponse { status: Some(status) });
+        }
         answer(
             self.forward_now(request)
                 .await
@@ -560,26 +587,38 @@ impl MessagingService for Arc<Messaging> {
 
     type PullMessageStream = Stream_<PullMessageResponse>;
 
-    async fn pull_message(&self, _request: Request<PullMessageRequest>) -> Answer<Self::PullMessageStream> {
+    async fn pull_message(&self, request: Request<PullMessageRequest>) -> Answer<Self::PullMessageStream> {
+        if let Some(status) = self.refused(&request) {
+            return answer(one(PullMessageResponse { content: Some(pull_message_response::Content::Status(status)) }));
+        }
         answer(one(PullMessageResponse {
             content: Some(pull_message_response::Content::Status(not_served("PullMessage"))),
         }))
     }
 
-    async fn update_offset(&self, _request: Request<UpdateOffsetRequest>) -> Answer<UpdateOffsetResponse> {
+    async fn update_offset(&self, request: Request<UpdateOffsetRequest>) -> Answer<UpdateOffsetResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(UpdateOffsetResponse { status: Some(status) });
+        }
         answer(UpdateOffsetResponse {
             status: Some(not_served("UpdateOffset")),
         })
     }
 
-    async fn get_offset(&self, _request: Request<GetOffsetRequest>) -> Answer<GetOffsetResponse> {
+    async fn get_offset(&self, request: Request<GetOffsetRequest>) -> Answer<GetOffsetResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(GetOffsetResponse { status: Some(status), offset: 0 });
+        }
         answer(GetOffsetResponse {
             status: Some(not_served("GetOffset")),
             offset: 0,
         })
     }
 
-    async fn query_offset(&self, _request: Request<QueryOffsetRequest>) -> Answer<QueryOffsetResponse> {
+    async fn query_offset(&self, request: Request<QueryOffsetRequest>) -> Answer<QueryOffsetResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(QueryOffsetResponse { status: Some(status), offset: 0 });
+        }
         answer(QueryOffsetResponse {
             status: Some(not_served("QueryOffset")),
             offset: 0,
@@ -587,6 +626,9 @@ impl MessagingService for Arc<Messaging> {
     }
 
     async fn end_transaction(&self, request: Request<EndTransactionRequest>) -> Answer<EndTransactionResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(EndTransactionResponse { status: Some(status) });
+        }
         answer(
             self.end_transaction_now(request)
                 .await
@@ -599,6 +641,7 @@ impl MessagingService for Arc<Messaging> {
     async fn telemetry(&self, request: Request<Streaming<TelemetryCommand>>) -> Answer<Self::TelemetryStream> {
         let id = client_id(&request).map_err(|status| tonic::Status::invalid_argument(status.message))?;
         let peer = peer(&request);
+        let metadata = request.metadata().clone();
         let mut inbound = request.into_inner();
         let (replies, outbound) = mpsc::channel(TELEMETRY_QUEUED_MAX);
         let service = Arc::clone(self);
@@ -612,6 +655,13 @@ impl MessagingService for Arc<Messaging> {
                         break;
                     }
                 };
+                // Java runs its auth pipeline on each command and answers a refusal on the stream.
+                if let Err(status) = auth::check(&service.broker, &metadata, &peer, &command) {
+                    if replies.send(Ok(TelemetryCommand { status: Some(status), command: None })).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
                 let reply = service.telemetry_command(&id, &peer, command, &replies);
                 let stop = reply.is_err();
                 if let Some(reply) = reply.transpose()
@@ -632,6 +682,9 @@ impl MessagingService for Arc<Messaging> {
         &self,
         request: Request<NotifyClientTerminationRequest>,
     ) -> Answer<NotifyClientTerminationResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(NotifyClientTerminationResponse { status: Some(status) });
+        }
         answer(
             self.terminate_now(&request)
                 .unwrap_or_else(|status| NotifyClientTerminationResponse { status: Some(status) }),
@@ -642,6 +695,9 @@ impl MessagingService for Arc<Messaging> {
         &self,
         request: Request<ChangeInvisibleDurationRequest>,
     ) -> Answer<ChangeInvisibleDurationResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(ChangeInvisibleDurationResponse { status: Some(status), ..Default::default() });
+        }
         answer(
             self.change_now(request)
                 .await
@@ -652,7 +708,10 @@ impl MessagingService for Arc<Messaging> {
         )
     }
 
-    async fn recall_message(&self, _request: Request<RecallMessageRequest>) -> Answer<RecallMessageResponse> {
+    async fn recall_message(&self, request: Request<RecallMessageRequest>) -> Answer<RecallMessageResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(RecallMessageResponse { status: Some(status), message_id: String::new() });
+        }
         answer(RecallMessageResponse {
             status: Some(not_served("RecallMessage")),
             message_id: String::new(),
@@ -661,8 +720,11 @@ impl MessagingService for Arc<Messaging> {
 
     async fn sync_lite_subscription(
         &self,
-        _request: Request<SyncLiteSubscriptionRequest>,
+        request: Request<SyncLiteSubscriptionRequest>,
     ) -> Answer<SyncLiteSubscriptionResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(SyncLiteSubscriptionResponse { status: Some(status) });
+        }
         answer(SyncLiteSubscriptionResponse {
             status: Some(not_served("SyncLiteSubscription")),
         })
