@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import apache.rocketmq.v2.Code;
+import apache.rocketmq.v2.MessagingServiceGrpc;
+import apache.rocketmq.v2.QueryRouteRequest;
+import apache.rocketmq.v2.QueryRouteResponse;
+import apache.rocketmq.v2.Resource;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,6 +17,10 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import org.apache.rocketmq.acl.common.AclClientRPCHook;
 import org.apache.rocketmq.acl.common.SessionCredentials;
 import org.apache.rocketmq.client.apis.ClientConfiguration;
@@ -25,6 +34,10 @@ import org.apache.rocketmq.client.apis.message.MessageView;
 import org.apache.rocketmq.client.apis.producer.Producer;
 import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.remoting.protocol.route.TopicRouteData;
+import org.apache.rocketmq.shaded.grpc.netty.NettyChannelBuilder;
+import org.apache.rocketmq.shaded.io.grpc.ManagedChannel;
+import org.apache.rocketmq.shaded.io.grpc.Metadata;
+import org.apache.rocketmq.shaded.io.grpc.stub.MetadataUtils;
 import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
 import org.ferrocket.interop.namesrv.support.InteropEnv;
 import org.ferrocket.interop.namesrv.support.Poll;
@@ -191,5 +204,49 @@ class AuthTest {
     @Test
     void noCredentialsAreRefused() throws Exception {
         assertSendRefused(null, null, ALLOWED, "username cannot be null.");
+    }
+
+    /**
+     * A caller signed as alice that also sends {@code x-mq-authorization-ak: root}: Java's proxy
+     * fills that metadata in only when the client did not ({@code putHeaderIfNotExist}) and
+     * authorizes whoever it names, so it answers the denied topic's route (recorded as Java's
+     * behaviour); ours authorizes the authenticated caller and refuses.
+     */
+    @Test
+    void aSubjectNamedInTheMetadataIsNotTakenForTheCaller() throws Exception {
+        String datetime = "20261207T091500Z";
+        Mac mac = Mac.getInstance("HmacSHA1");
+        mac.init(new SecretKeySpec(ALICE_SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA1"));
+        StringBuilder hex = new StringBuilder();
+        for (byte b : mac.doFinal(datetime.getBytes(StandardCharsets.UTF_8))) {
+            hex.append(String.format("%02x", b));
+        }
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("x-mq-client-id", Metadata.ASCII_STRING_MARSHALLER), "grpc-it-auth@" + UUID.randomUUID());
+        headers.put(Metadata.Key.of("x-mq-language", Metadata.ASCII_STRING_MARSHALLER), "JAVA");
+        headers.put(Metadata.Key.of("x-mq-protocol", Metadata.ASCII_STRING_MARSHALLER), "v2");
+        headers.put(Metadata.Key.of("x-mq-client-version", Metadata.ASCII_STRING_MARSHALLER), "5.2.0");
+        headers.put(Metadata.Key.of("x-mq-date-time", Metadata.ASCII_STRING_MARSHALLER), datetime);
+        headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+            "MQv2-HMAC-SHA1 Credential=" + ALICE + ", SignedHeaders=x-mq-date-time, Signature=" + hex);
+        headers.put(Metadata.Key.of("x-mq-authorization-ak", Metadata.ASCII_STRING_MARSHALLER), ROOT);
+        ManagedChannel channel = NettyChannelBuilder.forTarget(endpoint.grpcAddress).usePlaintext().build();
+        try {
+            MessagingServiceGrpc.MessagingServiceBlockingStub stub = MessagingServiceGrpc.newBlockingStub(channel)
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                .withDeadlineAfter(10, TimeUnit.SECONDS);
+            QueryRouteResponse route = stub.queryRoute(QueryRouteRequest.newBuilder()
+                .setTopic(Resource.newBuilder().setName(DENIED)).build());
+            System.out.println("AuthTest impersonation: " + route.getStatus().getCode() + " " + route.getStatus().getMessage());
+            if (endpoint.java) {
+                assertEquals(Code.OK, route.getStatus().getCode(), route.getStatus().toString());
+            } else {
+                assertEquals(Code.UNAUTHORIZED, route.getStatus().getCode(), route.getStatus().toString());
+                assertEquals("User:" + ALICE + " has no permission to access Topic:" + DENIED
+                    + " from 127.0.0.1, the decision is deny.", route.getStatus().getMessage());
+            }
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
     }
 }
