@@ -115,14 +115,14 @@ pub fn credentials(metadata: &MetadataMap) -> Result<Credentials, GrpcAuthError>
 
 /// Hex digits of either case to bytes (commons-codec `Hex.decodeHex`); `None` when not hex.
 fn hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || text.len() > SIGNATURE_HEX_MAX {
+    if !text.len().is_multiple_of(2) || text.len() > SIGNATURE_HEX_MAX {
         return None;
     }
     let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
     text.as_bytes()
         .chunks_exact(2)
         .map(|pair| match pair {
-            [high, low] => Some(digit(*high)? << 4 | digit(*low)?),
+            [high, low] => Some((digit(*high)? << 4) | digit(*low)?),
             _ => None,
         })
         .collect()
