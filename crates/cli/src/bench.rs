@@ -230,7 +230,9 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
                 pulls,
                 paced_rates,
                 official: match (&example_jar, &java_classpath) {
-                    (Some(_), Some(_)) if acl => anyhow::bail!("--acl signs the native loads only, not the official Producer"),
+                    (Some(_), Some(_)) if acl => {
+                        anyhow::bail!("--acl signs the native loads only, not the official Producer")
+                    }
                     (Some(jar), Some(classpath)) => Some(bench_broker::OfficialProducer {
                         java_bin: java.clone(),
                         classpath: format!("{classpath}:{}", jar.display()),

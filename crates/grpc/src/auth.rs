@@ -12,10 +12,10 @@
 //! address than its own; we take the authenticated user and the socket's address, always.
 
 use ferrocket_broker::Broker;
+use ferrocket_broker::state::auth::AuthError;
 use ferrocket_broker::state::auth::model::{Action, Resource};
 use ferrocket_broker::state::auth::policy::Need;
 use ferrocket_broker::state::auth::signature::verify_tag;
-use ferrocket_broker::state::auth::AuthError;
 use thiserror::Error;
 use tonic::metadata::MetadataMap;
 
@@ -74,7 +74,10 @@ pub struct Credentials {
 }
 
 fn text<'a>(metadata: &'a MetadataMap, key: &str) -> &'a str {
-    metadata.get(key).and_then(|value| value.to_str().ok()).unwrap_or_default()
+    metadata
+        .get(key)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// `DefaultAuthenticationContextBuilder.build(Metadata, ...)`, its checks and messages.
@@ -150,11 +153,17 @@ fn group_name(resource: Option<&crate::proto::Resource>) -> Result<&str, GrpcAut
 }
 
 fn publish(topic: Option<&crate::proto::Resource>) -> Result<Vec<Need>, GrpcAuthError> {
-    Ok(vec![Need::new(Resource::topic(Some(topic_name(topic)?)), &[Action::Pub])])
+    Ok(vec![Need::new(
+        Resource::topic(Some(topic_name(topic)?)),
+        &[Action::Pub],
+    )])
 }
 
 fn subscribe_group(group: Option<&crate::proto::Resource>) -> Result<Vec<Need>, GrpcAuthError> {
-    Ok(vec![Need::new(Resource::group(Some(group_name(group)?)), &[Action::Sub])])
+    Ok(vec![Need::new(
+        Resource::group(Some(group_name(group)?)),
+        &[Action::Sub],
+    )])
 }
 
 /// The group's need, then the topic's.

@@ -510,7 +510,10 @@ fn one<T: Send + 'static>(item: T) -> Stream_<T> {
 impl MessagingService for Arc<Messaging> {
     async fn query_route(&self, request: Request<QueryRouteRequest>) -> Answer<QueryRouteResponse> {
         if let Some(status) = self.refused(&request) {
-            return answer(QueryRouteResponse { status: Some(status), ..Default::default() });
+            return answer(QueryRouteResponse {
+                status: Some(status),
+                ..Default::default()
+            });
         }
         answer(
             self.query_route_now(&request)
@@ -540,7 +543,10 @@ impl MessagingService for Arc<Messaging> {
 
     async fn query_assignment(&self, request: Request<QueryAssignmentRequest>) -> Answer<QueryAssignmentResponse> {
         if let Some(status) = self.refused(&request) {
-            return answer(QueryAssignmentResponse { status: Some(status), ..Default::default() });
+            return answer(QueryAssignmentResponse {
+                status: Some(status),
+                ..Default::default()
+            });
         }
         answer(
             self.query_assignment_now(&request)
@@ -555,7 +561,9 @@ impl MessagingService for Arc<Messaging> {
 
     async fn receive_message(&self, request: Request<ReceiveMessageRequest>) -> Answer<Self::ReceiveMessageStream> {
         if let Some(status) = self.refused(&request) {
-            return answer(one(ReceiveMessageResponse { content: Some(receive_message_response::Content::Status(status)) }));
+            return answer(one(ReceiveMessageResponse {
+                content: Some(receive_message_response::Content::Status(status)),
+            }));
         }
         let frames = self.receive_now(request).await;
         answer(Box::pin(tokio_stream::iter(frames.into_iter().map(Ok))))
@@ -563,7 +571,10 @@ impl MessagingService for Arc<Messaging> {
 
     async fn ack_message(&self, request: Request<AckMessageRequest>) -> Answer<AckMessageResponse> {
         if let Some(status) = self.refused(&request) {
-            return answer(AckMessageResponse { status: Some(status), ..Default::default() });
+            return answer(AckMessageResponse {
+                status: Some(status),
+                ..Default::default()
+            });
         }
         answer(self.ack_now(request).await.unwrap_or_else(|status| AckMessageResponse {
             status: Some(status),
@@ -589,7 +600,9 @@ impl MessagingService for Arc<Messaging> {
 
     async fn pull_message(&self, request: Request<PullMessageRequest>) -> Answer<Self::PullMessageStream> {
         if let Some(status) = self.refused(&request) {
-            return answer(one(PullMessageResponse { content: Some(pull_message_response::Content::Status(status)) }));
+            return answer(one(PullMessageResponse {
+                content: Some(pull_message_response::Content::Status(status)),
+            }));
         }
         answer(one(PullMessageResponse {
             content: Some(pull_message_response::Content::Status(not_served("PullMessage"))),
@@ -607,7 +620,10 @@ impl MessagingService for Arc<Messaging> {
 
     async fn get_offset(&self, request: Request<GetOffsetRequest>) -> Answer<GetOffsetResponse> {
         if let Some(status) = self.refused(&request) {
-            return answer(GetOffsetResponse { status: Some(status), offset: 0 });
+            return answer(GetOffsetResponse {
+                status: Some(status),
+                offset: 0,
+            });
         }
         answer(GetOffsetResponse {
             status: Some(not_served("GetOffset")),
@@ -617,7 +633,10 @@ impl MessagingService for Arc<Messaging> {
 
     async fn query_offset(&self, request: Request<QueryOffsetRequest>) -> Answer<QueryOffsetResponse> {
         if let Some(status) = self.refused(&request) {
-            return answer(QueryOffsetResponse { status: Some(status), offset: 0 });
+            return answer(QueryOffsetResponse {
+                status: Some(status),
+                offset: 0,
+            });
         }
         answer(QueryOffsetResponse {
             status: Some(not_served("QueryOffset")),
@@ -657,7 +676,14 @@ impl MessagingService for Arc<Messaging> {
                 };
                 // Java runs its auth pipeline on each command and answers a refusal on the stream.
                 if let Err(status) = auth::check(&service.broker, &metadata, &peer, &command) {
-                    if replies.send(Ok(TelemetryCommand { status: Some(status), command: None })).await.is_err() {
+                    if replies
+                        .send(Ok(TelemetryCommand {
+                            status: Some(status),
+                            command: None,
+                        }))
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                     continue;
@@ -696,7 +722,10 @@ impl MessagingService for Arc<Messaging> {
         request: Request<ChangeInvisibleDurationRequest>,
     ) -> Answer<ChangeInvisibleDurationResponse> {
         if let Some(status) = self.refused(&request) {
-            return answer(ChangeInvisibleDurationResponse { status: Some(status), ..Default::default() });
+            return answer(ChangeInvisibleDurationResponse {
+                status: Some(status),
+                ..Default::default()
+            });
         }
         answer(
             self.change_now(request)
@@ -710,7 +739,10 @@ impl MessagingService for Arc<Messaging> {
 
     async fn recall_message(&self, request: Request<RecallMessageRequest>) -> Answer<RecallMessageResponse> {
         if let Some(status) = self.refused(&request) {
-            return answer(RecallMessageResponse { status: Some(status), message_id: String::new() });
+            return answer(RecallMessageResponse {
+                status: Some(status),
+                message_id: String::new(),
+            });
         }
         answer(RecallMessageResponse {
             status: Some(not_served("RecallMessage")),

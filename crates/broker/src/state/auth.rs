@@ -105,7 +105,9 @@ impl AuthTable {
     /// The secret of the enabled user `username` names (the remoting `AccessKey`, or the gRPC
     /// `authorization` metadata's `Credential`): Java's `DefaultAuthenticationHandler` lookups.
     pub fn secret_of(&self, username: Option<&str>) -> AuthResult<String> {
-        let username = username.filter(|name| !name.is_empty()).ok_or(AuthError::UsernameMissing)?;
+        let username = username
+            .filter(|name| !name.is_empty())
+            .ok_or(AuthError::UsernameMissing)?;
         let user = self.users.get(username).ok_or_else(|| AuthError::UserNotFound {
             username: username.to_owned(),
         })?;

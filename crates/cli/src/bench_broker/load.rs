@@ -157,7 +157,18 @@ async fn drive(
     );
     let result = match load.kind {
         LoadKind::Send { batch } => {
-            send_loop(&client, addr, connection, load.header, load.acl, batch, None, body, deadline).await
+            send_loop(
+                &client,
+                addr,
+                connection,
+                load.header,
+                load.acl,
+                batch,
+                None,
+                body,
+                deadline,
+            )
+            .await
         }
         LoadKind::Paced { per_second } => {
             // Each connection's share of the rate; `connections` ≥ 1 and the rate > 0 (checked).

@@ -22,11 +22,22 @@ fn the_clients_header_reads_as_javas_builder_reads_it() {
     let header = format!("MQv2-HMAC-SHA1 Credential=alice, SignedHeaders=x-mq-date-time, Signature={SIGNED}");
     let found = credentials(&metadata(&header, "20261207T091500Z")).unwrap();
     assert_eq!(found.username.as_deref(), Some("alice"));
-    assert!(verify_tag(b"20261207T091500Z", "alicesecret1", found.tag.as_deref().unwrap()));
+    assert!(verify_tag(
+        b"20261207T091500Z",
+        "alicesecret1",
+        found.tag.as_deref().unwrap()
+    ));
     assert!(!verify_tag(b"20261207T091500Z", "wrong", found.tag.as_deref().unwrap()));
-    let upper = header.to_uppercase().replace("CREDENTIAL=ALICE", "Credential=alice").replace("SIGNATURE=", "Signature=");
+    let upper = header
+        .to_uppercase()
+        .replace("CREDENTIAL=ALICE", "Credential=alice")
+        .replace("SIGNATURE=", "Signature=");
     let found = credentials(&metadata(&upper, "20261207T091500Z")).unwrap();
-    assert!(verify_tag(b"20261207T091500Z", "alicesecret1", found.tag.as_deref().unwrap()));
+    assert!(verify_tag(
+        b"20261207T091500Z",
+        "alicesecret1",
+        found.tag.as_deref().unwrap()
+    ));
 }
 
 #[test]
@@ -35,13 +46,21 @@ fn malformed_headers_get_javas_messages() {
     let cases = [
         ("MQv2-HMAC-SHA1 Credential=alice", "", GrpcAuthError::DatetimeMissing),
         ("MQv2-HMAC-SHA1", "d", GrpcAuthError::HeaderIncorrect),
-        ("MQv2-HMAC-SHA1 Credential", "d", GrpcAuthError::KeyValueLength { actual: 1 }),
+        (
+            "MQv2-HMAC-SHA1 Credential",
+            "d",
+            GrpcAuthError::KeyValueLength { actual: 1 },
+        ),
         ("MQv2-HMAC-SHA1 Credential=/", "d", GrpcAuthError::CredentialEmpty),
         ("MQv2-HMAC-SHA1 Signature=abc", "d", GrpcAuthError::ContextError),
         ("MQv2-HMAC-SHA1 Signature=zz", "d", GrpcAuthError::ContextError),
     ];
     for (header, datetime, expected) in cases {
-        assert_eq!(credentials(&metadata(header, datetime)), Err(expected.clone()), "{header}");
+        assert_eq!(
+            credentials(&metadata(header, datetime)),
+            Err(expected.clone()),
+            "{header}"
+        );
         assert_eq!(expected.status().code, Code::Unauthorized as i32);
     }
     assert_eq!(
@@ -52,21 +71,47 @@ fn malformed_headers_get_javas_messages() {
 
 #[test]
 fn needs_follow_javas_builder() {
-    let topic = |name: &str| Some(crate::proto::Resource { name: name.to_owned(), ..Default::default() });
-    let route = QueryRouteRequest { topic: topic("T"), ..Default::default() };
+    let topic = |name: &str| {
+        Some(crate::proto::Resource {
+            name: name.to_owned(),
+            ..Default::default()
+        })
+    };
+    let route = QueryRouteRequest {
+        topic: topic("T"),
+        ..Default::default()
+    };
     let needs = route.needs().unwrap().unwrap();
     assert_eq!(needs[0].actions, [Action::Pub, Action::Sub]);
     assert_eq!(needs[0].resource.key(), "Topic:T");
-    assert_eq!(QueryRouteRequest::default().needs().unwrap_err(), GrpcAuthError::TopicMissing);
-    assert_eq!(SendMessageRequest::default().needs().unwrap_err(), GrpcAuthError::MessageMissing);
+    assert_eq!(
+        QueryRouteRequest::default().needs().unwrap_err(),
+        GrpcAuthError::TopicMissing
+    );
+    assert_eq!(
+        SendMessageRequest::default().needs().unwrap_err(),
+        GrpcAuthError::MessageMissing
+    );
     let receive = ReceiveMessageRequest {
         group: topic("%RETRY%G"),
-        message_queue: Some(MessageQueue { topic: topic("T"), ..Default::default() }),
+        message_queue: Some(MessageQueue {
+            topic: topic("T"),
+            ..Default::default()
+        }),
         ..Default::default()
     };
-    let keys: Vec<String> = receive.needs().unwrap().unwrap().iter().map(|n| n.resource.key()).collect();
+    let keys: Vec<String> = receive
+        .needs()
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(|n| n.resource.key())
+        .collect();
     assert_eq!(keys, ["Group:G", "Topic:T"]);
-    let producer = HeartbeatRequest { client_type: ClientType::Producer as i32, ..Default::default() };
+    let producer = HeartbeatRequest {
+        client_type: ClientType::Producer as i32,
+        ..Default::default()
+    };
     assert_eq!(producer.needs().unwrap(), None);
     assert_eq!(SendMessageRequest::RPC, "apache.rocketmq.v2.SendMessageRequest");
     assert_eq!(TelemetryCommand::RPC, "apache.rocketmq.v2.TelemetryCommand");
