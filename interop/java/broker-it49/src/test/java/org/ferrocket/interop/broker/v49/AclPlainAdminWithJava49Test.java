@@ -350,7 +350,7 @@ class AclPlainAdminWithJava49Test {
             {"updateAclConfig", "-b", brokerAddress, "-a", "aclCli0002", "-s", "aclCliSecret2", "-i", "PUB",
                 "-w", "127.0.0.1"},
             {"deleteAccessConfig", "-b", brokerAddress, "-a", "aclCli0002"},
-            {"updateGlobalWhiteAddr", "-b", brokerAddress, "-g", "10.10.103.*,127.0.0.1"},
+            {"updateGlobalWhiteAddr", "-b", brokerAddress, "-g", "10.10.104.*,127.0.0.1"},
             {"clusterAclConfigVersion", "-b", brokerAddress},
         };
         StringBuilder seen = new StringBuilder();
@@ -375,7 +375,7 @@ class AclPlainAdminWithJava49Test {
         String file = aclFileText();
         System.out.println("file now:\n" + file);
         assertTrue(file.contains("aclCli0001") && !file.contains("aclCli0002"), file);
-        assertEquals(java, file.contains("10.10.103.*"), file);
+        assertEquals(java, file.contains("10.10.104.*"), file);
         awaitSend(hook("aclCli0001", "aclCliSecret1"), null);
     }
 }
