@@ -64,6 +64,11 @@ pub enum BenchCommand {
         /// Every side in TLS enforcing mode (test-mode certificate) and the load over TLS.
         #[arg(long)]
         tls: bool,
+        /// 5.x auth on in both brokers (authenticationEnabled, authorizationEnabled, a super
+        /// user from initAuthenticationUser) and every load request signed as that user, as the
+        /// official `AclClientRPCHook` signs it: what ACL costs per message.
+        #[arg(long)]
+        acl: bool,
         /// Extra broker.conf lines for our broker, `key=value` (repeatable), e.g.
         /// `--ferrocket-conf metricsExporterType=PROM` to measure what metrics cost.
         #[arg(long)]
@@ -205,6 +210,7 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
             java,
             ferrocket_bin,
             tls,
+            acl,
             ferrocket_conf,
         } => {
             let headers = headers
@@ -229,6 +235,9 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
                 pulls,
                 paced_rates,
                 official: match (&example_jar, &java_classpath) {
+                    (Some(_), Some(_)) if acl => {
+                        anyhow::bail!("--acl signs the native loads only, not the official Producer")
+                    }
                     (Some(jar), Some(classpath)) => Some(bench_broker::OfficialProducer {
                         java_bin: java.clone(),
                         classpath: format!("{classpath}:{}", jar.display()),
@@ -243,6 +252,7 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
                 java_bin: java,
                 java_classpath,
                 tls,
+                acl,
                 ferrocket_conf,
             };
             let report = bench_broker::run(options).await?;

@@ -66,6 +66,8 @@ pub struct BenchBrokerOptions {
     pub java_classpath: Option<String>,
     /// Every side in TLS enforcing mode with its test-mode certificate; the load over TLS.
     pub tls: bool,
+    /// 5.x auth on in both brokers with a super user, every load request signed as it.
+    pub acl: bool,
     /// The official benchmark Producer, run against each broker after the native loads.
     pub official: Option<OfficialProducer>,
     /// Its `-w` thread counts and messages per run.
@@ -167,6 +169,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
         java_bin: options.java_bin.clone(),
         java_classpath: options.java_classpath.clone(),
         tls: options.tls,
+        acl: options.acl,
         ferrocket_conf: options.ferrocket_conf.clone(),
     };
     let mut kinds = vec![SideKind::Responder, SideKind::Ferrocket];
@@ -182,6 +185,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
             body_bytes: 128,
             header: SerializeType::Json,
             tls: options.tls,
+            acl: options.acl,
         };
         load::run(&side.broker_addr, warmup, WARMUP)
             .await
@@ -209,6 +213,7 @@ pub async fn run(options: BenchBrokerOptions) -> anyhow::Result<BenchBrokerRepor
                         body_bytes,
                         header,
                         tls: options.tls,
+                        acl: options.acl,
                     };
                     // The responder has no messages to give.
                     let driven: Vec<&Side> = sides
@@ -450,6 +455,12 @@ impl fmt::Display for BenchBrokerReport {
                 ""
             }
         )?;
+        if o.acl {
+            writeln!(
+                f,
+                "ACL: 5.x auth on in both brokers, every request signed (AccessKey/Signature) as a super user"
+            )?;
+        }
         for report in &self.loads {
             let l = report.load;
             let what = match l.kind {

@@ -7,6 +7,7 @@
 //! Java's proxy rules as functions), `status` (Java's in-band status mapping), `service` (the
 //! RPCs: read tables, dispatch, map), `server` (one port for TLS and plaintext HTTP/2).
 
+pub mod auth;
 pub mod clients;
 pub mod receive;
 pub mod recover;

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ferrocket_broker::Broker;
-use ferrocket_broker::handlers::dispatch;
+use ferrocket_broker::handlers::dispatch_authorized as dispatch;
 use ferrocket_broker::state::clients::ClientChannel;
 use ferrocket_net::ConnectionHandle;
 use ferrocket_wire::codes::version;
@@ -31,6 +31,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Streaming};
 use tracing::debug;
 
+use crate::auth::{self, Needs};
 use crate::clients::{Client, Clients, merged};
 use crate::proto::messaging_service_server::MessagingService;
 use crate::proto::telemetry_command::Command;
@@ -118,6 +119,11 @@ fn not_served(what: &str) -> Status {
 }
 
 impl Messaging {
+    /// 5.x auth for one call (auth.rs): the in-band status to refuse it with, if any.
+    fn refused<T: Needs>(&self, request: &Request<T>) -> Option<Status> {
+        auth::check(&self.broker, request.metadata(), &peer(request), request.get_ref()).err()
+    }
+
     pub fn new(broker: Arc<Broker>, options: ServiceOptions) -> Messaging {
         Messaging {
             broker,
@@ -510,6 +516,12 @@ type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send + '
 #[tonic::async_trait]
 impl MessagingService for Arc<Messaging> {
     async fn query_route(&self, request: Request<QueryRouteRequest>) -> Answer<QueryRouteResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(QueryRouteResponse {
+                status: Some(status),
+                ..Default::default()
+            });
+        }
         answer(
             self.query_route_now(&request)
                 .unwrap_or_else(|status| QueryRouteResponse {
@@ -520,6 +532,9 @@ impl MessagingService for Arc<Messaging> {
     }
 
     async fn heartbeat(&self, request: Request<HeartbeatRequest>) -> Answer<HeartbeatResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(HeartbeatResponse { status: Some(status) });
+        }
         answer(
             self.heartbeat_now(&request)
                 .unwrap_or_else(|status| HeartbeatResponse { status: Some(status) }),
@@ -527,10 +542,19 @@ impl MessagingService for Arc<Messaging> {
     }
 
     async fn send_message(&self, request: Request<SendMessageRequest>) -> Answer<SendMessageResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(send::failed(status));
+        }
         answer(self.send_now(request).await.unwrap_or_else(send::failed))
     }
 
     async fn query_assignment(&self, request: Request<QueryAssignmentRequest>) -> Answer<QueryAssignmentResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(QueryAssignmentResponse {
+                status: Some(status),
+                ..Default::default()
+            });
+        }
         answer(
             self.query_assignment_now(&request)
                 .unwrap_or_else(|status| QueryAssignmentResponse {
@@ -543,11 +567,22 @@ impl MessagingService for Arc<Messaging> {
     type ReceiveMessageStream = Stream_<ReceiveMessageResponse>;
 
     async fn receive_message(&self, request: Request<ReceiveMessageRequest>) -> Answer<Self::ReceiveMessageStream> {
+        if let Some(status) = self.refused(&request) {
+            return answer(one(ReceiveMessageResponse {
+                content: Some(receive_message_response::Content::Status(status)),
+            }));
+        }
         let frames = self.receive_now(request).await;
         answer(Box::pin(tokio_stream::iter(frames.into_iter().map(Ok))))
     }
 
     async fn ack_message(&self, request: Request<AckMessageRequest>) -> Answer<AckMessageResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(AckMessageResponse {
+                status: Some(status),
+                ..Default::default()
+            });
+        }
         answer(self.ack_now(request).await.unwrap_or_else(|status| AckMessageResponse {
             status: Some(status),
             entries: Vec::new(),
@@ -558,6 +593,9 @@ impl MessagingService for Arc<Messaging> {
         &self,
         request: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> Answer<ForwardMessageToDeadLetterQueueResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(ForwardMessageToDeadLetterQueueResponse { status: Some(status) });
+        }
         answer(
             self.forward_now(request)
                 .await
@@ -584,6 +622,9 @@ impl MessagingService for Arc<Messaging> {
     }
 
     async fn end_transaction(&self, request: Request<EndTransactionRequest>) -> Answer<EndTransactionResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(EndTransactionResponse { status: Some(status) });
+        }
         answer(
             self.end_transaction_now(request)
                 .await
@@ -596,6 +637,7 @@ impl MessagingService for Arc<Messaging> {
     async fn telemetry(&self, request: Request<Streaming<TelemetryCommand>>) -> Answer<Self::TelemetryStream> {
         let id = client_id(&request).map_err(|status| tonic::Status::invalid_argument(status.message))?;
         let peer = peer(&request);
+        let metadata = request.metadata().clone();
         let mut inbound = request.into_inner();
         let (replies, outbound) = mpsc::channel(TELEMETRY_QUEUED_MAX);
         let service = Arc::clone(self);
@@ -609,6 +651,20 @@ impl MessagingService for Arc<Messaging> {
                         break;
                     }
                 };
+                // Java runs its auth pipeline on each command and answers a refusal on the stream.
+                if let Err(status) = auth::check(&service.broker, &metadata, &peer, &command) {
+                    if replies
+                        .send(Ok(TelemetryCommand {
+                            status: Some(status),
+                            command: None,
+                        }))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    continue;
+                }
                 let reply = service.telemetry_command(&id, &peer, command, &replies);
                 let stop = reply.is_err();
                 if let Some(reply) = reply.transpose()
@@ -629,6 +685,9 @@ impl MessagingService for Arc<Messaging> {
         &self,
         request: Request<NotifyClientTerminationRequest>,
     ) -> Answer<NotifyClientTerminationResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(NotifyClientTerminationResponse { status: Some(status) });
+        }
         answer(
             self.terminate_now(&request)
                 .unwrap_or_else(|status| NotifyClientTerminationResponse { status: Some(status) }),
@@ -639,6 +698,12 @@ impl MessagingService for Arc<Messaging> {
         &self,
         request: Request<ChangeInvisibleDurationRequest>,
     ) -> Answer<ChangeInvisibleDurationResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(ChangeInvisibleDurationResponse {
+                status: Some(status),
+                ..Default::default()
+            });
+        }
         answer(
             self.change_now(request)
                 .await
@@ -650,6 +715,12 @@ impl MessagingService for Arc<Messaging> {
     }
 
     async fn recall_message(&self, request: Request<RecallMessageRequest>) -> Answer<RecallMessageResponse> {
+        if let Some(status) = self.refused(&request) {
+            return answer(RecallMessageResponse {
+                status: Some(status),
+                message_id: String::new(),
+            });
+        }
         answer(
             self.recall_now(request)
                 .await

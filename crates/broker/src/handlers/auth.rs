@@ -54,6 +54,15 @@ pub fn guard(broker: &Broker, request: &RemotingCommand, connection: &Connection
     Ok(())
 }
 
+/// The ACL 1.0 half of [`guard`] alone, for requests whose 5.x auth was checked upstream
+/// (`super::dispatch_authorized`).
+pub fn guard_plain_acl(broker: &Broker, request: &RemotingCommand, connection: &ConnectionHandle) -> BrokerResult<()> {
+    match &broker.plain_acl {
+        Some(acl) => Ok(acl.current().validate(request, source_ip(connection))?),
+        None => Ok(()),
+    }
+}
+
 /// The client's address without its port (and without an IPv6 address's brackets).
 fn source_ip(connection: &ConnectionHandle) -> &str {
     let peer = connection.peer_addr();

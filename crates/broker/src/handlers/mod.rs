@@ -243,12 +243,35 @@ pub async fn dispatch(
     request: RemotingCommand,
     connection: &ConnectionHandle,
 ) -> Option<RemotingCommand> {
+    dispatch_guarded(broker, request, connection, auth::guard).await
+}
+
+/// [`dispatch`] for a request whose client the caller has already authenticated and authorized
+/// under 5.x auth: the gRPC endpoint checks its clients' `authorization` metadata as Java's
+/// proxy does (Java's local proxy calls the processors directly, past the broker's own
+/// pipelines), and its in-process requests carry no `AccessKey`. ACL 1.0 still applies.
+pub async fn dispatch_authorized(
+    broker: &Arc<Broker>,
+    request: RemotingCommand,
+    connection: &ConnectionHandle,
+) -> Option<RemotingCommand> {
+    dispatch_guarded(broker, request, connection, auth::guard_plain_acl).await
+}
+
+type Guard = fn(&Broker, &RemotingCommand, &ConnectionHandle) -> BrokerResult<()>;
+
+async fn dispatch_guarded(
+    broker: &Arc<Broker>,
+    request: RemotingCommand,
+    connection: &ConnectionHandle,
+    guard: Guard,
+) -> Option<RemotingCommand> {
     let serve = ROUTES
         .iter()
         .find(|(code, _)| *code == request.request_code())
         .map(|(_, serve)| *serve)?;
     // The same guard as the transport's: with ACL on, an unsigned in-process request is refused.
-    if let Err(refused) = auth::guard(broker, &request, connection) {
+    if let Err(refused) = guard(broker, &request, connection) {
         return respond(&request, Err(refused));
     }
     match serve {

@@ -99,8 +99,13 @@ impl AuthTable {
     /// The secret of the enabled user the request's `AccessKey` names: the half of
     /// [`Self::authenticate`] that needs the table (the HMAC over the body does not).
     pub fn secret_for(&self, request: &RemotingCommand) -> AuthResult<String> {
-        let username = request
-            .ext(signature::ACCESS_KEY)
+        self.secret_of(request.ext(signature::ACCESS_KEY))
+    }
+
+    /// The secret of the enabled user `username` names (the remoting `AccessKey`, or the gRPC
+    /// `authorization` metadata's `Credential`): Java's `DefaultAuthenticationHandler` lookups.
+    pub fn secret_of(&self, username: Option<&str>) -> AuthResult<String> {
+        let username = username
             .filter(|name| !name.is_empty())
             .ok_or(AuthError::UsernameMissing)?;
         let user = self.users.get(username).ok_or_else(|| AuthError::UserNotFound {

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::{Bytes, BytesMut};
+use ferrocket_broker::state::auth::signature::sign_request;
 use ferrocket_net::{Client, ClientConfig, ClientTls, Router};
 use ferrocket_wire::header::{
     CustomHeader, PullMessageRequestHeader, PullMessageResponseHeader, SendMessageRequestHeaderV2,
@@ -42,6 +43,20 @@ const PULL_SYS_FLAG_SUBSCRIPTION: i32 = 0x4;
 /// The group the pull loops read as (created on first pull by both brokers' defaults).
 const PULL_GROUP: &str = "ferrocket_bench_pull";
 
+/// The user `--acl` signs as (both brokers' initial super user) and its secret.
+pub const ACL_USER: &str = "ferrocket_bench";
+pub const ACL_SECRET: &str = "ferrocket_bench_secret";
+
+/// `request` signed as [`ACL_USER`] when `acl` (the official `AclClientRPCHook`'s fields, by the
+/// broker's own signing function), else as it is.
+fn signed(request: RemotingCommand, acl: bool) -> RemotingCommand {
+    if acl {
+        sign_request(request, ACL_USER, ACL_SECRET)
+    } else {
+        request
+    }
+}
+
 /// What a load's requests are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadKind {
@@ -63,6 +78,8 @@ pub struct Load {
     pub header: SerializeType,
     /// Over TLS, trusting any certificate as Java's client does in test mode.
     pub tls: bool,
+    /// Every request signed as [`ACL_USER`].
+    pub acl: bool,
 }
 
 /// What a load measured.
@@ -140,7 +157,18 @@ async fn drive(
     );
     let result = match load.kind {
         LoadKind::Send { batch } => {
-            send_loop(&client, addr, connection, load.header, batch, None, body, deadline).await
+            send_loop(
+                &client,
+                addr,
+                connection,
+                load.header,
+                load.acl,
+                batch,
+                None,
+                body,
+                deadline,
+            )
+            .await
         }
         LoadKind::Paced { per_second } => {
             // Each connection's share of the rate; `connections` ≥ 1 and the rate > 0 (checked).
@@ -150,6 +178,7 @@ async fn drive(
                 addr,
                 connection,
                 load.header,
+                load.acl,
                 1,
                 Some(interval),
                 body,
@@ -157,7 +186,7 @@ async fn drive(
             )
             .await
         }
-        LoadKind::Pull => pull_loop(&client, addr, connection, load.header, deadline).await,
+        LoadKind::Pull => pull_loop(&client, addr, connection, load.header, load.acl, deadline).await,
     };
     client.shutdown().await;
     result
@@ -169,6 +198,7 @@ async fn send_loop(
     addr: &str,
     connection: usize,
     header: SerializeType,
+    acl: bool,
     batch: usize,
     pace: Option<Duration>,
     body: Bytes,
@@ -188,7 +218,7 @@ async fn send_loop(
             ticks.tick().await;
         }
         let queue_id = (queue_offset + i32::try_from(sent % 1_000).unwrap_or(0)) % QUEUES;
-        let request = send_request(queue_id, header, batch, &body, connection, sent)?;
+        let request = signed(send_request(queue_id, header, batch, &body, connection, sent)?, acl);
         let started = Instant::now();
         let response = client
             .invoke(addr, request, REQUEST_TIMEOUT)
@@ -216,6 +246,7 @@ async fn pull_loop(
     addr: &str,
     connection: usize,
     header: SerializeType,
+    acl: bool,
     deadline: Instant,
 ) -> anyhow::Result<(u64, Vec<Duration>)> {
     let mut messages = 0u64;
@@ -224,7 +255,7 @@ async fn pull_loop(
     let mut offset = 0i64;
     let mut empty_in_a_row = 0u32;
     while Instant::now() < deadline {
-        let request = pull_request(queue_id, offset, header);
+        let request = signed(pull_request(queue_id, offset, header), acl);
         let started = Instant::now();
         let response = client
             .invoke(addr, request, REQUEST_TIMEOUT)

@@ -56,11 +56,31 @@ pub struct Launch {
     pub java_classpath: Option<String>,
     /// Every side in TLS enforcing mode (`-Dtls.server.mode=enforcing`, test-mode certificate).
     pub tls: bool,
+    /// 5.x auth on in both brokers, with the load's user as the initial super user.
+    pub acl: bool,
     /// Extra `key=value` lines appended to our broker's broker.conf.
     pub ferrocket_conf: Vec<String>,
 }
 
 impl Launch {
+    /// The same broker.conf auth lines for both brokers (Java's provider class names, which
+    /// ours accepts), or none.
+    fn auth_conf(&self) -> String {
+        if !self.acl {
+            return String::new();
+        }
+        format!(
+            "authenticationEnabled=true\nauthorizationEnabled=true\n\
+             authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider\n\
+             authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider\n\
+             authorizationProvider=org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider\n\
+             authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider\n\
+             initAuthenticationUser={{\"username\":\"{}\",\"password\":\"{}\"}}\n",
+            super::load::ACL_USER,
+            super::load::ACL_SECRET
+        )
+    }
+
     /// The same `-D` settings for our servers and Java's JVMs.
     fn tls_settings(&self) -> Option<&'static str> {
         self.tls.then_some("-Dtls.server.mode=enforcing")
@@ -170,7 +190,7 @@ fn start_ferrocket(launch: &Launch, home: TempDir) -> anyhow::Result<Side> {
         "namesrv",
     )?;
     let conf = dir.join("broker.conf");
-    let mut text = broker_conf(namesrv_port, broker_port, &dir.join("store"));
+    let mut text = broker_conf(namesrv_port, broker_port, &dir.join("store")) + &launch.auth_conf();
     for line in &launch.ferrocket_conf {
         text.push_str(line);
         text.push('\n');
@@ -227,7 +247,7 @@ fn start_java(launch: &Launch, home: TempDir) -> anyhow::Result<Side> {
     let broker_conf_path = dir.join("broker.conf");
     std::fs::write(
         &broker_conf_path,
-        broker_conf(namesrv_port, broker_port, &dir.join("store")) + "timerWheelEnable=false\n",
+        broker_conf(namesrv_port, broker_port, &dir.join("store")) + "timerWheelEnable=false\n" + &launch.auth_conf(),
     )?;
     let broker = java(
         "org.apache.rocketmq.broker.BrokerStartup",

@@ -3,7 +3,7 @@
 //! the translation is `receive.rs`.
 
 use ferrocket_broker::BrokerError;
-use ferrocket_broker::handlers::{dispatch, pop, pop_ack};
+use ferrocket_broker::handlers::{dispatch_authorized as dispatch, pop, pop_ack};
 use ferrocket_net::ConnectionHandle;
 use ferrocket_wire::header::CustomHeader;
 use ferrocket_wire::{RemotingCommand, RequestCode, ResponseCode};

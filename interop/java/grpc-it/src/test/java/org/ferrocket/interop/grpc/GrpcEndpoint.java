@@ -79,7 +79,43 @@ final class GrpcEndpoint implements AutoCloseable {
         if ("cluster".equals(System.getProperty("proxy.mode", "local"))) {
             return sharedClusterProxy(workDir, javaBroker);
         }
-        return javaBroker ? startJava(workDir) : startOurs(workDir);
+        return javaBroker ? startJava(workDir, Map.of()) : startOurs(workDir, Map.of());
+    }
+
+    /**
+     * A local endpoint (ours, or Java's local-mode proxy) whose broker takes {@code brokerConf} too
+     * (5.x auth settings, say). Java's proxy reads its own auth settings from rmq-proxy.json: the
+     * same switches and providers, but the proxy's metadata providers, which ask the broker inside.
+     */
+    static GrpcEndpoint startWithBrokerConf(Path workDir, Map<String, String> brokerConf) throws Exception {
+        boolean javaBroker = "java".equals(System.getProperty("broker.impl", "ferrocket"));
+        return javaBroker ? startJava(workDir, brokerConf) : startOurs(workDir, brokerConf);
+    }
+
+    private static List<String> confLines(Map<String, String> conf) {
+        List<String> lines = new ArrayList<>();
+        conf.forEach((key, value) -> lines.add(key + "=" + value));
+        return lines;
+    }
+
+    /** The auth part of {@code brokerConf} as rmq-proxy.json fields (the leading comma included). */
+    private static String proxyAuthJson(Map<String, String> brokerConf) {
+        StringBuilder json = new StringBuilder();
+        for (Map.Entry<String, String> entry : brokerConf.entrySet()) {
+            String key = entry.getKey();
+            String value = entry.getValue();
+            if (!key.startsWith("authentication") && !key.startsWith("authorization")) {
+                continue;
+            }
+            if (key.equals("authenticationMetadataProvider")) {
+                value = "org.apache.rocketmq.proxy.auth.ProxyAuthenticationMetadataProvider";
+            } else if (key.equals("authorizationMetadataProvider")) {
+                value = "org.apache.rocketmq.proxy.auth.ProxyAuthorizationMetadataProvider";
+            }
+            boolean bool = value.equals("true") || value.equals("false");
+            json.append(",\"").append(key).append("\":").append(bool ? value : "\"" + value + "\"");
+        }
+        return json.toString();
     }
 
     private static synchronized GrpcEndpoint sharedClusterProxy(Path workDir, boolean javaBroker) throws Exception {
@@ -120,7 +156,7 @@ final class GrpcEndpoint implements AutoCloseable {
         "recallMessageEnable=true");
 
     /** Ours as `ferrocket namesrv` and `ferrocket broker -c broker.conf`, which serves gRPC too. */
-    private static GrpcEndpoint startOurs(Path workDir) throws Exception {
+    private static GrpcEndpoint startOurs(Path workDir, Map<String, String> brokerConf) throws Exception {
         FerrocketNamesrv namesrv = FerrocketNamesrv.start(workDir);
         try {
             Path dir = workDir.resolve("ferrocket-broker");
@@ -141,6 +177,7 @@ final class GrpcEndpoint implements AutoCloseable {
                 // Port 0: the OS's pick, read from the `listening grpc` line.
                 "grpcServerPort=0"));
             lines.addAll(SHARED_BROKER_CONF);
+            lines.addAll(confLines(brokerConf));
             lines.add("");
             Files.writeString(conf, String.join("\n", lines), StandardCharsets.UTF_8);
             List<String> command = List.of(InteropEnv.ferrocketBinary().toString(), "broker", "-c", conf.toString());
@@ -278,7 +315,7 @@ final class GrpcEndpoint implements AutoCloseable {
         }
     }
 
-    private static GrpcEndpoint startJava(Path workDir) throws Exception {
+    private static GrpcEndpoint startJava(Path workDir, Map<String, String> extraConf) throws Exception {
         String classpath = InteropEnv.classpathFromFile("ferrocket.interop.proxyClasspath");
         JavaNamesrv namesrv = JavaNamesrv.start(classpath, workDir, "JSON");
         try {
@@ -307,10 +344,12 @@ final class GrpcEndpoint implements AutoCloseable {
                 "mappedFileSizeConsumeQueue=" + 30_000 * 20,
                 "traceTopicEnable=false",
                 String.join("\n", SHARED_BROKER_CONF),
+                String.join("\n", confLines(extraConf)),
                 ""), StandardCharsets.UTF_8);
             Path proxyConf = dir.resolve("rmq-proxy.json");
             Files.writeString(proxyConf, "{\"rocketMQClusterName\":\"DefaultCluster\",\"grpcServerPort\":" + grpcPort
-                + ",\"remotingListenPort\":" + remotingPort + ",\"namesrvAddr\":\"" + namesrv.address() + "\"}",
+                + ",\"remotingListenPort\":" + remotingPort + ",\"namesrvAddr\":\"" + namesrv.address() + "\""
+                + proxyAuthJson(extraConf) + "}",
                 StandardCharsets.UTF_8);
             List<String> command = new ArrayList<>(List.of(InteropEnv.javaBinary().toString(),
                 "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
