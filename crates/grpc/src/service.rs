@@ -513,6 +513,11 @@ fn lock_table(broker: &Broker) -> MutexGuard<'_, ferrocket_broker::state::topics
 
 type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
 
+/// A server stream of one answer (a refusal of ReceiveMessage).
+fn one<T: Send + 'static>(item: T) -> Stream_<T> {
+    Box::pin(tokio_stream::once(Ok(item)))
+}
+
 #[tonic::async_trait]
 impl MessagingService for Arc<Messaging> {
     async fn query_route(&self, request: Request<QueryRouteRequest>) -> Answer<QueryRouteResponse> {

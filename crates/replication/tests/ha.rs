@@ -622,6 +622,13 @@ impl CommitLogSource for ThreadCheckedLog {
         self.seen();
         CommitLogSource::read_chunk(self.log.as_ref(), offset, max_len)
     }
+    fn append_recovered(&self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()> {
+        self.seen();
+        self.log.append_recovered(offset, bytes)
+    }
+    fn hold_puts(&self, reason: Option<String>) {
+        self.log.hold_puts(reason);
+    }
 }
 
 impl ReplicaSink for ThreadCheckedLog {
@@ -635,6 +642,10 @@ impl ReplicaSink for ThreadCheckedLog {
     fn append_replicated(&self, offset: CommitLogOffset, bytes: &[u8]) -> StoreResult<()> {
         self.seen();
         self.log.append_replicated(offset, bytes)
+    }
+    fn read_replica_chunk(&self, offset: CommitLogOffset, max_len: u32) -> StoreResult<Vec<u8>> {
+        self.seen();
+        self.log.read_replica_chunk(offset, max_len)
     }
 }
 
