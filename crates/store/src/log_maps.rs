@@ -3,10 +3,11 @@
 //! system call per record (measured in BENCHMARKS.md, store section, 2026-12-07).
 //!
 //! Each segment is mapped once, whole; only the last (the one appends go to) keeps a descriptor
-//! and may be written, the others are read-only and hold none, so the open-files bound is
+//! and may be written (with positioned writes on that descriptor: `mapped.rs`, `WriteVia`),
+//! the others are read-only and hold none, so the open-files bound is
 //! unchanged but for that one. The maps' soundness rests on `mapped.rs`'s invariants; what this
 //! owner does for them:
-//! * every write of a mapped segment goes through its map (no positioned write beside it);
+//! * every write of a mapped segment goes through its `MappedFile` (no other write beside it);
 //! * a truncation drops the maps first ([`SegmentMaps::clear`]) and maps again after;
 //! * a deleted segment's map is dropped with it ([`SegmentMaps::forget`]).
 //!
@@ -36,7 +37,7 @@ impl SegmentMaps {
         }
         let path = dir.join(file_name(start));
         let opened = if writable {
-            MappedFile::open(&path, 0)
+            MappedFile::open_positioned(&path)
         } else {
             MappedFile::open_read_only(&path)
         };
@@ -73,10 +74,10 @@ impl SegmentMaps {
         self.maps.get(&start)?.slice(offset - start, len)
     }
 
-    /// Writes `bytes` at log offset `offset` through the map of the segment at `start`: `None`
-    /// when it is not mapped writable (the caller writes with positioned I/O), else the write's
-    /// outcome (an error when the disk is full: the map allocates blocks before writing them,
-    /// as a positioned write would fail).
+    /// Writes `bytes` at log offset `offset` through the `MappedFile` of the segment at `start`
+    /// (a positioned write on its descriptor; the map shows it at once): `None` when it is not
+    /// mapped writable (the caller writes with positioned I/O itself), else the write's outcome
+    /// (ENOSPC when the disk is full).
     pub(crate) fn write(&mut self, start: u64, offset: u64, bytes: &[u8]) -> Option<std::io::Result<()>> {
         let map = self.maps.get_mut(&start).filter(|map| map.is_writable())?;
         Some(map.write(offset - start, bytes))
