@@ -246,7 +246,10 @@ mod tests {
     fn positioned_writes_allocate_nothing_ahead_and_show_through_the_map() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        File::create(&path).unwrap().set_len(2 * ALLOCATION_CHUNK_BYTES).unwrap();
+        File::create(&path)
+            .unwrap()
+            .set_len(2 * ALLOCATION_CHUNK_BYTES)
+            .unwrap();
         let mut mapped = MappedFile::open_positioned(&path).unwrap();
         mapped.write(ALLOCATION_CHUNK_BYTES + 1, b"tail").unwrap();
         assert_eq!(mapped.allocated_end, 0);
