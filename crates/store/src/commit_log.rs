@@ -128,7 +128,7 @@ pub struct CommitLog {
     recovered: LogRecovery,
     /// Reused encode buffer, so appends do not allocate.
     scratch: BytesMut,
-    /// The segments' memory maps: appends and pulls copy through them (`log_maps.rs`).
+    /// The segments' memory maps: pulls copy out of them, appends `pwrite` the tail's (`log_maps.rs`).
     maps: SegmentMaps,
 }
 

@@ -1,6 +1,8 @@
-//! Memory maps of the commit log's segment files (issue 13): an append is a copy into the last
-//! segment's map and a pull copies its records out of the maps, where positioned I/O took one
-//! system call per record (measured in BENCHMARKS.md, store section, 2026-12-07).
+//! Memory maps of the commit log's segment files (issue 13): a pull copies its records out of the
+//! maps, where positioned I/O took one system call per record (measured in BENCHMARKS.md, store
+//! section, 2026-12-07); an append is one positioned write per run on the last segment's own
+//! descriptor, which the map shows at once (a copy into the map faulted every new page in under
+//! the store lock: BENCHMARKS.md, session 8 batch section).
 //!
 //! Each segment is mapped once, whole; only the last (the one appends go to) keeps a descriptor
 //! and may be written (with positioned writes on that descriptor: `mapped.rs`, `WriteVia`),

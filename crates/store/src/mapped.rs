@@ -1,9 +1,10 @@
 //! The repository's only `unsafe`: a shared, writable memory map of a whole store file, so that
 //! the index's small random reads and writes (a 4-byte slot, a 20-byte entry and the header per
 //! key, for every message) are memory accesses instead of four system calls (issue 13; measured
-//! in BENCHMARKS.md, "Index writes through a memory map"), and so that commit-log appends are a
-//! copy into the page cache and a pull's records are copied out of it without a system call per
-//! record (BENCHMARKS.md, store section, 2026-12-07).
+//! in BENCHMARKS.md, "Index writes through a memory map"), and so that a pull's commit-log
+//! records are copied out of the page cache without a system call per record (BENCHMARKS.md,
+//! store section, 2026-12-07). Commit-log appends are positioned writes on the map's own
+//! descriptor instead (`WriteVia::Positioned`: first-touch faults cost more than the copy).
 //!
 //! Why the map is sound, invariant by invariant:
 //! 1. **Bounds.** The map covers the file's length as it is when mapped; every access goes
