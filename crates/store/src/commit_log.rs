@@ -27,7 +27,7 @@ use ferrocket_wire::message::record::{
 };
 use ferrocket_wire::message::sysflag;
 
-use crate::encoded::{EncodedRecords, RecordLimits};
+use crate::encoded::{BLANK_BYTES, EncodedRecords, RecordLimits};
 use crate::error::{StoreError, StoreResult, io_error};
 use crate::log_maps::SegmentMaps;
 use crate::offsets::CommitLogOffset;
@@ -40,15 +40,8 @@ pub const SEGMENT_BYTES_DEFAULT: u64 = 1 << 30;
 pub const SEGMENT_BYTES_MAX: u64 = i32::MAX as u64;
 /// Java's `maxMessageSize`: the largest body accepted.
 pub const BODY_BYTES_MAX_DEFAULT: usize = 4 * 1024 * 1024;
-/// Java allows a whole record up to `maxMessageSize` plus this much for headers, topic and
-/// properties (`MessageExtEncoder`).
-pub const RECORD_OVERHEAD_MAX: usize = 64 * 1024;
 /// Java's normal recovery starts this many segments from the end (4.x `recoverNormally`).
 const RECOVERY_SEGMENTS: usize = 3;
-/// The filler: TOTALSIZE and MAGICCODE. Every record leaves room for it.
-pub(crate) const BLANK_BYTES: u64 = 8;
-/// BODYCRC's position in every record.
-pub(crate) const BODY_CRC_POSITION: usize = 8;
 /// How far past the recovered end a truncation is measured for the recovery report: a torn
 /// record is at most a whole record long.
 const TRUNCATED_PROBE_BYTES_MAX: u64 = RECORD_BYTES_MAX as u64;
@@ -135,7 +128,7 @@ pub struct CommitLog {
     recovered: LogRecovery,
     /// Reused encode buffer, so appends do not allocate.
     scratch: BytesMut,
-    /// The segments' memory maps: appends and pulls copy through them (`log_maps.rs`).
+    /// The segments' memory maps: pulls copy out of them, appends `pwrite` the tail's (`log_maps.rs`).
     maps: SegmentMaps,
 }
 

@@ -11,8 +11,16 @@ use bytes::BytesMut;
 use ferrocket_wire::message::StoredMessage;
 use ferrocket_wire::message::record::{RECORD_BYTES_MAX, RecordLayout, body_crc};
 
-use crate::commit_log::{BLANK_BYTES, BODY_CRC_POSITION, RECORD_OVERHEAD_MAX};
 use crate::error::{StoreError, StoreResult};
+
+/// Java allows a whole record up to `maxMessageSize` plus this much for headers, topic and
+/// properties (`MessageExtEncoder`).
+pub const RECORD_OVERHEAD_MAX: usize = 64 * 1024;
+/// The filler that closes a segment: TOTALSIZE and MAGICCODE. Every record leaves room for it,
+/// so a record's limit is its segment less this.
+pub(crate) const BLANK_BYTES: u64 = 8;
+/// BODYCRC's position in every record (stamped here, at encoding).
+pub(crate) const BODY_CRC_POSITION: usize = 8;
 
 /// What a record may weigh in a log of a given segment size and body limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,15 @@
-//! Memory maps of the commit log's segment files (issue 13): an append is a copy into the last
-//! segment's map and a pull copies its records out of the maps, where positioned I/O took one
-//! system call per record (measured in BENCHMARKS.md, store section, 2026-12-07).
+//! Memory maps of the commit log's segment files (issue 13): a pull copies its records out of the
+//! maps, where positioned I/O took one system call per record (measured in BENCHMARKS.md, store
+//! section, 2026-12-07); an append is one positioned write per run on the last segment's own
+//! descriptor, which the map shows at once (a copy into the map faulted every new page in under
+//! the store lock: BENCHMARKS.md, session 8 batch section).
 //!
 //! Each segment is mapped once, whole; only the last (the one appends go to) keeps a descriptor
-//! and may be written, the others are read-only and hold none, so the open-files bound is
+//! and may be written (with positioned writes on that descriptor: `mapped.rs`, `WriteVia`),
+//! the others are read-only and hold none, so the open-files bound is
 //! unchanged but for that one. The maps' soundness rests on `mapped.rs`'s invariants; what this
 //! owner does for them:
-//! * every write of a mapped segment goes through its map (no positioned write beside it);
+//! * every write of a mapped segment goes through its `MappedFile` (no other write beside it);
 //! * a truncation drops the maps first ([`SegmentMaps::clear`]) and maps again after;
 //! * a deleted segment's map is dropped with it ([`SegmentMaps::forget`]).
 //!
@@ -36,7 +39,7 @@ impl SegmentMaps {
         }
         let path = dir.join(file_name(start));
         let opened = if writable {
-            MappedFile::open(&path, 0)
+            MappedFile::open_positioned(&path)
         } else {
             MappedFile::open_read_only(&path)
         };
@@ -73,10 +76,10 @@ impl SegmentMaps {
         self.maps.get(&start)?.slice(offset - start, len)
     }
 
-    /// Writes `bytes` at log offset `offset` through the map of the segment at `start`: `None`
-    /// when it is not mapped writable (the caller writes with positioned I/O), else the write's
-    /// outcome (an error when the disk is full: the map allocates blocks before writing them,
-    /// as a positioned write would fail).
+    /// Writes `bytes` at log offset `offset` through the `MappedFile` of the segment at `start`
+    /// (a positioned write on its descriptor; the map shows it at once): `None` when it is not
+    /// mapped writable (the caller writes with positioned I/O itself), else the write's outcome
+    /// (ENOSPC when the disk is full).
     pub(crate) fn write(&mut self, start: u64, offset: u64, bytes: &[u8]) -> Option<std::io::Result<()>> {
         let map = self.maps.get_mut(&start).filter(|map| map.is_writable())?;
         Some(map.write(offset - start, bytes))

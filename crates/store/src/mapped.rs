@@ -1,9 +1,10 @@
 //! The repository's only `unsafe`: a shared, writable memory map of a whole store file, so that
 //! the index's small random reads and writes (a 4-byte slot, a 20-byte entry and the header per
 //! key, for every message) are memory accesses instead of four system calls (issue 13; measured
-//! in BENCHMARKS.md, "Index writes through a memory map"), and so that commit-log appends are a
-//! copy into the page cache and a pull's records are copied out of it without a system call per
-//! record (BENCHMARKS.md, store section, 2026-12-07).
+//! in BENCHMARKS.md, "Index writes through a memory map"), and so that a pull's commit-log
+//! records are copied out of the page cache without a system call per record (BENCHMARKS.md,
+//! store section, 2026-12-07). Commit-log appends are positioned writes on the map's own
+//! descriptor instead (`WriteVia::Positioned`: first-touch faults cost more than the copy).
 //!
 //! Why the map is sound, invariant by invariant:
 //! 1. **Bounds.** The map covers the file's length as it is when mapped; every access goes
@@ -16,25 +17,30 @@
 //!    too): a file truncated by another process behind our back is outside what is handled.
 //! 3. **No SIGBUS from a full disk.** Index files are sparse; a store through the map into a hole
 //!    needs a block, and with the disk full the kernel answers SIGBUS instead of ENOSPC. So
-//!    every byte is allocated (`fallocate`) before it is first written: writes below
-//!    `allocated_end` only, which grows in [`ALLOCATION_CHUNK_BYTES`] steps, so a full disk turns
-//!    into an ordinary I/O error from `fallocate`. A file system without `fallocate` gets no map
-//!    at all ([`MappedFile::open`] fails with `Unsupported`; callers use positioned I/O).
+//!    every byte is allocated (`fallocate`) before it is first written through the map: writes
+//!    below `allocated_end` only, which grows in [`ALLOCATION_CHUNK_BYTES`] steps, so a full disk
+//!    turns into an ordinary I/O error from `fallocate`. A file system without `fallocate` gets
+//!    no such map at all ([`MappedFile::open`] fails with `Unsupported`; callers use positioned
+//!    I/O). A map whose writes are positioned writes ([`MappedFile::open_positioned`]) never
+//!    stores through the map, so it needs no allocation ahead: a full disk is `pwrite`'s ENOSPC.
 //!    A map opened [`MappedFile::open_read_only`] keeps no descriptor (none to bound) and
 //!    refuses every write, so it never needs a block: reading a hole gives zeros, not SIGBUS.
 //! 4. **No aliasing.** The map is owned by one [`MappedFile`]; reads take `&self`, writes
-//!    `&mut self`, so Rust's borrow rules hold for the bytes as for any `Vec`. Another map of
-//!    the same file in this process (the commit log maps each segment once) or a positioned
-//!    write to it would change bytes under a `&[u8]` handed out by [`MappedFile::slice`]: the
-//!    owner of a map never writes its file any other way while the map lives.
+//!    `&mut self` (whether they copy into the map or `pwrite` the map's own descriptor), so
+//!    Rust's borrow rules hold for the bytes as for any `Vec`. Another map of the same file in
+//!    this process (the commit log maps each segment once) or a write to it from outside this
+//!    type would change bytes under a `&[u8]` handed out by [`MappedFile::slice`]: the owner of
+//!    a map never writes its file any other way while the map lives.
 //! 5. **Truncation by the store itself.** An owner that truncates a mapped file (the commit log's
 //!    tail after replicated bytes restart it) drops the map first and maps it again after, so
 //!    no access meets the shortened file and the allocation record of invariant 3 is not stale.
 //!
-//! Durability is unchanged: `fsync` on the file writes back pages dirtied through the map.
+//! Durability is unchanged: `fsync` on the file writes back pages dirtied through the map, and
+//! a positioned write lands in the same page cache the map shows (Linux keeps them one).
 
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use memmap2::{MmapMut, MmapOptions};
@@ -43,12 +49,30 @@ use rustix::fs::{FallocateFlags, fallocate};
 /// Allocation ahead of the writes: one `fallocate` per this many bytes written past the end.
 pub const ALLOCATION_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Zeros written over a positioned write that failed part-way (see [`MappedFile::write`]).
+const ZEROS: [u8; 4096] = [0; 4096];
+
+/// How a writable map's writes reach its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteVia {
+    /// Copied into the map, blocks allocated ahead (invariant 3): the index's small random
+    /// writes, each a memory access instead of a system call.
+    Map,
+    /// `pwrite` on the map's own descriptor: the commit log's appends. A copy into the map
+    /// first-touches every new page of the tail with a page fault and allocates blocks ahead,
+    /// both under the store's write lock; measured, that cost batches of 32 x 128 B a quarter
+    /// of their throughput and put p99 at 20-38 ms (BENCHMARKS.md, session 8). One `pwrite` per
+    /// append run does neither, and the map still serves every read.
+    Positioned,
+}
+
 pub struct MappedFile {
     map: MmapMut,
-    /// Kept for `fallocate`; `None` for a read-only map, which refuses writes.
+    /// Kept for writes (`fallocate` or `pwrite`); `None` for a read-only map, which refuses them.
     file: Option<File>,
-    /// Every byte below this is allocated on disk (invariant 3).
+    /// Every byte below this is allocated on disk (invariant 3; `WriteVia::Map` only).
     allocated_end: u64,
+    via: WriteVia,
 }
 
 impl MappedFile {
@@ -68,8 +92,17 @@ impl MappedFile {
             map,
             file: Some(file),
             allocated_end: 0,
+            via: WriteVia::Map,
         };
         mapped.allocate_to(allocate_to.min(len))?;
+        Ok(mapped)
+    }
+
+    /// Maps the whole of the file at `path` for reads; its writes are positioned writes on the
+    /// map's own descriptor (see [`WriteVia::Positioned`]), so nothing is allocated ahead.
+    pub fn open_positioned(path: &Path) -> io::Result<MappedFile> {
+        let mut mapped = MappedFile::open(path, 0)?;
+        mapped.via = WriteVia::Positioned;
         Ok(mapped)
     }
 
@@ -108,15 +141,18 @@ impl MappedFile {
 
     /// Writes `bytes` at `at`, allocating the file's blocks first where they are not yet.
     pub fn write(&mut self, at: u64, bytes: &[u8]) -> io::Result<()> {
-        if self.file.is_none() {
+        let Some(file) = &self.file else {
             return Err(io::Error::other("write to a read-only map"));
-        }
+        };
         let end = at.saturating_add(bytes.len() as u64);
         if end > self.len() {
             return Err(io::Error::other(format!(
                 "write of {} bytes at {at} past the mapped end",
                 bytes.len()
             )));
+        }
+        if self.via == WriteVia::Positioned {
+            return write_positioned(file, at, bytes);
         }
         if end > self.allocated_end {
             let ahead = end.saturating_add(ALLOCATION_CHUNK_BYTES).min(self.len());
@@ -157,6 +193,27 @@ impl MappedFile {
     }
 }
 
+/// `pwrite`s all of `bytes` at `at`. A write that fails part-way (the disk filled) is zeroed
+/// again as far as it reached, so no record bytes are left past the writer's end for recovery
+/// to mistake for records: the zeros go to blocks the failed write allocated, in order, and
+/// stop at the first that cannot be written, a hole that reads as zeros anyway.
+fn write_positioned(file: &File, at: u64, bytes: &[u8]) -> io::Result<()> {
+    let Err(error) = file.write_all_at(bytes, at) else {
+        return Ok(());
+    };
+    let mut offset = at;
+    let end = at.saturating_add(bytes.len() as u64);
+    while offset < end {
+        // At most ZEROS.len(), a usize.
+        let len = (end - offset).min(ZEROS.len() as u64) as usize;
+        if file.write_all_at(ZEROS.get(..len).unwrap_or_default(), offset).is_err() {
+            break;
+        }
+        offset += len as u64;
+    }
+    Err(error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +241,26 @@ mod tests {
         let on_disk = std::fs::read(&path).unwrap();
         assert_eq!(&on_disk[10..13], b"abc");
         assert_eq!(&on_disk[far as usize..far as usize + 3], b"xyz");
+    }
+
+    #[test]
+    fn positioned_writes_allocate_nothing_ahead_and_show_through_the_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        File::create(&path)
+            .unwrap()
+            .set_len(2 * ALLOCATION_CHUNK_BYTES)
+            .unwrap();
+        let mut mapped = MappedFile::open_positioned(&path).unwrap();
+        mapped.write(ALLOCATION_CHUNK_BYTES + 1, b"tail").unwrap();
+        assert_eq!(mapped.allocated_end, 0);
+        assert_eq!(mapped.slice(ALLOCATION_CHUNK_BYTES + 1, 4), Some(&b"tail"[..]));
+        assert!(mapped.write(mapped.len() - 2, b"xyz").is_err());
+        mapped.seal();
+        assert!(mapped.write(0, b"x").is_err());
+        // The file's blocks past the write are still a hole (nothing allocated ahead).
+        let blocks = std::os::unix::fs::MetadataExt::blocks(&std::fs::metadata(&path).unwrap());
+        assert!(blocks * 512 < ALLOCATION_CHUNK_BYTES, "{blocks} blocks allocated");
     }
 
     #[test]
