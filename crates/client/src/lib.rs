@@ -29,6 +29,7 @@ pub mod error;
 pub mod fault;
 pub mod filter;
 mod ids;
+mod local_offsets;
 pub mod message;
 pub mod producer;
 pub mod pull;

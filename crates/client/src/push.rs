@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -34,6 +35,7 @@ use crate::allocate::allocate_averagely;
 use crate::cluster::{ClientOptions, Cluster};
 use crate::error::{ClientError, ClientResult};
 use crate::filter::Filter;
+use crate::local_offsets::LocalOffsets;
 use crate::message::{RETRY_GROUP_TOPIC_PREFIX, ReceivedMessage, check_topic};
 use crate::pull::{OWNED_QUEUES_MAX, REBALANCE_INTERVAL, consumer_data};
 use crate::queue_reader::{self, MAX_RECONSUME_TIMES, PullRequest, Pulled, StartFrom};
@@ -87,9 +89,14 @@ pub struct PushConsumerOptions {
     /// Where a queue with no committed offset starts.
     pub start_from: StartFrom,
     /// Clustering (the group shares the queues; Java's default) or broadcasting (every member
-    /// reads every queue, keeps its offsets in memory and drops what its listener retries, as
-    /// Java drops them; Java also keeps them in a local file, which we do not).
+    /// reads every queue, keeps its offsets in a file of its own under `local_offset_dir` and
+    /// drops what its listener retries, as Java does).
     pub message_model: MessageModel,
+    /// Broadcasting only: the directory of the members' offset files,
+    /// `<dir>/<client id>/<group>/offsets.json` as Java's `LocalFileOffsetStore` (its
+    /// `rocketmq.client.localOffsetStoreDir`, by default `~/.rocketmq_offsets`). A member that
+    /// restarts with the same `instance_name` resumes where it stopped.
+    pub local_offset_dir: PathBuf,
     /// An orderly listener (Java's `MessageListenerOrderly`, clustering only): each queue is
     /// locked on its broker before it is read and its messages go to the listener one at a time,
     /// in queue order; a retried message is retried here, after a pause, before the next one.
@@ -116,6 +123,7 @@ impl PushConsumerOptions {
             subscriptions: Vec::new(),
             start_from: StartFrom::LastOffset,
             message_model: MessageModel::Clustering,
+            local_offset_dir: default_local_offset_dir(),
             orderly: false,
             max_reconsume_times: MAX_RECONSUME_TIMES,
             pull_batch_size: PUSH_PULL_BATCH_SIZE,
@@ -167,6 +175,16 @@ struct Shared {
     listener: Listener,
     /// Queue → the offset consumed up to (next to consume), and what was last committed.
     offsets: Mutex<BTreeMap<MessageQueue, (i64, Option<i64>)>>,
+    /// Broadcasting: the member's offsets file and what goes in it.
+    local: Option<Mutex<LocalState>>,
+}
+
+/// A broadcasting member's offsets: every queue it has read (those no longer read included) and
+/// whether one moved since the last save.
+struct LocalState {
+    file: LocalOffsets,
+    offsets: BTreeMap<MessageQueue, i64>,
+    changed: bool,
 }
 
 impl Shared {
@@ -222,11 +240,21 @@ impl PushConsumer {
         }
         let cluster = Cluster::start(options.client.clone())?;
         let listener: Listener = Arc::new(move |message| Box::pin(listener(message)));
+        let local = (options.message_model == MessageModel::Broadcasting).then(|| {
+            let file = LocalOffsets::new(&options.local_offset_dir, cluster.client_id(), &options.group);
+            let offsets = file.load();
+            Mutex::new(LocalState {
+                file,
+                offsets,
+                changed: false,
+            })
+        });
         let shared = Arc::new(Shared {
             options,
             cluster,
             listener,
             offsets: Mutex::new(BTreeMap::new()),
+            local,
         });
         let mut subscriptions: BTreeMap<String, Filter> = shared.options.subscriptions.iter().cloned().collect();
         if shared.clustering() {
@@ -433,6 +461,12 @@ async fn read_queue(shared: Arc<Shared>, queue: MessageQueue, mut stopped: watch
         if let Some(entry) = lock(&shared.offsets).get_mut(&queue) {
             entry.0 = offset;
         }
+        if let Some(local) = &shared.local {
+            let mut local = lock(local);
+            if local.offsets.insert(queue.clone(), offset) != Some(offset) {
+                local.changed = true;
+            }
+        }
     }
     release(&shared, queue).await;
 }
@@ -444,8 +478,14 @@ async fn find_start(shared: &Shared, queue: &MessageQueue, stopped: &mut watch::
         if *stopped.borrow() {
             return None;
         }
+        let saved = shared
+            .local
+            .as_ref()
+            .and_then(|local| lock(local).offsets.get(queue).copied());
         let found = if shared.clustering() {
             queue_reader::start_offset(cluster, &options.group, queue, options.start_from).await
+        } else if let Some(saved) = saved {
+            Ok(saved)
         } else {
             queue_reader::position(cluster, queue, options.start_from).await
         };
@@ -551,7 +591,8 @@ async fn consume_one(shared: Arc<Shared>, message: ReceivedMessage, mut stopped:
 }
 
 async fn commit_all(shared: &Shared) {
-    if !shared.clustering() {
+    if let Some(local) = &shared.local {
+        save_local(local);
         return;
     }
     let pending: Vec<(MessageQueue, i64)> = lock(&shared.offsets)
@@ -569,6 +610,31 @@ async fn commit_all(shared: &Shared) {
             Err(error) => warn!(?queue, %error, "offset commit failed"),
         }
     }
+}
+
+/// Writes a broadcasting member's offsets file if an offset moved since the last save (a few
+/// hundred bytes per queue, every 5 s and at shutdown).
+fn save_local(local: &Mutex<LocalState>) {
+    let (file, offsets) = {
+        let mut local = lock(local);
+        if !local.changed {
+            return;
+        }
+        local.changed = false;
+        (local.file.clone(), local.offsets.clone())
+    };
+    if let Err(error) = file.save(&offsets) {
+        warn!(path = %file.path().display(), %error, "cannot save the broadcasting offsets; retrying at the next commit");
+        lock(local).changed = true;
+    }
+}
+
+/// Java's `rocketmq.client.localOffsetStoreDir` default: `.rocketmq_offsets` in the home
+/// directory (the temporary directory when there is no `HOME`).
+fn default_local_offset_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map_or_else(std::env::temp_dir, PathBuf::from)
+        .join(".rocketmq_offsets")
 }
 
 /// UNREGISTER_CLIENT to every master we know, so the group rebalances without waiting for the

@@ -434,6 +434,71 @@ async fn every_broadcasting_member_gets_every_message() {
     producer.shutdown().await;
 }
 
+/// A broadcasting member keeps its offsets in its own file (Java's `LocalFileOffsetStore`): back
+/// with the same instance name it resumes after what it consumed, though it starts from the
+/// first offset when it has no file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running target: interop/rust-client/run.sh"]
+async fn a_restarted_broadcasting_member_resumes_from_its_local_offsets() {
+    let topic = unique("BroadcastResume");
+    let group = unique("cg_broadcast_resume");
+    let offsets_dir = std::env::temp_dir().join(unique("ferrocket-broadcast-offsets"));
+    let producer = producer().await;
+    producer.send(Message::new(&topic, "m0")).await.unwrap();
+    let waiter = pull_consumer(&unique("cg_wait"));
+    await_route(&waiter, &topic).await;
+    waiter.shutdown().await;
+    let instance = unique("resume");
+    let start = |seen: Arc<Mutex<Vec<String>>>| {
+        let mut options = PushConsumerOptions::new(client(), &group).subscribe(&topic, "*");
+        options.client.instance_name = instance.clone();
+        options.start_from = StartFrom::FirstOffset;
+        options.message_model = MessageModel::Broadcasting;
+        options.local_offset_dir = offsets_dir.clone();
+        PushConsumer::start(options, move |message: ReceivedMessage| {
+            let seen = Arc::clone(&seen);
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&message.body).into_owned());
+                ConsumeOutcome::Success
+            }
+        })
+    };
+    let await_seen = |seen: Arc<Mutex<Vec<String>>>, want: Vec<String>| async move {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let mut got = seen.lock().unwrap().clone();
+            got.sort();
+            if got == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "got {got:?}, want {want:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    for i in 1..3 {
+        producer.send(Message::new(&topic, format!("m{i}"))).await.unwrap();
+    }
+    let first: Arc<Mutex<Vec<String>>> = Arc::default();
+    let member = start(Arc::clone(&first)).await.unwrap();
+    await_seen(Arc::clone(&first), vec!["m0".into(), "m1".into(), "m2".into()]).await;
+    member.shutdown().await;
+
+    for i in 3..6 {
+        producer.send(Message::new(&topic, format!("m{i}"))).await.unwrap();
+    }
+    let second: Arc<Mutex<Vec<String>>> = Arc::default();
+    let member = start(Arc::clone(&second)).await.unwrap();
+    await_seen(Arc::clone(&second), vec!["m3".into(), "m4".into(), "m5".into()]).await;
+    // Nothing more comes (no m0..m2 again) in a further pull round.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(second.lock().unwrap().len(), 3, "{:?}", second.lock().unwrap());
+    member.shutdown().await;
+    producer.shutdown().await;
+    let _ = std::fs::remove_dir_all(&offsets_dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a running target: interop/rust-client/run.sh"]
 async fn an_orderly_push_consumer_sees_each_key_in_order_even_with_a_retry() {
