@@ -8,12 +8,14 @@
 //!   CONTROL/unmount  → unmounts (kill the writers first), prints "unmounted" and exits 0
 //! ```
 //! Files, not signals or stdin: any harness can create a file, and nothing here needs unsafe
-//! code. The tear position is drawn from the clock and printed, so a failing cut can be told.
+//! code. The tear position is drawn at random (std's randomly keyed hasher: the project reads
+//! clocks only in the store's clock module) and printed, so a failing cut can be told.
 //! Root only, as the mount itself.
 
+use std::hash::BuildHasher;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ferrocket_lossyfs::LossyMount;
 
@@ -41,10 +43,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         if control.join("cut").exists() && !control.join("cut.done").exists() {
-            let tear = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0);
+            let tear = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
             let lost = mount.power_cut(Some(tear));
             if let Err(error) = std::fs::write(control.join("cut.done"), lost.to_string()) {
                 eprintln!("lossyfs-mount: writing cut.done: {error}");
