@@ -123,8 +123,9 @@ impl Tail {
             return Ok(None);
         };
         let _one_at_a_time = self.exchange.lock().await;
-        let source = self.source.clone();
-        let (master_end, segment_bytes) = blocking(move || (source.max_offset(), source.segment_bytes())).await?;
+        // Inline, as every store call of the replication tasks (no blocking-pool hop: ha.rs
+        // `the_ack_path_stays_on_the_runtime_thread`).
+        let (master_end, segment_bytes) = (self.source.max_offset(), self.source.segment_bytes());
         if slave_end <= master_end {
             self.update(|state| state.startup_hold = false);
             return Ok(Some(stream));
@@ -220,8 +221,7 @@ async fn take_back(
         let mut body = vec![0u8; frame.body_bytes as usize];
         read_within(stream, &mut body, idle).await?;
         if let Some((offset, bytes)) = replica.accept(frame.offset, &body)? {
-            let source = source.clone();
-            blocking(move || source.append_recovered(offset, &bytes)).await??;
+            source.append_recovered(offset, &bytes)?;
         }
     }
     if replica.pending_bytes() != 0 {
@@ -244,13 +244,6 @@ async fn read_within(stream: &mut TcpStream, buf: &mut [u8], idle: Duration) -> 
 
 fn tail_error(reason: String) -> HaError {
     HaError::Tail { reason }
-}
-
-/// Runs a store call on the blocking pool.
-async fn blocking<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> Result<T, HaError> {
-    tokio::task::spawn_blocking(call)
-        .await
-        .map_err(|error| HaError::Io(std::io::Error::other(error)))
 }
 
 impl TailState {
