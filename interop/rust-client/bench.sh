@@ -69,8 +69,14 @@ for target in "${targets[@]}"; do
   esac
   echo "bench.sh: $target at $namesrv"
   for topic in BenchSend BenchConsume; do
-    "$FERROCKET_BIN" admin updateTopic -n "$namesrv" -c DefaultCluster -t "$topic" -r 8 -w 8 >/dev/null \
-      || die "cannot create $topic on $target"
+    # A Java broker says it booted a moment before its first registration reaches the name
+    # server ("the name server knows no cluster DefaultCluster"): retry for up to 60 s.
+    for attempt in $(seq 60); do
+      "$FERROCKET_BIN" admin updateTopic -n "$namesrv" -c DefaultCluster -t "$topic" -r 8 -w 8 >/dev/null 2>&1 \
+        && break
+      [[ $attempt -lt 60 ]] || die "cannot create $topic on $target"
+      sleep 1
+    done
   done
   NO_COLOR=1 "$FERROCKET_BIN" bench producer -n "$namesrv" -t BenchConsume -w 8 -s "$body" \
     --messages "$backlog" --broker "$target-fill" | grep '^RESULT' >/dev/null || die "cannot fill BenchConsume"
