@@ -33,6 +33,17 @@ pub use manage::Target;
 pub const ADMIN_QUEUES_MAX: i32 = route::QUEUES_PER_BROKER_MAX;
 
 /// One queue's progress for a group: where the broker's queue ends and where the group is.
+///
+/// ```
+/// use ferrocket_client::{MessageQueue, QueueProgress};
+///
+/// let progress = QueueProgress {
+///     queue: MessageQueue { topic: "Orders".into(), broker_name: "broker-a".into(), queue_id: 0 },
+///     broker_offset: 120,
+///     consumer_offset: 100,
+/// };
+/// assert_eq!(progress.lag(), 20);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueProgress {
     /// The queue.

@@ -86,6 +86,16 @@ impl ClientOptions {
 }
 
 /// A cheaply cloneable handle on one client's cluster view.
+///
+/// ```no_run
+/// use ferrocket_client::{ClientOptions, Cluster};
+///
+/// # async fn demo() -> Result<(), ferrocket_client::ClientError> {
+/// let cluster = Cluster::start(ClientOptions::new("127.0.0.1:9876"))?;
+/// let route = cluster.fetch_route("Orders").await?;
+/// println!("{} sees {} brokers of Orders", cluster.client_id(), route.broker_datas.len());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Cluster {
     shared: Arc<Shared>,

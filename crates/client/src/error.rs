@@ -9,6 +9,20 @@ use ferrocket_wire::{ResponseCode, WireError};
 use thiserror::Error;
 
 /// What went wrong in a client call.
+///
+/// ```no_run
+/// use ferrocket_client::{ClientError, ClientOptions, Message, Producer, ProducerOptions};
+///
+/// # async fn demo() -> Result<(), ClientError> {
+/// let producer = Producer::start(ProducerOptions::new(ClientOptions::new("127.0.0.1:9876"), "demo"))?;
+/// match producer.send(Message::new("Orders", "body")).await {
+///     Ok(sent) => println!("stored at {}", sent.queue_offset),
+///     // The broker's code and remark, as Java's MQBrokerException carries them.
+///     Err(ClientError::Refused { code, remark, .. }) => eprintln!("refused with {code}: {remark}"),
+///     Err(other) => return Err(other),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Error)]
 pub enum ClientError {
     /// The caller's input is not something RocketMQ accepts (empty topic, body too big, ...).

@@ -33,6 +33,17 @@ struct FaultEntry {
 }
 
 /// Per-broker latency and availability, plus the round-robin index.
+///
+/// ```
+/// use ferrocket_client::MessageQueue;
+/// use ferrocket_client::fault::FaultTable;
+///
+/// let queue = |broker: &str| MessageQueue { topic: "Orders".into(), broker_name: broker.into(), queue_id: 0 };
+/// let queues = [queue("broker-a"), queue("broker-b")];
+/// let mut table = FaultTable::new(true);
+/// table.record("broker-a", 3_000, true, 0); // a send to broker-a failed
+/// assert_eq!(table.select(&queues, None, 1).unwrap().broker_name, "broker-b");
+/// ```
 #[derive(Debug, Default)]
 pub struct FaultTable {
     enabled: bool,

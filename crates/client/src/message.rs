@@ -188,6 +188,7 @@ fn invalid(what: &'static str, reason: String) -> ClientError {
 }
 
 /// How the broker stored a sent message (`SendStatus`).
+/// A status other than `Ok` still means stored; see [`SendResult`] for an example.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendStatus {
     /// Stored (and flushed / replicated as the broker is configured to).
@@ -201,6 +202,19 @@ pub enum SendStatus {
 }
 
 /// What a successful send returns.
+///
+/// ```no_run
+/// use ferrocket_client::{ClientOptions, Message, Producer, ProducerOptions, SendStatus};
+///
+/// # async fn demo() -> Result<(), ferrocket_client::ClientError> {
+/// let producer = Producer::start(ProducerOptions::new(ClientOptions::new("127.0.0.1:9876"), "demo"))?;
+/// let sent = producer.send(Message::new("Orders", "body")).await?;
+/// if sent.status != SendStatus::Ok {
+///     eprintln!("stored, but {:?}", sent.status);
+/// }
+/// println!("{} in {} queue {} at {}", sent.msg_id, sent.broker_name, sent.queue_id, sent.queue_offset);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendResult {
     /// How it was stored.
@@ -222,6 +236,28 @@ pub struct SendResult {
 }
 
 /// A message read from a broker.
+///
+/// ```no_run
+/// use ferrocket_client::{ClientOptions, ConsumeOutcome, PushConsumer, PushConsumerOptions, ReceivedMessage};
+///
+/// # async fn demo() -> Result<(), ferrocket_client::ClientError> {
+/// let options = PushConsumerOptions::new(ClientOptions::new("127.0.0.1:9876"), "billing").subscribe("Orders", "*");
+/// let consumer = PushConsumer::start(options, |message: ReceivedMessage| async move {
+///     println!(
+///         "{} tags {:?} keys {:?}: {} bytes, queue {} offset {}",
+///         message.msg_id(),
+///         message.tags(),
+///         message.keys(),
+///         message.body.len(),
+///         message.queue_id,
+///         message.queue_offset
+///     );
+///     ConsumeOutcome::Success
+/// })
+/// .await?;
+/// # consumer.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedMessage {
     /// The topic (for a retried message, the original topic, as Java shows it).

@@ -59,6 +59,23 @@ pub const MAX_RECONSUME_TIMES_LIMIT: i32 = 32;
 pub const SUBSCRIPTIONS_MAX: usize = 64;
 
 /// What the listener made of a message.
+///
+/// ```no_run
+/// use ferrocket_client::{ClientOptions, ConsumeOutcome, PushConsumer, PushConsumerOptions, ReceivedMessage};
+///
+/// # async fn demo() -> Result<(), ferrocket_client::ClientError> {
+/// let options = PushConsumerOptions::new(ClientOptions::new("127.0.0.1:9876"), "billing").subscribe("Orders", "*");
+/// let consumer = PushConsumer::start(options, |message: ReceivedMessage| async move {
+///     if message.body.is_empty() {
+///         // Back through %RETRY%billing after Java's back-off; to the DLQ after 16 tries.
+///         return ConsumeOutcome::Retry;
+///     }
+///     ConsumeOutcome::Success
+/// })
+/// .await?;
+/// # consumer.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsumeOutcome {
     /// Consumed; the offset may move past it.

@@ -31,6 +31,14 @@ const PULL_SUBSCRIPTION: i32 = 0x4;
 pub const MAX_RECONSUME_TIMES: i32 = 16;
 
 /// Where a group with no committed offset starts reading a queue (`ConsumeFromWhere`).
+///
+/// ```
+/// use ferrocket_client::{ClientOptions, PushConsumerOptions, StartFrom};
+///
+/// let mut options = PushConsumerOptions::new(ClientOptions::new("127.0.0.1:9876"), "billing").subscribe("Orders", "*");
+/// assert_eq!(options.start_from, StartFrom::LastOffset, "Java's default");
+/// options.start_from = StartFrom::FirstOffset; // a new group reads the backlog too
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StartFrom {
     /// The queue's end: only messages sent from now on (Java's default).

@@ -30,6 +30,20 @@ use crate::producer::{Producer, ProducerOptions};
 pub const END_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A local transaction's outcome (`LocalTransactionState`).
+///
+/// ```no_run
+/// use ferrocket_client::{ClientOptions, Message, Producer, ProducerOptions, ReceivedMessage, TransactionState};
+///
+/// # async fn demo() -> Result<(), ferrocket_client::ClientError> {
+/// let options = ProducerOptions::new(ClientOptions::new("127.0.0.1:9876"), "tx-demo");
+/// // What the broker is told when it asks about a half message whose outcome it never heard.
+/// let producer = Producer::start_transactional(options, |_: &ReceivedMessage| TransactionState::Commit)?;
+/// let (_sent, state) = producer
+///     .send_in_transaction(Message::new("Orders", "paid"), |_| TransactionState::Commit)
+///     .await?;
+/// assert_eq!(state, TransactionState::Commit);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionState {
     /// Deliver the message.

@@ -11,6 +11,18 @@ use crate::error::{ClientError, ClientResult};
 use crate::message::check_topic;
 
 /// Where a change goes: mqadmin's `-b` (one broker) or `-c` (every master of a cluster).
+///
+/// ```no_run
+/// use ferrocket_client::admin::Target;
+/// use ferrocket_client::{Admin, ClientOptions};
+///
+/// # async fn demo() -> Result<(), ferrocket_client::ClientError> {
+/// let admin = Admin::start(ClientOptions::new("127.0.0.1:9876"))?;
+/// // mqadmin's `-c DefaultCluster`: every master of the cluster.
+/// let masters = admin.target_addrs(&Target::Cluster("DefaultCluster".into())).await?;
+/// println!("{masters:?}");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// One broker, by address.
