@@ -100,8 +100,13 @@ start_pair() { # label role
     fi
   done
   namesrv="127.0.0.1:$namesrv_port"
-  "$FERROCKET_BIN" admin updateTopic -n "$namesrv" -c HaBenchCluster -t HaBench -r 8 -w 8 >/dev/null \
-    || die "cannot create HaBench on $impl"
+  # A Java master says it booted before its first registration reaches the name server: retry.
+  for attempt in $(seq 60); do
+    "$FERROCKET_BIN" admin updateTopic -n "$namesrv" -c HaBenchCluster -t HaBench -r 8 -w 8 >/dev/null 2>&1 \
+      && break
+    [[ $attempt -lt 60 ]] || die "cannot create HaBench on $impl"
+    sleep 1
+  done
   # Until the slave is connected a SYNC_MASTER send is answered FLUSH_SLAVE_TIMEOUT after the
   # 3 s slaveTimeout (the client counts it as sent): wait for a send answered well before that.
   local probe
