@@ -270,10 +270,7 @@ async fn measure_load(sides: &[&Side], load: Load, options: &BenchBrokerOptions)
                 .await
                 .with_context(|| format!("{} under {load:?}", side.kind.name()))?;
             let after = cpu_time(Some(side.pid()));
-            *cpu = match (*cpu, before, after) {
-                (Some(total), Some(before), Some(after)) => after.checked_sub(before).map(|used| total + used),
-                _ => None,
-            };
+            *cpu = add_cpu(*cpu, before, after);
             measured.add(slice);
         }
     }
@@ -332,10 +329,7 @@ async fn measure_official(
                 run.failed
             );
             let after = cpu_time(Some(side.pid()));
-            *cpu = match (*cpu, before, after) {
-                (Some(total), Some(before), Some(after)) => after.checked_sub(before).map(|used| total + used),
-                _ => None,
-            };
+            *cpu = add_cpu(*cpu, before, after);
             done.push(run);
         }
     }
@@ -399,10 +393,7 @@ async fn measure_catch_up(
                 .await
                 .with_context(|| format!("official consumer against {}", side.kind.name()))?;
             let after = cpu_time(Some(side.pid()));
-            *cpu = match (*cpu, before, after) {
-                (Some(total), Some(before), Some(after)) => after.checked_sub(before).map(|used| total + used),
-                _ => None,
-            };
+            *cpu = add_cpu(*cpu, before, after);
             done.push(run);
         }
     }
@@ -421,6 +412,11 @@ async fn measure_catch_up(
             }
         })
         .collect())
+}
+
+/// `total` plus the CPU a side used between two readings; `None` once any reading failed.
+fn add_cpu(total: Option<Duration>, before: Option<Duration>, after: Option<Duration>) -> Option<Duration> {
+    Some(total? + after?.checked_sub(before?)?)
 }
 
 impl LoadReport {
