@@ -116,7 +116,7 @@ pub fn update_global_white(broker: &Broker, request: &RemotingCommand) -> Broker
     let addresses = edit::split_list(&header.global_white_addrs);
     let result = store(broker).and_then(|store| {
         let default = store.default_file().map_err(|e| e.to_string())?;
-        let file = match header.acl_file_full_path.trim() {
+        let file = match header.acl_file_full_path.as_deref().map_or("", str::trim) {
             "" => default.display().to_string(),
             path => path.to_owned(),
         };

@@ -30,10 +30,11 @@ custom_header! {
 
 custom_header! {
     /// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG: the whole new list (comma-separated) for one file.
-    /// 4.9.8's two-argument admin call sends no path and its broker refuses the header.
+    /// mqadmin 4.9.8's `updateGlobalWhiteAddr` sends no path; the 4.9.x broker then updates its
+    /// default file (observed), so the path is optional.
     pub struct UpdateGlobalWhiteAddrsConfigRequestHeader {
         "globalWhiteAddrs" => global_white_addrs: String,
-        "aclFileFullPath" => acl_file_full_path: String,
+        "aclFileFullPath" => acl_file_full_path: Option<String>,
     }
     base rpc: RpcFields;
 }
@@ -71,6 +72,9 @@ mod tests {
             ("globalWhiteAddrs", "10.10.1.*,127.0.0.1"),
             ("aclFileFullPath", "/a.yml"),
         ]);
-        assert_eq!(header.acl_file_full_path, "/a.yml");
+        assert_eq!(header.acl_file_full_path.as_deref(), Some("/a.yml"));
+        let header: UpdateGlobalWhiteAddrsConfigRequestHeader =
+            check_header(&[("globalWhiteAddrs", "10.10.1.*,127.0.0.1")]);
+        assert_eq!(header.acl_file_full_path, None, "mqadmin 4.9.8 sends no path");
     }
 }
