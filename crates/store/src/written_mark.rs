@@ -30,6 +30,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ferrocket_wire::message::record::body_crc;
 
@@ -159,6 +160,8 @@ pub struct MarkWriter {
     file: File,
     path: PathBuf,
     identity: MarkIdentity,
+    /// The end last written (`u64::MAX`: none or cleared), so an idle store writes nothing.
+    last: AtomicU64,
 }
 
 impl MarkWriter {
@@ -171,19 +174,30 @@ impl MarkWriter {
             .truncate(false)
             .open(&path)
             .map_err(io_error(&path))?;
-        Ok(MarkWriter { file, path, identity })
+        Ok(MarkWriter {
+            file,
+            path,
+            identity,
+            last: AtomicU64::new(u64::MAX),
+        })
     }
 
     /// Says everything below `written_end` was handed to the kernel: one positioned write into
     /// the page cache, never synced (see the module doc for why that is the point).
     pub fn write(&self, written_end: CommitLogOffset) -> StoreResult<()> {
+        if self.last.load(Ordering::Relaxed) == written_end.0 {
+            return Ok(());
+        }
         self.file
             .write_all_at(&encode(written_end, &self.identity), 0)
-            .map_err(io_error(&self.path))
+            .map_err(io_error(&self.path))?;
+        self.last.store(written_end.0, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Withdraws the mark (the log is about to lose records below it).
     pub fn clear(&self) -> StoreResult<()> {
+        self.last.store(u64::MAX, Ordering::Relaxed);
         self.file
             .write_all_at(&[0u8; MARK_BYTES], 0)
             .map_err(io_error(&self.path))
